@@ -1,0 +1,58 @@
+# The project's commands. A newcomer needs two: `make run` and `make test` (see README.md).
+# Both work on a fresh Debian machine with only the Rust toolchain: protoc is vendored, and
+# scripts/services.sh installs or starts PostgreSQL and NATS when they do not answer.
+
+CARGO ?= cargo
+# The embedded suite's gRPC address and data directory (SQLite files live there).
+LISTEN ?= 127.0.0.1:50051
+DATA_DIR ?= ./data
+
+.PHONY: run test services nextest lint lint-rust lint-proto fmt bench deploy-check build clean-data help
+
+help:
+	@echo "make run           the whole suite in one process (embedded SQLite store, Benxi reference data)"
+	@echo "make test          every test, against real PostgreSQL and NATS (started if needed)"
+	@echo "make lint          rustfmt, clippy -D warnings, buf lint of the protos"
+	@echo "make bench         the benchmark report (figures beside same-run baselines)"
+	@echo "make deploy-check  validate the Kubernetes manifests in deploy/"
+
+run:
+	$(CARGO) run --release -p minzheng -- dev --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+services:
+	@bash scripts/services.sh
+
+# Tests run under cargo-nextest when it is installed (one process per test, parallel), and under
+# plain cargo test otherwise. Formatting and clippy are part of `test` so CI holds the line.
+test: services lint-rust nextest
+
+nextest:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast --failure-output final; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+lint: lint-rust lint-proto
+
+lint-rust:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+lint-proto:
+	npx --yes @bufbuild/buf lint
+
+fmt:
+	$(CARGO) fmt --all
+
+bench: services
+	$(CARGO) run --release -p minzheng-tests --bin bench
+
+deploy-check:
+	bash scripts/deploy-check.sh
+
+clean-data:
+	rm -rf $(DATA_DIR)

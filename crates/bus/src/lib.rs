@@ -1,0 +1,1 @@
+//! The bus (placeholder, being written).

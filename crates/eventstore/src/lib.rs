@@ -1,0 +1,368 @@
+//! The event store: every service's source of truth.
+//!
+//! A store holds append-only *streams* of events, one stream per aggregate instance, and a
+//! store-wide order in which every committed event can be read exactly once. Two backends share
+//! one contract ([`EventStore`]) and one test suite: PostgreSQL ([`postgres::PostgresStore`]) in
+//! production and SQLite ([`sqlite::SqliteStore`]) in the embedded single-process mode.
+//!
+//! What the store guarantees (see `DESIGN.md`, "Event store guarantees"):
+//! - an append names the stream version it expects; a mismatch is [`StoreError::Conflict`], never
+//!   a silent overwrite, and all events of one append commit or none do;
+//! - an append with an idempotency key that was already used returns the first append's
+//!   [`AppendOutcome`] (with `replayed = true`) and writes nothing;
+//! - [`EventStore::read_all`] walks the store in commit order and never skips an event whose
+//!   transaction commits after a later one (PostgreSQL orders by transaction id and only reads
+//!   below the oldest running transaction; SQLite has a single writer);
+//! - events are read back through the [`Upcasters`] registered for their type and schema version.
+//!
+//! Architecture invariant: this crate knows nothing of any domain. Payloads are opaque bytes
+//! (the protobuf encoding of an event message); event types are strings.
+
+pub mod postgres;
+pub mod sqlite;
+mod upcast;
+
+use std::{fmt, sync::Arc};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use upcast::{Upcaster, Upcasters};
+
+/// Longest accepted stream category or stream key, in bytes.
+pub const MAX_STREAM_PART_LEN: usize = 128;
+
+/// Identifies one stream: the aggregate type (`category`, e.g. `division`) and the instance key
+/// (e.g. `210502001000`). Displayed and stored as `category-key`.
+///
+/// The category is lowercase ASCII letters, digits and `_`, starting with a letter, because it
+/// becomes a NATS subject token. The key is any non-empty string of printable ASCII without
+/// whitespace, `.`, `*` or `>`. Keys must never carry personal data (they end up in logs and in
+/// CloudEvents `ce-subject`): use a pseudonymous id, not a citizen id number.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamId {
+    category: String,
+    key: String,
+}
+
+impl StreamId {
+    /// Builds a stream id, checking both parts.
+    pub fn new(category: impl Into<String>, key: impl Into<String>) -> Result<Self, StoreError> {
+        let category = category.into();
+        let key = key.into();
+        let category_ok = !category.is_empty()
+            && category.len() <= MAX_STREAM_PART_LEN
+            && category.starts_with(|c: char| c.is_ascii_lowercase())
+            && category
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !category_ok {
+            return Err(StoreError::InvalidStreamId(format!(
+                "category {category:?} must be 1-{MAX_STREAM_PART_LEN} lowercase letters, digits or '_', starting with a letter"
+            )));
+        }
+        let key_ok = !key.is_empty()
+            && key.len() <= MAX_STREAM_PART_LEN
+            && key
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, '.' | '*' | '>'));
+        if !key_ok {
+            return Err(StoreError::InvalidStreamId(format!(
+                "key must be 1-{MAX_STREAM_PART_LEN} printable ASCII characters without '.', '*' or '>'"
+            )));
+        }
+        Ok(Self { category, key })
+    }
+
+    /// Parses the stored `category-key` form (the category never contains `-`).
+    pub fn parse(stored: &str) -> Result<Self, StoreError> {
+        let (category, key) = stored
+            .split_once('-')
+            .ok_or_else(|| StoreError::InvalidStreamId(format!("{stored:?} has no '-'")))?;
+        Self::new(category, key)
+    }
+
+    pub fn category(&self) -> &str {
+        &self.category
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.category, self.key)
+    }
+}
+
+impl fmt::Debug for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StreamId({self})")
+    }
+}
+
+/// What the writer believes the stream's current version is. Stream versions start at 1; a
+/// stream with no events has version 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the current version is (still atomic and gap-free).
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream's last event must have exactly this version.
+    Exact(u64),
+}
+
+/// An event to append. The id is chosen by the writer (UUID v7 by default) so that the same id
+/// travels to JetStream as `Nats-Msg-Id` and CloudEvents `ce-id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub id: Uuid,
+    /// Fully qualified protobuf message name, e.g. `minzheng.placenames.v1.DivisionRenamed`.
+    pub event_type: String,
+    pub schema_version: u32,
+    /// The protobuf encoding of the event message.
+    pub payload: Bytes,
+}
+
+impl NewEvent {
+    pub fn new(event_type: impl Into<String>, schema_version: u32, payload: impl Into<Bytes>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            event_type: event_type.into(),
+            schema_version,
+            payload: payload.into(),
+        }
+    }
+}
+
+/// Facts about the command that produced the events, stored with each of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// Shared by everything one user action causes, across services.
+    pub correlation_id: Option<Uuid>,
+    /// The event (or command) that directly caused this one.
+    pub causation_id: Option<Uuid>,
+    /// The authenticated principal's subject (a staff or system account, never a citizen's id).
+    pub actor: Option<String>,
+    /// W3C `traceparent` of the span that appended the events.
+    pub traceparent: Option<String>,
+    /// W3C `tracestate`, when there is one.
+    pub tracestate: Option<String>,
+    /// The client's idempotency key for the command.
+    pub idempotency_key: Option<String>,
+}
+
+/// One append: events for a single stream, committed atomically.
+#[derive(Debug, Clone)]
+pub struct AppendRequest {
+    pub stream: StreamId,
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+    pub metadata: Metadata,
+}
+
+/// A point in the store-wide order. Events are read in `(tx, position)` order; `tx` is the
+/// committing transaction's id on PostgreSQL and always 0 on SQLite.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cursor {
+    pub tx: u64,
+    pub position: u64,
+}
+
+impl Cursor {
+    /// Before the first event.
+    pub const START: Cursor = Cursor { tx: 0, position: 0 };
+}
+
+/// What an append did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendOutcome {
+    pub stream: StreamId,
+    /// Version of the stream after the append (the last appended event's version).
+    pub stream_version: u64,
+    /// Store-wide positions of the first and last appended events.
+    pub first_position: u64,
+    pub last_position: u64,
+    /// Ids of the appended events, in order.
+    pub event_ids: Vec<Uuid>,
+    /// True when the idempotency key had been used: nothing was written and this is the first
+    /// append's outcome.
+    pub replayed: bool,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    pub id: Uuid,
+    pub stream: StreamId,
+    pub stream_version: u64,
+    /// Store-wide position; unique and increasing in insertion order, not always in commit order.
+    pub position: u64,
+    /// The read order key (see [`Cursor`]).
+    pub cursor: Cursor,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub payload: Bytes,
+    pub metadata: Metadata,
+    pub recorded_at: OffsetDateTime,
+}
+
+/// A stored snapshot of an aggregate's state at a stream version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub stream: StreamId,
+    pub stream_version: u64,
+    /// Schema of the encoded state; a snapshot whose schema the reader does not know is ignored
+    /// and the stream is replayed instead.
+    pub schema_version: u32,
+    pub payload: Bytes,
+}
+
+/// Events read by position, and where to continue from.
+#[derive(Debug, Clone, Default)]
+pub struct ReadBatch {
+    pub events: Vec<RecordedEvent>,
+    /// Pass this to the next [`EventStore::read_all`]; equals the input cursor when nothing new
+    /// was visible.
+    pub next: Cursor,
+}
+
+/// Store failures. A caller retries [`StoreError::Conflict`] after reloading; maps
+/// [`StoreError::Unavailable`] to gRPC UNAVAILABLE; treats the rest as bugs or bad input.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("version conflict on stream {stream}: expected {expected:?}, actual {actual}")]
+    Conflict {
+        stream: StreamId,
+        expected: ExpectedVersion,
+        actual: u64,
+    },
+    #[error("invalid stream id: {0}")]
+    InvalidStreamId(String),
+    #[error("an append needs at least one event")]
+    EmptyAppend,
+    #[error("idempotency key was already used for stream {used_for}, not {requested}")]
+    IdempotencyKeyReused {
+        used_for: StreamId,
+        requested: StreamId,
+    },
+    #[error("event {event_id} already exists")]
+    DuplicateEventId { event_id: Uuid },
+    #[error("upcasting {event_type} v{schema_version} failed: {reason}")]
+    Upcast {
+        event_type: String,
+        schema_version: u32,
+        reason: String,
+    },
+    #[error("event store unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("event store error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL scheme {0:?} (expected postgres:// or sqlite:)")]
+    UnsupportedUrl(String),
+}
+
+impl StoreError {
+    /// Classifies a database error: connection-level failures are `Unavailable` so that callers
+    /// can answer UNAVAILABLE and retry; everything else is `Database`.
+    pub fn from_sqlx(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(err),
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
+            {
+                // Class 08: connection exception; 57P: admin/crash shutdown, cannot connect now.
+                StoreError::Unavailable(err)
+            }
+            _ => StoreError::Database(err),
+        }
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The contract both backends implement, and that the contract test suite checks.
+#[async_trait]
+pub trait EventStore: Send + Sync + fmt::Debug + 'static {
+    /// Appends events to one stream atomically, checking the expected version and the
+    /// idempotency key (see the crate docs).
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome>;
+
+    /// The outcome of an earlier append with this idempotency key, if any. Lets a service answer
+    /// a retried command before re-running it against newer state.
+    async fn find_idempotent(&self, key: &str) -> Result<Option<AppendOutcome>>;
+
+    /// The stream's current version (0 when it has no events).
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64>;
+
+    /// Events of one stream with version ≥ `from_version`, at most `limit`, in version order,
+    /// upcast.
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>>;
+
+    /// Up to `limit` committed events after `after`, in commit order, upcast. Never skips an
+    /// event that commits late: it stops before any event whose transaction might still be
+    /// followed by an earlier one.
+    async fn read_all(&self, after: Cursor, limit: usize) -> Result<ReadBatch>;
+
+    /// The cursor of the event at `position`, if that event is committed. A reader whose cursor
+    /// is ≥ this has seen it (used for read-your-writes on queries with a minimum position).
+    async fn cursor_of(&self, position: u64) -> Result<Option<Cursor>>;
+
+    /// The latest committed cursor visible to `read_all` now.
+    async fn head(&self) -> Result<Cursor>;
+
+    /// Stores (or replaces with a newer one) the stream's snapshot.
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()>;
+
+    /// The stream's latest snapshot.
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>>;
+
+    /// A named reader's saved position (relays and embedded feeds), `Cursor::START` if none.
+    async fn load_checkpoint(&self, name: &str) -> Result<Cursor>;
+
+    /// Saves a named reader's position.
+    async fn save_checkpoint(&self, name: &str, cursor: Cursor) -> Result<()>;
+
+    /// Which backend this is, for logs and metrics: `"postgres"` or `"sqlite"`.
+    fn backend(&self) -> &'static str;
+}
+
+/// A shared, type-erased store.
+pub type SharedStore = Arc<dyn EventStore>;
+
+/// Opens the store named by a URL (`postgres://…` or `sqlite://…`), applies its migrations and
+/// returns it with the given upcasters.
+pub async fn connect(url: &str, upcasters: Upcasters) -> Result<SharedStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::connect(url, upcasters).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url, upcasters).await?))
+    } else {
+        // Only the scheme: the rest of a URL may hold a password.
+        Err(StoreError::UnsupportedUrl(
+            url.split(':').next().unwrap_or_default().to_owned(),
+        ))
+    }
+}

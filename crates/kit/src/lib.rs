@@ -1,0 +1,1 @@
+//! The service kit (placeholder, being written).

@@ -1,0 +1,2 @@
+//! The minzheng command (placeholder, being written).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Generated protobuf code (placeholder, being written).
