@@ -43,7 +43,8 @@ lint-rust:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 lint-proto:
-	npx --yes @bufbuild/buf lint
+	npx --yes @bufbuild/buf@1.75.0 lint
+	npx --yes @bufbuild/buf@1.75.0 format -d --exit-code
 
 fmt:
 	$(CARGO) fmt --all

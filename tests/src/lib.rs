@@ -1,1 +1,9 @@
-//! End-to-end tests and benchmarks (placeholder).
+//! Cross-service end-to-end tests (in `tests/`) and the benchmark harness (`src/bench`, run by
+//! `make bench`).
+//!
+//! Benchmarks are programs with a report, never timed assertions: every figure is printed beside
+//! a raw baseline measured in the same run on the same machine (plain PostgreSQL inserts, plain
+//! JetStream publishes, plain pulls), and judged by the ratio, because absolute times on shared
+//! machines mean little.
+
+pub mod bench;

@@ -18,6 +18,8 @@
 //! Architecture invariant: this crate knows nothing of any domain. Payloads are opaque bytes
 //! (the protobuf encoding of an event message); event types are strings.
 
+mod convert;
+pub mod migrations;
 pub mod postgres;
 pub mod sqlite;
 mod upcast;
@@ -130,7 +132,11 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn new(event_type: impl Into<String>, schema_version: u32, payload: impl Into<Bytes>) -> Self {
+    pub fn new(
+        event_type: impl Into<String>,
+        schema_version: u32,
+        payload: impl Into<Bytes>,
+    ) -> Self {
         Self {
             id: Uuid::now_v7(),
             event_type: event_type.into(),
@@ -280,6 +286,22 @@ impl StoreError {
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Tls(_) => StoreError::Unavailable(err),
             sqlx::Error::Database(db)
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() =>
+            {
+                // SQLite reports extended result codes; the low byte is the primary code.
+                // Busy/locked (another writer held on past the busy timeout), I/O errors, a
+                // full disk and a file that cannot be opened are conditions of the
+                // environment that may pass, not bugs: the store is unavailable for now.
+                let primary = db
+                    .code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .map(|c| c & 0xff);
+                match primary {
+                    Some(5 | 6 | 10 | 13 | 14) => StoreError::Unavailable(err),
+                    _ => StoreError::Database(err),
+                }
+            }
+            sqlx::Error::Database(db)
                 if db
                     .code()
                     .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
@@ -356,13 +378,115 @@ pub type SharedStore = Arc<dyn EventStore>;
 /// returns it with the given upcasters.
 pub async fn connect(url: &str, upcasters: Upcasters) -> Result<SharedStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PostgresStore::connect(url, upcasters).await?))
+        Ok(Arc::new(
+            postgres::PostgresStore::connect(url, upcasters).await?,
+        ))
     } else if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::connect(url, upcasters).await?))
+        Ok(Arc::new(
+            sqlite::SqliteStore::connect(url, upcasters).await?,
+        ))
     } else {
         // Only the scheme: the rest of a URL may hold a password.
         Err(StoreError::UnsupportedUrl(
             url.split(':').next().unwrap_or_default().to_owned(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn valid_stream_ids_round_trip_through_their_stored_form(
+            category in "[a-z][a-z0-9_]{0,127}",
+            key in "[!-~&&[^.*>]]{1,128}",
+        ) {
+            let id = StreamId::new(category.clone(), key.clone()).expect("valid parts");
+            let parsed = StreamId::parse(&id.to_string()).expect("stored form parses");
+            prop_assert_eq!(&parsed, &id);
+            prop_assert_eq!(parsed.category(), category.as_str());
+            prop_assert_eq!(parsed.key(), key.as_str());
+        }
+
+        #[test]
+        fn categories_with_anything_but_lowercase_letters_digits_and_underscores_are_refused(
+            category in "[a-z][a-z0-9_]{0,10}[A-Z.\\- >*]",
+        ) {
+            prop_assert!(matches!(
+                StreamId::new(category, "k"),
+                Err(StoreError::InvalidStreamId(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn invalid_stream_ids_are_refused() {
+        let too_long = "a".repeat(MAX_STREAM_PART_LEN + 1);
+        let cases: &[(&str, &str)] = &[
+            ("", "key"),
+            ("1abc", "key"),
+            ("_abc", "key"),
+            ("Person", "key"),
+            ("di-vision", "key"),
+            ("div ision", "key"),
+            (&too_long, "key"),
+            ("division", ""),
+            ("division", "a.b"),
+            ("division", "a*"),
+            ("division", "a>"),
+            ("division", "a b"),
+            ("division", "名字"),
+            ("division", "tab\t"),
+            ("division", &too_long),
+        ];
+        for (category, key) in cases {
+            assert!(
+                matches!(
+                    StreamId::new(*category, *key),
+                    Err(StoreError::InvalidStreamId(_))
+                ),
+                "{category:?}/{key:?} must be refused"
+            );
+        }
+        for stored in ["", "division", "-key", "division-", "Division-1", "a.b-c"] {
+            assert!(
+                StreamId::parse(stored).is_err(),
+                "{stored:?} must not parse"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_may_contain_dashes_and_the_first_dash_separates_the_category() {
+        let id = StreamId::parse("division-21-05-02").expect("valid");
+        assert_eq!(id.category(), "division");
+        assert_eq!(id.key(), "21-05-02");
+        assert_eq!(id.to_string(), "division-21-05-02");
+        assert_eq!(format!("{id:?}"), "StreamId(division-21-05-02)");
+    }
+
+    #[test]
+    fn connection_failures_are_unavailable_and_the_rest_are_not() {
+        let refused = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(StoreError::from_sqlx(refused).is_unavailable());
+        assert!(StoreError::from_sqlx(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(StoreError::from_sqlx(sqlx::Error::PoolClosed).is_unavailable());
+        assert!(!StoreError::from_sqlx(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!StoreError::from_sqlx(sqlx::Error::Protocol("bad".into())).is_unavailable());
+    }
+
+    #[tokio::test]
+    async fn connect_refuses_unknown_schemes_without_echoing_the_url() {
+        let err = connect("mysql://user:secret@db/x", Upcasters::new())
+            .await
+            .expect_err("mysql is not supported");
+        match err {
+            StoreError::UnsupportedUrl(scheme) => assert_eq!(scheme, "mysql"),
+            other => panic!("expected UnsupportedUrl, got {other:?}"),
+        }
     }
 }

@@ -88,9 +88,7 @@ fn migrator(embedded: &[Embedded]) -> Migrator {
 /// other call; anything else (a modified or dirty migration) is a `Database` error to fix.
 pub(crate) fn error(err: MigrateError) -> StoreError {
     match err {
-        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => {
-            StoreError::from_sqlx(e)
-        }
+        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => StoreError::from_sqlx(e),
         other => StoreError::Database(sqlx::Error::from(other)),
     }
 }

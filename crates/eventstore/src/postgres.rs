@@ -1,1 +1,598 @@
-//! PostgreSQL backend (being written).
+//! PostgreSQL backend: the production event store.
+//!
+//! **Appends** are one statement in autocommit: a CTE reads the stream's current version and
+//! any earlier outcome of the idempotency key, inserts all events from `unnest` arrays when the
+//! version matches, and records the idempotency outcome, so an append costs one round trip and
+//! one commit. A lost race surfaces as a unique violation on `(stream_id, stream_version)` (a
+//! [`StoreError::Conflict`], or a retry for [`ExpectedVersion::Any`]) or on the idempotency key
+//! (the first append's outcome is returned). Nothing uses `ON CONFLICT DO NOTHING` on events.
+//!
+//! **Reading by position** orders by `(tx_id, position)`, where `tx_id` is the inserting
+//! transaction's id (`xid8`), and only returns rows of transactions older than the oldest one
+//! still running (`pg_snapshot_xmin(pg_current_snapshot())`). Every transaction below that
+//! horizon has finished and every later transaction gets a larger id, so no event can ever
+//! appear behind a cursor: a late commit pauses readers instead of being skipped. The price is
+//! that any long-running writing transaction in the cluster holds readers back;
+//! [`PostgresStore::oldest_open_transaction_age`] measures that for a metric.
+//!
+//! This module knows SQL and PostgreSQL's transaction ids; it knows nothing of what the events
+//! mean, and it does not publish them (the relay reads them with [`EventStore::read_all`]).
+
+use std::{collections::HashSet, time::Duration};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use sqlx::{
+    PgPool, Row,
+    error::ErrorKind,
+    postgres::{PgPoolOptions, PgRow},
+};
+use tracing::debug;
+use uuid::Uuid;
+
+use crate::{
+    AppendOutcome, AppendRequest, Cursor, EventStore, ExpectedVersion, Metadata, ReadBatch,
+    RecordedEvent, Result, Snapshot, StoreError, StreamId, Upcasters,
+    convert::{
+        from_db, limit_to_db, replay, required_version, schema_from_db, schema_to_db,
+        stream_from_db, to_db,
+    },
+    migrations,
+};
+
+/// Pool size used by [`PostgresStore::connect`]; use [`PostgresStore::from_pool`] to choose.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
+/// How long [`PostgresStore::connect`]'s pool waits for a connection before the call fails as
+/// [`StoreError::Unavailable`]. Short, because a command waiting longer is better refused.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often an [`ExpectedVersion::Any`] append retries after losing a race. Every lost race
+/// means another append to the stream succeeded, so running out takes a stream under extreme
+/// contention; the caller then sees a `Conflict`.
+const MAX_APPEND_ATTEMPTS: u32 = 100;
+
+/// Names of the unique constraints an append can violate (see the migrations).
+const STREAM_VERSION_KEY: &str = "mz_events_stream_version_key";
+const EVENT_ID_KEY: &str = "mz_events_event_id_key";
+const IDEMPOTENCY_KEY: &str = "mz_idempotency_pkey";
+
+/// The whole append in one statement.
+///
+/// Why the version is read before the transaction gets its id: readers order events by
+/// `tx_id`, and events of one stream must come out in version order. All CTEs of a statement
+/// share the snapshot taken when the statement starts, and PostgreSQL assigns the transaction
+/// id lazily, at the first row this statement inserts. So if we read version `v`, the
+/// transaction that wrote `v` had committed before our snapshot, hence took its id before our
+/// snapshot, hence before ours: its `tx_id` is smaller. Anything that gave this transaction an
+/// id earlier — an insert before the version read (the idempotency row, say), a call to
+/// `pg_current_xact_id()`, or a multi-statement transaction doing a write first — would break
+/// that: we could take id 99, a rival take 100 and commit version 6, and we then read 6 and
+/// write version 7 with `tx_id` 99, which readers would deliver before version 6. Keep the
+/// version read in this statement and every write after it.
+///
+/// Parameters: $1 stream id, $2 category, $3 required version (NULL for Any), $4..$7 the
+/// events' ids, types, schema versions and payloads, $8..$13 the metadata.
+const APPEND: &str = r#"
+WITH prior AS (
+    SELECT stream_id, stream_version, first_position, last_position, event_ids
+    FROM mz_idempotency
+    WHERE key = $13
+),
+cur AS (
+    SELECT coalesce(max(stream_version), 0)::bigint AS version
+    FROM mz_events
+    WHERE stream_id = $1
+),
+ins AS (
+    INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, event_type,
+        schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate,
+        idempotency_key)
+    SELECT e.event_id, $1, $2, cur.version + e.n, e.event_type, e.schema_version, e.payload,
+        $8, $9, $10, $11, $12, $13
+    FROM cur,
+        unnest($4::uuid[], $5::text[], $6::int4[], $7::bytea[])
+            WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, n)
+    WHERE NOT EXISTS (SELECT 1 FROM prior)
+        AND ($3::bigint IS NULL OR cur.version = $3::bigint)
+    ORDER BY e.n
+    RETURNING position, stream_version, event_id
+),
+idem AS (
+    INSERT INTO mz_idempotency (key, stream_id, stream_version, first_position, last_position,
+        event_ids)
+    SELECT $13, $1, max(stream_version), min(position), max(position),
+        array_agg(event_id ORDER BY position)
+    FROM ins
+    WHERE $13::text IS NOT NULL
+    HAVING count(*) > 0
+)
+SELECT cur.version AS current_version,
+    agg.inserted, agg.first_position, agg.last_position, agg.stream_version,
+    prior.stream_id AS prior_stream, prior.stream_version AS prior_version,
+    prior.first_position AS prior_first, prior.last_position AS prior_last,
+    prior.event_ids AS prior_event_ids
+FROM cur
+CROSS JOIN (
+    SELECT count(*) AS inserted, min(position) AS first_position,
+        max(position) AS last_position, max(stream_version) AS stream_version
+    FROM ins
+) AS agg
+LEFT JOIN prior ON true
+"#;
+
+/// The columns every event read selects, in the order [`event_from_row`] expects by name.
+macro_rules! event_columns {
+    () => {
+        "position, tx_id::text::bigint AS tx, event_id, stream_id, stream_version, event_type, \
+         schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate, \
+         idempotency_key, recorded_at"
+    };
+}
+
+const READ_STREAM: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM mz_events WHERE stream_id = $1 AND stream_version >= $2 \
+     ORDER BY stream_version LIMIT $3"
+);
+
+/// Reads after a cursor, below the oldest running transaction (see the module docs).
+const READ_ALL: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM mz_events \
+     WHERE (tx_id, position) > ($1::bigint::text::xid8, $2::bigint) \
+       AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+     ORDER BY tx_id, position LIMIT $3"
+);
+
+/// The PostgreSQL event store. Cheap to clone: clones share the pool.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    upcasters: Upcasters,
+}
+
+/// What one append attempt came to.
+enum Attempt {
+    Done(AppendOutcome),
+    /// Lost a race that a fresh attempt can win (only for `ExpectedVersion::Any`, or when a
+    /// competing idempotent append vanished).
+    Retry,
+}
+
+impl PostgresStore {
+    /// Connects with a pool of [`DEFAULT_MAX_CONNECTIONS`] and applies the migrations.
+    pub async fn connect(url: &str, upcasters: Upcasters) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(DEFAULT_MAX_CONNECTIONS)
+            .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Self::from_pool(pool, upcasters).await
+    }
+
+    /// Uses a pool the caller configured (size, timeouts) and applies the migrations.
+    pub async fn from_pool(pool: PgPool, upcasters: Upcasters) -> Result<Self> {
+        migrations::postgres()
+            .run(&pool)
+            .await
+            .map_err(migrations::error)?;
+        Ok(Self { pool, upcasters })
+    }
+
+    /// The store's pool, for a service's own tables in the same database.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// How long the oldest transaction that holds a transaction id has been running, anywhere
+    /// in the cluster (prepared transactions included); `None` when there is none.
+    ///
+    /// [`EventStore::read_all`] returns nothing from that transaction's id onwards until it
+    /// ends, so this is how far behind readers may be held: export it as a gauge. Seeing other
+    /// roles' sessions needs the `pg_read_all_stats` (or `pg_monitor`) role; without it, only
+    /// this role's own transactions are counted.
+    pub async fn oldest_open_transaction_age(&self) -> Result<Option<Duration>> {
+        let seconds: Option<f64> = sqlx::query_scalar(
+            "SELECT extract(epoch FROM clock_timestamp() - min(started))::float8 \
+             FROM ( \
+                 SELECT xact_start AS started FROM pg_stat_activity \
+                 WHERE backend_xid IS NOT NULL AND xact_start IS NOT NULL \
+                 UNION ALL \
+                 SELECT prepared FROM pg_prepared_xacts \
+             ) AS open_transactions",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        // Clock skew between the statement's clock readings can make a fresh transaction's
+        // age a hair negative; report it as zero.
+        Ok(seconds.map(|s| Duration::from_secs_f64(s.max(0.0))))
+    }
+
+    async fn append_once(&self, request: &AppendRequest) -> Result<Attempt> {
+        let ids: Vec<Uuid> = request.events.iter().map(|e| e.id).collect();
+        let types: Vec<&str> = request
+            .events
+            .iter()
+            .map(|e| e.event_type.as_str())
+            .collect();
+        let schemas: Vec<i32> = request
+            .events
+            .iter()
+            .map(|e| schema_to_db(e.schema_version))
+            .collect();
+        let payloads: Vec<&[u8]> = request.events.iter().map(|e| e.payload.as_ref()).collect();
+        let metadata = &request.metadata;
+        let stream = request.stream.to_string();
+
+        let result = sqlx::query(APPEND)
+            .bind(&stream)
+            .bind(request.stream.category())
+            .bind(required_version(request.expected))
+            .bind(&ids)
+            .bind(&types)
+            .bind(&schemas)
+            .bind(&payloads)
+            .bind(metadata.correlation_id)
+            .bind(metadata.causation_id)
+            .bind(metadata.actor.as_deref())
+            .bind(metadata.traceparent.as_deref())
+            .bind(metadata.tracestate.as_deref())
+            .bind(metadata.idempotency_key.as_deref())
+            .fetch_one(&self.pool)
+            .await;
+
+        match result {
+            Ok(row) => append_outcome(&row, request, ids).map(Attempt::Done),
+            Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => {
+                let constraint = db.constraint().map(str::to_owned);
+                self.after_unique_violation(request, constraint.as_deref(), &ids, db)
+                    .await
+            }
+            Err(err) => Err(StoreError::from_sqlx(err)),
+        }
+    }
+
+    /// Turns a unique violation into what the caller should see. A concurrent append with the
+    /// same idempotency key wins over everything else: whichever constraint we tripped, if the
+    /// key is now recorded, this append is a replay of that one.
+    async fn after_unique_violation(
+        &self,
+        request: &AppendRequest,
+        constraint: Option<&str>,
+        ids: &[Uuid],
+        db: Box<dyn sqlx::error::DatabaseError>,
+    ) -> Result<Attempt> {
+        if let Some(key) = request.metadata.idempotency_key.as_deref()
+            && let Some(first) = self.find_idempotent(key).await?
+        {
+            return replay(first, &request.stream).map(Attempt::Done);
+        }
+        match constraint {
+            Some(STREAM_VERSION_KEY) if request.expected == ExpectedVersion::Any => {
+                Ok(Attempt::Retry)
+            }
+            Some(STREAM_VERSION_KEY) => Err(StoreError::Conflict {
+                stream: request.stream.clone(),
+                expected: request.expected,
+                actual: self.stream_version(&request.stream).await?,
+            }),
+            Some(EVENT_ID_KEY) => match self.duplicate_event_id(ids).await? {
+                Some(event_id) => Err(StoreError::DuplicateEventId { event_id }),
+                None => Err(StoreError::Database(sqlx::Error::Database(db))),
+            },
+            // The competing append's key row is gone again; a fresh attempt decides anew.
+            Some(IDEMPOTENCY_KEY) => Ok(Attempt::Retry),
+            _ => Err(StoreError::Database(sqlx::Error::Database(db))),
+        }
+    }
+
+    /// The first of `ids` that is repeated within the request or already stored.
+    async fn duplicate_event_id(&self, ids: &[Uuid]) -> Result<Option<Uuid>> {
+        let mut seen = HashSet::with_capacity(ids.len());
+        if let Some(repeated) = ids.iter().find(|id| !seen.insert(**id)) {
+            return Ok(Some(*repeated));
+        }
+        sqlx::query_scalar("SELECT event_id FROM mz_events WHERE event_id = ANY($1) LIMIT 1")
+            .bind(ids)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)
+    }
+
+    fn upcast_all(&self, rows: &[PgRow]) -> Result<Vec<RecordedEvent>> {
+        rows.iter()
+            .map(|row| self.upcasters.apply(event_from_row(row)?))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl EventStore for PostgresStore {
+    #[tracing::instrument(
+        skip_all,
+        fields(stream = %request.stream, events = request.events.len()),
+        err
+    )]
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome> {
+        if request.events.is_empty() {
+            return Err(StoreError::EmptyAppend);
+        }
+        let mut attempt = 1;
+        loop {
+            match self.append_once(&request).await? {
+                Attempt::Done(outcome) => {
+                    debug!(
+                        version = outcome.stream_version,
+                        position = outcome.last_position,
+                        replayed = outcome.replayed,
+                        "appended"
+                    );
+                    return Ok(outcome);
+                }
+                Attempt::Retry if attempt < MAX_APPEND_ATTEMPTS => {
+                    debug!(attempt, "append lost a race, retrying");
+                    attempt += 1;
+                }
+                Attempt::Retry => {
+                    return Err(StoreError::Conflict {
+                        stream: request.stream.clone(),
+                        expected: request.expected,
+                        actual: self.stream_version(&request.stream).await?,
+                    });
+                }
+            }
+        }
+    }
+
+    async fn find_idempotent(&self, key: &str) -> Result<Option<AppendOutcome>> {
+        let row = sqlx::query(
+            "SELECT stream_id, stream_version, first_position, last_position, event_ids \
+             FROM mz_idempotency WHERE key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        row.map(|row| {
+            Ok(AppendOutcome {
+                stream: stream_from_db(&get::<String>(&row, "stream_id")?)?,
+                stream_version: from_db(get(&row, "stream_version")?, "stream_version")?,
+                first_position: from_db(get(&row, "first_position")?, "first_position")?,
+                last_position: from_db(get(&row, "last_position")?, "last_position")?,
+                event_ids: get(&row, "event_ids")?,
+                replayed: true,
+            })
+        })
+        .transpose()
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        let version: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(stream_version), 0)::bigint FROM mz_events WHERE stream_id = $1",
+        )
+        .bind(stream.to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        from_db(version, "stream_version")
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(READ_STREAM)
+            .bind(stream.to_string())
+            .bind(to_db(from_version))
+            .bind(limit_to_db(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        self.upcast_all(&rows)
+    }
+
+    async fn read_all(&self, after: Cursor, limit: usize) -> Result<ReadBatch> {
+        if limit == 0 {
+            return Ok(ReadBatch {
+                events: Vec::new(),
+                next: after,
+            });
+        }
+        let rows = sqlx::query(READ_ALL)
+            .bind(to_db(after.tx))
+            .bind(to_db(after.position))
+            .bind(limit_to_db(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let events = self.upcast_all(&rows)?;
+        let next = events.last().map_or(after, |e| e.cursor);
+        Ok(ReadBatch { events, next })
+    }
+
+    async fn cursor_of(&self, position: u64) -> Result<Option<Cursor>> {
+        let row = sqlx::query(
+            "SELECT tx_id::text::bigint AS tx, position FROM mz_events \
+             WHERE position = $1 AND tx_id < pg_snapshot_xmin(pg_current_snapshot())",
+        )
+        .bind(to_db(position))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        row.as_ref().map(cursor_from_row).transpose()
+    }
+
+    async fn head(&self) -> Result<Cursor> {
+        let row = sqlx::query(
+            "SELECT tx_id::text::bigint AS tx, position FROM mz_events \
+             WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY tx_id DESC, position DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(row
+            .as_ref()
+            .map(cursor_from_row)
+            .transpose()?
+            .unwrap_or(Cursor::START))
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
+        // A newer version replaces the stored one; so does the same version in a newer (or the
+        // same) schema, so that a service that changed its state encoding can re-snapshot
+        // without waiting for the stream to grow. An older snapshot never wins.
+        sqlx::query(
+            "INSERT INTO mz_snapshots (stream_id, stream_version, schema_version, payload) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (stream_id) DO UPDATE SET \
+                 stream_version = EXCLUDED.stream_version, \
+                 schema_version = EXCLUDED.schema_version, \
+                 payload = EXCLUDED.payload, \
+                 saved_at = now() \
+             WHERE mz_snapshots.stream_version < EXCLUDED.stream_version \
+                OR (mz_snapshots.stream_version = EXCLUDED.stream_version \
+                    AND mz_snapshots.schema_version <= EXCLUDED.schema_version)",
+        )
+        .bind(snapshot.stream.to_string())
+        .bind(to_db(snapshot.stream_version))
+        .bind(schema_to_db(snapshot.schema_version))
+        .bind(snapshot.payload.as_ref())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+        let row = sqlx::query(
+            "SELECT stream_version, schema_version, payload FROM mz_snapshots \
+             WHERE stream_id = $1",
+        )
+        .bind(stream.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        row.map(|row| {
+            Ok(Snapshot {
+                stream: stream.clone(),
+                stream_version: from_db(get(&row, "stream_version")?, "stream_version")?,
+                schema_version: schema_from_db(get(&row, "schema_version")?)?,
+                payload: Bytes::from(get::<Vec<u8>>(&row, "payload")?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<Cursor> {
+        let row = sqlx::query("SELECT tx, position FROM mz_checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok(row
+            .as_ref()
+            .map(cursor_from_row)
+            .transpose()?
+            .unwrap_or(Cursor::START))
+    }
+
+    async fn save_checkpoint(&self, name: &str, cursor: Cursor) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mz_checkpoints (name, tx, position) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET \
+                 tx = EXCLUDED.tx, position = EXCLUDED.position, updated_at = now()",
+        )
+        .bind(name)
+        .bind(to_db(cursor.tx))
+        .bind(to_db(cursor.position))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+/// One column of a row; a value of the wrong type is a database error, not a panic.
+fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(column).map_err(StoreError::from_sqlx)
+}
+
+/// The outcome of the append statement's single row.
+fn append_outcome(row: &PgRow, request: &AppendRequest, ids: Vec<Uuid>) -> Result<AppendOutcome> {
+    if let Some(prior_stream) = get::<Option<String>>(row, "prior_stream")? {
+        let first = AppendOutcome {
+            stream: stream_from_db(&prior_stream)?,
+            stream_version: from_db(get(row, "prior_version")?, "stream_version")?,
+            first_position: from_db(get(row, "prior_first")?, "first_position")?,
+            last_position: from_db(get(row, "prior_last")?, "last_position")?,
+            event_ids: get(row, "prior_event_ids")?,
+            replayed: true,
+        };
+        return replay(first, &request.stream);
+    }
+    let inserted: i64 = get(row, "inserted")?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict {
+            stream: request.stream.clone(),
+            expected: request.expected,
+            actual: from_db(get(row, "current_version")?, "stream_version")?,
+        });
+    }
+    Ok(AppendOutcome {
+        stream: request.stream.clone(),
+        stream_version: from_db(get(row, "stream_version")?, "stream_version")?,
+        first_position: from_db(get(row, "first_position")?, "position")?,
+        last_position: from_db(get(row, "last_position")?, "position")?,
+        event_ids: ids,
+        replayed: false,
+    })
+}
+
+fn cursor_from_row(row: &PgRow) -> Result<Cursor> {
+    Ok(Cursor {
+        tx: from_db(get(row, "tx")?, "tx_id")?,
+        position: from_db(get(row, "position")?, "position")?,
+    })
+}
+
+/// A stored event, before upcasting.
+fn event_from_row(row: &PgRow) -> Result<RecordedEvent> {
+    let cursor = cursor_from_row(row)?;
+    Ok(RecordedEvent {
+        id: get(row, "event_id")?,
+        stream: stream_from_db(&get::<String>(row, "stream_id")?)?,
+        stream_version: from_db(get(row, "stream_version")?, "stream_version")?,
+        position: cursor.position,
+        cursor,
+        event_type: get(row, "event_type")?,
+        schema_version: schema_from_db(get(row, "schema_version")?)?,
+        payload: Bytes::from(get::<Vec<u8>>(row, "payload")?),
+        metadata: Metadata {
+            correlation_id: get(row, "correlation_id")?,
+            causation_id: get(row, "causation_id")?,
+            actor: get(row, "actor")?,
+            traceparent: get(row, "traceparent")?,
+            tracestate: get(row, "tracestate")?,
+            idempotency_key: get(row, "idempotency_key")?,
+        },
+        recorded_at: get(row, "recorded_at")?,
+    })
+}

@@ -4,6 +4,8 @@
 //! PostgreSQL and NATS are real servers (`make test` starts them when they are not running).
 //! A test that cannot reach them fails with a message saying how to start them; it never skips.
 
+pub mod nats_server;
+
 use std::{
     str::FromStr,
     sync::atomic::{AtomicU32, Ordering},
@@ -57,7 +59,8 @@ impl TestDatabase {
             )
         });
         let name = unique_name("db");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
+        // The name is generated here from letters and digits only.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
             .expect("create test database");
@@ -89,7 +92,9 @@ impl Drop for TestDatabase {
             };
             rt.block_on(async move {
                 if let Ok(mut conn) = PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
                         .execute(&mut conn)
                         .await;
                 }

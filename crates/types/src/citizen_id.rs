@@ -93,7 +93,9 @@ pub enum CitizenIdError {
     #[error("the birth year in characters 7 to 10 must be 1900 or later")]
     BirthYearBefore1900,
     /// The check character does not match the other 17: almost always a typing error.
-    #[error("the check character (the last one) does not match the rest of the number; check for a typing error")]
+    #[error(
+        "the check character (the last one) does not match the rest of the number; check for a typing error"
+    )]
     CheckCharacterMismatch,
 }
 
@@ -197,8 +199,8 @@ fn decode_birth_date(digits: &[u8]) -> Result<Date, CitizenIdError> {
     let month = decimal(&digits[4..6]) as u8;
     let day = decimal(&digits[6..8]) as u8;
     let month = Month::try_from(month).map_err(|_| CitizenIdError::InvalidBirthDate)?;
-    let date = Date::from_calendar_date(year, month, day)
-        .map_err(|_| CitizenIdError::InvalidBirthDate)?;
+    let date =
+        Date::from_calendar_date(year, month, day).map_err(|_| CitizenIdError::InvalidBirthDate)?;
     if year < 1900 {
         return Err(CitizenIdError::BirthYearBefore1900);
     }
@@ -381,7 +383,11 @@ mod tests {
 
     #[test]
     fn error_messages_never_quote_the_input() {
-        let inputs = ["110105194912310021", "1101051949123100AX", "110105194902300021"];
+        let inputs = [
+            "110105194912310021",
+            "1101051949123100AX",
+            "110105194902300021",
+        ];
         for input in inputs {
             let message = CitizenId::parse(input).expect_err("invalid").to_string();
             assert!(!message.contains(input), "{message}");

@@ -19,7 +19,9 @@ pub mod text;
 pub mod violation;
 
 pub use citizen_id::{CitizenId, CitizenIdError, Sex};
-pub use date::{DateError, add_days, add_months, add_years, age_on, days_between, format_date, parse_date};
+pub use date::{
+    DateError, add_days, add_months, add_years, age_on, days_between, format_date, parse_date,
+};
 pub use money::{Fen, MoneyError, Rounding};
 pub use region::{RegionCode, RegionCodeError, RegionLevel};
 pub use text::{BoundedText, TextError};

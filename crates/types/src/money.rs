@@ -23,7 +23,17 @@ use std::str::FromStr;
 
 /// An amount of money in fen; see the [module documentation](self).
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(transparent)]
 pub struct Fen(i64);
@@ -46,7 +56,9 @@ pub enum MoneyError {
     #[error("is empty; enter an amount in yuan such as 665 or 665.50")]
     Empty,
     /// Not a plain decimal number of yuan (exponents, plus signs, separators, spaces, …).
-    #[error("must be an amount in yuan written with digits and at most one decimal point, such as 665 or 665.50")]
+    #[error(
+        "must be an amount in yuan written with digits and at most one decimal point, such as 665 or 665.50"
+    )]
     Format,
     /// More than two decimals: smaller than one fen.
     #[error("must have at most 2 decimal places (1 fen = 0.01 yuan)")]
@@ -125,8 +137,7 @@ impl Fen {
             .bytes()
             .chain(padded.bytes())
             .try_fold(0i64, |acc, d| {
-                acc.checked_mul(10)?
-                    .checked_add(sign * i64::from(d - b'0'))
+                acc.checked_mul(10)?.checked_add(sign * i64::from(d - b'0'))
             })
             .map(Self)
             .ok_or(MoneyError::Overflow)
@@ -175,7 +186,12 @@ impl Fen {
     /// The amount times `numerator / denominator`, rounded once at the end as asked: e.g. 80 % of
     /// a standard is `checked_mul_div(80, 100, Rounding::HalfAwayFromZero)`. The product is
     /// computed in 128 bits, so only a result beyond `i64` or a zero denominator give `None`.
-    pub fn checked_mul_div(self, numerator: i64, denominator: i64, rounding: Rounding) -> Option<Fen> {
+    pub fn checked_mul_div(
+        self,
+        numerator: i64,
+        denominator: i64,
+        rounding: Rounding,
+    ) -> Option<Fen> {
         let product = i128::from(self.0) * i128::from(numerator);
         let quotient = divide(product, i128::from(denominator), rounding)?;
         i64::try_from(quotient).ok().map(Fen)
@@ -208,7 +224,11 @@ fn divide(dividend: i128, divisor: i128, rounding: Rounding) -> Option<i128> {
         return Some(quotient);
     }
     // The exact quotient lies strictly between `quotient` and `quotient + direction`.
-    let direction = if (dividend < 0) == (divisor < 0) { 1 } else { -1 };
+    let direction = if (dividend < 0) == (divisor < 0) {
+        1
+    } else {
+        -1
+    };
     let away = match rounding {
         Rounding::Floor => direction < 0,
         Rounding::Ceiling => direction > 0,
@@ -252,22 +272,48 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_plain_yuan_amount() {
-        for input in ["1e3", "+5", ".5", "5.", "1,000", " 5", "5 ", "5..0", "1.2.3", "-", "--1", "NaN", "６６５"] {
+        for input in [
+            "1e3",
+            "+5",
+            ".5",
+            "5.",
+            "1,000",
+            " 5",
+            "5 ",
+            "5..0",
+            "1.2.3",
+            "-",
+            "--1",
+            "NaN",
+            "６６５",
+        ] {
             assert_eq!(Fen::parse_yuan(input), Err(MoneyError::Format), "{input:?}");
         }
         assert_eq!(Fen::parse_yuan(""), Err(MoneyError::Empty));
         assert_eq!(Fen::parse_yuan("665.123"), Err(MoneyError::TooManyDecimals));
         assert_eq!(Fen::parse_yuan("0.001"), Err(MoneyError::TooManyDecimals));
-        assert_eq!(Fen::parse_yuan("92233720368547758.08"), Err(MoneyError::Overflow));
-        assert_eq!(Fen::parse_yuan("92233720368547758.07"), Ok(Fen::new(i64::MAX)));
-        assert_eq!(Fen::parse_yuan("-92233720368547758.08"), Ok(Fen::new(i64::MIN)));
+        assert_eq!(
+            Fen::parse_yuan("92233720368547758.08"),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            Fen::parse_yuan("92233720368547758.07"),
+            Ok(Fen::new(i64::MAX))
+        );
+        assert_eq!(
+            Fen::parse_yuan("-92233720368547758.08"),
+            Ok(Fen::new(i64::MIN))
+        );
     }
 
     #[test]
     fn user_amounts_must_not_be_negative() {
         assert_eq!(Fen::non_negative(-1), Err(MoneyError::Negative));
         assert_eq!(Fen::non_negative(0), Ok(Fen::ZERO));
-        assert_eq!(Fen::parse_yuan_non_negative("-0.01"), Err(MoneyError::Negative));
+        assert_eq!(
+            Fen::parse_yuan_non_negative("-0.01"),
+            Err(MoneyError::Negative)
+        );
         assert_eq!(Fen::parse_yuan_non_negative("665"), Ok(Fen::new(66_500)));
     }
 
@@ -301,11 +347,26 @@ mod tests {
         let ten = Fen::new(10);
         assert_eq!(ten.checked_div(3, Rounding::Floor), Some(Fen::new(3)));
         assert_eq!(ten.checked_div(3, Rounding::Ceiling), Some(Fen::new(4)));
-        assert_eq!(ten.checked_div(3, Rounding::HalfAwayFromZero), Some(Fen::new(3)));
-        assert_eq!(ten.checked_div(4, Rounding::HalfAwayFromZero), Some(Fen::new(3)));
-        assert_eq!(Fen::new(-10).checked_div(4, Rounding::HalfAwayFromZero), Some(Fen::new(-3)));
-        assert_eq!(Fen::new(-10).checked_div(3, Rounding::Floor), Some(Fen::new(-4)));
-        assert_eq!(Fen::new(-10).checked_div(3, Rounding::Ceiling), Some(Fen::new(-3)));
+        assert_eq!(
+            ten.checked_div(3, Rounding::HalfAwayFromZero),
+            Some(Fen::new(3))
+        );
+        assert_eq!(
+            ten.checked_div(4, Rounding::HalfAwayFromZero),
+            Some(Fen::new(3))
+        );
+        assert_eq!(
+            Fen::new(-10).checked_div(4, Rounding::HalfAwayFromZero),
+            Some(Fen::new(-3))
+        );
+        assert_eq!(
+            Fen::new(-10).checked_div(3, Rounding::Floor),
+            Some(Fen::new(-4))
+        );
+        assert_eq!(
+            Fen::new(-10).checked_div(3, Rounding::Ceiling),
+            Some(Fen::new(-3))
+        );
         assert_eq!(ten.checked_div(0, Rounding::Floor), None);
         assert_eq!(Fen::new(i64::MIN).checked_div(-1, Rounding::Floor), None);
         // 80 % of 665.00 yuan, and one third of 1 000.00 yuan.
@@ -326,8 +387,14 @@ mod tests {
 
     #[test]
     fn serde_writes_fen() {
-        assert_eq!(serde_json::to_string(&Fen::new(66_550)).expect("serializes"), "66550");
-        assert_eq!(serde_json::from_str::<Fen>("-1").expect("deserializes"), Fen::new(-1));
+        assert_eq!(
+            serde_json::to_string(&Fen::new(66_550)).expect("serializes"),
+            "66550"
+        );
+        assert_eq!(
+            serde_json::from_str::<Fen>("-1").expect("deserializes"),
+            Fen::new(-1)
+        );
     }
 
     fn nonzero() -> impl Strategy<Value = i64> {

@@ -34,7 +34,9 @@ pub const GB2260_LENGTH: usize = 6;
 ///
 /// Stored as its numeric value, so the type is `Copy` and compares by value; `Display` prints the
 /// 12 digits with leading zeros preserved.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct RegionCode(u64);
 
@@ -405,12 +407,19 @@ mod tests {
     fn codes() -> impl Strategy<Value = RegionCode> {
         // Zero segments are common in real codes, so generate them often.
         let segment = |max: u64| prop_oneof![Just(0u64), 1..=max];
-        (1u64..=99, segment(99), segment(99), segment(999), segment(999)).prop_map(
-            |(p, c, d, t, v)| {
-                RegionCode::from_u64(p * 10_000_000_000 + c * 100_000_000 + d * 1_000_000 + t * 1_000 + v)
-                    .expect("generated code is valid")
-            },
+        (
+            1u64..=99,
+            segment(99),
+            segment(99),
+            segment(999),
+            segment(999),
         )
+            .prop_map(|(p, c, d, t, v)| {
+                RegionCode::from_u64(
+                    p * 10_000_000_000 + c * 100_000_000 + d * 1_000_000 + t * 1_000 + v,
+                )
+                .expect("generated code is valid")
+            })
     }
 
     proptest! {

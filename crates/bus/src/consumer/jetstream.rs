@@ -1,0 +1,406 @@
+//! The JetStream source: a durable pull consumer on the producing service's stream.
+//!
+//! The consumer is created (or updated) idempotently at start-up with explicit acks, an
+//! `ack_wait`, a `max_deliver` that is set (JetStream's default is unlimited) and at most one
+//! `filter_subject` (nats-server 2.9 has no `filter_subjects`). Messages are pulled as a
+//! continuous stream and handled in batches: whatever is buffered, topped up for at most
+//! `max_wait`, up to the batch size.
+//!
+//! A message is acknowledged only after the transaction that applied it committed. A failing
+//! event is negatively acknowledged with a delay from the retry list; JetStream's delivery count
+//! is its attempt count. On its last attempt it is parked: recorded in `mz_parked`, published on
+//! `<prefix>.deadletter.<consumer>` (stream `<PREFIX>_DEADLETTER`, created here) and terminated
+//! so the stream moves on. `max_deliver` is one more than the attempts, so that a crash while
+//! parking still gets the message back once to park it.
+//!
+//! While the consumer's database is unavailable the batch is kept, not negatively
+//! acknowledged: its ack deadline is extended with progress acks, so an outage does not spend
+//! the events' attempts.
+//!
+//! This module knows the JetStream API but nothing of what the events mean.
+
+use std::time::Duration;
+
+use async_nats::{
+    header::NATS_MESSAGE_ID,
+    jetstream::{
+        self, AckKind, Message,
+        consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull},
+    },
+};
+use futures::StreamExt;
+use minzheng_eventstore::RecordedEvent;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use super::{ConsumerError, ConsumerFault, Core, Outcome, inbox};
+use crate::{
+    envelope,
+    naming::BusNaming,
+    streams::{self, StreamSettings},
+};
+
+/// Header naming the consumer that parked a dead letter.
+pub const DEADLETTER_CONSUMER: &str = "mz-consumer";
+/// Header with the attempts a dead letter got.
+pub const DEADLETTER_ATTEMPTS: &str = "mz-attempts";
+/// Header with the subject the dead letter was originally published on.
+pub const DEADLETTER_SUBJECT: &str = "mz-original-subject";
+/// Header with the original stream sequence of the dead letter.
+pub const DEADLETTER_SEQUENCE: &str = "mz-original-sequence";
+
+/// A durable pull consumer on a producing service's stream.
+#[derive(Debug, Clone)]
+pub struct JetStreamSource {
+    pub client: async_nats::Client,
+    /// The producing service's names (its stream, and the deployment's dead-letter names).
+    pub naming: BusNaming,
+    /// One subject filter (e.g. [`BusNaming::category_subjects`]); `None` takes every event.
+    pub filter_subject: Option<String>,
+    /// How long JetStream waits for an ack before delivering a message again.
+    pub ack_wait: Duration,
+    /// After the first message of a batch, how long to wait for more to fill the batch.
+    pub max_wait: Duration,
+    /// Timeout of JetStream API requests and of dead-letter publishes.
+    pub request_timeout: Duration,
+    /// How the dead-letter stream keeps parked events.
+    pub deadletter: StreamSettings,
+}
+
+impl JetStreamSource {
+    pub fn new(client: async_nats::Client, naming: BusNaming) -> Self {
+        Self {
+            client,
+            naming,
+            filter_subject: None,
+            ack_wait: Duration::from_secs(30),
+            max_wait: Duration::from_millis(10),
+            request_timeout: Duration::from_secs(5),
+            deadletter: StreamSettings::default(),
+        }
+    }
+
+    pub fn with_filter(mut self, subject: impl Into<String>) -> Self {
+        self.filter_subject = Some(subject.into());
+        self
+    }
+
+    pub(super) async fn run(
+        &self,
+        core: &Core,
+        cancel: &CancellationToken,
+    ) -> Result<(), ConsumerError> {
+        let js = jetstream::ContextBuilder::new()
+            .timeout(self.request_timeout)
+            .build(self.client.clone());
+        let mut retry = core.retry();
+        loop {
+            let Some(consumer) = self.set_up(core, &js, cancel).await else {
+                return Ok(());
+            };
+            let messages = consumer
+                .stream()
+                .max_messages_per_batch(core.settings.batch_size)
+                .messages()
+                .await;
+            let mut messages = match messages {
+                Ok(messages) => messages,
+                Err(error) => {
+                    core.metrics.error("source");
+                    warn!(%error, "consumer cannot pull messages, retrying");
+                    if !crate::relay::pause(&mut retry, cancel).await {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            loop {
+                let first = tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => {
+                        self.flush().await;
+                        return Ok(());
+                    }
+                    next = messages.next() => next,
+                };
+                let first = match first {
+                    Some(Ok(message)) => message,
+                    Some(Err(error)) => {
+                        core.metrics.error("source");
+                        warn!(%error, "consumer pull failed, resubscribing");
+                        break;
+                    }
+                    None => break,
+                };
+                let mut batch = vec![first];
+                let deadline = tokio::time::Instant::now() + self.max_wait;
+                while batch.len() < core.settings.batch_size {
+                    match tokio::time::timeout_at(deadline, messages.next()).await {
+                        Ok(Some(Ok(message))) => batch.push(message),
+                        // Errors surface again on the next pull; the batch in hand goes first.
+                        _ => break,
+                    }
+                }
+                let carry_on = self.handle(core, &js, batch, cancel).await?;
+                retry = core.retry();
+                if !carry_on {
+                    self.flush().await;
+                    return Ok(());
+                }
+            }
+            if !crate::relay::pause(&mut retry, cancel).await {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Creates the dead-letter stream and the durable consumer, retrying until both exist
+    /// (the producer's relay may not have created its stream yet); `None` when cancelled.
+    async fn set_up(
+        &self,
+        core: &Core,
+        js: &jetstream::Context,
+        cancel: &CancellationToken,
+    ) -> Option<PullConsumer> {
+        let mut retry = core.retry();
+        loop {
+            match self.try_set_up(core, js).await {
+                Ok(consumer) => return Some(consumer),
+                Err(error) => {
+                    core.metrics.error("source");
+                    warn!(error = %error, stream = %self.naming.stream_name(), "consumer cannot set up, retrying");
+                    if !crate::relay::pause(&mut retry, cancel).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn try_set_up(
+        &self,
+        core: &Core,
+        js: &jetstream::Context,
+    ) -> Result<PullConsumer, async_nats::Error> {
+        streams::ensure_deadletter_stream(js, &self.naming, &self.deadletter).await?;
+        let stream = js.get_stream(self.naming.stream_name()).await?;
+        let name = core.name.as_str().to_owned();
+        let consumer = stream
+            .create_consumer(pull::Config {
+                durable_name: Some(name),
+                description: Some("minzheng projection".to_owned()),
+                deliver_policy: DeliverPolicy::All,
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: self.ack_wait,
+                max_deliver: i64::from(core.settings.max_attempts) + 1,
+                filter_subject: self.filter_subject.clone().unwrap_or_default(),
+                ..Default::default()
+            })
+            .await?;
+        Ok(consumer)
+    }
+
+    /// Applies a batch and acknowledges what is done; false when cancelled before the end.
+    async fn handle(
+        &self,
+        core: &Core,
+        js: &jetstream::Context,
+        batch: Vec<Message>,
+        cancel: &CancellationToken,
+    ) -> Result<bool, ConsumerError> {
+        let mut items: Vec<(Message, RecordedEvent)> = Vec::with_capacity(batch.len());
+        for message in batch {
+            match envelope::decode(message.headers.as_ref(), &message.payload) {
+                Ok(event) => items.push((message, event)),
+                Err(error) => {
+                    // A message this bus did not write will never decode: park it at once.
+                    let id = message
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get(NATS_MESSAGE_ID))
+                        .map(|v| v.as_str().to_owned())
+                        .unwrap_or_else(|| sequence_id(&message));
+                    let parked = inbox::ParkedEvent {
+                        event_id: id,
+                        stream_id: String::new(),
+                        event_type: String::new(),
+                        attempts: delivered(&message),
+                        last_error: format!("undecodable message: {error}"),
+                        payload: &message.payload,
+                    };
+                    if !self.park(core, js, &message, &parked, cancel).await {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        if items.is_empty() {
+            return Ok(true);
+        }
+        let events: Vec<RecordedEvent> = items.iter().map(|(_, e)| e.clone()).collect();
+        let keep_alive = || progress(items.iter().map(|(m, _)| m));
+        match core.apply(&events, None, cancel, keep_alive).await {
+            Outcome::Applied => {
+                self.stop_if_faulted(core)?;
+                for (message, _) in &items {
+                    ack(message, AckKind::Ack).await;
+                }
+                Ok(true)
+            }
+            Outcome::Cancelled => Ok(false),
+            Outcome::Failed(error) if items.len() == 1 => {
+                let (message, event) = &items[0];
+                self.failed(core, js, message, event, error, cancel).await
+            }
+            Outcome::Failed(error) => {
+                debug!(%error, events = items.len(), "consumer batch failed, isolating");
+                for (message, event) in &items {
+                    let keep_alive = || progress(std::iter::once(message));
+                    match core
+                        .apply(std::slice::from_ref(event), None, cancel, keep_alive)
+                        .await
+                    {
+                        Outcome::Applied => {
+                            self.stop_if_faulted(core)?;
+                            ack(message, AckKind::Ack).await;
+                        }
+                        Outcome::Cancelled => return Ok(false),
+                        Outcome::Failed(error) => {
+                            if !self.failed(core, js, message, event, error, cancel).await? {
+                                return Ok(false);
+                            }
+                        }
+                    }
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    fn stop_if_faulted(&self, core: &Core) -> Result<(), ConsumerError> {
+        match core.fault {
+            Some(fault @ ConsumerFault::StopAfterCommit) => {
+                Err(ConsumerError::InjectedFault(fault))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// An event's attempt failed: retry it later, or park it when that was its last attempt.
+    async fn failed(
+        &self,
+        core: &Core,
+        js: &jetstream::Context,
+        message: &Message,
+        event: &RecordedEvent,
+        error: anyhow::Error,
+        cancel: &CancellationToken,
+    ) -> Result<bool, ConsumerError> {
+        let attempt = delivered(message);
+        if attempt < core.settings.max_attempts {
+            let delay = core.settings.retry_delay(attempt);
+            warn!(event_id = %event.id, attempt, ?delay, "event failed, retrying later");
+            debug!(event_id = %event.id, %error, "projection error");
+            ack(message, AckKind::Nak(Some(delay))).await;
+            return Ok(true);
+        }
+        let parked = inbox::ParkedEvent {
+            event_id: event.id.to_string(),
+            stream_id: event.stream.to_string(),
+            event_type: event.event_type.clone(),
+            attempts: attempt,
+            last_error: format!("{error:#}"),
+            payload: &event.payload,
+        };
+        Ok(self.park(core, js, message, &parked, cancel).await)
+    }
+
+    /// Parks a message: `mz_parked` row, dead-letter publish (acknowledged by JetStream), then
+    /// terminate it. False when cancelled first (it is then delivered again later).
+    async fn park(
+        &self,
+        core: &Core,
+        js: &jetstream::Context,
+        message: &Message,
+        parked: &inbox::ParkedEvent<'_>,
+        cancel: &CancellationToken,
+    ) -> bool {
+        let keep_alive = || progress(std::iter::once(message));
+        if !core.park(parked, None, cancel, keep_alive).await {
+            return false;
+        }
+        let subject = self.naming.deadletter_subject(&core.name);
+        let mut headers = message.headers.clone().unwrap_or_default();
+        // One dead letter per consumer and event, even when parking is repeated after a crash.
+        headers.insert(
+            NATS_MESSAGE_ID,
+            format!("{}:{}", core.name, parked.event_id).as_str(),
+        );
+        headers.insert(DEADLETTER_CONSUMER, core.name.as_str());
+        headers.insert(DEADLETTER_ATTEMPTS, parked.attempts.to_string());
+        headers.insert(DEADLETTER_SUBJECT, message.subject.as_str());
+        if let Ok(info) = message.info() {
+            headers.insert(DEADLETTER_SEQUENCE, info.stream_sequence.to_string());
+        }
+        let mut retry = core.retry();
+        loop {
+            let published = async {
+                js.publish_with_headers(subject.clone(), headers.clone(), message.payload.clone())
+                    .await?
+                    .await
+            }
+            .await;
+            match published {
+                Ok(_) => break,
+                Err(error) => {
+                    core.metrics.error("deadletter");
+                    warn!(%error, event_id = %parked.event_id, "dead-letter publish failed, retrying");
+                    progress(std::iter::once(message)).await;
+                    if !crate::relay::pause(&mut retry, cancel).await {
+                        return false;
+                    }
+                    // The dead-letter stream may have been removed since start-up.
+                    let _ = streams::ensure_deadletter_stream(js, &self.naming, &self.deadletter)
+                        .await;
+                }
+            }
+        }
+        ack(message, AckKind::Term).await;
+        true
+    }
+
+    /// Makes sure acks sent so far have left the client before returning.
+    async fn flush(&self) {
+        if let Err(error) = self.client.flush().await {
+            warn!(%error, "consumer could not flush its acks");
+        }
+    }
+}
+
+/// The delivery count of a message: its attempt number.
+fn delivered(message: &Message) -> u32 {
+    message
+        .info()
+        .map(|info| u32::try_from(info.delivered).unwrap_or(u32::MAX))
+        .unwrap_or(1)
+}
+
+fn sequence_id(message: &Message) -> String {
+    message.info().map_or_else(
+        |_| "unknown".to_owned(),
+        |info| format!("{}:{}", info.stream, info.stream_sequence),
+    )
+}
+
+async fn ack(message: &Message, kind: AckKind) {
+    // A lost ack only means a redelivery, which the inbox absorbs.
+    if let Err(error) = message.ack_with(kind).await {
+        warn!(%error, "consumer ack failed");
+    }
+}
+
+async fn progress<'a>(messages: impl Iterator<Item = &'a Message>) {
+    for message in messages {
+        ack(message, AckKind::Progress).await;
+    }
+}

@@ -1,0 +1,525 @@
+//! Consumers: a [`Projection`] kept up to date from another service's events, with exactly-once
+//! effects on top of at-least-once delivery.
+//!
+//! Events come from one of two sources behind the same [`Consumer`]: a durable JetStream pull
+//! consumer on the producing service's stream ([`JetStreamSource`]), or, in the embedded
+//! single-process mode, the producing service's store read directly by cursor
+//! ([`FeedSource`]). Either way, each batch is applied in ONE transaction of the consumer's own
+//! database: first the batch's event ids go into `mz_inbox` (`ON CONFLICT DO NOTHING
+//! RETURNING`), then the projection sees only the events that were new, then the transaction
+//! commits (with the feed's cursor in it, for the feed), and only then are the messages
+//! acknowledged. A redelivered event therefore changes nothing.
+//!
+//! A batch that fails is retried one event at a time to find the culprit. An event that keeps
+//! failing is retried with back-off and, after `max_attempts`, parked: a row in `mz_parked`, a
+//! message on the dead-letter subject (JetStream only), a metric and a warning with ids only.
+//! Failures of the database itself (connection lost, busy) are not the event's fault: they are
+//! retried with back-off without spending the event's attempts.
+//!
+//! Consumers know nothing of what the events mean (projections do) or of how the producer's
+//! events get on the bus (the relay does).
+
+mod feed;
+pub(crate) mod inbox;
+mod jetstream;
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use minzheng_eventstore::{Cursor, RecordedEvent, StoreError};
+use minzheng_telemetry::TraceContext;
+use sqlx::{AnyConnection, AnyPool};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, Span, info_span, warn};
+use uuid::Uuid;
+
+pub use feed::FeedSource;
+pub use jetstream::JetStreamSource;
+
+use crate::{
+    metrics::ConsumerMetrics,
+    naming::{ConsumerName, NamingError},
+};
+
+/// A read model kept from events. Implementations are plain SQL against the consumer's database
+/// through `sqlx::Any`: portable statements with `$1` placeholders.
+#[async_trait]
+pub trait Projection: Send + Sync + 'static {
+    /// The durable consumer name: lowercase letters, digits, `_` and `-`, unique per database
+    /// (it keys the inbox) and per producing stream (it names the JetStream consumer).
+    fn name(&self) -> &str;
+
+    /// Applies one event inside `tx`, a transaction the consumer commits. An error rolls the
+    /// whole transaction back.
+    async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()>;
+
+    /// Applies a batch of new events inside `tx`. The default applies them one by one, each in
+    /// a span continuing the trace the event was recorded in; an override that handles the batch
+    /// in bulk should open those spans itself with [`event_span`].
+    async fn apply_batch(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> anyhow::Result<()> {
+        for event in events {
+            let span = event_span(self.name(), event);
+            self.apply(&mut *tx, event).instrument(span).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The span a consumed event is processed in: a child of the span that recorded the event
+/// (through its stored W3C trace context), so one trace shows a command and its consequences.
+pub fn event_span(consumer: &str, event: &RecordedEvent) -> Span {
+    let span = info_span!(
+        "consume",
+        consumer,
+        event_id = %event.id,
+        event_type = %event.event_type,
+        stream = %event.stream,
+        stream_version = event.stream_version,
+    );
+    TraceContext {
+        traceparent: event.metadata.traceparent.clone(),
+        tracestate: event.metadata.tracestate.clone(),
+    }
+    .set_as_parent_of(&span);
+    span
+}
+
+/// Connects to a consumer database by URL through `sqlx::Any`, installing the drivers first.
+pub async fn connect_any(url: &str) -> Result<AnyPool, sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    AnyPool::connect(url).await
+}
+
+/// How a consumer batches and retries, whatever its source.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    /// Most events applied in one transaction.
+    pub batch_size: usize,
+    /// Attempts of a failing event before it is parked.
+    pub max_attempts: u32,
+    /// Wait before attempt n+1 of a failing event is `retry_delays[n-1]` (the last entry
+    /// repeats).
+    pub retry_delays: Vec<Duration>,
+    /// Back-off while the consumer's database or its source is unavailable, from `retry_min`
+    /// doubling up to `retry_max`.
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for ConsumerSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 256,
+            max_attempts: 8,
+            retry_delays: [1, 5, 15, 30, 60, 120]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            retry_min: Duration::from_millis(100),
+            retry_max: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ConsumerSettings {
+    /// The wait after failed attempt number `attempt` (1-based).
+    fn retry_delay(&self, attempt: u32) -> Duration {
+        let index = usize::try_from(attempt.saturating_sub(1)).unwrap_or(usize::MAX);
+        self.retry_delays
+            .get(index)
+            .or(self.retry_delays.last())
+            .copied()
+            .unwrap_or(Duration::from_secs(1))
+    }
+}
+
+/// Where a consumer's events come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    // Boxed: the NATS client and settings dwarf the feed's store handle.
+    JetStream(Box<JetStreamSource>),
+    Feed(FeedSource),
+}
+
+impl From<JetStreamSource> for Source {
+    fn from(source: JetStreamSource) -> Self {
+        Self::JetStream(Box::new(source))
+    }
+}
+
+impl From<FeedSource> for Source {
+    fn from(source: FeedSource) -> Self {
+        Self::Feed(source)
+    }
+}
+
+/// A point where a test makes the consumer stop as if its process had crashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerFault {
+    /// After the first batch's transaction committed, before its messages are acknowledged.
+    StopAfterCommit,
+}
+
+/// What a consumer has done so far, for tests and health checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsumerState {
+    /// Events handed to the projection and committed.
+    pub applied: u64,
+    /// Events skipped because the inbox had them already.
+    pub redelivered: u64,
+    /// Events parked after repeated failures.
+    pub parked: u64,
+}
+
+/// Why a consumer stopped, or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumerError {
+    #[error(transparent)]
+    InvalidName(#[from] NamingError),
+    #[error("consumer stopped by the injected fault {0:?}")]
+    InjectedFault(ConsumerFault),
+    #[error("catch_up needs an embedded feed source")]
+    NotAFeed,
+    #[error("producer's event store: {0}")]
+    Store(#[from] StoreError),
+    #[error("consumer database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A projection fed from a source, with an inbox in its own database.
+#[derive(Debug)]
+pub struct Consumer {
+    core: Core,
+    source: Source,
+}
+
+impl Consumer {
+    /// A consumer applying `source`'s events to `projection` in `db` (a database the event
+    /// store's migrations have set up: it needs `mz_inbox`, `mz_parked` and `mz_checkpoints`).
+    pub fn new(
+        projection: Arc<dyn Projection>,
+        db: AnyPool,
+        source: impl Into<Source>,
+    ) -> Result<Self, ConsumerError> {
+        let name = ConsumerName::parse(projection.name())?;
+        Ok(Self {
+            core: Core {
+                metrics: ConsumerMetrics::new(name.as_str()),
+                name,
+                projection,
+                db,
+                settings: ConsumerSettings::default(),
+                fault: None,
+                state: Arc::new(watch::Sender::new(ConsumerState::default())),
+            },
+            source: source.into(),
+        })
+    }
+
+    pub fn with_settings(mut self, settings: ConsumerSettings) -> Self {
+        self.core.settings = settings;
+        self
+    }
+
+    /// Makes the consumer stop at `fault` (returning [`ConsumerError::InjectedFault`]) as if it
+    /// had crashed there. For crash tests only.
+    pub fn inject_fault(mut self, fault: ConsumerFault) -> Self {
+        self.core.fault = Some(fault);
+        self
+    }
+
+    pub fn name(&self) -> &ConsumerName {
+        &self.core.name
+    }
+
+    /// Follows what the consumer has done.
+    pub fn watch(&self) -> watch::Receiver<ConsumerState> {
+        self.core.state.subscribe()
+    }
+
+    /// Runs until `cancel` fires: then finishes the batch in hand (commit, acknowledge) and
+    /// returns `Ok`. Source and database failures are retried, never returned.
+    pub async fn run(self, cancel: CancellationToken) -> Result<(), ConsumerError> {
+        let span = info_span!("consumer", consumer = %self.core.name);
+        match &self.source {
+            Source::JetStream(source) => source.run(&self.core, &cancel).instrument(span).await,
+            Source::Feed(source) => source
+                .run(&self.core, &cancel, false)
+                .instrument(span)
+                .await
+                .map(|_| ()),
+        }
+    }
+
+    /// Embedded feed only: applies everything the producer's store shows now, then returns how
+    /// many events were read. Lets tests and tools wait for a projection deterministically.
+    /// Failures are returned rather than retried.
+    pub async fn catch_up(&self) -> Result<u64, ConsumerError> {
+        match &self.source {
+            Source::Feed(source) => {
+                source
+                    .run(&self.core, &CancellationToken::new(), true)
+                    .await
+            }
+            Source::JetStream(_) => Err(ConsumerError::NotAFeed),
+        }
+    }
+}
+
+/// What applying a batch did.
+#[derive(Debug, Clone, Copy, Default)]
+struct Applied {
+    applied: u64,
+    redelivered: u64,
+}
+
+/// Why applying a batch failed.
+#[derive(Debug)]
+enum ApplyError {
+    /// The database (or something it depends on) is unavailable: retry later, the events are
+    /// not at fault.
+    Unavailable(anyhow::Error),
+    /// The projection refused an event.
+    Handler(anyhow::Error),
+}
+
+/// The result of applying with retries.
+#[derive(Debug)]
+enum Outcome {
+    Applied,
+    Failed(anyhow::Error),
+    Cancelled,
+}
+
+/// Everything a consumer has apart from its source.
+#[derive(Debug)]
+struct Core {
+    name: ConsumerName,
+    projection: Arc<dyn Projection>,
+    db: AnyPool,
+    settings: ConsumerSettings,
+    fault: Option<ConsumerFault>,
+    state: Arc<watch::Sender<ConsumerState>>,
+    metrics: ConsumerMetrics,
+}
+
+impl std::fmt::Debug for dyn Projection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Projection({})", self.name())
+    }
+}
+
+impl Core {
+    /// Applies `events` in one transaction: inbox first, then the projection with the new
+    /// events only, then `cursor` (the feed's) when given, then commit.
+    async fn apply_once(
+        &self,
+        events: &[RecordedEvent],
+        cursor: Option<(&str, Cursor)>,
+    ) -> Result<Applied, ApplyError> {
+        let mut tx = self.db.begin().await.map_err(unavailable)?;
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        let mut claimed = inbox::claim(&mut tx, self.name.as_str(), &ids)
+            .await
+            .map_err(unavailable)?;
+        // `remove` hands each new id out once, so an event that appears twice in one batch (a
+        // duplicate in the stream) is applied once.
+        let fresh: Vec<RecordedEvent> = events
+            .iter()
+            .filter(|e| claimed.remove(&e.id))
+            .cloned()
+            .collect();
+        if !fresh.is_empty() {
+            self.projection
+                .apply_batch(&mut tx, &fresh)
+                .await
+                .map_err(|error| {
+                    if is_transient(&error) {
+                        ApplyError::Unavailable(error)
+                    } else {
+                        ApplyError::Handler(error)
+                    }
+                })?;
+        }
+        if let Some((name, cursor)) = cursor {
+            inbox::save_cursor(&mut tx, name, cursor)
+                .await
+                .map_err(unavailable)?;
+        }
+        tx.commit().await.map_err(unavailable)?;
+        let applied = Applied {
+            applied: fresh.len() as u64,
+            redelivered: (events.len() - fresh.len()) as u64,
+        };
+        let attrs = self.metrics.attrs();
+        self.metrics.applied.add(applied.applied, &attrs);
+        self.metrics.redelivered.add(applied.redelivered, &attrs);
+        self.metrics.batches.add(1, &attrs);
+        self.state.send_modify(|s| {
+            s.applied += applied.applied;
+            s.redelivered += applied.redelivered;
+        });
+        Ok(applied)
+    }
+
+    /// Applies `events`, retrying while the database is unavailable; `keep_alive` runs before
+    /// each wait (JetStream uses it to extend the messages' ack deadline).
+    async fn apply<K, F>(
+        &self,
+        events: &[RecordedEvent],
+        cursor: Option<(&str, Cursor)>,
+        cancel: &CancellationToken,
+        keep_alive: K,
+    ) -> Outcome
+    where
+        K: Fn() -> F,
+        F: Future<Output = ()>,
+    {
+        let mut retry = self.retry();
+        loop {
+            match self.apply_once(events, cursor).await {
+                Ok(_) => return Outcome::Applied,
+                Err(ApplyError::Handler(error)) => {
+                    self.metrics.error("handler");
+                    return Outcome::Failed(error);
+                }
+                Err(ApplyError::Unavailable(error)) => {
+                    self.metrics.error("database");
+                    warn!(error = %error, events = events.len(), "consumer database unavailable, retrying");
+                    keep_alive().await;
+                    if !crate::relay::pause(&mut retry, cancel).await {
+                        return Outcome::Cancelled;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records a parked event (and the feed's cursor past it) in one transaction, retrying while
+    /// the database is unavailable; false when cancelled first.
+    async fn park<K, F>(
+        &self,
+        parked: &inbox::ParkedEvent<'_>,
+        cursor: Option<(&str, Cursor)>,
+        cancel: &CancellationToken,
+        keep_alive: K,
+    ) -> bool
+    where
+        K: Fn() -> F,
+        F: Future<Output = ()>,
+    {
+        let mut retry = self.retry();
+        loop {
+            let result: Result<(), sqlx::Error> = async {
+                let mut tx = self.db.begin().await?;
+                inbox::park(&mut tx, self.name.as_str(), parked).await?;
+                if let Some((name, cursor)) = cursor {
+                    inbox::save_cursor(&mut tx, name, cursor).await?;
+                }
+                tx.commit().await
+            }
+            .await;
+            match result {
+                Ok(()) => break,
+                Err(error) => {
+                    self.metrics.error("database");
+                    warn!(%error, event_id = %parked.event_id, "consumer cannot park an event, retrying");
+                    keep_alive().await;
+                    if !crate::relay::pause(&mut retry, cancel).await {
+                        return false;
+                    }
+                }
+            }
+        }
+        self.metrics.parked.add(1, &self.metrics.attrs());
+        self.state.send_modify(|s| s.parked += 1);
+        warn!(
+            event_id = %parked.event_id,
+            stream = %parked.stream_id,
+            event_type = %parked.event_type,
+            attempts = parked.attempts,
+            "event parked after repeated failures"
+        );
+        true
+    }
+
+    fn retry(&self) -> impl Iterator<Item = Duration> + use<> {
+        ExponentialBuilder::new()
+            .with_min_delay(self.settings.retry_min)
+            .with_max_delay(self.settings.retry_max)
+            .without_max_times()
+            .build()
+    }
+}
+
+fn unavailable(error: sqlx::Error) -> ApplyError {
+    ApplyError::Unavailable(error.into())
+}
+
+/// Whether a projection's error is the database being unavailable rather than the event being
+/// refused: connection failures, shutdowns, serialisation failures, deadlocks and SQLite's
+/// busy/locked codes anywhere in the error's chain.
+fn is_transient(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(is_transient_sqlx)
+    })
+}
+
+fn is_transient_sqlx(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // PostgreSQL: connection exception, operator intervention, insufficient resources,
+            // serialization failure, deadlock. SQLite: BUSY and LOCKED with their extended codes.
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || code == "40001"
+                || code == "40P01"
+                || matches!(&*code, "5" | "6" | "261" | "262" | "517" | "773")
+        }),
+        _ => false,
+    }
+}
+
+/// A keep-alive that does nothing (the embedded feed has no deadline to extend).
+async fn no_keep_alive() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_repeat_the_last_entry() {
+        let settings = ConsumerSettings {
+            retry_delays: vec![Duration::from_millis(10), Duration::from_millis(20)],
+            ..ConsumerSettings::default()
+        };
+        assert_eq!(settings.retry_delay(1), Duration::from_millis(10));
+        assert_eq!(settings.retry_delay(2), Duration::from_millis(20));
+        assert_eq!(settings.retry_delay(9), Duration::from_millis(20));
+    }
+
+    #[test]
+    fn connection_failures_are_transient_but_refusals_are_not() {
+        let io = anyhow::Error::from(sqlx::Error::Io(std::io::Error::other("reset")));
+        assert!(is_transient(&io.context("applying")));
+        let refused = anyhow::anyhow!("unknown division");
+        assert!(!is_transient(&refused));
+        let decode = anyhow::Error::from(sqlx::Error::RowNotFound);
+        assert!(!is_transient(&decode));
+    }
+}

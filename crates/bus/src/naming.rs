@@ -1,0 +1,258 @@
+//! Names on the bus: the stream of a service, the subject of an event, the dead-letter subjects,
+//! and the checkpoint names of relays. These names are the public contract other agencies
+//! integrate against (`DESIGN.md`, "The bus contract"), so they are derived in exactly one place.
+//!
+//! A subject is `<prefix>.<service>.<aggregate>.<event>`: the aggregate is the event's stream
+//! category and the event is the snake case of the protobuf message's short name, without the
+//! category when it starts with it (`minzheng.placenames.v1.DivisionRenamed` in category
+//! `division` becomes `minzheng.placenames.division.renamed`). Everything is lowercase and made
+//! only of the event's type and category, never of a stream key, so no personal data can reach
+//! a subject.
+//!
+//! This module does not know any service or event by name, and it does not talk to NATS.
+
+use heck::ToSnakeCase;
+use minzheng_eventstore::StreamId;
+
+/// The subject prefix in production.
+pub const DEFAULT_PREFIX: &str = "minzheng";
+
+/// A name that cannot be used on the bus.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NamingError {
+    #[error("{what} {value:?} must be lowercase ASCII letters, digits or '_', starting with a letter")]
+    InvalidToken { what: &'static str, value: String },
+    #[error(
+        "consumer name {0:?} must be 1-64 lowercase ASCII letters, digits, '_' or '-', starting with a letter"
+    )]
+    InvalidConsumerName(String),
+}
+
+/// The bus names of one service: its stream, its subjects and the dead-letter names of its
+/// deployment. Tests give every test its own prefix, so parallel tests never capture each
+/// other's subjects (JetStream refuses streams with overlapping subjects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusNaming {
+    prefix: String,
+    service: String,
+    stream: String,
+}
+
+impl BusNaming {
+    /// The production names of `service` (e.g. `placenames` → stream `MINZHENG_PLACENAMES`
+    /// capturing `minzheng.placenames.>`).
+    pub fn new(service: &str) -> Result<Self, NamingError> {
+        Self::with_prefix(DEFAULT_PREFIX, service)
+    }
+
+    /// The names of `service` under another prefix: stream `<PREFIX>_<SERVICE>` capturing
+    /// `<prefix>.<service>.>`.
+    pub fn with_prefix(prefix: &str, service: &str) -> Result<Self, NamingError> {
+        check_token("subject prefix", prefix)?;
+        check_token("service name", service)?;
+        Ok(Self {
+            prefix: prefix.to_owned(),
+            service: service.to_owned(),
+            stream: format!("{}_{}", prefix, service).to_ascii_uppercase(),
+        })
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// The JetStream stream holding this service's events.
+    pub fn stream_name(&self) -> &str {
+        &self.stream
+    }
+
+    /// The subjects the service's stream captures: `<prefix>.<service>.>`.
+    pub fn stream_subjects(&self) -> String {
+        format!("{}.{}.>", self.prefix, self.service)
+    }
+
+    /// A consumer filter for every event of one aggregate type: `<prefix>.<service>.<category>.>`.
+    pub fn category_subjects(&self, category: &str) -> String {
+        format!("{}.{}.{}.>", self.prefix, self.service, category)
+    }
+
+    /// The subject of an event of `event_type` in `stream`.
+    pub fn subject(&self, stream: &StreamId, event_type: &str) -> String {
+        format!(
+            "{}.{}.{}.{}",
+            self.prefix,
+            self.service,
+            stream.category(),
+            event_token(stream.category(), event_type)
+        )
+    }
+
+    /// The CloudEvents `source` of this service's events: `/<prefix>/<service>`.
+    pub fn source(&self) -> String {
+        format!("/{}/{}", self.prefix, self.service)
+    }
+
+    /// Where the relay of this service's store records what it has published.
+    pub fn relay_checkpoint(&self) -> String {
+        format!("relay:{}", self.stream)
+    }
+
+    /// The stream that keeps every consumer's dead letters: `<PREFIX>_DEADLETTER`.
+    pub fn deadletter_stream(&self) -> String {
+        format!("{}_DEADLETTER", self.prefix.to_ascii_uppercase())
+    }
+
+    /// The subjects the dead-letter stream captures: `<prefix>.deadletter.>`.
+    pub fn deadletter_subjects(&self) -> String {
+        format!("{}.deadletter.>", self.prefix)
+    }
+
+    /// The subject a consumer's parked events are published on: `<prefix>.deadletter.<consumer>`.
+    pub fn deadletter_subject(&self, consumer: &ConsumerName) -> String {
+        format!("{}.deadletter.{}", self.prefix, consumer.as_str())
+    }
+}
+
+/// The name of a durable consumer: its JetStream durable name, its inbox and checkpoint key, and
+/// a token of its dead-letter subject. Lowercase letters, digits, `_` and `-`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConsumerName(String);
+
+impl ConsumerName {
+    pub fn parse(name: &str) -> Result<Self, NamingError> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if ok {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(NamingError::InvalidConsumerName(name.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ConsumerName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The `<event>` token of a subject: the snake case of the message's short name, without the
+/// category prefix when the name starts with it and something is left.
+pub fn event_token(category: &str, event_type: &str) -> String {
+    let short = event_type.rsplit('.').next().unwrap_or(event_type);
+    // The short name of a protobuf message is an identifier; anything else is replaced rather
+    // than rejected, because a subject must always be derivable from a stored event.
+    let snake: String = short
+        .to_snake_case()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let snake = if snake.is_empty() {
+        "event".to_owned()
+    } else {
+        snake
+    };
+    match snake
+        .strip_prefix(category)
+        .and_then(|rest| rest.strip_prefix('_'))
+    {
+        Some(rest) if !rest.is_empty() => rest.to_owned(),
+        _ => snake,
+    }
+}
+
+fn check_token(what: &'static str, value: &str) -> Result<(), NamingError> {
+    let ok = value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(NamingError::InvalidToken {
+            what,
+            value: value.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(category: &str) -> StreamId {
+        StreamId::new(category, "210502001000").expect("valid stream id")
+    }
+
+    #[test]
+    fn subjects_follow_the_bus_contract() {
+        let naming = BusNaming::new("placenames").expect("valid naming");
+        assert_eq!(naming.stream_name(), "MINZHENG_PLACENAMES");
+        assert_eq!(naming.stream_subjects(), "minzheng.placenames.>");
+        assert_eq!(
+            naming.subject(&stream("division"), "minzheng.placenames.v1.DivisionRenamed"),
+            "minzheng.placenames.division.renamed"
+        );
+        assert_eq!(
+            naming.subject(&stream("place_name"), "minzheng.placenames.v1.PlaceNameProposed"),
+            "minzheng.placenames.place_name.proposed"
+        );
+        assert_eq!(naming.source(), "/minzheng/placenames");
+        assert_eq!(naming.relay_checkpoint(), "relay:MINZHENG_PLACENAMES");
+        assert_eq!(naming.deadletter_stream(), "MINZHENG_DEADLETTER");
+        let consumer = ConsumerName::parse("datasharing_divisions").expect("valid name");
+        assert_eq!(
+            naming.deadletter_subject(&consumer),
+            "minzheng.deadletter.datasharing_divisions"
+        );
+    }
+
+    #[test]
+    fn event_token_keeps_the_whole_name_when_the_category_is_not_a_prefix() {
+        assert_eq!(event_token("division", "x.v1.BoundaryChanged"), "boundary_changed");
+        // A category that only matches part of a word is not a prefix.
+        assert_eq!(event_token("div", "x.v1.DivisionRenamed"), "division_renamed");
+        // A message named exactly like the category keeps its name.
+        assert_eq!(event_token("division", "x.v1.Division"), "division");
+        assert_eq!(event_token("case", "x.v1.HTTPCaseOpened"), "http_case_opened");
+        assert_eq!(event_token("case", "CaseOpened"), "opened");
+        assert_eq!(event_token("case", ""), "event");
+    }
+
+    #[test]
+    fn prefixes_make_disjoint_streams() {
+        let a = BusNaming::with_prefix("tab12", "placenames").expect("valid naming");
+        assert_eq!(a.stream_name(), "TAB12_PLACENAMES");
+        assert_eq!(a.stream_subjects(), "tab12.placenames.>");
+        assert_eq!(a.deadletter_stream(), "TAB12_DEADLETTER");
+        assert_eq!(a.category_subjects("division"), "tab12.placenames.division.>");
+    }
+
+    #[test]
+    fn invalid_names_are_refused() {
+        assert!(BusNaming::new("Place.Names").is_err());
+        assert!(BusNaming::with_prefix("a.b", "placenames").is_err());
+        assert!(BusNaming::new("").is_err());
+        assert!(ConsumerName::parse("with.dot").is_err());
+        assert!(ConsumerName::parse("Upper").is_err());
+        assert!(ConsumerName::parse("ok-name_1").is_ok());
+    }
+}

@@ -1,0 +1,240 @@
+//! JetStream consumers against real PostgreSQL and NATS: exactly-once effects through crashes
+//! mid-batch and between commit and ack, and poison events parked on the dead-letter subject.
+
+use std::{sync::Arc, time::Duration};
+
+use async_nats::jetstream;
+use minzheng_bus::{
+    BusNaming, Consumer, ConsumerError, ConsumerFault, JetStreamSource, Projection, Relay,
+    SoleRelay, consumer::jetstream::DEADLETTER_CONSUMER,
+};
+use minzheng_eventstore::postgres::PostgresStore;
+use minzheng_testkit::TestDatabase;
+use sqlx::AnyPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::*;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A producer store with its relay running, and a consumer database.
+struct Pipeline {
+    _producer_db: TestDatabase,
+    store: Arc<PostgresStore>,
+    _consumer_db: TestDatabase,
+    pool: AnyPool,
+    client: async_nats::Client,
+    js: jetstream::Context,
+    naming: BusNaming,
+    relay_cancel: CancellationToken,
+    relay: JoinHandle<Result<(), minzheng_bus::RelayError>>,
+}
+
+impl Pipeline {
+    async fn start() -> Self {
+        let (producer_db, store) = pg_store().await;
+        let consumer_db = TestDatabase::create().await;
+        let pool = consumer_db(&consumer_db.url).await;
+        let client = minzheng_testkit::nats().await;
+        let js = jetstream::new(client.clone());
+        let naming = naming();
+        let relay_cancel = CancellationToken::new();
+        let relay = tokio::spawn(
+            Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
+                .with_config(fast_relay())
+                .run(relay_cancel.clone()),
+        );
+        Self {
+            _producer_db: producer_db,
+            store,
+            _consumer_db: consumer_db,
+            pool,
+            client,
+            js,
+            naming,
+            relay_cancel,
+            relay,
+        }
+    }
+
+    fn consumer(&self, projection: Arc<dyn Projection>) -> Consumer {
+        let source = JetStreamSource {
+            ack_wait: Duration::from_secs(1),
+            ..JetStreamSource::new(self.client.clone(), self.naming.clone())
+        };
+        Consumer::new(projection, self.pool.clone(), source)
+            .expect("valid consumer")
+            .with_settings(fast_consumer())
+    }
+
+    async fn stop(self) {
+        self.relay_cancel.cancel();
+        self.relay.await.expect("relay task").expect("relay stops");
+        delete_streams(&self.js, &self.naming).await;
+    }
+}
+
+/// Waits until the projection holds `count` distinct events.
+async fn wait_projected(pool: &AnyPool, count: usize) {
+    eventually("the projection to catch up", WAIT, || async {
+        projected(pool).await.len() >= count
+    })
+    .await;
+}
+
+fn assert_each_once(rows: &[(String, i64)], count: usize) {
+    assert_eq!(rows.len(), count, "every event applied");
+    assert!(
+        rows.iter().all(|(_, times)| *times == 1),
+        "no event applied twice: {rows:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_handler_failure_mid_batch_applies_every_event_exactly_once() {
+    let pipeline = Pipeline::start().await;
+    append_many(&*pipeline.store, 30).await;
+    // The 5th call fails after its insert: the batch transaction, with the four rows before it,
+    // must roll back and the events must still be applied once each.
+    let consumer = pipeline.consumer(Recorder::failing_once_on_call("mid_batch", 5));
+    let state = consumer.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(cancel.clone()));
+
+    wait_projected(&pipeline.pool, 30).await;
+    cancel.cancel();
+    task.await.expect("consumer task").expect("graceful stop");
+    assert_each_once(&projected(&pipeline.pool).await, 30);
+    assert_eq!(projected_rows(&pipeline.pool).await, 30);
+    assert_eq!(state.borrow().applied, 30);
+    assert_eq!(state.borrow().parked, 0);
+    pipeline.stop().await;
+}
+
+#[tokio::test]
+async fn a_crash_between_commit_and_ack_reapplies_nothing() {
+    let pipeline = Pipeline::start().await;
+    append_many(&*pipeline.store, 25).await;
+    eventually("the relay to publish", WAIT, || async {
+        stream_count(&pipeline.js, pipeline.naming.stream_name()).await == 25
+    })
+    .await;
+
+    let crashing = pipeline
+        .consumer(Recorder::new("commit_then_crash"))
+        .inject_fault(ConsumerFault::StopAfterCommit);
+    let crashed_state = crashing.watch();
+    let result = crashing.run(CancellationToken::new()).await;
+    assert!(matches!(
+        result,
+        Err(ConsumerError::InjectedFault(ConsumerFault::StopAfterCommit))
+    ));
+    let committed = crashed_state.borrow().applied;
+    assert!(committed > 0, "the first batch was committed before the crash");
+
+    // The unacknowledged batch comes back after ack_wait; the inbox must absorb it.
+    let consumer = pipeline.consumer(Recorder::new("commit_then_crash"));
+    let state = consumer.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(cancel.clone()));
+    wait_projected(&pipeline.pool, 25).await;
+    eventually("the redelivered batch to be skipped", WAIT, || {
+        let redelivered = state.borrow().redelivered;
+        async move { redelivered >= committed }
+    })
+    .await;
+    cancel.cancel();
+    task.await.expect("consumer task").expect("graceful stop");
+
+    assert_each_once(&projected(&pipeline.pool).await, 25);
+    assert_eq!(state.borrow().applied + committed, 25);
+    pipeline.stop().await;
+}
+
+#[tokio::test]
+async fn a_poison_event_is_parked_and_later_events_are_still_applied() {
+    let pipeline = Pipeline::start().await;
+    append(&*pipeline.store, &widget("w1"), &[b"before"]).await;
+    let poison = append(&*pipeline.store, &widget("w2"), &[POISON]).await;
+    append_many(&*pipeline.store, 10).await;
+
+    let consumer = pipeline.consumer(Recorder::new("poisoned"));
+    let state = consumer.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(cancel.clone()));
+
+    wait_projected(&pipeline.pool, 11).await;
+    eventually("the poison event to be parked", WAIT, || {
+        let parked = state.borrow().parked;
+        async move { parked == 1 }
+    })
+    .await;
+    cancel.cancel();
+    task.await.expect("consumer task").expect("graceful stop");
+
+    assert_each_once(&projected(&pipeline.pool).await, 11);
+    let parked: Vec<(String, String, String, i64, String)> = sqlx::query_as(
+        "SELECT event_id, stream_id, event_type, CAST(attempts AS BIGINT), last_error FROM mz_parked WHERE consumer = $1",
+    )
+    .bind("poisoned")
+    .fetch_all(&pipeline.pool)
+    .await
+    .expect("read mz_parked");
+    assert_eq!(parked.len(), 1);
+    let (event_id, stream_id, event_type, attempts, last_error) = &parked[0];
+    assert_eq!(event_id, &poison.event_ids[0].to_string());
+    assert_eq!(stream_id, "widget-w2");
+    assert_eq!(event_type, EVENT_TYPE);
+    assert_eq!(*attempts, 3, "parked after the configured attempts");
+    assert!(last_error.contains("refuses poison"));
+
+    let letters = stream_messages(&pipeline.js, &pipeline.naming.deadletter_stream()).await;
+    assert_eq!(letters.len(), 1, "one dead letter");
+    assert_eq!(
+        letters[0].subject.as_str(),
+        format!("{}.deadletter.poisoned", pipeline.naming.prefix())
+    );
+    assert_eq!(
+        letters[0].headers.get(DEADLETTER_CONSUMER).map(|v| v.as_str()),
+        Some("poisoned")
+    );
+    assert_eq!(
+        letters[0].headers.get("ce-id").map(|v| v.as_str().to_owned()),
+        Some(poison.event_ids[0].to_string())
+    );
+    assert_eq!(letters[0].payload.as_ref(), POISON);
+    pipeline.stop().await;
+}
+
+#[tokio::test]
+async fn a_filter_subject_limits_the_consumer_to_one_aggregate() {
+    let pipeline = Pipeline::start().await;
+    append_many(&*pipeline.store, 4).await;
+    let other = minzheng_eventstore::StreamId::new("gadget", "g1").expect("valid stream id");
+    append(&*pipeline.store, &other, &[b"ignored"]).await;
+    append_many(&*pipeline.store, 2).await;
+
+    let source = JetStreamSource {
+        ack_wait: Duration::from_secs(1),
+        ..JetStreamSource::new(pipeline.client.clone(), pipeline.naming.clone())
+    }
+    .with_filter(pipeline.naming.category_subjects("widget"));
+    let consumer = Consumer::new(Recorder::new("widgets_only"), pipeline.pool.clone(), source)
+        .expect("valid consumer")
+        .with_settings(fast_consumer());
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(cancel.clone()));
+    wait_projected(&pipeline.pool, 6).await;
+    // Give a gadget event every chance to arrive after the widgets before checking.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    cancel.cancel();
+    task.await.expect("consumer task").expect("graceful stop");
+    let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM projected")
+        .fetch_all(&pipeline.pool)
+        .await
+        .expect("read the projection");
+    assert_eq!(payloads.len(), 6);
+    assert!(!payloads.iter().any(|p| p == "ignored"));
+    pipeline.stop().await;
+}

@@ -1,0 +1,343 @@
+//! The relay against real PostgreSQL and NATS: order, subjects and headers on the wire,
+//! crashes at either side of a publish, the lease between two relays, and a NATS outage.
+
+use std::{collections::HashSet, time::Duration};
+
+use async_nats::{
+    header::NATS_MESSAGE_ID,
+    jetstream::{self},
+};
+use minzheng_bus::{
+    PgAdvisoryLease, Relay, RelayError, RelayFault, SoleRelay, envelope, lease::Lease,
+};
+use minzheng_eventstore::{Cursor, EventStore, SharedStore};
+use minzheng_testkit::nats_server::NatsServer;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::support::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Waits until the relay's checkpoint reached the store's head.
+async fn wait_relayed(store: &dyn EventStore, relay: &tokio::sync::watch::Receiver<minzheng_bus::RelayState>) {
+    let head = store.head().await.expect("head");
+    eventually("the relay to reach the head", WAIT, || {
+        let state = relay.borrow().clone();
+        async move { state.checkpoint >= head }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn relay_publishes_in_store_order_with_contract_subjects_and_headers() {
+    let (_db, store) = pg_store().await;
+    let client = minzheng_testkit::nats().await;
+    let js = jetstream::new(client.clone());
+    let naming = naming();
+    append(&*store, &widget("w1"), &[b"a", b"b"]).await;
+    append(&*store, &widget("w2"), &[b"c"]).await;
+    append(&*store, &widget("w1"), &[b"d"]).await;
+
+    let relay = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
+        .with_config(fast_relay());
+    let state = relay.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone()));
+    wait_relayed(&*store, &state).await;
+
+    let expected = all_events(&*store).await;
+    let messages = stream_messages(&js, naming.stream_name()).await;
+    assert_eq!(messages.len(), expected.len(), "one message per event");
+    for (message, event) in messages.iter().zip(&expected) {
+        assert_eq!(
+            message.subject.as_str(),
+            format!("{}.widgets.widget.created", naming.prefix())
+        );
+        let h = |name: &str| message.headers.get(name).map(|v| v.as_str().to_owned());
+        let id = event.id.to_string();
+        assert_eq!(
+            message.headers.get(NATS_MESSAGE_ID).map(|v| v.as_str()),
+            Some(id.as_str())
+        );
+        assert_eq!(h("ce-specversion").as_deref(), Some("1.0"));
+        assert_eq!(h("ce-id").as_deref(), Some(id.as_str()));
+        assert_eq!(
+            h("ce-source"),
+            Some(format!("/{}/widgets", naming.prefix()))
+        );
+        assert_eq!(h("ce-type").as_deref(), Some(EVENT_TYPE));
+        assert!(h("ce-time").is_some_and(|t| t.ends_with('Z')));
+        assert_eq!(h("ce-subject"), Some(event.stream.to_string()));
+        assert_eq!(
+            h("ce-dataschema"),
+            Some(format!("urn:minzheng:schema:{EVENT_TYPE}:v1"))
+        );
+        assert_eq!(h("ce-schemaversion").as_deref(), Some("1"));
+        assert_eq!(h("ce-streamversion"), Some(event.stream_version.to_string()));
+        assert_eq!(h("ce-position"), Some(event.position.to_string()));
+        assert_eq!(
+            h("ce-correlationid"),
+            event.metadata.correlation_id.map(|u| u.to_string())
+        );
+        assert_eq!(
+            h("ce-causationid"),
+            event.metadata.causation_id.map(|u| u.to_string())
+        );
+        assert_eq!(h("content-type").as_deref(), Some("application/protobuf"));
+        assert_eq!(h("traceparent").as_deref(), Some(TRACEPARENT));
+        for (_, values) in message.headers.iter() {
+            assert!(
+                values.iter().all(|v| !v.as_str().contains("staff:tester")),
+                "the actor must not be on the bus"
+            );
+        }
+        assert_eq!(message.payload, event.payload);
+
+        let mut decoded = envelope::decode(Some(&message.headers), &message.payload)
+            .expect("a relayed message decodes");
+        assert_eq!(decoded.cursor.position, event.position);
+        decoded.cursor = event.cursor;
+        let mut stored = event.clone();
+        stored.metadata.actor = None;
+        assert_eq!(decoded, stored, "decoding rebuilds the stored event");
+    }
+
+    cancel.cancel();
+    task.await.expect("relay task").expect("graceful stop");
+    let checkpoint = store
+        .load_checkpoint(&naming.relay_checkpoint())
+        .await
+        .expect("checkpoint");
+    assert_eq!(checkpoint, store.head().await.expect("head"));
+    delete_streams(&js, &naming).await;
+}
+
+#[tokio::test]
+async fn a_crash_between_publish_and_checkpoint_publishes_nothing_twice() {
+    let (_db, store) = pg_store().await;
+    let client = minzheng_testkit::nats().await;
+    let js = jetstream::new(client.clone());
+    let naming = naming();
+    append_many(&*store, 30).await;
+
+    let crashing = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
+        .with_config(fast_relay())
+        .inject_fault(RelayFault::StopAfterPublish);
+    let result = crashing.run(CancellationToken::new()).await;
+    assert_eq!(
+        result,
+        Err(RelayError::InjectedFault(RelayFault::StopAfterPublish))
+    );
+    assert_eq!(
+        store.load_checkpoint(&naming.relay_checkpoint()).await.expect("checkpoint"),
+        Cursor::START,
+        "the crash came before the checkpoint"
+    );
+    assert_eq!(stream_count(&js, naming.stream_name()).await, 30, "the batch was published");
+
+    append_many(&*store, 5).await;
+    let relay = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
+        .with_config(fast_relay());
+    let state = relay.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone()));
+    wait_relayed(&*store, &state).await;
+    cancel.cancel();
+    task.await.expect("relay task").expect("graceful stop");
+
+    let ids = stream_event_ids(&js, naming.stream_name()).await;
+    let expected: Vec<Uuid> = all_events(&*store).await.iter().map(|e| e.id).collect();
+    assert_eq!(ids, expected, "every event exactly once, in store order");
+    delete_streams(&js, &naming).await;
+}
+
+#[tokio::test]
+async fn a_crash_between_append_and_publish_loses_nothing() {
+    let (_db, store) = pg_store().await;
+    let client = minzheng_testkit::nats().await;
+    let js = jetstream::new(client.clone());
+    let naming = naming();
+    append_many(&*store, 7).await;
+
+    let crashing = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
+        .with_config(fast_relay())
+        .inject_fault(RelayFault::StopAfterRead);
+    assert_eq!(
+        crashing.run(CancellationToken::new()).await,
+        Err(RelayError::InjectedFault(RelayFault::StopAfterRead))
+    );
+    assert_eq!(stream_count(&js, naming.stream_name()).await, 0);
+
+    let relay = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
+        .with_config(fast_relay());
+    let state = relay.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone()));
+    wait_relayed(&*store, &state).await;
+    cancel.cancel();
+    task.await.expect("relay task").expect("graceful stop");
+
+    let ids = stream_event_ids(&js, naming.stream_name()).await;
+    let expected: Vec<Uuid> = all_events(&*store).await.iter().map(|e| e.id).collect();
+    assert_eq!(ids, expected);
+    delete_streams(&js, &naming).await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_flushes_up_to_the_head() {
+    let (_db, store) = pg_store().await;
+    let client = minzheng_testkit::nats().await;
+    let js = jetstream::new(client.clone());
+    let naming = naming();
+    let relay = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
+        .with_config(fast_relay());
+    let mut state = relay.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone()));
+    state
+        .wait_for(|s| s.leader)
+        .await
+        .expect("relay takes the lease");
+    // Appended and cancelled at once: the relay must still publish them before returning.
+    append_many(&*store, 120).await;
+    cancel.cancel();
+    task.await.expect("relay task").expect("graceful stop");
+    assert_eq!(stream_count(&js, naming.stream_name()).await, 120);
+    assert_eq!(
+        store.load_checkpoint(&naming.relay_checkpoint()).await.expect("checkpoint"),
+        store.head().await.expect("head")
+    );
+    delete_streams(&js, &naming).await;
+}
+
+#[tokio::test]
+async fn advisory_lease_admits_one_holder_at_a_time() {
+    let (_db, store) = pg_store().await;
+    let mut first = PgAdvisoryLease::new(store.pool().clone(), "relay:X");
+    let mut second = PgAdvisoryLease::new(store.pool().clone(), "relay:X");
+    let mut other = PgAdvisoryLease::new(store.pool().clone(), "relay:Y");
+    assert!(first.try_acquire().await.expect("ask"));
+    assert!(first.try_acquire().await.expect("ask again"), "re-entrant for its holder");
+    assert!(!second.try_acquire().await.expect("ask"));
+    assert!(!second.is_held().await);
+    assert!(other.try_acquire().await.expect("ask"), "other names are independent");
+    first.release().await;
+    assert!(!first.is_held().await);
+    assert!(second.try_acquire().await.expect("ask"));
+    assert!(second.is_held().await);
+    drop(second);
+    // Dropping the holder closes its session, which frees the lock.
+    eventually("the dropped holder's lock to be freed", WAIT, || {
+        let mut lease = PgAdvisoryLease::new(store.pool().clone(), "relay:X");
+        async move { lease.try_acquire().await.unwrap_or(false) }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_the_lease_holder_publishes_and_a_standby_takes_over() {
+    let (_db, store) = pg_store().await;
+    let client = minzheng_testkit::nats().await;
+    let js = jetstream::new(client.clone());
+    let naming = naming();
+    let shared: SharedStore = store.clone();
+    let lease = || PgAdvisoryLease::new(store.pool().clone(), naming.relay_checkpoint());
+
+    let first = Relay::new(shared.clone(), client.clone(), naming.clone(), lease())
+        .with_config(fast_relay());
+    let mut first_state = first.watch();
+    let first_cancel = CancellationToken::new();
+    let first_task = tokio::spawn(first.run(first_cancel.clone()));
+    first_state
+        .wait_for(|s| s.leader)
+        .await
+        .expect("the first relay takes the lease");
+
+    let second = Relay::new(shared.clone(), client.clone(), naming.clone(), lease())
+        .with_config(fast_relay());
+    let mut second_state = second.watch();
+    let second_cancel = CancellationToken::new();
+    let second_task = tokio::spawn(second.run(second_cancel.clone()));
+
+    append_many(&*store, 40).await;
+    wait_relayed(&*store, &first_state).await;
+    assert_eq!(second_state.borrow().published, 0, "the standby publishes nothing");
+    assert!(!second_state.borrow().leader);
+
+    // The leader's lock connection dies (as with a network partition): it must stop
+    // publishing, and the standby takes over.
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks \
+         WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .execute(store.pool())
+    .await
+    .expect("terminate the lock session");
+    first_state
+        .wait_for(|s| !s.leader)
+        .await
+        .expect("the first relay notices it lost the lease");
+    second_state
+        .wait_for(|s| s.leader)
+        .await
+        .expect("the standby takes the lease");
+
+    append_many(&*store, 25).await;
+    wait_relayed(&*store, &second_state).await;
+    assert!(second_state.borrow().published >= 25);
+    assert_eq!(first_state.borrow().published, 40, "the old leader published no more");
+
+    first_cancel.cancel();
+    second_cancel.cancel();
+    first_task.await.expect("first relay task").expect("stops");
+    second_task.await.expect("second relay task").expect("stops");
+    let ids = stream_event_ids(&js, naming.stream_name()).await;
+    let expected: Vec<Uuid> = all_events(&*store).await.iter().map(|e| e.id).collect();
+    assert_eq!(ids, expected, "nothing duplicated or lost");
+    delete_streams(&js, &naming).await;
+}
+
+#[tokio::test]
+async fn a_nats_outage_does_not_block_appends_and_the_relay_catches_up() {
+    let (_db, store) = pg_store().await;
+    let mut server = NatsServer::start();
+    let client = async_nats::ConnectOptions::new()
+        .reconnect_delay_callback(|_| Duration::from_millis(50))
+        .connect(server.url())
+        .await
+        .expect("connect to the private nats-server");
+    let js = jetstream::new(client.clone());
+    let naming = naming();
+    let relay = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
+        .with_config(fast_relay());
+    let state = relay.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone()));
+
+    append_many(&*store, 10).await;
+    wait_relayed(&*store, &state).await;
+
+    server.stop();
+    // Appends do not depend on the bus.
+    append_many(&*store, 20).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        state.borrow().checkpoint < store.head().await.expect("head"),
+        "nothing can be published while NATS is down"
+    );
+    server.restart();
+
+    wait_relayed(&*store, &state).await;
+    cancel.cancel();
+    task.await.expect("relay task").expect("graceful stop");
+    let ids = stream_event_ids(&js, naming.stream_name()).await;
+    let expected: Vec<Uuid> = all_events(&*store).await.iter().map(|e| e.id).collect();
+    assert_eq!(ids.len(), 30);
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        30,
+        "no duplicates"
+    );
+    assert_eq!(ids, expected, "store order survives the outage");
+}

@@ -1,0 +1,1436 @@
+//! The event store contract: one set of specifications, run against every backend.
+//!
+//! Each case is an `async fn(&Backend)`; the `contract!` macro instantiates it once for
+//! PostgreSQL (a fresh database per test) and once for SQLite (a fresh file per test), so both
+//! backends are held to exactly the same behaviour. Cases that depend on one backend's
+//! mechanics (PostgreSQL's late commits and lost connections, SQLite's WAL readers) follow in
+//! their own modules.
+//!
+//! On PostgreSQL, `read_all` legitimately pauses while any transaction in the cluster that
+//! started earlier is still open (other tests run alongside), so assertions about what becomes
+//! readable poll with a deadline instead of expecting it on the first read.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
+
+use bytes::Bytes;
+use minzheng_eventstore::{
+    AppendOutcome, AppendRequest, Cursor, EventStore, ExpectedVersion, Metadata, NewEvent,
+    RecordedEvent, SharedStore, Snapshot, StoreError, StreamId, Upcasters, connect,
+};
+use minzheng_testkit::{TestDatabase, TestSqlite, unique_name};
+use time::OffsetDateTime;
+use tokio::{sync::Barrier, time::Instant};
+use uuid::Uuid;
+
+/// How long anything that must become readable may take before the test fails.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// The database a case runs against; dropping it removes the database.
+enum Backend {
+    Postgres(TestDatabase),
+    Sqlite(TestSqlite),
+}
+
+impl Backend {
+    fn url(&self) -> &str {
+        match self {
+            Backend::Postgres(db) => &db.url,
+            Backend::Sqlite(db) => &db.url,
+        }
+    }
+
+    async fn store(&self) -> SharedStore {
+        self.store_with(Upcasters::new()).await
+    }
+
+    async fn store_with(&self, upcasters: Upcasters) -> SharedStore {
+        connect(self.url(), upcasters)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open the test store: {e}"))
+    }
+
+    /// Applies a service's own migration (a timestamp version) to the shared migrations table,
+    /// the way a service does next to the store.
+    async fn run_service_migration(&self) {
+        use sqlx::{
+            SqlSafeStr,
+            migrate::{Migration, MigrationType, Migrator},
+        };
+        let mut migrator = Migrator::with_migrations(vec![Migration::new(
+            20250101120000,
+            "service things".into(),
+            MigrationType::Simple,
+            "CREATE TABLE svc_things (id BIGINT PRIMARY KEY)".into_sql_str(),
+            false,
+        )]);
+        migrator.set_ignore_missing(true);
+        match self {
+            Backend::Postgres(db) => {
+                let pool = sqlx::PgPool::connect(&db.url).await.expect("connect");
+                migrator.run(&pool).await.expect("service migration");
+                pool.close().await;
+            }
+            Backend::Sqlite(db) => {
+                let pool = sqlx::SqlitePool::connect(&db.url).await.expect("connect");
+                migrator.run(&pool).await.expect("service migration");
+                pool.close().await;
+            }
+        }
+    }
+}
+
+/// Instantiates every listed case for both backends.
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let backend = super::Backend::Postgres(
+                        minzheng_testkit::TestDatabase::create().await,
+                    );
+                    super::$case(&backend).await;
+                }
+            )*
+        }
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let backend = super::Backend::Sqlite(minzheng_testkit::TestSqlite::create());
+                    super::$case(&backend).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    appended_events_read_back_by_stream_and_by_position,
+    expected_versions_are_enforced_with_the_actual_version,
+    an_empty_append_is_refused,
+    a_failed_append_leaves_nothing,
+    concurrent_writers_on_one_stream_win_each_version_exactly_once,
+    many_streams_written_concurrently_are_read_exactly_once_in_order,
+    a_repeated_idempotency_key_replays_the_first_outcome,
+    concurrent_appends_with_one_key_write_once,
+    a_key_used_for_another_stream_is_refused,
+    snapshots_keep_the_newest,
+    checkpoints_are_kept_per_name,
+    upcasters_apply_on_every_read_path,
+    stream_ids_round_trip_through_the_store,
+    metadata_round_trips,
+    cursor_of_and_head_follow_what_is_readable,
+    the_store_opens_next_to_a_services_own_migrations,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+fn new_stream(category: &str) -> StreamId {
+    StreamId::new(category, unique_name("k")).expect("valid stream id")
+}
+
+fn event(label: &str) -> NewEvent {
+    NewEvent::new("test.Happened", 1, Bytes::from(label.to_owned()))
+}
+
+fn events(labels: &[&str]) -> Vec<NewEvent> {
+    labels.iter().map(|l| event(l)).collect()
+}
+
+fn request(stream: &StreamId, expected: ExpectedVersion, events: Vec<NewEvent>) -> AppendRequest {
+    AppendRequest {
+        stream: stream.clone(),
+        expected,
+        events,
+        metadata: Metadata::default(),
+    }
+}
+
+fn keyed(
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+    key: &str,
+) -> AppendRequest {
+    AppendRequest {
+        metadata: Metadata {
+            idempotency_key: Some(key.to_owned()),
+            ..Metadata::default()
+        },
+        ..request(stream, expected, events)
+    }
+}
+
+async fn append(store: &SharedStore, request: AppendRequest) -> AppendOutcome {
+    store.append(request).await.expect("append succeeds")
+}
+
+fn expect_conflict(result: Result<AppendOutcome, StoreError>) -> (ExpectedVersion, u64) {
+    match result {
+        Err(StoreError::Conflict {
+            expected, actual, ..
+        }) => (expected, actual),
+        other => panic!("expected a version conflict, got {other:?}"),
+    }
+}
+
+/// Reads by position from `after` until `want` events have arrived, then checks that nothing
+/// more follows. Polls, because PostgreSQL holds readers back while older transactions run.
+async fn read_exactly(
+    store: &SharedStore,
+    after: Cursor,
+    want: usize,
+    limit: usize,
+) -> (Vec<RecordedEvent>, Cursor) {
+    let deadline = Instant::now() + DEADLINE;
+    let mut events = Vec::new();
+    let mut cursor = after;
+    while events.len() < want {
+        let batch = store.read_all(cursor, limit).await.expect("read_all");
+        assert!(
+            batch.events.len() <= limit,
+            "read_all returned more than the limit"
+        );
+        if batch.events.is_empty() {
+            assert_eq!(batch.next, cursor, "an empty batch keeps the cursor");
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {want} events became readable",
+                events.len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        }
+        assert_eq!(
+            batch.next,
+            batch.events.last().map(|e| e.cursor).unwrap_or(cursor)
+        );
+        cursor = batch.next;
+        events.extend(batch.events);
+    }
+    assert_eq!(
+        events.len(),
+        want,
+        "read_all returned more events than were appended"
+    );
+    let rest = store.read_all(cursor, limit).await.expect("read_all");
+    assert!(
+        rest.events.is_empty(),
+        "unexpected events after the last one: {rest:?}"
+    );
+    assert_eq!(rest.next, cursor);
+    (events, cursor)
+}
+
+/// Every event once; cursors strictly increasing; each stream's versions 1, 2, 3, … in order.
+fn assert_each_once_in_stream_order(events: &[RecordedEvent]) {
+    let mut ids = HashSet::new();
+    let mut last_version: HashMap<&StreamId, u64> = HashMap::new();
+    for pair in events.windows(2) {
+        assert!(pair[0].cursor < pair[1].cursor, "cursors must increase");
+    }
+    for e in events {
+        assert!(ids.insert(e.id), "event {} read twice", e.id);
+        assert_eq!(e.cursor.position, e.position);
+        let last = last_version.entry(&e.stream).or_insert(0);
+        assert_eq!(
+            e.stream_version,
+            *last + 1,
+            "stream {} out of version order",
+            e.stream
+        );
+        *last = e.stream_version;
+    }
+}
+
+async fn wait_for_head(store: &SharedStore, want: Cursor) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let head = store.head().await.expect("head");
+        if head == want {
+            return;
+        }
+        assert!(head < want, "head {head:?} is past the last event {want:?}");
+        assert!(
+            Instant::now() < deadline,
+            "head stuck at {head:?}, want {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The contract.
+
+async fn appended_events_read_back_by_stream_and_by_position(backend: &Backend) {
+    let store = backend.store().await;
+    let stream = new_stream("order");
+    let before = OffsetDateTime::now_utc() - Duration::from_secs(300);
+
+    let first = append(
+        &store,
+        request(&stream, ExpectedVersion::NoStream, events(&["a", "b", "c"])),
+    )
+    .await;
+    assert_eq!(first.stream, stream);
+    assert_eq!(first.stream_version, 3, "versions start at 1");
+    assert!(first.first_position < first.last_position);
+    assert_eq!(first.event_ids.len(), 3);
+    assert!(!first.replayed);
+
+    let read = store
+        .read_stream(&stream, 1, 100)
+        .await
+        .expect("read_stream");
+    assert_eq!(read.len(), 3);
+    for (i, e) in read.iter().enumerate() {
+        assert_eq!(e.stream, stream);
+        assert_eq!(e.stream_version, i as u64 + 1);
+        assert_eq!(e.id, first.event_ids[i]);
+        assert_eq!(e.event_type, "test.Happened");
+        assert_eq!(e.schema_version, 1);
+        assert_eq!(e.payload.as_ref(), ["a", "b", "c"][i].as_bytes());
+        assert!((first.first_position..=first.last_position).contains(&e.position));
+        assert!(
+            e.recorded_at > before
+                && e.recorded_at < OffsetDateTime::now_utc() + Duration::from_secs(300)
+        );
+    }
+    assert!(read.windows(2).all(|w| w[0].position < w[1].position));
+
+    let second = append(
+        &store,
+        request(&stream, ExpectedVersion::Exact(3), events(&["d", "e"])),
+    )
+    .await;
+    assert_eq!(second.stream_version, 5);
+    assert!(second.first_position > first.last_position);
+
+    let middle = store.read_stream(&stream, 2, 2).await.expect("read_stream");
+    assert_eq!(
+        middle.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
+        [2, 3]
+    );
+    assert!(
+        store
+            .read_stream(&stream, 6, 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    assert!(
+        store
+            .read_stream(&stream, 1, 0)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    assert_eq!(store.stream_version(&stream).await.expect("version"), 5);
+
+    let other = new_stream("order");
+    assert_eq!(store.stream_version(&other).await.expect("version"), 0);
+    assert!(
+        store
+            .read_stream(&other, 1, 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+
+    // By position, in pages of two: every event once, in order, the same as by stream.
+    let (all, _) = read_exactly(&store, Cursor::START, 5, 2).await;
+    assert_each_once_in_stream_order(&all);
+    let by_stream = store
+        .read_stream(&stream, 1, 100)
+        .await
+        .expect("read_stream");
+    assert_eq!(all, by_stream);
+}
+
+async fn expected_versions_are_enforced_with_the_actual_version(backend: &Backend) {
+    let store = backend.store().await;
+    let stream = new_stream("order");
+
+    let (expected, actual) = expect_conflict(
+        store
+            .append(request(&stream, ExpectedVersion::Exact(1), events(&["x"])))
+            .await,
+    );
+    assert_eq!((expected, actual), (ExpectedVersion::Exact(1), 0));
+
+    append(
+        &store,
+        request(&stream, ExpectedVersion::NoStream, events(&["1"])),
+    )
+    .await;
+
+    match store
+        .append(request(&stream, ExpectedVersion::NoStream, events(&["x"])))
+        .await
+    {
+        Err(StoreError::Conflict {
+            stream: conflicted,
+            expected,
+            actual,
+        }) => {
+            assert_eq!(conflicted, stream);
+            assert_eq!(expected, ExpectedVersion::NoStream);
+            assert_eq!(actual, 1);
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    for stale in [0, 2, 5] {
+        let (_, actual) = expect_conflict(
+            store
+                .append(request(
+                    &stream,
+                    ExpectedVersion::Exact(stale),
+                    events(&["x"]),
+                ))
+                .await,
+        );
+        assert_eq!(actual, 1);
+    }
+
+    let exact = append(
+        &store,
+        request(&stream, ExpectedVersion::Exact(1), events(&["2"])),
+    )
+    .await;
+    assert_eq!(exact.stream_version, 2);
+    let any = append(
+        &store,
+        request(&stream, ExpectedVersion::Any, events(&["3", "4"])),
+    )
+    .await;
+    assert_eq!(any.stream_version, 4);
+
+    let fresh = new_stream("order");
+    let any_new = append(
+        &store,
+        request(&fresh, ExpectedVersion::Any, events(&["1"])),
+    )
+    .await;
+    assert_eq!(any_new.stream_version, 1);
+    let zero = new_stream("order");
+    let exact_zero = append(
+        &store,
+        request(&zero, ExpectedVersion::Exact(0), events(&["1"])),
+    )
+    .await;
+    assert_eq!(exact_zero.stream_version, 1, "Exact(0) means no stream yet");
+
+    // The refused appends wrote nothing.
+    let payloads: Vec<Bytes> = store
+        .read_stream(&stream, 1, 100)
+        .await
+        .expect("read_stream")
+        .into_iter()
+        .map(|e| e.payload)
+        .collect();
+    assert_eq!(payloads, ["1", "2", "3", "4"].map(Bytes::from_static));
+}
+
+async fn an_empty_append_is_refused(backend: &Backend) {
+    let store = backend.store().await;
+    let stream = new_stream("order");
+    for expected in [ExpectedVersion::Any, ExpectedVersion::NoStream] {
+        assert!(matches!(
+            store
+                .append(keyed(&stream, expected, vec![], "empty-key"))
+                .await,
+            Err(StoreError::EmptyAppend)
+        ));
+    }
+    assert_eq!(store.stream_version(&stream).await.expect("version"), 0);
+    assert_eq!(
+        store.find_idempotent("empty-key").await.expect("find"),
+        None
+    );
+}
+
+async fn a_failed_append_leaves_nothing(backend: &Backend) {
+    let store = backend.store().await;
+    let existing = event("existing");
+    let first = new_stream("order");
+    append(
+        &store,
+        request(&first, ExpectedVersion::NoStream, vec![existing.clone()]),
+    )
+    .await;
+
+    // The second of three events collides with a stored event id: none of the three is kept.
+    let second = new_stream("order");
+    let attempt = vec![event("a"), existing.clone(), event("b")];
+    match store
+        .append(keyed(
+            &second,
+            ExpectedVersion::NoStream,
+            attempt,
+            "failed-key",
+        ))
+        .await
+    {
+        Err(StoreError::DuplicateEventId { event_id }) => assert_eq!(event_id, existing.id),
+        other => panic!("expected a duplicate event id, got {other:?}"),
+    }
+    assert_eq!(store.stream_version(&second).await.expect("version"), 0);
+    assert_eq!(
+        store.find_idempotent("failed-key").await.expect("find"),
+        None
+    );
+
+    // The same id twice within one append fails the same way.
+    let twice = event("twice");
+    match store
+        .append(request(
+            &second,
+            ExpectedVersion::Any,
+            vec![event("c"), twice.clone(), twice.clone()],
+        ))
+        .await
+    {
+        Err(StoreError::DuplicateEventId { event_id }) => assert_eq!(event_id, twice.id),
+        other => panic!("expected a duplicate event id, got {other:?}"),
+    }
+    assert_eq!(store.stream_version(&second).await.expect("version"), 0);
+
+    // Nothing was consumed: the stream starts at version 1 and the store holds two events.
+    let ok = append(
+        &store,
+        request(&second, ExpectedVersion::NoStream, events(&["ok"])),
+    )
+    .await;
+    assert_eq!(ok.stream_version, 1);
+    let (all, _) = read_exactly(&store, Cursor::START, 2, 100).await;
+    assert_eq!(
+        all.iter().map(|e| e.payload.clone()).collect::<Vec<_>>(),
+        [Bytes::from_static(b"existing"), Bytes::from_static(b"ok")]
+    );
+}
+
+async fn concurrent_writers_on_one_stream_win_each_version_exactly_once(backend: &Backend) {
+    const WRITERS: usize = 16;
+    const TARGET: u64 = 120;
+    let store = backend.store().await;
+    let stream = new_stream("counter");
+
+    // A reader follows the store by position while the writers race.
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let deadline = Instant::now() + DEADLINE;
+            let mut seen = Vec::new();
+            let mut cursor = Cursor::START;
+            while (seen.len() as u64) < TARGET {
+                assert!(Instant::now() < deadline, "reader saw only {}", seen.len());
+                let batch = store.read_all(cursor, 7).await.expect("read_all");
+                if batch.events.is_empty() {
+                    tokio::task::yield_now().await;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                cursor = batch.next;
+                seen.extend(batch.events);
+            }
+            seen
+        })
+    };
+
+    let start = Arc::new(Barrier::new(WRITERS));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let store = store.clone();
+            let stream = stream.clone();
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                let mut won = Vec::new();
+                let mut conflicts = 0u32;
+                loop {
+                    let version = store.stream_version(&stream).await.expect("version");
+                    if version >= TARGET {
+                        return (won, conflicts);
+                    }
+                    let attempt = event(&format!("w{writer}"));
+                    let id = attempt.id;
+                    match store
+                        .append(request(
+                            &stream,
+                            ExpectedVersion::Exact(version),
+                            vec![attempt],
+                        ))
+                        .await
+                    {
+                        Ok(outcome) => {
+                            assert_eq!(outcome.stream_version, version + 1);
+                            assert_eq!(outcome.event_ids, [id]);
+                            won.push((outcome.stream_version, id));
+                        }
+                        Err(StoreError::Conflict {
+                            expected, actual, ..
+                        }) => {
+                            assert_eq!(expected, ExpectedVersion::Exact(version));
+                            assert!(actual > version, "a conflict reports the newer version");
+                            conflicts += 1;
+                        }
+                        Err(other) => panic!("writer {writer} failed: {other}"),
+                    }
+                }
+            })
+        })
+        .collect();
+
+    let mut winners: Vec<(u64, Uuid)> = Vec::new();
+    let mut conflicts = 0;
+    for writer in futures::future::join_all(writers).await {
+        let (won, lost) = writer.expect("writer task");
+        winners.extend(won);
+        conflicts += lost;
+    }
+    winners.sort();
+    assert_eq!(
+        winners.iter().map(|w| w.0).collect::<Vec<_>>(),
+        (1..=TARGET).collect::<Vec<_>>(),
+        "every version is won exactly once"
+    );
+    assert!(
+        conflicts > 0,
+        "the writers never collided; the test proved nothing"
+    );
+
+    // The stream holds exactly the winners' events; the losers' events are nowhere.
+    let stored = store
+        .read_stream(&stream, 1, 1000)
+        .await
+        .expect("read_stream");
+    assert_eq!(
+        stored
+            .iter()
+            .map(|e| (e.stream_version, e.id))
+            .collect::<Vec<_>>(),
+        winners
+    );
+
+    let seen = reader.await.expect("reader task");
+    assert_eq!(seen.len() as u64, TARGET);
+    assert_each_once_in_stream_order(&seen);
+    assert_eq!(
+        seen.iter()
+            .map(|e| (e.stream_version, e.id))
+            .collect::<Vec<_>>(),
+        winners,
+        "the reader saw every event once, in version order"
+    );
+    read_exactly(&store, Cursor::START, TARGET as usize, 50).await;
+}
+
+async fn many_streams_written_concurrently_are_read_exactly_once_in_order(backend: &Backend) {
+    const STREAMS: usize = 8;
+    const APPENDS: usize = 20;
+    const READERS: usize = 2;
+    let store = backend.store().await;
+    let per_stream: usize = (0..APPENDS).map(|i| 1 + i % 3).sum();
+    let total = STREAMS * per_stream;
+
+    let readers: Vec<_> = (0..READERS)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let deadline = Instant::now() + DEADLINE;
+                let mut seen = Vec::new();
+                let mut cursor = Cursor::START;
+                while seen.len() < total {
+                    assert!(Instant::now() < deadline, "reader saw only {}", seen.len());
+                    let batch = store.read_all(cursor, 16).await.expect("read_all");
+                    if batch.events.is_empty() {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                    }
+                    cursor = batch.next;
+                    seen.extend(batch.events);
+                }
+                seen
+            })
+        })
+        .collect();
+
+    let writers: Vec<_> = (0..STREAMS)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let stream = new_stream("ledger");
+                let mut version = 0;
+                for i in 0..APPENDS {
+                    let n = 1 + i % 3;
+                    let labels: Vec<String> = (0..n).map(|j| format!("{w}/{i}/{j}")).collect();
+                    let batch = labels.iter().map(|l| event(l)).collect();
+                    // Half the writers name the version, half append at whatever it is.
+                    let expected = if w % 2 == 0 {
+                        ExpectedVersion::Any
+                    } else {
+                        ExpectedVersion::Exact(version)
+                    };
+                    let outcome = append(&store, request(&stream, expected, batch)).await;
+                    assert_eq!(outcome.stream_version, version + n as u64);
+                    version = outcome.stream_version;
+                }
+                (stream, version)
+            })
+        })
+        .collect();
+    for writer in futures::future::join_all(writers).await {
+        let (stream, version) = writer.expect("writer task");
+        assert_eq!(version, per_stream as u64);
+        let stored = store.read_stream(&stream, 1, 1000).await.expect("read");
+        assert_eq!(stored.len(), per_stream);
+    }
+
+    for reader in futures::future::join_all(readers).await {
+        let seen = reader.expect("reader task");
+        assert_eq!(seen.len(), total);
+        assert_each_once_in_stream_order(&seen);
+    }
+    let (after, _) = read_exactly(&store, Cursor::START, total, 64).await;
+    assert_each_once_in_stream_order(&after);
+}
+
+async fn a_repeated_idempotency_key_replays_the_first_outcome(backend: &Backend) {
+    let store = backend.store().await;
+    let stream = new_stream("order");
+    let key = unique_name("cmd");
+    let original = keyed(
+        &stream,
+        ExpectedVersion::NoStream,
+        events(&["a", "b"]),
+        &key,
+    );
+
+    let first = append(&store, original.clone()).await;
+    assert!(!first.replayed);
+
+    // The same request again, and a different one under the same key (whose expected version
+    // would now conflict): both get the first outcome and write nothing.
+    let again = append(&store, original).await;
+    assert_eq!(
+        again,
+        AppendOutcome {
+            replayed: true,
+            ..first.clone()
+        }
+    );
+    let different = append(
+        &store,
+        keyed(&stream, ExpectedVersion::Exact(7), events(&["zzz"]), &key),
+    )
+    .await;
+    assert_eq!(
+        different,
+        AppendOutcome {
+            replayed: true,
+            ..first.clone()
+        }
+    );
+
+    assert_eq!(store.stream_version(&stream).await.expect("version"), 2);
+    read_exactly(&store, Cursor::START, 2, 100).await;
+
+    let found = store.find_idempotent(&key).await.expect("find");
+    assert_eq!(
+        found,
+        Some(AppendOutcome {
+            replayed: true,
+            ..first.clone()
+        })
+    );
+    assert_eq!(
+        store.find_idempotent("never-used").await.expect("find"),
+        None
+    );
+
+    // The key is stored with the events, and the stream goes on without it.
+    let stored = store.read_stream(&stream, 1, 10).await.expect("read");
+    assert!(
+        stored
+            .iter()
+            .all(|e| e.metadata.idempotency_key.as_deref() == Some(&key))
+    );
+    let next = append(
+        &store,
+        request(&stream, ExpectedVersion::Exact(2), events(&["c"])),
+    )
+    .await;
+    assert_eq!(next.stream_version, 3);
+}
+
+async fn concurrent_appends_with_one_key_write_once(backend: &Backend) {
+    const TASKS: usize = 8;
+    let store = backend.store().await;
+    for expected in [ExpectedVersion::Any, ExpectedVersion::NoStream] {
+        let stream = new_stream("order");
+        let key = unique_name("cmd");
+        let start = Arc::new(Barrier::new(TASKS));
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let store = store.clone();
+                let request = keyed(
+                    &stream,
+                    expected,
+                    events(&[&format!("{t}-1"), &format!("{t}-2")]),
+                    &key,
+                );
+                let start = start.clone();
+                tokio::spawn(async move {
+                    start.wait().await;
+                    store.append(request).await
+                })
+            })
+            .collect();
+        let outcomes: Vec<AppendOutcome> = futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .map(|t| {
+                t.expect("task")
+                    .expect("every same-key append succeeds, as the write or its replay")
+            })
+            .collect();
+
+        let writes: Vec<&AppendOutcome> = outcomes.iter().filter(|o| !o.replayed).collect();
+        assert_eq!(writes.len(), 1, "exactly one append writes ({expected:?})");
+        let written = writes[0];
+        for o in &outcomes {
+            assert_eq!(
+                AppendOutcome {
+                    replayed: false,
+                    ..o.clone()
+                },
+                *written,
+                "replays return the write's outcome"
+            );
+        }
+        let stored = store.read_stream(&stream, 1, 100).await.expect("read");
+        assert_eq!(
+            stored.iter().map(|e| e.id).collect::<Vec<_>>(),
+            written.event_ids
+        );
+        assert_eq!(written.stream_version, 2);
+    }
+}
+
+async fn a_key_used_for_another_stream_is_refused(backend: &Backend) {
+    let store = backend.store().await;
+    let first = new_stream("order");
+    let second = new_stream("order");
+    let key = unique_name("cmd");
+    append(
+        &store,
+        keyed(&first, ExpectedVersion::Any, events(&["a"]), &key),
+    )
+    .await;
+    match store
+        .append(keyed(&second, ExpectedVersion::Any, events(&["b"]), &key))
+        .await
+    {
+        Err(StoreError::IdempotencyKeyReused {
+            used_for,
+            requested,
+        }) => {
+            assert_eq!(used_for, first);
+            assert_eq!(requested, second);
+        }
+        other => panic!("expected IdempotencyKeyReused, got {other:?}"),
+    }
+    assert_eq!(store.stream_version(&second).await.expect("version"), 0);
+}
+
+async fn snapshots_keep_the_newest(backend: &Backend) {
+    let store = backend.store().await;
+    let stream = new_stream("account");
+    let snapshot = |version: u64, schema: u32, payload: &'static str| Snapshot {
+        stream: stream.clone(),
+        stream_version: version,
+        schema_version: schema,
+        payload: Bytes::from_static(payload.as_bytes()),
+    };
+    assert_eq!(store.load_snapshot(&stream).await.expect("load"), None);
+
+    let cases = [
+        (snapshot(5, 1, "five"), snapshot(5, 1, "five")),
+        // An older snapshot never replaces a newer one.
+        (snapshot(3, 9, "three"), snapshot(5, 1, "five")),
+        // The same version in a newer schema does (a service re-encoding its state).
+        (snapshot(5, 2, "five-v2"), snapshot(5, 2, "five-v2")),
+        (snapshot(5, 1, "five-v1"), snapshot(5, 2, "five-v2")),
+        (snapshot(8, 1, "eight"), snapshot(8, 1, "eight")),
+    ];
+    for (save, expect) in cases {
+        store.save_snapshot(save).await.expect("save");
+        assert_eq!(
+            store.load_snapshot(&stream).await.expect("load"),
+            Some(expect)
+        );
+    }
+    let other = new_stream("account");
+    assert_eq!(store.load_snapshot(&other).await.expect("load"), None);
+}
+
+async fn checkpoints_are_kept_per_name(backend: &Backend) {
+    let store = backend.store().await;
+    assert_eq!(
+        store.load_checkpoint("relay").await.expect("load"),
+        Cursor::START
+    );
+    let saved = Cursor {
+        tx: 7,
+        position: 42,
+    };
+    store.save_checkpoint("relay", saved).await.expect("save");
+    store
+        .save_checkpoint("feed", Cursor { tx: 0, position: 3 })
+        .await
+        .expect("save");
+    assert_eq!(store.load_checkpoint("relay").await.expect("load"), saved);
+    assert_eq!(
+        store.load_checkpoint("feed").await.expect("load"),
+        Cursor { tx: 0, position: 3 }
+    );
+    // A reader may also move back (a replay from an earlier point).
+    let reset = Cursor { tx: 1, position: 2 };
+    store.save_checkpoint("relay", reset).await.expect("save");
+    assert_eq!(store.load_checkpoint("relay").await.expect("load"), reset);
+}
+
+async fn upcasters_apply_on_every_read_path(backend: &Backend) {
+    let plain = backend.store().await;
+    let stream = new_stream("profile");
+    append(
+        &plain,
+        request(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![
+                NewEvent::new("test.Renamed", 1, Bytes::from_static(b"a")),
+                NewEvent::new("test.Renamed", 3, Bytes::from_static(b"c")),
+                NewEvent::new("test.Other", 1, Bytes::from_static(b"o")),
+            ],
+        ),
+    )
+    .await;
+
+    let extend = |to: u32, suffix: &'static str| {
+        move |mut e: RecordedEvent| {
+            let mut payload = e.payload.to_vec();
+            payload.extend_from_slice(suffix.as_bytes());
+            e.payload = payload.into();
+            e.schema_version = to;
+            Ok(e)
+        }
+    };
+    let upcasting = backend
+        .store_with(
+            Upcasters::new()
+                .register("test.Renamed", 1, extend(2, "+v2"))
+                .register("test.Renamed", 2, extend(3, "+v3")),
+        )
+        .await;
+    let expected = [
+        ("test.Renamed", 3, "a+v2+v3"),
+        ("test.Renamed", 3, "c"),
+        ("test.Other", 1, "o"),
+    ];
+    let shape = |events: &[RecordedEvent]| -> Vec<(String, u32, String)> {
+        events
+            .iter()
+            .map(|e| {
+                (
+                    e.event_type.clone(),
+                    e.schema_version,
+                    String::from_utf8_lossy(&e.payload).into_owned(),
+                )
+            })
+            .collect()
+    };
+    let expected: Vec<(String, u32, String)> = expected
+        .iter()
+        .map(|(t, v, p)| (t.to_string(), *v, p.to_string()))
+        .collect();
+    let by_stream = upcasting
+        .read_stream(&stream, 1, 10)
+        .await
+        .expect("read_stream");
+    assert_eq!(shape(&by_stream), expected);
+    let (by_position, _) = read_exactly(&upcasting, Cursor::START, 3, 10).await;
+    assert_eq!(shape(&by_position), expected);
+
+    // Stored events are untouched: a store without upcasters still reads version 1.
+    let raw = plain.read_stream(&stream, 1, 1).await.expect("read_stream");
+    assert_eq!(
+        (raw[0].schema_version, raw[0].payload.as_ref()),
+        (1, &b"a"[..])
+    );
+
+    let failing = backend
+        .store_with(Upcasters::new().register("test.Renamed", 1, |_| {
+            Err("field 2 cannot be derived".to_owned())
+        }))
+        .await;
+    let is_upcast_failure = |result: Result<(), StoreError>| match result {
+        Err(StoreError::Upcast {
+            event_type,
+            schema_version,
+            reason,
+        }) => {
+            assert_eq!(event_type, "test.Renamed");
+            assert_eq!(schema_version, 1);
+            assert_eq!(reason, "field 2 cannot be derived");
+        }
+        other => panic!("expected an upcast failure, got {other:?}"),
+    };
+    is_upcast_failure(failing.read_stream(&stream, 1, 10).await.map(drop));
+    is_upcast_failure(failing.read_all(Cursor::START, 10).await.map(drop));
+}
+
+async fn stream_ids_round_trip_through_the_store(backend: &Backend) {
+    let store = backend.store().await;
+    let odd = StreamId::new(
+        "case_file2",
+        format!("21-05-02:x/y#z@w~{}", unique_name("k")),
+    )
+    .expect("valid stream id");
+    let outcome = append(
+        &store,
+        request(&odd, ExpectedVersion::NoStream, events(&["x"])),
+    )
+    .await;
+    assert_eq!(outcome.stream, odd);
+    let read = store.read_stream(&odd, 1, 10).await.expect("read");
+    assert_eq!(read[0].stream, odd);
+    assert_eq!(read[0].stream.category(), "case_file2");
+    assert_eq!(read[0].stream.key(), odd.key());
+    let (all, _) = read_exactly(&store, Cursor::START, 1, 10).await;
+    assert_eq!(all[0].stream, odd);
+
+    // Streams whose stored forms share a prefix stay apart.
+    let short = StreamId::new("case", "1").expect("valid");
+    let long = StreamId::new("case", "10").expect("valid");
+    append(
+        &store,
+        request(&short, ExpectedVersion::NoStream, events(&["s"])),
+    )
+    .await;
+    append(
+        &store,
+        request(&long, ExpectedVersion::NoStream, events(&["l"])),
+    )
+    .await;
+    assert_eq!(store.stream_version(&short).await.expect("version"), 1);
+    assert_eq!(
+        store.read_stream(&long, 1, 10).await.expect("read").len(),
+        1
+    );
+}
+
+async fn metadata_round_trips(backend: &Backend) {
+    let store = backend.store().await;
+    let stream = new_stream("order");
+    let metadata = Metadata {
+        correlation_id: Some(Uuid::now_v7()),
+        causation_id: Some(Uuid::now_v7()),
+        actor: Some("staff:caseworker-17".into()),
+        traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+        tracestate: Some("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7".into()),
+        idempotency_key: Some(unique_name("cmd")),
+    };
+    append(
+        &store,
+        AppendRequest {
+            metadata: metadata.clone(),
+            ..request(&stream, ExpectedVersion::NoStream, events(&["a", "b"]))
+        },
+    )
+    .await;
+    append(
+        &store,
+        request(&stream, ExpectedVersion::Exact(2), events(&["bare"])),
+    )
+    .await;
+
+    let by_stream = store.read_stream(&stream, 1, 10).await.expect("read");
+    let (by_position, _) = read_exactly(&store, Cursor::START, 3, 10).await;
+    for events in [&by_stream, &by_position] {
+        assert_eq!(events[0].metadata, metadata);
+        assert_eq!(events[1].metadata, metadata);
+        assert_eq!(events[2].metadata, Metadata::default());
+    }
+}
+
+async fn cursor_of_and_head_follow_what_is_readable(backend: &Backend) {
+    let store = backend.store().await;
+    assert_eq!(store.head().await.expect("head"), Cursor::START);
+    assert_eq!(store.cursor_of(1).await.expect("cursor_of"), None);
+    let empty = store.read_all(Cursor::START, 10).await.expect("read_all");
+    assert!(empty.events.is_empty());
+    assert_eq!(empty.next, Cursor::START);
+
+    let stream = new_stream("order");
+    let first = append(
+        &store,
+        request(&stream, ExpectedVersion::NoStream, events(&["a", "b"])),
+    )
+    .await;
+    let second = append(
+        &store,
+        request(&stream, ExpectedVersion::Exact(2), events(&["c"])),
+    )
+    .await;
+    let (all, last) = read_exactly(&store, Cursor::START, 3, 10).await;
+
+    wait_for_head(&store, last).await;
+    assert_eq!(all[2].cursor, last);
+    assert_eq!(
+        store
+            .cursor_of(first.first_position)
+            .await
+            .expect("cursor_of"),
+        Some(all[0].cursor)
+    );
+    assert_eq!(
+        store
+            .cursor_of(second.last_position)
+            .await
+            .expect("cursor_of"),
+        Some(last)
+    );
+    assert_eq!(
+        store
+            .cursor_of(second.last_position + 1000)
+            .await
+            .expect("cursor_of"),
+        None
+    );
+    let after_head = store.read_all(last, 10).await.expect("read_all");
+    assert!(after_head.events.is_empty());
+    assert_eq!(after_head.next, last);
+}
+
+async fn the_store_opens_next_to_a_services_own_migrations(backend: &Backend) {
+    let store = backend.store().await;
+    backend.run_service_migration().await;
+    drop(store);
+    // Reopening runs our migrations again: already applied, and the service's version is not
+    // ours, which must not stop the store from starting.
+    let reopened = backend.store().await;
+    let stream = new_stream("order");
+    let outcome = append(
+        &reopened,
+        request(&stream, ExpectedVersion::NoStream, events(&["a"])),
+    )
+    .await;
+    assert_eq!(outcome.stream_version, 1);
+    // And the service can still run its migrator after ours.
+    backend.run_service_migration().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL only.
+
+mod postgres_only {
+    use std::{net::SocketAddr, str::FromStr};
+
+    use minzheng_eventstore::postgres::PostgresStore;
+    use sqlx::{
+        Connection, PgConnection,
+        postgres::{PgConnectOptions, PgPoolOptions},
+    };
+    use tokio::{net::TcpListener, task::JoinSet};
+
+    use super::*;
+
+    /// A transaction that commits after later ones is delivered in its place, not skipped:
+    /// readers stop before it while it is open, then read it and everything after, once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_late_commit_pauses_readers_and_is_then_read_in_order() {
+        let db = TestDatabase::create().await;
+        let store = PostgresStore::connect(&db.url, Upcasters::new())
+            .await
+            .expect("connect");
+        let shared: SharedStore = Arc::new(store.clone());
+        let early = new_stream("order");
+        append(
+            &shared,
+            request(&early, ExpectedVersion::NoStream, events(&["early"])),
+        )
+        .await;
+        let (_, seen_up_to) = read_exactly(&shared, Cursor::START, 1, 10).await;
+
+        // Hold an insert open on another connection: it takes its transaction id and position
+        // now, and commits only after the events appended below.
+        let mut held = PgConnection::connect(&db.url).await.expect("connect");
+        sqlx::query("BEGIN")
+            .execute(&mut held)
+            .await
+            .expect("begin");
+        let held_id = Uuid::now_v7();
+        let held_position: i64 = sqlx::query_scalar(
+            "INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, \
+                 event_type, schema_version, payload) \
+             VALUES ($1, 'held-1', 'held', 1, 'test.Held', 1, '\\x00'::bytea) \
+             RETURNING position",
+        )
+        .bind(held_id)
+        .fetch_one(&mut held)
+        .await
+        .expect("held insert");
+
+        let mut later = Vec::new();
+        for label in ["l1", "l2", "l3"] {
+            let stream = new_stream("order");
+            let outcome = append(
+                &shared,
+                request(&stream, ExpectedVersion::NoStream, events(&[label])),
+            )
+            .await;
+            assert!(outcome.first_position as i64 > held_position);
+            later.push(outcome.event_ids[0]);
+        }
+
+        // While it is open, nothing past it is readable: the reader stops, it does not skip.
+        let paused = shared.read_all(seen_up_to, 100).await.expect("read_all");
+        assert!(
+            paused.events.is_empty(),
+            "read past an open transaction: {paused:?}"
+        );
+        assert_eq!(paused.next, seen_up_to);
+        assert!(shared.head().await.expect("head") <= seen_up_to);
+        assert_eq!(
+            shared
+                .cursor_of(held_position as u64)
+                .await
+                .expect("cursor_of"),
+            None
+        );
+        let age = store
+            .oldest_open_transaction_age()
+            .await
+            .expect("transaction age");
+        assert!(age.is_some(), "the held transaction is open");
+
+        sqlx::query("COMMIT")
+            .execute(&mut held)
+            .await
+            .expect("commit");
+        held.close().await.expect("close");
+
+        let (after, _) = read_exactly(&shared, seen_up_to, 4, 100).await;
+        let ids: Vec<Uuid> = after.iter().map(|e| e.id).collect();
+        let mut expected = vec![held_id];
+        expected.extend(later);
+        assert_eq!(
+            ids, expected,
+            "the late commit comes first, then the later ones, once each"
+        );
+        assert_eq!(after[0].position, held_position as u64);
+    }
+
+    /// A closed port on this machine: bound once, then released.
+    async fn closed_port() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        listener.local_addr().expect("address").port()
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_unavailable() {
+        let url = format!("postgres://postgres@127.0.0.1:{}/none", closed_port().await);
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(500))
+            .connect_lazy(&url)
+            .expect("lazy pool");
+        match PostgresStore::from_pool(pool, Upcasters::new()).await {
+            Err(e) => assert!(e.is_unavailable(), "expected Unavailable, got {e:?}"),
+            Ok(_) => panic!("a store on a closed port opened"),
+        }
+        match connect(&url, Upcasters::new()).await {
+            Err(e) => assert!(e.is_unavailable(), "expected Unavailable, got {e:?}"),
+            Ok(_) => panic!("a store on a closed port opened"),
+        }
+    }
+
+    /// Forwards TCP connections to `target` until dropped; dropping closes every connection.
+    struct Proxy {
+        address: SocketAddr,
+        tasks: JoinSet<()>,
+    }
+
+    impl Proxy {
+        async fn start(target: SocketAddr) -> Self {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let address = listener.local_addr().expect("address");
+            let mut tasks = JoinSet::new();
+            tasks.spawn(async move {
+                let mut connections = JoinSet::new();
+                while let Ok((mut client, _)) = listener.accept().await {
+                    connections.spawn(async move {
+                        if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                }
+            });
+            Self { address, tasks }
+        }
+
+        async fn stop(mut self) {
+            // Aborting the acceptor drops its JoinSet, which aborts (and closes) every
+            // forwarded connection.
+            self.tasks.shutdown().await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_server_that_goes_away_makes_calls_unavailable() {
+        let db = TestDatabase::create().await;
+        let options = PgConnectOptions::from_str(&db.url).expect("test url");
+        let target: SocketAddr = format!("{}:{}", options.get_host(), options.get_port())
+            .parse()
+            .expect("test database host is an address");
+        let proxy = Proxy::start(target).await;
+        let through_proxy = options.clone().port(proxy.address.port()).host("127.0.0.1");
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(1))
+            .connect_with(through_proxy)
+            .await
+            .expect("pool through the proxy");
+        let store = PostgresStore::from_pool(pool, Upcasters::new())
+            .await
+            .expect("store through the proxy");
+        let stream = new_stream("order");
+        store
+            .append(request(&stream, ExpectedVersion::NoStream, events(&["a"])))
+            .await
+            .expect("append while the server is there");
+
+        proxy.stop().await;
+
+        let append = store
+            .append(request(&stream, ExpectedVersion::Exact(1), events(&["b"])))
+            .await;
+        assert!(
+            matches!(&append, Err(e) if e.is_unavailable()),
+            "expected Unavailable, got {append:?}"
+        );
+        let read = store.read_all(Cursor::START, 10).await;
+        assert!(
+            matches!(&read, Err(e) if e.is_unavailable()),
+            "expected Unavailable, got {read:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite only.
+
+mod sqlite_only {
+    use minzheng_eventstore::sqlite::SqliteStore;
+    use sqlx::{Connection, SqliteConnection};
+
+    use super::*;
+
+    /// WAL: while another connection holds the write lock with an uncommitted event, reads
+    /// go on and see only committed events.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readers_do_not_wait_for_a_writer() {
+        let db = TestSqlite::create();
+        let store = SqliteStore::connect(&db.url, Upcasters::new())
+            .await
+            .expect("connect");
+        let stream = new_stream("order");
+        store
+            .append(request(
+                &stream,
+                ExpectedVersion::NoStream,
+                events(&["committed"]),
+            ))
+            .await
+            .expect("append");
+
+        let mut writer = SqliteConnection::connect(&db.url).await.expect("connect");
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut writer)
+            .await
+            .expect("begin");
+        sqlx::query(
+            "INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, \
+                 event_type, schema_version, payload, recorded_at) \
+             VALUES (?, 'held-1', 'held', 1, 'test.Held', 1, x'00', '2025-01-01T00:00:00Z')",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .execute(&mut writer)
+        .await
+        .expect("held insert");
+
+        let read = tokio::time::timeout(Duration::from_secs(2), async {
+            (
+                store.read_all(Cursor::START, 10).await.expect("read_all"),
+                store
+                    .read_stream(&stream, 1, 10)
+                    .await
+                    .expect("read_stream"),
+                store.head().await.expect("head"),
+            )
+        })
+        .await
+        .expect("reads must not wait for the writer");
+        assert_eq!(read.0.events.len(), 1);
+        assert_eq!(read.1.len(), 1);
+        assert_eq!(read.2, read.0.next);
+
+        sqlx::query("COMMIT")
+            .execute(&mut writer)
+            .await
+            .expect("commit");
+        writer.close().await.expect("close");
+        let after = store.read_all(read.0.next, 10).await.expect("read_all");
+        assert_eq!(after.events.len(), 1);
+        assert_eq!(after.events[0].stream.to_string(), "held-1");
+        assert_eq!(
+            after.events[0].cursor.tx, 0,
+            "SQLite cursors carry no transaction id"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_store_works() {
+        let store = connect("sqlite::memory:", Upcasters::new())
+            .await
+            .expect("in-memory store");
+        let stream = new_stream("order");
+        append(
+            &store,
+            request(&stream, ExpectedVersion::NoStream, events(&["a", "b"])),
+        )
+        .await;
+        let (all, _) = read_exactly(&store, Cursor::START, 2, 10).await;
+        assert_each_once_in_stream_order(&all);
+        assert_eq!(store.backend(), "sqlite");
+    }
+
+    #[tokio::test]
+    async fn a_database_that_cannot_be_opened_is_unavailable() {
+        let dir = tempfile_free_path();
+        let url = format!("sqlite://{dir}/missing/dir/store.db?mode=rwc");
+        match connect(&url, Upcasters::new()).await {
+            Err(e) => assert!(e.is_unavailable(), "expected Unavailable, got {e:?}"),
+            Ok(_) => panic!("a store in a missing directory opened"),
+        }
+    }
+
+    /// A directory path that does not exist.
+    fn tempfile_free_path() -> String {
+        format!("/nonexistent-{}", unique_name("dir"))
+    }
+}

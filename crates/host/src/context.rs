@@ -1,0 +1,129 @@
+//! What a hosted service gets: its own store and database, sources for other services' events,
+//! and a place to run background work that stops on shutdown.
+
+use std::{collections::BTreeMap, future::Future, sync::Arc};
+
+use anyhow::{Context as _, anyhow};
+use minzheng_bus::{
+    BusNaming, Consumer, ConsumerSettings, FeedSource, JetStreamSource, Projection, Source,
+};
+use minzheng_eventstore::SharedStore;
+use sqlx::AnyPool;
+use std::sync::Mutex;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error, info_span};
+
+/// Where consumers get other services' events from.
+#[derive(Debug, Clone)]
+pub(crate) enum Sources {
+    /// Embedded mode: every hosted service's store, read directly.
+    Feeds(BTreeMap<&'static str, SharedStore>),
+    /// Distributed mode: the producers' JetStream streams under this subject prefix.
+    JetStream {
+        client: async_nats::Client,
+        prefix: String,
+    },
+}
+
+/// Background tasks of the process, joined at shutdown.
+pub(crate) type Tasks = Arc<Mutex<Vec<(String, JoinHandle<()>)>>>;
+
+/// Handed to [`crate::ServiceModule::start`].
+#[derive(Debug, Clone)]
+pub struct ServiceContext {
+    pub(crate) name: &'static str,
+    pub(crate) store: SharedStore,
+    pub(crate) db: AnyPool,
+    pub(crate) sources: Sources,
+    pub(crate) background: CancellationToken,
+    pub(crate) tasks: Tasks,
+    pub(crate) consumer_settings: ConsumerSettings,
+}
+
+impl ServiceContext {
+    /// The service's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The service's own event store.
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// The service's own database through `sqlx::Any`, for its projections (the same database
+    /// as its store, so the event store's `mz_inbox`/`mz_parked` tables are there).
+    pub fn db(&self) -> &AnyPool {
+        &self.db
+    }
+
+    /// Cancelled when background work must stop (after the gRPC server has drained).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.background.clone()
+    }
+
+    /// Where to read `producer`'s events from in this mode.
+    pub fn source(&self, producer: &str) -> anyhow::Result<Source> {
+        match &self.sources {
+            Sources::Feeds(stores) => {
+                let store = stores.get(producer).ok_or_else(|| {
+                    anyhow!("service {producer:?} is not hosted in this process; its events cannot be fed")
+                })?;
+                Ok(FeedSource::new(store.clone()).into())
+            }
+            Sources::JetStream { client, prefix } => {
+                let naming = BusNaming::with_prefix(prefix, producer)
+                    .with_context(|| format!("bus naming for {producer:?}"))?;
+                Ok(JetStreamSource::new(client.clone(), naming).into())
+            }
+        }
+    }
+
+    /// Runs `projection` on `producer`'s events until shutdown, in this service's database.
+    pub fn spawn_consumer(
+        &self,
+        producer: &str,
+        projection: Arc<dyn Projection>,
+    ) -> anyhow::Result<()> {
+        let name = projection.name().to_owned();
+        let consumer = Consumer::new(projection, self.db.clone(), self.source(producer)?)?
+            .with_settings(self.consumer_settings.clone());
+        let token = self.background.clone();
+        self.spawn(format!("consumer {name}"), async move {
+            consumer.run(token).await.map_err(anyhow::Error::from)
+        });
+        Ok(())
+    }
+
+    /// Runs `work` in the background; it must return once the shutdown token is cancelled. A
+    /// failure is logged (the process keeps serving what still works).
+    pub fn spawn<F>(&self, what: String, work: F)
+    where
+        F: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        spawn_task(&self.tasks, self.name, what, work);
+    }
+}
+
+/// Spawns background work of `service`, logging its failure, and records it for shutdown.
+pub(crate) fn spawn_task<F>(tasks: &Tasks, service: &'static str, what: String, work: F)
+where
+    F: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let span = info_span!("background", task = %what, service);
+    let handle = tokio::spawn(
+        async move {
+            if let Err(e) = work.await {
+                error!(error = %format!("{e:#}"), "background task failed");
+            }
+        }
+        .instrument(span),
+    );
+    // A poisoned lock only means another thread panicked while pushing; the list is intact.
+    tasks
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push((what, handle));
+}

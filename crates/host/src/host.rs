@@ -1,0 +1,320 @@
+//! The host: opens each service's store, wires sources and relays for the mode, serves gRPC,
+//! and shuts everything down in order.
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use anyhow::{Context as _, bail};
+use minzheng_bus::{
+    BusNaming, ConsumerSettings, PgAdvisoryLease, Relay, RelayConfig, SoleRelay, connect_any,
+};
+use minzheng_eventstore::{SharedStore, postgres::PostgresStore, sqlite::SqliteStore};
+use minzheng_kit::{
+    auth::Authenticator,
+    server::{RunningServer, ServerBuilder},
+    settings::PlatformSettings,
+};
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{
+    ServiceModule,
+    context::{ServiceContext, Sources, Tasks, spawn_task},
+    platform::{HostedService, PlatformApi},
+};
+
+/// How services are hosted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Every service in one process, SQLite stores under the data directory, consumers fed
+    /// directly from the producers' stores. With `MZ_NATS_URL` set, events are also relayed to
+    /// JetStream.
+    Embedded,
+    /// The services given (normally one) against `MZ_DATABASE_URL` and `MZ_NATS_URL`, with an
+    /// outbox relay each and consumers on JetStream.
+    Distributed,
+}
+
+/// Builds a hosting process.
+pub struct Host {
+    mode: Mode,
+    settings: PlatformSettings,
+    authenticator: Option<Authenticator>,
+    modules: Vec<Arc<dyn ServiceModule>>,
+    bus_prefix: String,
+    consumer_settings: ConsumerSettings,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("mode", &self.mode)
+            .field(
+                "modules",
+                &self.modules.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// A store opened for a module, with what its relay's lease needs.
+struct Opened {
+    module: Arc<dyn ServiceModule>,
+    store: SharedStore,
+    postgres_pool: Option<sqlx::PgPool>,
+    db: sqlx::AnyPool,
+}
+
+impl Host {
+    pub fn new(mode: Mode, settings: PlatformSettings) -> Self {
+        Self {
+            mode,
+            settings,
+            authenticator: None,
+            modules: Vec::new(),
+            bus_prefix: "minzheng".to_owned(),
+            consumer_settings: ConsumerSettings::default(),
+        }
+    }
+
+    /// Hosts `module`.
+    pub fn module(mut self, module: impl ServiceModule) -> Self {
+        self.modules.push(Arc::new(module));
+        self
+    }
+
+    /// Verifies tokens with `authenticator` instead of the one the settings describe (the
+    /// embedded mode uses its generated development secret).
+    pub fn authenticator(mut self, authenticator: Authenticator) -> Self {
+        self.authenticator = Some(authenticator);
+        self
+    }
+
+    /// The NATS subject prefix (default `minzheng`); tests use a unique one.
+    pub fn bus_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.bus_prefix = prefix.into();
+        self
+    }
+
+    /// How hosted consumers batch and retry.
+    pub fn consumer_settings(mut self, settings: ConsumerSettings) -> Self {
+        self.consumer_settings = settings;
+        self
+    }
+
+    /// Opens the stores, starts relays, modules and the gRPC server.
+    pub async fn start(self) -> anyhow::Result<RunningHost> {
+        let Host {
+            mode,
+            settings,
+            authenticator,
+            modules,
+            bus_prefix,
+            consumer_settings,
+        } = self;
+        if mode == Mode::Distributed {
+            if settings.database_url.is_none() {
+                bail!("MZ_DATABASE_URL must be set to run a service on its own");
+            }
+            if settings.nats_url.is_none() {
+                bail!("MZ_NATS_URL must be set to run a service on its own");
+            }
+        } else if settings.database_url.is_none() {
+            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+                format!("creating the data directory {}", settings.data_dir.display())
+            })?;
+        }
+        let authenticator = match authenticator {
+            Some(a) => a,
+            None => Authenticator::from_settings(&settings.auth)
+                .context("token verification settings (MZ_AUTH__…)")?,
+        };
+        let nats = match &settings.nats_url {
+            Some(url) => Some(
+                async_nats::connect(url)
+                    .await
+                    .with_context(|| format!("connecting to NATS at {url}"))?,
+            ),
+            None => None,
+        };
+
+        // Open every store before any module starts, so that in embedded mode each consumer can
+        // be fed from any producer whatever the start order.
+        let mut opened = Vec::new();
+        for module in modules {
+            opened.push(open(module, &settings).await?);
+        }
+        let sources = match (mode, &nats) {
+            (Mode::Distributed, Some(client)) => Sources::JetStream {
+                client: client.clone(),
+                prefix: bus_prefix.clone(),
+            },
+            _ => Sources::Feeds(
+                opened
+                    .iter()
+                    .map(|o| (o.module.name(), o.store.clone()))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+        };
+
+        let background = CancellationToken::new();
+        let tasks: Tasks = Arc::new(Mutex::new(Vec::new()));
+        if let Some(client) = &nats {
+            for o in &opened {
+                start_relay(o, client, &bus_prefix, &settings, &background, &tasks)?;
+            }
+        }
+
+        let server_token = CancellationToken::new();
+        let mut server = ServerBuilder::new(settings.listen, authenticator)
+            .shutdown_timeout(settings.shutdown_timeout())
+            .shutdown_token(server_token.clone())
+            .file_descriptor_set(minzheng_proto::FILE_DESCRIPTOR_SET);
+        let mut hosted = Vec::new();
+        for o in &opened {
+            let context = ServiceContext {
+                name: o.module.name(),
+                store: o.store.clone(),
+                db: o.db.clone(),
+                sources: sources.clone(),
+                background: background.clone(),
+                tasks: tasks.clone(),
+                consumer_settings: consumer_settings.clone(),
+            };
+            server = o
+                .module
+                .start(&context, server)
+                .await
+                .with_context(|| format!("starting the {} service", o.module.name()))?;
+            hosted.push(HostedService {
+                name: o.module.name(),
+                store: o.store.clone(),
+            });
+            info!(
+                service = o.module.name(),
+                backend = o.store.backend(),
+                "service started"
+            );
+        }
+        server = server.add_service(PlatformApi::new(hosted).into_server());
+        let server = server.build().await.context("starting the gRPC server")?;
+        info!(listen = %server.local_addr(), "serving gRPC");
+        Ok(RunningHost {
+            server,
+            server_token,
+            background,
+            tasks,
+        })
+    }
+}
+
+async fn open(module: Arc<dyn ServiceModule>, settings: &PlatformSettings) -> anyhow::Result<Opened> {
+    let name = module.name();
+    let url = settings.database_url_or_embedded(name);
+    let url = url.expose_secret();
+    let (store, postgres_pool): (SharedStore, _) =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let store = PostgresStore::connect(url, module.upcasters())
+                .await
+                .with_context(|| format!("opening the {name} event store"))?;
+            let pool = store.pool().clone();
+            (Arc::new(store), Some(pool))
+        } else {
+            let store = SqliteStore::connect(url, module.upcasters())
+                .await
+                .with_context(|| format!("opening the {name} event store"))?;
+            (Arc::new(store), None)
+        };
+    let db = connect_any(url)
+        .await
+        .with_context(|| format!("opening the {name} database"))?;
+    Ok(Opened {
+        module,
+        store,
+        postgres_pool,
+        db,
+    })
+}
+
+fn start_relay(
+    o: &Opened,
+    client: &async_nats::Client,
+    prefix: &str,
+    settings: &PlatformSettings,
+    background: &CancellationToken,
+    tasks: &Tasks,
+) -> anyhow::Result<()> {
+    let name = o.module.name();
+    let naming = BusNaming::with_prefix(prefix, name)?;
+    let relay = match &o.postgres_pool {
+        // Several replicas of a service share one database: the advisory lock makes exactly one
+        // of them publish.
+        Some(pool) => Relay::new(
+            o.store.clone(),
+            client.clone(),
+            naming,
+            PgAdvisoryLease::new(pool.clone(), format!("relay:{name}")),
+        ),
+        None => Relay::new(o.store.clone(), client.clone(), naming, SoleRelay),
+    }
+    .with_config(RelayConfig {
+        idle_poll: settings.relay_poll_interval(),
+        ..RelayConfig::default()
+    });
+    let token = background.clone();
+    spawn_task(tasks, name, format!("relay {name}"), async move {
+        relay.run(token).await.map_err(anyhow::Error::from)
+    });
+    Ok(())
+}
+
+/// A started host.
+#[derive(Debug)]
+pub struct RunningHost {
+    server: RunningServer,
+    server_token: CancellationToken,
+    background: CancellationToken,
+    tasks: Tasks,
+}
+
+impl RunningHost {
+    /// The bound gRPC address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Cancelling this token shuts the host down (as SIGTERM does).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.server_token.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then shuts down in order: the gRPC server
+    /// stops accepting and finishes the calls in flight; then relays publish what was committed
+    /// and checkpoint, and consumers finish their batch; then the tasks are joined.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let served = self.server.wait().await;
+        self.background.cancel();
+        let tasks = std::mem::take(
+            &mut *self
+                .tasks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for (what, handle) in tasks {
+            if let Err(e) = handle.await {
+                warn!(task = %what, error = %e, "background task did not finish cleanly");
+            }
+        }
+        served.context("gRPC server")
+    }
+
+    /// Triggers shutdown and waits for it.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.server_token.cancel();
+        self.wait().await
+    }
+}

@@ -1,0 +1,52 @@
+//! Hosting services in a process — the composition root shared by `minzheng dev` and
+//! `minzheng <service>`.
+//!
+//! A service crate implements [`ServiceModule`]: its name, its upcasters, and `start`, which
+//! registers its gRPC services on the server and spawns its consumers through the
+//! [`ServiceContext`]. The [`Host`] gives each module what the mode calls for:
+//! - **embedded** ([`Mode::Embedded`], `minzheng dev`): every service in one process, one gRPC
+//!   port, one SQLite file per service under the data directory, no NATS — a consumer reads the
+//!   producing service's store directly (the bus's feed source);
+//! - **distributed** ([`Mode::Distributed`], `minzheng <service>`, what Kubernetes runs): one
+//!   service against PostgreSQL and NATS, with its outbox relay (one active per service, by
+//!   advisory lock) publishing to `MINZHENG_<SERVICE>`, and consumers on JetStream.
+//!
+//! Every host also serves `minzheng.platform.v1.PlatformService` (what runs here, dry-run value
+//! checks), gRPC health and reflection.
+//!
+//! Architecture invariant: the host knows no domain. It knows services only through
+//! [`ServiceModule`], and services never see each other: a consumer names the producing service,
+//! the host hands it a source.
+
+mod context;
+mod host;
+mod platform;
+
+pub use context::ServiceContext;
+pub use host::{Host, Mode, RunningHost};
+pub use platform::PlatformApi;
+
+use async_trait::async_trait;
+use minzheng_eventstore::Upcasters;
+use minzheng_kit::server::ServerBuilder;
+
+/// What a service crate gives the process that hosts it.
+#[async_trait]
+pub trait ServiceModule: Send + Sync + 'static {
+    /// The service's short name: its proto package segment (`minzheng.<name>.v1`), its stream
+    /// (`MINZHENG_<NAME>`), its embedded store file (`<name>.db`). Lowercase letters only.
+    fn name(&self) -> &'static str;
+
+    /// Upcasters for old versions of the service's stored events.
+    fn upcasters(&self) -> Upcasters {
+        Upcasters::new()
+    }
+
+    /// Registers the service's gRPC services on `server` and starts its background work
+    /// (consumers, schedulers) through `context`, which stops them on shutdown.
+    async fn start(
+        &self,
+        context: &ServiceContext,
+        server: ServerBuilder,
+    ) -> anyhow::Result<ServerBuilder>;
+}

@@ -1,0 +1,516 @@
+//! The command path every service reuses: a pure [`Aggregate`] decides, the [`Repository`]
+//! loads, appends and retries.
+//!
+//! For one command the repository
+//! 1. answers a command whose idempotency key was already used with the recorded outcome,
+//!    without running it again;
+//! 2. loads the aggregate: its latest snapshot (when snapshots are on) and the events after it;
+//! 3. calls [`Aggregate::handle`], which either refuses (a domain rule) or returns new events;
+//! 4. appends them expecting the version it loaded, with metadata: correlation and causation
+//!    ids, the actor (the principal's `sub`), the idempotency key and the current trace context;
+//! 5. on a version conflict reloads and decides again, a bounded number of times;
+//! 6. returns the new stream version and store position.
+//!
+//! Two kinds of failure stay apart (STYLE.md 4): [`Repository::execute`] returns
+//! `Ok(Err(refusal))` when a rule refuses and `Err(RunError)` when the store or stored data
+//! fails. [`Repository::run`] folds both into [`crate::Error`] for handlers that only answer.
+//!
+//! This module deliberately knows no domain (aggregates, commands and events are the caller's
+//! types) and no wire format (the [`EventCodec`] turns events into bytes).
+
+use std::{fmt, marker::PhantomData, num::NonZeroU64};
+
+use bytes::Bytes;
+use minzheng_eventstore::{
+    AppendOutcome, AppendRequest, ExpectedVersion, Metadata, NewEvent, SharedStore, Snapshot,
+    StoreError, StreamId,
+};
+use minzheng_telemetry::TraceContext;
+use uuid::Uuid;
+
+use crate::{Error, auth::Principal};
+
+/// Events read per `read_stream` call when loading.
+const LOAD_PAGE: usize = 500;
+
+/// Default number of reload-and-retry rounds after a version conflict.
+pub const DEFAULT_CONFLICT_RETRIES: u32 = 3;
+
+/// How a refusal is answered: most refusals are a rule that does not allow the command now
+/// (FAILED_PRECONDITION); a command addressed to something that does not exist is NOT_FOUND.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    FailedPrecondition,
+    NotFound,
+}
+
+/// A domain rule's refusal of a command. Its `Display` is the message shown to the caller (it
+/// must not contain personal data).
+pub trait DomainError: std::error::Error + Send + Sync + 'static {
+    /// Stable id of the refused rule, e.g. `income_above_threshold`; clients match on it.
+    fn rule(&self) -> &str;
+
+    fn kind(&self) -> RefusalKind {
+        RefusalKind::FailedPrecondition
+    }
+}
+
+/// A consistency boundary, as a pure function of its past events.
+///
+/// `handle` and `apply` do no IO and read no clock or randomness: whatever they need (today's
+/// date, a generated id) comes in the command.
+pub trait Aggregate: Default + Send + Sync + Sized + 'static {
+    /// The stream category of its instances (lowercase letters, digits and `_`); it becomes a
+    /// NATS subject token.
+    const CATEGORY: &'static str;
+    type Command: Send + Sync;
+    type Event: EventCodec + Send + Sync;
+    type Error: DomainError;
+
+    /// Decides: the events the command causes, or the rule that refuses it.
+    fn handle(&self, command: &Self::Command) -> Result<Vec<Self::Event>, Self::Error>;
+
+    /// Folds one event into the state; no logic beyond that.
+    fn apply(self, event: &Self::Event) -> Self;
+}
+
+/// Turns domain events into stored form and back: `(event_type, schema_version, bytes)`, where
+/// the bytes are the protobuf encoding of the public event message.
+pub trait EventCodec: Sized {
+    /// Fully qualified protobuf message name, e.g. `minzheng.placenames.v1.DivisionRenamed`.
+    fn event_type(&self) -> &'static str;
+
+    /// Schema version of the encoding `encode` produces.
+    fn schema_version(&self) -> u32 {
+        1
+    }
+
+    fn encode(&self) -> Bytes;
+
+    /// Decodes a stored event (already upcast by the store to the version it knows).
+    fn decode(event_type: &str, schema_version: u32, payload: &[u8]) -> Result<Self, CodecError>;
+}
+
+/// Why stored bytes could not become a domain value.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("unknown event type {0}")]
+    UnknownType(String),
+    #[error("unsupported schema version {schema_version} of {event_type}")]
+    UnsupportedVersion {
+        event_type: String,
+        schema_version: u32,
+    },
+    #[error("cannot decode {event_type}: {reason}")]
+    Invalid { event_type: String, reason: String },
+}
+
+/// An aggregate whose state can be stored as a snapshot, to load long streams quickly.
+pub trait Snapshotting: Aggregate {
+    /// Schema of the encoded state; a stored snapshot of another schema is ignored and the
+    /// stream replayed.
+    const SNAPSHOT_SCHEMA_VERSION: u32;
+
+    fn encode_snapshot(&self) -> Bytes;
+
+    fn decode_snapshot(payload: &[u8]) -> Result<Self, CodecError>;
+}
+
+/// Facts about a command that are stored with the events it causes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandContext {
+    /// This command's own id; the correlation and causation id when none is given.
+    pub command_id: Uuid,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+    /// The principal's `sub`.
+    pub actor: Option<String>,
+    /// The client's key for retrying this command safely.
+    pub idempotency_key: Option<String>,
+}
+
+/// gRPC metadata carrying an idempotency key, read by [`CommandContext::from_request`].
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+/// gRPC metadata carrying a correlation id (a UUID), read by [`CommandContext::from_request`].
+pub const CORRELATION_ID_HEADER: &str = "x-correlation-id";
+
+impl Default for CommandContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CommandContext {
+    /// A context with a fresh command id and nothing else.
+    pub fn new() -> Self {
+        Self {
+            command_id: Uuid::now_v7(),
+            correlation_id: None,
+            causation_id: None,
+            actor: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// The context of a gRPC call: the principal as actor, and the `idempotency-key` and
+    /// `x-correlation-id` metadata when present. A request message that carries its own
+    /// idempotency key sets it with [`CommandContext::with_idempotency_key`].
+    pub fn from_request<T>(request: &tonic::Request<T>) -> Self {
+        let metadata = request.metadata();
+        let text = |name: &str| {
+            metadata
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        Self {
+            actor: crate::auth::principal(request).map(|p| p.subject().to_owned()),
+            idempotency_key: text(IDEMPOTENCY_KEY_HEADER),
+            correlation_id: text(CORRELATION_ID_HEADER).and_then(|v| Uuid::parse_str(&v).ok()),
+            ..Self::new()
+        }
+    }
+
+    pub fn with_actor(mut self, principal: &Principal) -> Self {
+        self.actor = Some(principal.subject().to_owned());
+        self
+    }
+
+    /// Sets the idempotency key; an empty key means none.
+    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
+        let key = key.into();
+        self.idempotency_key = (!key.is_empty()).then_some(key);
+        self
+    }
+
+    pub fn with_correlation_id(mut self, id: Uuid) -> Self {
+        self.correlation_id = Some(id);
+        self
+    }
+
+    /// Sets what caused this command, e.g. the id of the event a process manager reacted to.
+    pub fn with_causation_id(mut self, id: Uuid) -> Self {
+        self.causation_id = Some(id);
+        self
+    }
+
+    fn metadata(&self) -> Metadata {
+        let trace = TraceContext::current();
+        Metadata {
+            correlation_id: Some(self.correlation_id.unwrap_or(self.command_id)),
+            causation_id: Some(self.causation_id.unwrap_or(self.command_id)),
+            actor: self.actor.clone(),
+            traceparent: trace.traceparent,
+            tracestate: trace.tracestate,
+            idempotency_key: self.idempotency_key.clone(),
+        }
+    }
+}
+
+/// What an executed command did: what a `CommandResult` message reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub stream: StreamId,
+    /// The stream's version after the command.
+    pub stream_version: u64,
+    /// Store position of the last appended event, for read-your-writes queries; 0 when the
+    /// command appended nothing.
+    pub position: u64,
+    pub event_ids: Vec<Uuid>,
+    /// True when this is the recorded outcome of an earlier command with the same
+    /// idempotency key.
+    pub replayed: bool,
+}
+
+impl From<AppendOutcome> for Committed {
+    fn from(outcome: AppendOutcome) -> Self {
+        Self {
+            stream: outcome.stream,
+            stream_version: outcome.stream_version,
+            position: outcome.last_position,
+            event_ids: outcome.event_ids,
+            replayed: outcome.replayed,
+        }
+    }
+}
+
+/// An aggregate as loaded from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded<A> {
+    pub state: A,
+    /// Version of the last event folded in (0 for a new stream).
+    pub version: u64,
+}
+
+/// Failures of the command path that are not domain refusals.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot decode event {version} of stream {stream}: {source}")]
+    Decode {
+        stream: StreamId,
+        version: u64,
+        #[source]
+        source: CodecError,
+    },
+}
+
+impl From<RunError> for Error {
+    fn from(error: RunError) -> Self {
+        match error {
+            RunError::Store(error) => error.into(),
+            error @ RunError::Decode { .. } => Error::Internal(error.into()),
+        }
+    }
+}
+
+impl Error {
+    /// The answer to a domain refusal.
+    pub fn from_refusal<E: DomainError>(refusal: &E) -> Self {
+        match refusal.kind() {
+            RefusalKind::FailedPrecondition => Error::refused(refusal.rule(), refusal.to_string()),
+            RefusalKind::NotFound => Error::NotFound(refusal.to_string()),
+        }
+    }
+}
+
+/// How snapshots are taken and read, captured from [`Snapshotting`] when they are enabled.
+struct SnapshotPolicy<A> {
+    every: NonZeroU64,
+    schema_version: u32,
+    encode: fn(&A) -> Bytes,
+    decode: fn(&[u8]) -> Result<A, CodecError>,
+}
+
+/// Loads aggregates of type `A` from the store and runs commands against them.
+pub struct Repository<A: Aggregate> {
+    store: SharedStore,
+    max_conflict_retries: u32,
+    snapshots: Option<SnapshotPolicy<A>>,
+    _aggregate: PhantomData<fn() -> A>,
+}
+
+impl<A: Aggregate> fmt::Debug for Repository<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Repository")
+            .field("category", &A::CATEGORY)
+            .field("store", &self.store.backend())
+            .field("max_conflict_retries", &self.max_conflict_retries)
+            .field("snapshot_every", &self.snapshots.as_ref().map(|s| s.every))
+            .finish()
+    }
+}
+
+impl<A: Aggregate> Repository<A> {
+    pub fn new(store: SharedStore) -> Self {
+        Self {
+            store,
+            max_conflict_retries: DEFAULT_CONFLICT_RETRIES,
+            snapshots: None,
+            _aggregate: PhantomData,
+        }
+    }
+
+    /// How many times a command is re-decided after a version conflict before the conflict is
+    /// returned (ABORTED).
+    pub fn with_max_conflict_retries(mut self, retries: u32) -> Self {
+        self.max_conflict_retries = retries;
+        self
+    }
+
+    /// Stores a snapshot whenever an append crosses a multiple of `every` events.
+    pub fn with_snapshots(mut self, every: NonZeroU64) -> Self
+    where
+        A: Snapshotting,
+    {
+        self.snapshots = Some(SnapshotPolicy {
+            every,
+            schema_version: A::SNAPSHOT_SCHEMA_VERSION,
+            encode: A::encode_snapshot,
+            decode: A::decode_snapshot,
+        });
+        self
+    }
+
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// The stream id of the instance `key`.
+    pub fn stream_id(&self, key: &str) -> Result<StreamId, StoreError> {
+        StreamId::new(A::CATEGORY, key)
+    }
+
+    /// The current state of instance `key` (the default state for a new one).
+    pub async fn load(&self, key: &str) -> Result<Loaded<A>, RunError> {
+        let stream = self.stream_id(key)?;
+        self.load_stream(&stream).await
+    }
+
+    /// Runs `command` against instance `key`: `Ok(Ok(committed))`, `Ok(Err(refusal))` when a
+    /// domain rule refuses, `Err` when the store fails or a conflict persists after the retries.
+    #[tracing::instrument(skip_all, fields(category = A::CATEGORY, key = %key), err)]
+    pub async fn execute(
+        &self,
+        key: &str,
+        command: &A::Command,
+        context: &CommandContext,
+    ) -> Result<Result<Committed, A::Error>, RunError> {
+        let stream = self.stream_id(key)?;
+        // Taken inside this span, so stored events point at the command's trace.
+        let metadata = context.metadata();
+        let mut attempt = 0;
+        loop {
+            if let Some(key) = &context.idempotency_key
+                && let Some(outcome) = self.store.find_idempotent(key).await?
+            {
+                if outcome.stream != stream {
+                    return Err(StoreError::IdempotencyKeyReused {
+                        used_for: outcome.stream,
+                        requested: stream,
+                    }
+                    .into());
+                }
+                tracing::debug!(stream = %stream, "idempotent retry answered from the store");
+                return Ok(Ok(Committed {
+                    replayed: true,
+                    ..outcome.into()
+                }));
+            }
+
+            let Loaded { state, version } = self.load_stream(&stream).await?;
+            let events = match state.handle(command) {
+                Ok(events) => events,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            if events.is_empty() {
+                return Ok(Ok(Committed {
+                    stream,
+                    stream_version: version,
+                    position: 0,
+                    event_ids: Vec::new(),
+                    replayed: false,
+                }));
+            }
+
+            let request = AppendRequest {
+                stream: stream.clone(),
+                expected: if version == 0 {
+                    ExpectedVersion::NoStream
+                } else {
+                    ExpectedVersion::Exact(version)
+                },
+                events: events
+                    .iter()
+                    .map(|e| NewEvent::new(e.event_type(), e.schema_version(), e.encode()))
+                    .collect(),
+                metadata: metadata.clone(),
+            };
+            match self.store.append(request).await {
+                Ok(outcome) => {
+                    if !outcome.replayed {
+                        self.maybe_snapshot(&stream, state, version, &events, &outcome)
+                            .await;
+                    }
+                    return Ok(Ok(outcome.into()));
+                }
+                Err(StoreError::Conflict { actual, .. }) if attempt < self.max_conflict_retries => {
+                    attempt += 1;
+                    tracing::debug!(stream = %stream, attempt, loaded = version, actual, "version conflict, reloading");
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// [`Repository::execute`] for handlers that only answer: a refusal and a store failure
+    /// both become the [`Error`] that maps to their status.
+    pub async fn run(
+        &self,
+        key: &str,
+        command: &A::Command,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        self.execute(key, command, context)
+            .await?
+            .map_err(|refusal| Error::from_refusal(&refusal))
+    }
+
+    async fn load_stream(&self, stream: &StreamId) -> Result<Loaded<A>, RunError> {
+        let mut state = A::default();
+        let mut version = 0;
+        if let Some(policy) = &self.snapshots
+            && let Some(snapshot) = self.store.load_snapshot(stream).await?
+        {
+            if snapshot.schema_version != policy.schema_version {
+                tracing::debug!(stream = %stream, schema = snapshot.schema_version, "ignoring snapshot of another schema");
+            } else {
+                match (policy.decode)(&snapshot.payload) {
+                    Ok(restored) => {
+                        state = restored;
+                        version = snapshot.stream_version;
+                    }
+                    Err(error) => {
+                        // The events are the truth; a bad snapshot only costs a full replay.
+                        tracing::warn!(stream = %stream, %error, "ignoring undecodable snapshot");
+                    }
+                }
+            }
+        }
+        loop {
+            let page = self
+                .store
+                .read_stream(stream, version + 1, LOAD_PAGE)
+                .await?;
+            let full = page.len() == LOAD_PAGE;
+            for recorded in page {
+                let event = A::Event::decode(
+                    &recorded.event_type,
+                    recorded.schema_version,
+                    &recorded.payload,
+                )
+                .map_err(|source| RunError::Decode {
+                    stream: stream.clone(),
+                    version: recorded.stream_version,
+                    source,
+                })?;
+                state = state.apply(&event);
+                version = recorded.stream_version;
+            }
+            if !full {
+                return Ok(Loaded { state, version });
+            }
+        }
+    }
+
+    async fn maybe_snapshot(
+        &self,
+        stream: &StreamId,
+        state: A,
+        loaded_version: u64,
+        events: &[A::Event],
+        outcome: &AppendOutcome,
+    ) {
+        let Some(policy) = &self.snapshots else {
+            return;
+        };
+        let every = policy.every.get();
+        if loaded_version / every == outcome.stream_version / every {
+            return;
+        }
+        let state = events.iter().fold(state, |state, event| state.apply(event));
+        let snapshot = Snapshot {
+            stream: stream.clone(),
+            stream_version: outcome.stream_version,
+            schema_version: policy.schema_version,
+            payload: (policy.encode)(&state),
+        };
+        // The command has committed; a failed snapshot only makes later loads slower.
+        if let Err(error) = self.store.save_snapshot(snapshot).await {
+            tracing::warn!(stream = %stream, %error, "saving snapshot failed");
+        }
+    }
+}
