@@ -90,13 +90,10 @@ pub enum DecodeError {
 pub fn encode(naming: &BusNaming, event: &RecordedEvent) -> Result<Envelope, EncodeError> {
     let mut headers = HeaderMap::new();
     let id = event.id.to_string();
-    let event_type: HeaderValue =
-        event
-            .event_type
-            .parse()
-            .map_err(|_| EncodeError::InvalidEventType {
-                event_id: event.id,
-            })?;
+    let event_type: HeaderValue = event
+        .event_type
+        .parse()
+        .map_err(|_| EncodeError::InvalidEventType { event_id: event.id })?;
     headers.insert(NATS_MESSAGE_ID, id.as_str());
     headers.insert(CE_SPECVERSION, SPEC_VERSION);
     headers.insert(CE_ID, id.as_str());
@@ -160,12 +157,13 @@ pub fn decode(headers: Option<&HeaderMap>, payload: &Bytes) -> Result<RecordedEv
     let stream_version = parse_number(CE_STREAMVERSION, required(headers, CE_STREAMVERSION)?)?;
     let position = parse_number(CE_POSITION, required(headers, CE_POSITION)?)?;
     let schema_version = parse_number(CE_SCHEMAVERSION, required(headers, CE_SCHEMAVERSION)?)?;
-    let recorded_at = OffsetDateTime::parse(required(headers, CE_TIME)?, &Rfc3339).map_err(|e| {
-        DecodeError::InvalidHeader {
-            header: CE_TIME,
-            reason: e.to_string(),
-        }
-    })?;
+    let recorded_at =
+        OffsetDateTime::parse(required(headers, CE_TIME)?, &Rfc3339).map_err(|e| {
+            DecodeError::InvalidHeader {
+                header: CE_TIME,
+                reason: e.to_string(),
+            }
+        })?;
     let metadata = Metadata {
         correlation_id: optional(headers, CE_CORRELATIONID)
             .map(|v| parse_uuid(CE_CORRELATIONID, v))
@@ -201,20 +199,24 @@ fn required<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, D
 }
 
 fn parse_uuid(header: &'static str, value: &str) -> Result<Uuid, DecodeError> {
-    value.parse().map_err(|e: uuid::Error| DecodeError::InvalidHeader {
-        header,
-        reason: e.to_string(),
-    })
+    value
+        .parse()
+        .map_err(|e: uuid::Error| DecodeError::InvalidHeader {
+            header,
+            reason: e.to_string(),
+        })
 }
 
 fn parse_number<T>(header: &'static str, value: &str) -> Result<T, DecodeError>
 where
     T: std::str::FromStr<Err = std::num::ParseIntError>,
 {
-    value.parse().map_err(|e: std::num::ParseIntError| DecodeError::InvalidHeader {
-        header,
-        reason: e.to_string(),
-    })
+    value
+        .parse()
+        .map_err(|e: std::num::ParseIntError| DecodeError::InvalidHeader {
+            header,
+            reason: e.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -228,7 +230,10 @@ mod tests {
             stream: StreamId::new("division", "210502001000").expect("valid stream"),
             stream_version: 3,
             position: 42,
-            cursor: Cursor { tx: 0, position: 42 },
+            cursor: Cursor {
+                tx: 0,
+                position: 42,
+            },
             event_type: "minzheng.placenames.v1.DivisionRenamed".to_owned(),
             schema_version: 2,
             payload: Bytes::from_static(b"\x0a\x03abc"),
@@ -273,7 +278,10 @@ mod tests {
             h(CE_TYPE).as_deref(),
             Some("minzheng.placenames.v1.DivisionRenamed")
         );
-        assert_eq!(h(CE_TIME).as_deref(), Some("2024-05-05T23:08:09.123456789Z"));
+        assert_eq!(
+            h(CE_TIME).as_deref(),
+            Some("2024-05-05T23:08:09.123456789Z")
+        );
         assert_eq!(h(CE_SUBJECT).as_deref(), Some("division-210502001000"));
         assert_eq!(
             h(CE_DATASCHEMA).as_deref(),

@@ -108,12 +108,11 @@ impl Lease for PgAdvisoryLease {
         }
         let name = self.name.clone();
         let connection = self.connection().await?;
-        let acquired = sqlx::query_scalar::<_, bool>(
-            "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
-        )
-        .bind(&name)
-        .fetch_one(connection)
-        .await;
+        let acquired =
+            sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+                .bind(&name)
+                .fetch_one(connection)
+                .await;
         match acquired {
             Ok(acquired) => {
                 self.held = acquired;

@@ -20,7 +20,9 @@ pub const DEFAULT_PREFIX: &str = "minzheng";
 /// A name that cannot be used on the bus.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NamingError {
-    #[error("{what} {value:?} must be lowercase ASCII letters, digits or '_', starting with a letter")]
+    #[error(
+        "{what} {value:?} must be lowercase ASCII letters, digits or '_', starting with a letter"
+    )]
     InvalidToken { what: &'static str, value: String },
     #[error(
         "consumer name {0:?} must be 1-64 lowercase ASCII letters, digits, '_' or '-', starting with a letter"
@@ -208,11 +210,17 @@ mod tests {
         assert_eq!(naming.stream_name(), "MINZHENG_PLACENAMES");
         assert_eq!(naming.stream_subjects(), "minzheng.placenames.>");
         assert_eq!(
-            naming.subject(&stream("division"), "minzheng.placenames.v1.DivisionRenamed"),
+            naming.subject(
+                &stream("division"),
+                "minzheng.placenames.v1.DivisionRenamed"
+            ),
             "minzheng.placenames.division.renamed"
         );
         assert_eq!(
-            naming.subject(&stream("place_name"), "minzheng.placenames.v1.PlaceNameProposed"),
+            naming.subject(
+                &stream("place_name"),
+                "minzheng.placenames.v1.PlaceNameProposed"
+            ),
             "minzheng.placenames.place_name.proposed"
         );
         assert_eq!(naming.source(), "/minzheng/placenames");
@@ -227,12 +235,21 @@ mod tests {
 
     #[test]
     fn event_token_keeps_the_whole_name_when_the_category_is_not_a_prefix() {
-        assert_eq!(event_token("division", "x.v1.BoundaryChanged"), "boundary_changed");
+        assert_eq!(
+            event_token("division", "x.v1.BoundaryChanged"),
+            "boundary_changed"
+        );
         // A category that only matches part of a word is not a prefix.
-        assert_eq!(event_token("div", "x.v1.DivisionRenamed"), "division_renamed");
+        assert_eq!(
+            event_token("div", "x.v1.DivisionRenamed"),
+            "division_renamed"
+        );
         // A message named exactly like the category keeps its name.
         assert_eq!(event_token("division", "x.v1.Division"), "division");
-        assert_eq!(event_token("case", "x.v1.HTTPCaseOpened"), "http_case_opened");
+        assert_eq!(
+            event_token("case", "x.v1.HTTPCaseOpened"),
+            "http_case_opened"
+        );
         assert_eq!(event_token("case", "CaseOpened"), "opened");
         assert_eq!(event_token("case", ""), "event");
     }
@@ -243,7 +260,10 @@ mod tests {
         assert_eq!(a.stream_name(), "TAB12_PLACENAMES");
         assert_eq!(a.stream_subjects(), "tab12.placenames.>");
         assert_eq!(a.deadletter_stream(), "TAB12_DEADLETTER");
-        assert_eq!(a.category_subjects("division"), "tab12.placenames.division.>");
+        assert_eq!(
+            a.category_subjects("division"),
+            "tab12.placenames.division.>"
+        );
     }
 
     #[test]

@@ -348,7 +348,9 @@ impl Relay {
                     self.metrics.error(kind);
                     warn!(%error, first_position = batch.events[0].position, "relay publish failed");
                     if drain_to.is_some() {
-                        warn!("relay stopping with unpublished events; the next relay resumes from the checkpoint");
+                        warn!(
+                            "relay stopping with unpublished events; the next relay resumes from the checkpoint"
+                        );
                         return Ok(Term::Stopped);
                     }
                     if !pause(&mut retry, cancel).await {

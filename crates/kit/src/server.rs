@@ -317,6 +317,7 @@ fn request_span(request: &http::Request<()>) -> tracing::Span {
         tracestate: header("tracestate"),
     }
     .set_as_parent_of(&span);
+    eprintln!("DEBUGSPAN {} {:?} {:?} {:?} {:?}", full_method, span.metadata().is_some(), span.id(), std::thread::current().id(), tracing::dispatcher::get_default(|d| format!("{d:?}")));
     span
 }
 

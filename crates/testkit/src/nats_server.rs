@@ -97,7 +97,10 @@ impl NatsServer {
                 && let Ok(Some(status)) = child.try_wait()
             {
                 self.child = None;
-                panic!("nats-server on port {} exited at start-up: {status}", self.port);
+                panic!(
+                    "nats-server on port {} exited at start-up: {status}",
+                    self.port
+                );
             }
             assert!(
                 Instant::now() < deadline,
@@ -144,5 +147,8 @@ impl Drop for NatsServer {
 /// it; another process could take it in between, which on a test machine is rare enough.
 fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free loopback port");
-    listener.local_addr().expect("local address of a bound listener").port()
+    listener
+        .local_addr()
+        .expect("local address of a bound listener")
+        .port()
 }

@@ -360,8 +360,8 @@ impl JetStreamSource {
                         return false;
                     }
                     // The dead-letter stream may have been removed since start-up.
-                    let _ = streams::ensure_deadletter_stream(js, &self.naming, &self.deadletter)
-                        .await;
+                    let _ =
+                        streams::ensure_deadletter_stream(js, &self.naming, &self.deadletter).await;
                 }
             }
         }

@@ -36,7 +36,10 @@ use tracing::{Instrument, Span, info_span, warn};
 use uuid::Uuid;
 
 pub use feed::FeedSource;
-pub use jetstream::JetStreamSource;
+pub use jetstream::{
+    DEADLETTER_ATTEMPTS, DEADLETTER_CONSUMER, DEADLETTER_SEQUENCE, DEADLETTER_SUBJECT,
+    JetStreamSource,
+};
 
 use crate::{
     metrics::ConsumerMetrics,

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use async_nats::jetstream;
 use minzheng_bus::{
     BusNaming, Consumer, ConsumerError, ConsumerFault, JetStreamSource, Projection, Relay,
-    SoleRelay, consumer::jetstream::DEADLETTER_CONSUMER,
+    SoleRelay, consumer::DEADLETTER_CONSUMER,
 };
 use minzheng_eventstore::postgres::PostgresStore;
 use minzheng_testkit::TestDatabase;
@@ -34,8 +34,8 @@ struct Pipeline {
 impl Pipeline {
     async fn start() -> Self {
         let (producer_db, store) = pg_store().await;
-        let consumer_db = TestDatabase::create().await;
-        let pool = consumer_db(&consumer_db.url).await;
+        let consumer_database = TestDatabase::create().await;
+        let pool = consumer_db(&consumer_database.url).await;
         let client = minzheng_testkit::nats().await;
         let js = jetstream::new(client.clone());
         let naming = naming();
@@ -48,7 +48,7 @@ impl Pipeline {
         Self {
             _producer_db: producer_db,
             store,
-            _consumer_db: consumer_db,
+            _consumer_db: consumer_database,
             pool,
             client,
             js,
@@ -131,7 +131,10 @@ async fn a_crash_between_commit_and_ack_reapplies_nothing() {
         Err(ConsumerError::InjectedFault(ConsumerFault::StopAfterCommit))
     ));
     let committed = crashed_state.borrow().applied;
-    assert!(committed > 0, "the first batch was committed before the crash");
+    assert!(
+        committed > 0,
+        "the first batch was committed before the crash"
+    );
 
     // The unacknowledged batch comes back after ack_wait; the inbox must absorb it.
     let consumer = pipeline.consumer(Recorder::new("commit_then_crash"));
@@ -196,11 +199,17 @@ async fn a_poison_event_is_parked_and_later_events_are_still_applied() {
         format!("{}.deadletter.poisoned", pipeline.naming.prefix())
     );
     assert_eq!(
-        letters[0].headers.get(DEADLETTER_CONSUMER).map(|v| v.as_str()),
+        letters[0]
+            .headers
+            .get(DEADLETTER_CONSUMER)
+            .map(|v| v.as_str()),
         Some("poisoned")
     );
     assert_eq!(
-        letters[0].headers.get("ce-id").map(|v| v.as_str().to_owned()),
+        letters[0]
+            .headers
+            .get("ce-id")
+            .map(|v| v.as_str().to_owned()),
         Some(poison.event_ids[0].to_string())
     );
     assert_eq!(letters[0].payload.as_ref(), POISON);

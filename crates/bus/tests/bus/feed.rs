@@ -63,9 +63,13 @@ async fn the_feed_and_jetstream_build_the_same_projection() {
     // Straight from the store into SQLite.
     let feed_db = TestSqlite::create();
     let feed_pool = consumer_db(&feed_db.url).await;
-    let feed_consumer = Consumer::new(Recorder::new("same_result"), feed_pool.clone(), feed(store.clone()))
-        .expect("valid consumer")
-        .with_settings(fast_consumer());
+    let feed_consumer = Consumer::new(
+        Recorder::new("same_result"),
+        feed_pool.clone(),
+        feed(store.clone()),
+    )
+    .expect("valid consumer")
+    .with_settings(fast_consumer());
     assert_eq!(feed_consumer.catch_up().await.expect("catch up"), 43);
 
     eventually("the bus projection to catch up", WAIT, || async {
@@ -90,9 +94,13 @@ async fn the_feed_survives_a_restart_without_reapplying() {
     let pool = consumer_db(&consumer_file.url).await;
     append_many(&*store, 30).await;
 
-    let first = Consumer::new(Recorder::new("restartable"), pool.clone(), feed(store.clone()))
-        .expect("valid consumer")
-        .with_settings(fast_consumer());
+    let first = Consumer::new(
+        Recorder::new("restartable"),
+        pool.clone(),
+        feed(store.clone()),
+    )
+    .expect("valid consumer")
+    .with_settings(fast_consumer());
     let first_state = first.watch();
     let cancel = CancellationToken::new();
     let task = tokio::spawn(first.run(cancel.clone()));
@@ -105,9 +113,13 @@ async fn the_feed_survives_a_restart_without_reapplying() {
     assert_eq!(first_state.borrow().applied, 30);
 
     append_many(&*store, 12).await;
-    let second = Consumer::new(Recorder::new("restartable"), pool.clone(), feed(store.clone()))
-        .expect("valid consumer")
-        .with_settings(fast_consumer());
+    let second = Consumer::new(
+        Recorder::new("restartable"),
+        pool.clone(),
+        feed(store.clone()),
+    )
+    .expect("valid consumer")
+    .with_settings(fast_consumer());
     let state = second.watch();
     assert_eq!(
         second.catch_up().await.expect("catch up"),
@@ -135,8 +147,12 @@ async fn a_lost_cursor_is_absorbed_by_the_inbox() {
     let consumer_file = TestSqlite::create();
     let pool = consumer_db(&consumer_file.url).await;
     append_many(&*store, 9).await;
-    let first = Consumer::new(Recorder::new("forgetful"), pool.clone(), feed(store.clone()))
-        .expect("valid consumer");
+    let first = Consumer::new(
+        Recorder::new("forgetful"),
+        pool.clone(),
+        feed(store.clone()),
+    )
+    .expect("valid consumer");
     first.catch_up().await.expect("catch up");
 
     sqlx::query("DELETE FROM mz_checkpoints WHERE name = $1")
@@ -144,10 +160,18 @@ async fn a_lost_cursor_is_absorbed_by_the_inbox() {
         .execute(&pool)
         .await
         .expect("forget the cursor");
-    let again = Consumer::new(Recorder::new("forgetful"), pool.clone(), feed(store.clone()))
-        .expect("valid consumer");
+    let again = Consumer::new(
+        Recorder::new("forgetful"),
+        pool.clone(),
+        feed(store.clone()),
+    )
+    .expect("valid consumer");
     let state = again.watch();
-    assert_eq!(again.catch_up().await.expect("catch up"), 9, "re-reads everything");
+    assert_eq!(
+        again.catch_up().await.expect("catch up"),
+        9,
+        "re-reads everything"
+    );
     assert_eq!(state.borrow().redelivered, 9);
     assert_eq!(state.borrow().applied, 0);
     assert_eq!(projected_rows(&pool).await, 9);
@@ -162,25 +186,34 @@ async fn the_feed_parks_a_poison_event_and_moves_on() {
     let poison = append(&*store, &widget("w7"), &[POISON]).await;
     append_many(&*store, 4).await;
 
-    let consumer = Consumer::new(Recorder::new("feed_poison"), pool.clone(), feed(store.clone()))
-        .expect("valid consumer")
-        .with_settings(fast_consumer());
+    let consumer = Consumer::new(
+        Recorder::new("feed_poison"),
+        pool.clone(),
+        feed(store.clone()),
+    )
+    .expect("valid consumer")
+    .with_settings(fast_consumer());
     let state = consumer.watch();
     assert_eq!(consumer.catch_up().await.expect("catch up"), 8);
     assert_eq!(state.borrow().parked, 1);
     assert_eq!(projected(&pool).await.len(), 7);
-    let parked: Vec<(String, i64)> =
-        sqlx::query_as("SELECT event_id, CAST(attempts AS BIGINT) FROM mz_parked WHERE consumer = $1")
-            .bind("feed_poison")
-            .fetch_all(&pool)
-            .await
-            .expect("read mz_parked");
+    let parked: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT event_id, CAST(attempts AS BIGINT) FROM mz_parked WHERE consumer = $1",
+    )
+    .bind("feed_poison")
+    .fetch_all(&pool)
+    .await
+    .expect("read mz_parked");
     assert_eq!(parked, vec![(poison.event_ids[0].to_string(), 3)]);
 
     // The cursor moved past the parked event: a restart neither retries nor re-applies.
-    let again = Consumer::new(Recorder::new("feed_poison"), pool.clone(), feed(store.clone()))
-        .expect("valid consumer")
-        .with_settings(fast_consumer());
+    let again = Consumer::new(
+        Recorder::new("feed_poison"),
+        pool.clone(),
+        feed(store.clone()),
+    )
+    .expect("valid consumer")
+    .with_settings(fast_consumer());
     assert_eq!(again.catch_up().await.expect("catch up"), 0);
 }
 
@@ -206,6 +239,10 @@ async fn an_invalid_consumer_name_is_refused() {
     let (_producer, store) = sqlite_store().await;
     let consumer_file = TestSqlite::create();
     let pool = consumer_db(&consumer_file.url).await;
-    let result = Consumer::new(Recorder::new("Not.Valid"), pool, feed(store as Arc<dyn EventStore>));
+    let result = Consumer::new(
+        Recorder::new("Not.Valid"),
+        pool,
+        feed(store as Arc<dyn EventStore>),
+    );
     assert!(matches!(result, Err(ConsumerError::InvalidName(_))));
 }

@@ -20,7 +20,10 @@ use crate::support::*;
 const WAIT: Duration = Duration::from_secs(20);
 
 /// Waits until the relay's checkpoint reached the store's head.
-async fn wait_relayed(store: &dyn EventStore, relay: &tokio::sync::watch::Receiver<minzheng_bus::RelayState>) {
+async fn wait_relayed(
+    store: &dyn EventStore,
+    relay: &tokio::sync::watch::Receiver<minzheng_bus::RelayState>,
+) {
     let head = store.head().await.expect("head");
     eventually("the relay to reach the head", WAIT, || {
         let state = relay.borrow().clone();
@@ -74,7 +77,10 @@ async fn relay_publishes_in_store_order_with_contract_subjects_and_headers() {
             Some(format!("urn:minzheng:schema:{EVENT_TYPE}:v1"))
         );
         assert_eq!(h("ce-schemaversion").as_deref(), Some("1"));
-        assert_eq!(h("ce-streamversion"), Some(event.stream_version.to_string()));
+        assert_eq!(
+            h("ce-streamversion"),
+            Some(event.stream_version.to_string())
+        );
         assert_eq!(h("ce-position"), Some(event.position.to_string()));
         assert_eq!(
             h("ce-correlationid"),
@@ -130,11 +136,18 @@ async fn a_crash_between_publish_and_checkpoint_publishes_nothing_twice() {
         Err(RelayError::InjectedFault(RelayFault::StopAfterPublish))
     );
     assert_eq!(
-        store.load_checkpoint(&naming.relay_checkpoint()).await.expect("checkpoint"),
+        store
+            .load_checkpoint(&naming.relay_checkpoint())
+            .await
+            .expect("checkpoint"),
         Cursor::START,
         "the crash came before the checkpoint"
     );
-    assert_eq!(stream_count(&js, naming.stream_name()).await, 30, "the batch was published");
+    assert_eq!(
+        stream_count(&js, naming.stream_name()).await,
+        30,
+        "the batch was published"
+    );
 
     append_many(&*store, 5).await;
     let relay = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
@@ -205,7 +218,10 @@ async fn graceful_shutdown_flushes_up_to_the_head() {
     task.await.expect("relay task").expect("graceful stop");
     assert_eq!(stream_count(&js, naming.stream_name()).await, 120);
     assert_eq!(
-        store.load_checkpoint(&naming.relay_checkpoint()).await.expect("checkpoint"),
+        store
+            .load_checkpoint(&naming.relay_checkpoint())
+            .await
+            .expect("checkpoint"),
         store.head().await.expect("head")
     );
     delete_streams(&js, &naming).await;
@@ -218,10 +234,16 @@ async fn advisory_lease_admits_one_holder_at_a_time() {
     let mut second = PgAdvisoryLease::new(store.pool().clone(), "relay:X");
     let mut other = PgAdvisoryLease::new(store.pool().clone(), "relay:Y");
     assert!(first.try_acquire().await.expect("ask"));
-    assert!(first.try_acquire().await.expect("ask again"), "re-entrant for its holder");
+    assert!(
+        first.try_acquire().await.expect("ask again"),
+        "re-entrant for its holder"
+    );
     assert!(!second.try_acquire().await.expect("ask"));
     assert!(!second.is_held().await);
-    assert!(other.try_acquire().await.expect("ask"), "other names are independent");
+    assert!(
+        other.try_acquire().await.expect("ask"),
+        "other names are independent"
+    );
     first.release().await;
     assert!(!first.is_held().await);
     assert!(second.try_acquire().await.expect("ask"));
@@ -262,7 +284,11 @@ async fn only_the_lease_holder_publishes_and_a_standby_takes_over() {
 
     append_many(&*store, 40).await;
     wait_relayed(&*store, &first_state).await;
-    assert_eq!(second_state.borrow().published, 0, "the standby publishes nothing");
+    assert_eq!(
+        second_state.borrow().published,
+        0,
+        "the standby publishes nothing"
+    );
     assert!(!second_state.borrow().leader);
 
     // The leader's lock connection dies (as with a network partition): it must stop
@@ -286,12 +312,19 @@ async fn only_the_lease_holder_publishes_and_a_standby_takes_over() {
     append_many(&*store, 25).await;
     wait_relayed(&*store, &second_state).await;
     assert!(second_state.borrow().published >= 25);
-    assert_eq!(first_state.borrow().published, 40, "the old leader published no more");
+    assert_eq!(
+        first_state.borrow().published,
+        40,
+        "the old leader published no more"
+    );
 
     first_cancel.cancel();
     second_cancel.cancel();
     first_task.await.expect("first relay task").expect("stops");
-    second_task.await.expect("second relay task").expect("stops");
+    second_task
+        .await
+        .expect("second relay task")
+        .expect("stops");
     let ids = stream_event_ids(&js, naming.stream_name()).await;
     let expected: Vec<Uuid> = all_events(&*store).await.iter().map(|e| e.id).collect();
     assert_eq!(ids, expected, "nothing duplicated or lost");

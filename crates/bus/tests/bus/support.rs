@@ -14,9 +14,7 @@ use anyhow::bail;
 use async_nats::jetstream::{self, message::StreamMessage};
 use async_trait::async_trait;
 use bytes::Bytes;
-use minzheng_bus::{
-    BusNaming, ConsumerSettings, Projection, RelayConfig, connect_any, envelope,
-};
+use minzheng_bus::{BusNaming, ConsumerSettings, Projection, RelayConfig, connect_any, envelope};
 use minzheng_eventstore::{
     AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
     StreamId, Upcasters, postgres::PostgresStore, sqlite::SqliteStore,
@@ -53,7 +51,9 @@ pub async fn consumer_db(url: &str) -> AnyPool {
     minzheng_eventstore::connect(url, Upcasters::new())
         .await
         .expect("migrate the consumer database");
-    let pool = connect_any(url).await.expect("AnyPool on the consumer database");
+    let pool = connect_any(url)
+        .await
+        .expect("AnyPool on the consumer database");
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS projected (event_id TEXT NOT NULL, stream_id TEXT NOT NULL, \
          stream_version BIGINT NOT NULL, payload TEXT NOT NULL)",
@@ -74,7 +74,11 @@ pub fn widget(key: &str) -> StreamId {
 }
 
 /// Appends one event per payload to `stream`.
-pub async fn append(store: &dyn EventStore, stream: &StreamId, payloads: &[&[u8]]) -> AppendOutcome {
+pub async fn append(
+    store: &dyn EventStore,
+    stream: &StreamId,
+    payloads: &[&[u8]],
+) -> AppendOutcome {
     store
         .append(AppendRequest {
             stream: stream.clone(),
@@ -100,7 +104,12 @@ pub async fn append(store: &dyn EventStore, stream: &StreamId, payloads: &[&[u8]
 pub async fn append_many(store: &dyn EventStore, count: usize) {
     for i in 0..count {
         let payload = format!("e{i}");
-        append(store, &widget(&format!("w{}", i % 3)), &[payload.as_bytes()]).await;
+        append(
+            store,
+            &widget(&format!("w{}", i % 3)),
+            &[payload.as_bytes()],
+        )
+        .await;
     }
 }
 
@@ -210,12 +219,10 @@ where
 
 /// Rows of the `projected` table: (event id, how many times it was applied).
 pub async fn projected(pool: &AnyPool) -> Vec<(String, i64)> {
-    sqlx::query_as(
-        "SELECT event_id, count(*) FROM projected GROUP BY event_id ORDER BY event_id",
-    )
-    .fetch_all(pool)
-    .await
-    .expect("read the projection")
+    sqlx::query_as("SELECT event_id, count(*) FROM projected GROUP BY event_id ORDER BY event_id")
+        .fetch_all(pool)
+        .await
+        .expect("read the projection")
 }
 
 pub async fn projected_rows(pool: &AnyPool) -> i64 {

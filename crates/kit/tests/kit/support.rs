@@ -130,6 +130,7 @@ impl tonic::server::UnaryService<WhoamiRequest> for Handler {
         let gate = self.gate.clone();
         Box::pin(async move {
             let message = request.get_ref().clone();
+            eprintln!("DEBUG span {:?} {:?} {:?}", tracing::Span::current().metadata().map(|m| m.name()), std::thread::current().id(), tracing::Span::current().id());
             if !message.required_role.is_empty() {
                 let role: Role = message
                     .required_role
@@ -256,7 +257,7 @@ pub async fn channel(addr: std::net::SocketAddr) -> Channel {
 pub async fn whoami(
     channel: Channel,
     message: WhoamiRequest,
-    options: &CallOptions,
+    options: CallOptions,
 ) -> Result<WhoamiResponse, Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready()

@@ -1,0 +1,584 @@
+//! The command runner on a tiny counter aggregate, against real SQLite and PostgreSQL stores:
+//! appends and loads, refusals, idempotent retries, metadata, conflicts (deterministic and
+//! concurrent) and snapshots. Also the given/when/then helpers themselves.
+
+use std::{
+    num::NonZeroU64,
+    sync::{Arc, Mutex},
+};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use minzheng_eventstore::{
+    AppendOutcome, AppendRequest, Cursor, EventStore, ExpectedVersion, Metadata, NewEvent,
+    ReadBatch, RecordedEvent, SharedStore, Snapshot, StoreError, StreamId, Upcasters,
+};
+use minzheng_kit::{
+    Error,
+    aggregate::{
+        Aggregate, CodecError, CommandContext, DomainError, EventCodec, Repository, RunError,
+        Snapshotting,
+    },
+    auth::{Principal, Role},
+    testing::{assert_codec_round_trips, given},
+};
+use minzheng_telemetry::TraceContext;
+use minzheng_testkit::{TestDatabase, TestSqlite};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tonic::Code;
+use tracing::Instrument;
+use tracing_subscriber::layer::SubscriberExt;
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------------------
+// The test aggregate: a counter that may not go below zero.
+
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Counter {
+    value: u64,
+}
+
+#[derive(Debug)]
+enum Command {
+    Add(u64),
+    Subtract(u64),
+    /// Decides nothing: no events.
+    Touch,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Event {
+    Added(u64),
+    Subtracted(u64),
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("the counter cannot go below zero")]
+    BelowZero,
+}
+
+impl DomainError for Refusal {
+    fn rule(&self) -> &str {
+        "below_zero"
+    }
+}
+
+impl Aggregate for Counter {
+    const CATEGORY: &'static str = "counter";
+    type Command = Command;
+    type Event = Event;
+    type Error = Refusal;
+
+    fn handle(&self, command: &Command) -> Result<Vec<Event>, Refusal> {
+        match command {
+            Command::Add(n) => Ok(vec![Event::Added(*n)]),
+            Command::Subtract(n) if *n > self.value => Err(Refusal::BelowZero),
+            Command::Subtract(n) => Ok(vec![Event::Subtracted(*n)]),
+            Command::Touch => Ok(Vec::new()),
+        }
+    }
+
+    fn apply(self, event: &Event) -> Self {
+        match event {
+            Event::Added(n) => Counter {
+                value: self.value + n,
+            },
+            Event::Subtracted(n) => Counter {
+                value: self.value - n,
+            },
+        }
+    }
+}
+
+const ADDED: &str = "minzheng.test.v1.CounterAdded";
+const SUBTRACTED: &str = "minzheng.test.v1.CounterSubtracted";
+
+fn number(event_type: &str, payload: &[u8]) -> Result<u64, CodecError> {
+    let bytes: [u8; 8] = payload.try_into().map_err(|_| CodecError::Invalid {
+        event_type: event_type.to_owned(),
+        reason: format!("expected 8 bytes, got {}", payload.len()),
+    })?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+impl EventCodec for Event {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Event::Added(_) => ADDED,
+            Event::Subtracted(_) => SUBTRACTED,
+        }
+    }
+
+    fn encode(&self) -> Bytes {
+        let (Event::Added(n) | Event::Subtracted(n)) = self;
+        Bytes::copy_from_slice(&n.to_be_bytes())
+    }
+
+    fn decode(event_type: &str, schema_version: u32, payload: &[u8]) -> Result<Self, CodecError> {
+        if schema_version != 1 {
+            return Err(CodecError::UnsupportedVersion {
+                event_type: event_type.to_owned(),
+                schema_version,
+            });
+        }
+        match event_type {
+            ADDED => Ok(Event::Added(number(event_type, payload)?)),
+            SUBTRACTED => Ok(Event::Subtracted(number(event_type, payload)?)),
+            other => Err(CodecError::UnknownType(other.to_owned())),
+        }
+    }
+}
+
+impl Snapshotting for Counter {
+    const SNAPSHOT_SCHEMA_VERSION: u32 = 1;
+
+    fn encode_snapshot(&self) -> Bytes {
+        Bytes::copy_from_slice(&self.value.to_be_bytes())
+    }
+
+    fn decode_snapshot(payload: &[u8]) -> Result<Self, CodecError> {
+        Ok(Counter {
+            value: number("snapshot", payload)?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Given/when/then on the pure aggregate.
+
+#[test]
+fn given_when_then_reads_like_a_rule_table() {
+    let state = given::<Counter>([Event::Added(3)])
+        .when(Command::Subtract(2))
+        .then([Event::Subtracted(2)]);
+    assert_eq!(state, Counter { value: 1 }, "then returns the state after the events");
+
+    let refusal = given::<Counter>([Event::Added(1)])
+        .when(Command::Subtract(2))
+        .then_refused("below_zero");
+    assert!(matches!(refusal, Refusal::BelowZero));
+
+    given::<Counter>([]).when(Command::Touch).then([]);
+    assert_codec_round_trips([Event::Added(1), Event::Subtracted(u64::MAX)]);
+}
+
+#[test]
+#[should_panic(expected = "refused by rule")]
+fn then_fails_when_the_command_is_refused() {
+    given::<Counter>([])
+        .when(Command::Subtract(1))
+        .then([Event::Subtracted(1)]);
+}
+
+#[test]
+#[should_panic(expected = "other events")]
+fn then_fails_on_other_events() {
+    given::<Counter>([]).when(Command::Add(1)).then([Event::Added(2)]);
+}
+
+#[test]
+#[should_panic(expected = "expected refusal")]
+fn then_refused_fails_when_the_command_succeeds() {
+    given::<Counter>([]).when(Command::Add(1)).then_refused("below_zero");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runner against both backends. Each scenario is an async fn taking a fresh store; the
+// macro at the end runs each against SQLite and PostgreSQL.
+
+fn ctx() -> CommandContext {
+    CommandContext::new()
+}
+
+fn counter(store: &SharedStore) -> Repository<Counter> {
+    Repository::new(store.clone())
+}
+
+async fn commands_append_and_reload(store: SharedStore) {
+    let repo = counter(&store);
+    let first = repo
+        .execute("c1", &Command::Add(2), &ctx())
+        .await
+        .expect("store works")
+        .expect("accepted");
+    let second = repo
+        .execute("c1", &Command::Add(3), &ctx())
+        .await
+        .expect("store works")
+        .expect("accepted");
+    assert_eq!((first.stream_version, second.stream_version), (1, 2));
+    assert!(second.position > first.position, "positions increase");
+    assert_eq!(second.event_ids.len(), 1);
+    assert!(!second.replayed);
+    assert_eq!(second.stream.to_string(), "counter-c1");
+
+    let loaded = repo.load("c1").await.expect("load");
+    assert_eq!((loaded.state.value, loaded.version), (5, 2));
+    let fresh = repo.load("c2").await.expect("load");
+    assert_eq!((fresh.state, fresh.version), (Counter::default(), 0));
+}
+
+async fn a_refusal_appends_nothing(store: SharedStore) {
+    let repo = counter(&store);
+    let outcome = repo
+        .execute("c1", &Command::Subtract(1), &ctx())
+        .await
+        .expect("a refusal is not a store failure");
+    assert!(matches!(outcome, Err(Refusal::BelowZero)));
+    let stream = repo.stream_id("c1").expect("stream id");
+    assert_eq!(store.stream_version(&stream).await.expect("version"), 0);
+
+    let error = repo
+        .run("c1", &Command::Subtract(1), &ctx())
+        .await
+        .expect_err("run folds the refusal into an error");
+    assert!(
+        matches!(&error, Error::FailedPrecondition { rule, .. } if rule == "below_zero"),
+        "{error:?}"
+    );
+    assert_eq!(error.code(), Code::FailedPrecondition);
+}
+
+async fn a_command_that_decides_nothing_appends_nothing(store: SharedStore) {
+    let repo = counter(&store);
+    repo.run("c1", &Command::Add(1), &ctx()).await.expect("add");
+    let touched = repo.run("c1", &Command::Touch, &ctx()).await.expect("touch");
+    assert_eq!((touched.stream_version, touched.position), (1, 0));
+    assert!(touched.event_ids.is_empty());
+    let stream = repo.stream_id("c1").expect("stream id");
+    assert_eq!(store.stream_version(&stream).await.expect("version"), 1);
+}
+
+async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
+    let repo = counter(&store);
+    let keyed = ctx().with_idempotency_key("request-1");
+    let first = repo.run("c1", &Command::Add(5), &keyed).await.expect("first");
+    // The stream moves on before the client retries.
+    repo.run("c1", &Command::Add(1), &ctx()).await.expect("another command");
+    let retry = repo
+        .run("c1", &Command::Add(5), &keyed.clone())
+        .await
+        .expect("retry");
+    assert!(retry.replayed);
+    assert_eq!(
+        (retry.stream_version, retry.position, &retry.event_ids),
+        (first.stream_version, first.position, &first.event_ids),
+        "the recorded outcome, not a new one"
+    );
+    assert_eq!(repo.load("c1").await.expect("load").state.value, 6, "added once");
+
+    // The same key on another stream is a client error, not a silent replay.
+    let error = repo
+        .execute("c2", &Command::Add(5), &keyed)
+        .await
+        .expect_err("key reused for another stream");
+    assert!(
+        matches!(error, RunError::Store(StoreError::IdempotencyKeyReused { .. })),
+        "{error:?}"
+    );
+    assert_eq!(Error::from(error).code(), Code::InvalidArgument);
+}
+
+async fn events_carry_the_command_metadata(store: SharedStore) {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let provider = SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let repo = counter(&store);
+    let principal = Principal::new("staff-0042", [Role::Caseworker], []);
+    let correlation = Uuid::now_v7();
+    let cause = Uuid::now_v7();
+    let context = ctx()
+        .with_actor(&principal)
+        .with_idempotency_key("request-7")
+        .with_correlation_id(correlation)
+        .with_causation_id(cause);
+    let span = tracing::info_span!("rpc");
+    let parent = TraceContext::of(&span)
+        .traceparent
+        .expect("the test span is sampled");
+    repo.run("c1", &Command::Add(1), &context)
+        .instrument(span)
+        .await
+        .expect("run");
+
+    let stream = repo.stream_id("c1").expect("stream id");
+    let events = store.read_stream(&stream, 1, 10).await.expect("read");
+    let metadata = &events.first().expect("one event").metadata;
+    assert_eq!(metadata.actor.as_deref(), Some("staff-0042"));
+    assert_eq!(metadata.idempotency_key.as_deref(), Some("request-7"));
+    assert_eq!(metadata.correlation_id, Some(correlation));
+    assert_eq!(metadata.causation_id, Some(cause));
+    let stored = metadata.traceparent.as_deref().expect("trace context stored");
+    let trace_id = |tp: &str| tp.split('-').nth(1).map(str::to_owned);
+    assert_eq!(trace_id(stored), trace_id(&parent), "same trace as the rpc");
+
+    // Without explicit ids, the command's own id stands for both.
+    let plain = ctx();
+    repo.run("c1", &Command::Add(1), &plain).await.expect("run");
+    let events = store.read_stream(&stream, 2, 10).await.expect("read");
+    let metadata = &events.first().expect("one event").metadata;
+    assert_eq!(metadata.correlation_id, Some(plain.command_id));
+    assert_eq!(metadata.causation_id, Some(plain.command_id));
+}
+
+/// A store that lets another writer append to the stream just before the runner's first
+/// append, so a version conflict happens deterministically.
+#[derive(Debug)]
+struct Interfering {
+    inner: SharedStore,
+    competing: Mutex<Option<AppendRequest>>,
+}
+
+impl Interfering {
+    fn new(inner: &SharedStore, stream: &str, event: Event) -> SharedStore {
+        let request = AppendRequest {
+            stream: StreamId::new("counter", stream).expect("stream id"),
+            expected: ExpectedVersion::Any,
+            events: vec![NewEvent::new(event.event_type(), 1, event.encode())],
+            metadata: Metadata::default(),
+        };
+        Arc::new(Self {
+            inner: inner.clone(),
+            competing: Mutex::new(Some(request)),
+        })
+    }
+}
+
+#[async_trait]
+impl EventStore for Interfering {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        let competing = self.competing.lock().expect("lock").take();
+        if let Some(competing) = competing {
+            self.inner.append(competing).await?;
+        }
+        self.inner.append(request).await
+    }
+    async fn find_idempotent(&self, key: &str) -> Result<Option<AppendOutcome>, StoreError> {
+        self.inner.find_idempotent(key).await
+    }
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
+        self.inner.stream_version(stream).await
+    }
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.inner.read_stream(stream, from_version, limit).await
+    }
+    async fn read_all(&self, after: Cursor, limit: usize) -> Result<ReadBatch, StoreError> {
+        self.inner.read_all(after, limit).await
+    }
+    async fn cursor_of(&self, position: u64) -> Result<Option<Cursor>, StoreError> {
+        self.inner.cursor_of(position).await
+    }
+    async fn head(&self) -> Result<Cursor, StoreError> {
+        self.inner.head().await
+    }
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        self.inner.save_snapshot(snapshot).await
+    }
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        self.inner.load_snapshot(stream).await
+    }
+    async fn load_checkpoint(&self, name: &str) -> Result<Cursor, StoreError> {
+        self.inner.load_checkpoint(name).await
+    }
+    async fn save_checkpoint(&self, name: &str, cursor: Cursor) -> Result<(), StoreError> {
+        self.inner.save_checkpoint(name, cursor).await
+    }
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+}
+
+async fn a_conflict_reloads_and_decides_again(store: SharedStore) {
+    // Someone adds 5 between our load and our append: we must not overwrite it.
+    let repo = Repository::<Counter>::new(Interfering::new(&store, "c1", Event::Added(5)));
+    let committed = repo.run("c1", &Command::Add(1), &ctx()).await.expect("retried");
+    assert_eq!(committed.stream_version, 2);
+    assert_eq!(counter(&store).load("c1").await.expect("load").state.value, 6);
+
+    // A retry re-checks the rules on the new state: here the competitor took the last 3.
+    counter(&store)
+        .run("c2", &Command::Add(3), &ctx())
+        .await
+        .expect("set up");
+    let repo = Repository::<Counter>::new(Interfering::new(&store, "c2", Event::Subtracted(3)));
+    let outcome = repo
+        .execute("c2", &Command::Subtract(3), &ctx())
+        .await
+        .expect("store works");
+    assert!(matches!(outcome, Err(Refusal::BelowZero)), "{outcome:?}");
+
+    // Without retries the conflict surfaces, as ABORTED.
+    let repo = Repository::<Counter>::new(Interfering::new(&store, "c3", Event::Added(1)))
+        .with_max_conflict_retries(0);
+    let error = repo
+        .execute("c3", &Command::Add(1), &ctx())
+        .await
+        .expect_err("conflict");
+    assert!(
+        matches!(error, RunError::Store(StoreError::Conflict { .. })),
+        "{error:?}"
+    );
+    assert_eq!(Error::from(error).code(), Code::Aborted);
+}
+
+async fn concurrent_commands_lose_no_update(store: SharedStore) {
+    const WRITERS: u64 = 6;
+    const EACH: u64 = 5;
+    let repo = Arc::new(counter(&store).with_max_conflict_retries(100));
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let repo = repo.clone();
+            tokio::spawn(async move {
+                let mut versions = Vec::new();
+                for _ in 0..EACH {
+                    let committed = repo
+                        .run("shared", &Command::Add(1), &ctx())
+                        .await
+                        .expect("each command commits");
+                    versions.push(committed.stream_version);
+                }
+                versions
+            })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for task in tasks {
+        versions.extend(task.await.expect("task"));
+    }
+    versions.sort_unstable();
+    let expected: Vec<u64> = (1..=WRITERS * EACH).collect();
+    assert_eq!(versions, expected, "every command got its own version");
+    let loaded = repo.load("shared").await.expect("load");
+    assert_eq!((loaded.state.value, loaded.version), (WRITERS * EACH, WRITERS * EACH));
+}
+
+async fn snapshots_are_taken_and_used(store: SharedStore) {
+    let every = NonZeroU64::new(2).expect("non-zero");
+    let repo = counter(&store).with_snapshots(every);
+    for _ in 0..5 {
+        repo.run("c1", &Command::Add(1), &ctx()).await.expect("add");
+    }
+    let stream = repo.stream_id("c1").expect("stream id");
+    let snapshot = store
+        .load_snapshot(&stream)
+        .await
+        .expect("read snapshot")
+        .expect("a snapshot was taken");
+    assert_eq!(snapshot.stream_version, 4);
+    assert_eq!(Counter::decode_snapshot(&snapshot.payload).expect("decode").value, 4);
+
+    // Loading starts from the snapshot: a (deliberately false) snapshot shows through.
+    store
+        .save_snapshot(Snapshot {
+            payload: Counter { value: 100 }.encode_snapshot(),
+            ..snapshot.clone()
+        })
+        .await
+        .expect("save");
+    assert_eq!(repo.load("c1").await.expect("load").state.value, 101);
+    assert_eq!(counter(&store).load("c1").await.expect("load").state.value, 5, "no snapshots, full replay");
+
+    // A snapshot of another schema is ignored and the stream replayed.
+    store
+        .save_snapshot(Snapshot {
+            schema_version: 99,
+            payload: Bytes::from_static(b"?"),
+            ..snapshot
+        })
+        .await
+        .expect("save");
+    assert_eq!(repo.load("c1").await.expect("load").state.value, 5);
+}
+
+async fn an_undecodable_event_is_an_internal_error(store: SharedStore) {
+    let stream = StreamId::new("counter", "c1").expect("stream id");
+    store
+        .append(AppendRequest {
+            stream,
+            expected: ExpectedVersion::NoStream,
+            events: vec![NewEvent::new("minzheng.test.v1.Unknown", 1, Bytes::new())],
+            metadata: Metadata::default(),
+        })
+        .await
+        .expect("append");
+    let error = counter(&store)
+        .execute("c1", &Command::Add(1), &ctx())
+        .await
+        .expect_err("cannot load");
+    assert!(matches!(error, RunError::Decode { version: 1, .. }), "{error:?}");
+    assert_eq!(Error::from(error).code(), Code::Internal);
+}
+
+async fn sqlite_store() -> (SharedStore, TestSqlite) {
+    let db = TestSqlite::create();
+    let store = minzheng_eventstore::connect(&db.url, Upcasters::default())
+        .await
+        .expect("open the SQLite store");
+    (store, db)
+}
+
+async fn postgres_store() -> (SharedStore, TestDatabase) {
+    let db = TestDatabase::create().await;
+    let store = minzheng_eventstore::connect(&db.url, Upcasters::default())
+        .await
+        .expect("open the PostgreSQL store");
+    (store, db)
+}
+
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let (store, _db) = super::sqlite_store().await;
+                    super::$scenario(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let (store, _db) = super::postgres_store().await;
+                    super::$scenario(store).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    commands_append_and_reload,
+    a_refusal_appends_nothing,
+    a_command_that_decides_nothing_appends_nothing,
+    an_idempotent_retry_returns_the_first_outcome,
+    a_conflict_reloads_and_decides_again,
+    concurrent_commands_lose_no_update,
+    snapshots_are_taken_and_used,
+    an_undecodable_event_is_an_internal_error,
+);
+
+// The metadata scenario installs a thread-local subscriber, so it needs the single-threaded
+// runtime: on more threads the runner could be polled where the subscriber is not installed.
+#[tokio::test]
+async fn sqlite_events_carry_the_command_metadata() {
+    let (store, _db) = sqlite_store().await;
+    events_carry_the_command_metadata(store).await;
+}
+
+#[tokio::test]
+async fn postgres_events_carry_the_command_metadata() {
+    let (store, _db) = postgres_store().await;
+    events_carry_the_command_metadata(store).await;
+}

@@ -1,0 +1,122 @@
+//! `make bench`: the platform's benchmark report. Every figure is printed beside a raw baseline
+//! measured in the same run on the same PostgreSQL and NATS, with the ratio and the target the
+//! issue set. Runs against the servers the tests use (MZ_TEST_DATABASE_URL, MZ_TEST_NATS_URL) in
+//! a fresh database and fresh streams, removed afterwards.
+
+use std::{str::FromStr, sync::Arc};
+
+use minzheng_bus::BusNaming;
+use minzheng_eventstore::{SharedStore, Upcasters, postgres::PostgresStore};
+use minzheng_testkit::{TestDatabase, nats, unique_name};
+use minzheng_tests::bench::{
+    nats_baseline, platform, postgres_baseline,
+    report::{Figure, Measurement, render},
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio_util::sync::CancellationToken;
+
+/// Sizes: large enough to smooth a noisy machine, small enough to finish in a few minutes.
+const SINGLE: usize = 2_000;
+const WRITERS: usize = 32;
+const PER_WRITER: usize = 150;
+const BATCH_COMMANDS: usize = 100;
+const BATCH_EVENTS: usize = 100;
+const BACKLOG: usize = 20_000;
+const LAG_RATE: u64 = 1_000;
+const LAG_SECONDS: u64 = 5;
+
+async fn pool(url: &str) -> anyhow::Result<sqlx::PgPool> {
+    Ok(PgPoolOptions::new()
+        .max_connections(40)
+        .connect_with(PgConnectOptions::from_str(url)?)
+        .await?)
+}
+
+fn figure(name: &str, value: f64, unit: &'static str, baseline_name: &str, baseline: f64, target: f64) -> Figure {
+    Figure {
+        name: name.to_owned(),
+        value,
+        unit,
+        baseline_name: baseline_name.to_owned(),
+        baseline,
+        target_ratio: Some(target),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = minzheng_telemetry::init(&minzheng_telemetry::TelemetryConfig {
+        service_name: "minzheng-bench".to_owned(),
+        default_filter: "warn".to_owned(),
+        ..Default::default()
+    })?;
+    let mut figures = Vec::new();
+    let mut measurements = Vec::new();
+
+    // Appends, each beside plain inserts into a same-shaped table in the same database.
+    let db = TestDatabase::create().await;
+    let plain = pool(&db.url).await?;
+    postgres_baseline::prepare(&plain).await?;
+    let store: SharedStore =
+        Arc::new(PostgresStore::from_pool(pool(&db.url).await?, Upcasters::new()).await?);
+    eprintln!("bench: appends");
+    let base = postgres_baseline::single_writer(&plain, SINGLE).await?;
+    let ours = platform::single_writer(&store, "single", SINGLE).await?;
+    figures.push(figure("append, 1 writer, 1 event/command", ours, "/s", "1-row INSERT+COMMIT, 1 client", base, 0.8));
+
+    let base = postgres_baseline::concurrent_writers(&plain, WRITERS, PER_WRITER).await?;
+    let ours = platform::concurrent_writers(&store, "writer", WRITERS, PER_WRITER).await?;
+    figures.push(figure("append, 32 writers, distinct streams", ours, "/s", "1-row INSERT+COMMIT, 32 clients", base, 0.8));
+
+    let base = postgres_baseline::multi_row(&plain, BATCH_COMMANDS, BATCH_EVENTS).await?;
+    let ours = platform::batched(&store, "batch", BATCH_COMMANDS, BATCH_EVENTS).await?;
+    figures.push(figure("append, 100 events/command (events)", ours, "/s", "100-row INSERT transactions (rows)", base, 0.8));
+
+    // Relay and consumer, on a second database so the relay's backlog is exactly known.
+    let relay_db = TestDatabase::create().await;
+    let relay_store: SharedStore =
+        Arc::new(PostgresStore::from_pool(pool(&relay_db.url).await?, Upcasters::new()).await?);
+    platform::batched(&relay_store, "backlog", BACKLOG / 100, 100).await?;
+    let client = nats().await;
+    let js = async_nats::jetstream::new(client.clone());
+    let tag = unique_name("bench");
+    let naming = BusNaming::with_prefix(&tag, "bench")?;
+    let plain_stream = format!("{}_PLAIN", tag.to_uppercase());
+    let plain_prefix = format!("{tag}plain");
+    nats_baseline::prepare(&js, &plain_stream, &plain_prefix).await?;
+
+    eprintln!("bench: relay");
+    let base = nats_baseline::publish(&js, &plain_prefix, BACKLOG).await?;
+    let cancel = CancellationToken::new();
+    let ours = platform::relay_drain(&relay_store, &client, &naming, BACKLOG as u64, &cancel).await?;
+    figures.push(figure("relay store -> JetStream, sustained", ours, "/s", "async JetStream publish", base, 0.5));
+
+    eprintln!("bench: relay lag at {LAG_RATE} events/s offered");
+    let (p50, p99) = platform::relay_lag(&relay_store, &client, &naming, LAG_RATE, LAG_SECONDS).await?;
+    measurements.push(Measurement {
+        name: format!("relay lag p50 at {LAG_RATE} events/s"),
+        value: p50,
+        unit: "ms",
+        target: None,
+    });
+    measurements.push(Measurement {
+        name: format!("relay lag p99 at {LAG_RATE} events/s"),
+        value: p99,
+        unit: "ms",
+        target: Some(("< 100 ms".to_owned(), p99 < 100.0)),
+    });
+    cancel.cancel();
+
+    eprintln!("bench: consumer");
+    let in_stream = BACKLOG as u64 + LAG_RATE * LAG_SECONDS;
+    let base = nats_baseline::pull_and_ack(&js, naming.stream_name(), in_stream as usize, 500).await?;
+    let ours = platform::consumer(&client, &naming, &relay_db.url, in_stream).await?;
+    figures.push(figure("consumer pull + batched projection commit", ours, "/s", "plain pull + ack", base, 0.2));
+
+    for stream in [naming.stream_name().to_owned(), plain_stream] {
+        let _ = js.delete_stream(&stream).await;
+    }
+
+    println!("{}", render(&figures, &measurements));
+    Ok(())
+}
