@@ -47,10 +47,20 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 /// [`StoreError::Unavailable`]. Short, because a command waiting longer is better refused.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How often an [`ExpectedVersion::Any`] append retries after losing a race. Every lost race
-/// means another append to the stream succeeded, so running out takes a stream under extreme
-/// contention; the caller then sees a `Conflict`.
-const MAX_APPEND_ATTEMPTS: u32 = 100;
+/// How often an [`ExpectedVersion::Any`] append retries after losing a race. Retries queue on
+/// a per-stream lock (see [`STREAM_LOCK`]), so only appends naming an exact version can still
+/// beat them; running out takes a stream under extreme contention, and the caller then sees a
+/// `Conflict`.
+const MAX_APPEND_ATTEMPTS: u32 = 20;
+
+/// Serialises the retries of `ExpectedVersion::Any` appends to one stream. Without it, writers
+/// that lost a race retry all at once, all but one lose again, and under load some starve
+/// (they hold pool connections while doing it, starving everyone else too). The lock is taken
+/// in its own statement, before the append statement, so the append's snapshot — taken after
+/// the lock is granted, and so after the previous holder committed — sees the latest version.
+/// An advisory lock assigns no transaction id, which keeps the ordering argument of
+/// [`APPEND`] intact. The first argument namespaces the key away from other advisory locks.
+const STREAM_LOCK: &str = "SELECT pg_advisory_xact_lock(1836737650, hashtext($1))";
 
 /// Names of the unique constraints an append can violate (see the migrations).
 const STREAM_VERSION_KEY: &str = "mz_events_stream_version_key";
@@ -213,7 +223,9 @@ impl PostgresStore {
         Ok(seconds.map(|s| Duration::from_secs_f64(s.max(0.0))))
     }
 
-    async fn append_once(&self, request: &AppendRequest) -> Result<Attempt> {
+    /// One try at an append: the single statement in autocommit, or, for a retry, the same
+    /// statement in a transaction that first takes the stream's lock.
+    async fn append_once(&self, request: &AppendRequest, queued: bool) -> Result<Attempt> {
         let ids: Vec<Uuid> = request.events.iter().map(|e| e.id).collect();
         let types: Vec<&str> = request
             .events
@@ -229,7 +241,7 @@ impl PostgresStore {
         let metadata = &request.metadata;
         let stream = request.stream.to_string();
 
-        let result = sqlx::query(APPEND)
+        let query = sqlx::query(APPEND)
             .bind(&stream)
             .bind(request.stream.category())
             .bind(required_version(request.expected))
@@ -242,9 +254,26 @@ impl PostgresStore {
             .bind(metadata.actor.as_deref())
             .bind(metadata.traceparent.as_deref())
             .bind(metadata.tracestate.as_deref())
-            .bind(metadata.idempotency_key.as_deref())
-            .fetch_one(&self.pool)
-            .await;
+            .bind(metadata.idempotency_key.as_deref());
+        let result = if queued {
+            let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+            sqlx::query(STREAM_LOCK)
+                .bind(&stream)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            let result = query.fetch_one(&mut *tx).await;
+            if result.is_ok() {
+                tx.commit().await.map_err(StoreError::from_sqlx)?;
+            } else {
+                // The statement failed, so the transaction is aborted already; ending it
+                // releases the lock for the next writer.
+                let _ = tx.rollback().await;
+            }
+            result
+        } else {
+            query.fetch_one(&self.pool).await
+        };
 
         match result {
             Ok(row) => append_outcome(&row, request, ids).map(Attempt::Done),
@@ -324,7 +353,7 @@ impl EventStore for PostgresStore {
         }
         let mut attempt = 1;
         loop {
-            match self.append_once(&request).await? {
+            match self.append_once(&request, attempt > 1).await? {
                 Attempt::Done(outcome) => {
                     debug!(
                         version = outcome.stream_version,

@@ -154,3 +154,69 @@ async fn tokens_are_checked_and_info_lists_no_services_yet() {
     assert!(info.services.is_empty(), "no domain service is wired yet");
     host.shutdown().await.unwrap();
 }
+
+/// A service with a store and nothing else, so the platform service has a store to report on.
+#[derive(Debug)]
+struct StoreOnly;
+
+#[async_trait::async_trait]
+impl minzheng_host::ServiceModule for StoreOnly {
+    fn name(&self) -> &'static str {
+        "storeonly"
+    }
+
+    async fn start(
+        &self,
+        _context: &minzheng_host::ServiceContext,
+        server: minzheng_kit::server::ServerBuilder,
+    ) -> anyhow::Result<minzheng_kit::server::ServerBuilder> {
+        Ok(server)
+    }
+}
+
+#[tokio::test]
+async fn store_down_is_unavailable_and_recovers() {
+    use minzheng_testkit::{TestDatabase, proxy::{TcpProxy, postgres_url_via}};
+
+    let db = TestDatabase::create().await;
+    let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = PlatformSettings::default();
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.data_dir = dir.path().to_owned();
+    settings.database_url = Some(SecretString::from(postgres_url_via(&proxy, &db.name)));
+    let host = Host::new(Mode::Embedded, settings)
+        .authenticator(Authenticator::dev(&SecretString::from(SECRET)).unwrap())
+        .module(StoreOnly)
+        .start()
+        .await
+        .expect("host starts on PostgreSQL");
+    let mut client = client(&host).await;
+
+    let info = client.get_info(GetInfoRequest {}).await.unwrap().into_inner();
+    assert_eq!(info.services.len(), 1);
+    assert_eq!(info.services[0].name, "storeonly");
+    assert_eq!(
+        info.services[0].store_backend(),
+        minzheng_proto::platform::v1::StoreBackend::Postgres
+    );
+
+    proxy.cut();
+    let status = client
+        .get_info(GetInfoRequest {})
+        .await
+        .expect_err("the store is unreachable");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+
+    proxy.restore();
+    let mut recovered = false;
+    for _ in 0..50 {
+        if client.get_info(GetInfoRequest {}).await.is_ok() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the service answers again once the store is back");
+    host.shutdown().await.unwrap();
+}

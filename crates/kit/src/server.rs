@@ -317,7 +317,6 @@ fn request_span(request: &http::Request<()>) -> tracing::Span {
         tracestate: header("tracestate"),
     }
     .set_as_parent_of(&span);
-    eprintln!("DEBUGSPAN {} {:?} {:?} {:?} {:?}", full_method, span.metadata().is_some(), span.id(), std::thread::current().id(), tracing::dispatcher::get_default(|d| format!("{d:?}")));
     span
 }
 

@@ -5,6 +5,7 @@
 //! A test that cannot reach them fails with a message saying how to start them; it never skips.
 
 pub mod nats_server;
+pub mod proxy;
 
 use std::{
     str::FromStr,

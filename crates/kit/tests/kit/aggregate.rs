@@ -12,6 +12,7 @@ use bytes::Bytes;
 use minzheng_eventstore::{
     AppendOutcome, AppendRequest, Cursor, EventStore, ExpectedVersion, Metadata, NewEvent,
     ReadBatch, RecordedEvent, SharedStore, Snapshot, StoreError, StreamId, Upcasters,
+    postgres::PostgresStore,
 };
 use minzheng_kit::{
     Error,
@@ -24,11 +25,8 @@ use minzheng_kit::{
 };
 use minzheng_telemetry::TraceContext;
 use minzheng_testkit::{TestDatabase, TestSqlite};
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tonic::Code;
 use tracing::Instrument;
-use tracing_subscriber::layer::SubscriberExt;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------
@@ -282,12 +280,7 @@ async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
 }
 
 async fn events_carry_the_command_metadata(store: SharedStore) {
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let provider = SdkTracerProvider::builder().build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+    crate::support::trace_with_opentelemetry();
     let repo = counter(&store);
     let principal = Principal::new("staff-0042", [Role::Caseworker], []);
     let correlation = Uuid::now_v7();
@@ -529,10 +522,17 @@ async fn sqlite_store() -> (SharedStore, TestSqlite) {
 
 async fn postgres_store() -> (SharedStore, TestDatabase) {
     let db = TestDatabase::create().await;
-    let store = minzheng_eventstore::connect(&db.url, Upcasters::default())
+    // A small pool: the test server is shared with every other suite, and its connection
+    // limit is what parallel tests run out of first.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(3)
+        .connect(&db.url)
+        .await
+        .expect("connect to the test database");
+    let store = PostgresStore::from_pool(pool, Upcasters::default())
         .await
         .expect("open the PostgreSQL store");
-    (store, db)
+    (Arc::new(store), db)
 }
 
 macro_rules! on_both_backends {
@@ -563,22 +563,10 @@ on_both_backends!(
     a_refusal_appends_nothing,
     a_command_that_decides_nothing_appends_nothing,
     an_idempotent_retry_returns_the_first_outcome,
+    events_carry_the_command_metadata,
     a_conflict_reloads_and_decides_again,
     concurrent_commands_lose_no_update,
     snapshots_are_taken_and_used,
     an_undecodable_event_is_an_internal_error,
 );
 
-// The metadata scenario installs a thread-local subscriber, so it needs the single-threaded
-// runtime: on more threads the runner could be polled where the subscriber is not installed.
-#[tokio::test]
-async fn sqlite_events_carry_the_command_metadata() {
-    let (store, _db) = sqlite_store().await;
-    events_carry_the_command_metadata(store).await;
-}
-
-#[tokio::test]
-async fn postgres_events_carry_the_command_metadata() {
-    let (store, _db) = postgres_store().await;
-    events_carry_the_command_metadata(store).await;
-}

@@ -7,8 +7,6 @@ use minzheng_kit::{
     auth::Role,
     server::{RunningServer, ServerBuilder, ServerError},
 };
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use prost::Message;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
@@ -16,11 +14,10 @@ use tonic::Code;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
-use tracing_subscriber::layer::SubscriberExt;
 
 use crate::support::{
     CallOptions, Gate, SERVICE, WhoamiRequest, WhoamiServer, authenticator, channel,
-    descriptor_set, token, whoami,
+    descriptor_set, token, trace_with_opentelemetry, whoami,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -200,12 +197,7 @@ async fn tokens_are_checked_before_and_inside_handlers() {
 
 #[tokio::test]
 async fn incoming_traceparent_parents_the_request_span() {
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let provider = SdkTracerProvider::builder().build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-    // The test runtime has one thread, so the server's tasks run under this subscriber.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    trace_with_opentelemetry();
 
     let server = start(Arc::default(), WAIT).await;
     let options = CallOptions {

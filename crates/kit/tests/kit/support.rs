@@ -130,7 +130,6 @@ impl tonic::server::UnaryService<WhoamiRequest> for Handler {
         let gate = self.gate.clone();
         Box::pin(async move {
             let message = request.get_ref().clone();
-            eprintln!("DEBUG span {:?} {:?} {:?}", tracing::Span::current().metadata().map(|m| m.name()), std::thread::current().id(), tracing::Span::current().id());
             if !message.required_role.is_empty() {
                 let role: Role = message
                     .required_role
@@ -154,6 +153,32 @@ impl tonic::server::UnaryService<WhoamiRequest> for Handler {
             }))
         })
     }
+}
+
+/// Installs, once per test process, a global subscriber with the OpenTelemetry layer and the
+/// W3C propagator, so that spans have real trace contexts.
+///
+/// Global rather than scoped: with a single scoped subscriber, tracing computes a callsite's
+/// interest on whichever thread reaches it first, so a test on another thread (with no
+/// subscriber) could disable a span for good.
+pub fn trace_with_opentelemetry() {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt;
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        // INFO keeps the libraries' trace-level spans (h2, hyper, sqlx) out of the way.
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::INFO)
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("kit-tests")));
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in the kit tests");
+    });
+    // Callsites reached before the subscriber was installed cached "disabled"; recompute.
+    tracing::callsite::rebuild_interest_cache();
 }
 
 /// The encoded descriptor set of `minzheng/test/v1/whoami.proto`, as `tonic-prost-build` would

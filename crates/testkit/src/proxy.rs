@@ -1,0 +1,103 @@
+//! A TCP proxy a test can cut: the way to take PostgreSQL (or anything else) "down" for one test
+//! without stopping the server every other test shares.
+//!
+//! `TcpProxy::start(upstream)` listens on a free loopback port and forwards each connection to
+//! `upstream`. `cut()` drops every open connection and refuses new ones until `restore()`.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use tokio::{
+    io::copy_bidirectional,
+    net::{TcpListener, TcpStream},
+    sync::watch,
+    task::JoinHandle,
+};
+
+/// A running proxy; stops when dropped.
+#[derive(Debug)]
+pub struct TcpProxy {
+    addr: SocketAddr,
+    cut: Arc<AtomicBool>,
+    generation: watch::Sender<u64>,
+    accept: JoinHandle<()>,
+}
+
+impl TcpProxy {
+    /// Starts forwarding a free loopback port to `upstream` (e.g. `127.0.0.1:5432`).
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let cut = Arc::new(AtomicBool::new(false));
+        let (generation, _) = watch::channel(0u64);
+        let accept = {
+            let cut = cut.clone();
+            let generation = generation.clone();
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if cut.load(Ordering::SeqCst) {
+                        // Refused: closing at once is what a stopped server looks like to a client
+                        // that reached the port.
+                        drop(inbound);
+                        continue;
+                    }
+                    let mut cut_signal = generation.subscribe();
+                    let started_in = *cut_signal.borrow();
+                    tokio::spawn(async move {
+                        let Ok(mut outbound) = TcpStream::connect(upstream).await else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = cut_signal.wait_for(|g| *g != started_in) => {}
+                        }
+                    });
+                }
+            })
+        };
+        Self {
+            addr,
+            cut,
+            generation,
+            accept,
+        }
+    }
+
+    /// The proxy's own address, to connect to instead of the upstream.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Drops every open connection and refuses new ones.
+    pub fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// Accepts connections again.
+    pub fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.generation.send_modify(|g| *g += 1);
+    }
+}
+
+/// The PostgreSQL URL of `database` reached through `proxy` instead of directly.
+pub fn postgres_url_via(proxy: &TcpProxy, database: &str) -> String {
+    let admin = crate::postgres_admin_url();
+    let user = admin
+        .strip_prefix("postgres://")
+        .and_then(|rest| rest.split('@').next())
+        .unwrap_or("postgres");
+    format!("postgres://{user}@{}/{database}", proxy.addr())
+}
