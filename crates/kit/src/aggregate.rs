@@ -352,7 +352,7 @@ impl<A: Aggregate> Repository<A> {
 
     /// Runs `command` against instance `key`: `Ok(Ok(committed))`, `Ok(Err(refusal))` when a
     /// domain rule refuses, `Err` when the store fails or a conflict persists after the retries.
-    #[tracing::instrument(skip_all, fields(category = A::CATEGORY, key = %key), err)]
+    #[tracing::instrument(skip_all, fields(category = A::CATEGORY, key = %key), err(level = tracing::Level::WARN))]
     pub async fn execute(
         &self,
         key: &str,

@@ -94,7 +94,9 @@ impl FromStr for Role {
             .into_iter()
             .find(|role| role.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown role {s:?}; expected caseworker, approver, auditor, operator or agency")
+                format!(
+                    "unknown role {s:?}; expected caseworker, approver, auditor, operator or agency"
+                )
             })
     }
 }
@@ -294,7 +296,12 @@ pub struct Claims {
 
 impl Claims {
     /// Claims for `sub` valid for `ttl` from now, with the default issuer and audience.
-    pub fn new(sub: impl Into<String>, roles: &[Role], regions: &[RegionCode], ttl: Duration) -> Self {
+    pub fn new(
+        sub: impl Into<String>,
+        roles: &[Role],
+        regions: &[RegionCode],
+        ttl: Duration,
+    ) -> Self {
         let now = jsonwebtoken::get_current_timestamp();
         Self {
             sub: sub.into(),
@@ -406,7 +413,9 @@ impl Authenticator {
         let mut keys = Vec::new();
         if let Some(secret) = &settings.dev_secret {
             keys.push(hs256_key(secret)?);
-            tracing::warn!("hs256 development token secret is configured; do not use in production");
+            tracing::warn!(
+                "hs256 development token secret is configured; do not use in production"
+            );
         }
         let mut pem = String::new();
         if let Some(path) = &settings.public_key_file {
@@ -460,7 +469,10 @@ impl Authenticator {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = self.inner.leeway_secs;
 
-        let mut result = Err(TokenError::AlgorithmNotAccepted(format!("{:?}", header.alg)));
+        let mut result = Err(TokenError::AlgorithmNotAccepted(format!(
+            "{:?}",
+            header.alg
+        )));
         // Several keys of one family exist during key rotation: try each until one verifies.
         for key in self.inner.keys.iter().filter(|k| k.family() == family) {
             match jsonwebtoken::decode::<VerifiedClaims>(token, key, &validation) {
@@ -530,7 +542,9 @@ fn token_error(kind: &ErrorKind) -> TokenError {
             TokenError::InvalidClaims(format!("missing {claim}"))
         }
         ErrorKind::ImmatureSignature => TokenError::InvalidClaims("not yet valid".to_owned()),
-        ErrorKind::Json(_) => TokenError::InvalidClaims("claims do not have the expected form".to_owned()),
+        ErrorKind::Json(_) => {
+            TokenError::InvalidClaims("claims do not have the expected form".to_owned())
+        }
         _ => TokenError::Malformed,
     }
 }
@@ -539,15 +553,18 @@ fn principal_from(claims: VerifiedClaims) -> Result<Principal, TokenError> {
     if claims.sub.trim().is_empty() {
         return Err(TokenError::InvalidClaims("sub is empty".to_owned()));
     }
-    let roles = claims.roles.iter().filter_map(|name| match name.parse::<Role>() {
-        Ok(role) => Some(role),
-        Err(_) => {
-            // A role this build does not know grants nothing; refusing the whole token would
-            // lock out every user the day the issuer adds a role.
-            tracing::debug!(role = %name, "ignoring unknown role in token");
-            None
-        }
-    });
+    let roles = claims
+        .roles
+        .iter()
+        .filter_map(|name| match name.parse::<Role>() {
+            Ok(role) => Some(role),
+            Err(_) => {
+                // A role this build does not know grants nothing; refusing the whole token would
+                // lock out every user the day the issuer adds a role.
+                tracing::debug!(role = %name, "ignoring unknown role in token");
+                None
+            }
+        });
     let roles: BTreeSet<Role> = roles.collect();
     let regions = claims
         .regions
@@ -555,7 +572,9 @@ fn principal_from(claims: VerifiedClaims) -> Result<Principal, TokenError> {
         .map(|code| RegionCode::parse(code))
         .collect::<Result<Vec<_>, _>>()
         // A malformed scope could widen or narrow access in ways nobody intended: fail closed.
-        .map_err(|_| TokenError::InvalidClaims("regions must be 12-digit division codes".to_owned()))?;
+        .map_err(|_| {
+            TokenError::InvalidClaims("regions must be 12-digit division codes".to_owned())
+        })?;
     Ok(Principal {
         subject: claims.sub,
         roles,

@@ -122,7 +122,10 @@ impl Error {
             Error::PermissionDenied(message) => Status::permission_denied(message),
             Error::Unavailable(message) => Status::unavailable(message),
             Error::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "request failed: internal error");
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "request failed: internal error"
+                );
                 Status::internal("internal error")
             }
         }
@@ -162,12 +165,12 @@ impl From<StoreError> for Error {
                 tracing::warn!(error = %error, "event store unavailable");
                 Self::Unavailable("event store unavailable".to_owned())
             }
-            StoreError::IdempotencyKeyReused { .. } => Self::InvalidArgument(vec![
-                FieldViolation::new(
+            StoreError::IdempotencyKeyReused { .. } => {
+                Self::InvalidArgument(vec![FieldViolation::new(
                     "idempotency_key",
                     "was already used for a different command target; use a new key",
-                ),
-            ]),
+                )])
+            }
             StoreError::InvalidStreamId(_)
             | StoreError::EmptyAppend
             | StoreError::DuplicateEventId { .. }

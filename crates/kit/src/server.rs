@@ -26,9 +26,7 @@ use minzheng_telemetry::TraceContext;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tonic::{
-    Request, Response, Status,
-    server::NamedService,
-    service::RoutesBuilder,
+    Request, Response, Status, server::NamedService, service::RoutesBuilder,
     transport::server::TcpIncoming,
 };
 use tonic_health::{
@@ -166,7 +164,9 @@ impl ServerBuilder {
 
         let health = HealthReporter::new();
         for name in &service_names {
-            health.set_service_status(name, ServingStatus::Serving).await;
+            health
+                .set_service_status(name, ServingStatus::Serving)
+                .await;
         }
         let draining = CancellationToken::new();
         routes.add_service(HealthServer::new(DrainingHealth {

@@ -59,8 +59,9 @@ pub enum SettingsError {
 pub fn load<T: DeserializeOwned>() -> Result<T, SettingsError> {
     // Variables that are not UTF-8 cannot be ours: every name we read is ASCII.
     load_from(
-        std::env::vars_os()
-            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?))),
+        std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        }),
     )
 }
 
@@ -82,7 +83,9 @@ where
         } else if let Some(rest) = name.strip_prefix(ENV_PREFIX)
             && !rest.is_empty()
         {
-            let key = rest.to_ascii_lowercase().replace(ENV_NESTING_SEPARATOR, ".");
+            let key = rest
+                .to_ascii_lowercase()
+                .replace(ENV_NESTING_SEPARATOR, ".");
             vars.push(EnvVar { name, key, value });
         }
     }

@@ -84,15 +84,11 @@ where
     #[track_caller]
     pub fn then_refused(self, rule: &str) -> A::Error {
         match self.outcome {
-            Ok(events) => panic!(
-                "expected refusal by rule {rule:?}, but the command produced {events:?}"
-            ),
+            Ok(events) => {
+                panic!("expected refusal by rule {rule:?}, but the command produced {events:?}")
+            }
             Err(refusal) => {
-                assert_eq!(
-                    refusal.rule(),
-                    rule,
-                    "refused by another rule ({refusal})"
-                );
+                assert_eq!(refusal.rule(), rule, "refused by another rule ({refusal})");
                 refusal
             }
         }

@@ -53,12 +53,7 @@ impl TestDatabase {
     /// Creates a fresh, empty database. Panics with instructions when PostgreSQL is unreachable.
     pub async fn create() -> Self {
         let admin = postgres_admin_url();
-        let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is not reachable at {admin} ({e}); start it with `make services` \
-                 or point MZ_TEST_DATABASE_URL at one"
-            )
-        });
+        let mut conn = connect_admin(&admin).await;
         let name = unique_name("db");
         // The name is generated here from letters and digits only.
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
@@ -75,6 +70,29 @@ impl TestDatabase {
             name
         );
         Self { url, name }
+    }
+}
+
+/// Connects to the administrative database. A server that is merely full (SQLSTATE 53300, too
+/// many clients: other tests' pools) is waited for; one that cannot be reached fails the test.
+async fn connect_admin(admin: &str) -> PgConnection {
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match PgConnection::connect(admin).await {
+            Ok(conn) => return conn,
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("53300")
+                    && waited < std::time::Duration::from_secs(60) =>
+            {
+                let pause = std::time::Duration::from_millis(200);
+                tokio::time::sleep(pause).await;
+                waited += pause;
+            }
+            Err(e) => panic!(
+                "PostgreSQL is not reachable at {admin} ({e}); start it with `make services` \
+                 or point MZ_TEST_DATABASE_URL at one"
+            ),
+        }
     }
 }
 

@@ -151,7 +151,11 @@ fn given_when_then_reads_like_a_rule_table() {
     let state = given::<Counter>([Event::Added(3)])
         .when(Command::Subtract(2))
         .then([Event::Subtracted(2)]);
-    assert_eq!(state, Counter { value: 1 }, "then returns the state after the events");
+    assert_eq!(
+        state,
+        Counter { value: 1 },
+        "then returns the state after the events"
+    );
 
     let refusal = given::<Counter>([Event::Added(1)])
         .when(Command::Subtract(2))
@@ -173,13 +177,17 @@ fn then_fails_when_the_command_is_refused() {
 #[test]
 #[should_panic(expected = "other events")]
 fn then_fails_on_other_events() {
-    given::<Counter>([]).when(Command::Add(1)).then([Event::Added(2)]);
+    given::<Counter>([])
+        .when(Command::Add(1))
+        .then([Event::Added(2)]);
 }
 
 #[test]
 #[should_panic(expected = "expected refusal")]
 fn then_refused_fails_when_the_command_succeeds() {
-    given::<Counter>([]).when(Command::Add(1)).then_refused("below_zero");
+    given::<Counter>([])
+        .when(Command::Add(1))
+        .then_refused("below_zero");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,7 +250,10 @@ async fn a_refusal_appends_nothing(store: SharedStore) {
 async fn a_command_that_decides_nothing_appends_nothing(store: SharedStore) {
     let repo = counter(&store);
     repo.run("c1", &Command::Add(1), &ctx()).await.expect("add");
-    let touched = repo.run("c1", &Command::Touch, &ctx()).await.expect("touch");
+    let touched = repo
+        .run("c1", &Command::Touch, &ctx())
+        .await
+        .expect("touch");
     assert_eq!((touched.stream_version, touched.position), (1, 0));
     assert!(touched.event_ids.is_empty());
     let stream = repo.stream_id("c1").expect("stream id");
@@ -252,9 +263,14 @@ async fn a_command_that_decides_nothing_appends_nothing(store: SharedStore) {
 async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
     let repo = counter(&store);
     let keyed = ctx().with_idempotency_key("request-1");
-    let first = repo.run("c1", &Command::Add(5), &keyed).await.expect("first");
+    let first = repo
+        .run("c1", &Command::Add(5), &keyed)
+        .await
+        .expect("first");
     // The stream moves on before the client retries.
-    repo.run("c1", &Command::Add(1), &ctx()).await.expect("another command");
+    repo.run("c1", &Command::Add(1), &ctx())
+        .await
+        .expect("another command");
     let retry = repo
         .run("c1", &Command::Add(5), &keyed.clone())
         .await
@@ -265,7 +281,11 @@ async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
         (first.stream_version, first.position, &first.event_ids),
         "the recorded outcome, not a new one"
     );
-    assert_eq!(repo.load("c1").await.expect("load").state.value, 6, "added once");
+    assert_eq!(
+        repo.load("c1").await.expect("load").state.value,
+        6,
+        "added once"
+    );
 
     // The same key on another stream is a client error, not a silent replay.
     let error = repo
@@ -273,7 +293,10 @@ async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
         .await
         .expect_err("key reused for another stream");
     assert!(
-        matches!(error, RunError::Store(StoreError::IdempotencyKeyReused { .. })),
+        matches!(
+            error,
+            RunError::Store(StoreError::IdempotencyKeyReused { .. })
+        ),
         "{error:?}"
     );
     assert_eq!(Error::from(error).code(), Code::InvalidArgument);
@@ -306,7 +329,10 @@ async fn events_carry_the_command_metadata(store: SharedStore) {
     assert_eq!(metadata.idempotency_key.as_deref(), Some("request-7"));
     assert_eq!(metadata.correlation_id, Some(correlation));
     assert_eq!(metadata.causation_id, Some(cause));
-    let stored = metadata.traceparent.as_deref().expect("trace context stored");
+    let stored = metadata
+        .traceparent
+        .as_deref()
+        .expect("trace context stored");
     let trace_id = |tp: &str| tp.split('-').nth(1).map(str::to_owned);
     assert_eq!(trace_id(stored), trace_id(&parent), "same trace as the rpc");
 
@@ -328,7 +354,7 @@ struct Interfering {
 }
 
 impl Interfering {
-    fn new(inner: &SharedStore, stream: &str, event: Event) -> SharedStore {
+    fn store(inner: &SharedStore, stream: &str, event: Event) -> SharedStore {
         let request = AppendRequest {
             stream: StreamId::new("counter", stream).expect("stream id"),
             expected: ExpectedVersion::Any,
@@ -393,17 +419,23 @@ impl EventStore for Interfering {
 
 async fn a_conflict_reloads_and_decides_again(store: SharedStore) {
     // Someone adds 5 between our load and our append: we must not overwrite it.
-    let repo = Repository::<Counter>::new(Interfering::new(&store, "c1", Event::Added(5)));
-    let committed = repo.run("c1", &Command::Add(1), &ctx()).await.expect("retried");
+    let repo = Repository::<Counter>::new(Interfering::store(&store, "c1", Event::Added(5)));
+    let committed = repo
+        .run("c1", &Command::Add(1), &ctx())
+        .await
+        .expect("retried");
     assert_eq!(committed.stream_version, 2);
-    assert_eq!(counter(&store).load("c1").await.expect("load").state.value, 6);
+    assert_eq!(
+        counter(&store).load("c1").await.expect("load").state.value,
+        6
+    );
 
     // A retry re-checks the rules on the new state: here the competitor took the last 3.
     counter(&store)
         .run("c2", &Command::Add(3), &ctx())
         .await
         .expect("set up");
-    let repo = Repository::<Counter>::new(Interfering::new(&store, "c2", Event::Subtracted(3)));
+    let repo = Repository::<Counter>::new(Interfering::store(&store, "c2", Event::Subtracted(3)));
     let outcome = repo
         .execute("c2", &Command::Subtract(3), &ctx())
         .await
@@ -411,7 +443,7 @@ async fn a_conflict_reloads_and_decides_again(store: SharedStore) {
     assert!(matches!(outcome, Err(Refusal::BelowZero)), "{outcome:?}");
 
     // Without retries the conflict surfaces, as ABORTED.
-    let repo = Repository::<Counter>::new(Interfering::new(&store, "c3", Event::Added(1)))
+    let repo = Repository::<Counter>::new(Interfering::store(&store, "c3", Event::Added(1)))
         .with_max_conflict_retries(0);
     let error = repo
         .execute("c3", &Command::Add(1), &ctx())
@@ -452,7 +484,10 @@ async fn concurrent_commands_lose_no_update(store: SharedStore) {
     let expected: Vec<u64> = (1..=WRITERS * EACH).collect();
     assert_eq!(versions, expected, "every command got its own version");
     let loaded = repo.load("shared").await.expect("load");
-    assert_eq!((loaded.state.value, loaded.version), (WRITERS * EACH, WRITERS * EACH));
+    assert_eq!(
+        (loaded.state.value, loaded.version),
+        (WRITERS * EACH, WRITERS * EACH)
+    );
 }
 
 async fn snapshots_are_taken_and_used(store: SharedStore) {
@@ -468,7 +503,12 @@ async fn snapshots_are_taken_and_used(store: SharedStore) {
         .expect("read snapshot")
         .expect("a snapshot was taken");
     assert_eq!(snapshot.stream_version, 4);
-    assert_eq!(Counter::decode_snapshot(&snapshot.payload).expect("decode").value, 4);
+    assert_eq!(
+        Counter::decode_snapshot(&snapshot.payload)
+            .expect("decode")
+            .value,
+        4
+    );
 
     // Loading starts from the snapshot: a (deliberately false) snapshot shows through.
     store
@@ -479,7 +519,11 @@ async fn snapshots_are_taken_and_used(store: SharedStore) {
         .await
         .expect("save");
     assert_eq!(repo.load("c1").await.expect("load").state.value, 101);
-    assert_eq!(counter(&store).load("c1").await.expect("load").state.value, 5, "no snapshots, full replay");
+    assert_eq!(
+        counter(&store).load("c1").await.expect("load").state.value,
+        5,
+        "no snapshots, full replay"
+    );
 
     // A snapshot of another schema is ignored and the stream replayed.
     store
@@ -508,7 +552,10 @@ async fn an_undecodable_event_is_an_internal_error(store: SharedStore) {
         .execute("c1", &Command::Add(1), &ctx())
         .await
         .expect_err("cannot load");
-    assert!(matches!(error, RunError::Decode { version: 1, .. }), "{error:?}");
+    assert!(
+        matches!(error, RunError::Decode { version: 1, .. }),
+        "{error:?}"
+    );
     assert_eq!(Error::from(error).code(), Code::Internal);
 }
 
@@ -569,4 +616,3 @@ on_both_backends!(
     snapshots_are_taken_and_used,
     an_undecodable_event_is_an_internal_error,
 );
-

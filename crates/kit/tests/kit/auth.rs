@@ -33,19 +33,30 @@ fn a_dev_token_yields_its_principal() {
 fn region_scope_follows_the_division_hierarchy() {
     let approver = Principal::new("staff-7", [Role::Approver], [region(COUNTY)]);
     assert!(approver.may_act_in(region(COUNTY)), "its own county");
-    assert!(approver.may_act_in(region(TOWNSHIP)), "a township in its county");
+    assert!(
+        approver.may_act_in(region(TOWNSHIP)),
+        "a township in its county"
+    );
     assert!(!approver.may_act_in(region(OTHER_COUNTY)));
-    assert!(!approver.may_act_in(region("210500000000")), "not the enclosing city");
+    assert!(
+        !approver.may_act_in(region("210500000000")),
+        "not the enclosing city"
+    );
 
     let caseworker = Principal::new("staff-8", [Role::Caseworker], [region(TOWNSHIP)]);
     assert!(!caseworker.may_act_in(region(COUNTY)));
     assert_eq!(
-        caseworker.require_region(region(COUNTY)).map_err(|e| e.code()),
+        caseworker
+            .require_region(region(COUNTY))
+            .map_err(|e| e.code()),
         Err(Code::PermissionDenied)
     );
 
     let unscoped = Principal::new("auditor-1", [Role::Auditor], []);
-    assert!(!unscoped.may_act_in(region(TOWNSHIP)), "no regions means nowhere");
+    assert!(
+        !unscoped.may_act_in(region(TOWNSHIP)),
+        "no regions means nowhere"
+    );
 }
 
 #[test]
@@ -59,18 +70,31 @@ fn expired_tokens_are_rejected() {
 #[test]
 fn tokens_signed_with_another_secret_are_rejected() {
     let other = SecretString::from("another-secret-another-secret-another!");
-    let token = mint_dev_token(&other, "staff-1", &[Role::Caseworker], &[], Duration::from_secs(60))
-        .expect("mint");
-    assert_eq!(authenticator().verify(&token), Err(TokenError::BadSignature));
+    let token = mint_dev_token(
+        &other,
+        "staff-1",
+        &[Role::Caseworker],
+        &[],
+        Duration::from_secs(60),
+    )
+    .expect("mint");
+    assert_eq!(
+        authenticator().verify(&token),
+        Err(TokenError::BadSignature)
+    );
 }
 
 #[test]
 fn issuer_and_audience_must_match() {
     let claims = Claims::new("staff-1", &[], &[], Duration::from_secs(60));
-    let token = auth::mint_hs256(&secret(), &claims.clone().with_issuer("elsewhere")).expect("mint");
+    let token =
+        auth::mint_hs256(&secret(), &claims.clone().with_issuer("elsewhere")).expect("mint");
     assert_eq!(authenticator().verify(&token), Err(TokenError::WrongIssuer));
     let token = auth::mint_hs256(&secret(), &claims.with_audience("other-system")).expect("mint");
-    assert_eq!(authenticator().verify(&token), Err(TokenError::WrongAudience));
+    assert_eq!(
+        authenticator().verify(&token),
+        Err(TokenError::WrongAudience)
+    );
 }
 
 #[test]
@@ -82,7 +106,10 @@ fn only_the_platform_algorithms_are_accepted() {
         authenticator().verify(&token),
         Err(TokenError::AlgorithmNotAccepted(_))
     ));
-    assert_eq!(authenticator().verify("not.a.token"), Err(TokenError::Malformed));
+    assert_eq!(
+        authenticator().verify("not.a.token"),
+        Err(TokenError::Malformed)
+    );
     // An unsigned token (`alg: none`) is never accepted.
     let unsigned = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.";
     assert!(authenticator().verify(unsigned).is_err());
@@ -114,19 +141,43 @@ fn private_key(name: &str, rsa: bool) -> EncodingKey {
 #[test]
 fn rs256_and_eddsa_tokens_verify_against_public_keys() {
     let verifier = production_authenticator();
-    let claims = Claims::new("svc-datasharing", &[Role::Operator], &[], Duration::from_secs(60));
+    let claims = Claims::new(
+        "svc-datasharing",
+        &[Role::Operator],
+        &[],
+        Duration::from_secs(60),
+    );
 
-    let token = mint(&private_key("rsa-private.pem", true), Algorithm::RS256, &claims).expect("mint");
-    assert_eq!(verifier.verify(&token).map(|p| p.subject().to_owned()), Ok("svc-datasharing".to_owned()));
+    let token = mint(
+        &private_key("rsa-private.pem", true),
+        Algorithm::RS256,
+        &claims,
+    )
+    .expect("mint");
+    assert_eq!(
+        verifier.verify(&token).map(|p| p.subject().to_owned()),
+        Ok("svc-datasharing".to_owned())
+    );
 
-    let token = mint(&private_key("ed25519-private.pem", false), Algorithm::EdDSA, &claims)
-        .expect("mint");
-    assert!(verifier.verify(&token).is_ok_and(|p| p.has_role(Role::Operator)));
+    let token = mint(
+        &private_key("ed25519-private.pem", false),
+        Algorithm::EdDSA,
+        &claims,
+    )
+    .expect("mint");
+    assert!(
+        verifier
+            .verify(&token)
+            .is_ok_and(|p| p.has_role(Role::Operator))
+    );
 
     // Without the development secret, HS256 tokens are refused outright: nobody can sign one
     // with a public key as the HMAC secret.
     let dev = token_for_dev();
-    assert!(matches!(verifier.verify(&dev), Err(TokenError::AlgorithmNotAccepted(_))));
+    assert!(matches!(
+        verifier.verify(&dev),
+        Err(TokenError::AlgorithmNotAccepted(_))
+    ));
 }
 
 fn token_for_dev() -> String {
@@ -142,12 +193,18 @@ fn inline_pem_and_bad_key_material() {
     })
     .expect("inline key loads");
     let claims = Claims::new("svc-1", &[], &[], Duration::from_secs(60));
-    let token = mint(&private_key("ed25519-private.pem", false), Algorithm::EdDSA, &claims)
-        .expect("mint");
+    let token = mint(
+        &private_key("ed25519-private.pem", false),
+        Algorithm::EdDSA,
+        &claims,
+    )
+    .expect("mint");
     assert!(verifier.verify(&token).is_ok());
 
     let error = Authenticator::from_settings(&AuthSettings {
-        public_keys_pem: Some("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".into()),
+        public_keys_pem: Some(
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".into(),
+        ),
         ..AuthSettings::default()
     })
     .expect_err("garbage key");
@@ -194,7 +251,11 @@ fn the_agency_claim_reaches_the_principal() {
 fn authorization_metadata_is_parsed_strictly() {
     let verifier = Authenticator::from_settings(&dev_settings()).expect("dev settings");
     let mut headers = http::HeaderMap::new();
-    assert_eq!(verifier.authenticate(&headers), Ok(None), "no header, no principal");
+    assert_eq!(
+        verifier.authenticate(&headers),
+        Ok(None),
+        "no header, no principal"
+    );
 
     headers.insert("authorization", "Basic dXNlcjpwYXNz".parse().unwrap());
     assert_eq!(verifier.authenticate(&headers), Err(TokenError::NotBearer));
@@ -203,7 +264,10 @@ fn authorization_metadata_is_parsed_strictly() {
 
     let token = token("staff-3", &[Role::Approver], &[COUNTY]);
     headers.insert("authorization", format!("bearer {token}").parse().unwrap());
-    let principal = verifier.authenticate(&headers).expect("valid").expect("present");
+    let principal = verifier
+        .authenticate(&headers)
+        .expect("valid")
+        .expect("present");
     assert_eq!(principal.subject(), "staff-3");
 }
 
@@ -211,18 +275,24 @@ fn authorization_metadata_is_parsed_strictly() {
 fn handler_checks_answer_unauthenticated_or_permission_denied() {
     let anonymous = tonic::Request::new(());
     assert_eq!(
-        auth::require(&anonymous, Role::Caseworker).map(|_| ()).map_err(|e| e.code()),
+        auth::require(&anonymous, Role::Caseworker)
+            .map(|_| ())
+            .map_err(|e| e.code()),
         Err(Code::Unauthenticated)
     );
     assert!(auth::principal(&anonymous).is_none());
 
     let mut request = tonic::Request::new(());
-    request
-        .extensions_mut()
-        .insert(Principal::new("staff-9", [Role::Caseworker], [region(TOWNSHIP)]));
+    request.extensions_mut().insert(Principal::new(
+        "staff-9",
+        [Role::Caseworker],
+        [region(TOWNSHIP)],
+    ));
     assert!(auth::require(&request, Role::Caseworker).is_ok());
     assert_eq!(
-        auth::require(&request, Role::Approver).map(|_| ()).map_err(|e| e.code()),
+        auth::require(&request, Role::Approver)
+            .map(|_| ())
+            .map_err(|e| e.code()),
         Err(Code::PermissionDenied)
     );
     assert_eq!(

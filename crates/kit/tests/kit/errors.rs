@@ -137,8 +137,14 @@ fn internal_errors_tell_the_client_nothing() {
 fn the_remaining_variants_map_to_their_codes() {
     let cases = [
         (Error::NotFound("division 210502".into()), Code::NotFound),
-        (Error::Unauthenticated("no token".into()), Code::Unauthenticated),
-        (Error::PermissionDenied("wrong role".into()), Code::PermissionDenied),
+        (
+            Error::Unauthenticated("no token".into()),
+            Code::Unauthenticated,
+        ),
+        (
+            Error::PermissionDenied("wrong role".into()),
+            Code::PermissionDenied,
+        ),
         (Error::Unavailable("bus down".into()), Code::Unavailable),
         (Error::Conflict("moved on".into()), Code::Aborted),
     ];

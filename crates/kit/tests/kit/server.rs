@@ -46,7 +46,11 @@ async fn health_reports_every_service_serving() {
             .await
             .expect("health check")
             .into_inner();
-        assert_eq!(response.status, ServingStatus::Serving as i32, "{service:?}");
+        assert_eq!(
+            response.status,
+            ServingStatus::Serving as i32,
+            "{service:?}"
+        );
     }
     let unknown = health
         .check(HealthCheckRequest {
@@ -64,8 +68,7 @@ macro_rules! reflect {
     ($version:ident, $channel:expr) => {{
         use tonic_reflection::pb::$version::{
             ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-            server_reflection_request::MessageRequest,
-            server_reflection_response::MessageResponse,
+            server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
         };
         let request = |message| ServerReflectionRequest {
             host: String::new(),
@@ -117,7 +120,10 @@ async fn reflection_answers_in_v1_and_v1alpha() {
 
     let (services, file) = reflect!(v1, channel.clone());
     assert!(services.iter().any(|s| s == SERVICE), "{services:?}");
-    assert!(services.iter().any(|s| s == "grpc.health.v1.Health"), "{services:?}");
+    assert!(
+        services.iter().any(|s| s == "grpc.health.v1.Health"),
+        "{services:?}"
+    );
     assert_eq!(file, "minzheng/test/v1/whoami.proto");
 
     let (services, file) = reflect!(v1alpha, channel);
@@ -183,13 +189,18 @@ async fn tokens_are_checked_before_and_inside_handlers() {
         authorization: Some("Basic dXNlcjpwYXNz".to_owned()),
         ..CallOptions::default()
     };
-    let status = call(demand("", ""), basic).await.expect_err("not a bearer token");
+    let status = call(demand("", ""), basic)
+        .await
+        .expect_err("not a bearer token");
     assert_eq!(status.code(), Code::Unauthenticated);
 
     let mut health = HealthClient::new(channel.clone());
     let mut request = tonic::Request::new(HealthCheckRequest::default());
     CallOptions::bearer("not-a-jwt").apply(&mut request);
-    let status = health.check(request).await.expect_err("invalid token on health");
+    let status = health
+        .check(request)
+        .await
+        .expect_err("invalid token on health");
     assert_eq!(status.code(), Code::Unauthenticated);
 
     server.shutdown().await.expect("clean shutdown");
@@ -237,7 +248,11 @@ async fn shutdown_reports_not_serving_and_finishes_in_flight_calls() {
         .await
         .expect("watch")
         .into_inner();
-    let first = watch.message().await.expect("first status").expect("a status");
+    let first = watch
+        .message()
+        .await
+        .expect("first status")
+        .expect("a status");
     assert_eq!(first.status, ServingStatus::Serving as i32);
 
     let held = tokio::spawn(whoami(
@@ -302,7 +317,9 @@ async fn shutdown_gives_up_on_calls_that_outlast_the_timeout() {
     timeout(WAIT, gate.started.notified())
         .await
         .expect("the held call started");
-    let result = timeout(WAIT, server.shutdown()).await.expect("shutdown returns");
+    let result = timeout(WAIT, server.shutdown())
+        .await
+        .expect("shutdown returns");
     assert!(
         matches!(result, Err(ServerError::ShutdownTimedOut(_))),
         "{result:?}"
@@ -318,6 +335,9 @@ async fn a_taken_port_is_a_bind_error() {
         .shutdown_token(CancellationToken::new())
         .build()
         .await;
-    assert!(matches!(second, Err(ServerError::Bind { .. })), "{second:?}");
+    assert!(
+        matches!(second, Err(ServerError::Bind { .. })),
+        "{second:?}"
+    );
     server.shutdown().await.expect("clean shutdown");
 }

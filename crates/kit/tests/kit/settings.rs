@@ -70,15 +70,25 @@ fn environment_overrides_the_file_which_overrides_defaults() {
     ]))
     .expect("layered settings load");
     assert_eq!(s.listen.port(), 0, "environment wins over the file");
-    assert_eq!(s.nats_url.as_deref(), Some("nats://file:4222"), "file wins over defaults");
+    assert_eq!(
+        s.nats_url.as_deref(),
+        Some("nats://file:4222"),
+        "file wins over defaults"
+    );
     assert_eq!(s.log_format, LogFormat::Json);
     assert_eq!(s.relay_poll_ms, 250);
     assert_eq!(s.shutdown_timeout_secs, 5);
-    assert_eq!(s.auth.issuer, "env-issuer", "nested key from MZ_AUTH__ISSUER");
+    assert_eq!(
+        s.auth.issuer, "env-issuer",
+        "nested key from MZ_AUTH__ISSUER"
+    );
     assert_eq!(s.auth.audience, "file-audience");
     assert!(s.otlp_endpoint.is_none());
     assert_eq!(
-        s.auth.dev_secret.as_ref().map(|s| s.expose_secret().to_owned()),
+        s.auth
+            .dev_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned()),
         Some("0000000000000000000000000000000007".to_owned())
     );
 }
@@ -107,21 +117,28 @@ fn a_service_struct_layers_its_own_keys_with_the_platform_ones() {
     assert_eq!(s.verification_timeout_secs, 12);
     assert_eq!(s.region_root, "210000000000", "digit strings stay strings");
     assert_eq!(s.platform.listen.port(), 7000);
-    assert_eq!(s.platform.relay_poll_ms, 40, "numbers reach flattened fields");
+    assert_eq!(
+        s.platform.relay_poll_ms, 40,
+        "numbers reach flattened fields"
+    );
     assert_eq!(s.platform.auth.leeway_secs, 3);
-    assert_eq!(s.platform.nats_url.as_deref(), Some("nats://127.0.0.1:4222"));
+    assert_eq!(
+        s.platform.nats_url.as_deref(),
+        Some("nats://127.0.0.1:4222")
+    );
 }
 
 #[test]
 fn a_bad_value_names_its_key_and_variable() {
-    let message = settings::load_from::<PlatformSettings, _, _, _>(env(&[(
-        "MZ_LISTEN",
-        "not-an-address",
-    )]))
-    .expect_err("bad listen address")
-    .to_string();
+    let message =
+        settings::load_from::<PlatformSettings, _, _, _>(env(&[("MZ_LISTEN", "not-an-address")]))
+            .expect_err("bad listen address")
+            .to_string();
     assert!(message.contains("listen"), "names the key: {message}");
-    assert!(message.contains("MZ_LISTEN"), "names the variable: {message}");
+    assert!(
+        message.contains("MZ_LISTEN"),
+        "names the variable: {message}"
+    );
 
     let message =
         settings::load_from::<PlatformSettings, _, _, _>(env(&[("MZ_LOG_FORMAT", "yaml")]))
@@ -143,10 +160,9 @@ fn a_bad_value_names_its_key_and_variable() {
 
     let file = settings_file("listen = 42");
     let path = file.path().display().to_string();
-    let message =
-        settings::load_from::<PlatformSettings, _, _, _>(env(&[("MZ_CONFIG", &path)]))
-            .expect_err("bad value in the file")
-            .to_string();
+    let message = settings::load_from::<PlatformSettings, _, _, _>(env(&[("MZ_CONFIG", &path)]))
+        .expect_err("bad value in the file")
+        .to_string();
     assert!(
         message.contains("listen") && message.contains(&path),
         "names the key and the file: {message}"
@@ -180,8 +196,14 @@ fn debug_output_never_shows_secrets() {
     ]))
     .expect("settings load");
     let printed = format!("{s:?} {s:#?}");
-    assert!(!printed.contains("hunter2"), "database password printed: {printed}");
-    assert!(!printed.contains("must-not-print"), "secret printed: {printed}");
+    assert!(
+        !printed.contains("hunter2"),
+        "database password printed: {printed}"
+    );
+    assert!(
+        !printed.contains("must-not-print"),
+        "secret printed: {printed}"
+    );
     assert_eq!(
         s.database_url
             .as_ref()
