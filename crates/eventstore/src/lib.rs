@@ -15,6 +15,9 @@
 //!   below the oldest running transaction; SQLite has a single writer);
 //! - events are read back through the [`Upcasters`] registered for their type and schema version.
 //!
+//! Both backends create their tables through embedded migrations when they open (see
+//! [`migrations`] for the version numbers services must stay clear of).
+//!
 //! Architecture invariant: this crate knows nothing of any domain. Payloads are opaque bytes
 //! (the protobuf encoding of an event message); event types are strings.
 
@@ -327,8 +330,9 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
     /// idempotency key (see the crate docs).
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome>;
 
-    /// The outcome of an earlier append with this idempotency key, if any. Lets a service answer
-    /// a retried command before re-running it against newer state.
+    /// The outcome of an earlier append with this idempotency key, if any (with
+    /// `replayed = true`, as an append with that key would return it). Lets a service answer a
+    /// retried command before re-running it against newer state.
     async fn find_idempotent(&self, key: &str) -> Result<Option<AppendOutcome>>;
 
     /// The stream's current version (0 when it has no events).

@@ -1,11 +1,13 @@
 //! PostgreSQL backend: the production event store.
 //!
-//! **Appends** are one statement in autocommit: a CTE reads the stream's current version and
-//! any earlier outcome of the idempotency key, inserts all events from `unnest` arrays when the
-//! version matches, and records the idempotency outcome, so an append costs one round trip and
-//! one commit. A lost race surfaces as a unique violation on `(stream_id, stream_version)` (a
-//! [`StoreError::Conflict`], or a retry for [`ExpectedVersion::Any`]) or on the idempotency key
-//! (the first append's outcome is returned). Nothing uses `ON CONFLICT DO NOTHING` on events.
+//! **Appends** are one statement in autocommit, so an append costs one round trip and one
+//! commit however many events it carries: the statement reads the stream's current version,
+//! inserts all events from `unnest` arrays when the version matches and, for an append with an
+//! idempotency key, first looks the key up and afterwards records the outcome (a CTE). A lost
+//! race surfaces as a unique violation on `(stream_id, stream_version)` — a
+//! [`StoreError::Conflict`], or for [`ExpectedVersion::Any`] a retry that queues on a
+//! per-stream advisory lock — or on the idempotency key, and then the first append's outcome is
+//! returned. Nothing uses `ON CONFLICT DO NOTHING` on events.
 //!
 //! **Reading by position** orders by `(tx_id, position)`, where `tx_id` is the inserting
 //! transaction's id (`xid8`), and only returns rows of transactions older than the oldest one
@@ -59,7 +61,7 @@ const MAX_APPEND_ATTEMPTS: u32 = 20;
 /// in its own statement, before the append statement, so the append's snapshot — taken after
 /// the lock is granted, and so after the previous holder committed — sees the latest version.
 /// An advisory lock assigns no transaction id, which keeps the ordering argument of
-/// [`APPEND`] intact. The first argument namespaces the key away from other advisory locks.
+/// [`APPEND_KEYED`] intact. The first argument namespaces the key away from other advisory locks.
 const STREAM_LOCK: &str = "SELECT pg_advisory_xact_lock(1836737650, hashtext($1))";
 
 /// Names of the unique constraints an append can violate (see the migrations).
@@ -75,15 +77,18 @@ const IDEMPOTENCY_KEY: &str = "mz_idempotency_pkey";
 /// id lazily, at the first row this statement inserts. So if we read version `v`, the
 /// transaction that wrote `v` had committed before our snapshot, hence took its id before our
 /// snapshot, hence before ours: its `tx_id` is smaller. Anything that gave this transaction an
-/// id earlier — an insert before the version read (the idempotency row, say), a call to
-/// `pg_current_xact_id()`, or a multi-statement transaction doing a write first — would break
-/// that: we could take id 99, a rival take 100 and commit version 6, and we then read 6 and
-/// write version 7 with `tx_id` 99, which readers would deliver before version 6. Keep the
-/// version read in this statement and every write after it.
+/// id before this statement's snapshot would break that — an earlier statement in the same
+/// transaction that writes (inserting the idempotency row first, say) or calls
+/// `pg_current_xact_id()`: we could take id 99, a rival take 100 and commit version 6, and we
+/// then read 6 and write version 7 with `tx_id` 99, which readers would deliver before version
+/// 6. Keep the version read in this statement, and nothing that assigns an id before it (the
+/// contract test `concurrent_any_appends_to_one_stream_are_read_in_version_order` catches it).
 ///
-/// Parameters: $1 stream id, $2 category, $3 required version (NULL for Any), $4..$7 the
-/// events' ids, types, schema versions and payloads, $8..$13 the metadata.
-const APPEND: &str = r#"
+/// This form checks and records an idempotency key; [`APPEND`] is the same without one (a
+/// smaller plan, and most appends carry no key). Parameters: $1 stream id, $2 category, $3
+/// required version (NULL for Any), $4..$7 the events' ids, types, schema versions and
+/// payloads, $8..$12 correlation, causation, actor, traceparent, tracestate, $13 the key.
+const APPEND_KEYED: &str = r#"
 WITH prior AS (
     SELECT stream_id, stream_version, first_position, last_position, event_ids
     FROM mz_idempotency
@@ -131,6 +136,28 @@ CROSS JOIN (
 LEFT JOIN prior ON true
 "#;
 
+/// [`APPEND_KEYED`] without an idempotency key, and so without the CTEs: one `INSERT … SELECT`
+/// that reads the version in a subquery (the same ordering argument holds: one statement, one
+/// snapshot, the id assigned at the first inserted row). Most appends carry no key, and this
+/// plan is about as cheap as a plain insert. It returns one row per inserted event, and none
+/// when the version did not match. Parameters as for [`APPEND_KEYED`], up to $12.
+const APPEND: &str = r#"
+INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, event_type,
+    schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate)
+SELECT e.event_id, $1, $2, cur.version + e.n, e.event_type, e.schema_version, e.payload,
+    $8, $9, $10, $11, $12
+FROM (
+        SELECT coalesce(max(stream_version), 0)::bigint AS version
+        FROM mz_events
+        WHERE stream_id = $1
+    ) AS cur,
+    unnest($4::uuid[], $5::text[], $6::int4[], $7::bytea[])
+        WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, n)
+WHERE $3::bigint IS NULL OR cur.version = $3::bigint
+ORDER BY e.n
+RETURNING position, stream_version
+"#;
+
 /// The columns every event read selects, in the order [`event_from_row`] expects by name.
 macro_rules! event_columns {
     () => {
@@ -167,8 +194,9 @@ pub struct PostgresStore {
 /// What one append attempt came to.
 enum Attempt {
     Done(AppendOutcome),
-    /// Lost a race that a fresh attempt can win (only for `ExpectedVersion::Any`, or when a
-    /// competing idempotent append vanished).
+    /// Lost a race that a fresh attempt can win: an `ExpectedVersion::Any` append beaten to
+    /// its version, an exact one whose stream reached the expected version meanwhile, or a
+    /// competing idempotent append that vanished.
     Retry,
 }
 
@@ -241,7 +269,8 @@ impl PostgresStore {
         let metadata = &request.metadata;
         let stream = request.stream.to_string();
 
-        let query = sqlx::query(APPEND)
+        let key = metadata.idempotency_key.as_deref();
+        let query = sqlx::query(if key.is_some() { APPEND_KEYED } else { APPEND })
             .bind(&stream)
             .bind(request.stream.category())
             .bind(required_version(request.expected))
@@ -253,8 +282,11 @@ impl PostgresStore {
             .bind(metadata.causation_id)
             .bind(metadata.actor.as_deref())
             .bind(metadata.traceparent.as_deref())
-            .bind(metadata.tracestate.as_deref())
-            .bind(metadata.idempotency_key.as_deref());
+            .bind(metadata.tracestate.as_deref());
+        let query = match key {
+            Some(key) => query.bind(key),
+            None => query,
+        };
         let result = if queued {
             let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
             sqlx::query(STREAM_LOCK)
@@ -262,7 +294,7 @@ impl PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::from_sqlx)?;
-            let result = query.fetch_one(&mut *tx).await;
+            let result = query.fetch_all(&mut *tx).await;
             if result.is_ok() {
                 tx.commit().await.map_err(StoreError::from_sqlx)?;
             } else {
@@ -272,11 +304,17 @@ impl PostgresStore {
             }
             result
         } else {
-            query.fetch_one(&self.pool).await
+            query.fetch_all(&self.pool).await
         };
 
         match result {
-            Ok(row) => append_outcome(&row, request, ids).map(Attempt::Done),
+            Ok(rows) if key.is_some() => {
+                let row = rows.first().ok_or_else(|| {
+                    StoreError::Corrupt("the append statement returned no row".into())
+                })?;
+                keyed_outcome(row, request, ids).map(Attempt::Done)
+            }
+            Ok(rows) => self.keyless_outcome(&rows, request, ids).await,
             Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => {
                 let constraint = db.constraint().map(str::to_owned);
                 self.after_unique_violation(request, constraint.as_deref(), &ids, db)
@@ -284,6 +322,46 @@ impl PostgresStore {
             }
             Err(err) => Err(StoreError::from_sqlx(err)),
         }
+    }
+
+    /// The outcome of [`APPEND`] from the rows it inserted.
+    async fn keyless_outcome(
+        &self,
+        rows: &[PgRow],
+        request: &AppendRequest,
+        ids: Vec<Uuid>,
+    ) -> Result<Attempt> {
+        if rows.is_empty() {
+            // The version did not match. The statement cannot say what it was, so read it now;
+            // if the stream has meanwhile reached the expected version, the append may still
+            // succeed, and reporting a conflict with `actual == expected` would make no sense.
+            let actual = self.stream_version(&request.stream).await?;
+            if required_version(request.expected) == Some(to_db(actual)) {
+                return Ok(Attempt::Retry);
+            }
+            return Err(StoreError::Conflict {
+                stream: request.stream.clone(),
+                expected: request.expected,
+                actual,
+            });
+        }
+        let mut version = 0;
+        let mut first = i64::MAX;
+        let mut last = i64::MIN;
+        for row in rows {
+            let position: i64 = get(row, "position")?;
+            version = version.max(get::<i64>(row, "stream_version")?);
+            first = first.min(position);
+            last = last.max(position);
+        }
+        Ok(Attempt::Done(AppendOutcome {
+            stream: request.stream.clone(),
+            stream_version: from_db(version, "stream_version")?,
+            first_position: from_db(first, "position")?,
+            last_position: from_db(last, "position")?,
+            event_ids: ids,
+            replayed: false,
+        }))
     }
 
     /// Turns a unique violation into what the caller should see. A concurrent append with the
@@ -342,10 +420,12 @@ impl PostgresStore {
 
 #[async_trait]
 impl EventStore for PostgresStore {
+    // Errors are recorded at debug level: conflicts are routine under contention, and the
+    // caller decides what a failure is worth (the gRPC layer logs what it returns).
     #[tracing::instrument(
         skip_all,
         fields(stream = %request.stream, events = request.events.len()),
-        err
+        err(level = "debug")
     )]
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome> {
         if request.events.is_empty() {
@@ -564,8 +644,8 @@ where
     row.try_get(column).map_err(StoreError::from_sqlx)
 }
 
-/// The outcome of the append statement's single row.
-fn append_outcome(row: &PgRow, request: &AppendRequest, ids: Vec<Uuid>) -> Result<AppendOutcome> {
+/// The outcome of [`APPEND_KEYED`] from its single row.
+fn keyed_outcome(row: &PgRow, request: &AppendRequest, ids: Vec<Uuid>) -> Result<AppendOutcome> {
     if let Some(prior_stream) = get::<Option<String>>(row, "prior_stream")? {
         let first = AppendOutcome {
             stream: stream_from_db(&prior_stream)?,

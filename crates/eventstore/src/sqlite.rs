@@ -13,12 +13,12 @@
 //!
 //! This module knows SQL and SQLite's locking; it knows nothing of what the events mean.
 
-use std::{str::FromStr, sync::Arc, time::Duration};
+use std::{collections::HashSet, str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use sqlx::{
-    Row, SqliteExecutor, SqlitePool,
+    AssertSqlSafe, Row, SqliteExecutor, SqlitePool,
     error::ErrorKind,
     sqlite::{
         SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
@@ -31,8 +31,8 @@ use tracing::debug;
 use uuid::Uuid;
 
 use crate::{
-    AppendOutcome, AppendRequest, Cursor, EventStore, Metadata, ReadBatch, RecordedEvent, Result,
-    Snapshot, StoreError, StreamId, Upcasters,
+    AppendOutcome, AppendRequest, Cursor, EventStore, Metadata, NewEvent, ReadBatch, RecordedEvent,
+    Result, Snapshot, StoreError, StreamId, Upcasters,
     convert::{
         from_db, limit_to_db, replay, required_version, schema_from_db, schema_to_db,
         stream_from_db, to_db,
@@ -130,7 +130,10 @@ impl SqliteStore {
         })
     }
 
-    /// The store's pool, for a service's own tables in the same database.
+    /// The store's pool, for a service's own tables in the same database. Write through it in
+    /// transactions begun with `BEGIN IMMEDIATE` (`pool.begin_with("BEGIN IMMEDIATE")`), as
+    /// the store does: a deferred transaction that reads and then writes fails with
+    /// `SQLITE_BUSY` when another writer got there first, instead of waiting its turn.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
@@ -176,50 +179,71 @@ async fn append_in(conn: &mut SqliteConnection, request: &AppendRequest) -> Resu
         })));
     }
 
+    // A repeated id within the request would fail the insert below anyway; finding it here
+    // names it without a query.
+    let mut seen = HashSet::with_capacity(request.events.len());
+    if let Some(repeated) = request.events.iter().find(|e| !seen.insert(e.id)) {
+        return Ok(Decision::Answer(Err(StoreError::DuplicateEventId {
+            event_id: repeated.id,
+        })));
+    }
+
     let recorded_at = OffsetDateTime::now_utc();
     let correlation_id = metadata.correlation_id.map(|id| id.to_string());
     let causation_id = metadata.causation_id.map(|id| id.to_string());
-    let mut positions = Vec::with_capacity(request.events.len());
+    let mut first = i64::MAX;
+    let mut last = i64::MIN;
     let mut version = current;
-    for event in &request.events {
-        version += 1;
-        let inserted = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, \
-                 event_type, schema_version, payload, correlation_id, causation_id, actor, \
-                 traceparent, tracestate, idempotency_key, recorded_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING position",
-        )
-        .bind(event.id.to_string())
-        .bind(&stream)
-        .bind(request.stream.category())
-        .bind(version)
-        .bind(event.event_type.as_str())
-        .bind(schema_to_db(event.schema_version))
-        .bind(event.payload.as_ref())
-        .bind(correlation_id.as_deref())
-        .bind(causation_id.as_deref())
-        .bind(metadata.actor.as_deref())
-        .bind(metadata.traceparent.as_deref())
-        .bind(metadata.tracestate.as_deref())
-        .bind(metadata.idempotency_key.as_deref())
-        .bind(recorded_at)
-        .fetch_one(&mut *conn)
-        .await;
-        match inserted {
-            Ok(position) => positions.push(position),
-            // The version was read under the write lock, so the only unique key this insert
-            // can collide with is the event id.
+    let mut rest = request.events.as_slice();
+    while !rest.is_empty() {
+        let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
+        rest = tail;
+        let mut insert = sqlx::query(AssertSqlSafe(insert_sql(chunk.len())));
+        for event in chunk {
+            version += 1;
+            insert = insert
+                .bind(event.id.to_string())
+                .bind(&stream)
+                .bind(request.stream.category())
+                .bind(version)
+                .bind(event.event_type.as_str())
+                .bind(schema_to_db(event.schema_version))
+                .bind(event.payload.as_ref())
+                .bind(correlation_id.as_deref())
+                .bind(causation_id.as_deref())
+                .bind(metadata.actor.as_deref())
+                .bind(metadata.traceparent.as_deref())
+                .bind(metadata.tracestate.as_deref())
+                .bind(metadata.idempotency_key.as_deref())
+                .bind(recorded_at);
+        }
+        match insert.execute(&mut *conn).await {
+            Ok(done) => {
+                // With one writer and AUTOINCREMENT, the rows of a statement get consecutive
+                // positions in VALUES order, ending at the last inserted rowid. (Counting
+                // beats RETURNING, which would send every position back through the
+                // connection's worker one row at a time.)
+                last = done.last_insert_rowid();
+                if first == i64::MAX {
+                    first = last - (chunk.len() as i64 - 1);
+                }
+            }
+            // The version was read under the write lock, so the only unique key these rows
+            // can collide with is the event id of an event already stored.
             Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => {
-                return Ok(Decision::Answer(Err(StoreError::DuplicateEventId {
-                    event_id: event.id,
-                })));
+                return match stored_event_id(&mut *conn, chunk).await? {
+                    Some(event_id) => Ok(Decision::Answer(Err(StoreError::DuplicateEventId {
+                        event_id,
+                    }))),
+                    None => Err(StoreError::Database(sqlx::Error::Database(db))),
+                };
             }
             Err(err) => return Err(StoreError::from_sqlx(err)),
         }
     }
-    let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else {
-        return Err(StoreError::EmptyAppend);
-    };
+    if first > last {
+        return Err(StoreError::Corrupt("the append inserted no rows".into()));
+    }
     let event_ids: Vec<Uuid> = request.events.iter().map(|e| e.id).collect();
 
     if let Some(key) = metadata.idempotency_key.as_deref() {
@@ -254,6 +278,42 @@ async fn append_in(conn: &mut SqliteConnection, request: &AppendRequest) -> Resu
     }))
 }
 
+/// Rows per INSERT statement: the largest power of two up to 64 that fits. Multi-row inserts
+/// save a trip to the connection's worker thread per event; powers of two keep the number of
+/// distinct statements (each cached as a prepared statement) at seven.
+fn chunk_len(remaining: usize) -> usize {
+    const MAX_ROWS: usize = 64;
+    let n = remaining.clamp(1, MAX_ROWS);
+    1 << (usize::BITS - 1 - n.leading_zeros())
+}
+
+/// The INSERT of `rows` events.
+fn insert_sql(rows: usize) -> String {
+    const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    format!(
+        "INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, \
+             event_type, schema_version, payload, correlation_id, causation_id, actor, \
+             traceparent, tracestate, idempotency_key, recorded_at) \
+         VALUES {}",
+        vec![ROW; rows].join(", ")
+    )
+}
+
+/// The first id among `events` that is already stored.
+async fn stored_event_id(conn: &mut SqliteConnection, events: &[NewEvent]) -> Result<Option<Uuid>> {
+    for event in events {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM mz_events WHERE event_id = ?")
+            .bind(event.id.to_string())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        if found.is_some() {
+            return Ok(Some(event.id));
+        }
+    }
+    Ok(None)
+}
+
 async fn find_idempotent_on<'e>(
     executor: impl SqliteExecutor<'e>,
     key: &str,
@@ -285,10 +345,12 @@ async fn find_idempotent_on<'e>(
 
 #[async_trait]
 impl EventStore for SqliteStore {
+    // Errors are recorded at debug level: conflicts are routine under contention, and the
+    // caller decides what a failure is worth (the gRPC layer logs what it returns).
     #[tracing::instrument(
         skip_all,
         fields(stream = %request.stream, events = request.events.len()),
-        err
+        err(level = "debug")
     )]
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome> {
         if request.events.is_empty() {
@@ -523,4 +585,32 @@ fn event_from_row(row: &SqliteRow) -> Result<RecordedEvent> {
         },
         recorded_at: get(row, "recorded_at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two_up_to_sixty_four() {
+        let lens: Vec<usize> = [1, 2, 3, 63, 64, 65, 100, 1000]
+            .into_iter()
+            .map(chunk_len)
+            .collect();
+        assert_eq!(lens, [1, 2, 2, 32, 64, 64, 64, 64]);
+        // 100 events: 64 + 32 + 4.
+        let mut rest = 100;
+        let mut chunks = Vec::new();
+        while rest > 0 {
+            let n = chunk_len(rest);
+            chunks.push(n);
+            rest -= n;
+        }
+        assert_eq!(chunks, [64, 32, 4]);
+    }
+
+    #[test]
+    fn the_insert_has_fourteen_placeholders_per_row() {
+        assert_eq!(insert_sql(3).matches('?').count(), 3 * 14);
+    }
 }

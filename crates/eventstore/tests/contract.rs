@@ -1494,16 +1494,14 @@ mod sqlite_only {
 
     #[tokio::test]
     async fn a_database_that_cannot_be_opened_is_unavailable() {
-        let dir = tempfile_free_path();
-        let url = format!("sqlite://{dir}/missing/dir/store.db?mode=rwc");
+        // A directory that does not exist: SQLite cannot create the file (SQLITE_CANTOPEN).
+        let url = format!(
+            "sqlite:///nonexistent-{}/store.db?mode=rwc",
+            unique_name("dir")
+        );
         match connect(&url, Upcasters::new()).await {
             Err(e) => assert!(e.is_unavailable(), "expected Unavailable, got {e:?}"),
             Ok(_) => panic!("a store in a missing directory opened"),
         }
-    }
-
-    /// A directory path that does not exist.
-    fn tempfile_free_path() -> String {
-        format!("/nonexistent-{}", unique_name("dir"))
     }
 }
