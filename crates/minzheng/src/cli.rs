@@ -1,6 +1,6 @@
 //! Command-line interface: parsing and the three ways to run.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{io::Write as _, net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
@@ -122,14 +122,18 @@ async fn run_dev(settings: PlatformSettings, token_region: RegionCode) -> anyhow
     cancel_on_signal(running.shutdown_token())?;
     info!(listen = %running.local_addr(), services = ?services::NAMES, "minzheng dev is up");
     // The token goes to standard output on purpose: it is for the person who started the
-    // process, not for the logs.
-    println!(
+    // process, not for the logs. A closed standard output (piped into `head`, say) must not stop
+    // the server, so write errors are ignored.
+    let banner = format!(
         "minzheng dev: gRPC on {addr}, data in {dir}\n\
          development token (12 h, every role, region {token_region}):\n{token}\n\
-         try: grpcurl -plaintext {addr} list",
+         try: grpcurl -plaintext {addr} list\n",
         addr = running.local_addr(),
         dir = settings.data_dir.display(),
     );
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+    drop(stdout);
     running.wait().await
 }
 
