@@ -125,7 +125,10 @@ impl Host {
             }
         } else if settings.database_url.is_none() {
             std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-                format!("creating the data directory {}", settings.data_dir.display())
+                format!(
+                    "creating the data directory {}",
+                    settings.data_dir.display()
+                )
             })?;
         }
         let authenticator = match authenticator {
@@ -212,7 +215,10 @@ impl Host {
     }
 }
 
-async fn open(module: Arc<dyn ServiceModule>, settings: &PlatformSettings) -> anyhow::Result<Opened> {
+async fn open(
+    module: Arc<dyn ServiceModule>,
+    settings: &PlatformSettings,
+) -> anyhow::Result<Opened> {
     let name = module.name();
     let url = settings.database_url_or_embedded(name);
     let url = url.expose_secret();

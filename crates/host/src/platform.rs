@@ -78,25 +78,23 @@ impl PlatformService for PlatformApi {
         let request = request.into_inner();
         let mut violations = Violations::new();
         let mut response = CheckValuesResponse::default();
-        if request.person.is_some() {
-            if let Some(id) = violations.record(convert::citizen_id("person", &request.person)) {
-                response.birth_date = Some(id.birth_date().into());
-                response.sex = common::Sex::from(id.sex()).into();
-            }
+        if request.person.is_some()
+            && let Some(id) = violations.record(convert::citizen_id("person", &request.person))
+        {
+            response.birth_date = Some(id.birth_date().into());
+            response.sex = common::Sex::from(id.sex()).into();
         }
-        if request.region.is_some() {
-            if let Some(code) = violations.record(convert::region_code("region", &request.region))
-            {
-                response.region_level = common::RegionLevel::from(code.level()).into();
-                response.region_parent = code.parent().map(Into::into);
-            }
+        if request.region.is_some()
+            && let Some(code) = violations.record(convert::region_code("region", &request.region))
+        {
+            response.region_level = common::RegionLevel::from(code.level()).into();
+            response.region_parent = code.parent().map(Into::into);
         }
-        if request.amount.is_some() {
-            if let Some(fen) =
+        if request.amount.is_some()
+            && let Some(fen) =
                 violations.record(convert::money_non_negative("amount", &request.amount))
-            {
-                response.amount = Some(fen.into());
-            }
+        {
+            response.amount = Some(fen.into());
         }
         if let Some(remark) = violations.record(convert::optional_text(
             "remark",

@@ -21,9 +21,11 @@ const SECRET: &str = "platform-test-secret-at-least-32-bytes-long";
 
 async fn start() -> (minzheng_host::RunningHost, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = PlatformSettings::default();
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    settings.data_dir = dir.path().to_owned();
+    let settings = PlatformSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        ..PlatformSettings::default()
+    };
     let authenticator = Authenticator::dev(&SecretString::from(SECRET)).unwrap();
     let host = Host::new(Mode::Embedded, settings)
         .authenticator(authenticator)
@@ -149,7 +151,11 @@ async fn tokens_are_checked_and_info_lists_no_services_yet() {
     let mut good = Request::new(GetInfoRequest {});
     good.metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let info = client.get_info(good).await.expect("good token").into_inner();
+    let info = client
+        .get_info(good)
+        .await
+        .expect("good token")
+        .into_inner();
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
     assert!(info.services.is_empty(), "no domain service is wired yet");
     host.shutdown().await.unwrap();
@@ -176,15 +182,20 @@ impl minzheng_host::ServiceModule for StoreOnly {
 
 #[tokio::test]
 async fn store_down_is_unavailable_and_recovers() {
-    use minzheng_testkit::{TestDatabase, proxy::{TcpProxy, postgres_url_via}};
+    use minzheng_testkit::{
+        TestDatabase,
+        proxy::{TcpProxy, postgres_url_via},
+    };
 
     let db = TestDatabase::create().await;
     let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = PlatformSettings::default();
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    settings.data_dir = dir.path().to_owned();
-    settings.database_url = Some(SecretString::from(postgres_url_via(&proxy, &db.name)));
+    let settings = PlatformSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        database_url: Some(SecretString::from(postgres_url_via(&proxy, &db.name))),
+        ..PlatformSettings::default()
+    };
     let host = Host::new(Mode::Embedded, settings)
         .authenticator(Authenticator::dev(&SecretString::from(SECRET)).unwrap())
         .module(StoreOnly)
@@ -193,7 +204,11 @@ async fn store_down_is_unavailable_and_recovers() {
         .expect("host starts on PostgreSQL");
     let mut client = client(&host).await;
 
-    let info = client.get_info(GetInfoRequest {}).await.unwrap().into_inner();
+    let info = client
+        .get_info(GetInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(info.services.len(), 1);
     assert_eq!(info.services[0].name, "storeonly");
     assert_eq!(
@@ -217,6 +232,9 @@ async fn store_down_is_unavailable_and_recovers() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(recovered, "the service answers again once the store is back");
+    assert!(
+        recovered,
+        "the service answers again once the store is back"
+    );
     host.shutdown().await.unwrap();
 }

@@ -132,7 +132,9 @@ async fn run_dev(settings: PlatformSettings, token_region: RegionCode) -> anyhow
         dir = settings.data_dir.display(),
     );
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
     drop(stdout);
     running.wait().await
 }
@@ -172,7 +174,10 @@ fn token(
 ) -> anyhow::Result<String> {
     let roles = roles
         .iter()
-        .map(|r| r.parse::<Role>().map_err(|e| anyhow::anyhow!("--role {r:?}: {e}")))
+        .map(|r| {
+            r.parse::<Role>()
+                .map_err(|e| anyhow::anyhow!("--role {r:?}: {e}"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let regions = regions
         .iter()

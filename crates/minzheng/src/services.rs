@@ -14,9 +14,9 @@ pub fn add(host: Host, name: &str) -> Option<Host> {
 
 /// Adds every service.
 pub fn add_all(host: Host) -> Host {
-    NAMES
-        .iter()
-        .fold(host, |host, name| add(host, name).unwrap_or_else(|| unreachable_service(name)))
+    NAMES.iter().fold(host, |host, name| {
+        add(host, name).unwrap_or_else(|| unreachable_service(name))
+    })
 }
 
 fn unreachable_service(name: &str) -> ! {

@@ -95,7 +95,14 @@ async fn dev_serves_health_and_platform_and_accepts_its_tokens() {
 
     // A token minted by `minzheng token` against the same data directory is accepted too.
     let minted = Command::new(BIN)
-        .args(["token", "--role", "caseworker", "--region", "210502001000", "--data-dir"])
+        .args([
+            "token",
+            "--role",
+            "caseworker",
+            "--region",
+            "210502001000",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -148,14 +155,23 @@ fn dev_shuts_down_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut dev = start_dev(dir.path());
     let pid = dev.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = dev.child.try_wait().unwrap() {
             assert!(status.success(), "graceful shutdown exits 0, got {status}");
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "still running after SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -194,7 +194,10 @@ mod tests {
         };
         // Must not panic, and without a subscriber the span has no context to report.
         context.set_as_parent_of(&tracing::Span::none());
-        assert_eq!(TraceContext::of(&tracing::Span::none()), TraceContext::default());
+        assert_eq!(
+            TraceContext::of(&tracing::Span::none()),
+            TraceContext::default()
+        );
     }
 
     #[test]
@@ -213,12 +216,17 @@ mod tests {
             let span = tracing::info_span!("child");
             incoming.set_as_parent_of(&span);
             let outgoing = TraceContext::of(&span);
-            let parent = outgoing.traceparent.expect("a sampled child has a traceparent");
+            let parent = outgoing
+                .traceparent
+                .expect("a sampled child has a traceparent");
             assert!(
                 parent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
                 "child keeps the trace id: {parent}"
             );
-            assert!(!parent.contains("00f067aa0ba902b7"), "child has its own span id");
+            assert!(
+                !parent.contains("00f067aa0ba902b7"),
+                "child has its own span id"
+            );
             assert_eq!(outgoing.tracestate.as_deref(), Some("vendor=1"));
         });
     }

@@ -114,8 +114,8 @@ impl Drop for TestDatabase {
                     let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
                     )))
-                        .execute(&mut conn)
-                        .await;
+                    .execute(&mut conn)
+                    .await;
                 }
             });
         })
@@ -133,7 +133,10 @@ pub struct TestSqlite {
 impl TestSqlite {
     pub fn create() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("store.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("store.db").display()
+        );
         Self { url, _dir: dir }
     }
 }

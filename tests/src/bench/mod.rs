@@ -13,7 +13,9 @@ pub const PAYLOAD_BYTES: usize = 256;
 
 /// A payload of `PAYLOAD_BYTES` pseudo-random bytes (content does not matter to any layer).
 pub fn payload(seed: u64) -> bytes::Bytes {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..PAYLOAD_BYTES)
         .map(|_| {
             x ^= x << 13;

@@ -78,7 +78,11 @@ pub async fn pull_and_ack(
                 .messages()
                 .await?;
             while let Some(message) = messages.next().await {
-                message.map_err(anyhow::Error::msg)?.ack().await.map_err(anyhow::Error::msg)?;
+                message
+                    .map_err(anyhow::Error::msg)?
+                    .ack()
+                    .await
+                    .map_err(anyhow::Error::msg)?;
                 done += 1;
             }
         }

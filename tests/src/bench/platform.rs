@@ -9,7 +9,9 @@ use std::{
 
 use async_trait::async_trait;
 use futures::{StreamExt, future::try_join_all};
-use minzheng_bus::{BusNaming, Consumer, ConsumerSettings, JetStreamSource, Projection, Relay, SoleRelay};
+use minzheng_bus::{
+    BusNaming, Consumer, ConsumerSettings, JetStreamSource, Projection, Relay, SoleRelay,
+};
 use minzheng_eventstore::{
     AppendRequest, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SharedStore, StreamId,
 };
@@ -247,12 +249,14 @@ impl Projection for RowPerEvent {
     }
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO bench_projection (event_id, stream_id, version) VALUES ($1, $2, $3)")
-            .bind(event.id.to_string())
-            .bind(event.stream.to_string())
-            .bind(event.stream_version as i64)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO bench_projection (event_id, stream_id, version) VALUES ($1, $2, $3)",
+        )
+        .bind(event.id.to_string())
+        .bind(event.stream.to_string())
+        .bind(event.stream_version as i64)
+        .execute(&mut *tx)
+        .await?;
         Ok(())
     }
 }

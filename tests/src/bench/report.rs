@@ -43,8 +43,8 @@ pub fn render(figures: &[Figure], measurements: &[Measurement]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<46} {:>14}   {:<40} {:>14}   {:>6}  {}",
-        "figure", "value", "baseline (same run)", "baseline", "ratio", "target"
+        "{:<46} {:>14}   {:<40} {:>14}   {:>6}  target",
+        "figure", "value", "baseline (same run)", "baseline", "ratio"
     );
     for f in figures {
         let target = match (f.target_ratio, f.meets_target()) {

@@ -32,7 +32,14 @@ async fn pool(url: &str) -> anyhow::Result<sqlx::PgPool> {
         .await?)
 }
 
-fn figure(name: &str, value: f64, unit: &'static str, baseline_name: &str, baseline: f64, target: f64) -> Figure {
+fn figure(
+    name: &str,
+    value: f64,
+    unit: &'static str,
+    baseline_name: &str,
+    baseline: f64,
+    target: f64,
+) -> Figure {
     Figure {
         name: name.to_owned(),
         value,
@@ -62,15 +69,36 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("bench: appends");
     let base = postgres_baseline::single_writer(&plain, SINGLE).await?;
     let ours = platform::single_writer(&store, "single", SINGLE).await?;
-    figures.push(figure("append, 1 writer, 1 event/command", ours, "/s", "1-row INSERT+COMMIT, 1 client", base, 0.8));
+    figures.push(figure(
+        "append, 1 writer, 1 event/command",
+        ours,
+        "/s",
+        "1-row INSERT+COMMIT, 1 client",
+        base,
+        0.8,
+    ));
 
     let base = postgres_baseline::concurrent_writers(&plain, WRITERS, PER_WRITER).await?;
     let ours = platform::concurrent_writers(&store, "writer", WRITERS, PER_WRITER).await?;
-    figures.push(figure("append, 32 writers, distinct streams", ours, "/s", "1-row INSERT+COMMIT, 32 clients", base, 0.8));
+    figures.push(figure(
+        "append, 32 writers, distinct streams",
+        ours,
+        "/s",
+        "1-row INSERT+COMMIT, 32 clients",
+        base,
+        0.8,
+    ));
 
     let base = postgres_baseline::multi_row(&plain, BATCH_COMMANDS, BATCH_EVENTS).await?;
     let ours = platform::batched(&store, "batch", BATCH_COMMANDS, BATCH_EVENTS).await?;
-    figures.push(figure("append, 100 events/command (events)", ours, "/s", "100-row INSERT transactions (rows)", base, 0.8));
+    figures.push(figure(
+        "append, 100 events/command (events)",
+        ours,
+        "/s",
+        "100-row INSERT transactions (rows)",
+        base,
+        0.8,
+    ));
 
     // Relay and consumer, on a second database so the relay's backlog is exactly known.
     let relay_db = TestDatabase::create().await;
@@ -88,11 +116,20 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("bench: relay");
     let base = nats_baseline::publish(&js, &plain_prefix, BACKLOG).await?;
     let cancel = CancellationToken::new();
-    let ours = platform::relay_drain(&relay_store, &client, &naming, BACKLOG as u64, &cancel).await?;
-    figures.push(figure("relay store -> JetStream, sustained", ours, "/s", "async JetStream publish", base, 0.5));
+    let ours =
+        platform::relay_drain(&relay_store, &client, &naming, BACKLOG as u64, &cancel).await?;
+    figures.push(figure(
+        "relay store -> JetStream, sustained",
+        ours,
+        "/s",
+        "async JetStream publish",
+        base,
+        0.5,
+    ));
 
     eprintln!("bench: relay lag at {LAG_RATE} events/s offered");
-    let (p50, p99) = platform::relay_lag(&relay_store, &client, &naming, LAG_RATE, LAG_SECONDS).await?;
+    let (p50, p99) =
+        platform::relay_lag(&relay_store, &client, &naming, LAG_RATE, LAG_SECONDS).await?;
     measurements.push(Measurement {
         name: format!("relay lag p50 at {LAG_RATE} events/s"),
         value: p50,
@@ -109,9 +146,17 @@ async fn main() -> anyhow::Result<()> {
 
     eprintln!("bench: consumer");
     let in_stream = BACKLOG as u64 + LAG_RATE * LAG_SECONDS;
-    let base = nats_baseline::pull_and_ack(&js, naming.stream_name(), in_stream as usize, 500).await?;
+    let base =
+        nats_baseline::pull_and_ack(&js, naming.stream_name(), in_stream as usize, 500).await?;
     let ours = platform::consumer(&client, &naming, &relay_db.url, in_stream).await?;
-    figures.push(figure("consumer pull + batched projection commit", ours, "/s", "plain pull + ack", base, 0.2));
+    figures.push(figure(
+        "consumer pull + batched projection commit",
+        ours,
+        "/s",
+        "plain pull + ack",
+        base,
+        0.2,
+    ));
 
     for stream in [naming.stream_name().to_owned(), plain_stream] {
         let _ = js.delete_stream(&stream).await;
