@@ -3,7 +3,8 @@
 //!
 //! Headers are CloudEvents 1.0 in binary content mode plus `Nats-Msg-Id` (the event id, which
 //! JetStream uses to drop a relay's re-publish) and the W3C trace context. The payload is the
-//! stored protobuf bytes, untouched.
+//! stored protobuf bytes, untouched. A message stored by the relay may also carry
+//! `Nats-Expected-Last-Msg-Id`, the relay's ordering guard (see `relay.rs`); readers ignore it.
 //!
 //! Deliberately left out: the actor and the idempotency key (who did it is personal data, and
 //! the key is a private matter between a client and its service) and the store's transaction id
@@ -140,7 +141,13 @@ pub fn encode(naming: &BusNaming, event: &RecordedEvent) -> Result<Envelope, Enc
     })
 }
 
-/// The event carried by a message's headers and payload.
+/// The event a NATS message carries (a JetStream message dereferences to one).
+pub fn decode_message(message: &async_nats::Message) -> Result<RecordedEvent, DecodeError> {
+    decode(message.headers.as_ref(), &message.payload)
+}
+
+/// The event carried by a message's headers and payload (e.g. of a `StreamMessage` read
+/// directly from a stream).
 pub fn decode(headers: Option<&HeaderMap>, payload: &Bytes) -> Result<RecordedEvent, DecodeError> {
     let headers = headers.ok_or(DecodeError::NoHeaders)?;
     let spec = required(headers, CE_SPECVERSION)?;
@@ -227,14 +234,14 @@ mod tests {
     fn sample() -> RecordedEvent {
         RecordedEvent {
             id: Uuid::now_v7(),
-            stream: StreamId::new("division", "210502001000").expect("valid stream"),
+            stream: StreamId::new("widget", "w-0042").expect("valid stream"),
             stream_version: 3,
             position: 42,
             cursor: Cursor {
                 tx: 0,
                 position: 42,
             },
-            event_type: "minzheng.placenames.v1.DivisionRenamed".to_owned(),
+            event_type: "minzheng.widgets.v1.WidgetRenamed".to_owned(),
             schema_version: 2,
             payload: Bytes::from_static(b"\x0a\x03abc"),
             metadata: Metadata {
@@ -253,17 +260,17 @@ mod tests {
 
     #[test]
     fn round_trip_rebuilds_the_event() {
-        let naming = BusNaming::new("placenames").expect("valid naming");
+        let naming = BusNaming::new("widgets").expect("valid naming");
         let event = sample();
         let envelope = encode(&naming, &event).expect("encodes");
-        assert_eq!(envelope.subject, "minzheng.placenames.division.renamed");
+        assert_eq!(envelope.subject, "minzheng.widgets.widget.renamed");
         let decoded = decode(Some(&envelope.headers), &envelope.payload).expect("decodes");
         assert_eq!(decoded, event);
     }
 
     #[test]
     fn headers_carry_cloudevents_attributes_but_no_actor() {
-        let naming = BusNaming::new("placenames").expect("valid naming");
+        let naming = BusNaming::new("widgets").expect("valid naming");
         let mut event = sample();
         event.metadata.actor = Some("staff:officer-17".to_owned());
         event.metadata.idempotency_key = Some("client-key-1".to_owned());
@@ -273,19 +280,19 @@ mod tests {
         assert_eq!(h(NATS_MESSAGE_ID.as_ref()).as_deref(), Some(id.as_str()));
         assert_eq!(h(CE_ID).as_deref(), Some(id.as_str()));
         assert_eq!(h(CE_SPECVERSION).as_deref(), Some("1.0"));
-        assert_eq!(h(CE_SOURCE).as_deref(), Some("/minzheng/placenames"));
+        assert_eq!(h(CE_SOURCE).as_deref(), Some("/minzheng/widgets"));
         assert_eq!(
             h(CE_TYPE).as_deref(),
-            Some("minzheng.placenames.v1.DivisionRenamed")
+            Some("minzheng.widgets.v1.WidgetRenamed")
         );
         assert_eq!(
             h(CE_TIME).as_deref(),
             Some("2024-05-05T23:08:09.123456789Z")
         );
-        assert_eq!(h(CE_SUBJECT).as_deref(), Some("division-210502001000"));
+        assert_eq!(h(CE_SUBJECT).as_deref(), Some("widget-w-0042"));
         assert_eq!(
             h(CE_DATASCHEMA).as_deref(),
-            Some("urn:minzheng:schema:minzheng.placenames.v1.DivisionRenamed:v2")
+            Some("urn:minzheng:schema:minzheng.widgets.v1.WidgetRenamed:v2")
         );
         assert_eq!(h(CE_SCHEMAVERSION).as_deref(), Some("2"));
         assert_eq!(h(CE_STREAMVERSION).as_deref(), Some("3"));
@@ -307,7 +314,7 @@ mod tests {
 
     #[test]
     fn optional_metadata_stays_absent() {
-        let naming = BusNaming::new("placenames").expect("valid naming");
+        let naming = BusNaming::new("widgets").expect("valid naming");
         let mut event = sample();
         event.metadata = Metadata::default();
         let envelope = encode(&naming, &event).expect("encodes");
@@ -319,7 +326,7 @@ mod tests {
 
     #[test]
     fn a_bad_stored_trace_context_is_dropped_not_fatal() {
-        let naming = BusNaming::new("placenames").expect("valid naming");
+        let naming = BusNaming::new("widgets").expect("valid naming");
         let mut event = sample();
         event.metadata.traceparent = Some("broken\r\nheader".to_owned());
         let envelope = encode(&naming, &event).expect("still encodes");
@@ -328,7 +335,7 @@ mod tests {
 
     #[test]
     fn an_event_type_with_control_characters_is_refused() {
-        let naming = BusNaming::new("placenames").expect("valid naming");
+        let naming = BusNaming::new("widgets").expect("valid naming");
         let mut event = sample();
         event.event_type = "bad\ntype".to_owned();
         assert_eq!(
@@ -352,7 +359,7 @@ mod tests {
             decode(Some(&headers), &payload),
             Err(DecodeError::MissingHeader(CE_ID))
         );
-        let naming = BusNaming::new("placenames").expect("valid naming");
+        let naming = BusNaming::new("widgets").expect("valid naming");
         let mut envelope = encode(&naming, &sample()).expect("encodes");
         envelope.headers.insert(CE_POSITION, "minus one");
         assert!(matches!(

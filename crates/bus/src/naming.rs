@@ -4,8 +4,8 @@
 //!
 //! A subject is `<prefix>.<service>.<aggregate>.<event>`: the aggregate is the event's stream
 //! category and the event is the snake case of the protobuf message's short name, without the
-//! category when it starts with it (`minzheng.placenames.v1.DivisionRenamed` in category
-//! `division` becomes `minzheng.placenames.division.renamed`). Everything is lowercase and made
+//! category when it starts with it (`minzheng.widgets.v1.WidgetRenamed` in category
+//! `widget` becomes `minzheng.widgets.widget.renamed`). Everything is lowercase and made
 //! only of the event's type and category, never of a stream key, so no personal data can reach
 //! a subject.
 //!
@@ -41,8 +41,8 @@ pub struct BusNaming {
 }
 
 impl BusNaming {
-    /// The production names of `service` (e.g. `placenames` → stream `MINZHENG_PLACENAMES`
-    /// capturing `minzheng.placenames.>`).
+    /// The production names of `service` (e.g. `widgets` → stream `MINZHENG_WIDGETS`
+    /// capturing `minzheng.widgets.>`).
     pub fn new(service: &str) -> Result<Self, NamingError> {
         Self::with_prefix(DEFAULT_PREFIX, service)
     }
@@ -201,51 +201,45 @@ mod tests {
     use super::*;
 
     fn stream(category: &str) -> StreamId {
-        StreamId::new(category, "210502001000").expect("valid stream id")
+        StreamId::new(category, "w-0042").expect("valid stream id")
     }
 
     #[test]
     fn subjects_follow_the_bus_contract() {
-        let naming = BusNaming::new("placenames").expect("valid naming");
-        assert_eq!(naming.stream_name(), "MINZHENG_PLACENAMES");
-        assert_eq!(naming.stream_subjects(), "minzheng.placenames.>");
+        let naming = BusNaming::new("widgets").expect("valid naming");
+        assert_eq!(naming.stream_name(), "MINZHENG_WIDGETS");
+        assert_eq!(naming.stream_subjects(), "minzheng.widgets.>");
         assert_eq!(
-            naming.subject(
-                &stream("division"),
-                "minzheng.placenames.v1.DivisionRenamed"
-            ),
-            "minzheng.placenames.division.renamed"
+            naming.subject(&stream("widget"), "minzheng.widgets.v1.WidgetRenamed"),
+            "minzheng.widgets.widget.renamed"
         );
         assert_eq!(
             naming.subject(
-                &stream("place_name"),
-                "minzheng.placenames.v1.PlaceNameProposed"
+                &stream("spare_part"),
+                "minzheng.widgets.v1.SparePartProposed"
             ),
-            "minzheng.placenames.place_name.proposed"
+            "minzheng.widgets.spare_part.proposed"
         );
-        assert_eq!(naming.source(), "/minzheng/placenames");
-        assert_eq!(naming.relay_checkpoint(), "relay:MINZHENG_PLACENAMES");
+        assert_eq!(naming.source(), "/minzheng/widgets");
+        assert_eq!(naming.relay_checkpoint(), "relay:MINZHENG_WIDGETS");
         assert_eq!(naming.deadletter_stream(), "MINZHENG_DEADLETTER");
-        let consumer = ConsumerName::parse("datasharing_divisions").expect("valid name");
+        let consumer = ConsumerName::parse("reports_widgets").expect("valid name");
         assert_eq!(
             naming.deadletter_subject(&consumer),
-            "minzheng.deadletter.datasharing_divisions"
+            "minzheng.deadletter.reports_widgets"
         );
     }
 
     #[test]
     fn event_token_keeps_the_whole_name_when_the_category_is_not_a_prefix() {
         assert_eq!(
-            event_token("division", "x.v1.BoundaryChanged"),
+            event_token("widget", "x.v1.BoundaryChanged"),
             "boundary_changed"
         );
         // A category that only matches part of a word is not a prefix.
-        assert_eq!(
-            event_token("div", "x.v1.DivisionRenamed"),
-            "division_renamed"
-        );
+        assert_eq!(event_token("wid", "x.v1.WidgetRenamed"), "widget_renamed");
         // A message named exactly like the category keeps its name.
-        assert_eq!(event_token("division", "x.v1.Division"), "division");
+        assert_eq!(event_token("widget", "x.v1.Widget"), "widget");
         assert_eq!(
             event_token("case", "x.v1.HTTPCaseOpened"),
             "http_case_opened"
@@ -256,20 +250,17 @@ mod tests {
 
     #[test]
     fn prefixes_make_disjoint_streams() {
-        let a = BusNaming::with_prefix("tab12", "placenames").expect("valid naming");
-        assert_eq!(a.stream_name(), "TAB12_PLACENAMES");
-        assert_eq!(a.stream_subjects(), "tab12.placenames.>");
+        let a = BusNaming::with_prefix("tab12", "widgets").expect("valid naming");
+        assert_eq!(a.stream_name(), "TAB12_WIDGETS");
+        assert_eq!(a.stream_subjects(), "tab12.widgets.>");
         assert_eq!(a.deadletter_stream(), "TAB12_DEADLETTER");
-        assert_eq!(
-            a.category_subjects("division"),
-            "tab12.placenames.division.>"
-        );
+        assert_eq!(a.category_subjects("widget"), "tab12.widgets.widget.>");
     }
 
     #[test]
     fn invalid_names_are_refused() {
         assert!(BusNaming::new("Place.Names").is_err());
-        assert!(BusNaming::with_prefix("a.b", "placenames").is_err());
+        assert!(BusNaming::with_prefix("a.b", "widgets").is_err());
         assert!(BusNaming::new("").is_err());
         assert!(ConsumerName::parse("with.dot").is_err());
         assert!(ConsumerName::parse("Upper").is_err());

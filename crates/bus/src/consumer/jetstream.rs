@@ -13,6 +13,11 @@
 //! so the stream moves on. `max_deliver` is one more than the attempts, so that a crash while
 //! parking still gets the message back once to park it.
 //!
+//! The delays between attempts come from `ConsumerSettings::retry_delays` through
+//! negative acknowledgements with a delay, not from the consumer's `backoff` setting: in
+//! JetStream that list also replaces `ack_wait` for the first delivery, so a short first delay
+//! would redeliver batches that are merely slow.
+//!
 //! While the consumer's database is unavailable the batch is kept, not negatively
 //! acknowledged: its ack deadline is extended with progress acks, so an outage does not spend
 //! the events' attempts.
@@ -22,6 +27,7 @@
 use std::time::Duration;
 
 use async_nats::{
+    HeaderMap,
     header::NATS_MESSAGE_ID,
     jetstream::{
         self, AckKind, Message,
@@ -137,7 +143,8 @@ impl JetStreamSource {
                 while batch.len() < core.settings.batch_size {
                     match tokio::time::timeout_at(deadline, messages.next()).await {
                         Ok(Some(Ok(message))) => batch.push(message),
-                        // Errors surface again on the next pull; the batch in hand goes first.
+                        // A pull error ends the batch early: the batch in hand goes first, and
+                        // a lasting failure shows again on the next pull.
                         _ => break,
                     }
                 }
@@ -210,7 +217,7 @@ impl JetStreamSource {
     ) -> Result<bool, ConsumerError> {
         let mut items: Vec<(Message, RecordedEvent)> = Vec::with_capacity(batch.len());
         for message in batch {
-            match envelope::decode(message.headers.as_ref(), &message.payload) {
+            match envelope::decode_message(&message) {
                 Ok(event) => items.push((message, event)),
                 Err(error) => {
                     // A message this bus did not write will never decode: park it at once.
@@ -330,7 +337,18 @@ impl JetStreamSource {
             return false;
         }
         let subject = self.naming.deadletter_subject(&core.name);
-        let mut headers = message.headers.clone().unwrap_or_default();
+        // The event's own headers travel along; JetStream's `Nats-*` headers do not: a stored
+        // `Nats-Expected-Last-Msg-Id` from the relay would make the dead-letter stream refuse it.
+        let mut headers = HeaderMap::new();
+        for (name, values) in message.headers.iter().flat_map(HeaderMap::iter) {
+            let name: &str = name.as_ref();
+            if name.len() >= 5 && name[..5].eq_ignore_ascii_case("nats-") {
+                continue;
+            }
+            for value in values {
+                headers.append(name, value.clone());
+            }
+        }
         // One dead letter per consumer and event, even when parking is repeated after a crash.
         headers.insert(
             NATS_MESSAGE_ID,

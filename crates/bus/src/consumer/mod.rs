@@ -260,9 +260,14 @@ impl Consumer {
         }
     }
 
-    /// Embedded feed only: applies everything the producer's store shows now, then returns how
-    /// many events were read. Lets tests and tools wait for a projection deterministically.
-    /// Failures are returned rather than retried.
+    /// Embedded feed only: applies everything the producer's `read_all` shows now, then
+    /// returns how many events were read. Lets tests and tools wait for a projection
+    /// deterministically. Failures to read the producer's store or the feed's cursor are
+    /// returned; the consumer database being busy or away is retried as in [`Consumer::run`],
+    /// and failing events are retried and parked as there.
+    ///
+    /// On PostgreSQL a committed event becomes visible to `read_all` only once every older
+    /// transaction has ended, so "now" can trail the latest commit by a moment.
     pub async fn catch_up(&self) -> Result<u64, ConsumerError> {
         match &self.source {
             Source::Feed(source) => {
@@ -517,10 +522,53 @@ mod tests {
     }
 
     #[test]
+    fn an_event_span_continues_the_trace_the_event_was_recorded_in() {
+        use bytes::Bytes;
+        use minzheng_eventstore::{Metadata, StreamId};
+        use opentelemetry::trace::TracerProvider as _;
+        use tracing_subscriber::layer::SubscriberExt;
+
+        // `TraceContext::of` reads through the global propagator, which `init` would install.
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        let event = RecordedEvent {
+            id: Uuid::now_v7(),
+            stream: StreamId::new("widget", "w1").expect("valid stream id"),
+            stream_version: 1,
+            position: 1,
+            cursor: Cursor { tx: 0, position: 1 },
+            event_type: "example.v1.WidgetCreated".to_owned(),
+            schema_version: 1,
+            payload: Bytes::new(),
+            metadata: Metadata {
+                traceparent: Some(
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+                ),
+                ..Metadata::default()
+            },
+            recorded_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        tracing::subscriber::with_default(subscriber, || {
+            let span = event_span("widgets", &event);
+            let context = TraceContext::of(&span);
+            let parent = context.traceparent.expect("the span is traced");
+            assert!(
+                parent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+                "same trace as the recorded event: {parent}"
+            );
+            assert!(!parent.contains("00f067aa0ba902b7"), "a span of its own");
+        });
+    }
+
+    #[test]
     fn connection_failures_are_transient_but_refusals_are_not() {
         let io = anyhow::Error::from(sqlx::Error::Io(std::io::Error::other("reset")));
         assert!(is_transient(&io.context("applying")));
-        let refused = anyhow::anyhow!("unknown division");
+        let refused = anyhow::anyhow!("unknown widget");
         assert!(!is_transient(&refused));
         let decode = anyhow::Error::from(sqlx::Error::RowNotFound);
         assert!(!is_transient(&decode));

@@ -36,7 +36,8 @@ async fn rows(pool: &AnyPool) -> Vec<(String, String, i64, String)> {
 async fn the_feed_and_jetstream_build_the_same_projection() {
     let (_db, store) = pg_store().await;
     append_many(&*store, 40).await;
-    append(&*store, &widget("w9"), &[b"x", b"y", b"z"]).await;
+    let last = append(&*store, &widget("w9"), &[b"x", b"y", b"z"]).await;
+    wait_visible(&*store, last.last_position).await;
 
     // Through the bus into PostgreSQL.
     let client = minzheng_testkit::nats().await;

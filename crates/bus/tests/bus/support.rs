@@ -101,16 +101,31 @@ pub async fn append(
 }
 
 /// Appends `count` single-event appends spread over a few streams; payloads `e0`, `e1`, …
-pub async fn append_many(store: &dyn EventStore, count: usize) {
+/// Returns the last position appended.
+pub async fn append_many(store: &dyn EventStore, count: usize) -> u64 {
+    let mut last = 0;
     for i in 0..count {
         let payload = format!("e{i}");
-        append(
-            store,
-            &widget(&format!("w{}", i % 3)),
-            &[payload.as_bytes()],
-        )
-        .await;
+        let stream = widget(&format!("w{}", i % 3));
+        last = append(store, &stream, &[payload.as_bytes()])
+            .await
+            .last_position;
     }
+    last
+}
+
+/// Waits until `read_all` can see the event at `position`. On PostgreSQL a committed event
+/// becomes visible only once every older transaction in the cluster has ended, and parallel
+/// tests keep transactions running in other databases of the same cluster.
+pub async fn wait_visible(store: &dyn EventStore, position: u64) {
+    let what = "the appended events to become visible";
+    eventually(what, Duration::from_secs(20), || async {
+        match store.cursor_of(position).await.expect("cursor_of") {
+            Some(cursor) => store.head().await.expect("head") >= cursor,
+            None => false,
+        }
+    })
+    .await;
 }
 
 /// Every event in the store, in read order.
