@@ -7,9 +7,15 @@ use uuid::Uuid;
 
 use super::{payload, timed};
 
-/// Creates the baseline table (same columns an event row carries, no constraints beyond a key).
+/// The plain baseline table: the columns an event row carries, no constraint beyond a key.
+pub const PLAIN: &str = "bench_plain";
+/// The same table with the indexes the event store's guarantees need (event id unique, stream
+/// and version unique, commit-order index): the floor under any event store on this table shape.
+pub const INDEXED: &str = "bench_indexed";
+
+/// Creates both baseline tables.
 pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
-    sqlx::query(
+    for statement in [
         "CREATE TABLE IF NOT EXISTS bench_plain (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             event_id uuid NOT NULL,
@@ -18,33 +24,57 @@ pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
             event_type text NOT NULL,
             payload bytea NOT NULL,
             recorded_at timestamptz NOT NULL DEFAULT now())",
-    )
-    .execute(pool)
-    .await?;
+        "CREATE TABLE IF NOT EXISTS bench_indexed (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            tx_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+            event_id uuid NOT NULL UNIQUE,
+            stream_id text NOT NULL,
+            stream_version bigint NOT NULL,
+            event_type text NOT NULL,
+            payload bytea NOT NULL,
+            recorded_at timestamptz NOT NULL DEFAULT now(),
+            UNIQUE (stream_id, stream_version))",
+        "CREATE INDEX IF NOT EXISTS bench_indexed_tx ON bench_indexed (tx_id, id)",
+    ] {
+        sqlx::query(statement).execute(pool).await?;
+    }
     Ok(())
 }
 
-async fn insert_one(pool: &PgPool, stream: &str, version: i64) -> anyhow::Result<()> {
+async fn insert_one(pool: &PgPool, table: &str, stream: &str, version: i64) -> anyhow::Result<()> {
     // Autocommit: one round trip, the INSERT and its COMMIT — the strictest baseline.
-    sqlx::query(
-        "INSERT INTO bench_plain (event_id, stream_id, stream_version, event_type, payload)
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(stream)
-    .bind(version)
-    .bind("bench.v1.Happened")
-    .bind(payload(version as u64).to_vec())
-    .execute(pool)
-    .await?;
+    let sql = match table {
+        INDEXED => {
+            "INSERT INTO bench_indexed (event_id, stream_id, stream_version, event_type, payload)
+             VALUES ($1, $2, $3, $4, $5)"
+        }
+        _ => {
+            "INSERT INTO bench_plain (event_id, stream_id, stream_version, event_type, payload)
+             VALUES ($1, $2, $3, $4, $5)"
+        }
+    };
+    sqlx::query(sql)
+        .bind(Uuid::now_v7())
+        .bind(stream)
+        .bind(version)
+        .bind("bench.v1.Happened")
+        .bind(payload(version as u64).to_vec())
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
-/// One client, `count` single-row INSERT+COMMITs in a loop; rows per second.
-pub async fn single_writer(pool: &PgPool, count: usize) -> anyhow::Result<f64> {
+/// One client, `count` single-row INSERT+COMMITs into `table` in a loop; rows per second.
+/// Each run uses fresh stream ids (`tag`), as the store's figure does.
+pub async fn single_writer(
+    pool: &PgPool,
+    table: &str,
+    tag: &str,
+    count: usize,
+) -> anyhow::Result<f64> {
     timed(|| async {
         for i in 0..count {
-            insert_one(pool, "single", i as i64).await?;
+            insert_one(pool, table, &format!("{tag}{}", i % 64), (i / 64) as i64).await?;
         }
         Ok(count)
     })
@@ -61,7 +91,7 @@ pub async fn concurrent_writers(
         try_join_all((0..clients).map(|c| async move {
             let stream = format!("client-{c}");
             for i in 0..per_client {
-                insert_one(pool, &stream, i as i64).await?;
+                insert_one(pool, PLAIN, &stream, i as i64).await?;
             }
             anyhow::Ok(())
         }))
