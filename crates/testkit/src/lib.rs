@@ -142,12 +142,36 @@ impl TestSqlite {
 }
 
 /// Connects to the test NATS server. Panics with instructions when it is unreachable.
+///
+/// The first call in a process also removes test streams (names `T…_…`, as
+/// [`unique_name`] makes them) older than 20 minutes (no test keeps a stream that long): streams of earlier runs that failed before
+/// cleaning up, which would otherwise pile up on the test server's disk.
 pub async fn nats() -> async_nats::Client {
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     let url = nats_url();
-    async_nats::connect(&url).await.unwrap_or_else(|e| {
+    let client = async_nats::connect(&url).await.unwrap_or_else(|e| {
         panic!(
             "NATS is not reachable at {url} ({e}); start it with `make services` \
              or point MZ_TEST_NATS_URL at one"
         )
-    })
+    });
+    SWEPT
+        .get_or_init(|| sweep_stale_streams(client.clone()))
+        .await;
+    client
+}
+
+async fn sweep_stale_streams(client: async_nats::Client) {
+    use futures::TryStreamExt as _;
+
+    let js = async_nats::jetstream::new(client);
+    let cutoff = time::OffsetDateTime::now_utc() - time::Duration::minutes(20);
+    let mut streams = js.streams();
+    // Best effort: a failure here only leaves old streams in place.
+    while let Ok(Some(info)) = streams.try_next().await {
+        let name = &info.config.name;
+        if name.starts_with('T') && name.contains('_') && info.created < cutoff {
+            let _ = js.delete_stream(name).await;
+        }
+    }
 }

@@ -203,7 +203,11 @@ async fn main() -> anyhow::Result<()> {
         0.2,
     ));
 
-    for stream in [naming.stream_name().to_owned(), plain_stream] {
+    for stream in [
+        naming.stream_name().to_owned(),
+        naming.deadletter_stream(),
+        plain_stream,
+    ] {
         let _ = js.delete_stream(&stream).await;
     }
 
