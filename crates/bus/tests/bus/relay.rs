@@ -1,16 +1,16 @@
 //! The relay against real PostgreSQL and NATS: order, subjects and headers on the wire,
 //! crashes at either side of a publish, the lease between two relays, and a NATS outage.
 
-use std::{collections::HashSet, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use async_nats::{
     header::NATS_MESSAGE_ID,
     jetstream::{self},
 };
 use minzheng_bus::{
-    PgAdvisoryLease, Relay, RelayError, RelayFault, SoleRelay, envelope, lease::Lease,
+    BusNaming, PgAdvisoryLease, Relay, RelayError, RelayFault, SoleRelay, envelope, lease::Lease,
 };
-use minzheng_eventstore::{Cursor, EventStore, SharedStore};
+use minzheng_eventstore::{Cursor, EventStore, SharedStore, postgres::PostgresStore};
 use minzheng_testkit::nats_server::NatsServer;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -32,6 +32,24 @@ async fn wait_relayed(
         async move { state.checkpoint >= head }
     })
     .await;
+}
+
+/// Runs a fresh relay (the restart after a crash) until it has published everything up to
+/// position `last`, then stops it gracefully.
+async fn relay_through(
+    store: &Arc<PostgresStore>,
+    client: &async_nats::Client,
+    naming: &BusNaming,
+    last: u64,
+) {
+    let relay = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
+        .with_config(fast_relay());
+    let state = relay.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone()));
+    wait_relayed(&**store, &state, last).await;
+    cancel.cancel();
+    task.await.expect("relay task").expect("graceful stop");
 }
 
 #[tokio::test]
@@ -177,14 +195,7 @@ async fn a_crash_between_publish_and_checkpoint_publishes_nothing_twice() {
     );
 
     let last = append_many(&*store, 5).await;
-    let relay = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
-        .with_config(fast_relay());
-    let state = relay.watch();
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn(relay.run(cancel.clone()));
-    wait_relayed(&*store, &state, last).await;
-    cancel.cancel();
-    task.await.expect("relay task").expect("graceful stop");
+    relay_through(&store, &client, &naming, last).await;
 
     let ids = stream_event_ids(&js, naming.stream_name()).await;
     let expected: Vec<Uuid> = all_events(&*store).await.iter().map(|e| e.id).collect();
@@ -209,14 +220,7 @@ async fn a_crash_between_append_and_publish_loses_nothing() {
     );
     assert_eq!(stream_count(&js, naming.stream_name()).await, 0);
 
-    let relay = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
-        .with_config(fast_relay());
-    let state = relay.watch();
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn(relay.run(cancel.clone()));
-    wait_relayed(&*store, &state, last).await;
-    cancel.cancel();
-    task.await.expect("relay task").expect("graceful stop");
+    relay_through(&store, &client, &naming, last).await;
 
     let ids = stream_event_ids(&js, naming.stream_name()).await;
     let expected: Vec<Uuid> = all_events(&*store).await.iter().map(|e| e.id).collect();
