@@ -25,6 +25,7 @@ use crate::{
     ServiceModule,
     context::{ServiceContext, Sources, Tasks, spawn_task},
     platform::{HostedService, PlatformApi},
+    store_watch,
 };
 
 /// How services are hosted.
@@ -65,7 +66,9 @@ impl std::fmt::Debug for Host {
 struct Opened {
     module: Arc<dyn ServiceModule>,
     store: SharedStore,
-    postgres_pool: Option<sqlx::PgPool>,
+    /// The same store, concretely, when it is PostgreSQL: its pool serves the relay's lease and
+    /// its transaction watch.
+    postgres: Option<PostgresStore>,
     db: sqlx::AnyPool,
 }
 
@@ -171,6 +174,14 @@ impl Host {
                 start_relay(o, client, &bus_prefix, &settings, &background, &tasks)?;
             }
         }
+        for o in &opened {
+            if let Some(store) = &o.postgres {
+                let name = o.module.name();
+                let work =
+                    store_watch::watch_oldest_transaction(store.clone(), name, background.clone());
+                spawn_task(&tasks, name, format!("transaction watch {name}"), work);
+            }
+        }
 
         let server_token = CancellationToken::new();
         let mut server = ServerBuilder::new(settings.listen, authenticator)
@@ -222,13 +233,12 @@ async fn open(
     let name = module.name();
     let url = settings.database_url_or_embedded(name);
     let url = url.expose_secret();
-    let (store, postgres_pool): (SharedStore, _) =
+    let (store, postgres): (SharedStore, _) =
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let store = PostgresStore::connect(url, module.upcasters())
                 .await
                 .with_context(|| format!("opening the {name} event store"))?;
-            let pool = store.pool().clone();
-            (Arc::new(store), Some(pool))
+            (Arc::new(store.clone()), Some(store))
         } else {
             let store = SqliteStore::connect(url, module.upcasters())
                 .await
@@ -241,7 +251,7 @@ async fn open(
     Ok(Opened {
         module,
         store,
-        postgres_pool,
+        postgres,
         db,
     })
 }
@@ -256,14 +266,14 @@ fn start_relay(
 ) -> anyhow::Result<()> {
     let name = o.module.name();
     let naming = BusNaming::with_prefix(prefix, name)?;
-    let relay = match &o.postgres_pool {
+    let relay = match &o.postgres {
         // Several replicas of a service share one database: the advisory lock makes exactly one
         // of them publish.
-        Some(pool) => Relay::new(
+        Some(store) => Relay::new(
             o.store.clone(),
             client.clone(),
             naming,
-            PgAdvisoryLease::new(pool.clone(), format!("relay:{name}")),
+            PgAdvisoryLease::new(store.pool().clone(), format!("relay:{name}")),
         ),
         None => Relay::new(o.store.clone(), client.clone(), naming, SoleRelay),
     }

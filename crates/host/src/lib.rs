@@ -21,6 +21,7 @@
 mod context;
 mod host;
 mod platform;
+mod store_watch;
 
 pub use context::ServiceContext;
 pub use host::{Host, Mode, RunningHost};

@@ -1,0 +1,54 @@
+//! Watches what holds PostgreSQL readers back. Reads by position stop below the oldest running
+//! transaction (that is how no late commit is ever skipped), so one long transaction anywhere in
+//! the cluster pauses every relay and feed. This samples its age into the gauge
+//! `minzheng.store.oldest_open_transaction` (seconds) and warns when it grows long, so that an
+//! SRE sees why events stopped flowing.
+
+use std::time::Duration;
+
+use minzheng_eventstore::postgres::PostgresStore;
+use opentelemetry::KeyValue;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+/// How often the age is sampled.
+const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+/// Age past which a warning is logged: far beyond any command's transaction.
+const WARN_AFTER: Duration = Duration::from_secs(30);
+
+/// Samples until `cancel` fires.
+pub(crate) async fn watch_oldest_transaction(
+    store: PostgresStore,
+    service: &'static str,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let gauge = minzheng_telemetry::meter()
+        .f64_gauge("minzheng.store.oldest_open_transaction")
+        .with_unit("s")
+        .with_description(
+            "age of the oldest open transaction holding an id; readers by position wait for it",
+        )
+        .build();
+    let attributes = [KeyValue::new("service", service)];
+    let mut ticker = tokio::time::interval(SAMPLE_EVERY);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            _ = ticker.tick() => {}
+        }
+        match store.oldest_open_transaction_age().await {
+            Ok(age) => {
+                let age = age.unwrap_or_default();
+                gauge.record(age.as_secs_f64(), &attributes);
+                if age > WARN_AFTER {
+                    warn!(
+                        age_secs = age.as_secs(),
+                        "a long-running transaction is holding back event readers (relays, feeds)"
+                    );
+                }
+            }
+            // The store being down is reported by the calls that need it; the gauge just skips.
+            Err(_) => continue,
+        }
+    }
+}
