@@ -1,0 +1,48 @@
+//! The place-names service (区划地名): administrative divisions (行政区划), their adjustments
+//! (行政区划调整) and, later, standard place names (标准地名), following chapter 6 of Benxi's
+//! 2021–2025 civil-affairs plan and `DOMAIN.md` §5.
+//!
+//! This first slice is the pure domain layer only:
+//!
+//! - [`division`]: the **division** aggregate (stream `division-<12-digit code>`). The import of
+//!   the statistical division codes records divisions idempotently; adjustments rename and
+//!   supersede them. A division is never deleted: it keeps `valid_from`, `valid_to` and the
+//!   codes that superseded it.
+//! - [`adjustment`]: the **adjustment** aggregate (stream `adjustment-<id>`): propose a rename
+//!   (更名), merger (合并), split (拆分), change of type (撤乡设镇, 撤乡镇设街道) or recode; record
+//!   the expert review (专家论证), risk assessment (风险评估) and public opinion (征求意见);
+//!   approve or reject; take effect from a date, with an event that carries the full lineage.
+//! - [`lineage`]: a pure resolver that follows supersessions from an old code to the divisions
+//!   that currently stand in its place, so a case filed under an old code still resolves after a
+//!   merger.
+//! - [`placename`]: the **place-name** aggregate (stream `placename-<id>`) for roads, bridges,
+//!   residential areas and natural features: propose with pinyin, evaluation (评估论证), a public
+//!   comment period (征求意见), approval or rejection, publication as a standard name (标准地名),
+//!   and retirement that keeps the history.
+//! - [`codec`]: the only module that knows the protobuf event messages
+//!   (`proto/minzheng/placenames/v1/events.proto`); the domain never sees prost types.
+//!
+//! Aggregates do no IO and read no clock: dates and ids arrive in commands, parsed into
+//! `minzheng-types` values at the edge.
+//!
+//! Still to come, in later slices: the gRPC API and its request conversion; the import command
+//! for `data/benxi-divisions.csv`; the process manager that turns an adjustment's
+//! `AdjustmentTookEffect` into division commands (and checks, before a proposal is accepted, that
+//! the `before` divisions exist and are active, which one adjustment stream cannot see);
+//! projections (the current division tree, the lineage table the resolver reads); boundary-line
+//! joint inspections (界线联检); renaming a published place name; pinyin computed from the
+//! characters instead of passed in; the public place-name database; and sign installation
+//! (地名设标).
+
+pub mod adjustment;
+pub mod codec;
+pub mod division;
+pub mod ids;
+pub mod lineage;
+pub mod placename;
+
+pub use ids::{AdjustmentId, PlaceNameId};
+
+/// Longest accepted division name, in characters. The longest real names (autonomous counties,
+/// 满族自治县) are well under this.
+pub const NAME_MAX_CHARS: usize = 50;
