@@ -158,6 +158,23 @@ ORDER BY e.n
 RETURNING position, stream_version
 "#;
 
+/// [`APPEND`] for the most common append of all, one event without an idempotency key: the same
+/// statement without `unnest … WITH ORDINALITY … ORDER BY`, whose function scan and sort cost
+/// about a fifth of a single-event append's throughput when measured. Parameters as for
+/// [`APPEND`], except that $4–$7 are the single event's scalars instead of arrays.
+const APPEND_ONE: &str = r#"
+INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, event_type,
+    schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate)
+SELECT $4, $1, $2, cur.version + 1, $5, $6, $7, $8, $9, $10, $11, $12
+FROM (
+        SELECT coalesce(max(stream_version), 0)::bigint AS version
+        FROM mz_events
+        WHERE stream_id = $1
+    ) AS cur
+WHERE $3::bigint IS NULL OR cur.version = $3::bigint
+RETURNING position, stream_version
+"#;
+
 /// The columns every event read selects, in the order [`event_from_row`] expects by name.
 macro_rules! event_columns {
     () => {
@@ -276,19 +293,29 @@ impl PostgresStore {
         let stream = request.stream.to_string();
 
         let key = metadata.idempotency_key.as_deref();
-        let query = sqlx::query(if key.is_some() { APPEND_KEYED } else { APPEND })
-            .bind(&stream)
-            .bind(request.stream.category())
-            .bind(required_version(request.expected))
-            .bind(&ids)
-            .bind(&types)
-            .bind(&schemas)
-            .bind(&payloads)
-            .bind(metadata.correlation_id)
-            .bind(metadata.causation_id)
-            .bind(metadata.actor.as_deref())
-            .bind(metadata.traceparent.as_deref())
-            .bind(metadata.tracestate.as_deref());
+        let query = match (key, request.events.as_slice()) {
+            (None, [event]) => sqlx::query(APPEND_ONE)
+                .bind(&stream)
+                .bind(request.stream.category())
+                .bind(required_version(request.expected))
+                .bind(event.id)
+                .bind(event.event_type.as_str())
+                .bind(schema_to_db(event.schema_version))
+                .bind(event.payload.as_ref()),
+            _ => sqlx::query(if key.is_some() { APPEND_KEYED } else { APPEND })
+                .bind(&stream)
+                .bind(request.stream.category())
+                .bind(required_version(request.expected))
+                .bind(&ids)
+                .bind(&types)
+                .bind(&schemas)
+                .bind(&payloads),
+        }
+        .bind(metadata.correlation_id)
+        .bind(metadata.causation_id)
+        .bind(metadata.actor.as_deref())
+        .bind(metadata.traceparent.as_deref())
+        .bind(metadata.tracestate.as_deref());
         let query = match key {
             Some(key) => query.bind(key),
             None => query,
