@@ -69,26 +69,10 @@ const STREAM_VERSION_KEY: &str = "mz_events_stream_version_key";
 const EVENT_ID_KEY: &str = "mz_events_event_id_key";
 const IDEMPOTENCY_KEY: &str = "mz_idempotency_pkey";
 
-/// The whole append in one statement.
-///
-/// Why the version is read before the transaction gets its id: readers order events by
-/// `tx_id`, and events of one stream must come out in version order. All CTEs of a statement
-/// share the snapshot taken when the statement starts, and PostgreSQL assigns the transaction
-/// id lazily, at the first row this statement inserts. So if we read version `v`, the
-/// transaction that wrote `v` had committed before our snapshot, hence took its id before our
-/// snapshot, hence before ours: its `tx_id` is smaller. Anything that gave this transaction an
-/// id before this statement's snapshot would break that — an earlier statement in the same
-/// transaction that writes (inserting the idempotency row first, say) or calls
-/// `pg_current_xact_id()`: we could take id 99, a rival take 100 and commit version 6, and we
-/// then read 6 and write version 7 with `tx_id` 99, which readers would deliver before version
-/// 6. Keep the version read in this statement, and nothing that assigns an id before it (the
-/// contract test `concurrent_any_appends_to_one_stream_are_read_in_version_order` catches it).
-///
-/// This form checks and records an idempotency key; [`APPEND`] is the same without one (a
-/// smaller plan, and most appends carry no key). Parameters: $1 stream id, $2 category, $3
-/// required version (NULL for Any), $4..$7 the events' ids, types, schema versions and
-/// payloads, $8..$12 correlation, causation, actor, traceparent, tracestate, $13 the key.
-const APPEND_KEYED: &str = r#"
+/// The CTEs every keyed append shares: the prior use of the key, and the current version.
+macro_rules! keyed_append_head {
+    () => {
+        r#"
 WITH prior AS (
     SELECT stream_id, stream_version, first_position, last_position, event_ids
     FROM mz_idempotency
@@ -99,21 +83,14 @@ cur AS (
     FROM mz_events
     WHERE stream_id = $1
 ),
-ins AS (
-    INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, event_type,
-        schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate,
-        idempotency_key)
-    SELECT e.event_id, $1, $2, cur.version + e.n, e.event_type, e.schema_version, e.payload,
-        $8, $9, $10, $11, $12, $13
-    FROM cur,
-        unnest($4::uuid[], $5::text[], $6::int4[], $7::bytea[])
-            WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, n)
-    WHERE NOT EXISTS (SELECT 1 FROM prior)
-        AND ($3::bigint IS NULL OR cur.version = $3::bigint)
-    ORDER BY e.n
-    RETURNING position, stream_version, event_id
-),
-idem AS (
+"#
+    };
+}
+
+/// The rest of every keyed append: record the key, and report what happened.
+macro_rules! keyed_append_tail {
+    () => {
+        r#"idem AS (
     INSERT INTO mz_idempotency (key, stream_id, stream_version, first_position, last_position,
         event_ids)
     SELECT $13, $1, max(stream_version), min(position), max(position),
@@ -134,7 +111,66 @@ CROSS JOIN (
     FROM ins
 ) AS agg
 LEFT JOIN prior ON true
-"#;
+"#
+    };
+}
+
+/// The whole append in one statement.
+///
+/// Why the version is read before the transaction gets its id: readers order events by
+/// `tx_id`, and events of one stream must come out in version order. All CTEs of a statement
+/// share the snapshot taken when the statement starts, and PostgreSQL assigns the transaction
+/// id lazily, at the first row this statement inserts. So if we read version `v`, the
+/// transaction that wrote `v` had committed before our snapshot, hence took its id before our
+/// snapshot, hence before ours: its `tx_id` is smaller. Anything that gave this transaction an
+/// id before this statement's snapshot would break that — an earlier statement in the same
+/// transaction that writes (inserting the idempotency row first, say) or calls
+/// `pg_current_xact_id()`: we could take id 99, a rival take 100 and commit version 6, and we
+/// then read 6 and write version 7 with `tx_id` 99, which readers would deliver before version
+/// 6. Keep the version read in this statement, and nothing that assigns an id before it (the
+/// contract test `concurrent_any_appends_to_one_stream_are_read_in_version_order` catches it).
+///
+/// This form checks and records an idempotency key; [`APPEND`] is the same without one (a
+/// smaller plan, and most appends carry no key). Parameters: $1 stream id, $2 category, $3
+/// required version (NULL for Any), $4..$7 the events' ids, types, schema versions and
+/// payloads, $8..$12 correlation, causation, actor, traceparent, tracestate, $13 the key.
+const APPEND_KEYED: &str = concat!(
+    keyed_append_head!(),
+    r#"ins AS (
+    INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, event_type,
+        schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate,
+        idempotency_key)
+    SELECT e.event_id, $1, $2, cur.version + e.n, e.event_type, e.schema_version, e.payload,
+        $8, $9, $10, $11, $12, $13
+    FROM cur,
+        unnest($4::uuid[], $5::text[], $6::int4[], $7::bytea[])
+            WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, n)
+    WHERE NOT EXISTS (SELECT 1 FROM prior)
+        AND ($3::bigint IS NULL OR cur.version = $3::bigint)
+    ORDER BY e.n
+    RETURNING position, stream_version, event_id
+),
+"#,
+    keyed_append_tail!()
+);
+
+/// [`APPEND_KEYED`] for one event (what every command carrying an idempotency key appends
+/// most of the time), without `unnest … ORDER BY`; see [`APPEND_ONE`]. $4–$7 are scalars.
+const APPEND_KEYED_ONE: &str = concat!(
+    keyed_append_head!(),
+    r#"ins AS (
+    INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, event_type,
+        schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate,
+        idempotency_key)
+    SELECT $4, $1, $2, cur.version + 1, $5, $6, $7, $8, $9, $10, $11, $12, $13
+    FROM cur
+    WHERE NOT EXISTS (SELECT 1 FROM prior)
+        AND ($3::bigint IS NULL OR cur.version = $3::bigint)
+    RETURNING position, stream_version, event_id
+),
+"#,
+    keyed_append_tail!()
+);
 
 /// [`APPEND_KEYED`] without an idempotency key, and so without the CTEs: one `INSERT … SELECT`
 /// that reads the version in a subquery (the same ordering argument holds: one statement, one
@@ -294,14 +330,18 @@ impl PostgresStore {
 
         let key = metadata.idempotency_key.as_deref();
         let query = match (key, request.events.as_slice()) {
-            (None, [event]) => sqlx::query(APPEND_ONE)
-                .bind(&stream)
-                .bind(request.stream.category())
-                .bind(required_version(request.expected))
-                .bind(event.id)
-                .bind(event.event_type.as_str())
-                .bind(schema_to_db(event.schema_version))
-                .bind(event.payload.as_ref()),
+            (_, [event]) => sqlx::query(if key.is_some() {
+                APPEND_KEYED_ONE
+            } else {
+                APPEND_ONE
+            })
+            .bind(&stream)
+            .bind(request.stream.category())
+            .bind(required_version(request.expected))
+            .bind(event.id)
+            .bind(event.event_type.as_str())
+            .bind(schema_to_db(event.schema_version))
+            .bind(event.payload.as_ref()),
             _ => sqlx::query(if key.is_some() { APPEND_KEYED } else { APPEND })
                 .bind(&stream)
                 .bind(request.stream.category())
