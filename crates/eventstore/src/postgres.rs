@@ -314,17 +314,6 @@ impl PostgresStore {
     /// statement in a transaction that first takes the stream's lock.
     async fn append_once(&self, request: &AppendRequest, queued: bool) -> Result<Attempt> {
         let ids: Vec<Uuid> = request.events.iter().map(|e| e.id).collect();
-        let types: Vec<&str> = request
-            .events
-            .iter()
-            .map(|e| e.event_type.as_str())
-            .collect();
-        let schemas: Vec<i32> = request
-            .events
-            .iter()
-            .map(|e| schema_to_db(e.schema_version))
-            .collect();
-        let payloads: Vec<&[u8]> = request.events.iter().map(|e| e.payload.as_ref()).collect();
         let metadata = &request.metadata;
         let stream = request.stream.to_string();
 
@@ -346,10 +335,29 @@ impl PostgresStore {
                 .bind(&stream)
                 .bind(request.stream.category())
                 .bind(required_version(request.expected))
+                // The column arrays `unnest` reads; a single event binds its scalars above.
                 .bind(&ids)
-                .bind(&types)
-                .bind(&schemas)
-                .bind(&payloads),
+                .bind(
+                    request
+                        .events
+                        .iter()
+                        .map(|e| e.event_type.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    request
+                        .events
+                        .iter()
+                        .map(|e| schema_to_db(e.schema_version))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    request
+                        .events
+                        .iter()
+                        .map(|e| e.payload.as_ref())
+                        .collect::<Vec<&[u8]>>(),
+                ),
         }
         .bind(metadata.correlation_id)
         .bind(metadata.causation_id)
