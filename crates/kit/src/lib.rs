@@ -9,6 +9,8 @@
 //! - [`aggregate`]: the pure [`aggregate::Aggregate`] trait and the [`aggregate::Repository`]
 //!   that loads, decides, appends with the expected version, retries conflicts and honours
 //!   idempotency keys; [`testing`] has the given/when/then helpers for rule tables.
+//! - [`live`]: [`live::LiveView`], an in-memory read model that follows the service's own store,
+//!   with read-your-writes by store position.
 //! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token.
 //!
 //! Architecture invariant: the kit knows no domain and no service's protobuf types; it depends
@@ -17,6 +19,7 @@
 pub mod aggregate;
 pub mod auth;
 pub mod error;
+pub mod live;
 pub mod server;
 pub mod settings;
 pub mod shutdown;

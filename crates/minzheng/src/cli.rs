@@ -13,7 +13,7 @@ use minzheng_kit::{
 use minzheng_types::RegionCode;
 use tracing::info;
 
-use crate::{dev_secret, services};
+use crate::{dev_secret, services, tools};
 
 /// minzheng: the civil-affairs platform.
 #[derive(Debug, Parser)]
@@ -110,6 +110,7 @@ async fn run_dev(settings: PlatformSettings, token_region: RegionCode) -> anyhow
     let host = services::add_all(
         Host::new(Mode::Embedded, settings.clone())
             .authenticator(Authenticator::dev(&secret).context("development token secret")?),
+        Mode::Embedded,
     );
     let running = host.start().await?;
     let token = mint_dev_token(
@@ -143,12 +144,15 @@ async fn run_service(settings: PlatformSettings, args: &[String]) -> anyhow::Res
     let Some(name) = args.first() else {
         bail!("name a service to run")
     };
+    if let Some(result) = tools::run(&settings, args).await {
+        return result;
+    }
     if args.len() > 1 {
         bail!("`minzheng {name}` takes no arguments; configure it with MZ_* environment variables");
     }
     let _telemetry = minzheng_telemetry::init(&settings.telemetry(&format!("minzheng-{name}")))?;
     let host = Host::new(Mode::Distributed, settings);
-    let Some(host) = services::add(host, name) else {
+    let Some(host) = services::add(host, name, Mode::Distributed) else {
         bail!(
             "no service called {name:?}; this build has: {}",
             if services::NAMES.is_empty() {
@@ -231,9 +235,12 @@ mod tests {
     fn every_listed_service_can_be_added() {
         for name in services::NAMES {
             let host = Host::new(Mode::Embedded, PlatformSettings::default());
-            assert!(services::add(host, name).is_some(), "{name} is not wired");
+            assert!(
+                services::add(host, name, Mode::Embedded).is_some(),
+                "{name} is not wired"
+            );
         }
         let host = Host::new(Mode::Embedded, PlatformSettings::default());
-        assert!(services::add(host, "no-such-service").is_none());
+        assert!(services::add(host, "no-such-service", Mode::Embedded).is_none());
     }
 }

@@ -4,11 +4,14 @@
 //!   `./data`, events fed between services in process (what `make run` starts);
 //! - `minzheng <service>`: one service alone against PostgreSQL and NATS, configured by `MZ_*`
 //!   environment variables (what the Kubernetes manifests run);
-//! - `minzheng token`: mints a development bearer token.
+//! - `minzheng token`: mints a development bearer token;
+//! - `minzheng <service> <tool> …`: operator tools over gRPC, e.g. `minzheng placenames import
+//!   FILE` (see [`tools`]).
 
 mod cli;
 mod dev_secret;
 mod services;
+mod tools;
 
 use std::process::ExitCode;
 

@@ -151,11 +151,14 @@ pub enum Error {
         stated: RegionLevel,
         actual: RegionLevel,
     },
-    #[error("the parent of division {code} is {}, not {}", show(*.computed), show(*.stated))]
+    #[error(
+        "the parent of division {code} must be a division above it whose code is a prefix of \
+         its code (a province has none), not {}",
+        show(*.stated)
+    )]
     ParentMismatch {
         code: RegionCode,
         stated: Option<RegionCode>,
-        computed: Option<RegionCode>,
     },
     #[error("division {code} is recorded under another name; a new name needs a rename adjustment")]
     RenameRequiresAdjustment { code: RegionCode },
@@ -304,11 +307,10 @@ impl Division {
                 actual: code.level(),
             });
         }
-        if record.parent != code.parent() {
+        if !encloses(record.parent, code) {
             return Err(Error::ParentMismatch {
                 code,
                 stated: record.parent,
-                computed: code.parent(),
             });
         }
         match &self.recorded {
@@ -337,6 +339,17 @@ impl Division {
             Some(state) if !state.is_active() => Err(Error::Retired { code: state.code }),
             Some(state) => Ok(state),
         }
+    }
+}
+
+/// Whether `parent` may be the parent of `code`: none for a province; otherwise a division at a
+/// higher level whose code is a prefix of `code`. The parent is usually the code with its lowest
+/// segment zeroed ([`RegionCode::parent`]), but may skip a level: a county administered directly
+/// by its province (省直辖县级行政区, e.g. 429004 under 420000) has the province as parent.
+pub fn encloses(parent: Option<RegionCode>, code: RegionCode) -> bool {
+    match parent {
+        None => code.parent().is_none(),
+        Some(parent) => parent.level() < code.level() && parent.contains(code),
     }
 }
 
@@ -431,6 +444,30 @@ pub(crate) mod tests {
             .when(Command::Record(Record {
                 parent: None,
                 ..import_dongyingfang()
+            }))
+            .then_refused("parent_mismatch");
+    }
+
+    #[test]
+    fn a_county_administered_by_its_province_may_skip_the_city() {
+        let xiantao = Record {
+            code: code("429004000000"),
+            name: name("仙桃市"),
+            level: RegionLevel::County,
+            parent: Some(code("420000000000")),
+            valid_from: date!(2024 - 01 - 01),
+            adjustment: None,
+        };
+        let recorded = given::<Division>([])
+            .when(Command::Record(xiantao.clone()))
+            .outcome()
+            .clone()
+            .expect("a province may be the parent of a county");
+        assert_eq!(recorded.len(), 1);
+        given::<Division>([])
+            .when(Command::Record(Record {
+                parent: Some(code("430000000000")),
+                ..xiantao
             }))
             .then_refused("parent_mismatch");
     }

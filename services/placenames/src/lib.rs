@@ -35,13 +35,19 @@
 //! (地名设标).
 
 pub mod adjustment;
+pub mod app;
 pub mod codec;
+pub mod directory;
 pub mod division;
+pub mod grpc;
 pub mod ids;
+pub mod import;
 pub mod lineage;
+pub mod module;
 pub mod placename;
 
 pub use ids::{AdjustmentId, PlaceNameId};
+pub use module::{BENXI, Module, Seed};
 
 /// Longest accepted division name, in characters. The longest real names (autonomous counties,
 /// 满族自治县) are well under this.

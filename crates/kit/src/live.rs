@@ -1,0 +1,266 @@
+//! In-memory read models that follow a service's own event store.
+//!
+//! A [`LiveView`] holds a projection in memory and keeps it current by reading the store in
+//! `(tx, position)` order — the same order and late-commit guarantee the relay relies on. It is
+//! for small, hot reference data (administrative divisions, say: thousands of rows, read on every
+//! request of every service) where a query must cost microseconds; everything else belongs in a
+//! SQL projection behind the bus's consumer.
+//!
+//! Every replica builds its own copy at start by replaying the store, then polls for new events
+//! (and is nudged by [`LiveView::nudge`] after the replica's own commands, so its own writes show
+//! at once). [`LiveView::wait_for`] implements read-your-writes: it waits until the view has
+//! applied a given store position, as `ReadOptions.min_position` promises.
+//!
+//! Architecture invariant: the view applies each event exactly once, in store order, and never
+//! skips one; an event its projection cannot decode is a bug, logged and counted, and skipped so
+//! that one bad event cannot stop every query.
+
+use std::{sync::Arc, time::Duration};
+
+use minzheng_eventstore::{Cursor, RecordedEvent, SharedStore};
+use tokio::sync::{Notify, RwLock, RwLockReadGuard, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::Error;
+
+/// Events read per store round trip.
+const BATCH: usize = 1_000;
+/// How often an idle view looks for events written by other replicas.
+const DEFAULT_POLL: Duration = Duration::from_millis(50);
+/// How long [`LiveView::wait_for`] waits when the caller gave no deadline.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+
+/// State built from events. `apply` must not fail for an event it does not care about.
+pub trait Projection: Send + Sync + 'static {
+    /// Folds one stored event in. An error means the event could not be understood.
+    fn apply(&mut self, event: &RecordedEvent) -> anyhow::Result<()>;
+}
+
+/// A projection kept current from a store; cheap to clone.
+#[derive(Debug)]
+pub struct LiveView<P> {
+    inner: Arc<Inner<P>>,
+}
+
+impl<P> Clone for LiveView<P> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner<P> {
+    store: SharedStore,
+    state: RwLock<P>,
+    applied: watch::Sender<Cursor>,
+    nudge: Notify,
+}
+
+impl<P: Projection> LiveView<P> {
+    /// A view of `store` starting from `initial` (an empty projection); call
+    /// [`LiveView::catch_up`] and then run [`LiveView::follow`].
+    pub fn new(store: SharedStore, initial: P) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                state: RwLock::new(initial),
+                applied: watch::Sender::new(Cursor::START),
+                nudge: Notify::new(),
+            }),
+        }
+    }
+
+    /// Reads the projection. Hold the guard briefly: appliers wait for it.
+    pub async fn read(&self) -> RwLockReadGuard<'_, P> {
+        self.inner.state.read().await
+    }
+
+    /// The cursor of the last event applied.
+    pub fn applied(&self) -> Cursor {
+        *self.inner.applied.borrow()
+    }
+
+    /// Applies everything visible in the store now; returns how many events it applied.
+    pub async fn catch_up(&self) -> Result<usize, Error> {
+        let mut total = 0;
+        loop {
+            let after = self.applied();
+            let batch = self
+                .inner
+                .store
+                .read_all(after, BATCH)
+                .await
+                .map_err(Error::from)?;
+            if batch.events.is_empty() {
+                if batch.next != after {
+                    self.inner.applied.send_replace(batch.next);
+                }
+                return Ok(total);
+            }
+            total += batch.events.len();
+            {
+                let mut state = self.inner.state.write().await;
+                for event in &batch.events {
+                    if let Err(error) = state.apply(event) {
+                        tracing::error!(
+                            event_id = %event.id,
+                            event_type = %event.event_type,
+                            stream = %event.stream,
+                            error = %format!("{error:#}"),
+                            "skipping an event the read model cannot apply"
+                        );
+                    }
+                }
+            }
+            self.inner.applied.send_replace(batch.next);
+            if batch.events.len() < BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Keeps the view current until `cancel`: catches up whenever nudged, and every `poll` for
+    /// other replicas' writes. A store failure is logged and retried at the next poll.
+    pub async fn follow(self, poll: Option<Duration>, cancel: CancellationToken) {
+        let poll = poll.unwrap_or(DEFAULT_POLL);
+        loop {
+            if let Err(error) = self.catch_up().await {
+                tracing::warn!(error = %error, "read model could not catch up; retrying");
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = self.inner.nudge.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    /// Asks the follower to catch up now (after this replica committed something).
+    pub fn nudge(&self) {
+        self.inner.nudge.notify_one();
+    }
+
+    /// Waits until the view has applied the event at store `position` (0: returns at once), at
+    /// most `timeout`. UNAVAILABLE when it has not caught up in time, so that a caller never
+    /// reads data older than its own write without knowing.
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), Error> {
+        if position == 0 {
+            return Ok(());
+        }
+        let wait = async {
+            // The event may not be visible yet (committed, but under an older open
+            // transaction's watermark); ask again until it is.
+            let target = loop {
+                match self
+                    .inner
+                    .store
+                    .cursor_of(position)
+                    .await
+                    .map_err(Error::from)?
+                {
+                    Some(cursor) => break cursor,
+                    None => {
+                        self.nudge();
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+            };
+            let mut applied = self.inner.applied.subscribe();
+            if *applied.borrow() < target {
+                self.nudge();
+            }
+            applied
+                .wait_for(|cursor| *cursor >= target)
+                .await
+                .map_err(|_| Error::Unavailable("the read model has stopped".to_owned()))?;
+            Ok::<(), Error>(())
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Unavailable(format!(
+                "the read model has not yet applied position {position}; retry the query"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use minzheng_eventstore::{AppendRequest, ExpectedVersion, Metadata, NewEvent, StreamId};
+    use minzheng_testkit::TestSqlite;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Count(Vec<u64>);
+
+    impl Projection for Count {
+        fn apply(&mut self, event: &RecordedEvent) -> anyhow::Result<()> {
+            self.0.push(event.stream_version);
+            Ok(())
+        }
+    }
+
+    async fn store(db: &TestSqlite) -> SharedStore {
+        minzheng_eventstore::connect(&db.url, minzheng_eventstore::Upcasters::new())
+            .await
+            .unwrap()
+    }
+
+    async fn append(store: &SharedStore, n: usize) -> u64 {
+        let outcome = store
+            .append(AppendRequest {
+                stream: StreamId::new("thing", "a").unwrap(),
+                expected: ExpectedVersion::Any,
+                events: (0..n)
+                    .map(|_| NewEvent::new("test.v1.Happened", 1, bytes::Bytes::new()))
+                    .collect(),
+                metadata: Metadata::default(),
+            })
+            .await
+            .unwrap();
+        outcome.last_position
+    }
+
+    #[tokio::test]
+    async fn the_view_applies_each_event_once_in_order_and_waits_for_a_position() {
+        let db = TestSqlite::create();
+        let store = store(&db).await;
+        append(&store, 1_500).await;
+        let view = LiveView::new(store.clone(), Count::default());
+        assert_eq!(view.catch_up().await.unwrap(), 1_500);
+        assert_eq!(
+            view.catch_up().await.unwrap(),
+            0,
+            "nothing is applied twice"
+        );
+
+        let cancel = CancellationToken::new();
+        tokio::spawn(
+            view.clone()
+                .follow(Some(Duration::from_secs(3600)), cancel.clone()),
+        );
+        let position = append(&store, 2).await;
+        view.nudge();
+        view.wait_for(position, Duration::from_secs(10))
+            .await
+            .unwrap();
+        let versions = view.read().await.0.clone();
+        assert_eq!(versions, (1..=1_502).collect::<Vec<u64>>());
+        cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_position_never_written_is_unavailable() {
+        let db = TestSqlite::create();
+        let store = store(&db).await;
+        let view = LiveView::new(store, Count::default());
+        let error = view
+            .wait_for(99, Duration::from_millis(100))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), tonic::Code::Unavailable);
+    }
+}

@@ -1,0 +1,428 @@
+//! The application layer: runs commands against the aggregates with the checks that need more
+//! than one stream (existing divisions, sibling names), and turns an adjustment that took effect
+//! into the division events that follow from it (the enactment).
+//!
+//! The enactment is what other services follow: `AdjustmentTookEffect` carries the whole
+//! lineage, and each division involved then gets its own `DivisionRecorded`, `DivisionSuperseded`
+//! or `DivisionRenamed`. It runs right after the adjustment's event is recorded, and again from
+//! [`PlaceNames::enact_pending`] for any adjustment whose division events are missing (a crash in
+//! between, say). Each division command carries an idempotency key derived from the adjustment,
+//! so running it twice, or on two replicas at once, records each event once.
+
+use std::sync::Arc;
+
+use futures::{StreamExt as _, TryStreamExt as _, stream};
+use minzheng_eventstore::SharedStore;
+use minzheng_kit::{
+    Error,
+    aggregate::{CommandContext, Committed, EventCodec, Repository},
+    live::LiveView,
+};
+use minzheng_types::{RegionCode, RegionLevel};
+use time::Date;
+
+use crate::{
+    AdjustmentId,
+    adjustment::{self, Adjustment, DivisionRef},
+    directory::Directory,
+    division::{self, Division},
+    import,
+};
+
+/// Division commands an import runs at once.
+const IMPORT_CONCURRENCY: usize = 16;
+/// Import conflicts listed in the error message at most.
+const CONFLICTS_SHOWN: usize = 10;
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub rows: usize,
+    pub recorded: usize,
+    pub unchanged: usize,
+    /// The highest store position written (0 if none).
+    pub position: u64,
+}
+
+/// The place-names application; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PlaceNames {
+    divisions: Arc<Repository<Division>>,
+    adjustments: Arc<Repository<Adjustment>>,
+    view: LiveView<Directory>,
+}
+
+impl PlaceNames {
+    pub fn new(store: SharedStore) -> Self {
+        Self {
+            divisions: Arc::new(Repository::new(store.clone())),
+            adjustments: Arc::new(Repository::new(store.clone())),
+            view: LiveView::new(store, Directory::default()),
+        }
+    }
+
+    /// The read model the queries use.
+    pub fn view(&self) -> &LiveView<Directory> {
+        &self.view
+    }
+
+    /// Checks a CSV file of divisions and records the new ones, parents first (see
+    /// [`import`]). Nothing is recorded unless the whole file is acceptable and `authorize`
+    /// accepts its rows.
+    pub async fn import(
+        &self,
+        csv: &[u8],
+        valid_from: Date,
+        context: &CommandContext,
+        authorize: impl FnOnce(&[import::Row]) -> Result<(), Error>,
+    ) -> Result<ImportSummary, Error> {
+        self.view.catch_up().await?;
+        let plan = {
+            let directory = self.view.read().await;
+            let rows = import::parse(csv, &directory)?;
+            authorize(&rows)?;
+            import::plan(rows, &directory, valid_from)
+        };
+        if !plan.conflicts.is_empty() {
+            return Err(import_conflicts(&plan.conflicts));
+        }
+        let rows = plan.new.len() + plan.unchanged;
+        let mut summary = ImportSummary {
+            rows,
+            recorded: 0,
+            unchanged: plan.unchanged,
+            position: 0,
+        };
+        // One command per division; the import's idempotency key cannot stand for each of
+        // them (a key belongs to one stream), and recording the same facts twice records
+        // nothing anyway.
+        let context = CommandContext {
+            idempotency_key: None,
+            ..context.clone()
+        };
+        for level in RegionLevel::ALL {
+            let commands: Vec<division::Record> = plan
+                .new
+                .iter()
+                .filter(|row| row.level() == level)
+                .map(|row| division::Record {
+                    code: row.code,
+                    name: row.name.clone(),
+                    level,
+                    parent: row.parent,
+                    valid_from,
+                    adjustment: None,
+                })
+                .collect();
+            let outcomes: Vec<(RegionCode, Result<Committed, division::Error>)> =
+                stream::iter(commands)
+                    .map(|record| {
+                        let context = &context;
+                        async move {
+                            let key = record.code.to_string();
+                            let outcome = self
+                                .divisions
+                                .execute(&key, &division::Command::Record(record.clone()), context)
+                                .await?;
+                            Ok::<_, Error>((record.code, outcome))
+                        }
+                    })
+                    .buffer_unordered(IMPORT_CONCURRENCY)
+                    .try_collect()
+                    .await?;
+            for (code, outcome) in outcomes {
+                match outcome {
+                    Ok(committed) if committed.event_ids.is_empty() => summary.unchanged += 1,
+                    Ok(committed) => {
+                        summary.recorded += 1;
+                        summary.position = summary.position.max(committed.position);
+                    }
+                    // Another import or an adjustment got there between the plan and now.
+                    Err(refusal) => {
+                        self.view.nudge();
+                        return Err(Error::refused(
+                            "import_conflicts",
+                            format!(
+                                "division {code} changed while the file was imported ({refusal}); \
+                                 the rows before it are recorded, import the file again"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        self.view.nudge();
+        Ok(summary)
+    }
+
+    /// Proposes an adjustment after checking it against the recorded divisions.
+    pub async fn propose(
+        &self,
+        propose: adjustment::Propose,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        self.view.catch_up().await?;
+        {
+            let directory = self.view.read().await;
+            check_proposal(&directory, &propose)?;
+        }
+        let key = propose.id.as_str().to_owned();
+        self.run_adjustment(&key, &adjustment::Command::Propose(propose), context)
+            .await
+    }
+
+    /// The divisions an adjustment involves, before and after, as proposed: what scope checks
+    /// look at. NOT_FOUND for an adjustment never proposed.
+    pub async fn adjustment_divisions(&self, id: &AdjustmentId) -> Result<Vec<RegionCode>, Error> {
+        let loaded = self.adjustments.load(id.as_str()).await?;
+        let proposal = loaded
+            .state
+            .proposal()
+            .ok_or_else(|| Error::NotFound(format!("adjustment {id}")))?;
+        Ok(proposal
+            .before
+            .iter()
+            .chain(&proposal.after)
+            .map(|d| d.code)
+            .collect())
+    }
+
+    /// Runs a workflow command (review, approval, rejection) on an adjustment.
+    pub async fn run_adjustment(
+        &self,
+        id: &str,
+        command: &adjustment::Command,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        let committed = self.adjustments.run(id, command, context).await?;
+        self.view.nudge();
+        Ok(committed)
+    }
+
+    /// Puts an approved adjustment into effect and enacts it; returns where the last event was
+    /// recorded and the lineage.
+    pub async fn put_into_effect(
+        &self,
+        id: &AdjustmentId,
+        effective_on: Date,
+        context: &CommandContext,
+    ) -> Result<(Committed, adjustment::TookEffect), Error> {
+        let command = adjustment::Command::TakeEffect(adjustment::TakeEffect { effective_on });
+        let mut committed = self.adjustments.run(id.as_str(), &command, context).await?;
+        let took_effect = self.took_effect(id, committed.stream_version).await?;
+        let position = self.enact(&took_effect, context).await?;
+        committed.position = committed.position.max(position);
+        self.view.nudge();
+        Ok((committed, took_effect))
+    }
+
+    /// The `AdjustmentTookEffect` event at `version` of adjustment `id`.
+    async fn took_effect(
+        &self,
+        id: &AdjustmentId,
+        version: u64,
+    ) -> Result<adjustment::TookEffect, Error> {
+        let stream = self.adjustments.stream_id(id.as_str())?;
+        let events = self
+            .adjustments
+            .store()
+            .read_stream(&stream, version, 1)
+            .await?;
+        let recorded = events.first().ok_or_else(|| {
+            Error::internal(anyhow::anyhow!("adjustment {id} lost version {version}"))
+        })?;
+        match adjustment::Event::decode(
+            &recorded.event_type,
+            recorded.schema_version,
+            &recorded.payload,
+        )
+        .map_err(Error::internal)?
+        {
+            adjustment::Event::TookEffect(took_effect) => Ok(took_effect),
+            _ => Err(Error::internal(anyhow::anyhow!(
+                "adjustment {id} version {version} is not AdjustmentTookEffect"
+            ))),
+        }
+    }
+
+    /// Records the division events that follow from `took_effect`: established divisions first
+    /// (so that successors exist before anything points at them), then supersessions, then
+    /// renames. Returns the highest position written (0 if everything was recorded before).
+    pub async fn enact(
+        &self,
+        took_effect: &adjustment::TookEffect,
+        context: &CommandContext,
+    ) -> Result<u64, Error> {
+        let id = &took_effect.id;
+        let parents: Vec<(RegionCode, Option<RegionCode>)> = {
+            let directory = self.view.read().await;
+            took_effect
+                .established
+                .iter()
+                .map(|d| (d.code, parent_of_new(&directory, d, took_effect)))
+                .collect()
+        };
+        let mut commands = Vec::new();
+        for (d, (_, parent)) in took_effect.established.iter().zip(parents) {
+            commands.push((
+                d.code,
+                "record",
+                division::Command::Record(division::Record {
+                    code: d.code,
+                    name: d.name.clone(),
+                    level: d.code.level(),
+                    parent,
+                    valid_from: took_effect.effective_on,
+                    adjustment: Some(id.clone()),
+                }),
+            ));
+        }
+        for s in &took_effect.superseded {
+            commands.push((
+                s.code,
+                "supersede",
+                division::Command::Supersede(division::Supersede {
+                    successors: s.successors.clone(),
+                    valid_to: s.valid_to,
+                    adjustment: id.clone(),
+                }),
+            ));
+        }
+        for r in &took_effect.renamed {
+            commands.push((
+                r.code,
+                "rename",
+                division::Command::Rename(division::Rename {
+                    name: r.name.clone(),
+                    effective_on: took_effect.effective_on,
+                    adjustment: id.clone(),
+                }),
+            ));
+        }
+        let mut position = 0;
+        for (code, what, command) in commands {
+            let context = context
+                .clone()
+                .with_idempotency_key(format!("enact:{id}:{what}:{code}"));
+            let committed = self
+                .divisions
+                .run(&code.to_string(), &command, &context)
+                .await?;
+            position = position.max(committed.position);
+        }
+        Ok(position)
+    }
+
+    /// Enacts every adjustment in effect whose division events are missing.
+    pub async fn enact_pending(&self) -> Result<usize, Error> {
+        let pending = self.view.read().await.pending_enactments();
+        for took_effect in &pending {
+            tracing::info!(adjustment = %took_effect.id, "enacting an adjustment whose division events are missing");
+            self.enact(took_effect, &CommandContext::new()).await?;
+        }
+        if !pending.is_empty() {
+            self.view.nudge();
+        }
+        Ok(pending.len())
+    }
+}
+
+/// The parent a division an adjustment establishes gets: the division its code names as parent
+/// if that is recorded; otherwise the parent of a division it replaces that encloses it (a
+/// county administered by its province); otherwise the computed parent.
+fn parent_of_new(
+    directory: &Directory,
+    established: &DivisionRef,
+    took_effect: &adjustment::TookEffect,
+) -> Option<RegionCode> {
+    let computed = established.code.parent();
+    if computed.is_some_and(|p| directory.division(p).is_some()) {
+        return computed;
+    }
+    took_effect
+        .superseded
+        .iter()
+        .filter_map(|s| directory.division(s.code)?.parent)
+        .find(|&parent| division::encloses(Some(parent), established.code))
+        .or(computed)
+}
+
+/// The checks a proposal needs beyond its own stream: the divisions before it are recorded,
+/// valid and named as recorded; new codes are unused; no name after it is taken by a sibling.
+fn check_proposal(directory: &Directory, propose: &adjustment::Propose) -> Result<(), Error> {
+    let day = propose.proposed_on;
+    for d in &propose.before {
+        let Some(recorded) = directory.division(d.code) else {
+            return Err(Error::refused(
+                "division_not_recorded",
+                format!("division {} is not recorded", d.code),
+            ));
+        };
+        if recorded.is_retired() {
+            return Err(Error::refused(
+                "division_retired",
+                format!("division {} has been superseded", d.code),
+            ));
+        }
+        if recorded.name() != &d.name {
+            return Err(Error::refused(
+                "division_name_differs",
+                format!(
+                    "division {} is recorded as {:?}, not {:?}",
+                    d.code,
+                    recorded.name().as_str(),
+                    d.name.as_str()
+                ),
+            ));
+        }
+    }
+    let before: Vec<RegionCode> = propose.before.iter().map(|d| d.code).collect();
+    for d in &propose.after {
+        if !before.contains(&d.code) && directory.division(d.code).is_some() {
+            return Err(Error::refused(
+                "code_in_use",
+                format!(
+                    "code {} is already recorded; a new division needs a new code",
+                    d.code
+                ),
+            ));
+        }
+        let parent = directory
+            .division(d.code)
+            .map(|recorded| recorded.parent)
+            .unwrap_or_else(|| d.code.parent());
+        if let Some(other) = directory.sibling_named(parent, d.name.as_str(), day, &before) {
+            return Err(Error::refused(
+                "name_taken",
+                format!(
+                    "{:?} is the name of division {} under the same parent",
+                    d.name.as_str(),
+                    other.code
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn import_conflicts(conflicts: &[(usize, String)]) -> Error {
+    let shown: Vec<String> = conflicts
+        .iter()
+        .take(CONFLICTS_SHOWN)
+        .map(|(line, why)| format!("line {line}: {why}"))
+        .collect();
+    let more = conflicts.len().saturating_sub(CONFLICTS_SHOWN);
+    Error::refused(
+        "import_conflicts",
+        format!(
+            "{} row(s) contradict recorded divisions, nothing was imported: {}{}",
+            conflicts.len(),
+            shown.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ),
+    )
+}

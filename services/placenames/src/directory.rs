@@ -1,0 +1,340 @@
+//! The directory: the service's in-memory read model of divisions and adjustments, kept current
+//! from its own store by [`minzheng_kit::live::LiveView`].
+//!
+//! Divisions are reference data every request of every service looks up, so the whole tree lives
+//! in memory (a province has about 18,000 divisions; the whole country about 700,000) with the
+//! indexes the queries need: by code, by parent, by every name a division has had, and the
+//! [`Lineage`] the resolver follows. Nothing is ever removed: a superseded division keeps its
+//! entry, its names and its successors, so every query can be asked "as of" any day.
+//!
+//! Adjustments are kept as their public event messages, which is what `GetAdjustment` shows.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use anyhow::Context as _;
+use minzheng_eventstore::RecordedEvent;
+use minzheng_kit::{aggregate::EventCodec, live::Projection};
+use minzheng_proto::placenames::v1 as pb;
+use minzheng_types::{BoundedText, RegionCode, RegionLevel};
+use prost::Message as _;
+use time::Date;
+
+use crate::{
+    adjustment::{self, Renaming, Supersession},
+    codec::event_types,
+    division,
+    lineage::{DivisionRecord, Lineage},
+};
+
+/// One division as the directory knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DivisionEntry {
+    pub code: RegionCode,
+    pub parent: Option<RegionCode>,
+    /// Every name, with the first day it applied, oldest first; never empty.
+    pub names: Vec<(Date, BoundedText)>,
+    pub valid_from: Date,
+    /// The first day it is no longer valid, once superseded.
+    pub valid_to: Option<Date>,
+    pub superseded_by: Vec<RegionCode>,
+}
+
+impl DivisionEntry {
+    pub fn level(&self) -> RegionLevel {
+        self.code.level()
+    }
+
+    /// The name on `day`: the latest name that began on or before it, the first name before
+    /// the division began.
+    pub fn name_on(&self, day: Date) -> &BoundedText {
+        &self
+            .names
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= day)
+            .unwrap_or(&self.names[0])
+            .1
+    }
+
+    /// The current name.
+    pub fn name(&self) -> &BoundedText {
+        &self.names[self.names.len() - 1].1
+    }
+
+    /// Whether the division is valid on `day`.
+    pub fn valid_on(&self, day: Date) -> bool {
+        self.valid_from <= day && self.valid_to.is_none_or(|to| day < to)
+    }
+
+    /// Whether it has been superseded (at any date, past or future).
+    pub fn is_retired(&self) -> bool {
+        self.valid_to.is_some()
+    }
+
+    fn lineage_record(&self) -> DivisionRecord {
+        DivisionRecord {
+            code: self.code,
+            valid_from: self.valid_from,
+            valid_to: self.valid_to,
+            superseded_by: self.superseded_by.clone(),
+        }
+    }
+}
+
+/// One adjustment, as its events recorded it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AdjustmentEntry {
+    pub proposal: pb::AdjustmentProposed,
+    pub reviews: Vec<pb::AdjustmentReviewRecorded>,
+    pub approval: Option<pb::AdjustmentApproved>,
+    pub rejection: Option<pb::AdjustmentRejected>,
+    /// The lineage as the domain event (for enactment) and as the public message.
+    pub took_effect: Option<(adjustment::TookEffect, pb::AdjustmentTookEffect)>,
+}
+
+impl AdjustmentEntry {
+    pub fn status(&self) -> pb::AdjustmentStatus {
+        if self.took_effect.is_some() {
+            pb::AdjustmentStatus::InEffect
+        } else if self.rejection.is_some() {
+            pb::AdjustmentStatus::Rejected
+        } else if self.approval.is_some() {
+            pb::AdjustmentStatus::Approved
+        } else {
+            pb::AdjustmentStatus::Proposed
+        }
+    }
+}
+
+/// The read model.
+#[derive(Debug, Default)]
+pub struct Directory {
+    divisions: HashMap<RegionCode, DivisionEntry>,
+    /// Parent → every division ever recorded under it.
+    children: HashMap<RegionCode, BTreeSet<RegionCode>>,
+    /// Every name any division has had → those divisions.
+    names: BTreeMap<String, BTreeSet<RegionCode>>,
+    lineage: Lineage,
+    adjustments: HashMap<String, AdjustmentEntry>,
+    /// Adjustments in effect, in the order they took effect.
+    in_effect: Vec<String>,
+}
+
+impl Directory {
+    pub fn division(&self, code: RegionCode) -> Option<&DivisionEntry> {
+        self.divisions.get(&code)
+    }
+
+    pub fn len(&self) -> usize {
+        self.divisions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.divisions.is_empty()
+    }
+
+    /// The divisions directly under `parent` valid on `day`, by code.
+    pub fn children_on(&self, parent: RegionCode, day: Date) -> Vec<&DivisionEntry> {
+        self.children
+            .get(&parent)
+            .into_iter()
+            .flatten()
+            .filter_map(|code| self.divisions.get(code))
+            .filter(|d| d.valid_on(day))
+            .collect()
+    }
+
+    /// Another division under `parent`, valid on `day`, named `name` on that day, other than
+    /// those in `except`.
+    pub fn sibling_named(
+        &self,
+        parent: Option<RegionCode>,
+        name: &str,
+        day: Date,
+        except: &[RegionCode],
+    ) -> Option<&DivisionEntry> {
+        self.names
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|code| !except.contains(code))
+            .filter_map(|code| self.divisions.get(code))
+            .find(|d| d.parent == parent && d.valid_on(day) && d.name_on(day).as_str() == name)
+    }
+
+    /// Divisions valid on `day` whose name that day starts with `prefix`, within `within` (if
+    /// given), by name then code.
+    pub fn search(
+        &self,
+        prefix: &str,
+        within: Option<RegionCode>,
+        day: Date,
+    ) -> impl Iterator<Item = &DivisionEntry> {
+        let mut seen = BTreeSet::new();
+        self.names
+            .range(prefix.to_owned()..)
+            .take_while(move |(name, _)| name.starts_with(prefix))
+            .flat_map(|(_, codes)| codes.iter())
+            .filter_map(|code| self.divisions.get(code))
+            .filter(move |d| {
+                d.valid_on(day)
+                    && d.name_on(day).as_str().starts_with(prefix)
+                    && within.is_none_or(|w| w.contains(d.code))
+            })
+            // A division renamed within the prefix is listed under both names.
+            .filter(move |d| seen.insert((d.name_on(day).as_str().to_owned(), d.code)))
+    }
+
+    /// What `code` means on `day` (see [`Lineage::resolve`]).
+    pub fn resolve(&self, code: RegionCode, day: Date) -> Vec<RegionCode> {
+        self.lineage.resolve(code, day)
+    }
+
+    pub fn adjustment(&self, id: &str) -> Option<&AdjustmentEntry> {
+        self.adjustments.get(id)
+    }
+
+    /// Adjustments in effect whose consequences the division streams do not show yet: a crash
+    /// between recording `AdjustmentTookEffect` and the division events, or another replica
+    /// still working on it. Enacting them again is harmless.
+    pub fn pending_enactments(&self) -> Vec<adjustment::TookEffect> {
+        self.in_effect
+            .iter()
+            .filter_map(|id| self.adjustments.get(id)?.took_effect.as_ref())
+            .map(|(took_effect, _)| took_effect)
+            .filter(|took_effect| !self.shows(took_effect))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether every division event `took_effect` leads to has been applied.
+    fn shows(&self, took_effect: &adjustment::TookEffect) -> bool {
+        let superseded = took_effect
+            .superseded
+            .iter()
+            .all(|Supersession { code, .. }| {
+                self.divisions.get(code).is_some_and(|d| d.is_retired())
+            });
+        let established = took_effect
+            .established
+            .iter()
+            .all(|d| self.divisions.contains_key(&d.code));
+        let renamed = took_effect
+            .renamed
+            .iter()
+            .all(|Renaming { code, name, .. }| {
+                self.divisions.get(code).is_some_and(|d| {
+                    d.names
+                        .iter()
+                        .any(|(from, n)| n == name && *from == took_effect.effective_on)
+                })
+            });
+        superseded && established && renamed
+    }
+
+    fn apply_division(&mut self, event: division::Event) {
+        match event {
+            division::Event::Recorded(e) => {
+                let entry = DivisionEntry {
+                    code: e.code,
+                    parent: e.parent,
+                    names: vec![(e.valid_from, e.name.clone())],
+                    valid_from: e.valid_from,
+                    valid_to: None,
+                    superseded_by: Vec::new(),
+                };
+                if let Some(parent) = e.parent {
+                    self.children.entry(parent).or_default().insert(e.code);
+                }
+                self.index_name(&e.name, e.code);
+                self.lineage.insert(entry.lineage_record());
+                self.divisions.insert(e.code, entry);
+            }
+            division::Event::Renamed(e) => {
+                if let Some(entry) = self.divisions.get_mut(&e.code) {
+                    entry.names.push((e.effective_on, e.name.clone()));
+                    entry.names.sort_by_key(|(from, _)| *from);
+                }
+                self.index_name(&e.name, e.code);
+            }
+            division::Event::Superseded(e) => {
+                if let Some(entry) = self.divisions.get_mut(&e.code) {
+                    entry.valid_to = Some(e.valid_to);
+                    entry.superseded_by = e.successors;
+                    self.lineage.insert(entry.lineage_record());
+                }
+            }
+        }
+    }
+
+    fn index_name(&mut self, name: &BoundedText, code: RegionCode) {
+        self.names
+            .entry(name.as_str().to_owned())
+            .or_default()
+            .insert(code);
+    }
+
+    fn apply_adjustment(&mut self, event: &RecordedEvent) -> anyhow::Result<()> {
+        let payload = &event.payload[..];
+        let id = event.stream.key().to_owned();
+        match event.event_type.as_str() {
+            event_types::ADJUSTMENT_PROPOSED => {
+                let proposal = pb::AdjustmentProposed::decode(payload)?;
+                self.adjustments.insert(
+                    id,
+                    AdjustmentEntry {
+                        proposal,
+                        ..AdjustmentEntry::default()
+                    },
+                );
+            }
+            event_types::ADJUSTMENT_REVIEW_RECORDED => {
+                let review = pb::AdjustmentReviewRecorded::decode(payload)?;
+                self.entry(&id)?.reviews.push(review);
+            }
+            event_types::ADJUSTMENT_APPROVED => {
+                self.entry(&id)?.approval = Some(pb::AdjustmentApproved::decode(payload)?);
+            }
+            event_types::ADJUSTMENT_REJECTED => {
+                self.entry(&id)?.rejection = Some(pb::AdjustmentRejected::decode(payload)?);
+            }
+            event_types::ADJUSTMENT_TOOK_EFFECT => {
+                let message = pb::AdjustmentTookEffect::decode(payload)?;
+                let adjustment::Event::TookEffect(domain) =
+                    adjustment::Event::decode(&event.event_type, event.schema_version, payload)?
+                else {
+                    anyhow::bail!("AdjustmentTookEffect decoded as another event");
+                };
+                self.entry(&id)?.took_effect = Some((domain, message));
+                self.in_effect.push(id);
+            }
+            other => anyhow::bail!("unknown adjustment event type {other}"),
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, id: &str) -> anyhow::Result<&mut AdjustmentEntry> {
+        self.adjustments
+            .get_mut(id)
+            .with_context(|| format!("adjustment {id} has events before its proposal"))
+    }
+}
+
+impl Projection for Directory {
+    fn apply(&mut self, event: &RecordedEvent) -> anyhow::Result<()> {
+        match event.stream.category() {
+            "division" => {
+                let decoded = division::Event::decode(
+                    &event.event_type,
+                    event.schema_version,
+                    &event.payload,
+                )?;
+                self.apply_division(decoded);
+                Ok(())
+            }
+            "adjustment" => self.apply_adjustment(event),
+            // Place names and anything newer are not part of this model.
+            _ => Ok(()),
+        }
+    }
+}

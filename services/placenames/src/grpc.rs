@@ -1,0 +1,699 @@
+//! `minzheng.placenames.v1.PlaceNamesService`: request conversion (every field parsed into a
+//! domain value, every violation reported at once), access checks, and the answers built from the
+//! directory. Proto types stop here.
+
+use std::time::Duration;
+
+use minzheng_kit::{
+    Error,
+    aggregate::{CommandContext, Committed},
+    auth::{self, Principal, Role},
+    live::DEFAULT_WAIT,
+};
+use minzheng_proto::{
+    common::v1 as common,
+    convert,
+    placenames::v1::{
+        self as pb,
+        place_names_service_server::{PlaceNamesService, PlaceNamesServiceServer},
+    },
+};
+use minzheng_types::{BoundedText, FieldViolation, RegionCode, RegionLevel, Violations};
+use time::{Date, OffsetDateTime, UtcOffset};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    AdjustmentId, NAME_MAX_CHARS,
+    adjustment::{self, DivisionRef, Kind, ReviewKind, TownshipType},
+    app::PlaceNames,
+    directory::{AdjustmentEntry, DivisionEntry},
+    import,
+};
+
+/// Longest free text (justifications, summaries, reasons), in characters.
+const TEXT_MAX_CHARS: usize = 2_000;
+/// Longest approval reference, in characters.
+const REFERENCE_MAX_CHARS: usize = 200;
+/// Longest idempotency key.
+const KEY_MAX_CHARS: usize = 128;
+/// Page sizes of the list queries.
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 1_000;
+
+/// The gRPC service.
+#[derive(Debug, Clone)]
+pub struct PlaceNamesApi {
+    app: PlaceNames,
+}
+
+impl PlaceNamesApi {
+    pub fn new(app: PlaceNames) -> Self {
+        Self { app }
+    }
+
+    pub fn into_server(self) -> PlaceNamesServiceServer<Self> {
+        PlaceNamesServiceServer::new(self).max_decoding_message_size(import::MAX_BYTES + (1 << 20))
+    }
+
+    /// Waits for read-your-writes, bounded by the call's deadline.
+    async fn wait<T>(
+        &self,
+        request: &Request<T>,
+        read: &Option<common::ReadOptions>,
+    ) -> Result<(), Error> {
+        let position = read.as_ref().map_or(0, |r| r.min_position);
+        self.app.view().wait_for(position, deadline(request)).await
+    }
+}
+
+/// The call's deadline (`grpc-timeout`), or the default wait.
+fn deadline<T>(request: &Request<T>) -> Duration {
+    request
+        .metadata()
+        .get("grpc-timeout")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_grpc_timeout)
+        .map_or(DEFAULT_WAIT, |d| d.min(DEFAULT_WAIT * 6))
+}
+
+fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Today in China Standard Time, the day queries answer for when none is given.
+pub fn today() -> Date {
+    let cst = UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC);
+    OffsetDateTime::now_utc().to_offset(cst).date()
+}
+
+fn day_or_today(field: &str, date: &Option<common::Date>) -> Result<Date, FieldViolation> {
+    match date {
+        None => Ok(today()),
+        Some(_) => convert::date(field, date),
+    }
+}
+
+/// The command context of a call: the principal as actor, and the request's idempotency key
+/// (from `metadata.idempotency_key`, or the `idempotency-key` header), which is required.
+fn command_context<T>(
+    request: &Request<T>,
+    metadata: &Option<common::CommandMetadata>,
+    violations: &mut Violations,
+) -> CommandContext {
+    let mut context = CommandContext::from_request(request);
+    let body = metadata.as_ref();
+    let key = body
+        .map(|m| m.idempotency_key.trim())
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .or_else(|| context.idempotency_key.clone());
+    match key {
+        None => violations.add(FieldViolation::required("metadata.idempotency_key")),
+        Some(key) if key.chars().count() > KEY_MAX_CHARS => violations.push(
+            "metadata.idempotency_key",
+            format!("must be at most {KEY_MAX_CHARS} characters"),
+        ),
+        Some(key) => context = context.with_idempotency_key(key),
+    }
+    if let Some(correlation) = body
+        .map(|m| m.correlation_id.trim())
+        .filter(|c| !c.is_empty())
+    {
+        match uuid::Uuid::parse_str(correlation) {
+            Ok(id) => context = context.with_correlation_id(id),
+            Err(_) => violations.push("metadata.correlation_id", "must be a UUID"),
+        }
+    }
+    context
+}
+
+fn adjustment_id(field: &str, id: &str, violations: &mut Violations) -> Option<AdjustmentId> {
+    violations.check(field, AdjustmentId::parse(id))
+}
+
+fn division_refs(
+    field: &str,
+    refs: &[pb::DivisionRef],
+    violations: &mut Violations,
+) -> Vec<DivisionRef> {
+    refs.iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let code =
+                violations.record(convert::region_code(&format!("{field}[{i}].code"), &r.code));
+            let name = violations.record(convert::bounded_text(
+                &format!("{field}[{i}].name"),
+                &r.name,
+                NAME_MAX_CHARS,
+            ));
+            Some(DivisionRef {
+                code: code?,
+                name: name?,
+            })
+        })
+        .collect()
+}
+
+fn township_type(field: &str, value: i32, violations: &mut Violations) -> Option<TownshipType> {
+    match pb::TownshipType::try_from(value) {
+        Ok(pb::TownshipType::Township) => Some(TownshipType::Township),
+        Ok(pb::TownshipType::Town) => Some(TownshipType::Town),
+        Ok(pb::TownshipType::Subdistrict) => Some(TownshipType::Subdistrict),
+        _ => {
+            violations.push(
+                field,
+                "must be TOWNSHIP, TOWN or SUBDISTRICT for a change of type",
+            );
+            None
+        }
+    }
+}
+
+fn kind(request: &pb::ProposeAdjustmentRequest, violations: &mut Violations) -> Option<Kind> {
+    match pb::AdjustmentKind::try_from(request.kind) {
+        Ok(pb::AdjustmentKind::Rename) => Some(Kind::Rename),
+        Ok(pb::AdjustmentKind::Merge) => Some(Kind::Merge),
+        Ok(pb::AdjustmentKind::Split) => Some(Kind::Split),
+        Ok(pb::AdjustmentKind::Recode) => Some(Kind::Recode),
+        Ok(pb::AdjustmentKind::ChangeType) => {
+            let from = township_type("from_type", request.from_type, violations);
+            let to = township_type("to_type", request.to_type, violations);
+            Some(Kind::ChangeType {
+                from: from?,
+                to: to?,
+            })
+        }
+        Ok(pb::AdjustmentKind::Unspecified) | Err(_) => {
+            violations.push(
+                "kind",
+                "must be RENAME, MERGE, SPLIT, CHANGE_TYPE or RECODE",
+            );
+            None
+        }
+    }
+}
+
+/// Every code in `codes` must lie in the principal's scope.
+fn require_scope(principal: &Principal, codes: &[RegionCode]) -> Result<(), Error> {
+    for &code in codes {
+        principal.require_region(code)?;
+    }
+    Ok(())
+}
+
+/// Approvals need a scope at county level or above containing every code.
+fn require_approver_scope(principal: &Principal, codes: &[RegionCode]) -> Result<(), Error> {
+    principal.require_role(Role::Approver)?;
+    for &code in codes {
+        let covered = principal
+            .regions()
+            .iter()
+            .any(|scope| scope.level() <= RegionLevel::County && scope.contains(code));
+        if !covered {
+            return Err(Error::PermissionDenied(format!(
+                "approving needs a scope at county level or above that contains {code}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn result(committed: &Committed) -> common::CommandResult {
+    common::CommandResult {
+        stream_version: committed.stream_version,
+        position: committed.position,
+    }
+}
+
+fn text(field: &str, value: &str, max: usize, violations: &mut Violations) -> Option<BoundedText> {
+    violations.record(convert::bounded_text(field, value, max))
+}
+
+fn division_message(entry: &DivisionEntry, day: Date) -> pb::Division {
+    pb::Division {
+        code: Some(entry.code.into()),
+        name: entry.name_on(day).as_str().to_owned(),
+        level: common::RegionLevel::from(entry.level()).into(),
+        parent: entry.parent.map(Into::into),
+        valid_from: Some(entry.valid_from.into()),
+        valid_to: entry.valid_to.map(Into::into),
+        superseded_by: entry.superseded_by.iter().map(|&c| c.into()).collect(),
+        names: entry
+            .names
+            .iter()
+            .map(|(from, name)| pb::DivisionName {
+                name: name.as_str().to_owned(),
+                valid_from: Some((*from).into()),
+            })
+            .collect(),
+    }
+}
+
+/// A page of `items` after the opaque `token` (the offset, as text).
+fn page<T>(
+    items: impl Iterator<Item = T>,
+    page: &Option<common::PageRequest>,
+) -> Result<(Vec<T>, common::PageResponse), Error> {
+    let request = page.clone().unwrap_or_default();
+    let size = match request.page_size as usize {
+        0 => DEFAULT_PAGE,
+        n => n.min(MAX_PAGE),
+    };
+    let offset: usize = if request.page_token.is_empty() {
+        0
+    } else {
+        request.page_token.parse().map_err(|_| {
+            Error::invalid_field("page.page_token", "is not a token this query returned")
+        })?
+    };
+    let mut items: Vec<T> = items.skip(offset).take(size + 1).collect();
+    let more = items.len() > size;
+    items.truncate(size);
+    let next_page_token = if more {
+        (offset + size).to_string()
+    } else {
+        String::new()
+    };
+    Ok((items, common::PageResponse { next_page_token }))
+}
+
+fn violations_ok(violations: Violations) -> Result<(), Error> {
+    violations.into_result().map_err(Error::from)
+}
+
+fn adjustment_message(entry: &AdjustmentEntry) -> pb::GetAdjustmentResponse {
+    pb::GetAdjustmentResponse {
+        proposal: Some(entry.proposal.clone()),
+        status: entry.status().into(),
+        reviews: entry.reviews.clone(),
+        approval: entry.approval.clone(),
+        rejection: entry.rejection.clone(),
+        took_effect: entry
+            .took_effect
+            .as_ref()
+            .map(|(_, message)| message.clone()),
+    }
+}
+
+#[tonic::async_trait]
+impl PlaceNamesService for PlaceNamesApi {
+    #[tracing::instrument(skip_all, err)]
+    async fn import_divisions(
+        &self,
+        request: Request<pb::ImportDivisionsRequest>,
+    ) -> Result<Response<pb::ImportDivisionsResponse>, Status> {
+        let principal = auth::require(&request, Role::Operator)?.clone();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
+        let body = request.get_ref();
+        let valid_from = violations.record(convert::date("valid_from", &body.valid_from));
+        if body.csv.is_empty() {
+            violations.add(FieldViolation::required("csv"));
+        }
+        violations_ok(violations)?;
+        let valid_from =
+            valid_from.ok_or_else(|| Error::invalid_field("valid_from", "is required"))?;
+        let summary = self
+            .app
+            .import(&body.csv, valid_from, &context, |rows| {
+                let codes: Vec<RegionCode> = rows.iter().map(|r| r.code).collect();
+                require_scope(&principal, &codes)
+            })
+            .await?;
+        Ok(Response::new(pb::ImportDivisionsResponse {
+            rows: u32::try_from(summary.rows).unwrap_or(u32::MAX),
+            recorded: u32::try_from(summary.recorded).unwrap_or(u32::MAX),
+            unchanged: u32::try_from(summary.unchanged).unwrap_or(u32::MAX),
+            position: summary.position,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn get_division(
+        &self,
+        request: Request<pb::GetDivisionRequest>,
+    ) -> Result<Response<pb::GetDivisionResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let code = violations.record(convert::region_code("code", &body.code));
+        let day = violations.record(day_or_today("as_of", &body.as_of));
+        violations_ok(violations)?;
+        let (Some(code), Some(day)) = (code, day) else {
+            return Err(Error::invalid_field("code", "is required").into());
+        };
+        self.wait(&request, &body.read).await?;
+        let directory = self.app.view().read().await;
+        let entry = directory
+            .division(code)
+            .ok_or_else(|| Error::NotFound(format!("division {code}")))?;
+        Ok(Response::new(pb::GetDivisionResponse {
+            division: Some(division_message(entry, day)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_children(
+        &self,
+        request: Request<pb::ListChildrenRequest>,
+    ) -> Result<Response<pb::ListChildrenResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let code = violations.record(convert::region_code("code", &body.code));
+        let day = violations.record(day_or_today("as_of", &body.as_of));
+        violations_ok(violations)?;
+        let (Some(code), Some(day)) = (code, day) else {
+            return Err(Error::invalid_field("code", "is required").into());
+        };
+        self.wait(&request, &body.read).await?;
+        let directory = self.app.view().read().await;
+        if directory.division(code).is_none() {
+            return Err(Error::NotFound(format!("division {code}")).into());
+        }
+        let children = directory
+            .children_on(code, day)
+            .into_iter()
+            .map(|d| division_message(d, day));
+        let (divisions, page) = page(children, &body.page)?;
+        Ok(Response::new(pb::ListChildrenResponse {
+            divisions,
+            page: Some(page),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn search_divisions(
+        &self,
+        request: Request<pb::SearchDivisionsRequest>,
+    ) -> Result<Response<pb::SearchDivisionsResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let prefix = text(
+            "name_prefix",
+            &body.name_prefix,
+            NAME_MAX_CHARS,
+            &mut violations,
+        );
+        let within = match &body.within {
+            None => Some(None),
+            Some(_) => violations
+                .record(convert::region_code("within", &body.within))
+                .map(Some),
+        };
+        let day = violations.record(day_or_today("as_of", &body.as_of));
+        violations_ok(violations)?;
+        let (Some(prefix), Some(within), Some(day)) = (prefix, within, day) else {
+            return Err(Error::invalid_field("name_prefix", "is required").into());
+        };
+        self.wait(&request, &body.read).await?;
+        let directory = self.app.view().read().await;
+        let matches = directory
+            .search(prefix.as_str(), within, day)
+            .map(|d| division_message(d, day));
+        let (divisions, page) = page(matches, &body.page)?;
+        Ok(Response::new(pb::SearchDivisionsResponse {
+            divisions,
+            page: Some(page),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn resolve_division(
+        &self,
+        request: Request<pb::ResolveDivisionRequest>,
+    ) -> Result<Response<pb::ResolveDivisionResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let code = violations.record(convert::region_code("code", &body.code));
+        let day = violations.record(day_or_today("as_of", &body.as_of));
+        violations_ok(violations)?;
+        let (Some(code), Some(day)) = (code, day) else {
+            return Err(Error::invalid_field("code", "is required").into());
+        };
+        self.wait(&request, &body.read).await?;
+        let directory = self.app.view().read().await;
+        let entry = directory
+            .division(code)
+            .ok_or_else(|| Error::NotFound(format!("division {code}")))?;
+        let valid_on_day = entry.valid_on(day);
+        let divisions = directory
+            .resolve(code, day)
+            .into_iter()
+            .filter_map(|c| directory.division(c))
+            .map(|d| division_message(d, day))
+            .collect();
+        Ok(Response::new(pb::ResolveDivisionResponse {
+            divisions,
+            valid_on_day,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn propose_adjustment(
+        &self,
+        request: Request<pb::ProposeAdjustmentRequest>,
+    ) -> Result<Response<pb::ProposeAdjustmentResponse>, Status> {
+        let principal = auth::require_any(&request, &[Role::Caseworker, Role::Approver])?.clone();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
+        let body = request.get_ref();
+        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
+        let kind = kind(body, &mut violations);
+        let before = division_refs("before", &body.before, &mut violations);
+        let after = division_refs("after", &body.after, &mut violations);
+        let justification = text(
+            "justification",
+            &body.justification,
+            TEXT_MAX_CHARS,
+            &mut violations,
+        );
+        let proposed_on = violations.record(convert::date("proposed_on", &body.proposed_on));
+        violations_ok(violations)?;
+        let (Some(id), Some(kind), Some(justification), Some(proposed_on)) =
+            (id, kind, justification, proposed_on)
+        else {
+            return Err(Error::invalid_field("adjustment_id", "is required").into());
+        };
+        let codes: Vec<RegionCode> = before.iter().chain(&after).map(|d| d.code).collect();
+        require_scope(&principal, &codes)?;
+        let committed = self
+            .app
+            .propose(
+                adjustment::Propose {
+                    id,
+                    kind,
+                    before,
+                    after,
+                    justification,
+                    proposed_on,
+                },
+                &context,
+            )
+            .await?;
+        Ok(Response::new(pb::ProposeAdjustmentResponse {
+            result: Some(result(&committed)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn record_adjustment_review(
+        &self,
+        request: Request<pb::RecordAdjustmentReviewRequest>,
+    ) -> Result<Response<pb::RecordAdjustmentReviewResponse>, Status> {
+        let principal = auth::require_any(&request, &[Role::Caseworker, Role::Approver])?.clone();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
+        let body = request.get_ref();
+        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
+        let review = match pb::ReviewKind::try_from(body.review) {
+            Ok(pb::ReviewKind::Expert) => Some(ReviewKind::Expert),
+            Ok(pb::ReviewKind::Risk) => Some(ReviewKind::Risk),
+            Ok(pb::ReviewKind::PublicOpinion) => Some(ReviewKind::PublicOpinion),
+            _ => {
+                violations.push("review", "must be EXPERT, RISK or PUBLIC_OPINION");
+                None
+            }
+        };
+        let summary = text("summary", &body.summary, TEXT_MAX_CHARS, &mut violations);
+        let recorded_on = violations.record(convert::date("recorded_on", &body.recorded_on));
+        violations_ok(violations)?;
+        let (Some(id), Some(review), Some(summary), Some(recorded_on)) =
+            (id, review, summary, recorded_on)
+        else {
+            return Err(Error::invalid_field("adjustment_id", "is required").into());
+        };
+        require_scope(&principal, &self.app.adjustment_divisions(&id).await?)?;
+        let command = adjustment::Command::RecordReview(adjustment::RecordReview {
+            review,
+            favourable: body.favourable,
+            summary,
+            recorded_on,
+        });
+        let committed = self
+            .app
+            .run_adjustment(id.as_str(), &command, &context)
+            .await?;
+        Ok(Response::new(pb::RecordAdjustmentReviewResponse {
+            result: Some(result(&committed)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn approve_adjustment(
+        &self,
+        request: Request<pb::ApproveAdjustmentRequest>,
+    ) -> Result<Response<pb::ApproveAdjustmentResponse>, Status> {
+        let principal = auth::require(&request, Role::Approver)?.clone();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
+        let body = request.get_ref();
+        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
+        let approved_on = violations.record(convert::date("approved_on", &body.approved_on));
+        let reference = text(
+            "approval_reference",
+            &body.approval_reference,
+            REFERENCE_MAX_CHARS,
+            &mut violations,
+        );
+        violations_ok(violations)?;
+        let (Some(id), Some(approved_on), Some(reference)) = (id, approved_on, reference) else {
+            return Err(Error::invalid_field("adjustment_id", "is required").into());
+        };
+        require_approver_scope(&principal, &self.app.adjustment_divisions(&id).await?)?;
+        let command = adjustment::Command::Approve(adjustment::Approve {
+            approved_on,
+            reference,
+        });
+        let committed = self
+            .app
+            .run_adjustment(id.as_str(), &command, &context)
+            .await?;
+        Ok(Response::new(pb::ApproveAdjustmentResponse {
+            result: Some(result(&committed)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn reject_adjustment(
+        &self,
+        request: Request<pb::RejectAdjustmentRequest>,
+    ) -> Result<Response<pb::RejectAdjustmentResponse>, Status> {
+        let principal = auth::require(&request, Role::Approver)?.clone();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
+        let body = request.get_ref();
+        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
+        let rejected_on = violations.record(convert::date("rejected_on", &body.rejected_on));
+        let reason = text("reason", &body.reason, TEXT_MAX_CHARS, &mut violations);
+        violations_ok(violations)?;
+        let (Some(id), Some(rejected_on), Some(reason)) = (id, rejected_on, reason) else {
+            return Err(Error::invalid_field("adjustment_id", "is required").into());
+        };
+        require_approver_scope(&principal, &self.app.adjustment_divisions(&id).await?)?;
+        let command = adjustment::Command::Reject(adjustment::Reject {
+            rejected_on,
+            reason,
+        });
+        let committed = self
+            .app
+            .run_adjustment(id.as_str(), &command, &context)
+            .await?;
+        Ok(Response::new(pb::RejectAdjustmentResponse {
+            result: Some(result(&committed)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn put_adjustment_into_effect(
+        &self,
+        request: Request<pb::PutAdjustmentIntoEffectRequest>,
+    ) -> Result<Response<pb::PutAdjustmentIntoEffectResponse>, Status> {
+        let principal = auth::require(&request, Role::Approver)?.clone();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
+        let body = request.get_ref();
+        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
+        let effective_on = violations.record(convert::date("effective_on", &body.effective_on));
+        violations_ok(violations)?;
+        let (Some(id), Some(effective_on)) = (id, effective_on) else {
+            return Err(Error::invalid_field("adjustment_id", "is required").into());
+        };
+        require_approver_scope(&principal, &self.app.adjustment_divisions(&id).await?)?;
+        let (committed, took_effect) = self
+            .app
+            .put_into_effect(&id, effective_on, &context)
+            .await?;
+        let message = {
+            use minzheng_kit::aggregate::EventCodec as _;
+            use prost::Message as _;
+            let encoded = adjustment::Event::TookEffect(took_effect).encode();
+            pb::AdjustmentTookEffect::decode(encoded).map_err(Error::internal)?
+        };
+        Ok(Response::new(pb::PutAdjustmentIntoEffectResponse {
+            result: Some(result(&committed)),
+            took_effect: Some(message),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn get_adjustment(
+        &self,
+        request: Request<pb::GetAdjustmentRequest>,
+    ) -> Result<Response<pb::GetAdjustmentResponse>, Status> {
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
+        violations_ok(violations)?;
+        let Some(id) = id else {
+            return Err(Error::invalid_field("adjustment_id", "is required").into());
+        };
+        auth::authenticated(&request)?;
+        self.wait(&request, &body.read).await?;
+        let directory = self.app.view().read().await;
+        let entry = directory
+            .adjustment(id.as_str())
+            .ok_or_else(|| Error::NotFound(format!("adjustment {id}")))?;
+        Ok(Response::new(adjustment_message(entry)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_are_read_in_every_unit() {
+        assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_grpc_timeout("3S"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_grpc_timeout("x"), None);
+        assert_eq!(parse_grpc_timeout(""), None);
+    }
+
+    #[test]
+    fn pages_follow_each_other_without_gaps_or_repeats() {
+        let request = |token: &str| {
+            Some(common::PageRequest {
+                page_size: 4,
+                page_token: token.to_owned(),
+            })
+        };
+        let (first, next) = page(0..10, &request("")).unwrap();
+        assert_eq!(first, [0, 1, 2, 3]);
+        let (second, next) = page(0..10, &request(&next.next_page_token)).unwrap();
+        assert_eq!(second, [4, 5, 6, 7]);
+        let (third, last) = page(0..10, &request(&next.next_page_token)).unwrap();
+        assert_eq!(third, [8, 9]);
+        assert!(last.next_page_token.is_empty());
+        assert!(page(0..10, &request("x")).is_err());
+    }
+}
