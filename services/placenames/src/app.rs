@@ -18,15 +18,16 @@ use minzheng_kit::{
     aggregate::{CommandContext, Committed, EventCodec, Repository},
     live::LiveView,
 };
-use minzheng_types::{RegionCode, RegionLevel};
+use minzheng_types::{BoundedText, RegionCode, RegionLevel};
 use time::Date;
 
 use crate::{
-    AdjustmentId,
+    AdjustmentId, PlaceNameId,
     adjustment::{self, Adjustment, DivisionRef},
     directory::Directory,
     division::{self, Division},
     import,
+    placename::{self, PlaceName},
 };
 
 /// Division commands an import runs at once.
@@ -49,6 +50,7 @@ pub struct ImportSummary {
 pub struct PlaceNames {
     divisions: Arc<Repository<Division>>,
     adjustments: Arc<Repository<Adjustment>>,
+    place_names: Arc<Repository<PlaceName>>,
     view: LiveView<Directory>,
 }
 
@@ -57,6 +59,7 @@ impl PlaceNames {
         Self {
             divisions: Arc::new(Repository::new(store.clone())),
             adjustments: Arc::new(Repository::new(store.clone())),
+            place_names: Arc::new(Repository::new(store.clone())),
             view: LiveView::new(store, Directory::default()),
         }
     }
@@ -324,6 +327,96 @@ impl PlaceNames {
             self.view.nudge();
         }
         Ok(pending.len())
+    }
+}
+
+impl PlaceNames {
+    /// Proposes a place name after checking that its division is recorded and valid, and, for a
+    /// renaming, that the name it replaces is a standard name now.
+    pub async fn propose_place_name(
+        &self,
+        propose: placename::Propose,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        self.view.catch_up().await?;
+        {
+            let directory = self.view.read().await;
+            let valid = directory
+                .division(propose.region)
+                .is_some_and(|d| d.valid_on(propose.proposed_on));
+            if !valid {
+                return Err(Error::refused(
+                    "division_not_valid",
+                    format!(
+                        "division {} is not recorded or not valid on {}",
+                        propose.region, propose.proposed_on
+                    ),
+                ));
+            }
+            if let Some(replaced) = &propose.replaces {
+                let standard = directory
+                    .place_name(replaced.as_str())
+                    .is_some_and(|p| matches!(p.status, placename::Status::Published { .. }));
+                if !standard {
+                    return Err(Error::refused(
+                        "replaced_name_not_standard",
+                        format!("{replaced} is not a published standard name"),
+                    ));
+                }
+            }
+        }
+        let id = propose.id.as_str().to_owned();
+        self.run_place_name(&id, &placename::Command::Propose(propose), context)
+            .await
+    }
+
+    /// The division a place name lies in, as proposed: what scope checks look at. NOT_FOUND for
+    /// a place name never proposed.
+    pub async fn place_name_region(&self, id: &PlaceNameId) -> Result<RegionCode, Error> {
+        let loaded = self.place_names.load(id.as_str()).await?;
+        loaded
+            .state
+            .proposal()
+            .map(|p| p.region)
+            .ok_or_else(|| Error::NotFound(format!("place name {id}")))
+    }
+
+    /// Runs a workflow command on a place name. Publishing a renaming also retires the name it
+    /// replaces, from the same day.
+    pub async fn run_place_name(
+        &self,
+        id: &str,
+        command: &placename::Command,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        let mut committed = self.place_names.run(id, command, context).await?;
+        if let placename::Command::Publish(publish) = command {
+            let loaded = self.place_names.load(id).await?;
+            if let Some(proposal) = loaded.state.proposal()
+                && let Some(replaced) = &proposal.replaces
+            {
+                let retire = placename::Command::Retire(placename::Retire {
+                    retired_on: publish.published_on,
+                    reason: BoundedText::parse(&format!("更名为{}", proposal.name.as_str()), 2_000)
+                        .unwrap_or_else(|_| proposal.name.clone()),
+                });
+                let context = context
+                    .clone()
+                    .with_idempotency_key(format!("rename:{id}:retire:{replaced}"));
+                match self
+                    .place_names
+                    .execute(replaced.as_str(), &retire, &context)
+                    .await?
+                {
+                    Ok(retired) => committed.position = committed.position.max(retired.position),
+                    // Retired meanwhile by hand: nothing left to do.
+                    Err(placename::Error::Closed) => {}
+                    Err(refusal) => return Err(Error::from_refusal(&refusal)),
+                }
+            }
+        }
+        self.view.nudge();
+        Ok(committed)
     }
 }
 

@@ -48,6 +48,17 @@ pub mod event_types {
     pub const PLACE_NAME_REJECTED: &str = "minzheng.placenames.v1.PlaceNameRejected";
     pub const PLACE_NAME_PUBLISHED: &str = "minzheng.placenames.v1.PlaceNamePublished";
     pub const PLACE_NAME_RETIRED: &str = "minzheng.placenames.v1.PlaceNameRetired";
+    pub const BOUNDARY_RECORDED: &str = "minzheng.placenames.v1.BoundaryRecorded";
+    pub const INSPECTION_ROUND_STARTED: &str = "minzheng.placenames.v1.InspectionRoundStarted";
+    pub const INSPECTION_FINDING_RECORDED: &str =
+        "minzheng.placenames.v1.InspectionFindingRecorded";
+    pub const INSPECTION_FINDING_RESOLVED: &str =
+        "minzheng.placenames.v1.InspectionFindingResolved";
+    pub const INSPECTION_ROUND_COMPLETED: &str = "minzheng.placenames.v1.InspectionRoundCompleted";
+    pub const SIGN_INSTALLED: &str = "minzheng.placenames.v1.SignInstalled";
+    pub const SIGN_INSPECTED: &str = "minzheng.placenames.v1.SignInspected";
+    pub const SIGN_REPLACED: &str = "minzheng.placenames.v1.SignReplaced";
+    pub const SIGN_REMOVED: &str = "minzheng.placenames.v1.SignRemoved";
 }
 
 use event_types::*;
@@ -375,6 +386,7 @@ impl EventCodec for placename::Event {
                 region: Some(e.region.into()),
                 meaning: e.meaning.as_str().to_owned(),
                 proposed_on: Some(e.proposed_on.into()),
+                replaces: e.replaces.as_ref().map_or_else(String::new, id),
             }
             .encode_to_vec(),
             E::Evaluated(e) => pb::PlaceNameEvaluated {
@@ -454,6 +466,11 @@ impl EventCodec for placename::Event {
                     region: d.code("region", &m.region)?,
                     meaning: d.text("meaning", &m.meaning)?,
                     proposed_on: d.date("proposed_on", &m.proposed_on)?,
+                    replaces: if m.replaces.is_empty() {
+                        None
+                    } else {
+                        Some(d.place_name_id(&m.replaces)?)
+                    },
                 }))
             }
             PLACE_NAME_EVALUATED => {
@@ -524,6 +541,282 @@ impl EventCodec for placename::Event {
             }
             other => Err(CodecError::UnknownType(other.to_owned())),
         }
+    }
+}
+
+impl EventCodec for crate::boundary::Event {
+    fn event_type(&self) -> &'static str {
+        use crate::boundary::Event as E;
+        match self {
+            E::Recorded(_) => BOUNDARY_RECORDED,
+            E::RoundStarted(_) => INSPECTION_ROUND_STARTED,
+            E::FindingRecorded(_) => INSPECTION_FINDING_RECORDED,
+            E::FindingResolved(_) => INSPECTION_FINDING_RESOLVED,
+            E::RoundCompleted(_) => INSPECTION_ROUND_COMPLETED,
+        }
+    }
+
+    fn encode(&self) -> Bytes {
+        use crate::boundary::{Event as E, FindingKind};
+        let id = |id: &crate::ids::BoundaryId| id.as_str().to_owned();
+        let bytes = match self {
+            E::Recorded(e) => pb::BoundaryRecorded {
+                boundary_id: id(&e.id),
+                divisions: e.between.iter().map(|&c| c.into()).collect(),
+                description: optional_text(e.description.as_ref()),
+                recorded_on: Some(e.recorded_on.into()),
+            }
+            .encode_to_vec(),
+            E::RoundStarted(e) => pb::InspectionRoundStarted {
+                boundary_id: id(&e.id),
+                round: e.round.get(),
+                started_on: Some(e.started_on.into()),
+            }
+            .encode_to_vec(),
+            E::FindingRecorded(e) => pb::InspectionFindingRecorded {
+                boundary_id: id(&e.id),
+                round: e.round.get(),
+                finding: e.finding.get(),
+                kind: match e.kind {
+                    FindingKind::MarkerDamaged => pb::InspectionFindingKind::MarkerDamaged,
+                    FindingKind::MarkerMissing => pb::InspectionFindingKind::MarkerMissing,
+                    FindingKind::Disputed => pb::InspectionFindingKind::Disputed,
+                    FindingKind::Other => pb::InspectionFindingKind::Other,
+                }
+                .into(),
+                description: e.description.as_str().to_owned(),
+                recorded_on: Some(e.recorded_on.into()),
+            }
+            .encode_to_vec(),
+            E::FindingResolved(e) => pb::InspectionFindingResolved {
+                boundary_id: id(&e.id),
+                round: e.round.get(),
+                finding: e.finding.get(),
+                resolution: e.resolution.as_str().to_owned(),
+                resolved_on: Some(e.resolved_on.into()),
+            }
+            .encode_to_vec(),
+            E::RoundCompleted(e) => pb::InspectionRoundCompleted {
+                boundary_id: id(&e.id),
+                round: e.round.get(),
+                completed_on: Some(e.completed_on.into()),
+                conclusion: e.conclusion.as_str().to_owned(),
+                finding_count: e.finding_count,
+                open_finding_count: e.open_finding_count,
+            }
+            .encode_to_vec(),
+        };
+        Bytes::from(bytes)
+    }
+
+    fn decode(event_type: &str, schema_version: u32, payload: &[u8]) -> Result<Self, CodecError> {
+        use crate::boundary::{self as b, Event as E, FindingKind};
+        let d = Decoder::new(event_type, schema_version)?;
+        match event_type {
+            BOUNDARY_RECORDED => {
+                let m: pb::BoundaryRecorded = d.message(payload)?;
+                let Ok([first, second]) =
+                    <[RegionCode; 2]>::try_from(d.codes("divisions", &m.divisions)?)
+                else {
+                    return Err(d.invalid("divisions: must be exactly two"));
+                };
+                let between =
+                    b::between(first, second).map_err(|e| d.invalid(format!("divisions: {e}")))?;
+                if between != [first, second] {
+                    return Err(d.invalid("divisions: not in ascending code order"));
+                }
+                Ok(E::Recorded(b::Recorded {
+                    id: d.boundary_id(&m.boundary_id)?,
+                    between,
+                    description: d.optional_text("description", &m.description)?,
+                    recorded_on: d.date("recorded_on", &m.recorded_on)?,
+                }))
+            }
+            INSPECTION_ROUND_STARTED => {
+                let m: pb::InspectionRoundStarted = d.message(payload)?;
+                Ok(E::RoundStarted(b::RoundStarted {
+                    id: d.boundary_id(&m.boundary_id)?,
+                    round: d.number("round", m.round)?,
+                    started_on: d.date("started_on", &m.started_on)?,
+                }))
+            }
+            INSPECTION_FINDING_RECORDED => {
+                let m: pb::InspectionFindingRecorded = d.message(payload)?;
+                let kind = match pb::InspectionFindingKind::try_from(m.kind) {
+                    Ok(pb::InspectionFindingKind::MarkerDamaged) => FindingKind::MarkerDamaged,
+                    Ok(pb::InspectionFindingKind::MarkerMissing) => FindingKind::MarkerMissing,
+                    Ok(pb::InspectionFindingKind::Disputed) => FindingKind::Disputed,
+                    Ok(pb::InspectionFindingKind::Other) => FindingKind::Other,
+                    Ok(pb::InspectionFindingKind::Unspecified) | Err(_) => {
+                        return Err(d.invalid("kind is not a known finding kind"));
+                    }
+                };
+                Ok(E::FindingRecorded(b::FindingRecorded {
+                    id: d.boundary_id(&m.boundary_id)?,
+                    round: d.number("round", m.round)?,
+                    finding: d.number("finding", m.finding)?,
+                    kind,
+                    description: d.text("description", &m.description)?,
+                    recorded_on: d.date("recorded_on", &m.recorded_on)?,
+                }))
+            }
+            INSPECTION_FINDING_RESOLVED => {
+                let m: pb::InspectionFindingResolved = d.message(payload)?;
+                Ok(E::FindingResolved(b::FindingResolved {
+                    id: d.boundary_id(&m.boundary_id)?,
+                    round: d.number("round", m.round)?,
+                    finding: d.number("finding", m.finding)?,
+                    resolution: d.text("resolution", &m.resolution)?,
+                    resolved_on: d.date("resolved_on", &m.resolved_on)?,
+                }))
+            }
+            INSPECTION_ROUND_COMPLETED => {
+                let m: pb::InspectionRoundCompleted = d.message(payload)?;
+                if m.open_finding_count > m.finding_count {
+                    return Err(d.invalid("open_finding_count exceeds finding_count"));
+                }
+                Ok(E::RoundCompleted(b::RoundCompleted {
+                    id: d.boundary_id(&m.boundary_id)?,
+                    round: d.number("round", m.round)?,
+                    completed_on: d.date("completed_on", &m.completed_on)?,
+                    conclusion: d.text("conclusion", &m.conclusion)?,
+                    finding_count: m.finding_count,
+                    open_finding_count: m.open_finding_count,
+                }))
+            }
+            other => Err(CodecError::UnknownType(other.to_owned())),
+        }
+    }
+}
+
+impl EventCodec for crate::sign::Event {
+    fn event_type(&self) -> &'static str {
+        use crate::sign::Event as E;
+        match self {
+            E::Installed(_) => SIGN_INSTALLED,
+            E::Inspected(_) => SIGN_INSPECTED,
+            E::Replaced(_) => SIGN_REPLACED,
+            E::Removed(_) => SIGN_REMOVED,
+        }
+    }
+
+    fn encode(&self) -> Bytes {
+        use crate::sign::{Condition, Event as E};
+        let id = |id: &crate::ids::SignId| id.as_str().to_owned();
+        let bytes = match self {
+            E::Installed(e) => pb::SignInstalled {
+                sign_id: id(&e.id),
+                place_name_id: e.place_name.as_str().to_owned(),
+                text: e.text.as_str().to_owned(),
+                location: e.location.as_str().to_owned(),
+                installed_on: Some(e.installed_on.into()),
+            }
+            .encode_to_vec(),
+            E::Inspected(e) => pb::SignInspected {
+                sign_id: id(&e.id),
+                condition: match e.condition {
+                    Condition::Good => pb::SignCondition::Good,
+                    Condition::Damaged => pb::SignCondition::Damaged,
+                    Condition::Missing => pb::SignCondition::Missing,
+                }
+                .into(),
+                note: optional_text(e.note.as_ref()),
+                inspected_on: Some(e.inspected_on.into()),
+            }
+            .encode_to_vec(),
+            E::Replaced(e) => pb::SignReplaced {
+                sign_id: id(&e.id),
+                reason: e.reason.as_str().to_owned(),
+                location: e.location.as_str().to_owned(),
+                replaced_on: Some(e.replaced_on.into()),
+            }
+            .encode_to_vec(),
+            E::Removed(e) => pb::SignRemoved {
+                sign_id: id(&e.id),
+                reason: e.reason.as_str().to_owned(),
+                removed_on: Some(e.removed_on.into()),
+            }
+            .encode_to_vec(),
+        };
+        Bytes::from(bytes)
+    }
+
+    fn decode(event_type: &str, schema_version: u32, payload: &[u8]) -> Result<Self, CodecError> {
+        use crate::sign::{self as s, Condition, Event as E};
+        let d = Decoder::new(event_type, schema_version)?;
+        match event_type {
+            SIGN_INSTALLED => {
+                let m: pb::SignInstalled = d.message(payload)?;
+                Ok(E::Installed(s::Installed {
+                    id: d.sign_id(&m.sign_id)?,
+                    place_name: d.place_name_id(&m.place_name_id)?,
+                    text: d.text("text", &m.text)?,
+                    location: d.text("location", &m.location)?,
+                    installed_on: d.date("installed_on", &m.installed_on)?,
+                }))
+            }
+            SIGN_INSPECTED => {
+                let m: pb::SignInspected = d.message(payload)?;
+                let condition = match pb::SignCondition::try_from(m.condition) {
+                    Ok(pb::SignCondition::Good) => Condition::Good,
+                    Ok(pb::SignCondition::Damaged) => Condition::Damaged,
+                    Ok(pb::SignCondition::Missing) => Condition::Missing,
+                    Ok(pb::SignCondition::Unspecified) | Err(_) => {
+                        return Err(d.invalid("condition is not a known sign condition"));
+                    }
+                };
+                Ok(E::Inspected(s::Inspected {
+                    id: d.sign_id(&m.sign_id)?,
+                    condition,
+                    note: d.optional_text("note", &m.note)?,
+                    inspected_on: d.date("inspected_on", &m.inspected_on)?,
+                }))
+            }
+            SIGN_REPLACED => {
+                let m: pb::SignReplaced = d.message(payload)?;
+                Ok(E::Replaced(s::Replaced {
+                    id: d.sign_id(&m.sign_id)?,
+                    reason: d.text("reason", &m.reason)?,
+                    location: d.text("location", &m.location)?,
+                    replaced_on: d.date("replaced_on", &m.replaced_on)?,
+                }))
+            }
+            SIGN_REMOVED => {
+                let m: pb::SignRemoved = d.message(payload)?;
+                Ok(E::Removed(s::Removed {
+                    id: d.sign_id(&m.sign_id)?,
+                    reason: d.text("reason", &m.reason)?,
+                    removed_on: d.date("removed_on", &m.removed_on)?,
+                }))
+            }
+            other => Err(CodecError::UnknownType(other.to_owned())),
+        }
+    }
+}
+
+/// An optional text as its message field: empty when absent.
+fn optional_text(text: Option<&BoundedText>) -> String {
+    text.map_or_else(String::new, |t| t.as_str().to_owned())
+}
+
+/// Decoding of the values the boundary and sign events add.
+impl Decoder<'_> {
+    fn optional_text(&self, field: &str, text: &str) -> Result<Option<BoundedText>, CodecError> {
+        BoundedText::parse_optional(text, STORED_TEXT_MAX_CHARS)
+            .map_err(|e| self.invalid(format!("{field}: {e}")))
+    }
+
+    fn number(&self, field: &str, value: u32) -> Result<std::num::NonZeroU32, CodecError> {
+        std::num::NonZeroU32::new(value)
+            .ok_or_else(|| self.invalid(format!("{field}: must be at least 1")))
+    }
+
+    fn boundary_id(&self, id: &str) -> Result<crate::ids::BoundaryId, CodecError> {
+        crate::ids::BoundaryId::parse(id).map_err(|e| self.invalid(format!("boundary_id: {e}")))
+    }
+
+    fn sign_id(&self, id: &str) -> Result<crate::ids::SignId, CodecError> {
+        crate::ids::SignId::parse(id).map_err(|e| self.invalid(format!("sign_id: {e}")))
     }
 }
 
@@ -830,6 +1123,196 @@ mod tests {
         assert!(matches!(
             adjustment::Event::decode(ADJUSTMENT_PROPOSED, 1, &[0xff, 0xff]),
             Err(CodecError::Invalid { .. })
+        ));
+    }
+}
+
+/// Codec tests for the boundary and sign events, kept apart from the tests above so the two
+/// slices can grow without touching each other.
+#[cfg(test)]
+mod boundary_and_sign_tests {
+    use minzheng_kit::testing::assert_codec_round_trips;
+    use prost::Message;
+    use time::macros::date;
+
+    use super::*;
+    use crate::{
+        boundary::{self, FindingKind},
+        sign::{self, Condition},
+    };
+
+    /// Every boundary event, with each finding kind and without a description.
+    fn boundary_events() -> Vec<boundary::Event> {
+        let mut events = boundary::tests::history();
+        let boundary::Event::Recorded(recorded) = events[0].clone() else {
+            unreachable!("the history starts with the record")
+        };
+        events.push(boundary::Event::Recorded(boundary::Recorded {
+            description: None,
+            ..recorded
+        }));
+        let boundary::Event::FindingRecorded(found) = events[2].clone() else {
+            unreachable!("the third event is a finding")
+        };
+        for kind in FindingKind::ALL {
+            events.push(boundary::Event::FindingRecorded(
+                boundary::FindingRecorded {
+                    kind,
+                    description: boundary::tests::description(kind),
+                    ..found.clone()
+                },
+            ));
+        }
+        events
+    }
+
+    /// Every sign event, with each condition and without a note.
+    fn sign_events() -> Vec<sign::Event> {
+        let mut events = sign::tests::history();
+        let sign::Event::Inspected(inspected) = events[1].clone() else {
+            unreachable!("the second event is an inspection")
+        };
+        for condition in Condition::ALL {
+            events.push(sign::Event::Inspected(sign::Inspected {
+                condition,
+                note: None,
+                ..inspected.clone()
+            }));
+        }
+        events
+    }
+
+    #[test]
+    fn every_boundary_and_sign_event_round_trips() {
+        assert_codec_round_trips(boundary_events());
+        assert_codec_round_trips(sign_events());
+    }
+
+    #[test]
+    fn their_event_types_are_messages_in_the_contract() {
+        let set = prost_types::FileDescriptorSet::decode(minzheng_proto::FILE_DESCRIPTOR_SET)
+            .expect("the descriptor set decodes");
+        let declared: Vec<String> = set
+            .file
+            .iter()
+            .filter(|f| f.package() == "minzheng.placenames.v1")
+            .flat_map(|f| {
+                f.message_type
+                    .iter()
+                    .map(|m| format!("minzheng.placenames.v1.{}", m.name()))
+            })
+            .collect();
+        let used = boundary_events()
+            .iter()
+            .map(EventCodec::event_type)
+            .chain(sign_events().iter().map(EventCodec::event_type))
+            .collect::<Vec<_>>();
+        for event_type in used {
+            assert!(
+                declared.iter().any(|d| d == event_type),
+                "{event_type} is not declared"
+            );
+        }
+    }
+
+    fn invalid<E: EventCodec + std::fmt::Debug>(event_type: &str, message: &impl Message) {
+        let decoded = E::decode(event_type, 1, &message.encode_to_vec());
+        assert!(
+            matches!(decoded, Err(CodecError::Invalid { .. })),
+            "{event_type} decoded to {decoded:?}"
+        );
+    }
+
+    #[test]
+    fn stored_boundaries_that_break_the_rules_are_invalid() {
+        let code = |digits: &str| {
+            Some(common::RegionCode {
+                code: digits.to_owned(),
+            })
+        };
+        let recorded = pb::BoundaryRecorded {
+            boundary_id: "210502-210503".into(),
+            divisions: vec![],
+            description: String::new(),
+            recorded_on: Some(date!(2025 - 01 - 10).into()),
+        };
+        for divisions in [
+            vec!["210502000000"],
+            vec!["210502000000", "210502000000"],
+            vec!["210503000000", "210502000000"],
+            vec!["210502000000", "210503001000"],
+            vec!["210502000000", "210503000000", "210504000000"],
+        ] {
+            invalid::<boundary::Event>(
+                BOUNDARY_RECORDED,
+                &pb::BoundaryRecorded {
+                    divisions: divisions.into_iter().filter_map(code).collect(),
+                    ..recorded.clone()
+                },
+            );
+        }
+        invalid::<boundary::Event>(
+            INSPECTION_ROUND_STARTED,
+            &pb::InspectionRoundStarted {
+                boundary_id: "210502-210503".into(),
+                round: 0,
+                started_on: Some(date!(2025 - 09 - 01).into()),
+            },
+        );
+        invalid::<boundary::Event>(
+            INSPECTION_FINDING_RECORDED,
+            &pb::InspectionFindingRecorded {
+                boundary_id: "210502-210503".into(),
+                round: 5,
+                finding: 1,
+                kind: pb::InspectionFindingKind::Unspecified.into(),
+                description: "界桩缺失".into(),
+                recorded_on: Some(date!(2025 - 09 - 02).into()),
+            },
+        );
+        invalid::<boundary::Event>(
+            INSPECTION_ROUND_COMPLETED,
+            &pb::InspectionRoundCompleted {
+                boundary_id: "210502-210503".into(),
+                round: 5,
+                completed_on: Some(date!(2026 - 06 - 30).into()),
+                conclusion: "界线清晰".into(),
+                finding_count: 1,
+                open_finding_count: 2,
+            },
+        );
+    }
+
+    #[test]
+    fn stored_signs_that_break_the_rules_are_invalid() {
+        let inspected = pb::SignInspected {
+            sign_id: "BX-PS-0107".into(),
+            condition: pb::SignCondition::Unspecified.into(),
+            note: String::new(),
+            inspected_on: Some(date!(2026 - 03 - 15).into()),
+        };
+        invalid::<sign::Event>(SIGN_INSPECTED, &inspected);
+        invalid::<sign::Event>(
+            SIGN_INSPECTED,
+            &pb::SignInspected {
+                sign_id: String::new(),
+                condition: pb::SignCondition::Good.into(),
+                ..inspected
+            },
+        );
+        invalid::<sign::Event>(
+            SIGN_INSTALLED,
+            &pb::SignInstalled {
+                sign_id: "BX-PS-0107".into(),
+                place_name_id: "BX-DM-2025-014".into(),
+                text: "平山路".into(),
+                location: " ".into(),
+                installed_on: Some(date!(2025 - 07 - 01).into()),
+            },
+        );
+        assert!(matches!(
+            sign::Event::decode(BOUNDARY_RECORDED, 1, &[]),
+            Err(CodecError::UnknownType(_))
         ));
     }
 }

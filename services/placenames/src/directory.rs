@@ -8,6 +8,8 @@
 //! entry, its names and its successors, so every query can be asked "as of" any day.
 //!
 //! Adjustments are kept as their public event messages, which is what `GetAdjustment` shows.
+//! Place names are indexed by name and by pinyin search key (see [`crate::pinyin`]), the public
+//! place-name database's two ways in.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -20,10 +22,13 @@ use prost::Message as _;
 use time::Date;
 
 use crate::{
+    PlaceNameId,
     adjustment::{self, Renaming, Supersession},
     codec::event_types,
     division,
     lineage::{DivisionRecord, Lineage},
+    pinyin,
+    placename::{self, Status},
 };
 
 /// One division as the directory knows it.
@@ -106,18 +111,58 @@ impl AdjustmentEntry {
     }
 }
 
+/// One place name, as its events recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceNameEntry {
+    pub proposal: placename::Proposed,
+    pub status: Status,
+    pub comments: u32,
+    /// The first day it was standard, once published (kept after retirement).
+    pub published: Option<Date>,
+    /// The name that replaced this one (a renaming), once that one was published.
+    pub replaced_by: Option<PlaceNameId>,
+}
+
+impl PlaceNameEntry {
+    /// Whether it was the standard name on `day`.
+    pub fn standard_on(&self, day: Date) -> bool {
+        match self.status {
+            Status::Published { on } => on <= day,
+            Status::Retired { on } => self.published_on().is_some_and(|p| p <= day) && day < on,
+            _ => false,
+        }
+    }
+
+    /// Whether it is (or was) a standard name: public information.
+    pub fn is_standard(&self) -> bool {
+        matches!(
+            self.status,
+            Status::Published { .. } | Status::Retired { .. }
+        )
+    }
+
+    pub fn published_on(&self) -> Option<Date> {
+        self.published
+    }
+}
+
 /// The read model.
 #[derive(Debug, Default)]
 pub struct Directory {
     divisions: HashMap<RegionCode, DivisionEntry>,
     /// Parent → every division ever recorded under it.
     children: HashMap<RegionCode, BTreeSet<RegionCode>>,
+    /// Successor → the divisions superseded by it.
+    predecessors: HashMap<RegionCode, Vec<RegionCode>>,
     /// Every name any division has had → those divisions.
     names: BTreeMap<String, BTreeSet<RegionCode>>,
     lineage: Lineage,
     adjustments: HashMap<String, AdjustmentEntry>,
     /// Adjustments in effect, in the order they took effect.
     in_effect: Vec<String>,
+    place_names: HashMap<String, PlaceNameEntry>,
+    /// Place names by name and by pinyin search key → ids.
+    place_name_keys: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Directory {
@@ -133,15 +178,33 @@ impl Directory {
         self.divisions.is_empty()
     }
 
-    /// The divisions directly under `parent` valid on `day`, by code.
+    /// The divisions under `parent` valid on `day`, by code: its own children, and those of
+    /// divisions merged into it by then (a township merged into a town leaves its villages
+    /// recorded under the old township, but they now lie in the town). Children of a division
+    /// split between several successors are not attributed to any of them.
     pub fn children_on(&self, parent: RegionCode, day: Date) -> Vec<&DivisionEntry> {
-        self.children
-            .get(&parent)
-            .into_iter()
+        let mut parents = vec![parent];
+        let mut i = 0;
+        while let Some(&current) = parents.get(i) {
+            i += 1;
+            for &predecessor in self.predecessors.get(&current).into_iter().flatten() {
+                let merged = self.divisions.get(&predecessor).is_some_and(|d| {
+                    d.superseded_by == [current] && d.valid_to.is_some_and(|to| to <= day)
+                });
+                if merged && !parents.contains(&predecessor) {
+                    parents.push(predecessor);
+                }
+            }
+        }
+        let mut children: Vec<&DivisionEntry> = parents
+            .iter()
+            .filter_map(|p| self.children.get(p))
             .flatten()
             .filter_map(|code| self.divisions.get(code))
             .filter(|d| d.valid_on(day))
-            .collect()
+            .collect();
+        children.sort_by_key(|d| d.code);
+        children
     }
 
     /// Another division under `parent`, valid on `day`, named `name` on that day, other than
@@ -232,6 +295,97 @@ impl Directory {
         superseded && established && renamed
     }
 
+    pub fn place_name(&self, id: &str) -> Option<&PlaceNameEntry> {
+        self.place_names.get(id)
+    }
+
+    /// Standard names valid on `day` whose name, or pinyin, starts with `prefix` (pinyin
+    /// compared by search key), within `within` if given; by name then id.
+    pub fn search_place_names(
+        &self,
+        prefix: &str,
+        within: Option<RegionCode>,
+        day: Date,
+    ) -> Vec<&PlaceNameEntry> {
+        let key = if pinyin::is_pinyin_query(prefix) {
+            pinyin::search_key(prefix)
+        } else {
+            prefix.to_owned()
+        };
+        let mut found: Vec<&PlaceNameEntry> = self
+            .place_name_keys
+            .range(key.clone()..)
+            .take_while(|(k, _)| k.starts_with(&key))
+            .flat_map(|(_, ids)| ids.iter())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter_map(|id| self.place_names.get(id))
+            .filter(|p| p.standard_on(day) && within.is_none_or(|w| w.contains(p.proposal.region)))
+            .collect();
+        found.sort_by(|a, b| {
+            (a.proposal.name.as_str(), a.proposal.id.as_str())
+                .cmp(&(b.proposal.name.as_str(), b.proposal.id.as_str()))
+        });
+        found
+    }
+
+    fn apply_place_name(&mut self, event: placename::Event) {
+        use placename::Event as E;
+        if let E::Proposed(proposal) = event {
+            let id = proposal.id.as_str().to_owned();
+            for key in [
+                proposal.name.as_str().to_owned(),
+                pinyin::search_key(proposal.pinyin.as_str()),
+            ] {
+                self.place_name_keys
+                    .entry(key)
+                    .or_default()
+                    .insert(id.clone());
+            }
+            self.place_names.insert(
+                id,
+                PlaceNameEntry {
+                    proposal,
+                    status: Status::Proposed,
+                    comments: 0,
+                    published: None,
+                    replaced_by: None,
+                },
+            );
+            return;
+        }
+        let (id, status) = match &event {
+            E::Proposed(_) => return,
+            E::Evaluated(e) => (&e.id, None),
+            E::CommentPeriodOpened(e) => (&e.id, None),
+            E::CommentRecorded(e) => (&e.id, None),
+            E::CommentPeriodClosed(e) => (&e.id, None),
+            E::Approved(e) => (&e.id, Some(Status::Approved { on: e.approved_on })),
+            E::Rejected(e) => (&e.id, Some(Status::Rejected)),
+            E::Published(e) => (&e.id, Some(Status::Published { on: e.published_on })),
+            E::Retired(e) => (&e.id, Some(Status::Retired { on: e.retired_on })),
+        };
+        let Some(entry) = self.place_names.get_mut(id.as_str()) else {
+            return;
+        };
+        if let Some(status) = status {
+            entry.status = status;
+        }
+        match &event {
+            E::CommentRecorded(_) => entry.comments += 1,
+            E::CommentPeriodClosed(e) => entry.comments = e.comment_count,
+            E::Published(e) => {
+                entry.published = Some(e.published_on);
+                if let Some(replaced) = entry.proposal.replaces.clone()
+                    && let Some(old) = self.place_names.get_mut(replaced.as_str())
+                {
+                    old.replaced_by = Some(e.id.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn apply_division(&mut self, event: division::Event) {
         match event {
             division::Event::Recorded(e) => {
@@ -259,6 +413,9 @@ impl Directory {
             }
             division::Event::Superseded(e) => {
                 if let Some(entry) = self.divisions.get_mut(&e.code) {
+                    for &successor in &e.successors {
+                        self.predecessors.entry(successor).or_default().push(e.code);
+                    }
                     entry.valid_to = Some(e.valid_to);
                     entry.superseded_by = e.successors;
                     self.lineage.insert(entry.lineage_record());
@@ -333,7 +490,16 @@ impl Projection for Directory {
                 Ok(())
             }
             "adjustment" => self.apply_adjustment(event),
-            // Place names and anything newer are not part of this model.
+            "placename" => {
+                let decoded = placename::Event::decode(
+                    &event.event_type,
+                    event.schema_version,
+                    &event.payload,
+                )?;
+                self.apply_place_name(decoded);
+                Ok(())
+            }
+            // Anything newer is not part of this model.
             _ => Ok(()),
         }
     }

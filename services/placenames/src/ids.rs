@@ -1,5 +1,7 @@
 //! Identifiers given in commands and used as stream keys: the adjustment id and the place-name
-//! id, chosen by whoever files the application (for example its filing number).
+//! id, chosen by whoever files the application (for example its filing number), the boundary id
+//! (for example the two county codes, `210502-210503`) and the sign id (the sign's inventory
+//! number).
 
 use std::fmt;
 
@@ -81,6 +83,16 @@ id_type!(
     PlaceNameId
 );
 
+id_type!(
+    /// A boundary line's id and stream key, e.g. `210502-210503`.
+    BoundaryId
+);
+
+id_type!(
+    /// A place-name sign's id and stream key.
+    SignId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +117,13 @@ mod tests {
             Err(IdError::TooLong)
         );
         assert!(AdjustmentId::parse(&"a".repeat(ID_MAX_LEN)).is_ok());
+        assert_eq!(
+            BoundaryId::parse("210502-210503").map(|id| id.to_string()),
+            Ok("210502-210503".to_owned())
+        );
+        assert_eq!(
+            SignId::parse("BX DM 1"),
+            Err(IdError::Character { position: 3 })
+        );
     }
 }

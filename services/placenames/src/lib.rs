@@ -19,6 +19,13 @@
 //!   residential areas and natural features: propose with pinyin, evaluation (评估论证), a public
 //!   comment period (征求意见), approval or rejection, publication as a standard name (标准地名),
 //!   and retirement that keeps the history.
+//! - [`boundary`]: the **boundary-line** aggregate (stream `boundary-<id>`) for a boundary
+//!   (行政区域界线) between two divisions of one level and its joint inspection rounds
+//!   (界线联合检查, 联检): consecutive rounds, findings recorded while a round is open and resolved
+//!   later, completion with a conclusion.
+//! - [`sign`]: the **place-name sign** aggregate (stream `sign-<id>`): a sign (地名标志) showing a
+//!   standard name is installed, inspected (good, damaged, missing), replaced and removed, its
+//!   history kept.
 //! - [`codec`]: the only module that knows the protobuf event messages
 //!   (`proto/minzheng/placenames/v1/events.proto`); the domain never sees prost types.
 //!
@@ -36,6 +43,7 @@
 
 pub mod adjustment;
 pub mod app;
+pub mod boundary;
 pub mod codec;
 pub mod directory;
 pub mod division;
@@ -44,7 +52,9 @@ pub mod ids;
 pub mod import;
 pub mod lineage;
 pub mod module;
+pub mod pinyin;
 pub mod placename;
+pub mod sign;
 
 pub use ids::{AdjustmentId, PlaceNameId};
 pub use module::{BENXI, Module, Seed};

@@ -107,6 +107,8 @@ pub struct Propose {
     pub region: RegionCode,
     pub meaning: BoundedText,
     pub proposed_on: Date,
+    /// For a renaming (更名): the standard name this one replaces once published.
+    pub replaces: Option<PlaceNameId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +182,8 @@ pub struct Proposed {
     pub region: RegionCode,
     pub meaning: BoundedText,
     pub proposed_on: Date,
+    /// For a renaming (更名): the standard name this one replaces once published.
+    pub replaces: Option<PlaceNameId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,6 +251,8 @@ pub enum Error {
     NotFound,
     #[error("the place name has already been proposed")]
     AlreadyProposed,
+    #[error("a renaming cannot replace the name it proposes")]
+    ReplacesItself,
     #[error("the place name was rejected or retired and accepts nothing further")]
     Closed,
     #[error("the place name has already been decided")]
@@ -290,6 +296,7 @@ impl DomainError for Error {
         match self {
             Error::NotFound => "place_name_not_found",
             Error::AlreadyProposed => "already_proposed",
+            Error::ReplacesItself => "replaces_itself",
             Error::Closed => "place_name_closed",
             Error::AlreadyDecided => "already_decided",
             Error::BeforeProposal => "before_proposal",
@@ -332,6 +339,9 @@ impl Aggregate for PlaceName {
         if self.proposal.is_some() {
             return Err(Error::AlreadyProposed);
         }
+        if p.replaces.as_ref() == Some(&p.id) {
+            return Err(Error::ReplacesItself);
+        }
         Ok(vec![Event::Proposed(Proposed {
             id: p.id.clone(),
             kind: p.kind,
@@ -340,6 +350,7 @@ impl Aggregate for PlaceName {
             region: p.region,
             meaning: p.meaning.clone(),
             proposed_on: p.proposed_on,
+            replaces: p.replaces.clone(),
         })])
     }
 
@@ -550,7 +561,18 @@ pub(crate) mod tests {
             region: code("210502000000"),
             meaning: text("沿太子河而建，以河得名"),
             proposed_on: date!(2025 - 03 - 01),
+            replaces: None,
         }
+    }
+
+    #[test]
+    fn a_renaming_cannot_replace_itself() {
+        given::<PlaceName>([])
+            .when(Command::Propose(Propose {
+                replaces: Some(id()),
+                ..propose()
+            }))
+            .then_refused("replaces_itself");
     }
 
     pub(crate) fn history() -> Vec<Event> {
@@ -563,6 +585,7 @@ pub(crate) mod tests {
                 region: code("210502000000"),
                 meaning: text("沿太子河而建，以河得名"),
                 proposed_on: date!(2025 - 03 - 01),
+                replaces: None,
             }),
             Event::Evaluated(Evaluated {
                 id: id(),

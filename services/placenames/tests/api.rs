@@ -291,6 +291,188 @@ async fn adjust(
     (effect.result.unwrap().position, effect.took_effect.unwrap())
 }
 
+/// Names a road through the whole workflow, then renames it; the public database follows.
+async fn name_a_road(client: &mut Client) {
+    let caseworker = token(&[Role::Caseworker], "210502000000");
+    let approver = token(&[Role::Approver], "210502000000");
+    let propose =
+        |id: &str, name: &str, pinyin: &str, replaces: &str| pb::ProposePlaceNameRequest {
+            metadata: metadata(),
+            place_name_id: id.to_owned(),
+            kind: pb::PlaceKind::Road.into(),
+            name: name.to_owned(),
+            pinyin: pinyin.to_owned(),
+            region: code("210502000000"),
+            meaning: "沿太子河而建，以河得名".to_owned(),
+            proposed_on: date(2025, 3, 1),
+            replaces: replaces.to_owned(),
+        };
+    // Bad input names each field.
+    let status = client
+        .propose_place_name(with_token(propose("", "", "太子河", ""), &caseworker))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let details = status.get_error_details();
+    let mut fields: Vec<&str> = details
+        .bad_request()
+        .unwrap()
+        .field_violations
+        .iter()
+        .map(|v| v.field.as_str())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["name", "pinyin", "place_name_id"]);
+
+    for (id, name, pinyin, replaces, published_on) in [
+        ("BX-DM-001", "太子河路", "Tàizǐhé Lù", "", date(2025, 5, 1)),
+        (
+            "BX-DM-002",
+            "滨河路",
+            "Binhe Lu",
+            "BX-DM-001",
+            date(2026, 1, 1),
+        ),
+    ] {
+        client
+            .propose_place_name(with_token(propose(id, name, pinyin, replaces), &caseworker))
+            .await
+            .unwrap();
+        let approve = || {
+            with_token(
+                pb::ApprovePlaceNameRequest {
+                    metadata: metadata(),
+                    place_name_id: id.to_owned(),
+                    approved_on: date(2025, 4, 20),
+                    approval_reference: "本政地名〔2025〕3号".to_owned(),
+                },
+                &approver,
+            )
+        };
+        client
+            .record_place_name_evaluation(with_token(
+                pb::RecordPlaceNameEvaluationRequest {
+                    metadata: metadata(),
+                    place_name_id: id.to_owned(),
+                    favourable: true,
+                    summary: "符合命名规则".to_owned(),
+                    evaluated_on: date(2025, 3, 20),
+                },
+                &caseworker,
+            ))
+            .await
+            .unwrap();
+        client
+            .open_place_name_comment_period(with_token(
+                pb::OpenPlaceNameCommentPeriodRequest {
+                    metadata: metadata(),
+                    place_name_id: id.to_owned(),
+                    opened_on: date(2025, 4, 1),
+                    closes_on: date(2025, 4, 15),
+                },
+                &caseworker,
+            ))
+            .await
+            .unwrap();
+        // Not while the comment period is open.
+        let open = client.approve_place_name(approve()).await.unwrap_err();
+        assert_eq!(open.code(), Code::FailedPrecondition, "{open:?}");
+        client
+            .record_place_name_comment(with_token(
+                pb::RecordPlaceNameCommentRequest {
+                    metadata: metadata(),
+                    place_name_id: id.to_owned(),
+                    summary: "赞成".to_owned(),
+                    received_on: date(2025, 4, 3),
+                },
+                &caseworker,
+            ))
+            .await
+            .unwrap();
+        client
+            .close_place_name_comment_period(with_token(
+                pb::ClosePlaceNameCommentPeriodRequest {
+                    metadata: metadata(),
+                    place_name_id: id.to_owned(),
+                    closed_on: date(2025, 4, 15),
+                },
+                &caseworker,
+            ))
+            .await
+            .unwrap();
+        client.approve_place_name(approve()).await.unwrap();
+        let published = client
+            .publish_place_name(with_token(
+                pb::PublishPlaceNameRequest {
+                    metadata: metadata(),
+                    place_name_id: id.to_owned(),
+                    published_on,
+                },
+                &approver,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let position = published.result.unwrap().position;
+        // Public: no token needed.
+        let shown = client
+            .get_place_name(pb::GetPlaceNameRequest {
+                place_name_id: id.to_owned(),
+                read: read_at(position),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .place_name
+            .unwrap();
+        assert_eq!(shown.status(), pb::PlaceNameStatus::Published);
+        assert_eq!(shown.comment_count, 1);
+    }
+    // The renaming retired the old name from the day the new one was published.
+    let old = client
+        .get_place_name(pb::GetPlaceNameRequest {
+            place_name_id: "BX-DM-001".to_owned(),
+            read: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .place_name
+        .unwrap();
+    assert_eq!(old.status(), pb::PlaceNameStatus::Retired);
+    assert_eq!(old.retired_on, date(2026, 1, 1));
+    assert_eq!(old.replaced_by, "BX-DM-002");
+    // The public database by pinyin prefix (tone marks and case ignored), as of a day.
+    let search = |prefix: &str, as_of| pb::SearchPlaceNamesRequest {
+        prefix: prefix.to_owned(),
+        within: code("210500000000"),
+        as_of,
+        page: None,
+        read: None,
+    };
+    let names = |response: pb::SearchPlaceNamesResponse| -> Vec<String> {
+        response.place_names.into_iter().map(|p| p.name).collect()
+    };
+    let found = client
+        .search_place_names(search("TAIZI", date(2025, 6, 1)))
+        .await
+        .unwrap();
+    assert_eq!(names(found.into_inner()), ["太子河路"]);
+    let found = client
+        .search_place_names(search("taizi", date(2026, 2, 1)))
+        .await
+        .unwrap();
+    assert!(
+        names(found.into_inner()).is_empty(),
+        "retired names are not standard any more"
+    );
+    let found = client
+        .search_place_names(search("滨河", date(2026, 2, 1)))
+        .await
+        .unwrap();
+    assert_eq!(names(found.into_inner()), ["滨河路"]);
+}
+
 /// The scenario both modes run.
 async fn scenario(host: &RunningHost) {
     let mut client = client(host).await;
@@ -405,6 +587,37 @@ async fn scenario(host: &RunningHost) {
         resolve(&mut client, JIADAOZI, date(2025, 7, 1), position).await,
         (vec![format!("{JIADAOZI} 夹道河村委会")], true)
     );
+    // The merged township's villages now lie in the town.
+    let children = |as_of| pb::ListChildrenRequest {
+        code: code(PULEBAO),
+        as_of,
+        page: Some(common::PageRequest {
+            page_size: 1_000,
+            page_token: String::new(),
+        }),
+        read: None,
+    };
+    let before = client
+        .list_children(children(date(2025, 6, 30)))
+        .await
+        .unwrap()
+        .into_inner();
+    let after = client
+        .list_children(children(date(2025, 7, 1)))
+        .await
+        .unwrap()
+        .into_inner();
+    let villages_of = |township: &str| {
+        BENXI
+            .lines()
+            .filter(|l| l.ends_with(&format!(",village,{township}")))
+            .count()
+    };
+    assert_eq!(before.divisions.len(), villages_of(PULEBAO));
+    assert_eq!(
+        after.divisions.len(),
+        villages_of(PULEBAO) + villages_of(ERPENGDIANZI)
+    );
     // The superseded township stays queryable, with its successor.
     let old = client
         .get_division(pb::GetDivisionRequest {
@@ -473,6 +686,8 @@ async fn scenario(host: &RunningHost) {
         .into_inner();
     assert_eq!(adjustment.status(), pb::AdjustmentStatus::InEffect);
     assert_eq!(adjustment.reviews.len(), 3);
+
+    name_a_road(&mut client).await;
 }
 
 #[tokio::test]
@@ -512,9 +727,7 @@ async fn distributed_mode_publishes_the_events_on_jetstream() {
     let mut subjects: BTreeMap<String, usize> = BTreeMap::new();
     let mut superseded = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while subjects
-        .get(&format!("{prefix}.placenames.division.renamed"))
-        .is_none()
+    while !subjects.contains_key(&format!("{prefix}.placenames.division.renamed"))
         || subjects.values().sum::<usize>() < 565 + 2 + 2 * 6
     {
         let message = tokio::time::timeout_at(deadline, subscriber.next())
