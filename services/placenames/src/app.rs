@@ -24,10 +24,13 @@ use time::Date;
 use crate::{
     AdjustmentId, PlaceNameId,
     adjustment::{self, Adjustment, DivisionRef},
+    boundary::{self, Boundary},
     directory::Directory,
     division::{self, Division},
+    ids::{BoundaryId, SignId},
     import,
     placename::{self, PlaceName},
+    sign::{self, Sign},
 };
 
 /// Division commands an import runs at once.
@@ -51,6 +54,8 @@ pub struct PlaceNames {
     divisions: Arc<Repository<Division>>,
     adjustments: Arc<Repository<Adjustment>>,
     place_names: Arc<Repository<PlaceName>>,
+    boundaries: Arc<Repository<Boundary>>,
+    signs: Arc<Repository<Sign>>,
     view: LiveView<Directory>,
 }
 
@@ -60,6 +65,8 @@ impl PlaceNames {
             divisions: Arc::new(Repository::new(store.clone())),
             adjustments: Arc::new(Repository::new(store.clone())),
             place_names: Arc::new(Repository::new(store.clone())),
+            boundaries: Arc::new(Repository::new(store.clone())),
+            signs: Arc::new(Repository::new(store.clone())),
             view: LiveView::new(store, Directory::default()),
         }
     }
@@ -415,6 +422,126 @@ impl PlaceNames {
                 }
             }
         }
+        self.view.nudge();
+        Ok(committed)
+    }
+}
+
+impl PlaceNames {
+    /// Records a boundary after checking that both divisions are recorded and valid on the day.
+    pub async fn record_boundary(
+        &self,
+        record: boundary::RecordBoundary,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        self.view.catch_up().await?;
+        {
+            let directory = self.view.read().await;
+            for side in record.between {
+                if !directory
+                    .division(side)
+                    .is_some_and(|d| d.valid_on(record.recorded_on))
+                {
+                    return Err(Error::refused(
+                        "division_not_valid",
+                        format!(
+                            "division {side} is not recorded or not valid on {}",
+                            record.recorded_on
+                        ),
+                    ));
+                }
+            }
+        }
+        let key = record.id.as_str().to_owned();
+        self.run_boundary(&key, &boundary::Command::RecordBoundary(record), context)
+            .await
+    }
+
+    /// The two divisions of a boundary: what scope checks look at.
+    pub async fn boundary_sides(&self, id: &BoundaryId) -> Result<[RegionCode; 2], Error> {
+        let loaded = self.boundaries.load(id.as_str()).await?;
+        loaded
+            .state
+            .recorded()
+            .map(|r| r.between)
+            .ok_or_else(|| Error::NotFound(format!("boundary {id}")))
+    }
+
+    /// Runs an inspection command on a boundary.
+    pub async fn run_boundary(
+        &self,
+        id: &str,
+        command: &boundary::Command,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        let committed = self.boundaries.run(id, command, context).await?;
+        self.view.nudge();
+        Ok(committed)
+    }
+
+    /// Records a sign after checking that its place name is a standard name on the day and that
+    /// its text shows that name.
+    pub async fn install_sign(
+        &self,
+        install: sign::InstallSign,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        self.view.catch_up().await?;
+        {
+            let directory = self.view.read().await;
+            let Some(place_name) = directory.place_name(install.place_name.as_str()) else {
+                return Err(Error::NotFound(format!(
+                    "place name {}",
+                    install.place_name
+                )));
+            };
+            if !place_name.standard_on(install.installed_on) {
+                return Err(Error::refused(
+                    "place_name_not_standard",
+                    format!(
+                        "{} is not a standard name on {}",
+                        install.place_name, install.installed_on
+                    ),
+                ));
+            }
+            if !install
+                .text
+                .as_str()
+                .contains(place_name.proposal.name.as_str())
+            {
+                return Err(Error::refused(
+                    "sign_text_differs",
+                    format!(
+                        "the sign's text must show the standard name {:?}",
+                        place_name.proposal.name.as_str()
+                    ),
+                ));
+            }
+        }
+        let key = install.id.as_str().to_owned();
+        self.run_sign(&key, &sign::Command::InstallSign(install), context)
+            .await
+    }
+
+    /// The division of the place name a sign shows: what scope checks look at.
+    pub async fn sign_region(&self, id: &SignId) -> Result<RegionCode, Error> {
+        let loaded = self.signs.load(id.as_str()).await?;
+        let place_name = loaded
+            .state
+            .state()
+            .map(|s| s.place_name.clone())
+            .ok_or_else(|| Error::NotFound(format!("sign {id}")))?;
+        self.place_name_region(&place_name).await
+    }
+
+    /// Runs a command on a sign.
+    pub async fn run_sign(
+        &self,
+        id: &str,
+        command: &sign::Command,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        let committed = self.signs.run(id, command, context).await?;
         self.view.nudge();
         Ok(committed)
     }

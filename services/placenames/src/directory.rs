@@ -21,14 +21,18 @@ use minzheng_types::{BoundedText, RegionCode, RegionLevel};
 use prost::Message as _;
 use time::Date;
 
+use minzheng_kit::aggregate::Aggregate;
+
 use crate::{
     PlaceNameId,
     adjustment::{self, Renaming, Supersession},
+    boundary::{self, Boundary},
     codec::event_types,
     division,
     lineage::{DivisionRecord, Lineage},
     pinyin,
     placename::{self, Status},
+    sign::{self, Sign},
 };
 
 /// One division as the directory knows it.
@@ -163,6 +167,11 @@ pub struct Directory {
     place_names: HashMap<String, PlaceNameEntry>,
     /// Place names by name and by pinyin search key → ids.
     place_name_keys: BTreeMap<String, BTreeSet<String>>,
+    /// Boundary lines and signs, as their aggregates' states (folded by the same `apply`).
+    boundaries: BTreeMap<String, Boundary>,
+    signs: BTreeMap<String, Sign>,
+    /// Place name id → its signs.
+    signs_by_place_name: HashMap<String, BTreeSet<String>>,
 }
 
 impl Directory {
@@ -327,6 +336,50 @@ impl Directory {
                 .cmp(&(b.proposal.name.as_str(), b.proposal.id.as_str()))
         });
         found
+    }
+
+    pub fn boundary(&self, id: &str) -> Option<&Boundary> {
+        self.boundaries.get(id)
+    }
+
+    /// Boundaries with a side within `within`, by id.
+    pub fn boundaries_within(
+        &self,
+        within: RegionCode,
+    ) -> impl Iterator<Item = (&String, &Boundary)> {
+        self.boundaries.iter().filter(move |(_, b)| {
+            b.recorded()
+                .is_some_and(|r| r.between.iter().any(|&side| within.contains(side)))
+        })
+    }
+
+    pub fn sign(&self, id: &str) -> Option<&Sign> {
+        self.signs.get(id)
+    }
+
+    /// The signs of a place name, by id.
+    pub fn signs_of(&self, place_name: &str) -> impl Iterator<Item = &Sign> {
+        self.signs_by_place_name
+            .get(place_name)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.signs.get(id))
+    }
+
+    fn apply_boundary(&mut self, key: &str, event: &boundary::Event) {
+        let state = self.boundaries.remove(key).unwrap_or_default();
+        self.boundaries.insert(key.to_owned(), state.apply(event));
+    }
+
+    fn apply_sign(&mut self, key: &str, event: &sign::Event) {
+        if let sign::Event::Installed(e) = event {
+            self.signs_by_place_name
+                .entry(e.place_name.as_str().to_owned())
+                .or_default()
+                .insert(key.to_owned());
+        }
+        let state = self.signs.remove(key).unwrap_or_default();
+        self.signs.insert(key.to_owned(), state.apply(event));
     }
 
     fn apply_place_name(&mut self, event: placename::Event) {
@@ -497,6 +550,21 @@ impl Projection for Directory {
                     &event.payload,
                 )?;
                 self.apply_place_name(decoded);
+                Ok(())
+            }
+            "boundary" => {
+                let decoded = boundary::Event::decode(
+                    &event.event_type,
+                    event.schema_version,
+                    &event.payload,
+                )?;
+                self.apply_boundary(event.stream.key(), &decoded);
+                Ok(())
+            }
+            "sign" => {
+                let decoded =
+                    sign::Event::decode(&event.event_type, event.schema_version, &event.payload)?;
+                self.apply_sign(event.stream.key(), &decoded);
                 Ok(())
             }
             // Anything newer is not part of this model.

@@ -1,8 +1,8 @@
 //! The place-names service (区划地名): administrative divisions (行政区划), their adjustments
-//! (行政区划调整) and, later, standard place names (标准地名), following chapter 6 of Benxi's
-//! 2021–2025 civil-affairs plan and `DOMAIN.md` §5.
+//! (行政区划调整), standard place names (标准地名), boundary lines and place-name signs, following
+//! chapter 6 of Benxi's 2021–2025 civil-affairs plan and `DOMAIN.md` §5.
 //!
-//! This first slice is the pure domain layer only:
+//! The pure domain (no IO, no clock):
 //!
 //! - [`division`]: the **division** aggregate (stream `division-<12-digit code>`). The import of
 //!   the statistical division codes records divisions idempotently; adjustments rename and
@@ -29,17 +29,28 @@
 //! - [`codec`]: the only module that knows the protobuf event messages
 //!   (`proto/minzheng/placenames/v1/events.proto`); the domain never sees prost types.
 //!
+//! - [`pinyin`]: the form of a pinyin spelling and the search key it is found by.
+//!
 //! Aggregates do no IO and read no clock: dates and ids arrive in commands, parsed into
 //! `minzheng-types` values at the edge.
 //!
-//! Still to come, in later slices: the gRPC API and its request conversion; the import command
-//! for `data/benxi-divisions.csv`; the process manager that turns an adjustment's
-//! `AdjustmentTookEffect` into division commands (and checks, before a proposal is accepted, that
-//! the `before` divisions exist and are active, which one adjustment stream cannot see);
-//! projections (the current division tree, the lineage table the resolver reads); boundary-line
-//! joint inspections (界线联检); renaming a published place name; pinyin computed from the
-//! characters instead of passed in; the public place-name database; and sign installation
-//! (地名设标).
+//! Around it:
+//!
+//! - [`import`]: the CSV of statistical division codes, checked whole before anything is
+//!   recorded.
+//! - [`directory`]: the in-memory read model every query answers from, following the service's
+//!   own store (divisions with their name history and lineage, adjustments, place names by name
+//!   and pinyin, boundaries, signs).
+//! - [`app`]: commands with the checks that need more than one stream, and the enactment of an
+//!   adjustment into division events.
+//! - [`grpc`]: `minzheng.placenames.v1.PlaceNamesService`.
+//! - [`module`]: the [`minzheng_host::ServiceModule`] a host runs, with the Benxi seed for
+//!   `minzheng dev`.
+//!
+//! Not yet: pinyin computed from the characters (it comes with the proposal, written by someone
+//! who knows the local reading); villages re-coded after their township merges (they keep their
+//! codes and are listed under the successor); changes of a boundary's course after an
+//! adjustment (界线变更).
 
 pub mod adjustment;
 pub mod app;

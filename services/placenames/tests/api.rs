@@ -473,6 +473,154 @@ async fn name_a_road(client: &mut Client) {
     assert_eq!(names(found.into_inner()), ["滨河路"]);
 }
 
+/// A boundary through its fourth and fifth inspection rounds, and a sign for the renamed road.
+async fn boundaries_and_signs(client: &mut Client) {
+    let staff = token(&[Role::Caseworker], "210500000000");
+    let boundary = "210502-210503";
+    client
+        .record_boundary(with_token(
+            pb::RecordBoundaryRequest {
+                metadata: metadata(),
+                boundary_id: boundary.to_owned(),
+                between: vec![code("210503000000").unwrap(), code("210502000000").unwrap()],
+                description: "平山区与溪湖区界线".to_owned(),
+                recorded_on: date(2024, 1, 1),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    let start = |round, started_on| {
+        with_token(
+            pb::StartInspectionRoundRequest {
+                metadata: metadata(),
+                boundary_id: boundary.to_owned(),
+                round,
+                started_on,
+            },
+            &staff,
+        )
+    };
+    client
+        .start_inspection_round(start(4, date(2024, 3, 1)))
+        .await
+        .unwrap();
+    // Round 5 cannot start while round 4 is open.
+    let refused = client
+        .start_inspection_round(start(5, date(2024, 4, 1)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    client
+        .complete_inspection_round(with_token(
+            pb::CompleteInspectionRoundRequest {
+                metadata: metadata(),
+                boundary_id: boundary.to_owned(),
+                round: 4,
+                completed_on: date(2024, 10, 1),
+                conclusion: "界线清楚，界桩完好".to_owned(),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    client
+        .start_inspection_round(start(5, date(2025, 3, 1)))
+        .await
+        .unwrap();
+    let finding = client
+        .record_inspection_finding(with_token(
+            pb::RecordInspectionFindingRequest {
+                metadata: metadata(),
+                boundary_id: boundary.to_owned(),
+                round: 5,
+                kind: pb::InspectionFindingKind::MarkerDamaged.into(),
+                description: "3号界桩倾斜".to_owned(),
+                recorded_on: date(2025, 4, 2),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let shown = client
+        .list_boundaries(pb::ListBoundariesRequest {
+            within: code("210502000000"),
+            page: None,
+            read: read_at(finding.result.unwrap().position),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .boundaries;
+    assert_eq!(shown.len(), 1);
+    let line = &shown[0];
+    assert_eq!(
+        line.between[0],
+        code("210502000000").unwrap(),
+        "sides in code order"
+    );
+    assert_eq!(
+        (
+            line.open_round,
+            line.last_completed_round,
+            line.open_finding_count
+        ),
+        (5, 4, 1)
+    );
+
+    // A sign for the standard name, not for the retired one.
+    let install = |sign: &str, place_name: &str, text: &str| {
+        with_token(
+            pb::InstallSignRequest {
+                metadata: metadata(),
+                sign_id: sign.to_owned(),
+                place_name_id: place_name.to_owned(),
+                text: text.to_owned(),
+                location: "滨河路与永丰街交叉口东北角".to_owned(),
+                installed_on: date(2026, 2, 1),
+            },
+            &token(&[Role::Caseworker], "210502000000"),
+        )
+    };
+    let refused = client
+        .install_sign(install("BX-S-1", "BX-DM-001", "太子河路"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    client
+        .install_sign(install("BX-S-2", "BX-DM-002", "滨河路 Binhe Lu"))
+        .await
+        .unwrap();
+    let inspected = client
+        .inspect_sign(with_token(
+            pb::InspectSignRequest {
+                metadata: metadata(),
+                sign_id: "BX-S-2".to_owned(),
+                condition: pb::SignCondition::Damaged.into(),
+                note: "字迹褪色".to_owned(),
+                inspected_on: date(2026, 6, 1),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let signs = client
+        .list_signs(pb::ListSignsRequest {
+            place_name_id: "BX-DM-002".to_owned(),
+            page: None,
+            read: read_at(inspected.result.unwrap().position),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .signs;
+    assert_eq!(signs.len(), 1);
+    assert_eq!(signs[0].condition(), pb::SignCondition::Damaged);
+    assert_eq!(signs[0].inspected_on, date(2026, 6, 1));
+}
+
 /// The scenario both modes run.
 async fn scenario(host: &RunningHost) {
     let mut client = client(host).await;
@@ -688,6 +836,7 @@ async fn scenario(host: &RunningHost) {
     assert_eq!(adjustment.reviews.len(), 3);
 
     name_a_road(&mut client).await;
+    boundaries_and_signs(&mut client).await;
 }
 
 #[tokio::test]

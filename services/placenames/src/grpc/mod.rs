@@ -1,6 +1,10 @@
 //! `minzheng.placenames.v1.PlaceNamesService`: request conversion (every field parsed into a
 //! domain value, every violation reported at once), access checks, and the answers built from the
-//! directory. Proto types stop here.
+//! directory. Proto types stop here. The boundary and sign RPCs live in `boundaries` and
+//! `signs`; the trait implementation below delegates to them.
+
+mod boundaries;
+mod signs;
 
 use std::time::Duration;
 
@@ -350,13 +354,24 @@ fn place_name_message(entry: &PlaceNameEntry) -> pb::PlaceName {
     }
 }
 
-/// Who may run a place-name workflow command.
+/// Who may run a workflow command.
 #[derive(Debug, Clone, Copy)]
-enum Authority {
-    /// Caseworkers and approvers scoped to the place's division.
+enum Who {
+    /// Caseworkers and approvers (scoped to what the command touches).
     Staff,
-    /// Approvers scoped to its county or above.
+    /// Approvers (scoped to its county or above).
     Approver,
+}
+
+impl Who {
+    /// The call's principal, if it has one of these roles.
+    fn authenticate<T>(self, request: &Request<T>) -> Result<Principal, Error> {
+        match self {
+            Who::Staff => auth::require_any(request, &[Role::Caseworker, Role::Approver]),
+            Who::Approver => auth::require(request, Role::Approver),
+        }
+        .cloned()
+    }
 }
 
 impl PlaceNamesApi {
@@ -367,14 +382,10 @@ impl PlaceNamesApi {
         request: &Request<T>,
         metadata: &Option<common::CommandMetadata>,
         id: &str,
-        authority: Authority,
+        who: Who,
         parse: impl FnOnce(&mut Violations) -> Option<placename::Command>,
     ) -> Result<common::CommandResult, Error> {
-        let principal = match authority {
-            Authority::Staff => auth::require_any(request, &[Role::Caseworker, Role::Approver])?,
-            Authority::Approver => auth::require(request, Role::Approver)?,
-        }
-        .clone();
+        let principal = who.authenticate(request)?;
         let mut violations = Violations::new();
         let context = command_context(request, metadata, &mut violations);
         let id = place_name_id("place_name_id", id, &mut violations);
@@ -384,9 +395,9 @@ impl PlaceNamesApi {
             return Err(Error::invalid_field("place_name_id", "is required"));
         };
         let region = self.app.place_name_region(&id).await?;
-        match authority {
-            Authority::Staff => require_scope(&principal, &[region])?,
-            Authority::Approver => require_approver_scope(&principal, &[region])?,
+        match who {
+            Who::Staff => require_scope(&principal, &[region])?,
+            Who::Approver => require_approver_scope(&principal, &[region])?,
         }
         let committed = self
             .app
@@ -850,7 +861,7 @@ impl PlaceNamesService for PlaceNamesApi {
                 &request,
                 &body.metadata,
                 &body.place_name_id,
-                Authority::Staff,
+                Who::Staff,
                 |v| {
                     let summary = text("summary", &body.summary, TEXT_MAX_CHARS, v);
                     let evaluated_on = v.record(convert::date("evaluated_on", &body.evaluated_on));
@@ -880,7 +891,7 @@ impl PlaceNamesService for PlaceNamesApi {
                 &request,
                 &body.metadata,
                 &body.place_name_id,
-                Authority::Staff,
+                Who::Staff,
                 |v| {
                     let opened_on = v.record(convert::date("opened_on", &body.opened_on));
                     let closes_on = v.record(convert::date("closes_on", &body.closes_on));
@@ -909,7 +920,7 @@ impl PlaceNamesService for PlaceNamesApi {
                 &request,
                 &body.metadata,
                 &body.place_name_id,
-                Authority::Staff,
+                Who::Staff,
                 |v| {
                     let summary = text("summary", &body.summary, TEXT_MAX_CHARS, v);
                     let received_on = v.record(convert::date("received_on", &body.received_on));
@@ -938,7 +949,7 @@ impl PlaceNamesService for PlaceNamesApi {
                 &request,
                 &body.metadata,
                 &body.place_name_id,
-                Authority::Staff,
+                Who::Staff,
                 |v| {
                     let closed_on = v.record(convert::date("closed_on", &body.closed_on));
                     Some(placename::Command::CloseCommentPeriod(
@@ -965,7 +976,7 @@ impl PlaceNamesService for PlaceNamesApi {
                 &request,
                 &body.metadata,
                 &body.place_name_id,
-                Authority::Approver,
+                Who::Approver,
                 |v| {
                     let approved_on = v.record(convert::date("approved_on", &body.approved_on));
                     let reference = text(
@@ -997,7 +1008,7 @@ impl PlaceNamesService for PlaceNamesApi {
                 &request,
                 &body.metadata,
                 &body.place_name_id,
-                Authority::Approver,
+                Who::Approver,
                 |v| {
                     let rejected_on = v.record(convert::date("rejected_on", &body.rejected_on));
                     let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
@@ -1024,7 +1035,7 @@ impl PlaceNamesService for PlaceNamesApi {
                 &request,
                 &body.metadata,
                 &body.place_name_id,
-                Authority::Approver,
+                Who::Approver,
                 |v| {
                     let published_on = v.record(convert::date("published_on", &body.published_on));
                     Some(placename::Command::Publish(placename::Publish {
@@ -1049,7 +1060,7 @@ impl PlaceNamesService for PlaceNamesApi {
                 &request,
                 &body.metadata,
                 &body.place_name_id,
-                Authority::Approver,
+                Who::Approver,
                 |v| {
                     let retired_on = v.record(convert::date("retired_on", &body.retired_on));
                     let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
@@ -1121,6 +1132,110 @@ impl PlaceNamesService for PlaceNamesApi {
             place_names,
             page: Some(page),
         }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn record_boundary(
+        &self,
+        request: Request<pb::RecordBoundaryRequest>,
+    ) -> Result<Response<pb::RecordBoundaryResponse>, Status> {
+        Ok(self.do_record_boundary(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn start_inspection_round(
+        &self,
+        request: Request<pb::StartInspectionRoundRequest>,
+    ) -> Result<Response<pb::StartInspectionRoundResponse>, Status> {
+        Ok(self.do_start_inspection_round(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn record_inspection_finding(
+        &self,
+        request: Request<pb::RecordInspectionFindingRequest>,
+    ) -> Result<Response<pb::RecordInspectionFindingResponse>, Status> {
+        Ok(self.do_record_inspection_finding(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn resolve_inspection_finding(
+        &self,
+        request: Request<pb::ResolveInspectionFindingRequest>,
+    ) -> Result<Response<pb::ResolveInspectionFindingResponse>, Status> {
+        Ok(self.do_resolve_inspection_finding(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn complete_inspection_round(
+        &self,
+        request: Request<pb::CompleteInspectionRoundRequest>,
+    ) -> Result<Response<pb::CompleteInspectionRoundResponse>, Status> {
+        Ok(self.do_complete_inspection_round(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn get_boundary(
+        &self,
+        request: Request<pb::GetBoundaryRequest>,
+    ) -> Result<Response<pb::GetBoundaryResponse>, Status> {
+        Ok(self.do_get_boundary(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_boundaries(
+        &self,
+        request: Request<pb::ListBoundariesRequest>,
+    ) -> Result<Response<pb::ListBoundariesResponse>, Status> {
+        Ok(self.do_list_boundaries(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn install_sign(
+        &self,
+        request: Request<pb::InstallSignRequest>,
+    ) -> Result<Response<pb::InstallSignResponse>, Status> {
+        Ok(self.do_install_sign(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn inspect_sign(
+        &self,
+        request: Request<pb::InspectSignRequest>,
+    ) -> Result<Response<pb::InspectSignResponse>, Status> {
+        Ok(self.do_inspect_sign(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn replace_sign(
+        &self,
+        request: Request<pb::ReplaceSignRequest>,
+    ) -> Result<Response<pb::ReplaceSignResponse>, Status> {
+        Ok(self.do_replace_sign(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn remove_sign(
+        &self,
+        request: Request<pb::RemoveSignRequest>,
+    ) -> Result<Response<pb::RemoveSignResponse>, Status> {
+        Ok(self.do_remove_sign(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn get_sign(
+        &self,
+        request: Request<pb::GetSignRequest>,
+    ) -> Result<Response<pb::GetSignResponse>, Status> {
+        Ok(self.do_get_sign(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_signs(
+        &self,
+        request: Request<pb::ListSignsRequest>,
+    ) -> Result<Response<pb::ListSignsResponse>, Status> {
+        Ok(self.do_list_signs(request).await?)
     }
 }
 

@@ -1,0 +1,292 @@
+//! The boundary-line RPCs: recording boundaries and their joint inspection rounds, and the public
+//! queries.
+
+use std::num::NonZeroU32;
+
+use minzheng_kit::Error;
+use minzheng_proto::{common::v1 as common, convert, placenames::v1 as pb};
+use minzheng_types::{RegionCode, Violations};
+use tonic::{Request, Response};
+
+use super::{
+    PlaceNamesApi, TEXT_MAX_CHARS, Who, command_context, page, require_scope, result, text,
+    violations_ok,
+};
+use crate::{
+    boundary::{self, Boundary, FindingKind},
+    ids::BoundaryId,
+};
+
+fn boundary_id(field: &str, id: &str, violations: &mut Violations) -> Option<BoundaryId> {
+    violations.check(field, BoundaryId::parse(id))
+}
+
+fn number(field: &str, value: u32, violations: &mut Violations) -> Option<NonZeroU32> {
+    let round = NonZeroU32::new(value);
+    if round.is_none() {
+        violations.push(field, "must be 1 or more");
+    }
+    round
+}
+
+pub(super) fn boundary_message(id: &str, boundary: &Boundary) -> pb::Boundary {
+    let recorded = boundary.recorded();
+    let open = boundary.open_round();
+    let completed = boundary.last_completed_round();
+    pb::Boundary {
+        boundary_id: id.to_owned(),
+        between: recorded
+            .map(|r| r.between.iter().map(|&c| c.into()).collect())
+            .unwrap_or_default(),
+        description: recorded
+            .and_then(|r| r.description.as_ref())
+            .map_or_else(String::new, |d| d.as_str().to_owned()),
+        recorded_on: recorded.map(|r| r.recorded_on.into()),
+        open_round: open.map_or(0, |r| r.round.get()),
+        open_round_started_on: open.map(|r| r.started_on.into()),
+        last_completed_round: completed.map_or(0, |r| r.round.get()),
+        last_completed_on: completed.map(|r| r.completed_on.into()),
+        open_finding_count: u32::try_from(boundary.open_finding_count()).unwrap_or(u32::MAX),
+    }
+}
+
+impl PlaceNamesApi {
+    /// The common path of the inspection commands: staff scoped to both sides.
+    async fn boundary_command<T>(
+        &self,
+        request: &Request<T>,
+        metadata: &Option<common::CommandMetadata>,
+        id: &str,
+        parse: impl FnOnce(&mut Violations) -> Option<boundary::Command>,
+    ) -> Result<common::CommandResult, Error> {
+        let principal = Who::Staff.authenticate(request)?;
+        let mut violations = Violations::new();
+        let context = command_context(request, metadata, &mut violations);
+        let id = boundary_id("boundary_id", id, &mut violations);
+        let command = parse(&mut violations);
+        violations_ok(violations)?;
+        let (Some(id), Some(command)) = (id, command) else {
+            return Err(Error::invalid_field("boundary_id", "is required"));
+        };
+        require_scope(&principal, &self.app.boundary_sides(&id).await?)?;
+        let committed = self
+            .app
+            .run_boundary(id.as_str(), &command, &context)
+            .await?;
+        Ok(result(&committed))
+    }
+
+    pub(super) async fn do_record_boundary(
+        &self,
+        request: Request<pb::RecordBoundaryRequest>,
+    ) -> Result<Response<pb::RecordBoundaryResponse>, Error> {
+        let principal = Who::Staff.authenticate(&request)?;
+        let mut violations = Violations::new();
+        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
+        let body = request.get_ref();
+        let id = boundary_id("boundary_id", &body.boundary_id, &mut violations);
+        let sides: Vec<Option<RegionCode>> = body
+            .between
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                violations.record(convert::region_code(
+                    &format!("between[{i}]"),
+                    &Some(c.clone()),
+                ))
+            })
+            .collect();
+        let between = match sides.as_slice() {
+            [Some(a), Some(b)] => violations.check("between", boundary::between(*a, *b)),
+            [_, _] => None,
+            _ => {
+                violations.push("between", "must name exactly two divisions");
+                None
+            }
+        };
+        let description = violations.record(convert::optional_text(
+            "description",
+            &body.description,
+            TEXT_MAX_CHARS,
+        ));
+        let recorded_on = violations.record(convert::date("recorded_on", &body.recorded_on));
+        violations_ok(violations)?;
+        let (Some(id), Some(between), Some(description), Some(recorded_on)) =
+            (id, between, description, recorded_on)
+        else {
+            return Err(Error::invalid_field("boundary_id", "is required"));
+        };
+        require_scope(&principal, &between)?;
+        let committed = self
+            .app
+            .record_boundary(
+                boundary::RecordBoundary {
+                    id,
+                    between,
+                    description,
+                    recorded_on,
+                },
+                &context,
+            )
+            .await?;
+        Ok(Response::new(pb::RecordBoundaryResponse {
+            result: Some(result(&committed)),
+        }))
+    }
+
+    pub(super) async fn do_start_inspection_round(
+        &self,
+        request: Request<pb::StartInspectionRoundRequest>,
+    ) -> Result<Response<pb::StartInspectionRoundResponse>, Error> {
+        let body = request.get_ref();
+        let result = self
+            .boundary_command(&request, &body.metadata, &body.boundary_id, |v| {
+                let round = number("round", body.round, v);
+                let started_on = v.record(convert::date("started_on", &body.started_on));
+                Some(boundary::Command::StartInspectionRound(
+                    boundary::StartInspectionRound {
+                        round: round?,
+                        started_on: started_on?,
+                    },
+                ))
+            })
+            .await?;
+        Ok(Response::new(pb::StartInspectionRoundResponse {
+            result: Some(result),
+        }))
+    }
+
+    pub(super) async fn do_record_inspection_finding(
+        &self,
+        request: Request<pb::RecordInspectionFindingRequest>,
+    ) -> Result<Response<pb::RecordInspectionFindingResponse>, Error> {
+        let body = request.get_ref();
+        let result = self
+            .boundary_command(&request, &body.metadata, &body.boundary_id, |v| {
+                let round = number("round", body.round, v);
+                let kind = match pb::InspectionFindingKind::try_from(body.kind) {
+                    Ok(pb::InspectionFindingKind::MarkerDamaged) => {
+                        Some(FindingKind::MarkerDamaged)
+                    }
+                    Ok(pb::InspectionFindingKind::MarkerMissing) => {
+                        Some(FindingKind::MarkerMissing)
+                    }
+                    Ok(pb::InspectionFindingKind::Disputed) => Some(FindingKind::Disputed),
+                    Ok(pb::InspectionFindingKind::Other) => Some(FindingKind::Other),
+                    _ => {
+                        v.push(
+                            "kind",
+                            "must be MARKER_DAMAGED, MARKER_MISSING, DISPUTED or OTHER",
+                        );
+                        None
+                    }
+                };
+                let description = text("description", &body.description, TEXT_MAX_CHARS, v);
+                let recorded_on = v.record(convert::date("recorded_on", &body.recorded_on));
+                Some(boundary::Command::RecordFinding(boundary::RecordFinding {
+                    round: round?,
+                    kind: kind?,
+                    description: description?,
+                    recorded_on: recorded_on?,
+                }))
+            })
+            .await?;
+        Ok(Response::new(pb::RecordInspectionFindingResponse {
+            result: Some(result),
+        }))
+    }
+
+    pub(super) async fn do_resolve_inspection_finding(
+        &self,
+        request: Request<pb::ResolveInspectionFindingRequest>,
+    ) -> Result<Response<pb::ResolveInspectionFindingResponse>, Error> {
+        let body = request.get_ref();
+        let result = self
+            .boundary_command(&request, &body.metadata, &body.boundary_id, |v| {
+                let round = number("round", body.round, v);
+                let finding = number("finding", body.finding, v);
+                let resolution = text("resolution", &body.resolution, TEXT_MAX_CHARS, v);
+                let resolved_on = v.record(convert::date("resolved_on", &body.resolved_on));
+                Some(boundary::Command::ResolveFinding(
+                    boundary::ResolveFinding {
+                        round: round?,
+                        finding: finding?,
+                        resolution: resolution?,
+                        resolved_on: resolved_on?,
+                    },
+                ))
+            })
+            .await?;
+        Ok(Response::new(pb::ResolveInspectionFindingResponse {
+            result: Some(result),
+        }))
+    }
+
+    pub(super) async fn do_complete_inspection_round(
+        &self,
+        request: Request<pb::CompleteInspectionRoundRequest>,
+    ) -> Result<Response<pb::CompleteInspectionRoundResponse>, Error> {
+        let body = request.get_ref();
+        let result = self
+            .boundary_command(&request, &body.metadata, &body.boundary_id, |v| {
+                let round = number("round", body.round, v);
+                let completed_on = v.record(convert::date("completed_on", &body.completed_on));
+                let conclusion = text("conclusion", &body.conclusion, TEXT_MAX_CHARS, v);
+                Some(boundary::Command::CompleteInspectionRound(
+                    boundary::CompleteInspectionRound {
+                        round: round?,
+                        completed_on: completed_on?,
+                        conclusion: conclusion?,
+                    },
+                ))
+            })
+            .await?;
+        Ok(Response::new(pb::CompleteInspectionRoundResponse {
+            result: Some(result),
+        }))
+    }
+
+    pub(super) async fn do_get_boundary(
+        &self,
+        request: Request<pb::GetBoundaryRequest>,
+    ) -> Result<Response<pb::GetBoundaryResponse>, Error> {
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let id = boundary_id("boundary_id", &body.boundary_id, &mut violations);
+        violations_ok(violations)?;
+        let Some(id) = id else {
+            return Err(Error::invalid_field("boundary_id", "is required"));
+        };
+        self.wait(&request, &body.read).await?;
+        let directory = self.app.view().read().await;
+        let boundary = directory
+            .boundary(id.as_str())
+            .ok_or_else(|| Error::NotFound(format!("boundary {id}")))?;
+        Ok(Response::new(pb::GetBoundaryResponse {
+            boundary: Some(boundary_message(id.as_str(), boundary)),
+        }))
+    }
+
+    pub(super) async fn do_list_boundaries(
+        &self,
+        request: Request<pb::ListBoundariesRequest>,
+    ) -> Result<Response<pb::ListBoundariesResponse>, Error> {
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let within = violations.record(convert::region_code("within", &body.within));
+        violations_ok(violations)?;
+        let Some(within) = within else {
+            return Err(Error::invalid_field("within", "is required"));
+        };
+        self.wait(&request, &body.read).await?;
+        let directory = self.app.view().read().await;
+        let found = directory
+            .boundaries_within(within)
+            .map(|(id, b)| boundary_message(id, b));
+        let (boundaries, page) = page(found, &body.page)?;
+        Ok(Response::new(pb::ListBoundariesResponse {
+            boundaries,
+            page: Some(page),
+        }))
+    }
+}
