@@ -646,3 +646,120 @@ fn import_conflicts(conflicts: &[(usize, String)]) -> Error {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use minzheng_types::BoundedText;
+    use time::macros::date;
+
+    use super::*;
+    use crate::adjustment::Kind;
+
+    fn code(digits: &str) -> RegionCode {
+        RegionCode::parse(digits).unwrap()
+    }
+
+    fn name(text: &str) -> BoundedText {
+        BoundedText::parse(text, 50).unwrap()
+    }
+
+    fn reference(digits: &str, text: &str) -> DivisionRef {
+        DivisionRef {
+            code: code(digits),
+            name: name(text),
+        }
+    }
+
+    /// 桓仁满族自治县 with three of its towns, one of them superseded.
+    fn directory() -> Directory {
+        let mut directory = Directory::default();
+        let record = |digits: &str, text: &str, parent: Option<&str>| {
+            division::Event::Recorded(division::Recorded {
+                code: code(digits),
+                name: name(text),
+                parent: parent.map(code),
+                valid_from: date!(2023 - 06 - 30),
+                adjustment: None,
+            })
+        };
+        for event in [
+            record("210522000000", "桓仁满族自治县", None),
+            record("210522101000", "普乐堡镇", Some("210522000000")),
+            record("210522102000", "二棚甸子镇", Some("210522000000")),
+            record("210522103000", "沙尖子镇", Some("210522000000")),
+            division::Event::Superseded(division::Superseded {
+                code: code("210522103000"),
+                successors: vec![code("210522101000")],
+                valid_to: date!(2024 - 07 - 01),
+                adjustment: crate::AdjustmentId::parse("old").unwrap(),
+            }),
+        ] {
+            directory.apply_division(event);
+        }
+        directory
+    }
+
+    fn rename(before: DivisionRef, after: DivisionRef) -> adjustment::Propose {
+        adjustment::Propose {
+            id: crate::AdjustmentId::parse("A-1").unwrap(),
+            kind: Kind::Rename,
+            before: vec![before],
+            after: vec![after],
+            justification: BoundedText::parse("理由", 2_000).unwrap(),
+            proposed_on: date!(2025 - 01 - 10),
+        }
+    }
+
+    fn refusal(propose: &adjustment::Propose) -> String {
+        match check_proposal(&directory(), propose) {
+            Err(Error::FailedPrecondition { rule, .. }) => rule,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_name_is_unique_among_siblings() {
+        let taken = rename(
+            reference("210522101000", "普乐堡镇"),
+            reference("210522101000", "二棚甸子镇"),
+        );
+        assert_eq!(refusal(&taken), "name_taken");
+        // The name of a sibling that no longer stands is free again.
+        let free = rename(
+            reference("210522101000", "普乐堡镇"),
+            reference("210522101000", "沙尖子镇"),
+        );
+        assert!(check_proposal(&directory(), &free).is_ok());
+    }
+
+    #[test]
+    fn the_divisions_before_must_be_recorded_valid_and_named_as_recorded() {
+        let unknown = rename(
+            reference("210522199000", "某镇"),
+            reference("210522199000", "新镇"),
+        );
+        assert_eq!(refusal(&unknown), "division_not_recorded");
+        let retired = rename(
+            reference("210522103000", "沙尖子镇"),
+            reference("210522103000", "新镇"),
+        );
+        assert_eq!(refusal(&retired), "division_retired");
+        let misnamed = rename(
+            reference("210522101000", "普乐堡乡"),
+            reference("210522101000", "新镇"),
+        );
+        assert_eq!(refusal(&misnamed), "division_name_differs");
+    }
+
+    #[test]
+    fn a_new_division_needs_an_unused_code() {
+        let recode = adjustment::Propose {
+            kind: Kind::Recode,
+            ..rename(
+                reference("210522101000", "普乐堡镇"),
+                reference("210522102000", "普乐堡镇"),
+            )
+        };
+        assert_eq!(refusal(&recode), "code_in_use");
+    }
+}

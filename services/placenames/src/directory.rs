@@ -439,7 +439,7 @@ impl Directory {
         }
     }
 
-    fn apply_division(&mut self, event: division::Event) {
+    pub(crate) fn apply_division(&mut self, event: division::Event) {
         match event {
             division::Event::Recorded(e) => {
                 let entry = DivisionEntry {
