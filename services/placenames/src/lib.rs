@@ -43,7 +43,7 @@
 //!   and pinyin, boundaries, signs).
 //! - [`app`]: commands with the checks that need more than one stream, and the enactment of an
 //!   adjustment into division events.
-//! - [`grpc`]: `minzheng.placenames.v1.PlaceNamesService`.
+//! - [`grpc`]: the gRPC service, `minzheng.placenames.v1.PlaceNamesService`.
 //! - [`module`]: the [`minzheng_host::ServiceModule`] a host runs, with the Benxi seed for
 //!   `minzheng dev`.
 //!
