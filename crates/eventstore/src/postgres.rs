@@ -20,12 +20,12 @@
 //! This module knows SQL and PostgreSQL's transaction ids; it knows nothing of what the events
 //! mean, and it does not publish them (the relay reads them with [`EventStore::read_all`]).
 
-use std::{collections::HashSet, time::Duration};
+use std::{collections::HashSet, sync::LazyLock, time::Duration};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use sqlx::{
-    PgPool, Row,
+    AssertSqlSafe, PgPool, Row,
     error::ErrorKind,
     postgres::{PgPoolOptions, PgRow},
 };
@@ -211,6 +211,58 @@ WHERE $3::bigint IS NULL OR cur.version = $3::bigint
 RETURNING position, stream_version
 "#;
 
+/// Most events a keyless append writes with [`append_values_sql`]; larger appends use
+/// [`APPEND`]. Each count is its own prepared statement, so this also bounds how many a
+/// connection caches.
+const VALUES_MAX_EVENTS: usize = 128;
+
+/// [`APPEND`] for 2..=[`VALUES_MAX_EVENTS`] events without an idempotency key: the events as a
+/// multi-row `VALUES` list instead of `unnest … WITH ORDINALITY … ORDER BY`, whose function scan
+/// and sort cost about a quarter of a batched append's throughput when measured. The rows are
+/// inserted in list order (a one-row cross join keeps the `VALUES` order, and an `INSERT` plan
+/// is never parallel), so positions still increase with versions; the contract tests read them
+/// back in version order. Parameters: $1 stream id, $2 category, $3 required version (NULL for
+/// Any), then four per event (id, type, schema version, payload), then correlation, causation,
+/// actor, traceparent, tracestate.
+static APPEND_VALUES: LazyLock<Vec<String>> =
+    LazyLock::new(|| (0..=VALUES_MAX_EVENTS).map(append_values_sql).collect());
+
+fn append_values_sql(events: usize) -> String {
+    let rows: Vec<String> = (0..events)
+        .map(|i| {
+            let p = 4 + 4 * i;
+            format!(
+                "(${}::uuid, ${}::text, ${}::int4, ${}::bytea, {}::bigint)",
+                p,
+                p + 1,
+                p + 2,
+                p + 3,
+                i + 1
+            )
+        })
+        .collect();
+    let m = 4 + 4 * events;
+    format!(
+        "INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, event_type, \
+             schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate) \
+         SELECT v.event_id, $1, $2, cur.version + v.n, v.event_type, v.schema_version, v.payload, \
+             ${m}, ${}, ${}, ${}, ${} \
+         FROM ( \
+                 SELECT coalesce(max(stream_version), 0)::bigint AS version \
+                 FROM mz_events \
+                 WHERE stream_id = $1 \
+             ) AS cur, \
+             (VALUES {}) AS v(event_id, event_type, schema_version, payload, n) \
+         WHERE $3::bigint IS NULL OR cur.version = $3::bigint \
+         RETURNING position, stream_version",
+        m + 1,
+        m + 2,
+        m + 3,
+        m + 4,
+        rows.join(", ")
+    )
+}
+
 /// The columns every event read selects, in the order [`event_from_row`] expects by name.
 macro_rules! event_columns {
     () => {
@@ -331,6 +383,22 @@ impl PostgresStore {
             .bind(event.event_type.as_str())
             .bind(schema_to_db(event.schema_version))
             .bind(event.payload.as_ref()),
+            (None, events) if events.len() <= VALUES_MAX_EVENTS => {
+                let sql = APPEND_VALUES[events.len()].as_str();
+                events.iter().fold(
+                    sqlx::query(AssertSqlSafe(sql))
+                        .bind(&stream)
+                        .bind(request.stream.category())
+                        .bind(required_version(request.expected)),
+                    |query, event| {
+                        query
+                            .bind(event.id)
+                            .bind(event.event_type.as_str())
+                            .bind(schema_to_db(event.schema_version))
+                            .bind(event.payload.as_ref())
+                    },
+                )
+            }
             _ => sqlx::query(if key.is_some() { APPEND_KEYED } else { APPEND })
                 .bind(&stream)
                 .bind(request.stream.category())

@@ -111,6 +111,7 @@ macro_rules! contract {
 
 contract!(
     appended_events_read_back_by_stream_and_by_position,
+    appends_of_every_size_keep_their_order,
     expected_versions_are_enforced_with_the_actual_version,
     an_empty_append_is_refused,
     a_failed_append_leaves_nothing,
@@ -352,6 +353,61 @@ async fn appended_events_read_back_by_stream_and_by_position(backend: &Backend) 
         .await
         .expect("read_stream");
     assert_eq!(all, by_stream);
+}
+
+/// Appends of sizes around the store's statement forms (one event, a short list, the largest
+/// short list, and beyond), each read back in its order with positions rising with versions.
+async fn appends_of_every_size_keep_their_order(backend: &Backend) {
+    let store = backend.store().await;
+    for size in [1usize, 2, 127, 128, 129, 300] {
+        let stream = new_stream("sized");
+        let labels: Vec<String> = (0..size).map(|i| format!("{size}/{i}")).collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let first = append(
+            &store,
+            request(
+                &stream,
+                ExpectedVersion::NoStream,
+                events(&labels[..size.div_ceil(2)]),
+            ),
+        )
+        .await;
+        let outcome = append(
+            &store,
+            request(
+                &stream,
+                ExpectedVersion::Exact(first.stream_version),
+                events(&labels[size.div_ceil(2)..])
+                    .into_iter()
+                    .chain([event("last")])
+                    .collect(),
+            ),
+        )
+        .await;
+        assert_eq!(outcome.stream_version, size as u64 + 1);
+        let read = store.read_stream(&stream, 1, 1_000).await.unwrap();
+        let payloads: Vec<String> = read
+            .iter()
+            .map(|e| String::from_utf8(e.payload.to_vec()).unwrap())
+            .collect();
+        let mut expected: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
+        expected.push("last".to_owned());
+        assert_eq!(payloads, expected, "append of {size} events");
+        assert!(
+            read.windows(2)
+                .all(|w| w[0].stream_version + 1 == w[1].stream_version
+                    && w[0].position < w[1].position),
+            "versions and positions rise together in an append of {size}"
+        );
+        // A wrong expected version writes nothing, whatever the size.
+        let refused = store
+            .append(request(&stream, ExpectedVersion::Exact(1), events(&labels)))
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict { .. })),
+            "{size}"
+        );
+    }
 }
 
 async fn expected_versions_are_enforced_with_the_actual_version(backend: &Backend) {
