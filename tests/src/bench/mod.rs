@@ -2,6 +2,7 @@
 //! by side.
 
 pub mod nats_baseline;
+pub mod placenames;
 pub mod platform;
 pub mod postgres_baseline;
 pub mod report;

@@ -3,13 +3,13 @@
 //! issue set. Runs against the servers the tests use (MZ_TEST_DATABASE_URL, MZ_TEST_NATS_URL) in
 //! a fresh database and fresh streams, removed afterwards.
 
-use std::{str::FromStr, sync::Arc};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use minzheng_bus::BusNaming;
 use minzheng_eventstore::{SharedStore, Upcasters, postgres::PostgresStore};
 use minzheng_testkit::{TestDatabase, nats, unique_name};
 use minzheng_tests::bench::{
-    nats_baseline, platform, postgres_baseline,
+    nats_baseline, placenames, platform, postgres_baseline,
     report::{Figure, Measurement, render},
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -27,6 +27,12 @@ const LAG_SECONDS: u64 = 5;
 /// Rounds of each append pair, baseline and figure interleaved, so that drift on a shared
 /// machine (checkpoints, other load) falls on both sides; the report shows medians.
 const ROUNDS: usize = 5;
+/// Place-names: rounds of the province import (each on a fresh database, its baselines
+/// interleaved), then rounds of the queries, each call measured for QUERY_SECONDS.
+const IMPORT_ROUNDS: usize = 3;
+const QUERY_ROUNDS: usize = 3;
+const QUERY_CLIENTS: usize = 32;
+const QUERY_SECONDS: u64 = 3;
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -214,6 +220,124 @@ async fn main() -> anyhow::Result<()> {
         let _ = js.delete_stream(&stream).await;
     }
 
+    // The place-names section opens pools of its own: close these first, or PostgreSQL's
+    // connection limit (100 by default) runs out.
+    plain.close().await;
+    drop((store, relay_store));
+    drop((db, relay_db));
+    placenames_section(&client, &mut figures, &mut measurements).await?;
+
     println!("{}", render(&figures, &measurements));
     Ok(())
+}
+
+/// The place-names service: a province's import beside the store's appends, and the division
+/// queries over gRPC at 32 clients beside a bare gRPC round trip to the same server.
+async fn placenames_section(
+    nats: &async_nats::Client,
+    figures: &mut Vec<Figure>,
+    measurements: &mut Vec<Measurement>,
+) -> anyhow::Result<()> {
+    let csv = placenames::province_csv(placenames::PROVINCE_ROWS);
+    let rows = placenames::PROVINCE_ROWS;
+    eprintln!("bench: place-names import of {rows} rows ({IMPORT_ROUNDS} rounds, medians)");
+    let db = TestDatabase::create().await;
+    let store: SharedStore =
+        Arc::new(PostgresStore::from_pool(pool(&db.url).await?, Upcasters::new()).await?);
+    let (mut batched, mut single, mut ours) = (Vec::new(), Vec::new(), Vec::new());
+    let mut service = None;
+    for round in 0..IMPORT_ROUNDS {
+        batched.push(
+            platform::batched(
+                &store,
+                &format!("pnbatch{round}x"),
+                BATCH_COMMANDS,
+                BATCH_EVENTS,
+            )
+            .await?,
+        );
+        single.push(
+            platform::concurrent_writers(&store, &format!("pnwriter{round}x"), WRITERS, PER_WRITER)
+                .await?,
+        );
+        if let Some(previous) = service.take() {
+            placenames::Service::stop(previous, nats).await?;
+        }
+        let started = placenames::Service::start().await?;
+        ours.push(placenames::import(&started, &csv).await?.rate);
+        service = Some(started);
+    }
+    drop(store);
+    drop(db);
+    let service = service.ok_or_else(|| anyhow::anyhow!("no import round ran"))?;
+    let ours = median(ours);
+    // The issue sets no ratio for the import. The batched append is the platform's fastest way
+    // in; but every division is its own stream, so an import is one event per append (16 at a
+    // time), and the single-event append at 32 concurrent writers is the fair anchor.
+    figures.push(Figure {
+        name: format!("placenames import, {rows} rows (events)"),
+        value: ours,
+        unit: "/s",
+        baseline_name: "platform append, 100 events/command".to_owned(),
+        baseline: median(batched),
+        target_ratio: None,
+    });
+    figures.push(Figure {
+        name: "  (same, beside single-event appends)".to_owned(),
+        value: ours,
+        unit: "/s",
+        baseline_name: "platform append, 32 writers, 1 event".to_owned(),
+        baseline: median(single),
+        target_ratio: None,
+    });
+
+    eprintln!(
+        "bench: place-names queries, {QUERY_CLIENTS} clients ({QUERY_ROUNDS} rounds of \
+         {QUERY_SECONDS} s per call, medians)"
+    );
+    let codes: Arc<[String]> = placenames::codes(&csv).into();
+    let duration = Duration::from_secs(QUERY_SECONDS);
+    let calls = [
+        placenames::Call::HealthCheck,
+        placenames::Call::GetDivision,
+        placenames::Call::ResolveDivision,
+    ];
+    let mut loads: Vec<Vec<placenames::Load>> = vec![Vec::new(); calls.len()];
+    for _ in 0..QUERY_ROUNDS {
+        for (call, loads) in calls.iter().zip(&mut loads) {
+            loads.push(placenames::load(&service, *call, &codes, QUERY_CLIENTS, duration).await?);
+        }
+    }
+    let rate = |i: usize| median(loads[i].iter().map(|l| l.rate).collect());
+    let p99 = |i: usize| median(loads[i].iter().map(|l| l.p99_ms).collect());
+    let health = rate(0);
+    for (i, name) in [(1, "GetDivision"), (2, "ResolveDivision")] {
+        figures.push(Figure {
+            name: format!("{name}, {QUERY_CLIENTS} gRPC clients"),
+            value: rate(i),
+            unit: "/s",
+            baseline_name: format!("grpc.health.v1 Check, {QUERY_CLIENTS} clients"),
+            baseline: health,
+            target_ratio: None,
+        });
+    }
+    measurements.push(Measurement {
+        name: format!("health Check p99, {QUERY_CLIENTS} clients"),
+        value: p99(0),
+        unit: "ms",
+        target: None,
+    });
+    for (i, name) in [(1, "GetDivision"), (2, "ResolveDivision")] {
+        let (p99, rate) = (p99(i), rate(i));
+        measurements.push(Measurement {
+            name: format!("{name} p99, {QUERY_CLIENTS} clients"),
+            value: p99,
+            unit: "ms",
+            target: Some((
+                "< 5 ms at >= 5000 /s".to_owned(),
+                p99 < 5.0 && rate >= 5_000.0,
+            )),
+        });
+    }
+    placenames::Service::stop(service, nats).await
 }
