@@ -426,6 +426,42 @@ impl<A: Aggregate> Repository<A> {
         }
     }
 
+    /// [`Repository::execute`] for an instance the caller believes does not exist yet (a bulk
+    /// import of new records, say): decides on the default state and appends expecting no
+    /// stream, one round trip instead of a load and an append. If the stream exists after all,
+    /// it falls back to [`Repository::execute`], so the outcome is the same either way. Commands
+    /// with an idempotency key go straight to [`Repository::execute`].
+    pub async fn execute_new(
+        &self,
+        key: &str,
+        command: &A::Command,
+        context: &CommandContext,
+    ) -> Result<Result<Committed, A::Error>, RunError> {
+        if context.idempotency_key.is_some() {
+            return self.execute(key, command, context).await;
+        }
+        let stream = self.stream_id(key)?;
+        let events = match A::default().handle(command) {
+            Ok(events) if !events.is_empty() => events,
+            // A refusal or nothing to do may depend on the state: ask the real one.
+            _ => return self.execute(key, command, context).await,
+        };
+        let request = AppendRequest {
+            stream: stream.clone(),
+            expected: ExpectedVersion::NoStream,
+            events: events
+                .iter()
+                .map(|e| NewEvent::new(e.event_type(), e.schema_version(), e.encode()))
+                .collect(),
+            metadata: context.metadata(),
+        };
+        match self.store.append(request).await {
+            Ok(outcome) => Ok(Ok(outcome.into())),
+            Err(StoreError::Conflict { .. }) => self.execute(key, command, context).await,
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// [`Repository::execute`] for handlers that only answer: a refusal and a store failure
     /// both become the [`Error`] that maps to their status.
     pub async fn run(

@@ -33,8 +33,9 @@ use crate::{
     sign::{self, Sign},
 };
 
-/// Division commands an import runs at once.
-const IMPORT_CONCURRENCY: usize = 16;
+/// Division commands an import runs at once (below the store's pool of 10 connections, so
+/// that queries and the relay still get one).
+const IMPORT_CONCURRENCY: usize = 8;
 /// Import conflicts listed in the error message at most.
 const CONFLICTS_SHOWN: usize = 10;
 
@@ -132,7 +133,11 @@ impl PlaceNames {
                             let key = record.code.to_string();
                             let outcome = self
                                 .divisions
-                                .execute(&key, &division::Command::Record(record.clone()), context)
+                                .execute_new(
+                                    &key,
+                                    &division::Command::Record(record.clone()),
+                                    context,
+                                )
                                 .await?;
                             Ok::<_, Error>((record.code, outcome))
                         }

@@ -226,6 +226,38 @@ async fn commands_append_and_reload(store: SharedStore) {
     assert_eq!((fresh.state, fresh.version), (Counter::default(), 0));
 }
 
+async fn creating_a_new_instance_skips_the_load_but_not_the_rules(store: SharedStore) {
+    let repo = counter(&store);
+    let created = repo
+        .execute_new("c1", &Command::Add(2), &ctx())
+        .await
+        .expect("store works")
+        .expect("accepted");
+    assert_eq!(created.stream_version, 1);
+    // The instance exists now: the same call falls back to deciding on the real state.
+    let again = repo
+        .execute_new("c1", &Command::Add(3), &ctx())
+        .await
+        .expect("store works")
+        .expect("accepted");
+    assert_eq!(again.stream_version, 2);
+    let loaded = repo.load("c1").await.expect("load");
+    assert_eq!(
+        loaded.state.value, 5,
+        "the second add was decided on the stored state"
+    );
+    // A refusal on the default state is checked against the real one.
+    repo.execute_new("c2", &Command::Add(1), &ctx())
+        .await
+        .expect("store works")
+        .expect("accepted");
+    let subtracted = repo
+        .execute_new("c2", &Command::Subtract(1), &ctx())
+        .await
+        .expect("store works");
+    assert!(subtracted.is_ok(), "1 - 1 is allowed on the stored state");
+}
+
 async fn a_refusal_appends_nothing(store: SharedStore) {
     let repo = counter(&store);
     let outcome = repo
@@ -607,6 +639,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     commands_append_and_reload,
+    creating_a_new_instance_skips_the_load_but_not_the_rules,
     a_refusal_appends_nothing,
     a_command_that_decides_nothing_appends_nothing,
     an_idempotent_retry_returns_the_first_outcome,
