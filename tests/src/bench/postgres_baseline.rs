@@ -81,17 +81,20 @@ pub async fn single_writer(
     .await
 }
 
-/// `clients` concurrent clients, each `per_client` single-row INSERT+COMMITs; rows per second.
+/// `clients` concurrent clients, each `per_client` single-row INSERT+COMMITs into `table`; rows
+/// per second. Each run uses fresh stream ids (`tag`).
 pub async fn concurrent_writers(
     pool: &PgPool,
+    table: &str,
+    tag: &str,
     clients: usize,
     per_client: usize,
 ) -> anyhow::Result<f64> {
     timed(|| async {
         try_join_all((0..clients).map(|c| async move {
-            let stream = format!("client-{c}");
+            let stream = format!("{tag}client-{c}");
             for i in 0..per_client {
-                insert_one(pool, PLAIN, &stream, i as i64).await?;
+                insert_one(pool, table, &stream, i as i64).await?;
             }
             anyhow::Ok(())
         }))
@@ -101,14 +104,25 @@ pub async fn concurrent_writers(
     .await
 }
 
-/// `transactions` transactions of one multi-row INSERT of `rows` rows each; rows per second.
-pub async fn multi_row(pool: &PgPool, transactions: usize, rows: usize) -> anyhow::Result<f64> {
+/// `transactions` transactions of one multi-row INSERT of `rows` rows each into `table`; rows
+/// per second. Each run uses fresh stream ids (`tag`).
+pub async fn multi_row(
+    pool: &PgPool,
+    table: &str,
+    tag: &str,
+    transactions: usize,
+    rows: usize,
+) -> anyhow::Result<f64> {
+    let into = match table {
+        INDEXED => {
+            "INSERT INTO bench_indexed (event_id, stream_id, stream_version, event_type, payload) "
+        }
+        _ => "INSERT INTO bench_plain (event_id, stream_id, stream_version, event_type, payload) ",
+    };
     timed(|| async {
         for t in 0..transactions {
-            let stream = format!("batch-{t}");
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO bench_plain (event_id, stream_id, stream_version, event_type, payload) ",
-            );
+            let stream = format!("{tag}batch-{t}");
+            let mut insert = QueryBuilder::new(into);
             insert.push_values(0..rows, |mut row, i| {
                 row.push_bind(Uuid::now_v7())
                     .push_bind(stream.clone())

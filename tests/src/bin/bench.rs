@@ -115,26 +115,72 @@ async fn main() -> anyhow::Result<()> {
         target_ratio: None,
     });
 
-    let (mut base, mut ours) = (Vec::new(), Vec::new());
+    let (mut base, mut floor, mut ours) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
-        base.push(postgres_baseline::concurrent_writers(&plain, WRITERS, PER_WRITER).await?);
-        ours.push(
-            platform::concurrent_writers(&store, &format!("writer{round}x"), WRITERS, PER_WRITER)
-                .await?,
+        let tag = format!("writer{round}x");
+        base.push(
+            postgres_baseline::concurrent_writers(
+                &plain,
+                postgres_baseline::PLAIN,
+                &tag,
+                WRITERS,
+                PER_WRITER,
+            )
+            .await?,
         );
+        floor.push(
+            postgres_baseline::concurrent_writers(
+                &plain,
+                postgres_baseline::INDEXED,
+                &tag,
+                WRITERS,
+                PER_WRITER,
+            )
+            .await?,
+        );
+        ours.push(platform::concurrent_writers(&store, &tag, WRITERS, PER_WRITER).await?);
     }
+    let ours_median = median(ours);
     figures.push(figure(
         "append, 32 writers, distinct streams",
-        median(ours),
+        ours_median,
         "/s",
         "1-row INSERT+COMMIT, 32 clients",
         median(base),
         0.8,
     ));
+    figures.push(Figure {
+        name: "  (same, beside the event table's indexes)".to_owned(),
+        value: ours_median,
+        unit: "/s",
+        baseline_name: "same, table + 4 indexes".to_owned(),
+        baseline: median(floor),
+        target_ratio: None,
+    });
 
-    let (mut base, mut ours) = (Vec::new(), Vec::new());
+    let (mut base, mut floor, mut ours) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
-        base.push(postgres_baseline::multi_row(&plain, BATCH_COMMANDS, BATCH_EVENTS).await?);
+        let tag = format!("batch{round}x");
+        base.push(
+            postgres_baseline::multi_row(
+                &plain,
+                postgres_baseline::PLAIN,
+                &tag,
+                BATCH_COMMANDS,
+                BATCH_EVENTS,
+            )
+            .await?,
+        );
+        floor.push(
+            postgres_baseline::multi_row(
+                &plain,
+                postgres_baseline::INDEXED,
+                &tag,
+                BATCH_COMMANDS,
+                BATCH_EVENTS,
+            )
+            .await?,
+        );
         ours.push(
             platform::batched(
                 &store,
@@ -145,14 +191,23 @@ async fn main() -> anyhow::Result<()> {
             .await?,
         );
     }
+    let ours_median = median(ours);
     figures.push(figure(
         "append, 100 events/command (events)",
-        median(ours),
+        ours_median,
         "/s",
         "100-row INSERT transactions (rows)",
         median(base),
         0.8,
     ));
+    figures.push(Figure {
+        name: "  (same, beside the event table's indexes)".to_owned(),
+        value: ours_median,
+        unit: "/s",
+        baseline_name: "same, table + 4 indexes".to_owned(),
+        baseline: median(floor),
+        target_ratio: None,
+    });
 
     // Relay and consumer, on a second database so the relay's backlog is exactly known.
     let relay_db = TestDatabase::create().await;
