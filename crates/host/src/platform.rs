@@ -45,7 +45,7 @@ impl PlatformApi {
 
 #[tonic::async_trait]
 impl PlatformService for PlatformApi {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn get_info(
         &self,
         _request: Request<GetInfoRequest>,
@@ -70,7 +70,7 @@ impl PlatformService for PlatformApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn check_values(
         &self,
         request: Request<CheckValuesRequest>,

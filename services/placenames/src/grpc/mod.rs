@@ -1,6 +1,7 @@
 //! `minzheng.placenames.v1.PlaceNamesService`: request conversion (every field parsed into a
 //! domain value, every violation reported at once), access checks, and the answers built from the
-//! directory. Proto types stop here. The boundary and sign RPCs live in `boundaries` and
+//! directory. Proto types stop here. A refused call is logged at INFO (the caller's mistake, not
+//! the service's); internal errors are logged at ERROR where they become a status. The boundary and sign RPCs live in `boundaries` and
 //! `signs`; the trait implementation below delegates to them.
 
 mod boundaries;
@@ -409,7 +410,7 @@ impl PlaceNamesApi {
 
 #[tonic::async_trait]
 impl PlaceNamesService for PlaceNamesApi {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn import_divisions(
         &self,
         request: Request<pb::ImportDivisionsRequest>,
@@ -440,7 +441,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn get_division(
         &self,
         request: Request<pb::GetDivisionRequest>,
@@ -463,7 +464,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn list_children(
         &self,
         request: Request<pb::ListChildrenRequest>,
@@ -492,7 +493,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn search_divisions(
         &self,
         request: Request<pb::SearchDivisionsRequest>,
@@ -528,7 +529,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn resolve_division(
         &self,
         request: Request<pb::ResolveDivisionRequest>,
@@ -559,7 +560,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn propose_adjustment(
         &self,
         request: Request<pb::ProposeAdjustmentRequest>,
@@ -606,7 +607,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn record_adjustment_review(
         &self,
         request: Request<pb::RecordAdjustmentReviewRequest>,
@@ -649,7 +650,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn approve_adjustment(
         &self,
         request: Request<pb::ApproveAdjustmentRequest>,
@@ -684,7 +685,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn reject_adjustment(
         &self,
         request: Request<pb::RejectAdjustmentRequest>,
@@ -714,7 +715,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn put_adjustment_into_effect(
         &self,
         request: Request<pb::PutAdjustmentIntoEffectRequest>,
@@ -746,7 +747,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn get_adjustment(
         &self,
         request: Request<pb::GetAdjustmentRequest>,
@@ -767,7 +768,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(Response::new(adjustment_message(entry)))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn propose_place_name(
         &self,
         request: Request<pb::ProposePlaceNameRequest>,
@@ -850,7 +851,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn record_place_name_evaluation(
         &self,
         request: Request<pb::RecordPlaceNameEvaluationRequest>,
@@ -880,7 +881,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn open_place_name_comment_period(
         &self,
         request: Request<pb::OpenPlaceNameCommentPeriodRequest>,
@@ -909,7 +910,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn record_place_name_comment(
         &self,
         request: Request<pb::RecordPlaceNameCommentRequest>,
@@ -938,7 +939,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn close_place_name_comment_period(
         &self,
         request: Request<pb::ClosePlaceNameCommentPeriodRequest>,
@@ -965,7 +966,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn approve_place_name(
         &self,
         request: Request<pb::ApprovePlaceNameRequest>,
@@ -997,7 +998,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn reject_place_name(
         &self,
         request: Request<pb::RejectPlaceNameRequest>,
@@ -1024,7 +1025,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn publish_place_name(
         &self,
         request: Request<pb::PublishPlaceNameRequest>,
@@ -1049,7 +1050,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn retire_place_name(
         &self,
         request: Request<pb::RetirePlaceNameRequest>,
@@ -1076,7 +1077,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn get_place_name(
         &self,
         request: Request<pb::GetPlaceNameRequest>,
@@ -1102,7 +1103,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn search_place_names(
         &self,
         request: Request<pb::SearchPlaceNamesRequest>,
@@ -1134,7 +1135,7 @@ impl PlaceNamesService for PlaceNamesApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn record_boundary(
         &self,
         request: Request<pb::RecordBoundaryRequest>,
@@ -1142,7 +1143,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_record_boundary(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn start_inspection_round(
         &self,
         request: Request<pb::StartInspectionRoundRequest>,
@@ -1150,7 +1151,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_start_inspection_round(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn record_inspection_finding(
         &self,
         request: Request<pb::RecordInspectionFindingRequest>,
@@ -1158,7 +1159,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_record_inspection_finding(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn resolve_inspection_finding(
         &self,
         request: Request<pb::ResolveInspectionFindingRequest>,
@@ -1166,7 +1167,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_resolve_inspection_finding(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn complete_inspection_round(
         &self,
         request: Request<pb::CompleteInspectionRoundRequest>,
@@ -1174,7 +1175,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_complete_inspection_round(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn get_boundary(
         &self,
         request: Request<pb::GetBoundaryRequest>,
@@ -1182,7 +1183,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_get_boundary(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn list_boundaries(
         &self,
         request: Request<pb::ListBoundariesRequest>,
@@ -1190,7 +1191,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_list_boundaries(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn install_sign(
         &self,
         request: Request<pb::InstallSignRequest>,
@@ -1198,7 +1199,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_install_sign(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn inspect_sign(
         &self,
         request: Request<pb::InspectSignRequest>,
@@ -1206,7 +1207,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_inspect_sign(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn replace_sign(
         &self,
         request: Request<pb::ReplaceSignRequest>,
@@ -1214,7 +1215,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_replace_sign(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn remove_sign(
         &self,
         request: Request<pb::RemoveSignRequest>,
@@ -1222,7 +1223,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_remove_sign(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn get_sign(
         &self,
         request: Request<pb::GetSignRequest>,
@@ -1230,7 +1231,7 @@ impl PlaceNamesService for PlaceNamesApi {
         Ok(self.do_get_sign(request).await?)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn list_signs(
         &self,
         request: Request<pb::ListSignsRequest>,
