@@ -18,7 +18,7 @@
 use std::{sync::Arc, time::Duration};
 
 use minzheng_eventstore::{Cursor, RecordedEvent, SharedStore};
-use tokio::sync::{Notify, RwLock, RwLockReadGuard, watch};
+use tokio::sync::{Mutex, Notify, RwLock, RwLockReadGuard, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
@@ -56,6 +56,9 @@ struct Inner<P> {
     state: RwLock<P>,
     applied: watch::Sender<Cursor>,
     nudge: Notify,
+    /// Held while catching up, so that two callers (the follower and a command that wants the
+    /// latest state) never read and apply the same batch twice.
+    catching_up: Mutex<()>,
 }
 
 impl<P: Projection> LiveView<P> {
@@ -68,6 +71,7 @@ impl<P: Projection> LiveView<P> {
                 state: RwLock::new(initial),
                 applied: watch::Sender::new(Cursor::START),
                 nudge: Notify::new(),
+                catching_up: Mutex::new(()),
             }),
         }
     }
@@ -84,6 +88,7 @@ impl<P: Projection> LiveView<P> {
 
     /// Applies everything visible in the store now; returns how many events it applied.
     pub async fn catch_up(&self) -> Result<usize, Error> {
+        let _only_one = self.inner.catching_up.lock().await;
         let mut total = 0;
         loop {
             let after = self.applied();
@@ -250,6 +255,22 @@ mod tests {
         let versions = view.read().await.0.clone();
         assert_eq!(versions, (1..=1_502).collect::<Vec<u64>>());
         cancel.cancel();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_catch_ups_apply_each_event_once() {
+        let db = TestSqlite::create();
+        let store = store(&db).await;
+        append(&store, 3_000).await;
+        let view = LiveView::new(store.clone(), Count::default());
+        let applied = futures::future::join_all((0..4).map(|_| {
+            let view = view.clone();
+            tokio::spawn(async move { view.catch_up().await.unwrap() })
+        }))
+        .await;
+        let total: usize = applied.into_iter().map(Result::unwrap).sum();
+        assert_eq!(total, 3_000, "every event applied by exactly one of the callers");
+        assert_eq!(view.read().await.0, (1..=3_000).collect::<Vec<u64>>());
     }
 
     #[tokio::test]
