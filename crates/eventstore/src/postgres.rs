@@ -155,7 +155,8 @@ const APPEND_KEYED: &str = concat!(
 );
 
 /// [`APPEND_KEYED`] for one event (what every command carrying an idempotency key appends
-/// most of the time), without `unnest … ORDER BY`; see [`APPEND_ONE`]. $4–$7 are scalars.
+/// most of the time), without `unnest … ORDER BY`, whose function scan and sort cost about a fifth
+/// of a single-event append's throughput when measured. $4–$7 are scalars.
 const APPEND_KEYED_ONE: &str = concat!(
     keyed_append_head!(),
     r#"ins AS (
@@ -194,73 +195,126 @@ ORDER BY e.n
 RETURNING position, stream_version
 "#;
 
-/// [`APPEND`] for the most common append of all, one event without an idempotency key: the same
-/// statement without `unnest … WITH ORDINALITY … ORDER BY`, whose function scan and sort cost
-/// about a fifth of a single-event append's throughput when measured. Parameters as for
-/// [`APPEND`], except that $4–$7 are the single event's scalars instead of arrays.
-const APPEND_ONE: &str = r#"
-INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, event_type,
-    schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate)
-SELECT $4, $1, $2, cur.version + 1, $5, $6, $7, $8, $9, $10, $11, $12
-FROM (
-        SELECT coalesce(max(stream_version), 0)::bigint AS version
-        FROM mz_events
-        WHERE stream_id = $1
-    ) AS cur
-WHERE $3::bigint IS NULL OR cur.version = $3::bigint
-RETURNING position, stream_version
-"#;
-
 /// Most events a keyless append writes with [`append_values_sql`]; larger appends use
 /// [`APPEND`]. Each count is its own prepared statement, so this also bounds how many a
 /// connection caches.
 const VALUES_MAX_EVENTS: usize = 128;
 
-/// [`APPEND`] for 2..=[`VALUES_MAX_EVENTS`] events without an idempotency key: the events as a
-/// multi-row `VALUES` list instead of `unnest … WITH ORDINALITY … ORDER BY`, whose function scan
-/// and sort cost about a quarter of a batched append's throughput when measured. The rows are
-/// inserted in list order (a one-row cross join keeps the `VALUES` order, and an `INSERT` plan
-/// is never parallel), so positions still increase with versions; the contract tests read them
-/// back in version order. Parameters: $1 stream id, $2 category, $3 required version (NULL for
-/// Any), then four per event (id, type, schema version, payload), then correlation, causation,
-/// actor, traceparent, tracestate.
-static APPEND_VALUES: LazyLock<Vec<String>> =
-    LazyLock::new(|| (0..=VALUES_MAX_EVENTS).map(append_values_sql).collect());
+/// How a keyless `VALUES` append checks the stream's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum VersionCheck {
+    /// The stream must not exist (`NoStream`, `Exact(0)`): the events get versions 1..=n and
+    /// nothing is read first; if the stream exists, version 1 violates the stream/version key,
+    /// which the store reports as a conflict.
+    New = 0,
+    /// The stream must be at version $3 (`Exact`): the events get $3+1..=$3+n, inserted only if
+    /// version $3 exists (one index probe). A stream further on violates the stream/version
+    /// key; a stream not yet there inserts nothing.
+    At = 1,
+    /// Any version: the current one is read with `max()`, as [`APPEND`] does.
+    Any = 2,
+}
 
-fn append_values_sql(events: usize) -> String {
-    let rows: Vec<String> = (0..events)
-        .map(|i| {
-            let p = 4 + 4 * i;
-            format!(
-                "(${}::uuid, ${}::text, ${}::int4, ${}::bytea, {}::bigint)",
-                p,
-                p + 1,
-                p + 2,
-                p + 3,
-                i + 1
-            )
-        })
-        .collect();
+impl VersionCheck {
+    fn of(expected: ExpectedVersion) -> Self {
+        match expected {
+            ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => VersionCheck::New,
+            ExpectedVersion::Exact(_) => VersionCheck::At,
+            ExpectedVersion::Any => VersionCheck::Any,
+        }
+    }
+}
+
+/// [`APPEND`] for 1..=[`VALUES_MAX_EVENTS`] events without an idempotency key, one statement
+/// per event count and [`VersionCheck`]: the events as a multi-row `VALUES` list instead of
+/// `unnest … WITH ORDINALITY … ORDER BY` (whose function scan and sort cost throughput when
+/// measured), and no `max()` read unless the version is `Any` (the read costs about a seventh
+/// of a single-event append at 32 writers). Rows are inserted in list order (a `VALUES` list,
+/// cross-joined at most with one row, keeps its order, and an `INSERT` plan is never parallel),
+/// so positions increase with versions; the contract tests read them back in version order.
+///
+/// The ordering argument of [`APPEND_KEYED`] still holds: a statement that requires version $3
+/// sees it in its snapshot, so the transaction that wrote it has the smaller id; a new stream
+/// has no earlier event to order against.
+///
+/// Parameters: $1 stream id, $2 category, $3 required version (NULL for Any; unused by `New`),
+/// then four per event (id, type, schema version, payload), then correlation, causation,
+/// actor, traceparent, tracestate.
+static APPEND_VALUES: LazyLock<[Vec<String>; 3]> = LazyLock::new(|| {
+    [VersionCheck::New, VersionCheck::At, VersionCheck::Any].map(|check| {
+        (0..=VALUES_MAX_EVENTS)
+            .map(|n| append_values_sql(n, check))
+            .collect()
+    })
+});
+
+fn append_values_sql(events: usize, check: VersionCheck) -> String {
     let m = 4 + 4 * events;
-    format!(
-        "INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, event_type, \
-             schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate) \
-         SELECT v.event_id, $1, $2, cur.version + v.n, v.event_type, v.schema_version, v.payload, \
-             ${m}, ${}, ${}, ${}, ${} \
-         FROM ( \
-                 SELECT coalesce(max(stream_version), 0)::bigint AS version \
-                 FROM mz_events \
-                 WHERE stream_id = $1 \
-             ) AS cur, \
-             (VALUES {}) AS v(event_id, event_type, schema_version, payload, n) \
-         WHERE $3::bigint IS NULL OR cur.version = $3::bigint \
-         RETURNING position, stream_version",
-        m + 1,
-        m + 2,
-        m + 3,
-        m + 4,
-        rows.join(", ")
-    )
+    let metadata = format!("${m}, ${}, ${}, ${}, ${}", m + 1, m + 2, m + 3, m + 4);
+    let columns = "INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, \
+                   event_type, schema_version, payload, correlation_id, causation_id, actor, \
+                   traceparent, tracestate)";
+    let row = |i: usize, version: String| {
+        let p = 4 + 4 * i;
+        format!(
+            "(${p}::uuid, $1, $2, {version}, ${}::text, ${}::int4, ${}::bytea, {metadata})",
+            p + 1,
+            p + 2,
+            p + 3
+        )
+    };
+    match check {
+        VersionCheck::New => {
+            let rows: Vec<String> = (0..events)
+                .map(|i| row(i, format!("{}::bigint", i + 1)))
+                .collect();
+            format!(
+                "{columns} VALUES {} RETURNING position, stream_version",
+                rows.join(", ")
+            )
+        }
+        VersionCheck::At => {
+            let rows: Vec<String> = (0..events)
+                .map(|i| row(i, format!("$3::bigint + {}", i + 1)))
+                .collect();
+            format!(
+                "{columns} SELECT * FROM (VALUES {}) AS v \
+                 WHERE EXISTS ( \
+                     SELECT 1 FROM mz_events WHERE stream_id = $1 AND stream_version = $3::bigint \
+                 ) \
+                 RETURNING position, stream_version",
+                rows.join(", ")
+            )
+        }
+        VersionCheck::Any => {
+            let rows: Vec<String> = (0..events)
+                .map(|i| {
+                    let p = 4 + 4 * i;
+                    format!(
+                        "(${p}::uuid, ${}::text, ${}::int4, ${}::bytea, {}::bigint)",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        i + 1
+                    )
+                })
+                .collect();
+            format!(
+                "{columns} \
+                 SELECT v.event_id, $1, $2, cur.version + v.n, v.event_type, v.schema_version, \
+                     v.payload, {metadata} \
+                 FROM ( \
+                         SELECT coalesce(max(stream_version), 0)::bigint AS version \
+                         FROM mz_events \
+                         WHERE stream_id = $1 \
+                     ) AS cur, \
+                     (VALUES {}) AS v(event_id, event_type, schema_version, payload, n) \
+                 WHERE $3::bigint IS NULL OR cur.version = $3::bigint \
+                 RETURNING position, stream_version",
+                rows.join(", ")
+            )
+        }
+    }
 }
 
 /// The columns every event read selects, in the order [`event_from_row`] expects by name.
@@ -371,20 +425,17 @@ impl PostgresStore {
 
         let key = metadata.idempotency_key.as_deref();
         let query = match (key, request.events.as_slice()) {
-            (_, [event]) => sqlx::query(if key.is_some() {
-                APPEND_KEYED_ONE
-            } else {
-                APPEND_ONE
-            })
-            .bind(&stream)
-            .bind(request.stream.category())
-            .bind(required_version(request.expected))
-            .bind(event.id)
-            .bind(event.event_type.as_str())
-            .bind(schema_to_db(event.schema_version))
-            .bind(event.payload.as_ref()),
+            (Some(_), [event]) => sqlx::query(APPEND_KEYED_ONE)
+                .bind(&stream)
+                .bind(request.stream.category())
+                .bind(required_version(request.expected))
+                .bind(event.id)
+                .bind(event.event_type.as_str())
+                .bind(schema_to_db(event.schema_version))
+                .bind(event.payload.as_ref()),
             (None, events) if events.len() <= VALUES_MAX_EVENTS => {
-                let sql = APPEND_VALUES[events.len()].as_str();
+                let check = VersionCheck::of(request.expected);
+                let sql = APPEND_VALUES[check as usize][events.len()].as_str();
                 events.iter().fold(
                     sqlx::query(AssertSqlSafe(sql))
                         .bind(&stream)

@@ -269,7 +269,10 @@ mod tests {
         }))
         .await;
         let total: usize = applied.into_iter().map(Result::unwrap).sum();
-        assert_eq!(total, 3_000, "every event applied by exactly one of the callers");
+        assert_eq!(
+            total, 3_000,
+            "every event applied by exactly one of the callers"
+        );
         assert_eq!(view.read().await.0, (1..=3_000).collect::<Vec<u64>>());
     }
 
