@@ -1,9 +1,11 @@
 //! PostgreSQL backend: the production event store.
 //!
 //! **Appends** are one statement in autocommit, so an append costs one round trip and one
-//! commit however many events it carries: the statement reads the stream's current version,
-//! inserts all events from `unnest` arrays when the version matches and, for an append with an
-//! idempotency key, first looks the key up and afterwards records the outcome (a CTE). A lost
+//! commit however many events it carries. Without an idempotency key (most appends), up to 128
+//! events go in as a multi-row `VALUES` list checked as cheaply as the expected version allows:
+//! a new stream is inserted directly, an exact version is probed, only `Any` reads the current
+//! version (`APPEND_VALUES`); larger appends insert from `unnest` arrays. With a key, the
+//! statement first looks the key up and afterwards records the outcome (a CTE). A lost
 //! race surfaces as a unique violation on `(stream_id, stream_version)` — a
 //! [`StoreError::Conflict`], or for [`ExpectedVersion::Any`] a retry that queues on a
 //! per-stream advisory lock — or on the idempotency key, and then the first append's outcome is
