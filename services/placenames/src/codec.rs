@@ -1031,6 +1031,21 @@ mod tests {
         events
     }
 
+    /// Full names of the messages `events.proto` and its siblings declare.
+    pub(super) fn declared_messages() -> Vec<String> {
+        let set = prost_types::FileDescriptorSet::decode(minzheng_proto::FILE_DESCRIPTOR_SET)
+            .expect("the descriptor set decodes");
+        set.file
+            .iter()
+            .filter(|f| f.package() == "minzheng.placenames.v1")
+            .flat_map(|f| {
+                f.message_type
+                    .iter()
+                    .map(|m| format!("minzheng.placenames.v1.{}", m.name()))
+            })
+            .collect()
+    }
+
     #[test]
     fn every_event_round_trips() {
         assert_codec_round_trips(division_events());
@@ -1040,18 +1055,7 @@ mod tests {
 
     #[test]
     fn event_types_are_the_full_names_of_messages_in_the_contract() {
-        let set = prost_types::FileDescriptorSet::decode(minzheng_proto::FILE_DESCRIPTOR_SET)
-            .expect("the descriptor set decodes");
-        let declared: Vec<String> = set
-            .file
-            .iter()
-            .filter(|f| f.package() == "minzheng.placenames.v1")
-            .flat_map(|f| {
-                f.message_type
-                    .iter()
-                    .map(|m| format!("minzheng.placenames.v1.{}", m.name()))
-            })
-            .collect();
+        let declared = declared_messages();
         let used = division_events()
             .iter()
             .map(EventCodec::event_type)
@@ -1135,7 +1139,7 @@ mod boundary_and_sign_tests {
     use prost::Message;
     use time::macros::date;
 
-    use super::*;
+    use super::{tests::declared_messages, *};
     use crate::{
         boundary::{self, FindingKind},
         sign::{self, Condition},
@@ -1190,18 +1194,7 @@ mod boundary_and_sign_tests {
 
     #[test]
     fn their_event_types_are_messages_in_the_contract() {
-        let set = prost_types::FileDescriptorSet::decode(minzheng_proto::FILE_DESCRIPTOR_SET)
-            .expect("the descriptor set decodes");
-        let declared: Vec<String> = set
-            .file
-            .iter()
-            .filter(|f| f.package() == "minzheng.placenames.v1")
-            .flat_map(|f| {
-                f.message_type
-                    .iter()
-                    .map(|m| format!("minzheng.placenames.v1.{}", m.name()))
-            })
-            .collect();
+        let declared = declared_messages();
         let used = boundary_events()
             .iter()
             .map(EventCodec::event_type)

@@ -34,6 +34,21 @@ fn division_message(entry: &DivisionEntry, day: Date) -> pb::Division {
     }
 }
 
+/// The `code` and `as_of` fields most division queries take, both violations reported at once.
+fn code_and_day(
+    code: &Option<common::RegionCode>,
+    as_of: &Option<common::Date>,
+) -> Result<(RegionCode, Date), Error> {
+    let mut violations = Violations::new();
+    let code = violations.record(convert::region_code("code", code));
+    let day = violations.record(day_or_today("as_of", as_of));
+    violations_ok(violations)?;
+    match (code, day) {
+        (Some(code), Some(day)) => Ok((code, day)),
+        _ => Err(Error::invalid_field("code", "is required")),
+    }
+}
+
 impl PlaceNamesApi {
     pub(super) async fn do_import_divisions(
         &self,
@@ -70,13 +85,7 @@ impl PlaceNamesApi {
         request: Request<pb::GetDivisionRequest>,
     ) -> Result<Response<pb::GetDivisionResponse>, Error> {
         let body = request.get_ref();
-        let mut violations = Violations::new();
-        let code = violations.record(convert::region_code("code", &body.code));
-        let day = violations.record(day_or_today("as_of", &body.as_of));
-        violations_ok(violations)?;
-        let (Some(code), Some(day)) = (code, day) else {
-            return Err(Error::invalid_field("code", "is required"));
-        };
+        let (code, day) = code_and_day(&body.code, &body.as_of)?;
         self.wait(&request, &body.read).await?;
         let directory = self.app.view().read().await;
         let entry = directory
@@ -92,13 +101,7 @@ impl PlaceNamesApi {
         request: Request<pb::ListChildrenRequest>,
     ) -> Result<Response<pb::ListChildrenResponse>, Error> {
         let body = request.get_ref();
-        let mut violations = Violations::new();
-        let code = violations.record(convert::region_code("code", &body.code));
-        let day = violations.record(day_or_today("as_of", &body.as_of));
-        violations_ok(violations)?;
-        let (Some(code), Some(day)) = (code, day) else {
-            return Err(Error::invalid_field("code", "is required"));
-        };
+        let (code, day) = code_and_day(&body.code, &body.as_of)?;
         self.wait(&request, &body.read).await?;
         let directory = self.app.view().read().await;
         if directory.division(code).is_none() {
@@ -155,13 +158,7 @@ impl PlaceNamesApi {
         request: Request<pb::ResolveDivisionRequest>,
     ) -> Result<Response<pb::ResolveDivisionResponse>, Error> {
         let body = request.get_ref();
-        let mut violations = Violations::new();
-        let code = violations.record(convert::region_code("code", &body.code));
-        let day = violations.record(day_or_today("as_of", &body.as_of));
-        violations_ok(violations)?;
-        let (Some(code), Some(day)) = (code, day) else {
-            return Err(Error::invalid_field("code", "is required"));
-        };
+        let (code, day) = code_and_day(&body.code, &body.as_of)?;
         self.wait(&request, &body.read).await?;
         let directory = self.app.view().read().await;
         let entry = directory
