@@ -13,6 +13,8 @@
 //! - [`EventStore::read_all`] walks the store in commit order and never skips an event whose
 //!   transaction commits after a later one (PostgreSQL orders by transaction id and only reads
 //!   below the oldest running transaction; SQLite has a single writer);
+//! - [`EventStore::append_all`] appends to several streams in one transaction: every request's
+//!   expected version is checked and all events of all requests commit, or none do;
 //! - events are read back through the [`Upcasters`] registered for their type and schema version.
 //!
 //! Both backends create their tables through embedded migrations when they open (see
@@ -23,6 +25,7 @@
 
 mod convert;
 pub mod migrations;
+mod multi;
 pub mod postgres;
 pub mod sqlite;
 mod upcast;
@@ -262,6 +265,13 @@ pub enum StoreError {
     },
     #[error("event {event_id} already exists")]
     DuplicateEventId { event_id: Uuid },
+    #[error("stream {0} appears more than once in one multi-stream append")]
+    DuplicateStreamInAppend(StreamId),
+    #[error(
+        "the request for stream {0} carries an idempotency key, which a multi-stream append does \
+         not support (make the command idempotent through deterministic stream ids)"
+    )]
+    KeyedMultiStreamAppend(StreamId),
     #[error("upcasting {event_type} v{schema_version} failed: {reason}")]
     Upcast {
         event_type: String,
@@ -329,6 +339,34 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
     /// Appends events to one stream atomically, checking the expected version and the
     /// idempotency key (see the crate docs).
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome>;
+
+    /// Appends to several streams in one transaction: every request's expected version is
+    /// checked and either all events of all requests commit, or none do. This is how a command
+    /// keeps an invariant that spans aggregates (a marriage appends to the marriage's stream and
+    /// to both spouses' streams) without a saga.
+    ///
+    /// Rules:
+    /// - `requests` must not be empty and every request needs at least one event
+    ///   ([`StoreError::EmptyAppend`]); no stream may appear twice
+    ///   ([`StoreError::DuplicateStreamInAppend`]); an event id may appear only once in the
+    ///   whole call ([`StoreError::DuplicateEventId`]).
+    /// - Idempotency keys are not supported: a request whose `metadata.idempotency_key` is set
+    ///   is refused with [`StoreError::KeyedMultiStreamAppend`], whatever the number of
+    ///   requests. Make such a command idempotent through deterministic stream ids instead
+    ///   (a retried command then conflicts with its own first append).
+    /// - A version mismatch on any request is [`StoreError::Conflict`] naming that request's
+    ///   stream, and an event id that is already stored is [`StoreError::DuplicateEventId`];
+    ///   either way nothing is written on any stream. Invalid input is refused before anything
+    ///   is written, too.
+    /// - The outcomes come back in request order (never `replayed`). The events are inserted
+    ///   in request order: every position of request `i` is below every position of request
+    ///   `i + 1`, and within a request positions increase with versions. All events of the
+    ///   call become readable by [`EventStore::read_all`] together, in that order.
+    ///
+    /// A call with a single request behaves as [`EventStore::append`] (minus the key).
+    /// Stores that wrap another store must forward this method, not emulate it with several
+    /// `append`s, which would not be atomic.
+    async fn append_all(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendOutcome>>;
 
     /// The outcome of an earlier append with this idempotency key, if any (with
     /// `replayed = true`, as an append with that key would return it). Lets a service answer a

@@ -11,6 +11,12 @@
 //! per-stream advisory lock — or on the idempotency key, and then the first append's outcome is
 //! returned. Nothing uses `ON CONFLICT DO NOTHING` on events.
 //!
+//! **Multi-stream appends** ([`EventStore::append_all`]) are one transaction: it takes the
+//! per-stream locks in the order of the stream ids (so two such appends never deadlock), reads
+//! every stream's version in one statement before the transaction has an id, then inserts each
+//! request with the statement a single append would use, requiring the version it read. A
+//! deadlock or serialization failure, should one still happen, is retried like a lost race.
+//!
 //! **Reading by position** orders by `(tx_id, position)`, where `tx_id` is the inserting
 //! transaction's id (`xid8`), and only returns rows of transactions older than the oldest one
 //! still running (`pg_snapshot_xmin(pg_current_snapshot())`). Every transaction below that
@@ -22,14 +28,19 @@
 //! This module knows SQL and PostgreSQL's transaction ids; it knows nothing of what the events
 //! mean, and it does not publish them (the relay reads them with [`EventStore::read_all`]).
 
-use std::{collections::HashSet, sync::LazyLock, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::LazyLock,
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use sqlx::{
-    AssertSqlSafe, PgPool, Row,
+    AssertSqlSafe, PgConnection, PgPool, Postgres, Row,
     error::ErrorKind,
-    postgres::{PgPoolOptions, PgRow},
+    postgres::{PgArguments, PgPoolOptions, PgRow},
+    query::Query,
 };
 use tracing::debug;
 use uuid::Uuid;
@@ -41,7 +52,7 @@ use crate::{
         from_db, limit_to_db, replay, required_version, schema_from_db, schema_to_db,
         stream_from_db, to_db,
     },
-    migrations,
+    migrations, multi,
 };
 
 /// Pool size used by [`PostgresStore::connect`]; use [`PostgresStore::from_pool`] to choose.
@@ -65,6 +76,19 @@ const MAX_APPEND_ATTEMPTS: u32 = 20;
 /// An advisory lock assigns no transaction id, which keeps the ordering argument of
 /// [`APPEND_KEYED`] intact. The first argument namespaces the key away from other advisory locks.
 const STREAM_LOCK: &str = "SELECT pg_advisory_xact_lock(1836737650, hashtext($1))";
+
+/// The current version of each stream in $1 (their stored ids), read by a multi-stream append
+/// under the streams' locks and before its transaction has an id (see
+/// [`PostgresStore::append_all_in`]). The correlated `max()` reads one index entry per stream.
+const STREAM_VERSIONS: &str = "\
+SELECT s.stream_id,
+    (SELECT coalesce(max(e.stream_version), 0) FROM mz_events AS e
+     WHERE e.stream_id = s.stream_id)::bigint AS version
+FROM unnest($1::text[]) AS s(stream_id)";
+
+/// SQLSTATEs of a transaction PostgreSQL aborted so that another could go on: a deadlock
+/// (`40P01`) or a serialization failure (`40001`). A fresh attempt may succeed.
+const TRANSIENT_ABORTS: [&str; 2] = ["40P01", "40001"];
 
 /// Names of the unique constraints an append can violate (see the migrations).
 const STREAM_VERSION_KEY: &str = "mz_events_stream_version_key";
@@ -319,6 +343,84 @@ fn append_values_sql(events: usize, check: VersionCheck) -> String {
     }
 }
 
+/// The statement of one append, in the form [`PostgresStore::append`] picks for it (see the
+/// module docs), checking `expected` (the request's own, or for a multi-stream append the
+/// version read under the streams' locks), with every parameter bound. `ids` are the events'
+/// ids, in order.
+fn append_statement(
+    request: &AppendRequest,
+    expected: ExpectedVersion,
+    ids: &[Uuid],
+) -> Query<'static, Postgres, PgArguments> {
+    let metadata = &request.metadata;
+    let stream = request.stream.to_string();
+
+    let key = metadata.idempotency_key.as_deref();
+    let query = match (key, request.events.as_slice()) {
+        (Some(_), [event]) => sqlx::query(APPEND_KEYED_ONE)
+            .bind(&stream)
+            .bind(request.stream.category())
+            .bind(required_version(expected))
+            .bind(event.id)
+            .bind(event.event_type.as_str())
+            .bind(schema_to_db(event.schema_version))
+            .bind(event.payload.as_ref()),
+        (None, events) if events.len() <= VALUES_MAX_EVENTS => {
+            let check = VersionCheck::of(expected);
+            let sql = APPEND_VALUES[check as usize][events.len()].as_str();
+            events.iter().fold(
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(&stream)
+                    .bind(request.stream.category())
+                    .bind(required_version(expected)),
+                |query, event| {
+                    query
+                        .bind(event.id)
+                        .bind(event.event_type.as_str())
+                        .bind(schema_to_db(event.schema_version))
+                        .bind(event.payload.as_ref())
+                },
+            )
+        }
+        _ => sqlx::query(if key.is_some() { APPEND_KEYED } else { APPEND })
+            .bind(&stream)
+            .bind(request.stream.category())
+            .bind(required_version(expected))
+            // The column arrays `unnest` reads; a single event binds its scalars above.
+            .bind(ids)
+            .bind(
+                request
+                    .events
+                    .iter()
+                    .map(|e| e.event_type.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                request
+                    .events
+                    .iter()
+                    .map(|e| schema_to_db(e.schema_version))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                request
+                    .events
+                    .iter()
+                    .map(|e| e.payload.as_ref())
+                    .collect::<Vec<&[u8]>>(),
+            ),
+    }
+    .bind(metadata.correlation_id)
+    .bind(metadata.causation_id)
+    .bind(metadata.actor.as_deref())
+    .bind(metadata.traceparent.as_deref())
+    .bind(metadata.tracestate.as_deref());
+    match key {
+        Some(key) => query.bind(key),
+        None => query,
+    }
+}
+
 /// The columns every event read selects, in the order [`event_from_row`] expects by name.
 macro_rules! event_columns {
     () => {
@@ -359,6 +461,28 @@ enum Attempt {
     /// its version, an exact one whose stream reached the expected version meanwhile, or a
     /// competing idempotent append that vanished.
     Retry,
+}
+
+/// Why a multi-stream append's transaction stopped short of inserting everything.
+enum Stopped {
+    /// Request `index` expected another version than the stream's `actual` one.
+    Mismatch { index: usize, actual: u64 },
+    /// Request `index`'s statement inserted nothing: its stream moved on after the versions
+    /// were read (only the unnest form, for more than [`VALUES_MAX_EVENTS`] events, says so
+    /// this way; the others violate the stream/version key).
+    Moved { index: usize },
+    /// A statement failed; `index` is the request it was for (the first for the locks and the
+    /// version read, whose failures are not specific to one request).
+    Failed { index: usize, error: sqlx::Error },
+}
+
+/// What one attempt at a multi-stream append came to, after its transaction ended.
+enum AllAttempt {
+    Done(Vec<AppendOutcome>),
+    /// Lost a race that a fresh transaction can win, on request `index`'s stream.
+    Retry {
+        index: usize,
+    },
 }
 
 impl PostgresStore {
@@ -422,77 +546,12 @@ impl PostgresStore {
     /// statement in a transaction that first takes the stream's lock.
     async fn append_once(&self, request: &AppendRequest, queued: bool) -> Result<Attempt> {
         let ids: Vec<Uuid> = request.events.iter().map(|e| e.id).collect();
-        let metadata = &request.metadata;
-        let stream = request.stream.to_string();
-
-        let key = metadata.idempotency_key.as_deref();
-        let query = match (key, request.events.as_slice()) {
-            (Some(_), [event]) => sqlx::query(APPEND_KEYED_ONE)
-                .bind(&stream)
-                .bind(request.stream.category())
-                .bind(required_version(request.expected))
-                .bind(event.id)
-                .bind(event.event_type.as_str())
-                .bind(schema_to_db(event.schema_version))
-                .bind(event.payload.as_ref()),
-            (None, events) if events.len() <= VALUES_MAX_EVENTS => {
-                let check = VersionCheck::of(request.expected);
-                let sql = APPEND_VALUES[check as usize][events.len()].as_str();
-                events.iter().fold(
-                    sqlx::query(AssertSqlSafe(sql))
-                        .bind(&stream)
-                        .bind(request.stream.category())
-                        .bind(required_version(request.expected)),
-                    |query, event| {
-                        query
-                            .bind(event.id)
-                            .bind(event.event_type.as_str())
-                            .bind(schema_to_db(event.schema_version))
-                            .bind(event.payload.as_ref())
-                    },
-                )
-            }
-            _ => sqlx::query(if key.is_some() { APPEND_KEYED } else { APPEND })
-                .bind(&stream)
-                .bind(request.stream.category())
-                .bind(required_version(request.expected))
-                // The column arrays `unnest` reads; a single event binds its scalars above.
-                .bind(&ids)
-                .bind(
-                    request
-                        .events
-                        .iter()
-                        .map(|e| e.event_type.as_str())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    request
-                        .events
-                        .iter()
-                        .map(|e| schema_to_db(e.schema_version))
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    request
-                        .events
-                        .iter()
-                        .map(|e| e.payload.as_ref())
-                        .collect::<Vec<&[u8]>>(),
-                ),
-        }
-        .bind(metadata.correlation_id)
-        .bind(metadata.causation_id)
-        .bind(metadata.actor.as_deref())
-        .bind(metadata.traceparent.as_deref())
-        .bind(metadata.tracestate.as_deref());
-        let query = match key {
-            Some(key) => query.bind(key),
-            None => query,
-        };
+        let key = request.metadata.idempotency_key.as_deref();
+        let query = append_statement(request, request.expected, &ids);
         let result = if queued {
             let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
             sqlx::query(STREAM_LOCK)
-                .bind(&stream)
+                .bind(request.stream.to_string())
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::from_sqlx)?;
@@ -526,6 +585,169 @@ impl PostgresStore {
         }
     }
 
+    /// One transaction of a multi-stream append: run it, end it, and say what it came to.
+    /// Everything that needs another connection (reading a version for a conflict, naming a
+    /// duplicate event id) happens after the transaction ended, so a full pool of these never
+    /// waits on itself.
+    async fn append_all_once(&self, requests: &[AppendRequest]) -> Result<AllAttempt> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        let stopped = match Self::append_all_in(&mut tx, requests).await {
+            Ok(Ok(outcomes)) => {
+                tx.commit().await.map_err(StoreError::from_sqlx)?;
+                return Ok(AllAttempt::Done(outcomes));
+            }
+            Ok(Err(stopped)) => stopped,
+            Err(err) => {
+                let _ = tx.rollback().await;
+                return Err(err);
+            }
+        };
+        // A failed statement aborted the transaction already; ending it releases the locks.
+        let _ = tx.rollback().await;
+        match stopped {
+            Stopped::Mismatch { index, actual } => Err(StoreError::Conflict {
+                stream: requests[index].stream.clone(),
+                expected: requests[index].expected,
+                actual,
+            }),
+            Stopped::Moved { index } => self.lost_race(requests, index).await,
+            Stopped::Failed {
+                index,
+                error: sqlx::Error::Database(db),
+            } => {
+                if db.kind() == ErrorKind::UniqueViolation {
+                    match db.constraint() {
+                        Some(STREAM_VERSION_KEY) => return self.lost_race(requests, index).await,
+                        Some(EVENT_ID_KEY) => {
+                            let ids: Vec<Uuid> = requests
+                                .iter()
+                                .flat_map(|r| r.events.iter().map(|e| e.id))
+                                .collect();
+                            if let Some(event_id) = self.duplicate_event_id(&ids).await? {
+                                return Err(StoreError::DuplicateEventId { event_id });
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if db
+                    .code()
+                    .is_some_and(|code| TRANSIENT_ABORTS.contains(&code.as_ref()))
+                {
+                    // The locks are taken in one order, so a deadlock needs two streams whose
+                    // lock keys collide (`hashtext`), or appends that repeat each other's
+                    // event ids on different streams.
+                    return Ok(AllAttempt::Retry { index });
+                }
+                Err(StoreError::from_sqlx(sqlx::Error::Database(db)))
+            }
+            Stopped::Failed { error, .. } => Err(StoreError::from_sqlx(error)),
+        }
+    }
+
+    /// The body of a multi-stream append, inside its transaction (read committed).
+    ///
+    /// 1. Lock every stream with [`STREAM_LOCK`], in the order of the streams' stored ids:
+    ///    two appends to the same streams queue instead of deadlocking on each other's
+    ///    inserted rows, whatever order their requests name the streams in.
+    /// 2. Read every stream's version in one statement ([`STREAM_VERSIONS`]) and check the
+    ///    expected versions. The locks were granted before this statement's snapshot, so it sees
+    ///    whatever a previous holder committed, and an `Any` request does not lose to it.
+    /// 3. Insert each request's events with the statement [`PostgresStore::append`] uses,
+    ///    requiring exactly the version read in step 2, in request order (so positions rise
+    ///    from request to request).
+    ///
+    /// Why the version is not simply read by each insert, as a single append does: the
+    /// transaction takes its id at its first insert, and every later insert has a new
+    /// snapshot. A later insert could then see (and build on) a version that a transaction with
+    /// a larger id committed meanwhile, and readers ordering by `tx_id` would deliver our
+    /// event before the one it follows. Step 2 reads every version before the transaction has
+    /// an id, so each version we build on was committed by a transaction with a smaller id,
+    /// the ordering argument of [`APPEND_KEYED`]. A writer that takes no lock (a single-stream
+    /// append) and commits a version after step 2 makes our insert of that version violate the
+    /// stream/version key (or, for the unnest form, insert nothing): `Any` retries, an exact
+    /// version is a conflict.
+    async fn append_all_in(
+        conn: &mut PgConnection,
+        requests: &[AppendRequest],
+    ) -> Result<Result<Vec<AppendOutcome>, Stopped>> {
+        let streams: Vec<String> = requests.iter().map(|r| r.stream.to_string()).collect();
+        let mut lock_order: Vec<usize> = (0..requests.len()).collect();
+        lock_order.sort_by(|&a, &b| streams[a].cmp(&streams[b]));
+        for index in lock_order {
+            if let Err(error) = sqlx::query(STREAM_LOCK)
+                .bind(&streams[index])
+                .execute(&mut *conn)
+                .await
+            {
+                return Ok(Err(Stopped::Failed { index, error }));
+            }
+        }
+
+        let rows = match sqlx::query(STREAM_VERSIONS)
+            .bind(&streams)
+            .fetch_all(&mut *conn)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(error) => return Ok(Err(Stopped::Failed { index: 0, error })),
+        };
+        let mut current = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let version: i64 = get(row, "version")?;
+            current.insert(
+                get::<String>(row, "stream_id")?,
+                from_db(version, "stream_version")?,
+            );
+        }
+        let mut versions = Vec::with_capacity(requests.len());
+        for (index, (request, stream)) in requests.iter().zip(&streams).enumerate() {
+            let actual = *current.get(stream).ok_or_else(|| {
+                StoreError::Corrupt(format!("no version was read for stream {stream}"))
+            })?;
+            let matches = match request.expected {
+                ExpectedVersion::Any => true,
+                ExpectedVersion::NoStream => actual == 0,
+                ExpectedVersion::Exact(version) => actual == version,
+            };
+            if !matches {
+                return Ok(Err(Stopped::Mismatch { index, actual }));
+            }
+            versions.push(actual);
+        }
+
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for (index, (request, version)) in requests.iter().zip(versions).enumerate() {
+            let ids: Vec<Uuid> = request.events.iter().map(|e| e.id).collect();
+            let statement = append_statement(request, ExpectedVersion::Exact(version), &ids);
+            match statement.fetch_all(&mut *conn).await {
+                Ok(rows) if rows.is_empty() => return Ok(Err(Stopped::Moved { index })),
+                Ok(rows) => outcomes.push(inserted_outcome(&rows, request, ids)?),
+                Err(error) => return Ok(Err(Stopped::Failed { index, error })),
+            }
+        }
+        Ok(Ok(outcomes))
+    }
+
+    /// Request `index` of a multi-stream append found its stream moved on after its version was
+    /// read (the transaction has ended). `Any` tries again; an exact version is a conflict,
+    /// unless the stream is, after all, at that version (as for a single append).
+    async fn lost_race(&self, requests: &[AppendRequest], index: usize) -> Result<AllAttempt> {
+        let request = &requests[index];
+        if request.expected == ExpectedVersion::Any {
+            return Ok(AllAttempt::Retry { index });
+        }
+        let actual = self.stream_version(&request.stream).await?;
+        if required_version(request.expected) == Some(to_db(actual)) {
+            return Ok(AllAttempt::Retry { index });
+        }
+        Err(StoreError::Conflict {
+            stream: request.stream.clone(),
+            expected: request.expected,
+            actual,
+        })
+    }
+
     /// The outcome of [`APPEND`] from the rows it inserted.
     async fn keyless_outcome(
         &self,
@@ -547,23 +769,7 @@ impl PostgresStore {
                 actual,
             });
         }
-        let mut version = 0;
-        let mut first = i64::MAX;
-        let mut last = i64::MIN;
-        for row in rows {
-            let position: i64 = get(row, "position")?;
-            version = version.max(get::<i64>(row, "stream_version")?);
-            first = first.min(position);
-            last = last.max(position);
-        }
-        Ok(Attempt::Done(AppendOutcome {
-            stream: request.stream.clone(),
-            stream_version: from_db(version, "stream_version")?,
-            first_position: from_db(first, "position")?,
-            last_position: from_db(last, "position")?,
-            event_ids: ids,
-            replayed: false,
-        }))
+        inserted_outcome(rows, request, ids).map(Attempt::Done)
     }
 
     /// Turns a unique violation into what the caller should see. A concurrent append with the
@@ -650,6 +856,51 @@ impl EventStore for PostgresStore {
                     attempt += 1;
                 }
                 Attempt::Retry => {
+                    return Err(StoreError::Conflict {
+                        stream: request.stream.clone(),
+                        expected: request.expected,
+                        actual: self.stream_version(&request.stream).await?,
+                    });
+                }
+            }
+        }
+    }
+
+    // See `append_all_in` for the transaction, and why it reads every version before its
+    // first insert.
+    #[tracing::instrument(
+        skip_all,
+        fields(streams = %multi::Streams(&requests), events = multi::event_count(&requests)),
+        err(level = "debug")
+    )]
+    async fn append_all(&self, mut requests: Vec<AppendRequest>) -> Result<Vec<AppendOutcome>> {
+        multi::check(&requests)?;
+        if requests.len() == 1
+            && let Some(request) = requests.pop()
+        {
+            return Ok(vec![self.append(request).await?]);
+        }
+        let mut attempt = 1;
+        loop {
+            match self.append_all_once(&requests).await? {
+                AllAttempt::Done(outcomes) => {
+                    debug!(
+                        requests = outcomes.len(),
+                        position = outcomes.last().map(|o| o.last_position),
+                        "appended to several streams"
+                    );
+                    return Ok(outcomes);
+                }
+                AllAttempt::Retry { index } if attempt < MAX_APPEND_ATTEMPTS => {
+                    debug!(
+                        attempt,
+                        stream = %requests[index].stream,
+                        "multi-stream append lost a race, retrying"
+                    );
+                    attempt += 1;
+                }
+                AllAttempt::Retry { index } => {
+                    let request = &requests[index];
                     return Err(StoreError::Conflict {
                         stream: request.stream.clone(),
                         expected: request.expected,
@@ -872,6 +1123,34 @@ fn keyed_outcome(row: &PgRow, request: &AppendRequest, ids: Vec<Uuid>) -> Result
         stream_version: from_db(get(row, "stream_version")?, "stream_version")?,
         first_position: from_db(get(row, "first_position")?, "position")?,
         last_position: from_db(get(row, "last_position")?, "position")?,
+        event_ids: ids,
+        replayed: false,
+    })
+}
+
+/// The outcome of a keyless append statement from the (one or more) rows it inserted.
+fn inserted_outcome(
+    rows: &[PgRow],
+    request: &AppendRequest,
+    ids: Vec<Uuid>,
+) -> Result<AppendOutcome> {
+    let mut version = 0;
+    let mut first = i64::MAX;
+    let mut last = i64::MIN;
+    for row in rows {
+        let position: i64 = get(row, "position")?;
+        version = version.max(get::<i64>(row, "stream_version")?);
+        first = first.min(position);
+        last = last.max(position);
+    }
+    if first > last {
+        return Err(StoreError::Corrupt("the append inserted no rows".into()));
+    }
+    Ok(AppendOutcome {
+        stream: request.stream.clone(),
+        stream_version: from_db(version, "stream_version")?,
+        first_position: from_db(first, "position")?,
+        last_position: from_db(last, "position")?,
         event_ids: ids,
         replayed: false,
     })

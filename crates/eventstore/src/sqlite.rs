@@ -4,9 +4,11 @@
 //! every append runs in a `BEGIN IMMEDIATE` transaction, which takes the write lock before it
 //! reads the stream version, so appends commit one after another and position order is commit
 //! order. A reader that has seen position `p` can never later find a new event below `p`, and
-//! cursors carry `tx = 0`. Within the process a mutex queues writers, so they wait their turn
-//! instead of spinning in SQLite's busy handler; `BEGIN IMMEDIATE` and the busy timeout still
-//! guard against another process writing the same file.
+//! cursors carry `tx = 0`. A multi-stream append runs the body of every request in one such
+//! transaction, in request order, and rolls it all back at the first refusal. Within the
+//! process a mutex queues writers, so they wait their turn instead of spinning in SQLite's busy
+//! handler; `BEGIN IMMEDIATE` and the busy timeout still guard against another process writing
+//! the same file.
 //!
 //! The database runs in WAL mode, so readers never wait for the writer and see the last
 //! committed state, with `synchronous=FULL`, so a commit that returned survives a power cut.
@@ -37,7 +39,7 @@ use crate::{
         from_db, limit_to_db, replay, required_version, schema_from_db, schema_to_db,
         stream_from_db, to_db,
     },
-    migrations,
+    migrations, multi,
 };
 
 /// Pool size used by [`SqliteStore::connect`] for a database file: one writer at a time plus
@@ -385,6 +387,58 @@ impl EventStore for SqliteStore {
                 Err(err)
             }
         }
+    }
+
+    // One `BEGIN IMMEDIATE` transaction around `append_in` for each request: the write lock
+    // is held from the first version read to the commit, so every check still holds when the
+    // events land, and the first refusal rolls back whatever the earlier requests inserted.
+    #[tracing::instrument(
+        skip_all,
+        fields(streams = %multi::Streams(&requests), events = multi::event_count(&requests)),
+        err(level = "debug")
+    )]
+    async fn append_all(&self, mut requests: Vec<AppendRequest>) -> Result<Vec<AppendOutcome>> {
+        multi::check(&requests)?;
+        if requests.len() == 1
+            && let Some(request) = requests.pop()
+        {
+            return Ok(vec![self.append(request).await?]);
+        }
+        let _writer = self.writer.lock().await;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for request in &requests {
+            let refusal = match append_in(&mut tx, request).await {
+                Ok(Decision::Commit(outcome)) => {
+                    outcomes.push(outcome);
+                    continue;
+                }
+                Ok(Decision::Answer(Err(err))) => err,
+                // Only a request with an idempotency key is answered with a replay, and
+                // `multi::check` refused those.
+                Ok(Decision::Answer(Ok(_))) => StoreError::Corrupt(
+                    "a multi-stream append without idempotency keys was answered with a replay"
+                        .into(),
+                ),
+                Err(err) => {
+                    let _ = tx.rollback().await;
+                    return Err(err);
+                }
+            };
+            tx.rollback().await.map_err(StoreError::from_sqlx)?;
+            return Err(refusal);
+        }
+        tx.commit().await.map_err(StoreError::from_sqlx)?;
+        debug!(
+            requests = outcomes.len(),
+            position = outcomes.last().map(|o| o.last_position),
+            "appended to several streams"
+        );
+        Ok(outcomes)
     }
 
     async fn find_idempotent(&self, key: &str) -> Result<Option<AppendOutcome>> {

@@ -128,6 +128,11 @@ contract!(
     metadata_round_trips,
     cursor_of_and_head_follow_what_is_readable,
     the_store_opens_next_to_a_services_own_migrations,
+    append_all_commits_every_stream_in_request_order,
+    a_conflict_in_append_all_writes_nothing_on_any_stream,
+    append_all_refuses_invalid_requests_without_writing,
+    concurrent_append_alls_in_opposite_orders_lose_nothing,
+    append_all_and_single_appends_on_one_stream_are_read_in_version_order,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1265,6 +1270,555 @@ async fn the_store_opens_next_to_a_services_own_migrations(backend: &Backend) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Multi-stream appends.
+
+async fn append_all(store: &SharedStore, requests: Vec<AppendRequest>) -> Vec<AppendOutcome> {
+    store
+        .append_all(requests)
+        .await
+        .expect("append_all succeeds")
+}
+
+/// A stream's payloads, as text, in version order.
+async fn stream_payloads(store: &SharedStore, stream: &StreamId) -> Vec<String> {
+    store
+        .read_stream(stream, 1, 10_000)
+        .await
+        .expect("read_stream")
+        .iter()
+        .map(|e| String::from_utf8_lossy(&e.payload).into_owned())
+        .collect()
+}
+
+fn payload_text(event: &RecordedEvent) -> String {
+    String::from_utf8_lossy(&event.payload).into_owned()
+}
+
+fn ids_of(requests: &[AppendRequest]) -> Vec<Vec<Uuid>> {
+    requests
+        .iter()
+        .map(|r| r.events.iter().map(|e| e.id).collect())
+        .collect()
+}
+
+/// A new stream, one at `Exact(v)` and one at `Any` commit together: the outcomes come back in
+/// request order with the right versions, positions rise from request to request, and
+/// `read_all` delivers the call's events once, together, in request order.
+async fn append_all_commits_every_stream_in_request_order(backend: &Backend) {
+    let store = backend.store().await;
+    let fresh = new_stream("marriage");
+    let exact = new_stream("person");
+    let any = new_stream("person");
+    append(
+        &store,
+        request(&exact, ExpectedVersion::NoStream, events(&["e1", "e2"])),
+    )
+    .await;
+    append(
+        &store,
+        request(&any, ExpectedVersion::NoStream, events(&["y1"])),
+    )
+    .await;
+
+    let requests = vec![
+        request(&fresh, ExpectedVersion::NoStream, events(&["f1", "f2"])),
+        request(&exact, ExpectedVersion::Exact(2), events(&["e3"])),
+        request(&any, ExpectedVersion::Any, events(&["y2", "y3", "y4"])),
+    ];
+    let ids = ids_of(&requests);
+    let outcomes = append_all(&store, requests).await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .map(|o| (o.stream.clone(), o.stream_version))
+            .collect::<Vec<_>>(),
+        [(fresh.clone(), 2), (exact.clone(), 3), (any.clone(), 4)]
+    );
+    for (outcome, ids) in outcomes.iter().zip(&ids) {
+        assert_eq!(&outcome.event_ids, ids);
+        assert!(!outcome.replayed);
+        assert!(outcome.first_position <= outcome.last_position);
+    }
+    for pair in outcomes.windows(2) {
+        assert!(
+            pair[0].last_position < pair[1].first_position,
+            "request i's positions are below request i+1's: {outcomes:?}"
+        );
+    }
+
+    let expected: [&[&str]; 3] = [
+        &["f1", "f2"],
+        &["e1", "e2", "e3"],
+        &["y1", "y2", "y3", "y4"],
+    ];
+    for (outcome, labels) in outcomes.iter().zip(expected) {
+        let stored = store
+            .read_stream(&outcome.stream, 1, 100)
+            .await
+            .expect("read_stream");
+        assert_eq!(stored.iter().map(payload_text).collect::<Vec<_>>(), labels);
+        let appended = &stored[stored.len() - outcome.event_ids.len()..];
+        assert_eq!(
+            appended.iter().map(|e| e.id).collect::<Vec<_>>(),
+            outcome.event_ids
+        );
+        assert_eq!(
+            appended.last().map(|e| e.stream_version),
+            Some(outcome.stream_version)
+        );
+        assert_eq!(appended[0].position, outcome.first_position);
+        assert_eq!(appended[appended.len() - 1].position, outcome.last_position);
+        assert!(
+            appended.windows(2).all(|w| w[0].position < w[1].position),
+            "positions rise with versions"
+        );
+    }
+
+    // By position: the three earlier events, then the six of the call, once each, in request
+    // order, all in one transaction.
+    let (all, seen) = read_exactly(&store, Cursor::START, 9, 4).await;
+    assert_each_once_in_stream_order(&all);
+    let call = &all[3..];
+    assert_eq!(call.iter().map(|e| e.id).collect::<Vec<_>>(), ids.concat());
+    assert!(
+        call.iter().all(|e| e.cursor.tx == call[0].cursor.tx),
+        "one transaction: {call:?}"
+    );
+
+    // More than 128 events per request (the store's other statement form), new and `Any`.
+    let big = new_stream("register");
+    let labels: Vec<String> = (0..130).map(|i| format!("b{i}")).collect();
+    let more: Vec<String> = (0..129).map(|i| format!("m{i}")).collect();
+    let as_events =
+        |labels: &[String]| -> Vec<NewEvent> { labels.iter().map(|l| event(l)).collect() };
+    let outcomes = append_all(
+        &store,
+        vec![
+            request(&big, ExpectedVersion::NoStream, as_events(&labels)),
+            request(&any, ExpectedVersion::Any, as_events(&more)),
+        ],
+    )
+    .await;
+    assert_eq!(outcomes[0].stream_version, 130);
+    assert_eq!(outcomes[1].stream_version, 4 + 129);
+    assert!(outcomes[0].last_position < outcomes[1].first_position);
+    assert_eq!(stream_payloads(&store, &big).await, labels);
+    assert_eq!(stream_payloads(&store, &any).await[4..], more[..]);
+
+    // A single request is an ordinary append.
+    let single = append_all(
+        &store,
+        vec![request(&fresh, ExpectedVersion::Exact(2), events(&["f3"]))],
+    )
+    .await;
+    assert_eq!(single.len(), 1);
+    assert_eq!(single[0].stream, fresh);
+    assert_eq!(single[0].stream_version, 3);
+
+    let (rest, _) = read_exactly(&store, seen, 130 + 129 + 1, 64).await;
+    let mut everything = all;
+    everything.extend(rest);
+    assert_each_once_in_stream_order(&everything);
+}
+
+/// A conflict (or a stored event id) on any request, the last one included, leaves every
+/// stream as it was: nothing is written, no version is used up.
+async fn a_conflict_in_append_all_writes_nothing_on_any_stream(backend: &Backend) {
+    let store = backend.store().await;
+    let a = new_stream("person");
+    let b = new_stream("marriage");
+    let c = new_stream("person");
+    append(
+        &store,
+        request(&a, ExpectedVersion::NoStream, events(&["a1"])),
+    )
+    .await;
+    let stored_c = append(
+        &store,
+        request(&c, ExpectedVersion::NoStream, events(&["c1", "c2"])),
+    )
+    .await;
+
+    let conflict_on = |result: Result<Vec<AppendOutcome>, StoreError>| match result {
+        Err(StoreError::Conflict {
+            stream,
+            expected,
+            actual,
+        }) => (stream, expected, actual),
+        other => panic!("expected a version conflict, got {other:?}"),
+    };
+    // The last request's version is stale.
+    let refused = store
+        .append_all(vec![
+            request(&a, ExpectedVersion::Exact(1), events(&["x"])),
+            request(&b, ExpectedVersion::NoStream, events(&["x", "x"])),
+            request(&c, ExpectedVersion::Exact(1), events(&["x"])),
+        ])
+        .await;
+    assert_eq!(
+        conflict_on(refused),
+        (c.clone(), ExpectedVersion::Exact(1), 2)
+    );
+    // The last stream exists although it should not; the others append at any version.
+    let refused = store
+        .append_all(vec![
+            request(&a, ExpectedVersion::Any, events(&["x"])),
+            request(&b, ExpectedVersion::Any, events(&["x"])),
+            request(&c, ExpectedVersion::NoStream, events(&["x"])),
+        ])
+        .await;
+    assert_eq!(
+        conflict_on(refused),
+        (c.clone(), ExpectedVersion::NoStream, 2)
+    );
+    // A stream that is not there yet, first.
+    let refused = store
+        .append_all(vec![
+            request(&b, ExpectedVersion::Exact(1), events(&["x"])),
+            request(&a, ExpectedVersion::Exact(1), events(&["x"])),
+        ])
+        .await;
+    assert_eq!(
+        conflict_on(refused),
+        (b.clone(), ExpectedVersion::Exact(1), 0)
+    );
+    // The last request reuses a stored event id.
+    let reused = NewEvent {
+        id: stored_c.event_ids[0],
+        ..event("x")
+    };
+    match store
+        .append_all(vec![
+            request(&b, ExpectedVersion::NoStream, events(&["x"])),
+            request(&a, ExpectedVersion::Exact(1), events(&["x"])),
+            request(&c, ExpectedVersion::Exact(2), vec![event("x"), reused]),
+        ])
+        .await
+    {
+        Err(StoreError::DuplicateEventId { event_id }) => {
+            assert_eq!(event_id, stored_c.event_ids[0]);
+        }
+        other => panic!("expected a duplicate event id, got {other:?}"),
+    }
+
+    for (stream, version) in [(&a, 1), (&b, 0), (&c, 2)] {
+        assert_eq!(
+            store.stream_version(stream).await.expect("version"),
+            version,
+            "{stream} is untouched"
+        );
+    }
+    // Nothing was used up: the right versions go through, numbered on from where they were.
+    let outcomes = append_all(
+        &store,
+        vec![
+            request(&a, ExpectedVersion::Exact(1), events(&["a2"])),
+            request(&b, ExpectedVersion::NoStream, events(&["b1"])),
+            request(&c, ExpectedVersion::Exact(2), events(&["c3"])),
+        ],
+    )
+    .await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .map(|o| o.stream_version)
+            .collect::<Vec<_>>(),
+        [2, 1, 3]
+    );
+    let (all, _) = read_exactly(&store, Cursor::START, 6, 10).await;
+    assert_each_once_in_stream_order(&all);
+    assert_eq!(
+        all.iter().map(payload_text).collect::<Vec<_>>(),
+        ["a1", "c1", "c2", "a2", "b1", "c3"]
+    );
+}
+
+/// Requests that break the rules are refused before anything is written.
+async fn append_all_refuses_invalid_requests_without_writing(backend: &Backend) {
+    let store = backend.store().await;
+    let a = new_stream("person");
+    let b = new_stream("person");
+
+    assert!(matches!(
+        store.append_all(vec![]).await,
+        Err(StoreError::EmptyAppend)
+    ));
+    assert!(matches!(
+        store
+            .append_all(vec![
+                request(&a, ExpectedVersion::Any, events(&["x"])),
+                request(&b, ExpectedVersion::Any, vec![]),
+            ])
+            .await,
+        Err(StoreError::EmptyAppend)
+    ));
+    match store
+        .append_all(vec![
+            request(&a, ExpectedVersion::NoStream, events(&["x"])),
+            request(&b, ExpectedVersion::NoStream, events(&["x"])),
+            request(&a, ExpectedVersion::Any, events(&["x"])),
+        ])
+        .await
+    {
+        Err(StoreError::DuplicateStreamInAppend(stream)) => assert_eq!(stream, a),
+        other => panic!("expected DuplicateStreamInAppend, got {other:?}"),
+    }
+
+    let key = unique_name("cmd");
+    match store
+        .append_all(vec![
+            request(&a, ExpectedVersion::NoStream, events(&["x"])),
+            keyed(&b, ExpectedVersion::NoStream, events(&["x"]), &key),
+        ])
+        .await
+    {
+        Err(StoreError::KeyedMultiStreamAppend(stream)) => assert_eq!(stream, b),
+        other => panic!("expected KeyedMultiStreamAppend, got {other:?}"),
+    }
+    // Whatever the number of requests.
+    match store
+        .append_all(vec![keyed(
+            &a,
+            ExpectedVersion::NoStream,
+            events(&["x"]),
+            &key,
+        )])
+        .await
+    {
+        Err(StoreError::KeyedMultiStreamAppend(stream)) => assert_eq!(stream, a),
+        other => panic!("expected KeyedMultiStreamAppend, got {other:?}"),
+    }
+    assert_eq!(store.find_idempotent(&key).await.expect("find"), None);
+
+    let twice = event("twice");
+    match store
+        .append_all(vec![
+            request(&a, ExpectedVersion::NoStream, vec![twice.clone()]),
+            request(&b, ExpectedVersion::NoStream, vec![twice.clone()]),
+        ])
+        .await
+    {
+        Err(StoreError::DuplicateEventId { event_id }) => assert_eq!(event_id, twice.id),
+        other => panic!("expected DuplicateEventId, got {other:?}"),
+    }
+
+    for stream in [&a, &b] {
+        assert_eq!(store.stream_version(stream).await.expect("version"), 0);
+    }
+    let nothing = store.read_all(Cursor::START, 10).await.expect("read_all");
+    assert!(nothing.events.is_empty(), "{nothing:?}");
+}
+
+/// Tasks append to one shared stream at `Exact` versions and, in the same call, to a stream of
+/// their own, half naming the shared stream first and half last. Every shared version is won
+/// exactly once, losers see only conflicts on the shared stream (never a deadlock or another
+/// error), and each task's own stream holds exactly what it won, in the same transactions.
+async fn concurrent_append_alls_in_opposite_orders_lose_nothing(backend: &Backend) {
+    const TASKS: usize = 16;
+    const TARGET: u64 = 64;
+    const MAX_ATTEMPTS: u32 = 5_000;
+    let store = backend.store().await;
+    let shared = new_stream("registry");
+
+    let start = Arc::new(Barrier::new(TASKS));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let store = store.clone();
+            let shared = shared.clone();
+            let start = start.clone();
+            tokio::spawn(async move {
+                let own = new_stream("person");
+                let mut won: Vec<(u64, String)> = Vec::new();
+                let mut conflicts = 0u32;
+                let mut attempts = 0u32;
+                start.wait().await;
+                loop {
+                    let version = store.stream_version(&shared).await.expect("version");
+                    if version >= TARGET {
+                        return (own, won, conflicts);
+                    }
+                    attempts += 1;
+                    assert!(attempts <= MAX_ATTEMPTS, "task {task} never got through");
+                    let label = format!("{task}/{}", won.len());
+                    let on_shared =
+                        request(&shared, ExpectedVersion::Exact(version), events(&[&label]));
+                    let own_expected = if (task / 2) % 2 == 0 {
+                        ExpectedVersion::Exact(2 * won.len() as u64)
+                    } else {
+                        ExpectedVersion::Any
+                    };
+                    let on_own = request(
+                        &own,
+                        own_expected,
+                        events(&[&format!("{label}+1"), &format!("{label}+2")]),
+                    );
+                    let shared_first = task % 2 == 0;
+                    let requests = if shared_first {
+                        vec![on_shared, on_own]
+                    } else {
+                        vec![on_own, on_shared]
+                    };
+                    match store.append_all(requests).await {
+                        Ok(outcomes) => {
+                            let (s, o) = if shared_first { (0, 1) } else { (1, 0) };
+                            assert_eq!(outcomes[s].stream, shared);
+                            assert_eq!(outcomes[s].stream_version, version + 1);
+                            assert_eq!(outcomes[o].stream, own);
+                            assert_eq!(outcomes[o].stream_version, 2 * (won.len() as u64 + 1));
+                            won.push((version + 1, label));
+                        }
+                        Err(StoreError::Conflict {
+                            stream,
+                            expected,
+                            actual,
+                        }) => {
+                            assert_eq!(stream, shared, "task {task}: only the shared stream races");
+                            assert_eq!(expected, ExpectedVersion::Exact(version));
+                            assert!(actual > version, "a conflict reports the newer version");
+                            conflicts += 1;
+                        }
+                        Err(other) => panic!("task {task} failed: {other}"),
+                    }
+                }
+            })
+        })
+        .collect();
+
+    let mut winners: Vec<(u64, String)> = Vec::new();
+    let mut conflicts = 0;
+    let mut owns = Vec::new();
+    for task in futures::future::join_all(tasks).await {
+        let (own, won, lost) = task.expect("task");
+        conflicts += lost;
+        let expected: Vec<String> = won
+            .iter()
+            .flat_map(|(_, label)| [format!("{label}+1"), format!("{label}+2")])
+            .collect();
+        assert_eq!(
+            stream_payloads(&store, &own).await,
+            expected,
+            "a task's own stream holds exactly what it won"
+        );
+        owns.push(own);
+        winners.extend(won);
+    }
+    winners.sort();
+    assert_eq!(
+        winners.iter().map(|w| w.0).collect::<Vec<_>>(),
+        (1..=TARGET).collect::<Vec<_>>(),
+        "every shared version is won exactly once"
+    );
+    assert!(
+        conflicts > 0,
+        "the tasks never collided; the test proved nothing"
+    );
+    assert_eq!(
+        stream_payloads(&store, &shared).await,
+        winners.iter().map(|w| w.1.clone()).collect::<Vec<_>>()
+    );
+
+    // By position: every event once, and each call's three events side by side.
+    let (all, _) = read_exactly(&store, Cursor::START, 3 * TARGET as usize, 50).await;
+    assert_each_once_in_stream_order(&all);
+    for call in all.chunks(3) {
+        let labels: Vec<String> = call.iter().map(payload_text).collect();
+        let base = labels
+            .iter()
+            .find(|l| !l.contains('+'))
+            .expect("the shared event")
+            .clone();
+        let mut sorted = labels.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            [base.clone(), format!("{base}+1"), format!("{base}+2")],
+            "one call's events are read together: {labels:?}"
+        );
+        assert!(call.iter().all(|e| e.cursor.tx == call[0].cursor.tx));
+    }
+}
+
+/// Single appends and multi-stream appends, all at `Any`, race on one stream; the multi-stream
+/// ones write to a stream of their own first. A reader by position must get the shared stream in
+/// version order (on PostgreSQL this holds only if a multi-stream append reads the versions it
+/// builds on before its transaction has an id), and every append gets through.
+async fn append_all_and_single_appends_on_one_stream_are_read_in_version_order(backend: &Backend) {
+    const SINGLES: usize = 8;
+    const MULTIS: usize = 8;
+    const APPENDS: usize = 40;
+    let total = SINGLES * APPENDS * 2 + MULTIS * APPENDS * 3;
+    let store = backend.store().await;
+    let shared = new_stream("tally");
+
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let deadline = Instant::now() + DEADLINE;
+            let mut seen = Vec::new();
+            let mut cursor = Cursor::START;
+            while seen.len() < total {
+                assert!(Instant::now() < deadline, "reader saw only {}", seen.len());
+                let batch = store.read_all(cursor, 11).await.expect("read_all");
+                if batch.events.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                cursor = batch.next;
+                seen.extend(batch.events);
+            }
+            seen
+        })
+    };
+
+    let start = Arc::new(Barrier::new(SINGLES + MULTIS));
+    let singles = (0..SINGLES).map(|writer| {
+        let store = store.clone();
+        let shared = shared.clone();
+        let start = start.clone();
+        tokio::spawn(async move {
+            start.wait().await;
+            for i in 0..APPENDS {
+                let batch = events(&[&format!("s{writer}/{i}/a"), &format!("s{writer}/{i}/b")]);
+                append(&store, request(&shared, ExpectedVersion::Any, batch)).await;
+            }
+        })
+    });
+    let multis = (0..MULTIS).map(|writer| {
+        let store = store.clone();
+        let shared = shared.clone();
+        let start = start.clone();
+        tokio::spawn(async move {
+            let own = new_stream("ledger");
+            start.wait().await;
+            for i in 0..APPENDS {
+                let mine = request(
+                    &own,
+                    ExpectedVersion::Exact(i as u64),
+                    events(&[&format!("m{writer}/{i}/own")]),
+                );
+                let theirs = request(
+                    &shared,
+                    ExpectedVersion::Any,
+                    events(&[&format!("m{writer}/{i}/a"), &format!("m{writer}/{i}/b")]),
+                );
+                append_all(&store, vec![mine, theirs]).await;
+            }
+        })
+    });
+    for task in futures::future::join_all(singles.chain(multis)).await {
+        task.expect("writer task");
+    }
+    assert_eq!(
+        store.stream_version(&shared).await.expect("version"),
+        ((SINGLES + MULTIS) * APPENDS * 2) as u64
+    );
+
+    let seen = reader.await.expect("reader task");
+    assert_each_once_in_stream_order(&seen);
+    let (all, _) = read_exactly(&store, Cursor::START, total, 100).await;
+    assert_each_once_in_stream_order(&all);
+}
+
+// ---------------------------------------------------------------------------------------------
 // PostgreSQL only.
 
 mod postgres_only {
@@ -1363,6 +1917,89 @@ mod postgres_only {
             "the late commit comes first, then the later ones, once each"
         );
         assert_eq!(after[0].position, held_position as u64);
+    }
+
+    /// Multi-stream appends naming the same two streams in opposite orders queue on the
+    /// streams' locks, taken in one order, instead of deadlocking on each other's rows. The
+    /// store would retry a deadlock, so the server's deadlock count is where one would show.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn multi_stream_appends_in_opposite_orders_never_deadlock() {
+        const TASKS: usize = 8;
+        const APPENDS: usize = 8;
+        let db = TestDatabase::create().await;
+        let store = PostgresStore::connect(&db.url, Upcasters::new())
+            .await
+            .expect("connect");
+        let shared: SharedStore = Arc::new(store.clone());
+        let a = new_stream("person");
+        let b = new_stream("person");
+        let start = Arc::new(Barrier::new(TASKS));
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|task| {
+                let store = shared.clone();
+                let (a, b) = (a.clone(), b.clone());
+                let start = start.clone();
+                tokio::spawn(async move {
+                    start.wait().await;
+                    for i in 0..APPENDS {
+                        let mut requests = vec![
+                            request(&a, ExpectedVersion::Any, events(&[&format!("{task}/{i}")])),
+                            request(&b, ExpectedVersion::Any, events(&[&format!("{task}/{i}")])),
+                        ];
+                        if task % 2 == 1 {
+                            requests.reverse();
+                        }
+                        store
+                            .append_all(requests)
+                            .await
+                            .unwrap_or_else(|e| panic!("task {task} failed: {e}"));
+                    }
+                })
+            })
+            .collect();
+        for task in futures::future::join_all(tasks).await {
+            task.expect("task");
+        }
+        for stream in [&a, &b] {
+            assert_eq!(
+                shared.stream_version(stream).await.expect("version"),
+                (TASKS * APPENDS) as u64
+            );
+        }
+        let (all, _) = read_exactly(&shared, Cursor::START, 2 * TASKS * APPENDS, 64).await;
+        assert_each_once_in_stream_order(&all);
+
+        // A backend counts the deadlocks it lost when it reports its statistics, at the latest
+        // when it exits: close every connection, wait for their backends to go, then look.
+        drop(shared);
+        store.pool().close().await;
+        let mut conn = PgConnection::connect(&db.url).await.expect("connect");
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .expect("count backends");
+            if others == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{others} backends stay connected"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let deadlocks: i64 = sqlx::query_scalar(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .expect("deadlock count");
+        assert_eq!(deadlocks, 0, "multi-stream appends deadlocked");
+        conn.close().await.expect("close");
     }
 
     /// A closed port on this machine: bound once, then released.

@@ -19,6 +19,8 @@
 //! the host hands it a source.
 
 mod context;
+pub mod decode;
+pub mod edge;
 mod host;
 mod platform;
 mod store_watch;

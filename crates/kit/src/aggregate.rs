@@ -244,6 +244,74 @@ pub struct Loaded<A> {
     pub version: u64,
 }
 
+/// The events one aggregate decided in a command that spans several streams, ready to be
+/// appended together with the others by [`commit_together`].
+#[derive(Debug, Clone)]
+pub struct Decided {
+    stream: StreamId,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+}
+
+impl Decided {
+    pub fn stream(&self) -> &StreamId {
+        &self.stream
+    }
+}
+
+/// Appends the decisions of several aggregates in one transaction: all of them, or none when
+/// any stream moved since it was loaded ([`StoreError::Conflict`]; reload and decide again, e.g.
+/// with [`with_conflict_retries`]). Decisions without events are left out. Returns one
+/// [`Committed`] per appended stream, in order.
+///
+/// The store takes no idempotency key for such an append (a key belongs to one stream), so the
+/// context's key is not stored: commands that span streams are made idempotent by their ids
+/// (the record a second attempt would create exists already).
+pub async fn commit_together(
+    store: &SharedStore,
+    decided: Vec<Decided>,
+    context: &CommandContext,
+) -> Result<Vec<Committed>, StoreError> {
+    let metadata = Metadata {
+        idempotency_key: None,
+        ..context.metadata()
+    };
+    let requests: Vec<AppendRequest> = decided
+        .into_iter()
+        .filter(|d| !d.events.is_empty())
+        .map(|d| AppendRequest {
+            stream: d.stream,
+            expected: d.expected,
+            events: d.events,
+            metadata: metadata.clone(),
+        })
+        .collect();
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let outcomes = store.append_all(requests).await?;
+    Ok(outcomes.into_iter().map(Committed::from).collect())
+}
+
+/// Runs `attempt` again (up to `retries` more times) while it fails with a version conflict:
+/// the loop of a command that loads several aggregates, decides and commits them together.
+pub async fn with_conflict_retries<T, F, Fut>(retries: u32, mut attempt: F) -> Result<T, RunError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RunError>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(RunError::Store(StoreError::Conflict { stream, .. })) if tries < retries => {
+                tries += 1;
+                tracing::debug!(%stream, tries, "version conflict in a multi-stream command, deciding again");
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Failures of the command path that are not domain refusals.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -460,6 +528,28 @@ impl<A: Aggregate> Repository<A> {
             Err(StoreError::Conflict { .. }) => self.execute(key, command, context).await,
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// The append of `events`, decided on instance `key` as loaded at `loaded_version`, for
+    /// [`commit_together`].
+    pub fn decided(
+        &self,
+        key: &str,
+        loaded_version: u64,
+        events: &[A::Event],
+    ) -> Result<Decided, StoreError> {
+        Ok(Decided {
+            stream: self.stream_id(key)?,
+            expected: if loaded_version == 0 {
+                ExpectedVersion::NoStream
+            } else {
+                ExpectedVersion::Exact(loaded_version)
+            },
+            events: events
+                .iter()
+                .map(|e| NewEvent::new(e.event_type(), e.schema_version(), e.encode()))
+                .collect(),
+        })
     }
 
     /// [`Repository::execute`] for handlers that only answer: a refusal and a store failure

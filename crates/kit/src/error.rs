@@ -173,6 +173,8 @@ impl From<StoreError> for Error {
             }
             StoreError::InvalidStreamId(_)
             | StoreError::EmptyAppend
+            | StoreError::DuplicateStreamInAppend(_)
+            | StoreError::KeyedMultiStreamAppend(_)
             | StoreError::DuplicateEventId { .. }
             | StoreError::Upcast { .. }
             | StoreError::Database(_)

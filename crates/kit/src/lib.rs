@@ -12,14 +12,19 @@
 //! - [`live`]: [`live::LiveView`], an in-memory read model that follows the service's own store,
 //!   with read-your-writes by store position.
 //! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token.
+//! - [`clock`]: today's date in China Standard Time, as the application puts it in commands;
+//!   a fixed clock for tests.
+//! - [`pseudonym`]: keyed hashes of citizen id numbers, for stream keys without personal data.
 //!
 //! Architecture invariant: the kit knows no domain and no service's protobuf types; it depends
 //! on the event store's contract, never on a backend, and not on the bus.
 
 pub mod aggregate;
 pub mod auth;
+pub mod clock;
 pub mod error;
 pub mod live;
+pub mod pseudonym;
 pub mod server;
 pub mod settings;
 pub mod shutdown;

@@ -13,6 +13,7 @@
 
 pub mod citizen_id;
 pub mod date;
+pub mod id;
 pub mod money;
 pub mod region;
 pub mod text;
@@ -22,6 +23,7 @@ pub use citizen_id::{CitizenId, CitizenIdError, Sex};
 pub use date::{
     DateError, add_days, add_months, add_years, age_on, days_between, format_date, parse_date,
 };
+pub use id::IdError;
 pub use money::{Fen, MoneyError, Rounding};
 pub use region::{RegionCode, RegionCodeError, RegionLevel};
 pub use text::{BoundedText, TextError};

@@ -18,7 +18,7 @@ use minzheng_kit::{
     Error,
     aggregate::{
         Aggregate, CodecError, CommandContext, DomainError, EventCodec, Repository, RunError,
-        Snapshotting,
+        Snapshotting, commit_together, with_conflict_retries,
     },
     auth::{Principal, Role},
     testing::{assert_codec_round_trips, given},
@@ -409,6 +409,16 @@ impl EventStore for Interfering {
         }
         self.inner.append(request).await
     }
+    async fn append_all(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        let competing = self.competing.lock().expect("lock").take();
+        if let Some(competing) = competing {
+            self.inner.append(competing).await?;
+        }
+        self.inner.append_all(requests).await
+    }
     async fn find_idempotent(&self, key: &str) -> Result<Option<AppendOutcome>, StoreError> {
         self.inner.find_idempotent(key).await
     }
@@ -486,6 +496,52 @@ async fn a_conflict_reloads_and_decides_again(store: SharedStore) {
         "{error:?}"
     );
     assert_eq!(Error::from(error).code(), Code::Aborted);
+}
+
+/// Two counters decided and committed together: both or neither; a conflict on either is
+/// decided again by `with_conflict_retries` on the new state.
+async fn decisions_on_several_streams_commit_together(store: SharedStore) {
+    counter(&store)
+        .run("from", &Command::Add(5), &ctx())
+        .await
+        .expect("set up");
+    // Someone subtracts 1 from `from` between our loads and our commit.
+    let interfering = Interfering::store(&store, "from", Event::Subtracted(1));
+    let repo = counter(&interfering);
+    let mut attempts = 0;
+    let committed = with_conflict_retries(3, || {
+        attempts += 1;
+        let repo = &repo;
+        let store = &interfering;
+        async move {
+            let from = repo.load("from").await?;
+            let to = repo.load("to").await?;
+            let moved = from.state.value;
+            let decided = vec![
+                repo.decided("from", from.version, &[Event::Subtracted(moved)])?,
+                repo.decided("to", to.version, &[Event::Added(moved)])?,
+            ];
+            Ok(commit_together(store, decided, &ctx()).await?)
+        }
+    })
+    .await
+    .expect("committed on the second attempt");
+    assert_eq!(attempts, 2);
+    assert_eq!(committed.len(), 2);
+    // The second attempt moved what was there after the competitor: 4, not 5.
+    assert_eq!(
+        counter(&store)
+            .load("from")
+            .await
+            .expect("load")
+            .state
+            .value,
+        0
+    );
+    assert_eq!(
+        counter(&store).load("to").await.expect("load").state.value,
+        4
+    );
 }
 
 async fn concurrent_commands_lose_no_update(store: SharedStore) {
@@ -645,6 +701,7 @@ on_both_backends!(
     an_idempotent_retry_returns_the_first_outcome,
     events_carry_the_command_metadata,
     a_conflict_reloads_and_decides_again,
+    decisions_on_several_streams_commit_together,
     concurrent_commands_lose_no_update,
     snapshots_are_taken_and_used,
     an_undecodable_event_is_an_internal_error,

@@ -10,13 +10,9 @@ mod divisions;
 mod place_names;
 mod signs;
 
-use std::time::Duration;
-
 use minzheng_kit::{
     Error,
-    aggregate::{CommandContext, Committed},
     auth::{self, Principal, Role},
-    live::DEFAULT_WAIT,
 };
 use minzheng_proto::{
     common::v1 as common,
@@ -27,8 +23,12 @@ use minzheng_proto::{
     },
 };
 use minzheng_types::{BoundedText, FieldViolation, RegionCode, RegionLevel, Violations};
-use time::{Date, OffsetDateTime, UtcOffset};
+use time::Date;
 use tonic::{Request, Response, Status};
+
+use minzheng_host::edge::{self, command_context, page, result};
+/// Today in China Standard Time, the day queries answer for when none is given.
+pub use minzheng_kit::clock::today_in_china as today;
 
 use crate::{PlaceNameId, app::PlaceNames, import};
 
@@ -36,11 +36,6 @@ use crate::{PlaceNameId, app::PlaceNames, import};
 const TEXT_MAX_CHARS: usize = 2_000;
 /// Longest approval reference, in characters.
 const REFERENCE_MAX_CHARS: usize = 200;
-/// Longest idempotency key.
-const KEY_MAX_CHARS: usize = 128;
-/// Page sizes of the list queries.
-const DEFAULT_PAGE: usize = 100;
-const MAX_PAGE: usize = 1_000;
 
 /// The gRPC service.
 #[derive(Debug, Clone)]
@@ -63,39 +58,11 @@ impl PlaceNamesApi {
         request: &Request<T>,
         read: &Option<common::ReadOptions>,
     ) -> Result<(), Error> {
-        let position = read.as_ref().map_or(0, |r| r.min_position);
-        self.app.view().wait_for(position, deadline(request)).await
+        self.app
+            .view()
+            .wait_for(edge::min_position(read), edge::deadline(request))
+            .await
     }
-}
-
-/// The call's deadline (`grpc-timeout`), or the default wait.
-fn deadline<T>(request: &Request<T>) -> Duration {
-    request
-        .metadata()
-        .get("grpc-timeout")
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_grpc_timeout)
-        .map_or(DEFAULT_WAIT, |d| d.min(DEFAULT_WAIT * 6))
-}
-
-fn parse_grpc_timeout(value: &str) -> Option<Duration> {
-    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n * 3600),
-        "M" => Duration::from_secs(n * 60),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
-}
-
-/// Today in China Standard Time, the day queries answer for when none is given.
-pub fn today() -> Date {
-    let cst = UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC);
-    OffsetDateTime::now_utc().to_offset(cst).date()
 }
 
 fn day_or_today(field: &str, date: &Option<common::Date>) -> Result<Date, FieldViolation> {
@@ -103,40 +70,6 @@ fn day_or_today(field: &str, date: &Option<common::Date>) -> Result<Date, FieldV
         None => Ok(today()),
         Some(_) => convert::date(field, date),
     }
-}
-
-/// The command context of a call: the principal as actor, and the request's idempotency key
-/// (from `metadata.idempotency_key`, or the `idempotency-key` header), which is required.
-fn command_context<T>(
-    request: &Request<T>,
-    metadata: &Option<common::CommandMetadata>,
-    violations: &mut Violations,
-) -> CommandContext {
-    let mut context = CommandContext::from_request(request);
-    let body = metadata.as_ref();
-    let key = body
-        .map(|m| m.idempotency_key.trim())
-        .filter(|k| !k.is_empty())
-        .map(str::to_owned)
-        .or_else(|| context.idempotency_key.clone());
-    match key {
-        None => violations.add(FieldViolation::required("metadata.idempotency_key")),
-        Some(key) if key.chars().count() > KEY_MAX_CHARS => violations.push(
-            "metadata.idempotency_key",
-            format!("must be at most {KEY_MAX_CHARS} characters"),
-        ),
-        Some(key) => context = context.with_idempotency_key(key),
-    }
-    if let Some(correlation) = body
-        .map(|m| m.correlation_id.trim())
-        .filter(|c| !c.is_empty())
-    {
-        match uuid::Uuid::parse_str(correlation) {
-            Ok(id) => context = context.with_correlation_id(id),
-            Err(_) => violations.push("metadata.correlation_id", "must be a UUID"),
-        }
-    }
-    context
 }
 
 /// Every code in `codes` must lie in the principal's scope.
@@ -164,43 +97,8 @@ fn require_approver_scope(principal: &Principal, codes: &[RegionCode]) -> Result
     Ok(())
 }
 
-fn result(committed: &Committed) -> common::CommandResult {
-    common::CommandResult {
-        stream_version: committed.stream_version,
-        position: committed.position,
-    }
-}
-
 fn text(field: &str, value: &str, max: usize, violations: &mut Violations) -> Option<BoundedText> {
     violations.record(convert::bounded_text(field, value, max))
-}
-
-/// A page of `items` after the opaque `token` (the offset, as text).
-fn page<T>(
-    items: impl Iterator<Item = T>,
-    page: &Option<common::PageRequest>,
-) -> Result<(Vec<T>, common::PageResponse), Error> {
-    let request = page.clone().unwrap_or_default();
-    let size = match request.page_size as usize {
-        0 => DEFAULT_PAGE,
-        n => n.min(MAX_PAGE),
-    };
-    let offset: usize = if request.page_token.is_empty() {
-        0
-    } else {
-        request.page_token.parse().map_err(|_| {
-            Error::invalid_field("page.page_token", "is not a token this query returned")
-        })?
-    };
-    let mut items: Vec<T> = items.skip(offset).take(size + 1).collect();
-    let more = items.len() > size;
-    items.truncate(size);
-    let next_page_token = if more {
-        (offset + size).to_string()
-    } else {
-        String::new()
-    };
-    Ok((items, common::PageResponse { next_page_token }))
 }
 
 fn violations_ok(violations: Violations) -> Result<(), Error> {
@@ -511,37 +409,5 @@ impl PlaceNamesService for PlaceNamesApi {
         request: Request<pb::ListSignsRequest>,
     ) -> Result<Response<pb::ListSignsResponse>, Status> {
         Ok(self.do_list_signs(request).await?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grpc_timeouts_are_read_in_every_unit() {
-        assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_grpc_timeout("3S"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_grpc_timeout("x"), None);
-        assert_eq!(parse_grpc_timeout(""), None);
-    }
-
-    #[test]
-    fn pages_follow_each_other_without_gaps_or_repeats() {
-        let request = |token: &str| {
-            Some(common::PageRequest {
-                page_size: 4,
-                page_token: token.to_owned(),
-            })
-        };
-        let (first, next) = page(0..10, &request("")).unwrap();
-        assert_eq!(first, [0, 1, 2, 3]);
-        let (second, next) = page(0..10, &request(&next.next_page_token)).unwrap();
-        assert_eq!(second, [4, 5, 6, 7]);
-        let (third, last) = page(0..10, &request(&next.next_page_token)).unwrap();
-        assert_eq!(third, [8, 9]);
-        assert!(last.next_page_token.is_empty());
-        assert!(page(0..10, &request("x")).is_err());
     }
 }

@@ -1,0 +1,445 @@
+//! Marriages, divorces, certificates and archive documents.
+
+use minzheng_kit::{
+    Error,
+    aggregate::{
+        Aggregate as _, CommandContext, Committed, commit_together, with_conflict_retries,
+    },
+};
+use minzheng_types::CitizenId;
+use time::Date;
+
+use super::{CONFLICT_RETRIES, CivilRegistry, last};
+use crate::{
+    divorce,
+    ids::{ApplicationId, AppointmentId, MarriageId},
+    marriage::{self, ArchiveDocument},
+    person, registration,
+    registry_day::Service,
+    verification::{Party, Verification},
+};
+
+/// A marriage registered (or found registered on the same appointment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarriageRegistered {
+    pub marriage: MarriageId,
+    pub certificate_number: String,
+    pub committed: Option<Committed>,
+}
+
+/// A citizen's marital status on a day, and what it rests on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaritalStatus {
+    /// `None`: no marriage of the citizen in these records on that day.
+    pub period: Option<person::StatusPeriod>,
+    /// The certificate number of the marriage (or of the divorce) the status rests on.
+    pub certificate_number: Option<String>,
+    pub deceased_on: Option<Date>,
+}
+
+impl CivilRegistry {
+    /// Registers a marriage today for the two parties checked in on `appointment`.
+    pub async fn register_marriage(
+        &self,
+        appointment: &AppointmentId,
+        parties: [Party; 2],
+        verifications: Vec<Verification>,
+        context: &CommandContext,
+    ) -> Result<MarriageRegistered, Error> {
+        self.attended(
+            appointment,
+            Service::Marriage,
+            &[&parties[0].citizen, &parties[1].citizen],
+        )
+        .await?;
+        let id = MarriageId::registered(appointment);
+        let command = marriage::Register {
+            appointment: *appointment,
+            parties,
+            verifications,
+            on: self.today(),
+        };
+        let keys = command
+            .parties
+            .each_ref()
+            .map(|p| self.pseudonym(&p.citizen).to_string());
+        let outcome = with_conflict_retries(CONFLICT_RETRIES, || async {
+            let existing = self.marriages.load(id.as_str()).await?;
+            if let Some(record) = existing.state.record()
+                && record.appointment == Some(*appointment)
+            {
+                // Registered already on this appointment: the same answer again.
+                return Ok(Ok((record.certificate_number.clone(), Vec::new())));
+            }
+            let a = self.persons.load(&keys[0]).await?;
+            let b = self.persons.load(&keys[1]).await?;
+            let plan = match registration::register_marriage(
+                &existing.state,
+                &a.state,
+                &b.state,
+                &command,
+            ) {
+                Ok(plan) => plan,
+                Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
+            };
+            let [for_a, for_b] = plan.parties;
+            let decided = vec![
+                self.marriages
+                    .decided(id.as_str(), existing.version, &plan.marriage)?,
+                self.persons.decided(&keys[0], a.version, &for_a)?,
+                self.persons.decided(&keys[1], b.version, &for_b)?,
+            ];
+            let committed = commit_together(self.store(), decided, context).await?;
+            Ok(Ok((id.as_str().to_owned(), committed)))
+        })
+        .await??;
+        let (certificate_number, committed) = outcome;
+        self.written(&committed);
+        Ok(MarriageRegistered {
+            marriage: id,
+            certificate_number,
+            committed: last(committed),
+        })
+    }
+
+    /// Enters a historical marriage from the archive.
+    pub async fn backfill_marriage(
+        &self,
+        command: marriage::Backfill,
+        context: &CommandContext,
+    ) -> Result<(MarriageId, Option<Committed>), Error> {
+        let id = MarriageId::backfilled(&command.archive)
+            .map_err(|e| Error::invalid_field("archive_reference", e.to_string()))?;
+        let keys = command
+            .parties
+            .each_ref()
+            .map(|p| self.pseudonym(&p.citizen).to_string());
+        let committed = with_conflict_retries(CONFLICT_RETRIES, || async {
+            let existing = self.marriages.load(id.as_str()).await?;
+            if let Some(record) = existing.state.record()
+                && same_backfill(record, &command)
+            {
+                return Ok(Ok(Vec::new()));
+            }
+            let a = self.persons.load(&keys[0]).await?;
+            let b = self.persons.load(&keys[1]).await?;
+            let plan = match registration::backfill_marriage(
+                &existing.state,
+                &a.state,
+                &b.state,
+                &command,
+            ) {
+                Ok(plan) => plan,
+                Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
+            };
+            let [for_a, for_b] = plan.parties;
+            let decided = vec![
+                self.marriages
+                    .decided(id.as_str(), existing.version, &plan.marriage)?,
+                self.persons.decided(&keys[0], a.version, &for_a)?,
+                self.persons.decided(&keys[1], b.version, &for_b)?,
+            ];
+            Ok(Ok(commit_together(self.store(), decided, context).await?))
+        })
+        .await??;
+        self.written(&committed);
+        Ok((id, last(committed)))
+    }
+
+    /// Reissues the certificate of `marriage` to the party checked in on `appointment`.
+    pub async fn reissue_certificate(
+        &self,
+        marriage: &MarriageId,
+        appointment: &AppointmentId,
+        verifications: Vec<Verification>,
+        context: &CommandContext,
+    ) -> Result<(String, Committed), Error> {
+        let booked = self.appointment(appointment).await?;
+        let party = booked
+            .parties
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::refused("not_checked_in", "the appointment names nobody"))?;
+        self.attended(appointment, Service::CertificateReissue, &[&party])
+            .await?;
+        let command = marriage::Command::ReissueCertificate(marriage::ReissueCertificate {
+            appointment: *appointment,
+            party,
+            verifications,
+            on: self.today(),
+        });
+        let committed = self
+            .marriages
+            .run(marriage.as_str(), &command, context)
+            .await?;
+        self.written(std::slice::from_ref(&committed));
+        let record = self.marriage(marriage).await?;
+        Ok((record.certificate_number, committed))
+    }
+
+    /// Attaches a scanned document to a marriage (`J…`/`A-…`) or a divorce application (`D…`).
+    pub async fn attach_document(
+        &self,
+        record: &str,
+        document: ArchiveDocument,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        let committed = if record.starts_with('D') {
+            let id = ApplicationId::parse(record)
+                .map_err(|e| Error::invalid_field("record_id", e.to_string()))?;
+            let command = divorce::Command::AttachDocument(divorce::AttachDocument { document });
+            self.divorces.run(id.as_str(), &command, context).await?
+        } else {
+            let id = MarriageId::parse(record)
+                .map_err(|e| Error::invalid_field("record_id", e.to_string()))?;
+            let command = marriage::Command::AttachDocument(marriage::AttachDocument { document });
+            self.marriages.run(id.as_str(), &command, context).await?
+        };
+        self.written(std::slice::from_ref(&committed));
+        Ok(committed)
+    }
+
+    /// One marriage record.
+    pub async fn marriage(&self, id: &MarriageId) -> Result<marriage::MarriageRecord, Error> {
+        self.marriages
+            .load(id.as_str())
+            .await?
+            .state
+            .record()
+            .cloned()
+            .ok_or_else(|| Error::NotFound("the marriage is not in the register".to_owned()))
+    }
+
+    /// A citizen's marital status on `day`.
+    pub async fn marital_status(
+        &self,
+        citizen: &CitizenId,
+        day: Date,
+    ) -> Result<MaritalStatus, Error> {
+        let person = self
+            .persons
+            .load(self.pseudonym(citizen).as_str())
+            .await?
+            .state;
+        let period = person.status_on(day).cloned();
+        let certificate_number = match &period {
+            Some(period) if period.status == person::Status::Divorced => {
+                let application = self
+                    .divorce_application(&ApplicationId::parse(&period.record).map_err(|e| {
+                        Error::Internal(anyhow::anyhow!("stored divorce record id: {e}"))
+                    })?)
+                    .await?;
+                match application.state {
+                    divorce::State::Registered {
+                        certificate_number, ..
+                    } => Some(certificate_number),
+                    _ => None,
+                }
+            }
+            Some(period) => Some(self.marriage(&period.marriage).await?.certificate_number),
+            None => None,
+        };
+        Ok(MaritalStatus {
+            period,
+            certificate_number,
+            deceased_on: person.deceased_on().filter(|died| *died <= day),
+        })
+    }
+
+    /// Receives an application for divorce by agreement from the parties of `marriage` checked
+    /// in on `appointment`.
+    pub async fn apply_for_divorce(
+        &self,
+        appointment: &AppointmentId,
+        marriage: &MarriageId,
+        verifications: Vec<Verification>,
+        context: &CommandContext,
+    ) -> Result<(divorce::Application, Committed), Error> {
+        let loaded = self.marriages.load(marriage.as_str()).await?.state;
+        let record = loaded
+            .record()
+            .ok_or_else(|| Error::NotFound("the marriage is not in the register".to_owned()))?;
+        let parties = record.parties.clone();
+        divorce::check_marriage(&loaded, &parties).map_err(|r| Error::from_refusal(&r))?;
+        self.attended(
+            appointment,
+            Service::DivorceApplication,
+            &[&parties[0].citizen, &parties[1].citizen],
+        )
+        .await?;
+        let id = ApplicationId::received(appointment);
+        if let Some(pending) = self.view.read().await.pending_application_of(marriage)
+            && pending != &id
+        {
+            return Err(Error::refused(
+                "divorce_already_pending",
+                "the marriage has a pending divorce application",
+            ));
+        }
+        let command = divorce::Command::Apply(divorce::Apply {
+            appointment: *appointment,
+            marriage: marriage.clone(),
+            parties,
+            verifications,
+            on: self.today(),
+        });
+        let committed = self.divorces.run(id.as_str(), &command, context).await?;
+        self.written(std::slice::from_ref(&committed));
+        Ok((self.divorce_application(&id).await?, committed))
+    }
+
+    /// Withdraws an application at the wish of the party `by`, today.
+    pub async fn withdraw_divorce(
+        &self,
+        application: &ApplicationId,
+        by: CitizenId,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        let command = divorce::Command::Withdraw(divorce::Withdraw {
+            by,
+            on: self.today(),
+        });
+        let committed = self
+            .divorces
+            .run(application.as_str(), &command, context)
+            .await?;
+        self.written(std::slice::from_ref(&committed));
+        Ok(committed)
+    }
+
+    /// Registers the divorce of `application` today: the application, the marriage and both
+    /// parties' status, appended together.
+    pub async fn register_divorce(
+        &self,
+        application: &ApplicationId,
+        appointment: &AppointmentId,
+        verifications: Vec<Verification>,
+        context: &CommandContext,
+    ) -> Result<(String, Option<Committed>), Error> {
+        let today = self.today();
+        let outcome = with_conflict_retries(CONFLICT_RETRIES, || async {
+            let loaded = self.divorces.load(application.as_str()).await?;
+            let Some(facts) = loaded.state.application().cloned() else {
+                return Ok(Err(Error::NotFound(
+                    "the divorce application does not exist".to_owned(),
+                )));
+            };
+            if let divorce::State::Registered {
+                certificate_number,
+                appointment: on,
+                ..
+            } = &facts.state
+                && on == appointment
+            {
+                return Ok(Ok((certificate_number.clone(), Vec::new())));
+            }
+            if let Err(error) = self
+                .attended(
+                    appointment,
+                    Service::DivorceRegistration,
+                    &[&facts.parties[0].citizen, &facts.parties[1].citizen],
+                )
+                .await
+            {
+                return Ok(Err(error));
+            }
+            let registered =
+                match loaded
+                    .state
+                    .handle(&divorce::Command::Register(divorce::Register {
+                        appointment: *appointment,
+                        verifications: verifications.clone(),
+                        on: today,
+                    })) {
+                    Ok(events) => events,
+                    Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
+                };
+            let marriage = self.marriages.load(facts.marriage.as_str()).await?;
+            let Some(record) = marriage.state.record() else {
+                return Ok(Err(Error::NotFound(
+                    "the marriage is not in the register".to_owned(),
+                )));
+            };
+            let keys = record
+                .parties
+                .each_ref()
+                .map(|p| self.pseudonym(&p.citizen).to_string());
+            let a = self.persons.load(&keys[0]).await?;
+            let b = self.persons.load(&keys[1]).await?;
+            let plan = match registration::dissolve_by_divorce(
+                &marriage.state,
+                &a.state,
+                &b.state,
+                application,
+                today,
+            ) {
+                Ok(plan) => plan,
+                Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
+            };
+            let [for_a, for_b] = plan.parties;
+            let decided = vec![
+                self.divorces
+                    .decided(application.as_str(), loaded.version, &registered)?,
+                self.marriages.decided(
+                    facts.marriage.as_str(),
+                    marriage.version,
+                    &plan.marriage,
+                )?,
+                self.persons.decided(&keys[0], a.version, &for_a)?,
+                self.persons.decided(&keys[1], b.version, &for_b)?,
+            ];
+            let committed = commit_together(self.store(), decided, context).await?;
+            Ok(Ok((
+                crate::ids::divorce_certificate_number(appointment),
+                committed,
+            )))
+        })
+        .await??;
+        let (certificate_number, committed) = outcome;
+        self.written(&committed);
+        Ok((certificate_number, last(committed)))
+    }
+
+    /// One divorce application.
+    pub async fn divorce_application(
+        &self,
+        id: &ApplicationId,
+    ) -> Result<divorce::Application, Error> {
+        self.divorces
+            .load(id.as_str())
+            .await?
+            .state
+            .application()
+            .cloned()
+            .ok_or_else(|| Error::NotFound("the divorce application does not exist".to_owned()))
+    }
+
+    /// Lapses `application` if its last day to register is before today (the scheduler's
+    /// command; idempotent through its key).
+    pub async fn expire_divorce(
+        &self,
+        application: &ApplicationId,
+    ) -> Result<Option<Committed>, Error> {
+        let today = self.today();
+        let context = CommandContext::new().with_idempotency_key(format!("lapse:{application}"));
+        let command = divorce::Command::Expire(divorce::Expire { as_of: today });
+        match self
+            .divorces
+            .execute(application.as_str(), &command, &context)
+            .await?
+        {
+            Ok(committed) => {
+                self.written(std::slice::from_ref(&committed));
+                Ok(Some(committed))
+            }
+            // Registered, withdrawn or lapsed meanwhile, or not due: nothing to do.
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+fn same_backfill(record: &marriage::MarriageRecord, command: &marriage::Backfill) -> bool {
+    record.backfilled.as_ref() == Some(&command.archive)
+        && record.registered_on == command.on
+        && record.parties == command.parties
+}

@@ -1,0 +1,322 @@
+//! Decoding the assistance service's events (`proto/minzheng/assistance/v1/events.proto`) into
+//! [`assistance::Event`] for the [`crate::assistance::Ledger`].
+//!
+//! This service never writes these events; it follows three of them from the bus. [`decode`]
+//! answers `Ok(None)` for the other event types of the assistance package, which it does not
+//! follow, so the consumer can skip them. [`encode`] exists for tests, including end-to-end tests
+//! that play the assistance service.
+//!
+//! The reason an assistance case ended (`AssistanceEnded.reason`) is not kept: the ledger does
+//! not need it, and [`encode`] writes it empty.
+
+use bytes::Bytes;
+use minzheng_host::decode::Decoder;
+use minzheng_kit::aggregate::CodecError;
+use minzheng_proto::{assistance::v1 as pb, common::v1 as common};
+use minzheng_types::CitizenId;
+use prost::Message;
+
+use crate::assistance::{self, AssistanceCategory, CaseId};
+
+/// The schema version of the assistance events this service understands.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The prefix of every event type of the assistance service.
+pub const PACKAGE_PREFIX: &str = "minzheng.assistance.v1.";
+
+/// Full protobuf names of the followed event messages, which are their stored event types.
+pub mod event_types {
+    pub const ASSISTANCE_GRANTED: &str = "minzheng.assistance.v1.AssistanceGranted";
+    pub const ASSISTANCE_MEMBERS_CHANGED: &str = "minzheng.assistance.v1.AssistanceMembersChanged";
+    pub const ASSISTANCE_ENDED: &str = "minzheng.assistance.v1.AssistanceEnded";
+}
+
+use event_types::*;
+
+/// Decodes an assistance event: `Ok(None)` for an event type of the assistance service that is
+/// not followed, [`CodecError::UnknownType`] for an event type of another package.
+pub fn decode(
+    event_type: &str,
+    schema_version: u32,
+    payload: &[u8],
+) -> Result<Option<assistance::Event>, CodecError> {
+    match event_type {
+        ASSISTANCE_GRANTED | ASSISTANCE_MEMBERS_CHANGED | ASSISTANCE_ENDED => {}
+        other if other.starts_with(PACKAGE_PREFIX) => return Ok(None),
+        other => return Err(CodecError::UnknownType(other.to_owned())),
+    }
+    let d = Decoder::new(event_type, schema_version, SCHEMA_VERSION)?;
+    let event = match event_type {
+        ASSISTANCE_GRANTED => {
+            let m: pb::AssistanceGranted = d.message(payload)?;
+            assistance::Event::Granted {
+                case_id: case_id(&d, &m.case_id)?,
+                category: category_from_pb(&d, "category", m.category)?,
+                county: d.code("county", &m.county)?,
+                members: members(&d, &m.members)?,
+                effective_from: d.date("effective_from", &m.effective_from)?,
+            }
+        }
+        ASSISTANCE_MEMBERS_CHANGED => {
+            let m: pb::AssistanceMembersChanged = d.message(payload)?;
+            assistance::Event::MembersChanged {
+                case_id: case_id(&d, &m.case_id)?,
+                members: members(&d, &m.members)?,
+                effective_on: d.date("effective_on", &m.effective_on)?,
+            }
+        }
+        _ => {
+            let m: pb::AssistanceEnded = d.message(payload)?;
+            assistance::Event::Ended {
+                case_id: case_id(&d, &m.case_id)?,
+                effective_on: d.date("effective_on", &m.effective_on)?,
+            }
+        }
+    };
+    Ok(Some(event))
+}
+
+/// The event type and payload the assistance service would publish for `event`. Used by tests
+/// (and end-to-end tests that play the assistance service); this service never writes these.
+pub fn encode(event: &assistance::Event) -> (&'static str, Bytes) {
+    let citizens = |members: &[CitizenId]| -> Vec<common::CitizenRef> {
+        members.iter().map(common::CitizenRef::from).collect()
+    };
+    let (event_type, bytes) = match event {
+        assistance::Event::Granted {
+            case_id,
+            category,
+            county,
+            members,
+            effective_from,
+        } => (
+            ASSISTANCE_GRANTED,
+            pb::AssistanceGranted {
+                case_id: case_id.as_str().to_owned(),
+                category: category_to_pb(*category).into(),
+                county: Some((*county).into()),
+                members: citizens(members),
+                effective_from: Some((*effective_from).into()),
+            }
+            .encode_to_vec(),
+        ),
+        assistance::Event::MembersChanged {
+            case_id,
+            members,
+            effective_on,
+        } => (
+            ASSISTANCE_MEMBERS_CHANGED,
+            pb::AssistanceMembersChanged {
+                case_id: case_id.as_str().to_owned(),
+                members: citizens(members),
+                effective_on: Some((*effective_on).into()),
+            }
+            .encode_to_vec(),
+        ),
+        assistance::Event::Ended {
+            case_id,
+            effective_on,
+        } => (
+            ASSISTANCE_ENDED,
+            pb::AssistanceEnded {
+                case_id: case_id.as_str().to_owned(),
+                effective_on: Some((*effective_on).into()),
+                reason: String::new(),
+            }
+            .encode_to_vec(),
+        ),
+    };
+    (event_type, Bytes::from(bytes))
+}
+
+/// A category as its message enum.
+pub(crate) fn category_to_pb(category: AssistanceCategory) -> pb::AssistanceCategory {
+    match category {
+        AssistanceCategory::Dibao => pb::AssistanceCategory::Dibao,
+        AssistanceCategory::Tekun => pb::AssistanceCategory::Tekun,
+        AssistanceCategory::LowIncome => pb::AssistanceCategory::LowIncome,
+        AssistanceCategory::Temporary => pb::AssistanceCategory::Temporary,
+    }
+}
+
+/// A required category from its message enum value.
+pub(crate) fn category_from_pb(
+    d: &Decoder<'_>,
+    field: &str,
+    value: i32,
+) -> Result<AssistanceCategory, CodecError> {
+    match pb::AssistanceCategory::try_from(value) {
+        Ok(pb::AssistanceCategory::Dibao) => Ok(AssistanceCategory::Dibao),
+        Ok(pb::AssistanceCategory::Tekun) => Ok(AssistanceCategory::Tekun),
+        Ok(pb::AssistanceCategory::LowIncome) => Ok(AssistanceCategory::LowIncome),
+        Ok(pb::AssistanceCategory::Temporary) => Ok(AssistanceCategory::Temporary),
+        Ok(pb::AssistanceCategory::Unspecified) | Err(_) => {
+            Err(d.invalid(format!("{field} is not a known assistance category")))
+        }
+    }
+}
+
+/// A required case id.
+pub(crate) fn case_id(d: &Decoder<'_>, value: &str) -> Result<CaseId, CodecError> {
+    d.parse("case_id", CaseId::parse(value))
+}
+
+fn members(d: &Decoder<'_>, members: &[common::CitizenRef]) -> Result<Vec<CitizenId>, CodecError> {
+    members
+        .iter()
+        .map(|m| d.citizen("members", &Some(m.clone())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+    use crate::assistance::tests::{case, county, grandfather, grandmother, granted};
+
+    fn events() -> Vec<assistance::Event> {
+        let mut events: Vec<assistance::Event> = AssistanceCategory::ALL
+            .into_iter()
+            .map(|category| {
+                granted(
+                    "210502-DB-2025-000123",
+                    category,
+                    vec![grandmother(), grandfather()],
+                    date!(2025 - 03 - 01),
+                )
+            })
+            .collect();
+        events.push(assistance::Event::MembersChanged {
+            case_id: case("210502-DB-2025-000123"),
+            members: vec![grandmother()],
+            effective_on: date!(2025 - 09 - 01),
+        });
+        events.push(assistance::Event::Ended {
+            case_id: case("210502-DB-2025-000123"),
+            effective_on: date!(2026 - 01 - 01),
+        });
+        events
+    }
+
+    #[test]
+    fn followed_events_round_trip() {
+        for event in events() {
+            let (event_type, bytes) = encode(&event);
+            assert!(event_type.starts_with(PACKAGE_PREFIX));
+            let decoded = decode(event_type, SCHEMA_VERSION, &bytes).expect("decodes");
+            assert_eq!(decoded, Some(event));
+        }
+    }
+
+    #[test]
+    fn other_assistance_events_are_skipped_and_foreign_ones_refused() {
+        assert!(matches!(
+            decode(
+                "minzheng.assistance.v1.AssistanceApplicationReceived",
+                1,
+                b"\xff"
+            ),
+            Ok(None)
+        ));
+        assert!(matches!(
+            decode("minzheng.assistance.v1.AssistanceGranted", 2, &[]),
+            Err(CodecError::UnsupportedVersion { .. })
+        ));
+        assert!(matches!(
+            decode("minzheng.civilregistry.v1.DeathRecorded", 1, &[]),
+            Err(CodecError::UnknownType(_))
+        ));
+    }
+
+    #[test]
+    fn invalid_payloads_are_errors() {
+        let invalid = |event_type: &str, payload: Vec<u8>| {
+            assert!(
+                matches!(
+                    decode(event_type, SCHEMA_VERSION, &payload),
+                    Err(CodecError::Invalid { .. })
+                ),
+                "{event_type}"
+            );
+        };
+        invalid(ASSISTANCE_GRANTED, b"\xff\xff".to_vec());
+        let grant = || pb::AssistanceGranted {
+            case_id: "210502-DB-2025-000123".into(),
+            category: pb::AssistanceCategory::Dibao.into(),
+            county: Some(county().into()),
+            members: vec![(&grandmother()).into()],
+            effective_from: Some(date!(2025 - 03 - 01).into()),
+        };
+        assert!(decode(ASSISTANCE_GRANTED, 1, &grant().encode_to_vec()).is_ok());
+        invalid(
+            ASSISTANCE_GRANTED,
+            pb::AssistanceGranted {
+                category: pb::AssistanceCategory::Unspecified.into(),
+                ..grant()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            ASSISTANCE_GRANTED,
+            pb::AssistanceGranted {
+                case_id: String::new(),
+                ..grant()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            ASSISTANCE_GRANTED,
+            pb::AssistanceGranted {
+                members: vec![common::CitizenRef {
+                    citizen_id: "110105194912310021".into(),
+                }],
+                ..grant()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            ASSISTANCE_GRANTED,
+            pb::AssistanceGranted {
+                county: None,
+                ..grant()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            ASSISTANCE_MEMBERS_CHANGED,
+            pb::AssistanceMembersChanged {
+                case_id: "210502-DB-2025-000123".into(),
+                members: vec![],
+                effective_on: None,
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            ASSISTANCE_ENDED,
+            pb::AssistanceEnded {
+                case_id: "210502-DB-2025-000123".into(),
+                effective_on: None,
+                reason: "收入超过低保标准".into(),
+            }
+            .encode_to_vec(),
+        );
+    }
+
+    #[test]
+    fn an_end_with_a_reason_decodes() {
+        let payload = pb::AssistanceEnded {
+            case_id: "210502-DB-2025-000123".into(),
+            effective_on: Some(date!(2026 - 01 - 01).into()),
+            reason: "收入超过低保标准".into(),
+        }
+        .encode_to_vec();
+        assert_eq!(
+            decode(ASSISTANCE_ENDED, SCHEMA_VERSION, &payload).expect("decodes"),
+            Some(assistance::Event::Ended {
+                case_id: case("210502-DB-2025-000123"),
+                effective_on: date!(2026 - 01 - 01),
+            })
+        );
+    }
+}

@@ -1,0 +1,429 @@
+//! The death record's events ([`death::Event`]) to their messages and back:
+//! [`death::Recorded`] ↔ `DeathRecorded`, [`death::FuneralRecorded`] ↔ `FuneralServiceRecorded`.
+//!
+//! The death id on the wire is the pseudonym's text. Decoding checks again what every reader
+//! relies on: the county is county-level, and the amounts add up (the payable amount is the
+//! basic fee less the amount waived, none of them negative). The rules only commands check (the
+//! order of the dates, a cremation for ashes) are not checked again, so that changing them never
+//! makes stored history unreadable.
+
+use bytes::Bytes;
+use minzheng_host::decode::{Decoder, optional_text};
+use minzheng_kit::aggregate::{CodecError, EventCodec};
+use minzheng_proto::civilregistry::v1 as pb;
+use minzheng_types::{Fen, RegionLevel};
+use prost::Message;
+
+use super::{
+    SCHEMA_VERSION,
+    assistance::{case_id, category_from_pb, category_to_pb},
+    citizen_ref,
+};
+use crate::{
+    death::{self, BurialType, FeeWaiver, Source},
+    ids::Pseudonym,
+};
+
+/// Full protobuf names of the event messages, which are the stored event types.
+pub mod event_types {
+    pub const DEATH_RECORDED: &str = "minzheng.civilregistry.v1.DeathRecorded";
+    pub const FUNERAL_SERVICE_RECORDED: &str = "minzheng.civilregistry.v1.FuneralServiceRecorded";
+}
+
+use event_types::*;
+
+impl EventCodec for death::Event {
+    fn event_type(&self) -> &'static str {
+        match self {
+            death::Event::Recorded(_) => DEATH_RECORDED,
+            death::Event::FuneralRecorded(_) => FUNERAL_SERVICE_RECORDED,
+        }
+    }
+
+    fn schema_version(&self) -> u32 {
+        SCHEMA_VERSION
+    }
+
+    fn encode(&self) -> Bytes {
+        let bytes = match self {
+            death::Event::Recorded(e) => pb::DeathRecorded {
+                death_id: e.death.as_str().to_owned(),
+                citizen: Some(citizen_ref(&e.citizen)),
+                name: e.name.as_str().to_owned(),
+                died_on: Some(e.died_on.into()),
+                county: Some(e.county.into()),
+                source: source_to_pb(e.source).into(),
+                source_reference: optional_text(e.source_reference.as_ref()),
+                recorded_on: Some(e.recorded_on.into()),
+            }
+            .encode_to_vec(),
+            death::Event::FuneralRecorded(e) => pb::FuneralServiceRecorded {
+                death_id: e.death.as_str().to_owned(),
+                funeral_home: e.funeral_home.as_str().to_owned(),
+                cremated_on: e.cremated_on.map(Into::into),
+                burial: burial_to_pb(e.burial).into(),
+                buried_on: Some(e.buried_on.into()),
+                basic_fee: Some(e.basic_fee.into()),
+                waiver: e.waiver.as_ref().map(|w| pb::FeeWaiver {
+                    category: category_to_pb(w.category).into(),
+                    case_id: w.case_id.as_str().to_owned(),
+                    waived: Some(w.waived.into()),
+                }),
+                payable: Some(e.payable.into()),
+                recorded_on: Some(e.recorded_on.into()),
+            }
+            .encode_to_vec(),
+        };
+        Bytes::from(bytes)
+    }
+
+    fn decode(event_type: &str, schema_version: u32, payload: &[u8]) -> Result<Self, CodecError> {
+        if !matches!(event_type, DEATH_RECORDED | FUNERAL_SERVICE_RECORDED) {
+            return Err(CodecError::UnknownType(event_type.to_owned()));
+        }
+        let d = Decoder::new(event_type, schema_version, SCHEMA_VERSION)?;
+        if event_type == DEATH_RECORDED {
+            let m: pb::DeathRecorded = d.message(payload)?;
+            let county = d.code("county", &m.county)?;
+            if county.level() != RegionLevel::County {
+                return Err(d.invalid("county must be a county-level division"));
+            }
+            return Ok(death::Event::Recorded(death::Recorded {
+                death: d.parse("death_id", Pseudonym::parse(&m.death_id))?,
+                citizen: d.citizen("citizen", &m.citizen)?,
+                name: d.text("name", &m.name)?,
+                died_on: d.date("died_on", &m.died_on)?,
+                county,
+                source: source_from_pb(&d, m.source)?,
+                source_reference: d.optional_text("source_reference", &m.source_reference)?,
+                recorded_on: d.date("recorded_on", &m.recorded_on)?,
+            }));
+        }
+        let m: pb::FuneralServiceRecorded = d.message(payload)?;
+        let basic_fee = d.money("basic_fee", &m.basic_fee)?;
+        let payable = d.money("payable", &m.payable)?;
+        let waiver = m
+            .waiver
+            .as_ref()
+            .map(|w| -> Result<FeeWaiver, CodecError> {
+                Ok(FeeWaiver {
+                    category: category_from_pb(&d, "waiver.category", w.category)?,
+                    case_id: case_id(&d, &w.case_id)?,
+                    waived: d.money("waiver.waived", &w.waived)?,
+                })
+            })
+            .transpose()?;
+        let waived = waiver.as_ref().map_or(Fen::ZERO, |w| w.waived);
+        if basic_fee.checked_sub(waived) != Some(payable) {
+            return Err(d.invalid("payable must be the basic fee less the amount waived"));
+        }
+        Ok(death::Event::FuneralRecorded(death::FuneralRecorded {
+            death: d.parse("death_id", Pseudonym::parse(&m.death_id))?,
+            funeral_home: d.text("funeral_home", &m.funeral_home)?,
+            cremated_on: d.optional_date("cremated_on", &m.cremated_on)?,
+            burial: burial_from_pb(&d, m.burial)?,
+            buried_on: d.date("buried_on", &m.buried_on)?,
+            basic_fee,
+            waiver,
+            payable,
+            recorded_on: d.date("recorded_on", &m.recorded_on)?,
+        }))
+    }
+}
+
+fn source_to_pb(source: Source) -> pb::DeathSource {
+    match source {
+        Source::Hospital => pb::DeathSource::Hospital,
+        Source::PublicSecurity => pb::DeathSource::PublicSecurity,
+        Source::Family => pb::DeathSource::Family,
+    }
+}
+
+fn source_from_pb(d: &Decoder<'_>, value: i32) -> Result<Source, CodecError> {
+    match pb::DeathSource::try_from(value) {
+        Ok(pb::DeathSource::Hospital) => Ok(Source::Hospital),
+        Ok(pb::DeathSource::PublicSecurity) => Ok(Source::PublicSecurity),
+        Ok(pb::DeathSource::Family) => Ok(Source::Family),
+        Ok(pb::DeathSource::Unspecified) | Err(_) => {
+            Err(d.invalid("source is not a known death source"))
+        }
+    }
+}
+
+fn burial_to_pb(burial: BurialType) -> pb::BurialType {
+    match burial {
+        BurialType::Sea => pb::BurialType::Sea,
+        BurialType::Tree => pb::BurialType::Tree,
+        BurialType::Lawn => pb::BurialType::Lawn,
+        BurialType::Flower => pb::BurialType::Flower,
+        BurialType::TraditionalCemetery => pb::BurialType::TraditionalCemetery,
+        BurialType::Columbarium => pb::BurialType::Columbarium,
+    }
+}
+
+fn burial_from_pb(d: &Decoder<'_>, value: i32) -> Result<BurialType, CodecError> {
+    match pb::BurialType::try_from(value) {
+        Ok(pb::BurialType::Sea) => Ok(BurialType::Sea),
+        Ok(pb::BurialType::Tree) => Ok(BurialType::Tree),
+        Ok(pb::BurialType::Lawn) => Ok(BurialType::Lawn),
+        Ok(pb::BurialType::Flower) => Ok(BurialType::Flower),
+        Ok(pb::BurialType::TraditionalCemetery) => Ok(BurialType::TraditionalCemetery),
+        Ok(pb::BurialType::Columbarium) => Ok(BurialType::Columbarium),
+        Ok(pb::BurialType::Unspecified) | Err(_) => {
+            Err(d.invalid("burial is not a known burial type"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use minzheng_kit::testing::assert_codec_round_trips;
+    use minzheng_proto::common::v1 as common;
+
+    use super::*;
+    use crate::{
+        assistance::{
+            AssistanceCategory,
+            tests::{case, county},
+        },
+        codec::PACKAGE,
+        death::tests::{history, pseudonym, recorded},
+    };
+
+    fn funeral(history: &[death::Event]) -> death::FuneralRecorded {
+        match &history[1] {
+            death::Event::FuneralRecorded(e) => e.clone(),
+            death::Event::Recorded(_) => unreachable!("the second event is the funeral"),
+        }
+    }
+
+    fn death_recorded() -> death::Recorded {
+        match recorded() {
+            death::Event::Recorded(e) => e,
+            death::Event::FuneralRecorded(_) => unreachable!("recorded() is a Recorded"),
+        }
+    }
+
+    #[test]
+    fn every_event_round_trips() {
+        let mut events = history();
+        for source in Source::ALL {
+            events.push(death::Event::Recorded(death::Recorded {
+                source,
+                source_reference: None,
+                ..death_recorded()
+            }));
+        }
+        for burial in BurialType::ALL {
+            events.push(death::Event::FuneralRecorded(death::FuneralRecorded {
+                burial,
+                cremated_on: None,
+                waiver: None,
+                payable: Fen::new(150_000),
+                ..funeral(&history())
+            }));
+        }
+        for category in AssistanceCategory::ALL {
+            events.push(death::Event::FuneralRecorded(death::FuneralRecorded {
+                waiver: Some(FeeWaiver {
+                    category,
+                    case_id: case("210502-TK-2025-000007"),
+                    waived: Fen::new(50_000),
+                }),
+                payable: Fen::new(100_000),
+                ..funeral(&history())
+            }));
+        }
+        assert_codec_round_trips(events);
+    }
+
+    #[test]
+    fn event_types_are_the_message_names() {
+        for event_type in [DEATH_RECORDED, FUNERAL_SERVICE_RECORDED] {
+            assert!(
+                event_type.starts_with(&format!("{PACKAGE}.")),
+                "{event_type}"
+            );
+        }
+        assert_eq!(
+            history()
+                .iter()
+                .map(EventCodec::event_type)
+                .collect::<Vec<_>>(),
+            [DEATH_RECORDED, FUNERAL_SERVICE_RECORDED]
+        );
+    }
+
+    fn invalid(event_type: &str, payload: Vec<u8>) {
+        assert!(
+            matches!(
+                death::Event::decode(event_type, SCHEMA_VERSION, &payload),
+                Err(CodecError::Invalid { .. })
+            ),
+            "{event_type}"
+        );
+    }
+
+    fn death_message() -> pb::DeathRecorded {
+        pb::DeathRecorded::decode(recorded().encode()).expect("decodes")
+    }
+
+    fn funeral_message() -> pb::FuneralServiceRecorded {
+        pb::FuneralServiceRecorded::decode(history()[1].encode()).expect("decodes")
+    }
+
+    #[test]
+    fn a_death_missing_a_required_field_is_invalid() {
+        invalid(
+            DEATH_RECORDED,
+            pb::DeathRecorded {
+                citizen: None,
+                ..death_message()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            DEATH_RECORDED,
+            pb::DeathRecorded {
+                death_id: String::new(),
+                ..death_message()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            DEATH_RECORDED,
+            pb::DeathRecorded {
+                died_on: None,
+                ..death_message()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            DEATH_RECORDED,
+            pb::DeathRecorded {
+                source: pb::DeathSource::Unspecified.into(),
+                ..death_message()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            DEATH_RECORDED,
+            pb::DeathRecorded {
+                county: Some(common::RegionCode {
+                    code: "210500000000".into(),
+                }),
+                ..death_message()
+            }
+            .encode_to_vec(),
+        );
+        invalid(DEATH_RECORDED, b"\xff\xff".to_vec());
+        assert!(
+            death::Event::decode(
+                DEATH_RECORDED,
+                SCHEMA_VERSION,
+                &death_message().encode_to_vec()
+            )
+            .is_ok()
+        );
+        assert_eq!(death_message().county, Some(county().into()));
+        assert_eq!(death_message().death_id, pseudonym().as_str());
+    }
+
+    #[test]
+    fn a_funeral_missing_a_required_field_is_invalid() {
+        invalid(
+            FUNERAL_SERVICE_RECORDED,
+            pb::FuneralServiceRecorded {
+                buried_on: None,
+                ..funeral_message()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            FUNERAL_SERVICE_RECORDED,
+            pb::FuneralServiceRecorded {
+                basic_fee: None,
+                ..funeral_message()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            FUNERAL_SERVICE_RECORDED,
+            pb::FuneralServiceRecorded {
+                funeral_home: String::new(),
+                ..funeral_message()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            FUNERAL_SERVICE_RECORDED,
+            pb::FuneralServiceRecorded {
+                burial: pb::BurialType::Unspecified.into(),
+                ..funeral_message()
+            }
+            .encode_to_vec(),
+        );
+        let mut no_category = funeral_message();
+        if let Some(waiver) = &mut no_category.waiver {
+            waiver.category = 0;
+        }
+        invalid(FUNERAL_SERVICE_RECORDED, no_category.encode_to_vec());
+        let mut no_case = funeral_message();
+        if let Some(waiver) = &mut no_case.waiver {
+            waiver.case_id.clear();
+        }
+        invalid(FUNERAL_SERVICE_RECORDED, no_case.encode_to_vec());
+    }
+
+    #[test]
+    fn the_amounts_must_add_up() {
+        // The history's funeral waives the whole 1 500 yuan.
+        invalid(
+            FUNERAL_SERVICE_RECORDED,
+            pb::FuneralServiceRecorded {
+                payable: Some(Fen::new(1).into()),
+                ..funeral_message()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            FUNERAL_SERVICE_RECORDED,
+            pb::FuneralServiceRecorded {
+                waiver: None,
+                ..funeral_message()
+            }
+            .encode_to_vec(),
+        );
+        invalid(
+            FUNERAL_SERVICE_RECORDED,
+            pb::FuneralServiceRecorded {
+                payable: Some(Fen::new(-150_000).into()),
+                basic_fee: Some(Fen::ZERO.into()),
+                ..funeral_message()
+            }
+            .encode_to_vec(),
+        );
+    }
+
+    #[test]
+    fn other_types_and_versions_are_refused() {
+        assert!(matches!(
+            death::Event::decode("minzheng.civilregistry.v1.PersonDeceased", 1, &[]),
+            Err(CodecError::UnknownType(_))
+        ));
+        assert!(matches!(
+            death::Event::decode(DEATH_RECORDED, 2, &recorded().encode()),
+            Err(CodecError::UnsupportedVersion { .. })
+        ));
+    }
+
+    #[test]
+    fn an_absent_reference_is_an_empty_string() {
+        let event = death::Event::Recorded(death::Recorded {
+            source_reference: None,
+            ..death_recorded()
+        });
+        let message = pb::DeathRecorded::decode(event.encode()).expect("decodes");
+        assert_eq!(message.source_reference, "");
+    }
+}

@@ -1,0 +1,433 @@
+//! The application over a real (SQLite) event store with a clock the test moves: the flows
+//! whose rules span streams or days. The gRPC edge and PostgreSQL + NATS come in `tests/api.rs`.
+
+use std::sync::Arc;
+
+use minzheng_civilregistry::{
+    app::{CivilRegistry, registrations::MarriageRegistered},
+    death::{self, Source},
+    ids::AppointmentId,
+    person::Status,
+    registry_day::{AppointmentState, Service, SlotId},
+    verification::{Kind, Outcome, Party, Verification},
+};
+use minzheng_eventstore::{SharedStore, Upcasters, sqlite::SqliteStore};
+use minzheng_kit::{Error, aggregate::CommandContext, clock::FixedClock, pseudonym::Pseudonymizer};
+use minzheng_testkit::TestSqlite;
+use minzheng_types::{BoundedText, CitizenId, RegionCode, add_days};
+use secrecy::SecretString;
+use time::{Date, macros::date};
+
+const PINGSHAN: &str = "210502000000";
+/// A man born 1990-05-01 and a woman born 1995-03-08 (valid check characters).
+const HUSBAND: &str = "210502199005010014";
+const WIFE: &str = "210502199503080023";
+
+fn citizen(number: &str) -> CitizenId {
+    CitizenId::parse(number).expect("test ids are valid")
+}
+
+fn text(s: &str) -> BoundedText {
+    BoundedText::parse(s, 200).expect("valid text")
+}
+
+fn party(number: &str, name: &str) -> Party {
+    Party {
+        citizen: citizen(number),
+        name: text(name),
+    }
+}
+
+fn checks(numbers: &[&str]) -> Vec<Verification> {
+    numbers
+        .iter()
+        .flat_map(|n| {
+            Kind::ALL.into_iter().map(move |kind| Verification {
+                party: citizen(n),
+                kind,
+                method: text("本溪市婚姻登记系统"),
+                outcome: Outcome::Passed,
+                score_permille: 0,
+            })
+        })
+        .collect()
+}
+
+fn key(k: &str) -> CommandContext {
+    CommandContext::new().with_idempotency_key(k)
+}
+
+async fn open(db: &TestSqlite, clock: &FixedClock) -> CivilRegistry {
+    let store: SharedStore = Arc::new(
+        SqliteStore::connect(&db.url, Upcasters::new())
+            .await
+            .expect("store opens"),
+    );
+    let pseudonyms = Pseudonymizer::new(&SecretString::from(
+        "a test key of thirty-two bytes!!".to_owned(),
+    ))
+    .expect("key long enough");
+    let app = CivilRegistry::new(store, pseudonyms, Arc::new(clock.clone()));
+    app.view().catch_up().await.expect("view builds");
+    app
+}
+
+/// Publishes a slot for `day`, books `service` for `parties` and checks them in on the day.
+async fn attend(
+    app: &CivilRegistry,
+    clock: &FixedClock,
+    day: Date,
+    service: Service,
+    parties: &[&str],
+) -> AppointmentId {
+    let registry = RegionCode::parse(PINGSHAN).expect("valid");
+    let slot = SlotId::parse("0900").expect("valid");
+    let tag = format!("{day}-{}", service.as_str());
+    app.publish_slots(
+        registry,
+        day,
+        vec![(slot, 10)],
+        &key(&format!("slots-{tag}")),
+    )
+    .await
+    .expect("slots published");
+    let booked = app
+        .book(
+            registry,
+            day,
+            slot,
+            service,
+            parties.iter().map(|p| citizen(p)).collect(),
+            &key(&format!("book-{tag}")),
+        )
+        .await
+        .expect("booked");
+    clock.set(day);
+    app.check_in(&booked.appointment, &key(&format!("in-{tag}")))
+        .await
+        .expect("checked in");
+    booked.appointment
+}
+
+/// Marries HUSBAND and WIFE on 2025-06-10.
+async fn wed(app: &CivilRegistry, clock: &FixedClock) -> (AppointmentId, MarriageRegistered) {
+    let wedding = attend(
+        app,
+        clock,
+        date!(2025 - 06 - 10),
+        Service::Marriage,
+        &[HUSBAND, WIFE],
+    )
+    .await;
+    let married = app
+        .register_marriage(
+            &wedding,
+            [party(HUSBAND, "张三"), party(WIFE, "李四")],
+            checks(&[HUSBAND, WIFE]),
+            &key("marry"),
+        )
+        .await
+        .expect("registered");
+    (wedding, married)
+}
+
+fn rule(error: Error) -> String {
+    match error {
+        Error::FailedPrecondition { rule, .. } => rule,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_divorce_application_lapses_on_day_61_even_when_the_service_slept_through_it() {
+    let db = TestSqlite::create();
+    let clock = FixedClock::new(date!(2025 - 06 - 01));
+    let app = open(&db, &clock).await;
+
+    let (wedding, married) = wed(&app, &clock).await;
+    assert_eq!(married.certificate_number, format!("J{wedding}"));
+
+    // A second registration of either party is bigamy.
+    let day = date!(2025 - 07 - 01);
+    let again = attend(
+        &app,
+        &clock,
+        day,
+        Service::Marriage,
+        &[HUSBAND, "210502199601010029"],
+    )
+    .await;
+    let refused = app
+        .register_marriage(
+            &again,
+            [party(HUSBAND, "张三"), party("210502199601010029", "王五")],
+            checks(&[HUSBAND, "210502199601010029"]),
+            &key("bigamy"),
+        )
+        .await
+        .expect_err("bigamy refused");
+    assert_eq!(rule(refused), "already_married");
+
+    let applied_on = date!(2025 - 08 - 01);
+    let filing = attend(
+        &app,
+        &clock,
+        applied_on,
+        Service::DivorceApplication,
+        &[HUSBAND, WIFE],
+    )
+    .await;
+    let (application, _) = app
+        .apply_for_divorce(
+            &filing,
+            &married.marriage,
+            checks(&[HUSBAND, WIFE]),
+            &key("apply"),
+        )
+        .await
+        .expect("application received");
+    assert_eq!(
+        application.last_day_to_register,
+        add_days(applied_on, 60).expect("in range")
+    );
+
+    // The service is down from day 1 to day 61; it starts again on day 61.
+    drop(app);
+    clock.set(add_days(applied_on, 61).expect("in range"));
+    let app = open(&db, &clock).await;
+    let summary = app.sweep().await.expect("sweep runs");
+    assert_eq!(summary.lapsed_applications, 1);
+    let lapsed = app
+        .divorce_application(&application.id)
+        .await
+        .expect("application kept");
+    assert!(
+        matches!(lapsed.state, minzheng_civilregistry::divorce::State::Lapsed { on } if on == add_days(applied_on, 61).expect("in range")),
+        "{:?}",
+        lapsed.state
+    );
+    // The parties are still married, and a second sweep does nothing.
+    let status = app
+        .marital_status(&citizen(WIFE), clock_today(&clock))
+        .await
+        .expect("status");
+    assert_eq!(status.period.map(|p| p.status), Some(Status::Married));
+    assert_eq!(app.sweep().await.expect("sweep").lapsed_applications, 0);
+}
+
+#[tokio::test]
+async fn a_death_widows_the_spouse_and_a_full_slot_and_a_no_show_are_recorded() {
+    let db = TestSqlite::create();
+    let clock = FixedClock::new(date!(2025 - 06 - 01));
+    let app = open(&db, &clock).await;
+    let (wedding, married) = wed(&app, &clock).await;
+    // A retry of the same registration answers the same, records nothing.
+    let retry = app
+        .register_marriage(
+            &wedding,
+            [party(HUSBAND, "张三"), party(WIFE, "李四")],
+            checks(&[HUSBAND, WIFE]),
+            &key("marry"),
+        )
+        .await
+        .expect("idempotent");
+    assert_eq!(retry.marriage, married.marriage);
+    assert!(retry.committed.is_none());
+
+    clock.set(date!(2026 - 01 - 05));
+    let (death_id, _) = app
+        .record_death(
+            death::Record {
+                death: app.pseudonym(&citizen(HUSBAND)),
+                citizen: citizen(HUSBAND),
+                name: text("张三"),
+                died_on: date!(2026 - 01 - 03),
+                county: RegionCode::parse(PINGSHAN).expect("valid"),
+                source: Source::Hospital,
+                source_reference: Some(text("BX-2026-0001")),
+                recorded_on: date!(2026 - 01 - 05),
+            },
+            &key("death"),
+        )
+        .await
+        .expect("death recorded");
+    assert_eq!(death_id, app.pseudonym(&citizen(HUSBAND)));
+
+    let on_the_day = app
+        .marital_status(&citizen(WIFE), date!(2026 - 01 - 03))
+        .await
+        .expect("status");
+    assert_eq!(on_the_day.period.map(|p| p.status), Some(Status::Married));
+    let after = app
+        .marital_status(&citizen(WIFE), date!(2026 - 01 - 04))
+        .await
+        .expect("status");
+    let period = after.period.expect("a status");
+    assert_eq!(period.status, Status::Widowed);
+    assert_eq!(period.record, death_id.to_string());
+    assert_eq!(
+        after.certificate_number,
+        Some(married.certificate_number.clone())
+    );
+    let deceased = app
+        .marital_status(&citizen(HUSBAND), date!(2026 - 01 - 04))
+        .await
+        .expect("status");
+    assert_eq!(deceased.deceased_on, Some(date!(2026 - 01 - 03)));
+    let record = app.marriage(&married.marriage).await.expect("kept");
+    assert_eq!(record.dissolved.map(|d| d.on), Some(date!(2026 - 01 - 04)));
+
+    // A no-show is recorded for an appointment nobody came to.
+    let registry = RegionCode::parse(PINGSHAN).expect("valid");
+    let slot = SlotId::parse("1000").expect("valid");
+    let day = date!(2026 - 02 - 02);
+    app.publish_slots(registry, day, vec![(slot, 1)], &key("slots-feb"))
+        .await
+        .expect("published");
+    let booked = app
+        .book(
+            registry,
+            day,
+            slot,
+            Service::CertificateReissue,
+            vec![citizen(WIFE)],
+            &key("book-feb"),
+        )
+        .await
+        .expect("booked");
+    let full = app
+        .book(
+            registry,
+            day,
+            slot,
+            Service::CertificateReissue,
+            vec![citizen("210502199601010029")],
+            &key("book-feb-2"),
+        )
+        .await
+        .expect_err("the slot is full");
+    assert_eq!(rule(full), "slot_fully_booked");
+    clock.set(date!(2026 - 02 - 03));
+    assert_eq!(app.sweep().await.expect("sweep").days_closed, 1);
+    let appointment = app.appointment(&booked.appointment).await.expect("kept");
+    assert_eq!(appointment.state, AppointmentState::NoShow);
+}
+
+#[tokio::test]
+async fn a_withdrawal_on_day_29_ends_an_application_and_a_divorce_on_day_31_divorces_both() {
+    let db = TestSqlite::create();
+    let clock = FixedClock::new(date!(2025 - 06 - 01));
+    let app = open(&db, &clock).await;
+    let (_, married) = wed(&app, &clock).await;
+
+    let first = date!(2025 - 08 - 01);
+    let filing = attend(
+        &app,
+        &clock,
+        first,
+        Service::DivorceApplication,
+        &[HUSBAND, WIFE],
+    )
+    .await;
+    let (application, _) = app
+        .apply_for_divorce(
+            &filing,
+            &married.marriage,
+            checks(&[HUSBAND, WIFE]),
+            &key("apply-1"),
+        )
+        .await
+        .expect("received");
+    clock.set(add_days(first, 29).expect("in range"));
+    app.withdraw_divorce(&application.id, citizen(WIFE), &key("withdraw"))
+        .await
+        .expect("withdrawn on day 29");
+
+    let second = date!(2025 - 10 - 01);
+    let filing = attend(
+        &app,
+        &clock,
+        second,
+        Service::DivorceApplication,
+        &[WIFE, HUSBAND],
+    )
+    .await;
+    let (application, _) = app
+        .apply_for_divorce(
+            &filing,
+            &married.marriage,
+            checks(&[HUSBAND, WIFE]),
+            &key("apply-2"),
+        )
+        .await
+        .expect("received again");
+    let too_early = attend(
+        &app,
+        &clock,
+        add_days(second, 30).expect("in range"),
+        Service::DivorceRegistration,
+        &[HUSBAND, WIFE],
+    )
+    .await;
+    let refused = app
+        .register_divorce(
+            &application.id,
+            &too_early,
+            checks(&[HUSBAND, WIFE]),
+            &key("register-30"),
+        )
+        .await
+        .expect_err("still cooling off on day 30");
+    assert_eq!(rule(refused), "cooling_off_not_over");
+
+    let day_31 = add_days(second, 31).expect("in range");
+    let coming_back = attend(
+        &app,
+        &clock,
+        day_31,
+        Service::DivorceRegistration,
+        &[HUSBAND, WIFE],
+    )
+    .await;
+    let (certificate, committed) = app
+        .register_divorce(
+            &application.id,
+            &coming_back,
+            checks(&[HUSBAND, WIFE]),
+            &key("register-31"),
+        )
+        .await
+        .expect("registered on day 31");
+    assert_eq!(certificate, format!("L{coming_back}"));
+    assert!(committed.is_some());
+    for spouse in [HUSBAND, WIFE] {
+        let status = app
+            .marital_status(&citizen(spouse), day_31)
+            .await
+            .expect("status");
+        let period = status.period.expect("a status");
+        assert_eq!(period.status, Status::Divorced);
+        assert_eq!(
+            status.certificate_number.as_deref(),
+            Some(certificate.as_str())
+        );
+    }
+    let record = app.marriage(&married.marriage).await.expect("kept");
+    assert_eq!(record.dissolved.map(|d| d.on), Some(day_31));
+    // Repeating the registration answers the same certificate and records nothing.
+    let (again, nothing) = app
+        .register_divorce(
+            &application.id,
+            &coming_back,
+            checks(&[HUSBAND, WIFE]),
+            &key("register-31"),
+        )
+        .await
+        .expect("idempotent");
+    assert_eq!((again, nothing), (certificate, None));
+}
+
+fn clock_today(clock: &FixedClock) -> Date {
+    use minzheng_kit::clock::Clock as _;
+    clock.today()
+}
