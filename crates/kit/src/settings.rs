@@ -168,6 +168,12 @@ pub struct PlatformSettings {
     pub data_dir: PathBuf,
     /// Bearer-token verification (`MZ_AUTH__…`).
     pub auth: AuthSettings,
+    /// The key of the pseudonyms that key persons' streams (`MZ_PSEUDONYM_KEY`, at least 32
+    /// bytes; see `pseudonym`). Required by services that keep records of persons when they run
+    /// on their own; `minzheng dev` keeps one under `data_dir` when it is unset. Never change
+    /// it for a deployment: the streams keyed under the old key would no longer be found.
+    #[serde(deserialize_with = "optional_secret")]
+    pub pseudonym_key: Option<SecretString>,
     /// How often the outbox relay polls the store for new events, in milliseconds
     /// (`MZ_RELAY_POLL_MS`).
     #[serde(deserialize_with = "whole_number")]
@@ -189,6 +195,7 @@ impl Default for PlatformSettings {
             log_filter: "info".to_owned(),
             data_dir: PathBuf::from("./data"),
             auth: AuthSettings::default(),
+            pseudonym_key: None,
             relay_poll_ms: 100,
             shutdown_timeout_secs: 30,
         }

@@ -111,7 +111,8 @@ async fn run_dev(settings: PlatformSettings, token_region: RegionCode) -> anyhow
         Host::new(Mode::Embedded, settings.clone())
             .authenticator(Authenticator::dev(&secret).context("development token secret")?),
         Mode::Embedded,
-    );
+        &settings,
+    )?;
     let running = host.start().await?;
     let token = mint_dev_token(
         &secret,
@@ -151,8 +152,8 @@ async fn run_service(settings: PlatformSettings, args: &[String]) -> anyhow::Res
         bail!("`minzheng {name}` takes no arguments; configure it with MZ_* environment variables");
     }
     let _telemetry = minzheng_telemetry::init(&settings.telemetry(&format!("minzheng-{name}")))?;
-    let host = Host::new(Mode::Distributed, settings);
-    let Some(host) = services::add(host, name, Mode::Distributed) else {
+    let host = Host::new(Mode::Distributed, settings.clone());
+    let Some(host) = services::add(host, name, Mode::Distributed, &settings)? else {
         bail!(
             "no service called {name:?}; this build has: {}",
             if services::NAMES.is_empty() {
@@ -233,14 +234,30 @@ mod tests {
 
     #[test]
     fn every_listed_service_can_be_added() {
+        let data = tempfile::tempdir().expect("temporary directory");
+        let settings = PlatformSettings {
+            data_dir: data.path().to_owned(),
+            ..PlatformSettings::default()
+        };
         for name in services::NAMES {
-            let host = Host::new(Mode::Embedded, PlatformSettings::default());
+            let host = Host::new(Mode::Embedded, settings.clone());
             assert!(
-                services::add(host, name, Mode::Embedded).is_some(),
+                services::add(host, name, Mode::Embedded, &settings)
+                    .expect("secrets")
+                    .is_some(),
                 "{name} is not wired"
             );
         }
-        let host = Host::new(Mode::Embedded, PlatformSettings::default());
-        assert!(services::add(host, "no-such-service", Mode::Embedded).is_none());
+        let host = Host::new(Mode::Embedded, settings.clone());
+        assert!(
+            services::add(host, "no-such-service", Mode::Embedded, &settings)
+                .expect("nothing to set up")
+                .is_none()
+        );
+        // Run alone, a service that keeps records of persons needs its pseudonym key.
+        let host = Host::new(Mode::Distributed, settings.clone());
+        let error = services::add(host, "civilregistry", Mode::Distributed, &settings)
+            .expect_err("no key configured");
+        assert!(error.to_string().contains("MZ_PSEUDONYM_KEY"), "{error}");
     }
 }

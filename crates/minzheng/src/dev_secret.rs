@@ -1,6 +1,9 @@
-//! The embedded mode's token secret: `MZ_AUTH__DEV_SECRET` when set, otherwise a random secret
-//! kept in `<data_dir>/dev-secret` (created on first use, readable by its owner only), so tokens
-//! minted by `minzheng token` keep working across restarts of `minzheng dev`.
+//! The embedded mode's secrets, each taken from its setting when set, otherwise a random secret
+//! kept in a file under the data directory (created on first use, readable by its owner only):
+//! - the token secret (`MZ_AUTH__DEV_SECRET`, `<data_dir>/dev-secret`), so tokens minted by
+//!   `minzheng token` keep working across restarts of `minzheng dev`;
+//! - the pseudonym key (`MZ_PSEUDONYM_KEY`, `<data_dir>/pseudonym-key`), so persons' streams are
+//!   found again after a restart.
 
 use std::{fs, io::Write as _};
 
@@ -9,12 +12,31 @@ use minzheng_kit::settings::PlatformSettings;
 use secrecy::SecretString;
 
 const FILE_NAME: &str = "dev-secret";
+const PSEUDONYM_KEY_FILE: &str = "pseudonym-key";
 
+/// The token secret.
 pub fn load_or_create(settings: &PlatformSettings) -> anyhow::Result<SecretString> {
-    if let Some(secret) = &settings.auth.dev_secret {
+    configured_or_file(settings, settings.auth.dev_secret.as_ref(), FILE_NAME)
+}
+
+/// The pseudonym key.
+pub fn pseudonym_key(settings: &PlatformSettings) -> anyhow::Result<SecretString> {
+    configured_or_file(
+        settings,
+        settings.pseudonym_key.as_ref(),
+        PSEUDONYM_KEY_FILE,
+    )
+}
+
+fn configured_or_file(
+    settings: &PlatformSettings,
+    configured: Option<&SecretString>,
+    file_name: &str,
+) -> anyhow::Result<SecretString> {
+    if let Some(secret) = configured {
         return Ok(secret.clone());
     }
-    let path = settings.data_dir.join(FILE_NAME);
+    let path = settings.data_dir.join(file_name);
     if let Ok(existing) = fs::read_to_string(&path) {
         let existing = existing.trim();
         if !existing.is_empty() {

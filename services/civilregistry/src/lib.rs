@@ -23,6 +23,14 @@
 //! - [`assistance`]: who was in an assistance household on a day, from the assistance service's
 //!   events.
 //! - [`codec`]: the only module that knows the protobuf event messages.
+//!
+//! Around it:
+//!
+//! - [`app`]: commands with today's date, the checks across streams, and the commits that span
+//!   streams; the schedulers (no-shows, lapsed applications).
+//! - [`overview`]: the in-memory read model of the service's own events (schedules, indicators).
+//! - [`divisions`]: the registries, from the place-names service's division events.
+//! - [`assistance_feed`]: the assistance service's events, for the fee waiver.
 
 pub mod assistance;
 pub mod codec;
@@ -36,5 +44,11 @@ pub mod registry;
 pub mod registry_day;
 pub mod verification;
 
+pub use module::Module;
+
 pub mod app;
+pub mod assistance_feed;
+pub mod divisions;
+pub mod grpc;
+pub mod module;
 pub mod overview;

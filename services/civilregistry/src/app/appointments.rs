@@ -35,6 +35,7 @@ impl CivilRegistry {
         slots: Vec<(SlotId, u16)>,
         context: &CommandContext,
     ) -> Result<Committed, Error> {
+        self.require_registry(registry, day).await?;
         let command = registry_day::Command::PublishSlots(registry_day::PublishSlots {
             registry,
             day,
@@ -242,6 +243,7 @@ impl CivilRegistry {
         since: Date,
         context: &CommandContext,
     ) -> Result<Committed, Error> {
+        self.require_registry(registry, since).await?;
         let command = if open {
             registry::Command::OpenCounsellingRoom(registry::OpenCounsellingRoom {
                 registry,

@@ -14,6 +14,7 @@
 
 pub mod appointments;
 pub mod deaths;
+pub mod indicators;
 pub mod registrations;
 pub mod schedule;
 
@@ -36,6 +37,7 @@ use tokio::sync::RwLock;
 use crate::{
     assistance::Ledger,
     death::{Death, WaiverPolicy},
+    divisions::Divisions,
     divorce::DivorceApplication,
     ids::Pseudonym,
     marriage::Marriage,
@@ -63,6 +65,7 @@ pub struct CivilRegistry {
     view: LiveView<Overview>,
     assistance: Arc<RwLock<Ledger>>,
     waiver_policy: WaiverPolicy,
+    divisions: Option<Divisions>,
 }
 
 impl CivilRegistry {
@@ -80,13 +83,25 @@ impl CivilRegistry {
             clock,
             assistance: Arc::new(RwLock::new(Ledger::default())),
             waiver_policy: WaiverPolicy::default(),
+            divisions: None,
         }
     }
 
     /// Uses `policy` for funeral fee waivers instead of the default (free basic services for
     /// 低保 and 特困 households).
-    pub fn with_waiver_policy(mut self, policy: WaiverPolicy) -> Self {
+    /// Refused when a percentage is above 100.
+    pub fn with_waiver_policy(mut self, policy: WaiverPolicy) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            policy.is_valid(),
+            "a funeral fee waiver policy's percentages must be 0 to 100"
+        );
         self.waiver_policy = policy;
+        Ok(self)
+    }
+
+    /// Checks registries against, and lists them from, the divisions the service follows.
+    pub fn with_divisions(mut self, divisions: Divisions) -> Self {
+        self.divisions = Some(divisions);
         self
     }
 

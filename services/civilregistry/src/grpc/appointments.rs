@@ -1,0 +1,627 @@
+//! The appointment RPCs (预约登记): publishing and listing a registry's slots, booking,
+//! rescheduling, cancelling, checking in and reading appointments; the registries and their
+//! counselling rooms (婚姻家庭辅导室); and the plan's indicators.
+//!
+//! Commands are scoped to the registry they concern: the request's registry, or for an
+//! appointment the registry its id names. `ListSlots`, `ListRegistries` and `GetIndicators`
+//! are public (they carry no personal data).
+
+use std::collections::HashSet;
+
+use minzheng_host::edge::{self, command_context, result};
+use minzheng_kit::{Error, aggregate::CommandContext};
+use minzheng_proto::common::v1 as common;
+use minzheng_types::{CitizenId, FieldViolation, Violations, field_path};
+use tonic::{Request, Response};
+
+use super::{
+    CivilRegistryApi, Who, appointment_id, citizen, date, date_or_today, pb, registry,
+    require_registry_scope, violations_ok,
+};
+use crate::{
+    app::indicators::{IndicatorSet, RegistryInfo},
+    ids::AppointmentId,
+    registry_day::{self, Appointment, AppointmentState, Service, SlotId},
+};
+
+/// A required slot id ("HHMM").
+fn slot_id(field: &str, value: &str, violations: &mut Violations) -> Option<SlotId> {
+    if value.is_empty() {
+        violations.add(FieldViolation::required(field));
+        return None;
+    }
+    violations.check(field, SlotId::parse(value))
+}
+
+/// Most slots a day can have: one per minute.
+const MAX_SLOTS: usize = 24 * 60;
+
+/// The slots to publish: at least one, each with a valid id given once and a capacity of 1 to
+/// 100.
+fn slots(
+    field: &str,
+    values: &[pb::Slot],
+    violations: &mut Violations,
+) -> Option<Vec<(SlotId, u16)>> {
+    if values.is_empty() {
+        violations.push(field, "must give at least one slot");
+        return None;
+    }
+    if values.len() > MAX_SLOTS {
+        // Not one violation per element: a huge request would get a huge answer.
+        violations.push(
+            field,
+            format!("must give at most {MAX_SLOTS} slots, one per minute"),
+        );
+        return None;
+    }
+    let mut parsed = Vec::with_capacity(values.len());
+    let mut seen = HashSet::with_capacity(values.len());
+    let mut ok = true;
+    for (index, value) in values.iter().enumerate() {
+        let at = format!("{field}[{index}]");
+        let id = slot_id(&field_path(&at, "slot_id"), &value.slot_id, violations);
+        if let Some(id) = id
+            && !seen.insert(id)
+        {
+            violations.push(
+                field_path(&at, "slot_id"),
+                format!("slot {id} is given twice"),
+            );
+            ok = false;
+        }
+        let capacity = u16::try_from(value.capacity)
+            .ok()
+            .filter(|c| registry_day::CAPACITY.contains(c));
+        if capacity.is_none() {
+            violations.push(
+                field_path(&at, "capacity"),
+                format!(
+                    "must be from {} to {}",
+                    registry_day::CAPACITY.start(),
+                    registry_day::CAPACITY.end()
+                ),
+            );
+        }
+        match (id, capacity) {
+            (Some(id), Some(capacity)) => parsed.push((id, capacity)),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(parsed)
+}
+
+/// A required appointment service.
+fn service(field: &str, value: i32, violations: &mut Violations) -> Option<Service> {
+    match pb::AppointmentService::try_from(value) {
+        Ok(pb::AppointmentService::Marriage) => Some(Service::Marriage),
+        Ok(pb::AppointmentService::DivorceApplication) => Some(Service::DivorceApplication),
+        Ok(pb::AppointmentService::DivorceRegistration) => Some(Service::DivorceRegistration),
+        Ok(pb::AppointmentService::CertificateReissue) => Some(Service::CertificateReissue),
+        Ok(pb::AppointmentService::Unspecified) | Err(_) => {
+            violations.push(
+                field,
+                "must be MARRIAGE, DIVORCE_APPLICATION, DIVORCE_REGISTRATION or \
+                 CERTIFICATE_REISSUE",
+            );
+            None
+        }
+    }
+}
+
+fn service_to_pb(service: Service) -> pb::AppointmentService {
+    match service {
+        Service::Marriage => pb::AppointmentService::Marriage,
+        Service::DivorceApplication => pb::AppointmentService::DivorceApplication,
+        Service::DivorceRegistration => pb::AppointmentService::DivorceRegistration,
+        Service::CertificateReissue => pb::AppointmentService::CertificateReissue,
+    }
+}
+
+/// The people an appointment names: as many as `service` needs (when it is known), each a
+/// valid citizen id, no one twice. Violations never repeat an id.
+fn parties(
+    field: &str,
+    values: &[common::CitizenRef],
+    service: Option<Service>,
+    violations: &mut Violations,
+) -> Option<Vec<CitizenId>> {
+    if values.is_empty() {
+        violations.add(FieldViolation::required(field));
+        return None;
+    }
+    let most = Service::ALL.iter().map(|s| s.parties()).max().unwrap_or(2);
+    if values.len() > most {
+        // Not one violation per element: a huge request would get a huge answer.
+        violations.push(
+            field,
+            format!("must name at most {most} people, not {}", values.len()),
+        );
+        return None;
+    }
+    let mut ok = true;
+    if let Some(service) = service
+        && values.len() != service.parties()
+    {
+        violations.push(
+            field,
+            format!(
+                "an appointment for {} names {} {}, not {}",
+                service.as_str(),
+                service.parties(),
+                if service.parties() == 1 {
+                    "person"
+                } else {
+                    "people"
+                },
+                values.len()
+            ),
+        );
+        ok = false;
+    }
+    let mut parsed: Vec<CitizenId> = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        let at = format!("{field}[{index}]");
+        // A repeated element is present even when empty: its `citizen_id` is what is missing.
+        match citizen(&at, &Some(value.clone()), violations) {
+            Some(id) => {
+                if let Some(first) = parsed.iter().position(|seen| *seen == id) {
+                    violations.push(
+                        field_path(&at, "citizen_id"),
+                        format!("names the same person as {field}[{first}]"),
+                    );
+                    ok = false;
+                }
+                parsed.push(id);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(parsed)
+}
+
+fn state_to_pb(state: AppointmentState) -> pb::AppointmentState {
+    match state {
+        AppointmentState::Booked => pb::AppointmentState::Booked,
+        AppointmentState::CheckedIn => pb::AppointmentState::CheckedIn,
+        AppointmentState::Cancelled => pb::AppointmentState::Cancelled,
+        AppointmentState::NoShow => pb::AppointmentState::NoShow,
+    }
+}
+
+fn appointment_message(appointment: &Appointment) -> pb::Appointment {
+    pb::Appointment {
+        appointment_id: appointment.id.to_string(),
+        registry: Some(appointment.id.registry().into()),
+        day: Some(appointment.id.day().into()),
+        slot_id: appointment.slot.to_string(),
+        service: service_to_pb(appointment.service).into(),
+        parties: appointment.parties.iter().map(Into::into).collect(),
+        state: state_to_pb(appointment.state).into(),
+        rescheduled_to: appointment
+            .rescheduled_to
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        rescheduled_from: appointment
+            .rescheduled_from
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn registry_message(info: RegistryInfo) -> pb::Registry {
+    pb::Registry {
+        registry: Some(info.registry.into()),
+        name: info.name,
+        counselling_room: info.counselling_room,
+    }
+}
+
+fn indicator_message(set: IndicatorSet) -> pb::IndicatorSet {
+    pb::IndicatorSet {
+        region: set.region.map(Into::into),
+        eco_burial_rate_bp: set.eco_burial_rate_bp(),
+        counselling_coverage_bp: set.counselling_coverage_bp(),
+        name: set.name,
+        burials: set.burials,
+        eco_burials: set.eco_burials,
+        registries: set.registries,
+        registries_with_counselling_room: set.registries_with_counselling_room,
+    }
+}
+
+/// The answer when every field was checked but one is still missing; cannot happen, since each
+/// missing value records a violation, but answers as the caller's mistake rather than a panic.
+fn missing(field: &str) -> Error {
+    Error::invalid_field(field, "is required")
+}
+
+impl CivilRegistryApi {
+    /// The common path of the commands on one appointment (cancel, check in): parse the id,
+    /// check the principal's scope on its registry.
+    fn appointment_command<T>(
+        &self,
+        who: Who,
+        request: &Request<T>,
+        metadata: &Option<common::CommandMetadata>,
+        id: &str,
+    ) -> Result<(CommandContext, AppointmentId), Error> {
+        let principal = who.authenticate(request)?;
+        let mut violations = Violations::new();
+        let context = command_context(request, metadata, &mut violations);
+        let id = appointment_id("appointment_id", id, &mut violations);
+        violations_ok(violations)?;
+        let id = id.ok_or_else(|| missing("appointment_id"))?;
+        require_registry_scope(&principal, id.registry())?;
+        Ok((context, id))
+    }
+
+    pub(super) async fn do_publish_slots(
+        &self,
+        request: Request<pb::PublishSlotsRequest>,
+    ) -> Result<Response<pb::PublishSlotsResponse>, Error> {
+        let principal = Who::Approver.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        let registry = registry("registry", &body.registry, &mut violations);
+        let day = date("day", &body.day, &mut violations);
+        let slots = slots("slots", &body.slots, &mut violations);
+        violations_ok(violations)?;
+        let (Some(registry), Some(day), Some(slots)) = (registry, day, slots) else {
+            return Err(missing("registry"));
+        };
+        require_registry_scope(&principal, registry)?;
+        let committed = self
+            .app
+            .publish_slots(registry, day, slots, &context)
+            .await?;
+        Ok(Response::new(pb::PublishSlotsResponse {
+            result: Some(result(&committed)),
+        }))
+    }
+
+    pub(super) async fn do_list_slots(
+        &self,
+        request: Request<pb::ListSlotsRequest>,
+    ) -> Result<Response<pb::ListSlotsResponse>, Error> {
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let registry = registry("registry", &body.registry, &mut violations);
+        let day = date("day", &body.day, &mut violations);
+        violations_ok(violations)?;
+        let (Some(registry), Some(day)) = (registry, day) else {
+            return Err(missing("registry"));
+        };
+        let state = self.app.registry_day(registry, day).await?;
+        let slots = state
+            .slots()
+            .map(|(slot, capacity, active)| pb::SlotAvailability {
+                slot_id: slot.to_string(),
+                capacity: u32::from(capacity),
+                booked: u32::from(active),
+            })
+            .collect();
+        Ok(Response::new(pb::ListSlotsResponse { slots }))
+    }
+
+    pub(super) async fn do_book_appointment(
+        &self,
+        request: Request<pb::BookAppointmentRequest>,
+    ) -> Result<Response<pb::BookAppointmentResponse>, Error> {
+        let principal = Who::StaffOrAgency.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        let registry = registry("registry", &body.registry, &mut violations);
+        let day = date("day", &body.day, &mut violations);
+        let slot = slot_id("slot_id", &body.slot_id, &mut violations);
+        let service = service("service", body.service, &mut violations);
+        let parties = parties("parties", &body.parties, service, &mut violations);
+        violations_ok(violations)?;
+        let (Some(registry), Some(day), Some(slot), Some(service), Some(parties)) =
+            (registry, day, slot, service, parties)
+        else {
+            return Err(missing("registry"));
+        };
+        require_registry_scope(&principal, registry)?;
+        let booked = self
+            .app
+            .book(registry, day, slot, service, parties, &context)
+            .await?;
+        Ok(Response::new(pb::BookAppointmentResponse {
+            appointment_id: booked.appointment.to_string(),
+            result: Some(result(&booked.committed)),
+        }))
+    }
+
+    pub(super) async fn do_reschedule_appointment(
+        &self,
+        request: Request<pb::RescheduleAppointmentRequest>,
+    ) -> Result<Response<pb::RescheduleAppointmentResponse>, Error> {
+        let principal = Who::StaffOrAgency.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        let from = appointment_id("appointment_id", &body.appointment_id, &mut violations);
+        let day = date("day", &body.day, &mut violations);
+        let slot = slot_id("slot_id", &body.slot_id, &mut violations);
+        violations_ok(violations)?;
+        let (Some(from), Some(day), Some(slot)) = (from, day, slot) else {
+            return Err(missing("appointment_id"));
+        };
+        require_registry_scope(&principal, from.registry())?;
+        let booked = self.app.reschedule(&from, day, slot, &context).await?;
+        // A repeat of a reschedule already done records nothing new: its result is zero.
+        Ok(Response::new(pb::RescheduleAppointmentResponse {
+            appointment_id: booked.appointment.to_string(),
+            result: Some(result(&booked.committed)),
+        }))
+    }
+
+    pub(super) async fn do_cancel_appointment(
+        &self,
+        request: Request<pb::CancelAppointmentRequest>,
+    ) -> Result<Response<pb::CancelAppointmentResponse>, Error> {
+        let body = request.get_ref();
+        let (context, id) = self.appointment_command(
+            Who::StaffOrAgency,
+            &request,
+            &body.metadata,
+            &body.appointment_id,
+        )?;
+        let committed = self.app.cancel(&id, &context).await?;
+        Ok(Response::new(pb::CancelAppointmentResponse {
+            result: Some(result(&committed)),
+        }))
+    }
+
+    pub(super) async fn do_check_in_appointment(
+        &self,
+        request: Request<pb::CheckInAppointmentRequest>,
+    ) -> Result<Response<pb::CheckInAppointmentResponse>, Error> {
+        let body = request.get_ref();
+        let (context, id) =
+            self.appointment_command(Who::Staff, &request, &body.metadata, &body.appointment_id)?;
+        let committed = self.app.check_in(&id, &context).await?;
+        Ok(Response::new(pb::CheckInAppointmentResponse {
+            result: Some(result(&committed)),
+        }))
+    }
+
+    pub(super) async fn do_get_appointment(
+        &self,
+        request: Request<pb::GetAppointmentRequest>,
+    ) -> Result<Response<pb::GetAppointmentResponse>, Error> {
+        let principal = Who::Reader.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let id = appointment_id("appointment_id", &body.appointment_id, &mut violations);
+        violations_ok(violations)?;
+        let id = id.ok_or_else(|| missing("appointment_id"))?;
+        require_registry_scope(&principal, id.registry())?;
+        let appointment = self.app.appointment(&id).await?;
+        Ok(Response::new(pb::GetAppointmentResponse {
+            appointment: Some(appointment_message(&appointment)),
+        }))
+    }
+
+    pub(super) async fn do_set_counselling_room(
+        &self,
+        request: Request<pb::SetCounsellingRoomRequest>,
+    ) -> Result<Response<pb::SetCounsellingRoomResponse>, Error> {
+        let principal = Who::Approver.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        let registry = registry("registry", &body.registry, &mut violations);
+        let since = date("since", &body.since, &mut violations);
+        violations_ok(violations)?;
+        let (Some(registry), Some(since)) = (registry, since) else {
+            return Err(missing("registry"));
+        };
+        require_registry_scope(&principal, registry)?;
+        let committed = self
+            .app
+            .set_counselling_room(registry, body.open, since, &context)
+            .await?;
+        Ok(Response::new(pb::SetCounsellingRoomResponse {
+            result: Some(result(&committed)),
+        }))
+    }
+
+    pub(super) async fn do_list_registries(
+        &self,
+        request: Request<pb::ListRegistriesRequest>,
+    ) -> Result<Response<pb::ListRegistriesResponse>, Error> {
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let day = date_or_today("as_of", &body.as_of, self.app.today(), &mut violations);
+        violations_ok(violations)?;
+        let day = day.ok_or_else(|| missing("as_of"))?;
+        self.app
+            .view()
+            .wait_for(edge::min_position(&body.read), edge::deadline(&request))
+            .await?;
+        let mut registries = self.app.registries(day).await?;
+        registries.sort_by_key(|r| r.registry);
+        Ok(Response::new(pb::ListRegistriesResponse {
+            registries: registries.into_iter().map(registry_message).collect(),
+        }))
+    }
+
+    pub(super) async fn do_get_indicators(
+        &self,
+        request: Request<pb::GetIndicatorsRequest>,
+    ) -> Result<Response<pb::GetIndicatorsResponse>, Error> {
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let from = date("from", &body.from, &mut violations);
+        let to = date_or_today("to", &body.to, self.app.today(), &mut violations);
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            violations.push(
+                "from",
+                format!("must be on or before the period's end, {to}"),
+            );
+        }
+        violations_ok(violations)?;
+        let (Some(from), Some(to)) = (from, to) else {
+            return Err(missing("from"));
+        };
+        self.app
+            .view()
+            .wait_for(edge::min_position(&body.read), edge::deadline(&request))
+            .await?;
+        let (counties, city) = self.app.indicators(from, to).await?;
+        Ok(Response::new(pb::GetIndicatorsResponse {
+            counties: counties.into_iter().map(indicator_message).collect(),
+            city: Some(indicator_message(city)),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid citizen id (GB 11643 check character).
+    const ID_A: &str = "11010519491231002X";
+
+    fn person(id: &str) -> common::CitizenRef {
+        common::CitizenRef {
+            citizen_id: id.to_owned(),
+        }
+    }
+
+    fn fields(violations: &Violations) -> Vec<String> {
+        violations.iter().map(|v| v.field.clone()).collect()
+    }
+
+    #[test]
+    fn slots_name_each_bad_field_by_index() {
+        let mut violations = Violations::new();
+        let given = [
+            pb::Slot {
+                slot_id: "0930".into(),
+                capacity: 5,
+            },
+            pb::Slot {
+                slot_id: "2460".into(),
+                capacity: 0,
+            },
+            pb::Slot {
+                slot_id: "0930".into(),
+                capacity: 101,
+            },
+        ];
+        assert_eq!(slots("slots", &given, &mut violations), None);
+        assert_eq!(
+            fields(&violations),
+            [
+                "slots[1].slot_id",
+                "slots[1].capacity",
+                "slots[2].slot_id",
+                "slots[2].capacity"
+            ]
+        );
+
+        let mut violations = Violations::new();
+        assert_eq!(slots("slots", &[], &mut violations), None);
+        assert_eq!(fields(&violations), ["slots"]);
+
+        let mut violations = Violations::new();
+        let many = vec![
+            pb::Slot {
+                slot_id: "0900".into(),
+                capacity: 1,
+            };
+            MAX_SLOTS + 1
+        ];
+        assert_eq!(slots("slots", &many, &mut violations), None);
+        assert_eq!(fields(&violations), ["slots"]);
+
+        let mut violations = Violations::new();
+        let parsed = slots(
+            "slots",
+            &[pb::Slot {
+                slot_id: "1400".into(),
+                capacity: 100,
+            }],
+            &mut violations,
+        )
+        .expect("valid");
+        assert!(violations.is_empty());
+        assert_eq!(parsed, [(SlotId::parse("1400").expect("slot"), 100)]);
+    }
+
+    #[test]
+    fn services_must_be_given() {
+        let mut violations = Violations::new();
+        assert_eq!(service("service", 0, &mut violations), None);
+        assert_eq!(service("service", 99, &mut violations), None);
+        assert_eq!(fields(&violations), ["service", "service"]);
+        let mut violations = Violations::new();
+        assert_eq!(
+            service(
+                "service",
+                pb::AppointmentService::CertificateReissue.into(),
+                &mut violations
+            ),
+            Some(Service::CertificateReissue)
+        );
+        for s in Service::ALL {
+            assert_eq!(
+                service("service", service_to_pb(s).into(), &mut violations),
+                Some(s)
+            );
+        }
+        assert!(violations.is_empty());
+    }
+
+    #[test]
+    fn parties_are_counted_checked_and_never_echoed() {
+        let mut violations = Violations::new();
+        let given = [person(ID_A), person(ID_A)];
+        assert_eq!(
+            parties("parties", &given, Some(Service::Marriage), &mut violations),
+            None
+        );
+        assert_eq!(fields(&violations), ["parties[1].citizen_id"]);
+        assert!(!violations.to_string().contains(ID_A));
+
+        let mut violations = Violations::new();
+        let given = [person(ID_A), person("")];
+        assert_eq!(
+            parties(
+                "parties",
+                &given,
+                Some(Service::CertificateReissue),
+                &mut violations
+            ),
+            None
+        );
+        assert_eq!(fields(&violations), ["parties", "parties[1].citizen_id"]);
+
+        let mut violations = Violations::new();
+        assert_eq!(parties("parties", &[], None, &mut violations), None);
+        assert_eq!(fields(&violations), ["parties"]);
+
+        let mut violations = Violations::new();
+        let many = vec![person(ID_A); 3];
+        assert_eq!(parties("parties", &many, None, &mut violations), None);
+        assert_eq!(fields(&violations), ["parties"]);
+
+        let mut violations = Violations::new();
+        let parsed = parties(
+            "parties",
+            &[person(ID_A)],
+            Some(Service::CertificateReissue),
+            &mut violations,
+        )
+        .expect("valid");
+        assert!(violations.is_empty());
+        assert_eq!(parsed.len(), 1);
+    }
+}

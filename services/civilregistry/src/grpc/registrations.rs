@@ -1,0 +1,686 @@
+//! The registration RPCs: marriages (registered on an appointment or back-filled from the paper
+//! archive), certificate reissues, archive documents, marital status, and divorces by agreement
+//! with their cooling-off period.
+//!
+//! The commands that span several streams (a marriage, a back-fill, a divorce registration) are
+//! idempotent by their ids: a repeat of a registration already made on the same appointment (or
+//! from the same archive file) answers as the first did, but records nothing new, so its
+//! `result` is absent (there is no new position to wait for; the first answer's position holds).
+
+use minzheng_host::edge::{command_context, result};
+use minzheng_kit::Error;
+use minzheng_proto::civilregistry::v1 as pb;
+use minzheng_types::{FieldViolation, IdError, Violations, field_path};
+use time::Date;
+use tonic::{Request, Response};
+
+use super::{
+    CivilRegistryApi, Who, application_id, appointment_id, citizen, date, date_or_today,
+    marriage_id, registry, require_registry_scope, text, two_parties, verifications, violations_ok,
+};
+use crate::{
+    app::registrations::MaritalStatus,
+    codec::party_to_pb,
+    divorce,
+    ids::{ApplicationId, ArchiveReference, DocumentId},
+    marriage::{
+        self, ArchiveDocument, CERTIFICATE_NUMBER_MAX_CHARS, MEDIA_TYPE_MAX_CHARS, MarriageRecord,
+        STORAGE_URI_MAX_CHARS, Sha256,
+    },
+    person,
+};
+
+/// Longest archive reference (档案号), in characters: the marriage id is `A-` + the reference
+/// and ids have at most 64 characters; the contract promises 60.
+const ARCHIVE_REFERENCE_MAX_CHARS: usize = 60;
+
+/// Longest document id within its record, in characters.
+const DOCUMENT_ID_MAX_CHARS: usize = 32;
+
+/// The error for a field that parsed to nothing without recording a violation: cannot happen,
+/// since every parser records why it gives nothing.
+fn missing(field: &str) -> Error {
+    Error::invalid_field(field, "is required")
+}
+
+/// A required archive reference: 1–60 ASCII letters, digits, '-' or '_'.
+fn archive_reference(
+    field: &str,
+    value: &str,
+    violations: &mut Violations,
+) -> Option<ArchiveReference> {
+    if value.is_empty() {
+        violations.add(FieldViolation::required(field));
+        return None;
+    }
+    match ArchiveReference::parse(value) {
+        Ok(reference) if value.len() <= ARCHIVE_REFERENCE_MAX_CHARS => Some(reference),
+        Ok(_) | Err(IdError::TooLong) => {
+            violations.push(
+                field,
+                format!("must be at most {ARCHIVE_REFERENCE_MAX_CHARS} characters long"),
+            );
+            None
+        }
+        Err(error) => {
+            violations.push(field, error.to_string());
+            None
+        }
+    }
+}
+
+/// Whether `uri` is absolute: `<scheme>://<something>`, the scheme a letter followed by letters,
+/// digits, '+', '-' or '.', and no whitespace anywhere.
+fn is_absolute_uri(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
+        && !uri.chars().any(char::is_whitespace)
+}
+
+/// Whether `media_type` has the form `type/subtype` (parameters may follow).
+fn is_media_type(media_type: &str) -> bool {
+    media_type
+        .split_once('/')
+        .is_some_and(|(kind, subtype)| !kind.trim().is_empty() && !subtype.trim().is_empty())
+}
+
+/// The document of an AttachArchiveDocument request, attached `today`.
+fn archive_document(
+    field: &str,
+    value: &Option<pb::ArchiveDocument>,
+    today: Date,
+    violations: &mut Violations,
+) -> Option<ArchiveDocument> {
+    let Some(value) = value else {
+        violations.add(FieldViolation::required(field));
+        return None;
+    };
+    let id_field = field_path(field, "document_id");
+    let id = if value.document_id.is_empty() {
+        violations.add(FieldViolation::required(&id_field));
+        None
+    } else if value.document_id.len() > DOCUMENT_ID_MAX_CHARS {
+        violations.push(
+            &id_field,
+            format!("must be at most {DOCUMENT_ID_MAX_CHARS} characters long"),
+        );
+        None
+    } else {
+        violations.check(&id_field, DocumentId::parse(&value.document_id))
+    };
+    let sha_field = field_path(field, "sha256");
+    let sha256 = if value.sha256.is_empty() {
+        violations.add(FieldViolation::required(&sha_field));
+        None
+    } else {
+        violations.check(&sha_field, Sha256::parse(&value.sha256))
+    };
+    let uri_field = field_path(field, "storage_uri");
+    let storage_uri = text(
+        &uri_field,
+        &value.storage_uri,
+        STORAGE_URI_MAX_CHARS,
+        violations,
+    )
+    .and_then(|uri| {
+        if is_absolute_uri(uri.as_str()) {
+            Some(uri)
+        } else {
+            violations.push(
+                &uri_field,
+                "must be an absolute URI, e.g. s3://bucket/path/file.pdf",
+            );
+            None
+        }
+    });
+    let type_field = field_path(field, "media_type");
+    let media_type = text(
+        &type_field,
+        &value.media_type,
+        MEDIA_TYPE_MAX_CHARS,
+        violations,
+    )
+    .and_then(|media_type| {
+        if is_media_type(media_type.as_str()) {
+            Some(media_type)
+        } else {
+            violations.push(&type_field, "must be a media type, e.g. application/pdf");
+            None
+        }
+    });
+    Some(ArchiveDocument {
+        id: id?,
+        sha256: sha256?,
+        storage_uri: storage_uri?,
+        media_type: media_type?,
+        attached_on: today,
+    })
+}
+
+/// The back-fill of a BackfillMarriage request; `today` bounds the registration day.
+fn backfill(
+    body: &pb::BackfillMarriageRequest,
+    today: Date,
+    violations: &mut Violations,
+) -> Option<marriage::Backfill> {
+    let archive = archive_reference("archive_reference", &body.archive_reference, violations);
+    let certificate_number = text(
+        "certificate_number",
+        &body.certificate_number,
+        CERTIFICATE_NUMBER_MAX_CHARS,
+        violations,
+    );
+    let registry = registry("registry", &body.registry, violations);
+    let on = date("registered_on", &body.registered_on, violations).and_then(|on| {
+        if on < today {
+            Some(on)
+        } else {
+            violations.push("registered_on", "must be before today");
+            None
+        }
+    });
+    let parties = two_parties("parties", &body.parties, violations);
+    Some(marriage::Backfill {
+        archive: archive?,
+        certificate_number: certificate_number?,
+        registry: registry?,
+        on: on?,
+        parties: parties?,
+    })
+}
+
+fn document_to_pb(document: &ArchiveDocument) -> pb::ArchiveDocument {
+    pb::ArchiveDocument {
+        document_id: document.id.as_str().to_owned(),
+        sha256: document.sha256.as_str().to_owned(),
+        storage_uri: document.storage_uri.as_str().to_owned(),
+        media_type: document.media_type.as_str().to_owned(),
+    }
+}
+
+fn marriage_to_pb(record: &MarriageRecord) -> pb::Marriage {
+    pb::Marriage {
+        marriage_id: record.id.as_str().to_owned(),
+        certificate_number: record.certificate_number.clone(),
+        registry: Some(record.registry.into()),
+        registered_on: Some(record.registered_on.into()),
+        parties: record.parties.iter().map(party_to_pb).collect(),
+        backfilled: record.backfilled.is_some(),
+        dissolved_on: record.dissolved.as_ref().map(|d| d.on.into()),
+        dissolution_cause: match record.dissolved.as_ref().map(|d| d.cause) {
+            None => pb::DissolutionCause::Unspecified,
+            Some(marriage::Cause::Divorce) => pb::DissolutionCause::Divorce,
+            Some(marriage::Cause::Death) => pb::DissolutionCause::Death,
+        }
+        .into(),
+        documents: record.documents.iter().map(document_to_pb).collect(),
+        reissues: record.reissues,
+    }
+}
+
+fn application_to_pb(application: &divorce::Application) -> pb::DivorceApplication {
+    let (state, closed_on, certificate_number) = match &application.state {
+        divorce::State::Pending => (pb::DivorceApplicationState::Pending, None, String::new()),
+        divorce::State::Withdrawn { on, .. } => (
+            pb::DivorceApplicationState::Withdrawn,
+            Some(*on),
+            String::new(),
+        ),
+        divorce::State::Lapsed { on } => (
+            pb::DivorceApplicationState::Lapsed,
+            Some(*on),
+            String::new(),
+        ),
+        divorce::State::Registered {
+            on,
+            certificate_number,
+            ..
+        } => (
+            pb::DivorceApplicationState::Registered,
+            Some(*on),
+            certificate_number.clone(),
+        ),
+    };
+    pb::DivorceApplication {
+        application_id: application.id.as_str().to_owned(),
+        marriage_id: application.marriage.as_str().to_owned(),
+        registry: Some(application.registry.into()),
+        applied_on: Some(application.applied_on.into()),
+        cooling_off_ends_on: Some(application.cooling_off_ends_on.into()),
+        last_day_to_register: Some(application.last_day_to_register.into()),
+        state: state.into(),
+        closed_on: closed_on.map(Into::into),
+        certificate_number,
+    }
+}
+
+fn marital_status_to_pb(status: MaritalStatus) -> pb::GetMaritalStatusResponse {
+    let deceased = status.deceased_on.is_some();
+    let Some(period) = status.period else {
+        return pb::GetMaritalStatusResponse {
+            status: pb::MaritalStatus::NoRecord.into(),
+            deceased,
+            ..Default::default()
+        };
+    };
+    pb::GetMaritalStatusResponse {
+        status: match period.status {
+            person::Status::Married => pb::MaritalStatus::Married,
+            person::Status::Divorced => pb::MaritalStatus::Divorced,
+            person::Status::Widowed => pb::MaritalStatus::Widowed,
+        }
+        .into(),
+        since: Some(period.since.into()),
+        marriage_id: period.marriage.as_str().to_owned(),
+        record_id: period.record,
+        certificate_number: status.certificate_number.unwrap_or_default(),
+        deceased,
+    }
+}
+
+impl CivilRegistryApi {
+    pub(super) async fn do_register_marriage(
+        &self,
+        request: Request<pb::RegisterMarriageRequest>,
+    ) -> Result<Response<pb::RegisterMarriageResponse>, Error> {
+        let principal = Who::Staff.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
+        let parties = two_parties("parties", &body.parties, &mut violations);
+        let checks = verifications("verifications", &body.verifications, &mut violations);
+        violations_ok(violations)?;
+        let (Some(appointment), Some(parties), Some(checks)) = (appointment, parties, checks)
+        else {
+            return Err(missing("appointment_id"));
+        };
+        require_registry_scope(&principal, appointment.registry())?;
+        let registered = self
+            .app
+            .register_marriage(&appointment, parties, checks, &context)
+            .await?;
+        Ok(Response::new(pb::RegisterMarriageResponse {
+            marriage_id: registered.marriage.as_str().to_owned(),
+            certificate_number: registered.certificate_number,
+            // Absent when the marriage was already registered on this appointment.
+            result: registered.committed.as_ref().map(result),
+        }))
+    }
+
+    pub(super) async fn do_reissue_marriage_certificate(
+        &self,
+        request: Request<pb::ReissueMarriageCertificateRequest>,
+    ) -> Result<Response<pb::ReissueMarriageCertificateResponse>, Error> {
+        let principal = Who::Staff.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        let marriage = marriage_id("marriage_id", &body.marriage_id, &mut violations);
+        let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
+        let checks = verifications("verifications", &body.verifications, &mut violations);
+        violations_ok(violations)?;
+        let (Some(marriage), Some(appointment), Some(checks)) = (marriage, appointment, checks)
+        else {
+            return Err(missing("marriage_id"));
+        };
+        require_registry_scope(&principal, appointment.registry())?;
+        let (certificate_number, committed) = self
+            .app
+            .reissue_certificate(&marriage, &appointment, checks, &context)
+            .await?;
+        Ok(Response::new(pb::ReissueMarriageCertificateResponse {
+            certificate_number,
+            result: Some(result(&committed)),
+        }))
+    }
+
+    pub(super) async fn do_backfill_marriage(
+        &self,
+        request: Request<pb::BackfillMarriageRequest>,
+    ) -> Result<Response<pb::BackfillMarriageResponse>, Error> {
+        let principal = Who::Staff.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        let command = backfill(body, self.app.today(), &mut violations);
+        violations_ok(violations)?;
+        let Some(command) = command else {
+            return Err(missing("archive_reference"));
+        };
+        require_registry_scope(&principal, command.registry)?;
+        let (marriage, committed) = self.app.backfill_marriage(command, &context).await?;
+        Ok(Response::new(pb::BackfillMarriageResponse {
+            marriage_id: marriage.as_str().to_owned(),
+            // Absent when the same marriage was already entered from this archive file.
+            result: committed.as_ref().map(result),
+        }))
+    }
+
+    pub(super) async fn do_attach_archive_document(
+        &self,
+        request: Request<pb::AttachArchiveDocumentRequest>,
+    ) -> Result<Response<pb::AttachArchiveDocumentResponse>, Error> {
+        let principal = Who::Staff.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        // A marriage id (`J…`, `A-…`) or an application id (`D…`): both are id-shaped.
+        let record = marriage_id("record_id", &body.record_id, &mut violations);
+        let document = archive_document(
+            "document",
+            &body.document,
+            self.app.today(),
+            &mut violations,
+        );
+        violations_ok(violations)?;
+        let (Some(record), Some(document)) = (record, document) else {
+            return Err(missing("record_id"));
+        };
+        let registry = if record.as_str().starts_with('D') {
+            let id = ApplicationId::parse(record.as_str())
+                .map_err(|e| Error::invalid_field("record_id", e.to_string()))?;
+            self.app.divorce_application(&id).await?.registry
+        } else {
+            self.app.marriage(&record).await?.registry
+        };
+        require_registry_scope(&principal, registry)?;
+        let committed = self
+            .app
+            .attach_document(record.as_str(), document, &context)
+            .await?;
+        Ok(Response::new(pb::AttachArchiveDocumentResponse {
+            result: Some(result(&committed)),
+        }))
+    }
+
+    pub(super) async fn do_get_marriage(
+        &self,
+        request: Request<pb::GetMarriageRequest>,
+    ) -> Result<Response<pb::GetMarriageResponse>, Error> {
+        let principal = Who::Reader.authenticate(&request)?;
+        let mut violations = Violations::new();
+        let id = marriage_id(
+            "marriage_id",
+            &request.get_ref().marriage_id,
+            &mut violations,
+        );
+        violations_ok(violations)?;
+        let Some(id) = id else {
+            return Err(missing("marriage_id"));
+        };
+        let record = self.app.marriage(&id).await?;
+        require_registry_scope(&principal, record.registry)?;
+        Ok(Response::new(pb::GetMarriageResponse {
+            marriage: Some(marriage_to_pb(&record)),
+        }))
+    }
+
+    pub(super) async fn do_get_marital_status(
+        &self,
+        request: Request<pb::GetMaritalStatusRequest>,
+    ) -> Result<Response<pb::GetMaritalStatusResponse>, Error> {
+        // Not scoped to a registry: a citizen may have married at any of them.
+        Who::Reader.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let person = citizen("citizen", &body.citizen, &mut violations);
+        let day = date_or_today("as_of", &body.as_of, self.app.today(), &mut violations);
+        violations_ok(violations)?;
+        let (Some(person), Some(day)) = (person, day) else {
+            return Err(missing("citizen.citizen_id"));
+        };
+        let status = self.app.marital_status(&person, day).await?;
+        Ok(Response::new(marital_status_to_pb(status)))
+    }
+
+    pub(super) async fn do_apply_for_divorce(
+        &self,
+        request: Request<pb::ApplyForDivorceRequest>,
+    ) -> Result<Response<pb::ApplyForDivorceResponse>, Error> {
+        let principal = Who::Staff.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
+        let marriage = marriage_id("marriage_id", &body.marriage_id, &mut violations);
+        let checks = verifications("verifications", &body.verifications, &mut violations);
+        violations_ok(violations)?;
+        let (Some(appointment), Some(marriage), Some(checks)) = (appointment, marriage, checks)
+        else {
+            return Err(missing("appointment_id"));
+        };
+        require_registry_scope(&principal, appointment.registry())?;
+        let (application, committed) = self
+            .app
+            .apply_for_divorce(&appointment, &marriage, checks, &context)
+            .await?;
+        Ok(Response::new(pb::ApplyForDivorceResponse {
+            application_id: application.id.as_str().to_owned(),
+            cooling_off_ends_on: Some(application.cooling_off_ends_on.into()),
+            last_day_to_register: Some(application.last_day_to_register.into()),
+            result: Some(result(&committed)),
+        }))
+    }
+
+    pub(super) async fn do_withdraw_divorce_application(
+        &self,
+        request: Request<pb::WithdrawDivorceApplicationRequest>,
+    ) -> Result<Response<pb::WithdrawDivorceApplicationResponse>, Error> {
+        let principal = Who::Staff.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        let application = application_id("application_id", &body.application_id, &mut violations);
+        let by = citizen("by", &body.by, &mut violations);
+        violations_ok(violations)?;
+        let (Some(application), Some(by)) = (application, by) else {
+            return Err(missing("application_id"));
+        };
+        let registry = self.app.divorce_application(&application).await?.registry;
+        require_registry_scope(&principal, registry)?;
+        let committed = self
+            .app
+            .withdraw_divorce(&application, by, &context)
+            .await?;
+        Ok(Response::new(pb::WithdrawDivorceApplicationResponse {
+            result: Some(result(&committed)),
+        }))
+    }
+
+    pub(super) async fn do_register_divorce(
+        &self,
+        request: Request<pb::RegisterDivorceRequest>,
+    ) -> Result<Response<pb::RegisterDivorceResponse>, Error> {
+        let principal = Who::Staff.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        let application = application_id("application_id", &body.application_id, &mut violations);
+        let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
+        let checks = verifications("verifications", &body.verifications, &mut violations);
+        violations_ok(violations)?;
+        let (Some(application), Some(appointment), Some(checks)) =
+            (application, appointment, checks)
+        else {
+            return Err(missing("application_id"));
+        };
+        require_registry_scope(&principal, appointment.registry())?;
+        let (certificate_number, committed) = self
+            .app
+            .register_divorce(&application, &appointment, checks, &context)
+            .await?;
+        Ok(Response::new(pb::RegisterDivorceResponse {
+            certificate_number,
+            // Absent when the divorce was already registered on this appointment.
+            result: committed.as_ref().map(result),
+        }))
+    }
+
+    pub(super) async fn do_get_divorce_application(
+        &self,
+        request: Request<pb::GetDivorceApplicationRequest>,
+    ) -> Result<Response<pb::GetDivorceApplicationResponse>, Error> {
+        let principal = Who::Reader.authenticate(&request)?;
+        let mut violations = Violations::new();
+        let id = application_id(
+            "application_id",
+            &request.get_ref().application_id,
+            &mut violations,
+        );
+        violations_ok(violations)?;
+        let Some(id) = id else {
+            return Err(missing("application_id"));
+        };
+        let application = self.app.divorce_application(&id).await?;
+        require_registry_scope(&principal, application.registry)?;
+        Ok(Response::new(pb::GetDivorceApplicationResponse {
+            application: Some(application_to_pb(&application)),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use minzheng_proto::common::v1 as common;
+    use time::macros::date;
+
+    use super::*;
+
+    const TODAY: Date = date!(2025 - 07 - 01);
+
+    fn fields(violations: &Violations) -> Vec<&str> {
+        violations.iter().map(|v| v.field.as_str()).collect()
+    }
+
+    fn document() -> pb::ArchiveDocument {
+        pb::ArchiveDocument {
+            document_id: "p1".into(),
+            sha256: "ab".repeat(32),
+            storage_uri: "s3://bx-archive/marriage/1998/0123-p1.pdf".into(),
+            media_type: "application/pdf".into(),
+        }
+    }
+
+    #[test]
+    fn a_complete_document_parses_and_is_attached_today() {
+        let mut violations = Violations::new();
+        let parsed =
+            archive_document("document", &Some(document()), TODAY, &mut violations).expect("valid");
+        assert!(violations.is_empty());
+        assert_eq!(parsed.id.as_str(), "p1");
+        assert_eq!(parsed.attached_on, TODAY);
+    }
+
+    #[test]
+    fn every_bad_document_field_is_named() {
+        let mut violations = Violations::new();
+        let bad = pb::ArchiveDocument {
+            document_id: "p".repeat(33),
+            sha256: "AB".repeat(32),
+            storage_uri: "/relative/path.pdf".into(),
+            media_type: "pdf".into(),
+        };
+        assert!(archive_document("document", &Some(bad), TODAY, &mut violations).is_none());
+        assert_eq!(
+            fields(&violations),
+            [
+                "document.document_id",
+                "document.sha256",
+                "document.storage_uri",
+                "document.media_type"
+            ]
+        );
+        let mut violations = Violations::new();
+        assert!(archive_document("document", &None, TODAY, &mut violations).is_none());
+        assert_eq!(fields(&violations), ["document"]);
+    }
+
+    #[test]
+    fn absolute_uris_and_media_types() {
+        assert!(is_absolute_uri("s3://bucket/key"));
+        assert!(is_absolute_uri("https://example.org/a.pdf"));
+        assert!(!is_absolute_uri("://bucket"));
+        assert!(!is_absolute_uri("s3://"));
+        assert!(!is_absolute_uri("3s://bucket"));
+        assert!(!is_absolute_uri("s3://bucket/a b.pdf"));
+        assert!(is_media_type("application/pdf"));
+        assert!(is_media_type("text/plain; charset=utf-8"));
+        assert!(!is_media_type("application/"));
+        assert!(!is_media_type("/pdf"));
+    }
+
+    fn backfill_request() -> pb::BackfillMarriageRequest {
+        pb::BackfillMarriageRequest {
+            metadata: None,
+            archive_reference: "BX-1998-0123".into(),
+            certificate_number: "本结字第0123号".into(),
+            registry: Some(common::RegionCode {
+                code: "210502000000".into(),
+            }),
+            registered_on: Some(date!(1998 - 05 - 01).into()),
+            parties: vec![
+                pb::Party {
+                    citizen: Some(common::CitizenRef {
+                        citizen_id: "11010519491231002X".into(),
+                    }),
+                    name: "王芳".into(),
+                },
+                pb::Party {
+                    citizen: Some(common::CitizenRef {
+                        citizen_id: "110105195001010012".into(),
+                    }),
+                    name: "李强".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_backfill_needs_a_past_day_and_a_short_reference() {
+        let mut violations = Violations::new();
+        let command = backfill(&backfill_request(), TODAY, &mut violations);
+        assert!(violations.is_empty(), "{violations}");
+        let command = command.expect("valid");
+        assert_eq!(command.archive.as_str(), "BX-1998-0123");
+        assert_eq!(command.on, date!(1998 - 05 - 01));
+
+        let mut violations = Violations::new();
+        let request = pb::BackfillMarriageRequest {
+            archive_reference: "R".repeat(61),
+            registered_on: Some(TODAY.into()),
+            registry: Some(common::RegionCode {
+                code: "210500000000".into(),
+            }),
+            parties: vec![],
+            ..backfill_request()
+        };
+        assert!(backfill(&request, TODAY, &mut violations).is_none());
+        assert_eq!(
+            fields(&violations),
+            [
+                "archive_reference",
+                "registry.code",
+                "registered_on",
+                "parties"
+            ]
+        );
+    }
+
+    #[test]
+    fn no_record_has_no_since_and_no_marriage() {
+        let response = marital_status_to_pb(MaritalStatus {
+            period: None,
+            certificate_number: None,
+            deceased_on: None,
+        });
+        assert_eq!(response.status, i32::from(pb::MaritalStatus::NoRecord));
+        assert_eq!(response.since, None);
+        assert!(response.marriage_id.is_empty() && !response.deceased);
+    }
+}
