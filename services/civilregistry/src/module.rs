@@ -110,7 +110,7 @@ impl ServiceModule for Module {
             Ok(()) => {}
             // Embedded without the assistance service: no household is known to be in
             // assistance, so no fee is waived until its events can be followed.
-            Err(error) => tracing::warn!(
+            Err(error) => tracing::info!(
                 error = %format!("{error:#}"),
                 "assistance events are not followed; funeral fees are not waived"
             ),
@@ -130,7 +130,7 @@ impl ServiceModule for Module {
                         tracing::info!(?summary, "schedulers ran");
                     }
                     Ok(_) => {}
-                    Err(error) => tracing::warn!(%error, "schedulers failed; will retry"),
+                    Err(error) => tracing::info!(%error, "schedulers failed; will retry"),
                 }
                 tokio::select! {
                     () = token.cancelled() => return Ok(()),

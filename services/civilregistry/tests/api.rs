@@ -244,6 +244,148 @@ async fn malformed_input_is_refused_by_field(client: &mut Client) {
     assert_eq!(status.code(), Code::Unauthenticated);
 }
 
+/// Every RPC answers a malformed request with INVALID_ARGUMENT naming at least the field given
+/// here (an empty request leaves required fields out; the rest get a bad value).
+async fn every_rpc_names_the_malformed_field(client: &mut Client) {
+    let bad_date = Some(common::Date {
+        year: 2025,
+        month: 13,
+        day: 1,
+    });
+    let t = staff();
+    let a = approver();
+    macro_rules! check {
+        ($rpc:ident, $request:expr, $field:expr) => {{
+            let status = client
+                .$rpc(as_($request, &t))
+                .await
+                .expect_err(concat!(stringify!($rpc), " must refuse"));
+            let fields = bad_fields(&status);
+            assert!(
+                fields.iter().any(|f| f == $field),
+                "{}: {} not in {fields:?}",
+                stringify!($rpc),
+                $field
+            );
+        }};
+    }
+    let status = client
+        .publish_slots(as_(pb::PublishSlotsRequest::default(), &a))
+        .await
+        .expect_err("publish_slots must refuse");
+    assert!(bad_fields(&status).iter().any(|f| f == "registry.code"));
+    let status = client
+        .set_counselling_room(as_(pb::SetCounsellingRoomRequest::default(), &a))
+        .await
+        .expect_err("set_counselling_room must refuse");
+    assert!(bad_fields(&status).iter().any(|f| f == "since"));
+    check!(list_slots, pb::ListSlotsRequest::default(), "registry.code");
+    check!(
+        book_appointment,
+        pb::BookAppointmentRequest::default(),
+        "slot_id"
+    );
+    check!(
+        reschedule_appointment,
+        pb::RescheduleAppointmentRequest::default(),
+        "appointment_id"
+    );
+    check!(
+        cancel_appointment,
+        pb::CancelAppointmentRequest::default(),
+        "appointment_id"
+    );
+    check!(
+        check_in_appointment,
+        pb::CheckInAppointmentRequest::default(),
+        "appointment_id"
+    );
+    check!(
+        get_appointment,
+        pb::GetAppointmentRequest::default(),
+        "appointment_id"
+    );
+    check!(
+        list_registries,
+        pb::ListRegistriesRequest {
+            as_of: bad_date,
+            read: None
+        },
+        "as_of"
+    );
+    check!(
+        register_marriage,
+        pb::RegisterMarriageRequest::default(),
+        "appointment_id"
+    );
+    check!(
+        reissue_marriage_certificate,
+        pb::ReissueMarriageCertificateRequest::default(),
+        "marriage_id"
+    );
+    check!(
+        backfill_marriage,
+        pb::BackfillMarriageRequest::default(),
+        "archive_reference"
+    );
+    check!(
+        attach_archive_document,
+        pb::AttachArchiveDocumentRequest {
+            metadata: metadata(),
+            record_id: "J210502-20250610-001".into(),
+            document: Some(pb::ArchiveDocument {
+                document_id: "p1".into(),
+                sha256: "not-a-hash".into(),
+                storage_uri: "s3://archive/p1.pdf".into(),
+                media_type: "application/pdf".into(),
+            }),
+        },
+        "document.sha256"
+    );
+    check!(
+        get_marriage,
+        pb::GetMarriageRequest::default(),
+        "marriage_id"
+    );
+    check!(
+        get_marital_status,
+        pb::GetMaritalStatusRequest::default(),
+        "citizen.citizen_id"
+    );
+    check!(
+        apply_for_divorce,
+        pb::ApplyForDivorceRequest::default(),
+        "marriage_id"
+    );
+    check!(
+        withdraw_divorce_application,
+        pb::WithdrawDivorceApplicationRequest::default(),
+        "application_id"
+    );
+    check!(
+        register_divorce,
+        pb::RegisterDivorceRequest::default(),
+        "application_id"
+    );
+    check!(
+        get_divorce_application,
+        pb::GetDivorceApplicationRequest::default(),
+        "application_id"
+    );
+    check!(
+        record_death,
+        pb::RecordDeathRequest::default(),
+        "citizen.citizen_id"
+    );
+    check!(
+        record_funeral_service,
+        pb::RecordFuneralServiceRequest::default(),
+        "death_id"
+    );
+    check!(get_death, pb::GetDeathRequest::default(), "death_id");
+    check!(get_indicators, pb::GetIndicatorsRequest::default(), "from");
+}
+
 /// A marriage on a fully used slot is refused; the marriage is registered; one spouse dies and
 /// the other is widowed. Returns the marriage id and the death id.
 async fn marriage_then_death(client: &mut Client, clock: &FixedClock) -> (String, String) {
@@ -506,6 +648,7 @@ async fn embedded_mode_knows_the_registries_and_computes_the_indicators() {
     let mut client = client(&host).await;
     assert_eq!(registries(&mut client).await.len(), 6);
     malformed_input_is_refused_by_field(&mut client).await;
+    every_rpc_names_the_malformed_field(&mut client).await;
 
     let opened = client
         .set_counselling_room(as_(

@@ -59,45 +59,19 @@ impl CivilRegistry {
             verifications,
             on: self.today(),
         };
-        let keys = command
-            .parties
-            .each_ref()
-            .map(|p| self.pseudonym(&p.citizen).to_string());
-        let outcome = with_conflict_retries(CONFLICT_RETRIES, || async {
-            let existing = self.marriages.load(id.as_str()).await?;
-            if let Some(record) = existing.state.record()
-                && record.appointment == Some(*appointment)
-            {
+        let committed = self
+            .record_marriage(
+                &id,
+                &command.parties,
                 // Registered already on this appointment: the same answer again.
-                return Ok(Ok((record.certificate_number.clone(), Vec::new())));
-            }
-            let a = self.persons.load(&keys[0]).await?;
-            let b = self.persons.load(&keys[1]).await?;
-            let plan = match registration::register_marriage(
-                &existing.state,
-                &a.state,
-                &b.state,
-                &command,
-            ) {
-                Ok(plan) => plan,
-                Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-            };
-            let [for_a, for_b] = plan.parties;
-            let decided = vec![
-                self.marriages
-                    .decided(id.as_str(), existing.version, &plan.marriage)?,
-                self.persons.decided(&keys[0], a.version, &for_a)?,
-                self.persons.decided(&keys[1], b.version, &for_b)?,
-            ];
-            let committed = commit_together(self.store(), decided, context).await?;
-            Ok(Ok((id.as_str().to_owned(), committed)))
-        })
-        .await??;
-        let (certificate_number, committed) = outcome;
-        self.written(&committed);
+                |record| record.appointment == Some(*appointment),
+                |marriage, a, b| registration::register_marriage(marriage, a, b, &command),
+                context,
+            )
+            .await?;
         Ok(MarriageRegistered {
+            certificate_number: id.as_str().to_owned(),
             marriage: id,
-            certificate_number,
             committed: last(committed),
         })
     }
@@ -110,25 +84,44 @@ impl CivilRegistry {
     ) -> Result<(MarriageId, Option<Committed>), Error> {
         let id = MarriageId::backfilled(&command.archive)
             .map_err(|e| Error::invalid_field("archive_reference", e.to_string()))?;
-        let keys = command
-            .parties
+        let committed = self
+            .record_marriage(
+                &id,
+                &command.parties,
+                |record| same_backfill(record, &command),
+                |marriage, a, b| registration::backfill_marriage(marriage, a, b, &command),
+                context,
+            )
+            .await?;
+        Ok((id, last(committed)))
+    }
+
+    /// Records marriage `id` of `parties` as `decide` decides it on the marriage and both
+    /// parties' person records, the three appended together; nothing when `done` recognises
+    /// the existing record as this request's (a repeat).
+    async fn record_marriage(
+        &self,
+        id: &MarriageId,
+        parties: &[Party; 2],
+        done: impl Fn(&marriage::MarriageRecord) -> bool,
+        decide: impl Fn(
+            &marriage::Marriage,
+            &person::Person,
+            &person::Person,
+        ) -> Result<registration::MarriagePlan, registration::Error>,
+        context: &CommandContext,
+    ) -> Result<Vec<Committed>, Error> {
+        let keys = parties
             .each_ref()
             .map(|p| self.pseudonym(&p.citizen).to_string());
         let committed = with_conflict_retries(CONFLICT_RETRIES, || async {
             let existing = self.marriages.load(id.as_str()).await?;
-            if let Some(record) = existing.state.record()
-                && same_backfill(record, &command)
-            {
+            if existing.state.record().is_some_and(&done) {
                 return Ok(Ok(Vec::new()));
             }
             let a = self.persons.load(&keys[0]).await?;
             let b = self.persons.load(&keys[1]).await?;
-            let plan = match registration::backfill_marriage(
-                &existing.state,
-                &a.state,
-                &b.state,
-                &command,
-            ) {
+            let plan = match decide(&existing.state, &a.state, &b.state) {
                 Ok(plan) => plan,
                 Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
             };
@@ -143,7 +136,7 @@ impl CivilRegistry {
         })
         .await??;
         self.written(&committed);
-        Ok((id, last(committed)))
+        Ok(committed)
     }
 
     /// Reissues the certificate of `marriage` to the party checked in on `appointment`.

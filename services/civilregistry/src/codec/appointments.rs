@@ -36,12 +36,29 @@ pub mod event_types {
 
 use event_types::*;
 
-fn service_to_pb(service: registry_day::Service) -> pb::AppointmentService {
+pub(crate) fn service_to_pb(service: registry_day::Service) -> pb::AppointmentService {
     match service {
         registry_day::Service::Marriage => pb::AppointmentService::Marriage,
         registry_day::Service::DivorceApplication => pb::AppointmentService::DivorceApplication,
         registry_day::Service::DivorceRegistration => pb::AppointmentService::DivorceRegistration,
         registry_day::Service::CertificateReissue => pb::AppointmentService::CertificateReissue,
+    }
+}
+
+/// The service of an enum value; `None` for UNSPECIFIED and unknown numbers.
+pub(crate) fn service_from_pb(value: i32) -> Option<registry_day::Service> {
+    match pb::AppointmentService::try_from(value) {
+        Ok(pb::AppointmentService::Marriage) => Some(registry_day::Service::Marriage),
+        Ok(pb::AppointmentService::DivorceApplication) => {
+            Some(registry_day::Service::DivorceApplication)
+        }
+        Ok(pb::AppointmentService::DivorceRegistration) => {
+            Some(registry_day::Service::DivorceRegistration)
+        }
+        Ok(pb::AppointmentService::CertificateReissue) => {
+            Some(registry_day::Service::CertificateReissue)
+        }
+        Ok(pb::AppointmentService::Unspecified) | Err(_) => None,
     }
 }
 
@@ -162,21 +179,8 @@ impl EventCodec for registry_day::Event {
                 if d.date("day", &m.day)? != id.day() {
                     return Err(d.invalid("day: does not match the appointment id"));
                 }
-                let service = match pb::AppointmentService::try_from(m.service) {
-                    Ok(pb::AppointmentService::Marriage) => registry_day::Service::Marriage,
-                    Ok(pb::AppointmentService::DivorceApplication) => {
-                        registry_day::Service::DivorceApplication
-                    }
-                    Ok(pb::AppointmentService::DivorceRegistration) => {
-                        registry_day::Service::DivorceRegistration
-                    }
-                    Ok(pb::AppointmentService::CertificateReissue) => {
-                        registry_day::Service::CertificateReissue
-                    }
-                    Ok(pb::AppointmentService::Unspecified) | Err(_) => {
-                        return Err(d.invalid("service: is not a known appointment service"));
-                    }
-                };
+                let service = service_from_pb(m.service)
+                    .ok_or_else(|| d.invalid("service: is not a known appointment service"))?;
                 let parties = m
                     .parties
                     .iter()

@@ -131,7 +131,7 @@ impl EventCodec for death::Event {
     }
 }
 
-fn source_to_pb(source: Source) -> pb::DeathSource {
+pub(crate) fn source_to_pb(source: Source) -> pb::DeathSource {
     match source {
         Source::Hospital => pb::DeathSource::Hospital,
         Source::PublicSecurity => pb::DeathSource::PublicSecurity,
@@ -140,17 +140,20 @@ fn source_to_pb(source: Source) -> pb::DeathSource {
 }
 
 fn source_from_pb(d: &Decoder<'_>, value: i32) -> Result<Source, CodecError> {
+    source_from_i32(value).ok_or_else(|| d.invalid("source is not a known death source"))
+}
+
+/// The source of an enum value; `None` for UNSPECIFIED and unknown numbers.
+pub(crate) fn source_from_i32(value: i32) -> Option<Source> {
     match pb::DeathSource::try_from(value) {
-        Ok(pb::DeathSource::Hospital) => Ok(Source::Hospital),
-        Ok(pb::DeathSource::PublicSecurity) => Ok(Source::PublicSecurity),
-        Ok(pb::DeathSource::Family) => Ok(Source::Family),
-        Ok(pb::DeathSource::Unspecified) | Err(_) => {
-            Err(d.invalid("source is not a known death source"))
-        }
+        Ok(pb::DeathSource::Hospital) => Some(Source::Hospital),
+        Ok(pb::DeathSource::PublicSecurity) => Some(Source::PublicSecurity),
+        Ok(pb::DeathSource::Family) => Some(Source::Family),
+        Ok(pb::DeathSource::Unspecified) | Err(_) => None,
     }
 }
 
-fn burial_to_pb(burial: BurialType) -> pb::BurialType {
+pub(crate) fn burial_to_pb(burial: BurialType) -> pb::BurialType {
     match burial {
         BurialType::Sea => pb::BurialType::Sea,
         BurialType::Tree => pb::BurialType::Tree,
@@ -162,16 +165,19 @@ fn burial_to_pb(burial: BurialType) -> pb::BurialType {
 }
 
 fn burial_from_pb(d: &Decoder<'_>, value: i32) -> Result<BurialType, CodecError> {
+    burial_from_i32(value).ok_or_else(|| d.invalid("burial is not a known burial type"))
+}
+
+/// The burial type of an enum value; `None` for UNSPECIFIED and unknown numbers.
+pub(crate) fn burial_from_i32(value: i32) -> Option<BurialType> {
     match pb::BurialType::try_from(value) {
-        Ok(pb::BurialType::Sea) => Ok(BurialType::Sea),
-        Ok(pb::BurialType::Tree) => Ok(BurialType::Tree),
-        Ok(pb::BurialType::Lawn) => Ok(BurialType::Lawn),
-        Ok(pb::BurialType::Flower) => Ok(BurialType::Flower),
-        Ok(pb::BurialType::TraditionalCemetery) => Ok(BurialType::TraditionalCemetery),
-        Ok(pb::BurialType::Columbarium) => Ok(BurialType::Columbarium),
-        Ok(pb::BurialType::Unspecified) | Err(_) => {
-            Err(d.invalid("burial is not a known burial type"))
-        }
+        Ok(pb::BurialType::Sea) => Some(BurialType::Sea),
+        Ok(pb::BurialType::Tree) => Some(BurialType::Tree),
+        Ok(pb::BurialType::Lawn) => Some(BurialType::Lawn),
+        Ok(pb::BurialType::Flower) => Some(BurialType::Flower),
+        Ok(pb::BurialType::TraditionalCemetery) => Some(BurialType::TraditionalCemetery),
+        Ok(pb::BurialType::Columbarium) => Some(BurialType::Columbarium),
+        Ok(pb::BurialType::Unspecified) | Err(_) => None,
     }
 }
 

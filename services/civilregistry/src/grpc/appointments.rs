@@ -20,6 +20,7 @@ use super::{
 };
 use crate::{
     app::indicators::{IndicatorSet, RegistryInfo},
+    codec,
     ids::AppointmentId,
     registry_day::{self, Appointment, AppointmentState, Service, SlotId},
 };
@@ -93,29 +94,14 @@ fn slots(
 
 /// A required appointment service.
 fn service(field: &str, value: i32, violations: &mut Violations) -> Option<Service> {
-    match pb::AppointmentService::try_from(value) {
-        Ok(pb::AppointmentService::Marriage) => Some(Service::Marriage),
-        Ok(pb::AppointmentService::DivorceApplication) => Some(Service::DivorceApplication),
-        Ok(pb::AppointmentService::DivorceRegistration) => Some(Service::DivorceRegistration),
-        Ok(pb::AppointmentService::CertificateReissue) => Some(Service::CertificateReissue),
-        Ok(pb::AppointmentService::Unspecified) | Err(_) => {
-            violations.push(
-                field,
-                "must be MARRIAGE, DIVORCE_APPLICATION, DIVORCE_REGISTRATION or \
-                 CERTIFICATE_REISSUE",
-            );
-            None
-        }
+    let service = codec::appointments::service_from_pb(value);
+    if service.is_none() {
+        violations.push(
+            field,
+            "must be MARRIAGE, DIVORCE_APPLICATION, DIVORCE_REGISTRATION or CERTIFICATE_REISSUE",
+        );
     }
-}
-
-fn service_to_pb(service: Service) -> pb::AppointmentService {
-    match service {
-        Service::Marriage => pb::AppointmentService::Marriage,
-        Service::DivorceApplication => pb::AppointmentService::DivorceApplication,
-        Service::DivorceRegistration => pb::AppointmentService::DivorceRegistration,
-        Service::CertificateReissue => pb::AppointmentService::CertificateReissue,
-    }
+    service
 }
 
 /// The people an appointment names: as many as `service` needs (when it is known), each a
@@ -195,7 +181,7 @@ fn appointment_message(appointment: &Appointment) -> pb::Appointment {
         registry: Some(appointment.id.registry().into()),
         day: Some(appointment.id.day().into()),
         slot_id: appointment.slot.to_string(),
-        service: service_to_pb(appointment.service).into(),
+        service: codec::appointments::service_to_pb(appointment.service).into(),
         parties: appointment.parties.iter().map(Into::into).collect(),
         state: state_to_pb(appointment.state).into(),
         rescheduled_to: appointment
@@ -573,7 +559,11 @@ mod tests {
         );
         for s in Service::ALL {
             assert_eq!(
-                service("service", service_to_pb(s).into(), &mut violations),
+                service(
+                    "service",
+                    codec::appointments::service_to_pb(s).into(),
+                    &mut violations
+                ),
                 Some(s)
             );
         }

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     app::deaths::FuneralFacts,
-    codec::{assistance::category_to_pb, citizen_ref},
+    codec::{self, assistance::category_to_pb, citizen_ref},
     death::{
         self, BurialType, DeathRecord, FUNERAL_HOME_MAX_CHARS, FeeWaiver, Funeral, NAME_MAX_CHARS,
         SOURCE_REFERENCE_MAX_CHARS, Source,
@@ -31,52 +31,22 @@ fn missing(field: &str) -> Error {
 }
 
 fn source(field: &str, value: i32, violations: &mut Violations) -> Option<Source> {
-    match pb::DeathSource::try_from(value) {
-        Ok(pb::DeathSource::Hospital) => Some(Source::Hospital),
-        Ok(pb::DeathSource::PublicSecurity) => Some(Source::PublicSecurity),
-        Ok(pb::DeathSource::Family) => Some(Source::Family),
-        Ok(pb::DeathSource::Unspecified) | Err(_) => {
-            violations.push(field, "must be HOSPITAL, PUBLIC_SECURITY or FAMILY");
-            None
-        }
+    let parsed = codec::deaths::source_from_i32(value);
+    if parsed.is_none() {
+        violations.push(field, "must be HOSPITAL, PUBLIC_SECURITY or FAMILY");
     }
-}
-
-fn source_to_pb(source: Source) -> pb::DeathSource {
-    match source {
-        Source::Hospital => pb::DeathSource::Hospital,
-        Source::PublicSecurity => pb::DeathSource::PublicSecurity,
-        Source::Family => pb::DeathSource::Family,
-    }
+    parsed
 }
 
 fn burial(field: &str, value: i32, violations: &mut Violations) -> Option<BurialType> {
-    match pb::BurialType::try_from(value) {
-        Ok(pb::BurialType::Sea) => Some(BurialType::Sea),
-        Ok(pb::BurialType::Tree) => Some(BurialType::Tree),
-        Ok(pb::BurialType::Lawn) => Some(BurialType::Lawn),
-        Ok(pb::BurialType::Flower) => Some(BurialType::Flower),
-        Ok(pb::BurialType::TraditionalCemetery) => Some(BurialType::TraditionalCemetery),
-        Ok(pb::BurialType::Columbarium) => Some(BurialType::Columbarium),
-        Ok(pb::BurialType::Unspecified) | Err(_) => {
-            violations.push(
-                field,
-                "must be SEA, TREE, LAWN, FLOWER, TRADITIONAL_CEMETERY or COLUMBARIUM",
-            );
-            None
-        }
+    let parsed = codec::deaths::burial_from_i32(value);
+    if parsed.is_none() {
+        violations.push(
+            field,
+            "must be SEA, TREE, LAWN, FLOWER, TRADITIONAL_CEMETERY or COLUMBARIUM",
+        );
     }
-}
-
-fn burial_to_pb(burial: BurialType) -> pb::BurialType {
-    match burial {
-        BurialType::Sea => pb::BurialType::Sea,
-        BurialType::Tree => pb::BurialType::Tree,
-        BurialType::Lawn => pb::BurialType::Lawn,
-        BurialType::Flower => pb::BurialType::Flower,
-        BurialType::TraditionalCemetery => pb::BurialType::TraditionalCemetery,
-        BurialType::Columbarium => pb::BurialType::Columbarium,
-    }
+    parsed
 }
 
 /// An optional date: absent (or an all-zero message, proto3's empty value) is `None`.
@@ -170,7 +140,7 @@ fn death_to_pb(record: &DeathRecord) -> pb::DeathRecorded {
         name: record.name.as_str().to_owned(),
         died_on: Some(record.died_on.into()),
         county: Some(record.county.into()),
-        source: source_to_pb(record.source).into(),
+        source: codec::deaths::source_to_pb(record.source).into(),
         source_reference: record
             .source_reference
             .as_ref()
@@ -185,7 +155,7 @@ fn funeral_to_pb(record: &DeathRecord, funeral: &Funeral) -> pb::FuneralServiceR
         death_id: record.death.as_str().to_owned(),
         funeral_home: funeral.funeral_home.as_str().to_owned(),
         cremated_on: funeral.cremated_on.map(Into::into),
-        burial: burial_to_pb(funeral.burial).into(),
+        burial: codec::deaths::burial_to_pb(funeral.burial).into(),
         buried_on: Some(funeral.buried_on.into()),
         basic_fee: Some(funeral.basic_fee.into()),
         waiver: funeral.waiver.as_ref().map(waiver_to_pb),
