@@ -629,6 +629,127 @@ async fn a_marriage_and_a_death_reach_jetstream_and_the_survivor_is_widowed() {
     }
 }
 
+/// Plays the assistance service, which does not exist yet: its store holds the events its
+/// contract (`proto/minzheng/assistance/v1/events.proto`) describes, written at start.
+struct AssistanceStandIn {
+    events: Vec<(&'static str, Vec<u8>)>,
+}
+
+#[async_trait::async_trait]
+impl minzheng_host::ServiceModule for AssistanceStandIn {
+    fn name(&self) -> &'static str {
+        "assistance"
+    }
+
+    async fn start(
+        &self,
+        context: &minzheng_host::ServiceContext,
+        server: minzheng_kit::server::ServerBuilder,
+    ) -> anyhow::Result<minzheng_kit::server::ServerBuilder> {
+        use minzheng_eventstore::{AppendRequest, ExpectedVersion, Metadata, NewEvent, StreamId};
+        for (event_type, payload) in &self.events {
+            context
+                .store()
+                .append(AppendRequest {
+                    stream: StreamId::new("case", "210502-DB-2025-000123")?,
+                    expected: ExpectedVersion::Any,
+                    events: vec![NewEvent::new(*event_type, 1, payload.clone())],
+                    metadata: Metadata::default(),
+                })
+                .await?;
+        }
+        Ok(server)
+    }
+}
+
+#[tokio::test]
+async fn a_household_in_assistance_has_the_basic_funeral_fee_waived() {
+    use minzheng_proto::assistance::v1 as assistance;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let settings = PlatformSettings {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: dir.path().to_owned(),
+        ..PlatformSettings::default()
+    };
+    let granted = assistance::AssistanceGranted {
+        case_id: "210502-DB-2025-000123".into(),
+        category: assistance::AssistanceCategory::Dibao.into(),
+        county: code(PINGSHAN),
+        members: vec![
+            common::CitizenRef {
+                citizen_id: HUSBAND.into(),
+            },
+            common::CitizenRef {
+                citizen_id: WIFE.into(),
+            },
+        ],
+        effective_from: day(date!(2025 - 01 - 01)),
+    };
+    let clock = FixedClock::new(date!(2025 - 06 - 01));
+    let host = Host::new(Mode::Embedded, settings)
+        .module(minzheng_placenames::Module::default().with_seed(minzheng_placenames::BENXI))
+        .module(AssistanceStandIn {
+            events: vec![(
+                "minzheng.assistance.v1.AssistanceGranted",
+                granted.encode_to_vec(),
+            )],
+        })
+        .module(civil_registry(&clock))
+        .authenticator(Authenticator::dev(&SecretString::from(SECRET)).expect("secret"))
+        .start()
+        .await
+        .expect("host starts");
+    let mut client = client(&host).await;
+    assert_eq!(registries(&mut client).await.len(), 6);
+    // The grant has reached the civil registry once its consumer has stored it.
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("civilregistry.db").display()
+    ))
+    .await
+    .expect("the service's database");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM cr_assistance_events")
+        .fetch_one(&db)
+        .await
+        .expect("table exists")
+        == 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the grant never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let (_, death_id) = marriage_then_death(&mut client, &clock).await;
+    let funeral = client
+        .record_funeral_service(as_(
+            pb::RecordFuneralServiceRequest {
+                metadata: metadata(),
+                death_id,
+                funeral_home: "本溪市殡仪馆".into(),
+                cremated_on: day(date!(2026 - 01 - 04)),
+                burial: pb::BurialType::Sea.into(),
+                buried_on: day(date!(2026 - 01 - 05)),
+                basic_fee: Some(common::Money { fen: 180_000 }),
+            },
+            &staff(),
+        ))
+        .await
+        .expect("funeral recorded")
+        .into_inner();
+    let waiver = funeral
+        .waiver
+        .expect("a 低保 household's basic fee is waived");
+    assert_eq!(waiver.category(), assistance::AssistanceCategory::Dibao);
+    assert_eq!(waiver.case_id, "210502-DB-2025-000123");
+    assert_eq!(waiver.waived.map(|m| m.fen), Some(180_000));
+    assert_eq!(funeral.payable.map(|m| m.fen), Some(0));
+    db.close().await;
+    host.shutdown().await.expect("stops");
+}
+
 #[tokio::test]
 async fn embedded_mode_knows_the_registries_and_computes_the_indicators() {
     let dir = tempfile::tempdir().expect("temporary directory");

@@ -21,7 +21,9 @@ use std::{
 
 use anyhow::Context as _;
 use futures::future::try_join_all;
-use minzheng_eventstore::{AppendRequest, ExpectedVersion, Metadata, NewEvent, SharedStore, StreamId};
+use minzheng_eventstore::{
+    AppendRequest, ExpectedVersion, Metadata, NewEvent, SharedStore, StreamId,
+};
 use minzheng_host::{Host, Mode, RunningHost};
 use minzheng_kit::{
     auth::{Authenticator, Role, mint_dev_token},
@@ -143,7 +145,7 @@ pub fn unknown_citizens(registries: &[String], count: usize) -> anyhow::Result<V
         .map(|i| {
             let county = &registries[i % registries.len()];
             let index = i / registries.len() / 2;
-            if i / registries.len() % 2 == 0 {
+            if (i / registries.len()).is_multiple_of(2) {
                 citizen_id(county, date!(1980 - 01 - 01), index, UNKNOWN_MAN_SEQUENCE)
             } else {
                 citizen_id(county, date!(1990 - 01 - 01), index, UNKNOWN_WOMAN_SEQUENCE)
@@ -310,90 +312,93 @@ impl Couple {
 pub async fn prepare(service: &Service, total: usize) -> anyhow::Result<Vec<Couple>> {
     let channel = service.channel().await?;
     let agency = bearer(&[Role::Agency], BENXI_CITY)?;
-    let per_registry = try_join_all(service.registries().iter().enumerate().map(
-        |(r, county)| {
-            let (channel, agency) = (channel.clone(), agency.clone());
-            let count = share(total, service.registries().len(), r);
-            async move {
-                anyhow::ensure!(
-                    count <= MAX_PER_DAY && count <= SLOTS * SLOT_CAPACITY as usize,
-                    "{count} appointments do not fit in one registry day"
-                );
-                let mut client = CivilRegistryServiceClient::new(channel);
-                let approver = bearer(&[Role::Approver], county)?;
-                let caseworker = bearer(&[Role::Caseworker], county)?;
-                let slot = |s: usize| format!("{:02}00", 8 + s);
-                client
-                    .publish_slots(with_token(
-                        pb::PublishSlotsRequest {
+    let per_registry = try_join_all(service.registries().iter().enumerate().map(|(r, county)| {
+        let (channel, agency) = (channel.clone(), agency.clone());
+        let count = share(total, service.registries().len(), r);
+        async move {
+            anyhow::ensure!(
+                count <= MAX_PER_DAY && count <= SLOTS * SLOT_CAPACITY as usize,
+                "{count} appointments do not fit in one registry day"
+            );
+            let mut client = CivilRegistryServiceClient::new(channel);
+            let approver = bearer(&[Role::Approver], county)?;
+            let caseworker = bearer(&[Role::Caseworker], county)?;
+            let slot = |s: usize| format!("{:02}00", 8 + s);
+            client
+                .publish_slots(with_token(
+                    pb::PublishSlotsRequest {
+                        metadata: metadata(),
+                        registry: region(county),
+                        day: Some(DAY.into()),
+                        slots: (0..SLOTS)
+                            .map(|s| pb::Slot {
+                                slot_id: slot(s),
+                                capacity: SLOT_CAPACITY,
+                            })
+                            .collect(),
+                    },
+                    &approver,
+                ))
+                .await
+                .with_context(|| format!("publishing slots at {county}"))?;
+            let mut couples = Vec::with_capacity(count);
+            for i in 0..count {
+                let (husband, wife) = (husband(county, i)?, wife(county, i)?);
+                let appointment = client
+                    .book_appointment(with_token(
+                        pb::BookAppointmentRequest {
                             metadata: metadata(),
                             registry: region(county),
                             day: Some(DAY.into()),
-                            slots: (0..SLOTS)
-                                .map(|s| pb::Slot {
-                                    slot_id: slot(s),
-                                    capacity: SLOT_CAPACITY,
-                                })
-                                .collect(),
+                            slot_id: slot(i % SLOTS),
+                            service: pb::AppointmentService::Marriage.into(),
+                            parties: vec![
+                                common::CitizenRef {
+                                    citizen_id: husband.clone(),
+                                },
+                                common::CitizenRef {
+                                    citizen_id: wife.clone(),
+                                },
+                            ],
                         },
-                        &approver,
+                        &agency,
                     ))
                     .await
-                    .with_context(|| format!("publishing slots at {county}"))?;
-                let mut couples = Vec::with_capacity(count);
-                for i in 0..count {
-                    let (husband, wife) = (husband(county, i)?, wife(county, i)?);
-                    let appointment = client
-                        .book_appointment(with_token(
-                            pb::BookAppointmentRequest {
-                                metadata: metadata(),
-                                registry: region(county),
-                                day: Some(DAY.into()),
-                                slot_id: slot(i % SLOTS),
-                                service: pb::AppointmentService::Marriage.into(),
-                                parties: vec![
-                                    common::CitizenRef {
-                                        citizen_id: husband.clone(),
-                                    },
-                                    common::CitizenRef {
-                                        citizen_id: wife.clone(),
-                                    },
-                                ],
-                            },
-                            &agency,
-                        ))
-                        .await
-                        .with_context(|| format!("booking appointment {i} at {county}"))?
-                        .into_inner()
-                        .appointment_id;
-                    couples.push(Couple {
-                        registry: r,
-                        appointment,
-                        husband,
-                        wife,
-                    });
-                }
-                for couple in &couples {
-                    client
-                        .check_in_appointment(with_token(
-                            pb::CheckInAppointmentRequest {
-                                metadata: metadata(),
-                                appointment_id: couple.appointment.clone(),
-                            },
-                            &caseworker,
-                        ))
-                        .await
-                        .with_context(|| format!("checking in {}", couple.appointment))?;
-                }
-                anyhow::Ok(couples)
+                    .with_context(|| format!("booking appointment {i} at {county}"))?
+                    .into_inner()
+                    .appointment_id;
+                couples.push(Couple {
+                    registry: r,
+                    appointment,
+                    husband,
+                    wife,
+                });
             }
-        },
-    ))
+            for couple in &couples {
+                client
+                    .check_in_appointment(with_token(
+                        pb::CheckInAppointmentRequest {
+                            metadata: metadata(),
+                            appointment_id: couple.appointment.clone(),
+                        },
+                        &caseworker,
+                    ))
+                    .await
+                    .with_context(|| format!("checking in {}", couple.appointment))?;
+            }
+            anyhow::Ok(couples)
+        }
+    }))
     .await?;
     let longest = per_registry.iter().map(Vec::len).max().unwrap_or(0);
     let mut columns: Vec<_> = per_registry.into_iter().map(Vec::into_iter).collect();
     Ok((0..longest)
-        .flat_map(|_| columns.iter_mut().filter_map(Iterator::next).collect::<Vec<_>>())
+        .flat_map(|_| {
+            columns
+                .iter_mut()
+                .filter_map(Iterator::next)
+                .collect::<Vec<_>>()
+        })
         .collect())
 }
 
@@ -626,11 +631,7 @@ impl Caller {
 
 /// Checks that `married` citizens are married and `unknown` ones have no record, with the
 /// token the load uses: the load measures the answers it should.
-pub async fn check_statuses(
-    service: &Service,
-    married: &str,
-    unknown: &str,
-) -> anyhow::Result<()> {
+pub async fn check_statuses(service: &Service, married: &str, unknown: &str) -> anyhow::Result<()> {
     let mut client = CivilRegistryServiceClient::new(service.channel().await?);
     let token = bearer(&[Role::Agency], BENXI_CITY)?;
     for (number, expected) in [
