@@ -353,11 +353,51 @@ struct SnapshotPolicy<A> {
     decode: fn(&[u8]) -> Result<A, CodecError>,
 }
 
+/// Recently loaded states, so that a load reads only the events appended since (see
+/// [`Repository::with_cache`]).
+struct StateCache<A> {
+    capacity: usize,
+    clone: fn(&A) -> A,
+    states: std::sync::Mutex<std::collections::HashMap<StreamId, Loaded<A>>>,
+}
+
+impl<A> StateCache<A> {
+    fn get(&self, stream: &StreamId) -> Option<Loaded<A>> {
+        let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        states.get(stream).map(|loaded| Loaded {
+            state: (self.clone)(&loaded.state),
+            version: loaded.version,
+        })
+    }
+
+    fn put(&self, stream: &StreamId, loaded: &Loaded<A>) {
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        if states
+            .get(stream)
+            .is_some_and(|cached| cached.version >= loaded.version)
+        {
+            return;
+        }
+        if states.len() >= self.capacity && !states.contains_key(stream) {
+            // Crude but bounded: forget everything and warm up again.
+            states.clear();
+        }
+        states.insert(
+            stream.clone(),
+            Loaded {
+                state: (self.clone)(&loaded.state),
+                version: loaded.version,
+            },
+        );
+    }
+}
+
 /// Loads aggregates of type `A` from the store and runs commands against them.
 pub struct Repository<A: Aggregate> {
     store: SharedStore,
     max_conflict_retries: u32,
     snapshots: Option<SnapshotPolicy<A>>,
+    cache: Option<StateCache<A>>,
     _aggregate: PhantomData<fn() -> A>,
 }
 
@@ -378,6 +418,7 @@ impl<A: Aggregate> Repository<A> {
             store,
             max_conflict_retries: DEFAULT_CONFLICT_RETRIES,
             snapshots: None,
+            cache: None,
             _aggregate: PhantomData,
         }
     }
@@ -399,6 +440,23 @@ impl<A: Aggregate> Repository<A> {
             schema_version: A::SNAPSHOT_SCHEMA_VERSION,
             encode: A::encode_snapshot,
             decode: A::decode_snapshot,
+        });
+        self
+    }
+
+    /// Keeps the states of up to `capacity` recently loaded instances in memory, so that
+    /// loading one again reads only the events appended since: for aggregates with long
+    /// streams that are read often (a registry's day of appointments, say). Always correct,
+    /// whoever appends: a stream only grows, so a cached state at version v plus the events
+    /// after v is the current state. Costs memory (one state per cached instance).
+    pub fn with_cache(mut self, capacity: usize) -> Self
+    where
+        A: Clone,
+    {
+        self.cache = Some(StateCache {
+            capacity: capacity.max(1),
+            clone: A::clone,
+            states: std::sync::Mutex::new(std::collections::HashMap::new()),
         });
         self
     }
@@ -566,9 +624,17 @@ impl<A: Aggregate> Repository<A> {
     }
 
     async fn load_stream(&self, stream: &StreamId) -> Result<Loaded<A>, RunError> {
-        let mut state = A::default();
-        let mut version = 0;
-        if let Some(policy) = &self.snapshots
+        let cached = self.cache.as_ref().and_then(|cache| cache.get(stream));
+        let from_cache = cached.is_some();
+        let Loaded {
+            mut state,
+            mut version,
+        } = cached.unwrap_or(Loaded {
+            state: A::default(),
+            version: 0,
+        });
+        if !from_cache
+            && let Some(policy) = &self.snapshots
             && let Some(snapshot) = self.store.load_snapshot(stream).await?
         {
             if snapshot.schema_version != policy.schema_version {
@@ -607,7 +673,11 @@ impl<A: Aggregate> Repository<A> {
                 version = recorded.stream_version;
             }
             if !full {
-                return Ok(Loaded { state, version });
+                let loaded = Loaded { state, version };
+                if let Some(cache) = &self.cache {
+                    cache.put(stream, &loaded);
+                }
+                return Ok(loaded);
             }
         }
     }

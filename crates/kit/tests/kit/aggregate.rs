@@ -544,6 +544,41 @@ async fn decisions_on_several_streams_commit_together(store: SharedStore) {
     );
 }
 
+/// A cached state is a prefix of the stream: loads and commands through a caching repository
+/// see what other writers appended since, and refuse on the current state.
+async fn a_cached_repository_sees_what_others_appended(store: SharedStore) {
+    let cached = counter(&store).with_cache(2);
+    let other = counter(&store);
+    cached
+        .run("k", &Command::Add(1), &ctx())
+        .await
+        .expect("add");
+    assert_eq!(cached.load("k").await.expect("load").state.value, 1);
+    other.run("k", &Command::Add(2), &ctx()).await.expect("add");
+    let loaded = cached.load("k").await.expect("load");
+    assert_eq!((loaded.state.value, loaded.version), (3, 2));
+    other
+        .run("k", &Command::Subtract(3), &ctx())
+        .await
+        .expect("subtract");
+    let outcome = cached
+        .execute("k", &Command::Subtract(1), &ctx())
+        .await
+        .expect("store works");
+    assert!(matches!(outcome, Err(Refusal::BelowZero)), "{outcome:?}");
+    // More instances than the capacity: still correct.
+    for key in ["a", "b", "c"] {
+        cached
+            .run(key, &Command::Add(4), &ctx())
+            .await
+            .expect("add");
+    }
+    for key in ["a", "b", "c", "k"] {
+        let expected = if key == "k" { 0 } else { 4 };
+        assert_eq!(cached.load(key).await.expect("load").state.value, expected);
+    }
+}
+
 async fn concurrent_commands_lose_no_update(store: SharedStore) {
     const WRITERS: u64 = 6;
     const EACH: u64 = 5;
@@ -702,6 +737,7 @@ on_both_backends!(
     events_carry_the_command_metadata,
     a_conflict_reloads_and_decides_again,
     decisions_on_several_streams_commit_together,
+    a_cached_repository_sees_what_others_appended,
     concurrent_commands_lose_no_update,
     snapshots_are_taken_and_used,
     an_undecodable_event_is_an_internal_error,

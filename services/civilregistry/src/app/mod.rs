@@ -47,6 +47,11 @@ use crate::{
     registry_day::RegistryDay,
 };
 
+/// Registry days whose state a process keeps (a week of days at 36 registries).
+const DAYS_CACHED: usize = 256;
+/// Person and marriage records a process keeps (small states, read by status queries).
+const RECORDS_CACHED: usize = 16_384;
+
 /// The pseudonym domain of a person's streams (`person-…` and `death-…`).
 const PERSON_DOMAIN: &str = "person";
 
@@ -71,10 +76,12 @@ pub struct CivilRegistry {
 impl CivilRegistry {
     pub fn new(store: SharedStore, pseudonyms: Pseudonymizer, clock: Arc<dyn Clock>) -> Self {
         Self {
-            days: Arc::new(Repository::new(store.clone())),
+            // A registry's day is read by every booking, check-in and registration on it and
+            // grows to a thousand events: cached states make each read the new events only.
+            days: Arc::new(Repository::new(store.clone()).with_cache(DAYS_CACHED)),
             registries: Arc::new(Repository::new(store.clone())),
-            persons: Arc::new(Repository::new(store.clone())),
-            marriages: Arc::new(Repository::new(store.clone())),
+            persons: Arc::new(Repository::new(store.clone()).with_cache(RECORDS_CACHED)),
+            marriages: Arc::new(Repository::new(store.clone()).with_cache(RECORDS_CACHED)),
             divorces: Arc::new(Repository::new(store.clone())),
             deaths: Arc::new(Repository::new(store.clone())),
             view: LiveView::new(store.clone(), Overview::default()),
