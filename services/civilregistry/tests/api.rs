@@ -390,21 +390,7 @@ async fn every_rpc_names_the_malformed_field(client: &mut Client) {
 /// the other is widowed. Returns the marriage id and the death id.
 async fn marriage_then_death(client: &mut Client, clock: &FixedClock) -> (String, String) {
     let wedding_day = date!(2025 - 06 - 10);
-    client
-        .publish_slots(as_(
-            pb::PublishSlotsRequest {
-                metadata: metadata(),
-                registry: code(PINGSHAN),
-                day: day(wedding_day),
-                slots: vec![pb::Slot {
-                    slot_id: "0900".into(),
-                    capacity: 1,
-                }],
-            },
-            &approver(),
-        ))
-        .await
-        .expect("slots published");
+    publish(client, wedding_day, "0900", 1).await;
     let book = |who: Vec<&str>| pb::BookAppointmentRequest {
         metadata: metadata(),
         registry: code(PINGSHAN),
@@ -424,23 +410,15 @@ async fn marriage_then_death(client: &mut Client, clock: &FixedClock) -> (String
         .await
         .expect_err("the slot is full");
     assert_eq!(full.code(), Code::FailedPrecondition);
-    let reason = full.get_details_error_info().map(|info| info.reason);
-    assert!(
-        reason.as_deref() == Some("slot_fully_booked") || full.message().contains("full"),
+    assert_eq!(
+        full.get_details_error_info()
+            .map(|info| info.reason)
+            .as_deref(),
+        Some("slot_fully_booked"),
         "{full:?}"
     );
 
-    clock.set(wedding_day);
-    client
-        .check_in_appointment(as_(
-            pb::CheckInAppointmentRequest {
-                metadata: metadata(),
-                appointment_id: appointment.clone(),
-            },
-            &staff(),
-        ))
-        .await
-        .expect("checked in");
+    check_in(client, clock, wedding_day, &appointment).await;
     let married = client
         .register_marriage(as_(
             pb::RegisterMarriageRequest {
@@ -747,6 +725,163 @@ async fn a_household_in_assistance_has_the_basic_funeral_fee_waived() {
     assert_eq!(waiver.waived.map(|m| m.fen), Some(180_000));
     assert_eq!(funeral.payable.map(|m| m.fen), Some(0));
     db.close().await;
+    host.shutdown().await.expect("stops");
+}
+
+/// Moves the clock to `on` and checks `appointment` in.
+async fn check_in(client: &mut Client, clock: &FixedClock, on: time::Date, appointment: &str) {
+    clock.set(on);
+    client
+        .check_in_appointment(as_(
+            pb::CheckInAppointmentRequest {
+                metadata: metadata(),
+                appointment_id: appointment.to_owned(),
+            },
+            &staff(),
+        ))
+        .await
+        .expect("checked in");
+}
+
+/// Publishes one slot at 平山区 on `on`.
+async fn publish(client: &mut Client, on: time::Date, slot: &str, capacity: u32) {
+    client
+        .publish_slots(as_(
+            pb::PublishSlotsRequest {
+                metadata: metadata(),
+                registry: code(PINGSHAN),
+                day: day(on),
+                slots: vec![pb::Slot {
+                    slot_id: slot.into(),
+                    capacity,
+                }],
+            },
+            &approver(),
+        ))
+        .await
+        .expect("slots published");
+}
+
+/// Books `service` for HUSBAND and WIFE on `on` at 平山区 and checks them in (the clock moves to
+/// `on`); returns the appointment id.
+async fn attend(
+    client: &mut Client,
+    clock: &FixedClock,
+    on: time::Date,
+    service: pb::AppointmentService,
+) -> String {
+    publish(client, on, "1000", 10).await;
+    let appointment = client
+        .book_appointment(as_(
+            pb::BookAppointmentRequest {
+                metadata: metadata(),
+                registry: code(PINGSHAN),
+                day: day(on),
+                slot_id: "1000".into(),
+                service: service.into(),
+                parties: vec![citizen(HUSBAND).expect("set"), citizen(WIFE).expect("set")],
+            },
+            &staff(),
+        ))
+        .await
+        .expect("booked")
+        .into_inner()
+        .appointment_id;
+    check_in(client, clock, on, &appointment).await;
+    appointment
+}
+
+/// The service is stopped the day after a divorce application and started again on day 61:
+/// the scheduler's first pass at start lapses it.
+#[tokio::test]
+async fn a_divorce_application_lapses_when_the_service_comes_back_after_day_60() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let settings = PlatformSettings {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: dir.path().to_owned(),
+        ..PlatformSettings::default()
+    };
+    let start = |clock: &FixedClock| {
+        Host::new(Mode::Embedded, settings.clone())
+            .module(minzheng_placenames::Module::default().with_seed(minzheng_placenames::BENXI))
+            .module(civil_registry(clock))
+            .authenticator(Authenticator::dev(&SecretString::from(SECRET)).expect("secret"))
+            .start()
+    };
+    let clock = FixedClock::new(date!(2025 - 06 - 01));
+    let host = start(&clock).await.expect("host starts");
+    let mut client = client(&host).await;
+    assert_eq!(registries(&mut client).await.len(), 6);
+    let wedding = attend(
+        &mut client,
+        &clock,
+        date!(2025 - 06 - 10),
+        pb::AppointmentService::Marriage,
+    )
+    .await;
+    let married = client
+        .register_marriage(as_(
+            pb::RegisterMarriageRequest {
+                metadata: metadata(),
+                appointment_id: wedding,
+                parties: parties(),
+                verifications: checks(&[HUSBAND, WIFE]),
+            },
+            &staff(),
+        ))
+        .await
+        .expect("registered")
+        .into_inner();
+    let applied_on = date!(2025 - 08 - 01);
+    let filing = attend(
+        &mut client,
+        &clock,
+        applied_on,
+        pb::AppointmentService::DivorceApplication,
+    )
+    .await;
+    let application = client
+        .apply_for_divorce(as_(
+            pb::ApplyForDivorceRequest {
+                metadata: metadata(),
+                appointment_id: filing,
+                marriage_id: married.marriage_id,
+                verifications: checks(&[HUSBAND, WIFE]),
+            },
+            &staff(),
+        ))
+        .await
+        .expect("received")
+        .into_inner();
+    assert_eq!(application.last_day_to_register, day(date!(2025 - 09 - 30)));
+    host.shutdown().await.expect("stops");
+
+    clock.set(date!(2025 - 10 - 01));
+    let host = start(&clock).await.expect("host starts again");
+    let mut client = self::client(&host).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let state = loop {
+        let found = client
+            .get_divorce_application(as_(
+                pb::GetDivorceApplicationRequest {
+                    application_id: application.application_id.clone(),
+                },
+                &staff(),
+            ))
+            .await
+            .expect("kept")
+            .into_inner()
+            .application
+            .expect("an application");
+        if found.state() != pb::DivorceApplicationState::Pending
+            || tokio::time::Instant::now() > deadline
+        {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(state.state(), pb::DivorceApplicationState::Lapsed);
+    assert_eq!(state.closed_on, day(date!(2025 - 10 - 01)));
     host.shutdown().await.expect("stops");
 }
 

@@ -52,6 +52,9 @@ pub const DEADLETTER_CONSUMER: &str = "mz-consumer";
 pub const DEADLETTER_ATTEMPTS: &str = "mz-attempts";
 /// Header with the subject the dead letter was originally published on.
 pub const DEADLETTER_SUBJECT: &str = "mz-original-subject";
+/// Failed set-up attempts between two warnings (the rest are logged at debug level).
+const SET_UP_WARN_EVERY: u32 = 360;
+
 /// Header with the original stream sequence of the dead letter.
 pub const DEADLETTER_SEQUENCE: &str = "mz-original-sequence";
 
@@ -170,12 +173,21 @@ impl JetStreamSource {
         cancel: &CancellationToken,
     ) -> Option<PullConsumer> {
         let mut retry = core.retry();
+        let mut attempts: u32 = 0;
         loop {
             match self.try_set_up(core, js).await {
                 Ok(consumer) => return Some(consumer),
                 Err(error) => {
                     core.metrics.error("source");
-                    warn!(error = %error, stream = %self.naming.stream_name(), "consumer cannot set up, retrying");
+                    // A producer deployed later (its stream not there yet) is a state that can
+                    // last for days: warn at first and then once an hour-ish (360 attempts at
+                    // the longest back-off), not at every retry; the error metric counts all.
+                    if attempts.is_multiple_of(SET_UP_WARN_EVERY) {
+                        warn!(error = %error, stream = %self.naming.stream_name(), attempts, "consumer cannot set up, retrying");
+                    } else {
+                        debug!(error = %error, stream = %self.naming.stream_name(), attempts, "consumer cannot set up, retrying");
+                    }
+                    attempts = attempts.wrapping_add(1);
                     if !crate::relay::pause(&mut retry, cancel).await {
                         return None;
                     }
