@@ -431,3 +431,80 @@ fn clock_today(clock: &FixedClock) -> Date {
     use minzheng_kit::clock::Clock as _;
     clock.today()
 }
+
+#[tokio::test]
+async fn a_reschedule_to_another_day_moves_the_appointment_in_one_step() {
+    let db = TestSqlite::create();
+    let clock = FixedClock::new(date!(2025 - 06 - 01));
+    let app = open(&db, &clock).await;
+    let registry = RegionCode::parse(PINGSHAN).expect("valid");
+    let slot = SlotId::parse("0900").expect("valid");
+    let (first, second) = (date!(2025 - 06 - 10), date!(2025 - 06 - 12));
+    for (day, capacity) in [(first, 5), (second, 1)] {
+        app.publish_slots(
+            registry,
+            day,
+            vec![(slot, capacity)],
+            &key(&format!("slots-{day}")),
+        )
+        .await
+        .expect("published");
+    }
+    let couple = || vec![citizen(HUSBAND), citizen(WIFE)];
+    let booked = app
+        .book(
+            registry,
+            first,
+            slot,
+            Service::Marriage,
+            couple(),
+            &key("book"),
+        )
+        .await
+        .expect("booked");
+    let moved = app
+        .reschedule(&booked.appointment, second, slot, &key("move"))
+        .await
+        .expect("rescheduled");
+    assert_eq!(moved.appointment.day(), second);
+    assert!(moved.committed.is_some());
+    let old = app.appointment(&booked.appointment).await.expect("kept");
+    assert_eq!(old.state, AppointmentState::Cancelled);
+    assert_eq!(old.rescheduled_to, Some(moved.appointment));
+    let new = app.appointment(&moved.appointment).await.expect("booked");
+    assert_eq!(new.rescheduled_from, Some(booked.appointment));
+    assert_eq!(new.parties, couple());
+    // A repeat answers the same and records nothing.
+    let again = app
+        .reschedule(&booked.appointment, second, slot, &key("move"))
+        .await
+        .expect("idempotent");
+    assert_eq!(
+        (again.appointment, again.committed),
+        (moved.appointment, None)
+    );
+    // The second day's only place is taken: another move there is refused, and nothing moves.
+    let other = app
+        .book(
+            registry,
+            first,
+            slot,
+            Service::CertificateReissue,
+            vec![citizen("210502199601010029")],
+            &key("book-other"),
+        )
+        .await
+        .expect("booked");
+    let refused = app
+        .reschedule(&other.appointment, second, slot, &key("move-other"))
+        .await
+        .expect_err("full");
+    assert_eq!(rule(refused), "slot_fully_booked");
+    assert_eq!(
+        app.appointment(&other.appointment)
+            .await
+            .expect("kept")
+            .state,
+        AppointmentState::Booked
+    );
+}

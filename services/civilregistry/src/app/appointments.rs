@@ -23,7 +23,8 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Booked {
     pub appointment: AppointmentId,
-    pub committed: Committed,
+    /// `None` when a reschedule repeated one already done: nothing new was recorded.
+    pub committed: Option<Committed>,
 }
 
 impl CivilRegistry {
@@ -86,7 +87,7 @@ impl CivilRegistry {
         match event_at(&self.days, &key, committed.stream_version).await? {
             registry_day::Event::AppointmentBooked(e) => Ok(Booked {
                 appointment: e.appointment,
-                committed,
+                committed: Some(committed),
             }),
             other => Err(Error::Internal(anyhow::anyhow!(
                 "a booking recorded {other:?}-like event instead of a booking"
@@ -165,7 +166,7 @@ impl CivilRegistry {
             })?;
             return Ok(Booked {
                 appointment,
-                committed,
+                committed: Some(committed),
             });
         }
         let target_key = day_key(from.registry(), day);
@@ -222,16 +223,7 @@ impl CivilRegistry {
         self.written(&committed);
         Ok(Booked {
             appointment,
-            committed: last(committed).unwrap_or_else(|| Committed {
-                stream: self
-                    .days
-                    .stream_id(&target_key)
-                    .unwrap_or_else(|_| unreachable!("day keys are valid stream keys")),
-                stream_version: 0,
-                position: 0,
-                event_ids: Vec::new(),
-                replayed: true,
-            }),
+            committed: last(committed),
         })
     }
 

@@ -317,7 +317,7 @@ impl CivilRegistryApi {
             .await?;
         Ok(Response::new(pb::BookAppointmentResponse {
             appointment_id: booked.appointment.to_string(),
-            result: Some(result(&booked.committed)),
+            result: booked.committed.as_ref().map(result),
         }))
     }
 
@@ -338,10 +338,10 @@ impl CivilRegistryApi {
         };
         require_registry_scope(&principal, from.registry())?;
         let booked = self.app.reschedule(&from, day, slot, &context).await?;
-        // A repeat of a reschedule already done records nothing new: its result is zero.
+        // A repeat of a reschedule already done records nothing new: no result.
         Ok(Response::new(pb::RescheduleAppointmentResponse {
             appointment_id: booked.appointment.to_string(),
-            result: Some(result(&booked.committed)),
+            result: booked.committed.as_ref().map(result),
         }))
     }
 
