@@ -31,19 +31,28 @@
 //! 3. scanned documents of the file (档案) may be attached on or after the day of the
 //!    application, also once it is closed; attaching the same document again does nothing.
 //!
-//! A closed application (withdrawn, lapsed or registered) accepts nothing but documents.
+//! A historical divorce is entered from the paper archive (历史离婚档案补录, [`Backfill`]): its id
+//! is `DA-` + the archive reference (档案号, [`ApplicationId::backfilled`]) and its certificate
+//! number is as printed. The archive records the registered divorce only, so a back-filled
+//! application starts registered, with no appointment and no identity checks; its
+//! `applied_on`, `cooling_off_ends_on` and `last_day_to_register` are its registration day (the
+//! cooling-off period did not exist before 2021).
+//!
+//! A closed application (withdrawn, lapsed, registered or back-filled) accepts nothing but
+//! documents.
 //!
 //! What this aggregate cannot see: whether the marriage still holds and whether the parties are
 //! its parties. The application layer checks both against the marriage record before it sends
-//! [`Apply`] (with [`check_marriage`]), and, when the divorce is registered, dissolves the
-//! marriage and changes both persons' status.
+//! [`Apply`] (with [`check_marriage`]), and, when the divorce is registered or back-filled,
+//! dissolves the marriage and changes both persons' status
+//! ([`crate::registration::dissolve_by_divorce`]).
 
 use minzheng_kit::aggregate::{Aggregate, DomainError, RefusalKind};
-use minzheng_types::{CitizenId, RegionCode, add_days};
+use minzheng_types::{BoundedText, CitizenId, RegionCode, add_days};
 use time::Date;
 
 use crate::{
-    ids::{self, ApplicationId, AppointmentId, MarriageId},
+    ids::{self, ApplicationId, AppointmentId, ArchiveReference, MarriageId},
     marriage::{ArchiveDocument, Marriage},
     verification::{self, MissingVerification, Party, Verification},
 };
@@ -81,8 +90,9 @@ pub enum State {
     Registered {
         on: Date,
         certificate_number: String,
-        /// The appointment the parties came back on.
-        appointment: AppointmentId,
+        /// The appointment the parties came back on; `None` for a divorce back-filled from the
+        /// archive.
+        appointment: Option<AppointmentId>,
     },
 }
 
@@ -94,14 +104,20 @@ pub struct Application {
     pub marriage: MarriageId,
     /// The registry that received it: a county-level division.
     pub registry: RegionCode,
+    /// The day it was received (for a back-filled divorce: its registration day).
     pub applied_on: Date,
     pub parties: [Party; 2],
-    /// The last day of the cooling-off period, D+30.
+    /// The last day of the cooling-off period, D+30 (for a back-filled divorce: its
+    /// registration day).
     pub cooling_off_ends_on: Date,
-    /// The last day the divorce may be registered, D+60.
+    /// The last day the divorce may be registered, D+60 (for a back-filled divorce: its
+    /// registration day).
     pub last_day_to_register: Date,
-    /// The appointment the parties applied on.
-    pub appointment: AppointmentId,
+    /// The appointment the parties applied on; `None` for a divorce back-filled from the
+    /// archive.
+    pub appointment: Option<AppointmentId>,
+    /// The archive reference (档案号) of a divorce back-filled from the archive.
+    pub backfilled: Option<ArchiveReference>,
     pub state: State,
     pub documents: Vec<ArchiveDocument>,
 }
@@ -162,6 +178,7 @@ pub enum Command {
     Apply(Apply),
     Withdraw(Withdraw),
     Register(Register),
+    Backfill(Backfill),
     Expire(Expire),
     AttachDocument(AttachDocument),
 }
@@ -194,6 +211,22 @@ pub struct Register {
     pub on: Date,
 }
 
+/// Enter a registered divorce from the paper archive (历史离婚档案补录).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backfill {
+    pub archive: ArchiveReference,
+    /// The marriage it dissolved.
+    pub marriage: MarriageId,
+    /// The marriage's two parties, from its record.
+    pub parties: [Party; 2],
+    /// The registry that registered it: a county-level division.
+    pub registry: RegionCode,
+    /// As printed, e.g. "本离字第0045号".
+    pub certificate_number: BoundedText,
+    /// The day it was registered.
+    pub on: Date,
+}
+
 /// The scheduler's daily question: has the application lapsed by `as_of` (today)?
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expire {
@@ -214,6 +247,7 @@ pub enum Event {
     Withdrawn(Withdrawn),
     Lapsed(Lapsed),
     Registered(Registered),
+    Backfilled(Backfilled),
     DocumentAttached(DocumentAttached),
 }
 
@@ -263,6 +297,20 @@ pub struct Registered {
     pub appointment: AppointmentId,
 }
 
+/// A registered divorce was entered from the paper archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backfilled {
+    /// `DA-` + the archive reference.
+    pub id: ApplicationId,
+    pub marriage: MarriageId,
+    /// As printed.
+    pub certificate_number: String,
+    pub registry: RegionCode,
+    pub registered_on: Date,
+    pub parties: [Party; 2],
+    pub archive: ArchiveReference,
+}
+
 /// A scanned document was attached to the application's file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentAttached {
@@ -305,6 +353,8 @@ pub enum Error {
     NotYetLapsed,
     #[error("another document with this id is already attached")]
     DocumentAlreadyAttached,
+    #[error("the archive reference is too long for an application id")]
+    ArchiveReferenceTooLong,
 }
 
 impl DomainError for Error {
@@ -326,6 +376,7 @@ impl DomainError for Error {
             Error::Lapsed => "application_lapsed",
             Error::NotYetLapsed => "not_yet_lapsed",
             Error::DocumentAlreadyAttached => "document_already_attached",
+            Error::ArchiveReferenceTooLong => "archive_reference_too_long",
         }
     }
 
@@ -344,9 +395,28 @@ impl Aggregate for DivorceApplication {
     type Error = Error;
 
     fn handle(&self, command: &Command) -> Result<Vec<Event>, Error> {
-        let Command::Apply(c) = command else {
-            let application = self.application.as_ref().ok_or(Error::NotFound)?;
-            return follow_up(application, command);
+        let c = match command {
+            Command::Apply(c) => c,
+            Command::Backfill(c) => {
+                if self.application.is_some() {
+                    return Err(Error::AlreadyApplied);
+                }
+                let id = ApplicationId::backfilled(&c.archive)
+                    .map_err(|_| Error::ArchiveReferenceTooLong)?;
+                return Ok(vec![Event::Backfilled(Backfilled {
+                    id,
+                    marriage: c.marriage.clone(),
+                    certificate_number: c.certificate_number.as_str().to_owned(),
+                    registry: c.registry,
+                    registered_on: c.on,
+                    parties: c.parties.clone(),
+                    archive: c.archive.clone(),
+                })]);
+            }
+            _ => {
+                let application = self.application.as_ref().ok_or(Error::NotFound)?;
+                return follow_up(application, command);
+            }
         };
         if self.application.is_some() {
             return Err(Error::AlreadyApplied);
@@ -380,8 +450,29 @@ impl Aggregate for DivorceApplication {
                 parties: e.parties.clone(),
                 cooling_off_ends_on: e.cooling_off_ends_on,
                 last_day_to_register: e.last_day_to_register,
-                appointment: e.appointment,
+                appointment: Some(e.appointment),
+                backfilled: None,
                 state: State::Pending,
+                documents: Vec::new(),
+            });
+            return self;
+        }
+        if let Event::Backfilled(e) = event {
+            self.application = Some(Application {
+                id: e.id.clone(),
+                marriage: e.marriage.clone(),
+                registry: e.registry,
+                applied_on: e.registered_on,
+                parties: e.parties.clone(),
+                cooling_off_ends_on: e.registered_on,
+                last_day_to_register: e.registered_on,
+                appointment: None,
+                backfilled: Some(e.archive.clone()),
+                state: State::Registered {
+                    on: e.registered_on,
+                    certificate_number: e.certificate_number.clone(),
+                    appointment: None,
+                },
                 documents: Vec::new(),
             });
             return self;
@@ -390,7 +481,7 @@ impl Aggregate for DivorceApplication {
             return self;
         };
         match event {
-            Event::Applied(_) => {}
+            Event::Applied(_) | Event::Backfilled(_) => {}
             Event::Withdrawn(e) => {
                 application.state = State::Withdrawn {
                     on: e.withdrawn_on,
@@ -402,7 +493,7 @@ impl Aggregate for DivorceApplication {
                 application.state = State::Registered {
                     on: e.registered_on,
                     certificate_number: e.certificate_number.clone(),
-                    appointment: e.appointment,
+                    appointment: Some(e.appointment),
                 };
             }
             Event::DocumentAttached(e) => application.documents.push(e.document.clone()),
@@ -416,7 +507,7 @@ fn follow_up(application: &Application, command: &Command) -> Result<Vec<Event>,
     let id = application.id.clone();
     let pending = application.state == State::Pending;
     match command {
-        Command::Apply(_) => Err(Error::AlreadyApplied),
+        Command::Apply(_) | Command::Backfill(_) => Err(Error::AlreadyApplied),
         Command::Withdraw(c) => {
             if application.party_index(&c.by).is_none() {
                 return Err(Error::NotAParty);
@@ -623,6 +714,34 @@ pub(crate) mod tests {
         })
     }
 
+    /// The divorce of the marriage back-filled in the marriage module's tests, from the archive.
+    pub(crate) fn backfill() -> Backfill {
+        Backfill {
+            archive: ArchiveReference::parse("BX-1990-0045").expect("valid"),
+            marriage: marriage(),
+            parties: parties(),
+            registry: registry(),
+            certificate_number: text("本离字第0045号"),
+            on: date!(1990 - 03 - 01),
+        }
+    }
+
+    pub(crate) fn backfilled_id() -> ApplicationId {
+        ApplicationId::parse("DA-BX-1990-0045").expect("valid")
+    }
+
+    pub(crate) fn backfilled() -> Event {
+        Event::Backfilled(Backfilled {
+            id: backfilled_id(),
+            marriage: marriage(),
+            certificate_number: "本离字第0045号".into(),
+            registry: registry(),
+            registered_on: date!(1990 - 03 - 01),
+            parties: parties(),
+            archive: ArchiveReference::parse("BX-1990-0045").expect("valid"),
+        })
+    }
+
     pub(crate) fn lapsed() -> Event {
         Event::Lapsed(Lapsed {
             id: id(),
@@ -793,7 +912,7 @@ pub(crate) mod tests {
                 Some(&State::Registered {
                     on,
                     certificate_number: ids::divorce_certificate_number(&appointment(on, 2)),
-                    appointment: appointment(on, 2),
+                    appointment: Some(appointment(on, 2)),
                 })
             );
             assert!(!state.is_pending());
@@ -934,6 +1053,69 @@ pub(crate) mod tests {
         given::<DivorceApplication>(with_p1)
             .when(attach(document("p2", 0xbb, day(2))))
             .then([attached(document("p2", 0xbb, day(2)))]);
+    }
+
+    #[test]
+    fn a_divorce_from_the_archive_is_entered_registered() {
+        let state = given::<DivorceApplication>([])
+            .when(Command::Backfill(backfill()))
+            .then([backfilled()]);
+        assert!(!state.is_pending());
+        assert_eq!(state.lapses_after(), None);
+        let application = state.application().expect("entered");
+        assert_eq!(application.id.as_str(), "DA-BX-1990-0045");
+        assert_eq!(application.appointment, None);
+        assert_eq!(application.backfilled, Some(backfill().archive));
+        assert_eq!(application.parties, parties());
+        assert_eq!(
+            application.state,
+            State::Registered {
+                on: date!(1990 - 03 - 01),
+                certificate_number: "本离字第0045号".into(),
+                appointment: None,
+            }
+        );
+    }
+
+    #[test]
+    fn a_divorce_is_entered_from_the_archive_once_and_only_into_a_new_stream() {
+        for existing in [applied(), backfilled()] {
+            given::<DivorceApplication>([existing])
+                .when(Command::Backfill(backfill()))
+                .then_refused("already_applied");
+        }
+        given::<DivorceApplication>([backfilled()])
+            .when(apply())
+            .then_refused("already_applied");
+        let long = Backfill {
+            archive: ArchiveReference::parse(&"9".repeat(62)).expect("valid"),
+            ..backfill()
+        };
+        given::<DivorceApplication>([])
+            .when(Command::Backfill(long))
+            .then_refused("archive_reference_too_long");
+    }
+
+    #[test]
+    fn a_divorce_from_the_archive_accepts_nothing_but_documents() {
+        for command in [
+            withdraw(wife(), date!(1990 - 03 - 02)),
+            register(day(31)),
+            expire(day(90)),
+        ] {
+            given::<DivorceApplication>([backfilled()])
+                .when(command)
+                .then_refused("application_closed");
+        }
+        given::<DivorceApplication>([backfilled()])
+            .when(attach(document("p1", 0xaa, D)))
+            .then([Event::DocumentAttached(DocumentAttached {
+                id: backfilled_id(),
+                document: document("p1", 0xaa, D),
+            })]);
+        given::<DivorceApplication>([backfilled()])
+            .when(attach(document("p1", 0xaa, date!(1990 - 02 - 28))))
+            .then_refused("before_application");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! | marriage (and its certificate) | `J` + appointment id | `J210502-20250701-003` |
 //! | back-filled marriage | `A-` + archive reference | `A-BX-1998-0123` |
 //! | divorce application | `D` + appointment id | `D210502-20250701-004` |
+//! | back-filled divorce (历史离婚档案补录) | `DA-` + archive reference | `DA-BX-2005-0045` |
 //! | divorce certificate | `L` + appointment id | `L210502-20250801-002` |
 //! | person, death | pseudonym: 32 lowercase hex digits | `5f0c…` |
 //!
@@ -136,7 +137,8 @@ id_type!(
 );
 
 id_type!(
-    /// A divorce application's id and stream key, `D` + the appointment id.
+    /// A divorce application's id and stream key, `D` + the appointment id; `DA-` + the archive
+    /// reference for a divorce back-filled from the archive.
     ApplicationId
 );
 
@@ -171,6 +173,20 @@ impl ApplicationId {
     /// The id of a divorce application received on `appointment`.
     pub fn received(appointment: &AppointmentId) -> Self {
         Self::parse(&format!("D{appointment}")).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// The id of a divorce entered from the archive: `DA-` + the reference (an error when that
+    /// is longer than an id may be, 64 characters).
+    pub fn backfilled(archive: &ArchiveReference) -> Result<Self, IdError> {
+        Self::parse(&format!("DA-{archive}"))
+    }
+
+    /// The archive reference of a back-filled divorce's id, `None` for an application received
+    /// on an appointment.
+    pub fn archive_reference(&self) -> Option<ArchiveReference> {
+        self.as_str()
+            .strip_prefix("DA-")
+            .and_then(|reference| ArchiveReference::parse(reference).ok())
     }
 }
 
@@ -274,5 +290,21 @@ mod tests {
                 .map(|m| m.to_string()),
             Ok("A-BX-1998-0123".to_owned())
         );
+    }
+
+    #[test]
+    fn backfilled_divorce_ids_are_da_and_the_reference() {
+        let reference = ArchiveReference::parse("BX-2005-0045").expect("valid");
+        let id = ApplicationId::backfilled(&reference).expect("short enough");
+        assert_eq!(id.as_str(), "DA-BX-2005-0045");
+        assert_eq!(id.archive_reference(), Some(reference));
+        let received =
+            ApplicationId::received(&AppointmentId::parse("210502-20250701-003").expect("valid"));
+        assert_eq!(received.archive_reference(), None);
+        // 61 characters after "DA-" make 64: the longest id; one more is too long.
+        let longest = ArchiveReference::parse(&"9".repeat(61)).expect("valid");
+        assert!(ApplicationId::backfilled(&longest).is_ok());
+        let too_long = ArchiveReference::parse(&"9".repeat(62)).expect("valid");
+        assert_eq!(ApplicationId::backfilled(&too_long), Err(IdError::TooLong));
     }
 }

@@ -16,7 +16,8 @@
 //! - [`person`]: one citizen's marital status history (stream `person-<pseudonym>`).
 //! - [`marriage`]: a marriage record (stream `marriage-<id>`): registered or back-filled,
 //!   certificate reissues, archive documents, dissolution.
-//! - [`divorce`]: a divorce application (stream `divorce-<id>`) and its cooling-off period.
+//! - [`divorce`]: a divorce application (stream `divorce-<id>`) and its cooling-off period, or
+//!   a registered divorce back-filled from the paper archive (历史离婚档案补录).
 //! - [`registration`]: the decisions that span several streams (a marriage and its two
 //!   parties; a divorce, its marriage and parties; a death's effect on a marriage).
 //! - [`death`]: a death record and its funeral (stream `death-<pseudonym>`), with the fee waiver.

@@ -126,7 +126,8 @@ impl Overview {
             E::Registered(e) => {
                 self.pending_applications.remove(&e.id);
             }
-            E::DocumentAttached(_) => {}
+            // Entered from the archive registered: never pending.
+            E::Backfilled(_) | E::DocumentAttached(_) => {}
         }
     }
 

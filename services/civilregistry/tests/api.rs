@@ -368,6 +368,11 @@ async fn every_rpc_names_the_malformed_field(client: &mut Client) {
         "application_id"
     );
     check!(
+        backfill_divorce,
+        pb::BackfillDivorceRequest::default(),
+        "archive_reference"
+    );
+    check!(
         get_divorce_application,
         pb::GetDivorceApplicationRequest::default(),
         "application_id"

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use minzheng_civilregistry::{
     app::{CivilRegistry, registrations::MarriageRegistered},
     death::{self, Source},
-    ids::AppointmentId,
+    divorce,
+    ids::{AppointmentId, ArchiveReference},
+    marriage,
     person::Status,
     registry_day::{AppointmentState, Service, SlotId},
     verification::{Kind, Outcome, Party, Verification},
@@ -506,5 +508,142 @@ async fn a_reschedule_to_another_day_moves_the_appointment_in_one_step() {
             .expect("kept")
             .state,
         AppointmentState::Booked
+    );
+}
+
+/// A woman born 1949-12-31 and a man born 1950-01-01 (valid check characters).
+const OLD_WOMAN: &str = "11010519491231002X";
+const OLD_MAN: &str = "110105195001010012";
+
+#[tokio::test]
+async fn a_divorce_from_the_archive_ends_an_archived_marriage_so_a_party_may_marry_again() {
+    let db = TestSqlite::create();
+    let clock = FixedClock::new(date!(2025 - 06 - 01));
+    let app = open(&db, &clock).await;
+    let registry = RegionCode::parse(PINGSHAN).expect("valid");
+    let (marriage, _) = app
+        .backfill_marriage(
+            marriage::Backfill {
+                archive: ArchiveReference::parse("BX-1998-0123").expect("valid"),
+                certificate_number: text("本结字第0123号"),
+                registry,
+                on: date!(1998 - 05 - 01),
+                parties: [party(OLD_MAN, "李建国"), party(OLD_WOMAN, "王秀英")],
+            },
+            &key("backfill-marriage"),
+        )
+        .await
+        .expect("marriage back-filled");
+
+    let backfill = |reference: &str, on: Date, idempotency: &str| {
+        let app = &app;
+        let marriage = marriage.clone();
+        let reference = ArchiveReference::parse(reference).expect("valid");
+        let idempotency = key(idempotency);
+        async move {
+            app.backfill_divorce(
+                reference,
+                &marriage,
+                registry,
+                text("本离字第0045号"),
+                on,
+                &idempotency,
+            )
+            .await
+        }
+    };
+    // Not before the marriage was registered.
+    let early = backfill("BX-1997-0001", date!(1997 - 12 - 31), "early")
+        .await
+        .expect_err("before the marriage");
+    assert_eq!(rule(early), "before_registration");
+
+    let divorced_on = date!(2005 - 03 - 01);
+    let (application, committed) = backfill("BX-2005-0045", divorced_on, "backfill-divorce")
+        .await
+        .expect("divorce back-filled");
+    assert_eq!(application.as_str(), "DA-BX-2005-0045");
+    assert!(committed.is_some());
+    // The same back-fill again answers the same and records nothing.
+    let (again, nothing) = backfill("BX-2005-0045", divorced_on, "backfill-divorce-again")
+        .await
+        .expect("idempotent");
+    assert_eq!((again, nothing), (application.clone(), None));
+    // Another divorce of the same marriage, or another one under the same reference: refused.
+    let twice = backfill("BX-2006-0001", date!(2006 - 01 - 01), "twice")
+        .await
+        .expect_err("already dissolved");
+    assert_eq!(rule(twice), "marriage_dissolved");
+    let reused = backfill("BX-2005-0045", date!(2005 - 03 - 02), "reused")
+        .await
+        .expect_err("reference taken");
+    assert_eq!(rule(reused), "already_applied");
+
+    let facts = app
+        .divorce_application(&application)
+        .await
+        .expect("entered");
+    assert_eq!(facts.appointment, None);
+    assert_eq!(
+        facts.state,
+        divorce::State::Registered {
+            on: divorced_on,
+            certificate_number: "本离字第0045号".into(),
+            appointment: None,
+        }
+    );
+    let record = app.marriage(&marriage).await.expect("kept");
+    assert_eq!(record.dissolved.map(|d| d.on), Some(divorced_on));
+
+    for spouse in [OLD_MAN, OLD_WOMAN] {
+        let in_2003 = app
+            .marital_status(&citizen(spouse), date!(2003 - 06 - 01))
+            .await
+            .expect("status");
+        assert_eq!(in_2003.period.map(|p| p.status), Some(Status::Married));
+        assert_eq!(
+            in_2003.certificate_number.as_deref(),
+            Some("本结字第0123号")
+        );
+        let in_2006 = app
+            .marital_status(&citizen(spouse), date!(2006 - 06 - 01))
+            .await
+            .expect("status");
+        let period = in_2006.period.expect("a status");
+        assert_eq!(period.status, Status::Divorced);
+        assert_eq!(period.record, "DA-BX-2005-0045");
+        assert_eq!(
+            in_2006.certificate_number.as_deref(),
+            Some("本离字第0045号")
+        );
+    }
+
+    // No bigamy refusal: the man marries again.
+    let wedding = attend(
+        &app,
+        &clock,
+        date!(2025 - 06 - 10),
+        Service::Marriage,
+        &[OLD_MAN, WIFE],
+    )
+    .await;
+    let married = app
+        .register_marriage(
+            &wedding,
+            [party(OLD_MAN, "李建国"), party(WIFE, "李四")],
+            checks(&[OLD_MAN, WIFE]),
+            &key("marry-again"),
+        )
+        .await
+        .expect("registered: the archived marriage has ended");
+    let now = app
+        .marital_status(&citizen(OLD_MAN), date!(2025 - 06 - 10))
+        .await
+        .expect("status")
+        .period
+        .expect("a status");
+    assert_eq!(
+        (now.status, now.marriage),
+        (Status::Married, married.marriage)
     );
 }

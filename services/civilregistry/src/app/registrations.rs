@@ -1,4 +1,5 @@
-//! Marriages, divorces, certificates and archive documents.
+//! Marriages, divorces, certificates and archive documents; marriages and divorces back-filled
+//! from the paper archive (档案电子化, 历史离婚档案补录).
 
 use minzheng_kit::{
     Error,
@@ -6,13 +7,13 @@ use minzheng_kit::{
         Aggregate as _, CommandContext, Committed, commit_together, with_conflict_retries,
     },
 };
-use minzheng_types::CitizenId;
+use minzheng_types::{BoundedText, CitizenId, RegionCode};
 use time::Date;
 
 use super::{CONFLICT_RETRIES, CivilRegistry, last};
 use crate::{
     divorce,
-    ids::{ApplicationId, AppointmentId, MarriageId},
+    ids::{ApplicationId, AppointmentId, ArchiveReference, MarriageId},
     marriage::{self, ArchiveDocument},
     person, registration,
     registry_day::Service,
@@ -322,7 +323,7 @@ impl CivilRegistry {
                 appointment: on,
                 ..
             } = &facts.state
-                && on == appointment
+                && *on == Some(*appointment)
             {
                 return Ok(Ok((certificate_number.clone(), Vec::new())));
             }
@@ -347,41 +348,20 @@ impl CivilRegistry {
                     Ok(events) => events,
                     Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
                 };
-            let marriage = self.marriages.load(facts.marriage.as_str()).await?;
-            let Some(record) = marriage.state.record() else {
-                return Ok(Err(Error::NotFound(
-                    "the marriage is not in the register".to_owned(),
-                )));
+            let committed = match self
+                .commit_divorce(
+                    application,
+                    loaded.version,
+                    &registered,
+                    &facts.marriage,
+                    today,
+                    context,
+                )
+                .await?
+            {
+                Ok(committed) => committed,
+                Err(error) => return Ok(Err(error)),
             };
-            let keys = record
-                .parties
-                .each_ref()
-                .map(|p| self.pseudonym(&p.citizen).to_string());
-            let a = self.persons.load(&keys[0]).await?;
-            let b = self.persons.load(&keys[1]).await?;
-            let plan = match registration::dissolve_by_divorce(
-                &marriage.state,
-                &a.state,
-                &b.state,
-                application,
-                today,
-            ) {
-                Ok(plan) => plan,
-                Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-            };
-            let [for_a, for_b] = plan.parties;
-            let decided = vec![
-                self.divorces
-                    .decided(application.as_str(), loaded.version, &registered)?,
-                self.marriages.decided(
-                    facts.marriage.as_str(),
-                    marriage.version,
-                    &plan.marriage,
-                )?,
-                self.persons.decided(&keys[0], a.version, &for_a)?,
-                self.persons.decided(&keys[1], b.version, &for_b)?,
-            ];
-            let committed = commit_together(self.store(), decided, context).await?;
             Ok(Ok((
                 crate::ids::divorce_certificate_number(appointment),
                 committed,
@@ -391,6 +371,101 @@ impl CivilRegistry {
         let (certificate_number, committed) = outcome;
         self.written(&committed);
         Ok((certificate_number, last(committed)))
+    }
+
+    /// Enters a historical divorce from the archive (历史离婚档案补录): the divorce of `marriage`
+    /// (a current marriage in these records, of the parties in its record) registered at
+    /// `registry` on `on` with the certificate number as printed. The divorce (`DA-` + the
+    /// reference), the marriage's dissolution and both parties' status are appended together; a
+    /// repeat of the same back-fill answers the same and records nothing.
+    pub async fn backfill_divorce(
+        &self,
+        archive: ArchiveReference,
+        marriage: &MarriageId,
+        registry: RegionCode,
+        certificate_number: BoundedText,
+        on: Date,
+        context: &CommandContext,
+    ) -> Result<(ApplicationId, Option<Committed>), Error> {
+        let id = ApplicationId::backfilled(&archive)
+            .map_err(|e| Error::invalid_field("archive_reference", e.to_string()))?;
+        let committed = with_conflict_retries(CONFLICT_RETRIES, || async {
+            let loaded = self.divorces.load(id.as_str()).await?;
+            if let Some(facts) = loaded.state.application()
+                && same_divorce_backfill(facts, marriage, registry, &certificate_number, on)
+            {
+                return Ok(Ok(Vec::new()));
+            }
+            let dissolved = self.marriages.load(marriage.as_str()).await?;
+            let Some(record) = dissolved.state.record() else {
+                return Ok(Err(Error::NotFound(
+                    "the marriage is not in the register".to_owned(),
+                )));
+            };
+            let command = divorce::Command::Backfill(divorce::Backfill {
+                archive: archive.clone(),
+                marriage: marriage.clone(),
+                parties: record.parties.clone(),
+                registry,
+                certificate_number: certificate_number.clone(),
+                on,
+            });
+            let backfilled = match loaded.state.handle(&command) {
+                Ok(events) => events,
+                Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
+            };
+            self.commit_divorce(&id, loaded.version, &backfilled, marriage, on, context)
+                .await
+        })
+        .await??;
+        self.written(&committed);
+        Ok((id, last(committed)))
+    }
+
+    /// Appends `divorce_events` (decided on application `application` as loaded at
+    /// `loaded_version`) together with the dissolution of `marriage` on `on` and both parties'
+    /// new status: a divorce registered now or entered from the archive.
+    async fn commit_divorce(
+        &self,
+        application: &ApplicationId,
+        loaded_version: u64,
+        divorce_events: &[divorce::Event],
+        marriage: &MarriageId,
+        on: Date,
+        context: &CommandContext,
+    ) -> Result<Result<Vec<Committed>, Error>, minzheng_kit::aggregate::RunError> {
+        let dissolved = self.marriages.load(marriage.as_str()).await?;
+        let Some(record) = dissolved.state.record() else {
+            return Ok(Err(Error::NotFound(
+                "the marriage is not in the register".to_owned(),
+            )));
+        };
+        let keys = record
+            .parties
+            .each_ref()
+            .map(|p| self.pseudonym(&p.citizen).to_string());
+        let a = self.persons.load(&keys[0]).await?;
+        let b = self.persons.load(&keys[1]).await?;
+        let plan = match registration::dissolve_by_divorce(
+            &dissolved.state,
+            &a.state,
+            &b.state,
+            application,
+            on,
+        ) {
+            Ok(plan) => plan,
+            Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
+        };
+        let [for_a, for_b] = plan.parties;
+        let decided = vec![
+            self.divorces
+                .decided(application.as_str(), loaded_version, divorce_events)?,
+            self.marriages
+                .decided(marriage.as_str(), dissolved.version, &plan.marriage)?,
+            self.persons.decided(&keys[0], a.version, &for_a)?,
+            self.persons.decided(&keys[1], b.version, &for_b)?,
+        ];
+        Ok(Ok(commit_together(self.store(), decided, context).await?))
     }
 
     /// One divorce application.
@@ -429,6 +504,26 @@ impl CivilRegistry {
             Err(_) => Ok(None),
         }
     }
+}
+
+/// Whether `facts` are those of the same divorce back-filled again (its id already names the
+/// archive reference).
+fn same_divorce_backfill(
+    facts: &divorce::Application,
+    marriage: &MarriageId,
+    registry: RegionCode,
+    certificate_number: &BoundedText,
+    on: Date,
+) -> bool {
+    facts.backfilled.is_some()
+        && &facts.marriage == marriage
+        && facts.registry == registry
+        && facts.state
+            == divorce::State::Registered {
+                on,
+                certificate_number: certificate_number.as_str().to_owned(),
+                appointment: None,
+            }
 }
 
 fn same_backfill(record: &marriage::MarriageRecord, command: &marriage::Backfill) -> bool {

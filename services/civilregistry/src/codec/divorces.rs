@@ -1,14 +1,16 @@
 //! The divorce application's events ([`divorce::Event`]) to their messages and back:
 //! [`divorce::Applied`] ↔ `DivorceApplied`, [`divorce::Withdrawn`] ↔
 //! `DivorceApplicationWithdrawn`, [`divorce::Lapsed`] ↔ `DivorceApplicationLapsed`,
-//! [`divorce::Registered`] ↔ `DivorceRegistered`, [`divorce::DocumentAttached`] ↔
-//! `ArchiveDocumentAttached` (with the application id as `record_id`, shared with the marriage
-//! records).
+//! [`divorce::Registered`] ↔ `DivorceRegistered`, [`divorce::Backfilled`] ↔
+//! `DivorceBackfilled`, [`divorce::DocumentAttached`] ↔ `ArchiveDocumentAttached` (with the
+//! application id as `record_id`, shared with the marriage records).
 //!
 //! Decoding checks again what follows from the ids and the law, which every reader relies on:
 //! the application id is `D` + an appointment id (and, in `DivorceApplied`, that of its
-//! appointment, at whose registry it was received); the certificate number is `L` + the
-//! registration's appointment id; and the cooling-off period and the registration window are
+//! appointment, at whose registry it was received), or `DA-` + an archive reference for a
+//! divorce back-filled from the archive (in `DivorceBackfilled`, its own reference); the
+//! certificate number is `L` + the registration's appointment id (as printed, not empty, for a
+//! back-filled one); and the cooling-off period and the registration window are
 //! those of [`divorce::cooling_off_dates`]. The rules only commands check (appointment days, the
 //! order of the dates) are not checked again, so that changing them never makes stored history
 //! unreadable.
@@ -26,7 +28,7 @@ use super::{
 };
 use crate::{
     divorce,
-    ids::{self, ApplicationId, AppointmentId, FormError, MarriageId},
+    ids::{self, ApplicationId, AppointmentId, ArchiveReference, FormError, MarriageId},
 };
 
 /// Full protobuf names of the event messages, which are the stored event types.
@@ -37,6 +39,7 @@ pub mod event_types {
     pub const DIVORCE_APPLICATION_LAPSED: &str =
         "minzheng.civilregistry.v1.DivorceApplicationLapsed";
     pub const DIVORCE_REGISTERED: &str = "minzheng.civilregistry.v1.DivorceRegistered";
+    pub const DIVORCE_BACKFILLED: &str = "minzheng.civilregistry.v1.DivorceBackfilled";
     /// Shared with the marriage records.
     pub use crate::codec::registrations::event_types::ARCHIVE_DOCUMENT_ATTACHED;
 }
@@ -50,6 +53,7 @@ impl EventCodec for divorce::Event {
             divorce::Event::Withdrawn(_) => DIVORCE_APPLICATION_WITHDRAWN,
             divorce::Event::Lapsed(_) => DIVORCE_APPLICATION_LAPSED,
             divorce::Event::Registered(_) => DIVORCE_REGISTERED,
+            divorce::Event::Backfilled(_) => DIVORCE_BACKFILLED,
             divorce::Event::DocumentAttached(_) => ARCHIVE_DOCUMENT_ATTACHED,
         }
     }
@@ -91,6 +95,16 @@ impl EventCodec for divorce::Event {
                 registered_on: Some(e.registered_on.into()),
                 verifications: e.verifications.iter().map(verification_to_pb).collect(),
                 appointment_id: e.appointment.to_string(),
+            }
+            .encode_to_vec(),
+            divorce::Event::Backfilled(e) => pb::DivorceBackfilled {
+                application_id: e.id.as_str().to_owned(),
+                marriage_id: e.marriage.as_str().to_owned(),
+                certificate_number: e.certificate_number.clone(),
+                registry: Some(e.registry.into()),
+                registered_on: Some(e.registered_on.into()),
+                archive_reference: e.archive.as_str().to_owned(),
+                parties: e.parties.iter().map(party_to_pb).collect(),
             }
             .encode_to_vec(),
             divorce::Event::DocumentAttached(e) => {
@@ -169,6 +183,28 @@ impl EventCodec for divorce::Event {
                     appointment,
                 }))
             }
+            DIVORCE_BACKFILLED => {
+                let m: pb::DivorceBackfilled = d.message(payload)?;
+                let archive = d.parse(
+                    "archive_reference",
+                    ArchiveReference::parse(&m.archive_reference),
+                )?;
+                let id = application_id(&d, "application_id", &m.application_id)?;
+                if ApplicationId::backfilled(&archive).ok().as_ref() != Some(&id) {
+                    return Err(d.invalid("application_id is not the one of its archive reference"));
+                }
+                Ok(divorce::Event::Backfilled(divorce::Backfilled {
+                    id,
+                    marriage: marriage_id(&d, &m.marriage_id)?,
+                    certificate_number: d
+                        .text("certificate_number", &m.certificate_number)?
+                        .into_string(),
+                    registry: d.code("registry", &m.registry)?,
+                    registered_on: d.date("registered_on", &m.registered_on)?,
+                    parties: two_parties_from_pb(&d, &m.parties)?,
+                    archive,
+                }))
+            }
             ARCHIVE_DOCUMENT_ATTACHED => {
                 let m: pb::ArchiveDocumentAttached = d.message(payload)?;
                 Ok(divorce::Event::DocumentAttached(
@@ -183,8 +219,19 @@ impl EventCodec for divorce::Event {
     }
 }
 
-/// A divorce application's id: `D` followed by an appointment id.
+/// A divorce application's id: `D` followed by an appointment id, or `DA-` followed by an
+/// archive reference.
 fn application_id(d: &Decoder<'_>, field: &str, id: &str) -> Result<ApplicationId, CodecError> {
+    if id.starts_with("DA-") {
+        return ApplicationId::parse(id)
+            .ok()
+            .filter(|id| id.archive_reference().is_some())
+            .ok_or_else(|| {
+                d.invalid(format!(
+                    "{field}: must be \"DA-\" followed by an archive reference"
+                ))
+            });
+    }
     id.strip_prefix('D')
         .and_then(|appointment| AppointmentId::parse(appointment).ok())
         .map(|appointment| ApplicationId::received(&appointment))
@@ -206,7 +253,8 @@ mod tests {
 
     use super::*;
     use crate::divorce::tests::{
-        D, applied, attached, day, document, husband, lapsed, registered, wife, withdrawn,
+        D, applied, attached, backfilled, backfilled_id, day, document, husband, lapsed,
+        registered, wife, withdrawn,
     };
 
     /// One event of every kind.
@@ -217,7 +265,12 @@ mod tests {
             withdrawn(husband(), D),
             lapsed(),
             registered(day(31)),
+            backfilled(),
             attached(document("p1", 0xaa, day(2))),
+            divorce::Event::DocumentAttached(divorce::DocumentAttached {
+                id: backfilled_id(),
+                document: document("p2", 0xbb, day(3)),
+            }),
         ]
     }
 
@@ -239,6 +292,7 @@ mod tests {
                 "DivorceApplicationWithdrawn",
                 "DivorceApplicationLapsed",
                 "DivorceRegistered",
+                "DivorceBackfilled",
                 "ArchiveDocumentAttached",
             ]
             .map(|name| format!("{}.{name}", super::super::PACKAGE))
@@ -389,6 +443,50 @@ mod tests {
             &pb::ArchiveDocumentAttached {
                 sha256: "A".repeat(64),
                 ..a
+            },
+        );
+        let b: pb::DivorceBackfilled = encoded(&backfilled());
+        for variant in [
+            // Not the id of its archive reference.
+            pb::DivorceBackfilled {
+                application_id: "DA-BX-1990-0046".into(),
+                ..b.clone()
+            },
+            pb::DivorceBackfilled {
+                application_id: "D210502-20250701-004".into(),
+                ..b.clone()
+            },
+            pb::DivorceBackfilled {
+                archive_reference: String::new(),
+                ..b.clone()
+            },
+            pb::DivorceBackfilled {
+                certificate_number: String::new(),
+                ..b.clone()
+            },
+            pb::DivorceBackfilled {
+                marriage_id: String::new(),
+                ..b.clone()
+            },
+            pb::DivorceBackfilled {
+                registered_on: None,
+                ..b.clone()
+            },
+            pb::DivorceBackfilled {
+                parties: b.parties[..1].to_vec(),
+                ..b.clone()
+            },
+        ] {
+            invalid(DIVORCE_BACKFILLED, &variant);
+        }
+        assert!(
+            divorce::Event::decode(DIVORCE_BACKFILLED, SCHEMA_VERSION, &b.encode_to_vec()).is_ok()
+        );
+        invalid(
+            ARCHIVE_DOCUMENT_ATTACHED,
+            &pb::ArchiveDocumentAttached {
+                record_id: "DA-".into(),
+                ..encoded(&attached(document("p1", 0xaa, day(2))))
             },
         );
         assert!(matches!(

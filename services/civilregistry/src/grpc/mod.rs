@@ -434,6 +434,14 @@ impl CivilRegistryService for CivilRegistryApi {
     }
 
     #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
+    async fn backfill_divorce(
+        &self,
+        request: Request<pb::BackfillDivorceRequest>,
+    ) -> Result<Response<pb::BackfillDivorceResponse>, Status> {
+        Ok(self.do_backfill_divorce(request).await?)
+    }
+
+    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
     async fn get_divorce_application(
         &self,
         request: Request<pb::GetDivorceApplicationRequest>,

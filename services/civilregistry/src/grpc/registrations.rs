@@ -1,6 +1,7 @@
 //! The registration RPCs: marriages (registered on an appointment or back-filled from the paper
-//! archive), certificate reissues, archive documents, marital status, and divorces by agreement
-//! with their cooling-off period.
+//! archive), certificate reissues, archive documents, marital status, divorces by agreement
+//! with their cooling-off period, and historical divorces back-filled from the archive
+//! (历史离婚档案补录).
 //!
 //! The commands that span several streams (a marriage, a back-fill, a divorce registration) are
 //! idempotent by their ids: a repeat of a registration already made on the same appointment (or
@@ -10,7 +11,7 @@
 use minzheng_host::edge::{command_context, result};
 use minzheng_kit::Error;
 use minzheng_proto::civilregistry::v1 as pb;
-use minzheng_types::{FieldViolation, IdError, Violations, field_path};
+use minzheng_types::{BoundedText, FieldViolation, IdError, RegionCode, Violations, field_path};
 use time::Date;
 use tonic::{Request, Response};
 
@@ -22,7 +23,7 @@ use crate::{
     app::registrations::MaritalStatus,
     codec::party_to_pb,
     divorce,
-    ids::{ApplicationId, ArchiveReference, DocumentId},
+    ids::{ApplicationId, ArchiveReference, DocumentId, MarriageId},
     marriage::{
         self, ArchiveDocument, CERTIFICATE_NUMBER_MAX_CHARS, MEDIA_TYPE_MAX_CHARS, MarriageRecord,
         STORAGE_URI_MAX_CHARS, Sha256,
@@ -30,8 +31,9 @@ use crate::{
     person,
 };
 
-/// Longest archive reference (档案号), in characters: the marriage id is `A-` + the reference
-/// and ids have at most 64 characters; the contract promises 60.
+/// Longest archive reference (档案号), in characters: the marriage id is `A-` + the reference,
+/// the back-filled divorce's `DA-` + the reference, and ids have at most 64 characters; the
+/// contract promises 60.
 const ARCHIVE_REFERENCE_MAX_CHARS: usize = 60;
 
 /// Longest document id within its record, in characters.
@@ -176,14 +178,7 @@ fn backfill(
         violations,
     );
     let registry = registry("registry", &body.registry, violations);
-    let on = date("registered_on", &body.registered_on, violations).and_then(|on| {
-        if on < today {
-            Some(on)
-        } else {
-            violations.push("registered_on", "must be before today");
-            None
-        }
-    });
+    let on = past_day("registered_on", &body.registered_on, today, violations);
     let parties = two_parties("parties", &body.parties, violations);
     Some(marriage::Backfill {
         archive: archive?,
@@ -191,6 +186,57 @@ fn backfill(
         registry: registry?,
         on: on?,
         parties: parties?,
+    })
+}
+
+/// The parsed fields of a BackfillDivorce request.
+struct DivorceBackfill {
+    archive: ArchiveReference,
+    marriage: MarriageId,
+    certificate_number: BoundedText,
+    registry: RegionCode,
+    on: Date,
+}
+
+/// A registration day read from the archive: before `today`.
+fn past_day(
+    field: &str,
+    value: &Option<minzheng_proto::common::v1::Date>,
+    today: Date,
+    violations: &mut Violations,
+) -> Option<Date> {
+    date(field, value, violations).and_then(|on| {
+        if on < today {
+            Some(on)
+        } else {
+            violations.push(field, "must be before today");
+            None
+        }
+    })
+}
+
+/// The back-fill of a BackfillDivorce request; `today` bounds the registration day.
+fn divorce_backfill(
+    body: &pb::BackfillDivorceRequest,
+    today: Date,
+    violations: &mut Violations,
+) -> Option<DivorceBackfill> {
+    let archive = archive_reference("archive_reference", &body.archive_reference, violations);
+    let marriage = marriage_id("marriage_id", &body.marriage_id, violations);
+    let certificate_number = text(
+        "certificate_number",
+        &body.certificate_number,
+        CERTIFICATE_NUMBER_MAX_CHARS,
+        violations,
+    );
+    let registry = registry("registry", &body.registry, violations);
+    let on = past_day("registered_on", &body.registered_on, today, violations);
+    Some(DivorceBackfill {
+        archive: archive?,
+        marriage: marriage?,
+        certificate_number: certificate_number?,
+        registry: registry?,
+        on: on?,
     })
 }
 
@@ -246,16 +292,20 @@ fn application_to_pb(application: &divorce::Application) -> pb::DivorceApplicati
             certificate_number.clone(),
         ),
     };
+    // The archive records no application: no day received, no cooling-off period.
+    let received = application.backfilled.is_none();
+    let if_received = |day: Date| received.then(|| day.into());
     pb::DivorceApplication {
         application_id: application.id.as_str().to_owned(),
         marriage_id: application.marriage.as_str().to_owned(),
         registry: Some(application.registry.into()),
-        applied_on: Some(application.applied_on.into()),
-        cooling_off_ends_on: Some(application.cooling_off_ends_on.into()),
-        last_day_to_register: Some(application.last_day_to_register.into()),
+        applied_on: if_received(application.applied_on),
+        cooling_off_ends_on: if_received(application.cooling_off_ends_on),
+        last_day_to_register: if_received(application.last_day_to_register),
         state: state.into(),
         closed_on: closed_on.map(Into::into),
         certificate_number,
+        backfilled: !received,
     }
 }
 
@@ -522,6 +572,38 @@ impl CivilRegistryApi {
         }))
     }
 
+    pub(super) async fn do_backfill_divorce(
+        &self,
+        request: Request<pb::BackfillDivorceRequest>,
+    ) -> Result<Response<pb::BackfillDivorceResponse>, Error> {
+        let principal = Who::Staff.authenticate(&request)?;
+        let body = request.get_ref();
+        let mut violations = Violations::new();
+        let context = command_context(&request, &body.metadata, &mut violations);
+        let command = divorce_backfill(body, self.app.today(), &mut violations);
+        violations_ok(violations)?;
+        let Some(command) = command else {
+            return Err(missing("archive_reference"));
+        };
+        require_registry_scope(&principal, command.registry)?;
+        let (application, committed) = self
+            .app
+            .backfill_divorce(
+                command.archive,
+                &command.marriage,
+                command.registry,
+                command.certificate_number,
+                command.on,
+                &context,
+            )
+            .await?;
+        Ok(Response::new(pb::BackfillDivorceResponse {
+            application_id: application.as_str().to_owned(),
+            // Absent when the same divorce was already entered from this archive file.
+            result: committed.as_ref().map(result),
+        }))
+    }
+
     pub(super) async fn do_get_divorce_application(
         &self,
         request: Request<pb::GetDivorceApplicationRequest>,
@@ -668,6 +750,53 @@ mod tests {
                 "registry.code",
                 "registered_on",
                 "parties"
+            ]
+        );
+    }
+
+    fn divorce_backfill_request() -> pb::BackfillDivorceRequest {
+        pb::BackfillDivorceRequest {
+            metadata: None,
+            archive_reference: "BX-2005-0045".into(),
+            marriage_id: "A-BX-1998-0123".into(),
+            certificate_number: "本离字第0045号".into(),
+            registry: Some(common::RegionCode {
+                code: "210502000000".into(),
+            }),
+            registered_on: Some(date!(2005 - 03 - 01).into()),
+        }
+    }
+
+    #[test]
+    fn a_divorce_backfill_names_every_bad_field() {
+        let mut violations = Violations::new();
+        let command = divorce_backfill(&divorce_backfill_request(), TODAY, &mut violations);
+        assert!(violations.is_empty(), "{violations}");
+        let command = command.expect("valid");
+        assert_eq!(command.archive.as_str(), "BX-2005-0045");
+        assert_eq!(command.marriage.as_str(), "A-BX-1998-0123");
+        assert_eq!(command.on, date!(2005 - 03 - 01));
+
+        let mut violations = Violations::new();
+        let request = pb::BackfillDivorceRequest {
+            archive_reference: "R".repeat(61),
+            marriage_id: "A BX".into(),
+            certificate_number: String::new(),
+            registry: Some(common::RegionCode {
+                code: "210500000000".into(),
+            }),
+            registered_on: Some(TODAY.into()),
+            ..divorce_backfill_request()
+        };
+        assert!(divorce_backfill(&request, TODAY, &mut violations).is_none());
+        assert_eq!(
+            fields(&violations),
+            [
+                "archive_reference",
+                "marriage_id",
+                "certificate_number",
+                "registry.code",
+                "registered_on"
             ]
         );
     }
