@@ -130,7 +130,7 @@ impl ServiceModule for Module {
                         tracing::info!(?summary, "schedulers ran");
                     }
                     Ok(_) => {}
-                    Err(error) => tracing::info!(%error, "schedulers failed; will retry"),
+                    Err(error) => tracing::warn!(%error, "schedulers failed; will retry"),
                 }
                 tokio::select! {
                     () = token.cancelled() => return Ok(()),
