@@ -6,7 +6,9 @@
 //!   and the marriage they concern (one pending application per marriage);
 //! - registry days with appointments still waiting (the no-show scheduler);
 //! - burials per county and day with how many were eco-burials (节地生态安葬率);
-//! - each registry's counselling-room periods (婚姻家庭辅导室覆盖率).
+//! - each registry's counselling-room periods (婚姻家庭辅导室覆盖率);
+//! - the certificate numbers a marital-status query names: a marriage's when it differs from
+//!   the marriage id (back-filled as printed, or reissued), and every divorce's.
 //!
 //! Records themselves (appointments, marriages, persons, deaths) are read from their streams.
 
@@ -20,7 +22,7 @@ use time::Date;
 use crate::{
     death, divorce,
     ids::{ApplicationId, MarriageId, Pseudonym},
-    registry, registry_day,
+    marriage, registry, registry_day,
 };
 
 /// Burials of one county on one day.
@@ -40,6 +42,9 @@ pub struct Overview {
     burials: BTreeMap<(RegionCode, Date), Burials>,
     /// Each registry's counselling room changes: (first day, open).
     rooms: BTreeMap<RegionCode, Vec<(Date, bool)>>,
+    /// Marriages whose certificate number in force is not their id.
+    marriage_certificates: HashMap<MarriageId, String>,
+    divorce_certificates: HashMap<ApplicationId, String>,
 }
 
 impl Overview {
@@ -92,6 +97,37 @@ impl Overview {
         })
     }
 
+    /// The certificate number in force of `marriage`.
+    pub fn marriage_certificate(&self, marriage: &MarriageId) -> String {
+        self.marriage_certificates
+            .get(marriage)
+            .cloned()
+            .unwrap_or_else(|| marriage.as_str().to_owned())
+    }
+
+    /// The certificate number of a registered (or back-filled) divorce.
+    pub fn divorce_certificate(&self, application: &ApplicationId) -> Option<&str> {
+        self.divorce_certificates
+            .get(application)
+            .map(String::as_str)
+    }
+
+    fn apply_marriage(&mut self, event: &marriage::Event) {
+        match event {
+            marriage::Event::Backfilled(e) => {
+                self.marriage_certificates
+                    .insert(e.id.clone(), e.certificate_number.clone());
+            }
+            marriage::Event::CertificateReissued(e) => {
+                self.marriage_certificates
+                    .insert(e.id.clone(), e.certificate_number.clone());
+            }
+            marriage::Event::Registered(_)
+            | marriage::Event::Dissolved(_)
+            | marriage::Event::DocumentAttached(_) => {}
+        }
+    }
+
     fn apply_day(&mut self, key: String, event: &registry_day::Event) {
         use registry_day::Event as E;
         let waiting = |this: &mut Self, day: Date, change: i32| {
@@ -125,9 +161,15 @@ impl Overview {
             }
             E::Registered(e) => {
                 self.pending_applications.remove(&e.id);
+                self.divorce_certificates
+                    .insert(e.id.clone(), e.certificate_number.clone());
             }
             // Entered from the archive registered: never pending.
-            E::Backfilled(_) | E::DocumentAttached(_) => {}
+            E::Backfilled(e) => {
+                self.divorce_certificates
+                    .insert(e.id.clone(), e.certificate_number.clone());
+            }
+            E::DocumentAttached(_) => {}
         }
     }
 
@@ -170,6 +212,7 @@ impl Projection for Overview {
             "divorce" => self.apply_divorce(&divorce::Event::decode(kind, version, payload)?),
             "death" => self.apply_death(&death::Event::decode(kind, version, payload)?),
             "registry" => self.apply_registry(&registry::Event::decode(kind, version, payload)?),
+            "marriage" => self.apply_marriage(&marriage::Event::decode(kind, version, payload)?),
             _ => {}
         }
         Ok(())

@@ -238,6 +238,7 @@ async fn malformed_input_is_refused_by_field(client: &mut Client) {
         .get_marital_status(pb::GetMaritalStatusRequest {
             citizen: citizen(WIFE),
             as_of: None,
+            read: None,
         })
         .await
         .expect_err("needs a token");
@@ -460,6 +461,9 @@ async fn marriage_then_death(client: &mut Client, clock: &FixedClock) -> (String
     let status = |as_of| pb::GetMaritalStatusRequest {
         citizen: citizen(WIFE),
         as_of: day(as_of),
+        read: death.result.map(|r| common::ReadOptions {
+            min_position: r.position,
+        }),
     };
     let before = client
         .get_marital_status(as_(status(date!(2026 - 01 - 03)), &staff()))

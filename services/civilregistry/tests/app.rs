@@ -210,7 +210,7 @@ async fn a_divorce_application_lapses_on_day_61_even_when_the_service_slept_thro
     );
     // The parties are still married, and a second sweep does nothing.
     let status = app
-        .marital_status(&citizen(WIFE), clock_today(&clock))
+        .status_after_catching_up(&citizen(WIFE), clock_today(&clock))
         .await
         .expect("status");
     assert_eq!(status.period.map(|p| p.status), Some(Status::Married));
@@ -256,12 +256,12 @@ async fn a_death_widows_the_spouse_and_a_full_slot_and_a_no_show_are_recorded() 
     assert_eq!(death_id, app.pseudonym(&citizen(HUSBAND)));
 
     let on_the_day = app
-        .marital_status(&citizen(WIFE), date!(2026 - 01 - 03))
+        .status_after_catching_up(&citizen(WIFE), date!(2026 - 01 - 03))
         .await
         .expect("status");
     assert_eq!(on_the_day.period.map(|p| p.status), Some(Status::Married));
     let after = app
-        .marital_status(&citizen(WIFE), date!(2026 - 01 - 04))
+        .status_after_catching_up(&citizen(WIFE), date!(2026 - 01 - 04))
         .await
         .expect("status");
     let period = after.period.expect("a status");
@@ -272,7 +272,7 @@ async fn a_death_widows_the_spouse_and_a_full_slot_and_a_no_show_are_recorded() 
         Some(married.certificate_number.clone())
     );
     let deceased = app
-        .marital_status(&citizen(HUSBAND), date!(2026 - 01 - 04))
+        .status_after_catching_up(&citizen(HUSBAND), date!(2026 - 01 - 04))
         .await
         .expect("status");
     assert_eq!(deceased.deceased_on, Some(date!(2026 - 01 - 03)));
@@ -321,6 +321,25 @@ async fn a_withdrawal_on_day_29_ends_an_application_and_a_divorce_on_day_31_divo
     let clock = FixedClock::new(date!(2025 - 06 - 01));
     let app = open(&db, &clock).await;
     let (_, married) = wed(&app, &clock).await;
+
+    // A lost certificate is reissued to the wife; her status names the new number.
+    let lost = date!(2025 - 07 - 15);
+    let reissue = attend(&app, &clock, lost, Service::CertificateReissue, &[WIFE]).await;
+    let (number, _) = app
+        .reissue_certificate(
+            &married.marriage,
+            &reissue,
+            checks(&[WIFE]),
+            &key("reissue"),
+        )
+        .await
+        .expect("reissued");
+    assert_eq!(number, format!("J{reissue}-B"));
+    let status = app
+        .status_after_catching_up(&citizen(HUSBAND), lost)
+        .await
+        .expect("status");
+    assert_eq!(status.certificate_number, Some(number));
 
     let first = date!(2025 - 08 - 01);
     let filing = attend(
@@ -404,7 +423,7 @@ async fn a_withdrawal_on_day_29_ends_an_application_and_a_divorce_on_day_31_divo
     assert!(committed.is_some());
     for spouse in [HUSBAND, WIFE] {
         let status = app
-            .marital_status(&citizen(spouse), day_31)
+            .status_after_catching_up(&citizen(spouse), day_31)
             .await
             .expect("status");
         let period = status.period.expect("a status");
@@ -427,6 +446,27 @@ async fn a_withdrawal_on_day_29_ends_an_application_and_a_divorce_on_day_31_divo
         .await
         .expect("idempotent");
     assert_eq!((again, nothing), (certificate, None));
+}
+
+/// What the service's view follower does in a running service: catch the overview up (it holds
+/// the certificate numbers a status names), then ask.
+trait CaughtUp {
+    async fn status_after_catching_up(
+        &self,
+        citizen: &CitizenId,
+        day: Date,
+    ) -> Result<minzheng_civilregistry::app::registrations::MaritalStatus, Error>;
+}
+
+impl CaughtUp for CivilRegistry {
+    async fn status_after_catching_up(
+        &self,
+        citizen: &CitizenId,
+        day: Date,
+    ) -> Result<minzheng_civilregistry::app::registrations::MaritalStatus, Error> {
+        self.view().catch_up().await?;
+        self.marital_status(citizen, day).await
+    }
 }
 
 fn clock_today(clock: &FixedClock) -> Date {
@@ -597,7 +637,7 @@ async fn a_divorce_from_the_archive_ends_an_archived_marriage_so_a_party_may_mar
 
     for spouse in [OLD_MAN, OLD_WOMAN] {
         let in_2003 = app
-            .marital_status(&citizen(spouse), date!(2003 - 06 - 01))
+            .status_after_catching_up(&citizen(spouse), date!(2003 - 06 - 01))
             .await
             .expect("status");
         assert_eq!(in_2003.period.map(|p| p.status), Some(Status::Married));
@@ -606,7 +646,7 @@ async fn a_divorce_from_the_archive_ends_an_archived_marriage_so_a_party_may_mar
             Some("本结字第0123号")
         );
         let in_2006 = app
-            .marital_status(&citizen(spouse), date!(2006 - 06 - 01))
+            .status_after_catching_up(&citizen(spouse), date!(2006 - 06 - 01))
             .await
             .expect("status");
         let period = in_2006.period.expect("a status");
@@ -637,7 +677,7 @@ async fn a_divorce_from_the_archive_ends_an_archived_marriage_so_a_party_may_mar
         .await
         .expect("registered: the archived marriage has ended");
     let now = app
-        .marital_status(&citizen(OLD_MAN), date!(2025 - 06 - 10))
+        .status_after_catching_up(&citizen(OLD_MAN), date!(2025 - 06 - 10))
         .await
         .expect("status")
         .period

@@ -619,6 +619,7 @@ impl Caller {
                         pb::GetMaritalStatusRequest {
                             citizen: citizen(number),
                             as_of: None,
+                            read: None,
                         },
                         &self.token,
                     ))
@@ -643,6 +644,7 @@ pub async fn check_statuses(service: &Service, married: &str, unknown: &str) -> 
                 pb::GetMaritalStatusRequest {
                     citizen: citizen(number),
                     as_of: None,
+                    read: None,
                 },
                 &token,
             ))

@@ -216,21 +216,26 @@ impl CivilRegistry {
             .await?
             .state;
         let period = person.status_on(day).cloned();
+        // The certificate numbers come from the overview: one store read per query. They
+        // reflect the commands the caller waited for (`ReadOptions.min_position`); the status
+        // itself always comes from the person's own stream.
         let certificate_number = match &period {
             Some(period) if period.status == person::Status::Divorced => {
-                let application = self
-                    .divorce_application(&ApplicationId::parse(&period.record).map_err(|e| {
-                        Error::Internal(anyhow::anyhow!("stored divorce record id: {e}"))
-                    })?)
-                    .await?;
-                match application.state {
-                    divorce::State::Registered {
-                        certificate_number, ..
-                    } => Some(certificate_number),
-                    _ => None,
-                }
+                let application = ApplicationId::parse(&period.record).map_err(|e| {
+                    Error::Internal(anyhow::anyhow!("stored divorce record id: {e}"))
+                })?;
+                self.view
+                    .read()
+                    .await
+                    .divorce_certificate(&application)
+                    .map(str::to_owned)
             }
-            Some(period) => Some(self.marriage(&period.marriage).await?.certificate_number),
+            Some(period) => Some(
+                self.view
+                    .read()
+                    .await
+                    .marriage_certificate(&period.marriage),
+            ),
             None => None,
         };
         Ok(MaritalStatus {

@@ -485,6 +485,13 @@ impl CivilRegistryApi {
         let (Some(person), Some(day)) = (person, day) else {
             return Err(missing("citizen.citizen_id"));
         };
+        self.app
+            .view()
+            .wait_for(
+                minzheng_host::edge::min_position(&body.read),
+                minzheng_host::edge::deadline(&request),
+            )
+            .await?;
         let status = self.app.marital_status(&person, day).await?;
         Ok(Response::new(marital_status_to_pb(status)))
     }
