@@ -133,6 +133,35 @@ async fn wed(app: &CivilRegistry, clock: &FixedClock) -> (AppointmentId, Marriag
     (wedding, married)
 }
 
+/// Books a divorce-application appointment for HUSBAND and WIFE on `on`, checks them in and
+/// files their application for `marriage`.
+async fn file_divorce(
+    app: &CivilRegistry,
+    clock: &FixedClock,
+    on: Date,
+    marriage: &minzheng_civilregistry::ids::MarriageId,
+    idempotency_key: &str,
+) -> minzheng_civilregistry::divorce::Application {
+    let filing = attend(
+        app,
+        clock,
+        on,
+        Service::DivorceApplication,
+        &[HUSBAND, WIFE],
+    )
+    .await;
+    let (application, _) = app
+        .apply_for_divorce(
+            &filing,
+            marriage,
+            checks(&[HUSBAND, WIFE]),
+            &key(idempotency_key),
+        )
+        .await
+        .expect("application received");
+    application
+}
+
 fn rule(error: Error) -> String {
     match error {
         Error::FailedPrecondition { rule, .. } => rule,
@@ -171,23 +200,7 @@ async fn a_divorce_application_lapses_on_day_61_even_when_the_service_slept_thro
     assert_eq!(rule(refused), "already_married");
 
     let applied_on = date!(2025 - 08 - 01);
-    let filing = attend(
-        &app,
-        &clock,
-        applied_on,
-        Service::DivorceApplication,
-        &[HUSBAND, WIFE],
-    )
-    .await;
-    let (application, _) = app
-        .apply_for_divorce(
-            &filing,
-            &married.marriage,
-            checks(&[HUSBAND, WIFE]),
-            &key("apply"),
-        )
-        .await
-        .expect("application received");
+    let application = file_divorce(&app, &clock, applied_on, &married.marriage, "apply").await;
     assert_eq!(
         application.last_day_to_register,
         add_days(applied_on, 60).expect("in range")
@@ -342,23 +355,7 @@ async fn a_withdrawal_on_day_29_ends_an_application_and_a_divorce_on_day_31_divo
     assert_eq!(status.certificate_number, Some(number));
 
     let first = date!(2025 - 08 - 01);
-    let filing = attend(
-        &app,
-        &clock,
-        first,
-        Service::DivorceApplication,
-        &[HUSBAND, WIFE],
-    )
-    .await;
-    let (application, _) = app
-        .apply_for_divorce(
-            &filing,
-            &married.marriage,
-            checks(&[HUSBAND, WIFE]),
-            &key("apply-1"),
-        )
-        .await
-        .expect("received");
+    let application = file_divorce(&app, &clock, first, &married.marriage, "apply-1").await;
     clock.set(add_days(first, 29).expect("in range"));
     app.withdraw_divorce(&application.id, citizen(WIFE), &key("withdraw"))
         .await

@@ -263,6 +263,24 @@ impl CivilRegistry {
         service: Service,
         parties: &[&CitizenId],
     ) -> Result<Appointment, Error> {
+        let appointment = self.checked_in(id, service).await?;
+        let same = appointment.parties.len() == parties.len()
+            && parties.iter().all(|p| appointment.parties.contains(p));
+        if !same {
+            return Err(Error::refused(
+                "parties_differ_from_appointment",
+                "the parties are not the people the appointment was booked for",
+            ));
+        }
+        Ok(appointment)
+    }
+
+    /// The appointment `id`, for `service`, with its applicants checked in.
+    pub(crate) async fn checked_in(
+        &self,
+        id: &AppointmentId,
+        service: Service,
+    ) -> Result<Appointment, Error> {
         let appointment = self.appointment(id).await?;
         if appointment.service != service {
             return Err(Error::refused(
@@ -278,14 +296,6 @@ impl CivilRegistry {
             return Err(Error::refused(
                 "not_checked_in",
                 "the applicants have not checked in for this appointment",
-            ));
-        }
-        let same = appointment.parties.len() == parties.len()
-            && parties.iter().all(|p| appointment.parties.contains(p));
-        if !same {
-            return Err(Error::refused(
-                "parties_differ_from_appointment",
-                "the parties are not the people the appointment was booked for",
             ));
         }
         Ok(appointment)

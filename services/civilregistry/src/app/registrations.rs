@@ -4,7 +4,7 @@
 use minzheng_kit::{
     Error,
     aggregate::{
-        Aggregate as _, CommandContext, Committed, commit_together, with_conflict_retries,
+        Aggregate as _, CommandContext, Committed, Loaded, commit_together, with_conflict_retries,
     },
 };
 use minzheng_types::{BoundedText, CitizenId, RegionCode};
@@ -148,14 +148,14 @@ impl CivilRegistry {
         verifications: Vec<Verification>,
         context: &CommandContext,
     ) -> Result<(String, Committed), Error> {
-        let booked = self.appointment(appointment).await?;
-        let party = booked
+        // The party is whoever the reissue appointment was booked for.
+        let party = self
+            .checked_in(appointment, Service::CertificateReissue)
+            .await?
             .parties
             .first()
             .cloned()
             .ok_or_else(|| Error::refused("not_checked_in", "the appointment names nobody"))?;
-        self.attended(appointment, Service::CertificateReissue, &[&party])
-            .await?;
         let command = marriage::Command::ReissueCertificate(marriage::ReissueCertificate {
             appointment: *appointment,
             party,
@@ -358,7 +358,7 @@ impl CivilRegistry {
                     application,
                     loaded.version,
                     &registered,
-                    &facts.marriage,
+                    &self.marriages.load(facts.marriage.as_str()).await?,
                     today,
                     context,
                 )
@@ -419,7 +419,7 @@ impl CivilRegistry {
                 Ok(events) => events,
                 Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
             };
-            self.commit_divorce(&id, loaded.version, &backfilled, marriage, on, context)
+            self.commit_divorce(&id, loaded.version, &backfilled, &dissolved, on, context)
                 .await
         })
         .await??;
@@ -428,18 +428,18 @@ impl CivilRegistry {
     }
 
     /// Appends `divorce_events` (decided on application `application` as loaded at
-    /// `loaded_version`) together with the dissolution of `marriage` on `on` and both parties'
-    /// new status: a divorce registered now or entered from the archive.
+    /// `loaded_version`) together with the dissolution of the marriage `dissolved` (as loaded)
+    /// on `on` and both parties' new status: a divorce registered now or entered from the
+    /// archive.
     async fn commit_divorce(
         &self,
         application: &ApplicationId,
         loaded_version: u64,
         divorce_events: &[divorce::Event],
-        marriage: &MarriageId,
+        dissolved: &Loaded<marriage::Marriage>,
         on: Date,
         context: &CommandContext,
     ) -> Result<Result<Vec<Committed>, Error>, minzheng_kit::aggregate::RunError> {
-        let dissolved = self.marriages.load(marriage.as_str()).await?;
         let Some(record) = dissolved.state.record() else {
             return Ok(Err(Error::NotFound(
                 "the marriage is not in the register".to_owned(),
@@ -466,7 +466,7 @@ impl CivilRegistry {
             self.divorces
                 .decided(application.as_str(), loaded_version, divorce_events)?,
             self.marriages
-                .decided(marriage.as_str(), dissolved.version, &plan.marriage)?,
+                .decided(record.id.as_str(), dissolved.version, &plan.marriage)?,
             self.persons.decided(&keys[0], a.version, &for_a)?,
             self.persons.decided(&keys[1], b.version, &for_b)?,
         ];

@@ -15,7 +15,7 @@ use minzheng_types::{CitizenId, FieldViolation, Violations, field_path};
 use tonic::{Request, Response};
 
 use super::{
-    CivilRegistryApi, Who, appointment_id, citizen, date, date_or_today, pb, registry,
+    CivilRegistryApi, Who, appointment_id, citizen, date, date_or_today, missing, pb, registry,
     require_registry_scope, violations_ok,
 };
 use crate::{
@@ -214,12 +214,6 @@ fn indicator_message(set: IndicatorSet) -> pb::IndicatorSet {
         registries: set.registries,
         registries_with_counselling_room: set.registries_with_counselling_room,
     }
-}
-
-/// The answer when every field was checked but one is still missing; cannot happen, since each
-/// missing value records a violation, but answers as the caller's mistake rather than a panic.
-fn missing(field: &str) -> Error {
-    Error::invalid_field(field, "is required")
 }
 
 impl CivilRegistryApi {

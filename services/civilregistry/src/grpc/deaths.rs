@@ -12,8 +12,8 @@ use time::Date;
 use tonic::{Request, Response};
 
 use super::{
-    CivilRegistryApi, Who, citizen, date, death_id, registry, require_registry_scope, text,
-    violations_ok,
+    CivilRegistryApi, Who, citizen, date, death_id, missing, registry, require_registry_scope,
+    text, violations_ok,
 };
 use crate::{
     app::deaths::FuneralFacts,
@@ -23,12 +23,6 @@ use crate::{
         SOURCE_REFERENCE_MAX_CHARS, Source,
     },
 };
-
-/// The error for a field that parsed to nothing without recording a violation: cannot happen,
-/// since every parser records why it gives nothing.
-fn missing(field: &str) -> Error {
-    Error::invalid_field(field, "is required")
-}
 
 fn source(field: &str, value: i32, violations: &mut Violations) -> Option<Source> {
     let parsed = codec::deaths::source_from_i32(value);

@@ -91,6 +91,13 @@ fn require_registry_scope(principal: &Principal, registry: RegionCode) -> Result
     }
 }
 
+/// The error for a field that parsed to nothing without recording a violation: cannot happen,
+/// since every parser records why it gives nothing, but answers as the caller's mistake rather
+/// than a panic.
+fn missing(field: &str) -> Error {
+    Error::invalid_field(field, "is required")
+}
+
 fn violations_ok(violations: Violations) -> Result<(), Error> {
     violations.into_result().map_err(Error::from)
 }

@@ -17,7 +17,8 @@ use tonic::{Request, Response};
 
 use super::{
     CivilRegistryApi, Who, application_id, appointment_id, citizen, date, date_or_today,
-    marriage_id, registry, require_registry_scope, text, two_parties, verifications, violations_ok,
+    marriage_id, missing, registry, require_registry_scope, text, two_parties, verifications,
+    violations_ok,
 };
 use crate::{
     app::registrations::MaritalStatus,
@@ -38,12 +39,6 @@ const ARCHIVE_REFERENCE_MAX_CHARS: usize = 60;
 
 /// Longest document id within its record, in characters.
 const DOCUMENT_ID_MAX_CHARS: usize = 32;
-
-/// The error for a field that parsed to nothing without recording a violation: cannot happen,
-/// since every parser records why it gives nothing.
-fn missing(field: &str) -> Error {
-    Error::invalid_field(field, "is required")
-}
 
 /// A required archive reference: 1–60 ASCII letters, digits, '-' or '_'.
 fn archive_reference(
