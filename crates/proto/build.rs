@@ -34,6 +34,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let mut config = prost_build::Config::new();
+    // Every message implements `prost::Name`, so a stored event's type is `M::full_name()`
+    // (`minzheng.placenames.v1.DivisionRecorded`) rather than a hand-written constant.
+    config.enable_type_names();
     // prost-build reads PROTOC itself; only when it is unset do we point it at the vendored one.
     if env::var_os("PROTOC").is_none() {
         config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);

@@ -8,6 +8,9 @@ use minzheng_bus::{
     BusNaming, Consumer, ConsumerSettings, FeedSource, JetStreamSource, Projection, Source,
 };
 use minzheng_eventstore::SharedStore;
+use minzheng_kit::clock::Clock;
+
+use crate::audit::AuditLog;
 use sqlx::AnyPool;
 use std::sync::Mutex;
 
@@ -95,6 +98,14 @@ impl ServiceContext {
             consumer.run(token).await.map_err(anyhow::Error::from)
         });
         Ok(())
+    }
+
+    /// The service's read audit (see [`crate::audit`]), timed by `clock`; its writer runs until
+    /// shutdown.
+    pub fn audit_log(&self, clock: Arc<dyn Clock>) -> AuditLog {
+        let (log, writer) = AuditLog::new(self.store.clone(), clock, self.background.clone());
+        self.spawn(format!("read audit {}", self.name), writer);
+        log
     }
 
     /// Runs `work` in the background; it must return once the shutdown token is cancelled. A

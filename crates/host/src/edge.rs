@@ -1,18 +1,260 @@
-//! What every service's gRPC layer does the same way at the edge: the command context of a
-//! call (principal, idempotency key, correlation id), the wait for read-your-writes bounded by
+//! The RPC edge every service shares: each call admitted by the service's access policy before
+//! its handler runs, the handler's region check enforced, personal-data reads audited, failures
+//! answered and logged in one place; plus what handlers do the same way: the command context of
+//! a call (principal, idempotency key, correlation id), the wait for read-your-writes bounded by
 //! the call's deadline, paging with opaque tokens, and the `CommandResult` of a command.
-//! Services convert their own messages; these helpers only know the common ones.
+//!
+//! A service writes one handler per RPC, `async fn get_x(&self, call: Call<pb::GetXRequest>) ->
+//! Result<pb::GetXResponse, Error>`, declares its [`AccessPolicy`] and lists its RPCs once in
+//! [`grpc_service!`](crate::grpc_service), which implements the tonic service trait by handing
+//! each call to [`serve`]. Services convert their own messages; these helpers only know the
+//! common ones.
 
-use std::time::Duration;
+use std::{
+    future::Future,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use minzheng_kit::{
     Error,
+    access::{AccessPolicy, RpcAccess},
     aggregate::{CommandContext, Committed},
+    auth::{self, Principal},
     live::DEFAULT_WAIT,
 };
 use minzheng_proto::common::v1 as common;
-use minzheng_types::{FieldViolation, Violations};
-use tonic::Request;
+use minzheng_types::{FieldViolation, RegionCode, Violations};
+use tonic::{Code, Request};
+
+use crate::audit::{AuditLog, Entry, Outcome};
+
+/// gRPC metadata in which a caller says why it reads personal data; recorded in the audit.
+pub const PURPOSE_HEADER: &str = "x-access-purpose";
+/// Longest purpose recorded, in characters.
+pub const PURPOSE_MAX_CHARS: usize = 200;
+
+/// What a service's API gives the edge.
+pub trait Edge: Send + Sync + 'static {
+    /// The service's access policy.
+    const ACCESS: AccessPolicy;
+
+    /// Where the calls of RPCs that read personal data are recorded.
+    fn audit_log(&self) -> &AuditLog;
+}
+
+/// What a handler learns at the edge while it works: whether it checked the region its rule
+/// names, and which records it addressed (for the audit).
+#[derive(Debug, Default)]
+struct Trail {
+    region_checked: bool,
+    records: Vec<(&'static str, String)>,
+}
+
+/// One admitted call, as its handler sees it.
+#[derive(Debug)]
+pub struct Call<T> {
+    request: Request<T>,
+    rpc: &'static RpcAccess,
+    trail: Arc<Mutex<Trail>>,
+}
+
+impl<T> Call<T> {
+    /// The request message.
+    pub fn body(&self) -> &T {
+        self.request.get_ref()
+    }
+
+    /// The whole request (metadata, extensions).
+    pub fn request(&self) -> &Request<T> {
+        &self.request
+    }
+
+    /// The caller; always there unless the RPC is public.
+    pub fn principal(&self) -> Option<&Principal> {
+        auth::principal(&self.request)
+    }
+
+    /// Checks the caller's scope against `region`, as the RPC's rule says (PERMISSION_DENIED
+    /// outside it). A handler of a scoped RPC must call this (or [`Call::require_regions`])
+    /// before it answers: the edge refuses to answer otherwise.
+    pub fn require_region(&self, region: RegionCode) -> Result<(), Error> {
+        self.require_regions(&[region])
+    }
+
+    /// [`Call::require_region`] for every region in `regions`.
+    pub fn require_regions(&self, regions: &[RegionCode]) -> Result<(), Error> {
+        for &region in regions {
+            self.rpc.rule.check_region(self.principal(), region)?;
+        }
+        self.trail().region_checked = true;
+        Ok(())
+    }
+
+    /// Notes a record the call addresses, for the audit: `("person", pseudonym)` or a record of
+    /// the service (`("marriage", id)`). Never a citizen id number or a name.
+    pub fn audit(&self, kind: &'static str, id: impl Into<String>) {
+        self.trail().records.push((kind, id.into()));
+    }
+
+    /// The command context of the call (see [`command_context`]).
+    pub fn command_context(
+        &self,
+        metadata: &Option<common::CommandMetadata>,
+        violations: &mut Violations,
+    ) -> CommandContext {
+        command_context(&self.request, metadata, violations)
+    }
+
+    /// How long a query may wait for read-your-writes (see [`deadline`]).
+    pub fn deadline(&self) -> Duration {
+        deadline(&self.request)
+    }
+
+    fn trail(&self) -> std::sync::MutexGuard<'_, Trail> {
+        // A poisoned trail only means a handler panicked while noting; the notes are intact.
+        self.trail.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Serves one call of `method` (its proto name) on `service`: admits it by the policy, runs
+/// `handler`, checks that a scoped handler checked its region, audits a personal-data read, and
+/// turns the outcome into the gRPC answer (a refusal logged at INFO, an internal error at ERROR).
+pub async fn serve<S, T, R, F, Fut>(
+    service: &S,
+    method: &'static str,
+    request: Request<T>,
+    handler: F,
+) -> Result<tonic::Response<R>, tonic::Status>
+where
+    S: Edge,
+    F: FnOnce(Call<T>) -> Fut,
+    Fut: Future<Output = Result<R, Error>>,
+{
+    let Some(rpc) = S::ACCESS.rpc(method) else {
+        // The policy table and the RPC list disagree: refuse rather than serve unchecked.
+        let error = Error::internal(anyhow::anyhow!(
+            "{}/{method} has no rule in the access policy",
+            S::ACCESS.service
+        ));
+        return Err(error.into_status());
+    };
+    let principal = auth::principal(&request).cloned();
+    let purpose = purpose(&request);
+    let trail = Arc::new(Mutex::new(Trail::default()));
+    let result = match rpc.rule.admit(principal.as_ref()) {
+        Err(refused) => Err(refused),
+        Ok(()) => {
+            let call = Call {
+                request,
+                rpc,
+                trail: trail.clone(),
+            };
+            let answer = handler(call).await;
+            let checked = trail.lock().map_or(true, |t| t.region_checked);
+            match answer {
+                Ok(_) if rpc.rule.is_scoped() && !checked => Err(Error::internal(anyhow::anyhow!(
+                    "{method} is scoped by region but its handler checked none"
+                ))),
+                answer => answer,
+            }
+        }
+    };
+    let result = match (rpc.rule.reads_personal(), &principal) {
+        // Without a token nothing was read and nobody can be named: the refusal is logged.
+        (true, Some(principal)) => {
+            let records =
+                std::mem::take(&mut trail.lock().unwrap_or_else(PoisonError::into_inner).records);
+            audit(service, method, principal, purpose, records, result).await
+        }
+        _ => result,
+    };
+    match result {
+        Ok(response) => Ok(tonic::Response::new(response)),
+        Err(error) => {
+            if !matches!(error, Error::Internal(_)) {
+                tracing::info!(code = ?error.code(), error = %error, "request refused");
+            }
+            Err(error.into_status())
+        }
+    }
+}
+
+/// Records the call in the audit; the answer is withheld (UNAVAILABLE) when that fails.
+async fn audit<S: Edge, R>(
+    service: &S,
+    method: &'static str,
+    principal: &Principal,
+    purpose: String,
+    records: Vec<(&'static str, String)>,
+    result: Result<R, Error>,
+) -> Result<R, Error> {
+    let (outcome, code) = match &result {
+        Ok(_) => (Outcome::Allowed, Code::Ok),
+        Err(error @ (Error::PermissionDenied(_) | Error::Unauthenticated(_))) => {
+            (Outcome::Refused, error.code())
+        }
+        Err(error) => (Outcome::Failed, error.code()),
+    };
+    let entry = Entry {
+        method: format!("{}/{method}", S::ACCESS.service),
+        actor: principal.subject().to_owned(),
+        roles: principal.roles().map(|r| r.as_str().to_owned()).collect(),
+        agency: principal.agency().map(str::to_owned),
+        purpose,
+        records,
+        outcome,
+        status_code: code as i32,
+        trace_id: minzheng_telemetry::TraceContext::current()
+            .traceparent
+            .and_then(|p| p.split('-').nth(1).map(str::to_owned)),
+    };
+    service.audit_log().record(entry).await?;
+    result
+}
+
+/// The purpose the caller gave in [`PURPOSE_HEADER`], cut to [`PURPOSE_MAX_CHARS`].
+fn purpose<T>(request: &Request<T>) -> String {
+    request
+        .metadata()
+        .get(PURPOSE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|p| p.trim().chars().take(PURPOSE_MAX_CHARS).collect())
+        .unwrap_or_default()
+}
+
+/// Implements a generated tonic service trait by handing every call to [`serve`]: one line per
+/// RPC, `snake_name(ProtoName): Request => Response`, each served by the API's inherent method
+/// of the same snake name, `async fn snake_name(&self, call: Call<Request>) -> Result<Response,
+/// Error>`. The API type implements [`Edge`], whose policy must have a rule for every RPC listed
+/// (a test over the policy and the access matrix proves it).
+#[macro_export]
+macro_rules! grpc_service {
+    (
+        impl $service:ident for $api:ty {
+            $( $method:ident($name:ident): $request:ty => $response:ty; )*
+        }
+    ) => {
+        #[$crate::__private::tonic::async_trait]
+        impl $service for $api {
+            $(
+                async fn $method(
+                    &self,
+                    request: $crate::__private::tonic::Request<$request>,
+                ) -> ::std::result::Result<
+                    $crate::__private::tonic::Response<$response>,
+                    $crate::__private::tonic::Status,
+                > {
+                    // Inherent methods come before trait methods: this is the handler.
+                    $crate::edge::serve(self, stringify!($name), request, |call| {
+                        <$api>::$method(self, call)
+                    })
+                    .await
+                }
+            )*
+        }
+    };
+}
 
 /// Longest idempotency key, in characters.
 pub const KEY_MAX_CHARS: usize = 128;

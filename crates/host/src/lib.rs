@@ -18,6 +18,7 @@
 //! [`ServiceModule`], and services never see each other: a consumer names the producing service,
 //! the host hands it a source.
 
+pub mod audit;
 mod context;
 pub mod decode;
 pub mod edge;
@@ -26,6 +27,12 @@ mod platform;
 mod store_watch;
 
 pub use context::ServiceContext;
+
+/// What the crate's macros refer to; not part of its API.
+#[doc(hidden)]
+pub mod __private {
+    pub use tonic;
+}
 pub use host::{Host, Mode, RunningHost};
 pub use platform::PlatformApi;
 

@@ -22,9 +22,15 @@ pub fn today_in_china() -> Date {
         .date()
 }
 
-/// Where a service gets today's date from.
+/// Where a service gets today's date (and, for records such as the read audit, the time) from.
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     fn today(&self) -> Date;
+
+    /// The current instant. A clock that only knows days answers midnight of today, China
+    /// Standard Time.
+    fn now(&self) -> OffsetDateTime {
+        self.today().midnight().assume_offset(CHINA_STANDARD_TIME)
+    }
 }
 
 /// The system clock, in China Standard Time.
@@ -34,6 +40,10 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn today(&self) -> Date {
         today_in_china()
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
     }
 }
 
@@ -76,6 +86,10 @@ mod tests {
         let clone = clock.clone();
         clock.set(date!(2025 - 08 - 31));
         assert_eq!(clone.today(), date!(2025 - 08 - 31));
+        assert_eq!(
+            clone.now().to_offset(CHINA_STANDARD_TIME).date(),
+            date!(2025 - 08 - 31)
+        );
         assert_eq!(CHINA_STANDARD_TIME.whole_hours(), 8);
     }
 }

@@ -3,6 +3,8 @@
 //! - [`settings`]: typed settings from defaults, a TOML file (`MZ_CONFIG`) and `MZ_` environment
 //!   variables; [`settings::PlatformSettings`] is what every service embeds.
 //! - [`error`]: [`Error`], the one mapping from failures to gRPC statuses with rich details.
+//! - [`access`]: each service's access policy as a table (roles, region scope, personal data),
+//!   which the edge enforces and the docs render.
 //! - [`auth`]: bearer tokens, the [`auth::Principal`] of each call, role and region checks.
 //! - [`server`]: the tonic server with health, reflection (v1 and v1alpha), authentication and
 //!   per-RPC trace spans; binds port 0 for tests and shuts down gracefully.
@@ -19,6 +21,7 @@
 //! Architecture invariant: the kit knows no domain and no service's protobuf types; it depends
 //! on the event store's contract, never on a backend, and not on the bus.
 
+pub mod access;
 pub mod aggregate;
 pub mod auth;
 pub mod clock;

@@ -27,4 +27,4 @@ pub use id::IdError;
 pub use money::{Fen, MoneyError, Rounding};
 pub use region::{RegionCode, RegionCodeError, RegionLevel};
 pub use text::{BoundedText, TextError};
-pub use violation::{FieldViolation, Violations, field_path};
+pub use violation::{FieldViolation, Parsed, Violations, field_path};

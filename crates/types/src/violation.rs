@@ -132,7 +132,71 @@ impl Violations {
     pub fn into_vec(self) -> Vec<FieldViolation> {
         self.0
     }
+
+    /// The end of parsing a request: every value parsed, or every violation recorded.
+    ///
+    /// `parsed` is what the field parsers returned (one `Option`, or a tuple of up to eight);
+    /// each parser records why it gives `None`, so with no violation every value is there.
+    /// A parser that gave `None` without saying why is a bug; it is reported as a violation of
+    /// the request as a whole rather than a panic.
+    ///
+    /// ```
+    /// use minzheng_types::{Fen, Violations};
+    ///
+    /// let mut violations = Violations::new();
+    /// let amount = violations.check("amount", Fen::parse_yuan_non_negative("1.5"));
+    /// let other = violations.check("other", Fen::parse_yuan_non_negative("2"));
+    /// let (amount, other) = violations.finish((amount, other)).expect("both parsed");
+    /// assert_eq!((amount, other), (Fen::new(150), Fen::new(200)));
+    /// ```
+    pub fn finish<P: Parsed>(self, parsed: P) -> Result<P::Value, Self> {
+        self.into_result()?;
+        parsed
+            .complete()
+            .ok_or_else(|| FieldViolation::new("request", "could not be parsed").into())
+    }
 }
+
+/// The values field parsers return, complete when every one is there: see
+/// [`Violations::finish`].
+pub trait Parsed {
+    /// The values, unwrapped.
+    type Value;
+
+    /// The values when every one is there.
+    fn complete(self) -> Option<Self::Value>;
+}
+
+impl<T> Parsed for Option<T> {
+    type Value = T;
+
+    fn complete(self) -> Option<T> {
+        self
+    }
+}
+
+macro_rules! parsed_tuple {
+    ($($name:ident),+) => {
+        impl<$($name),+> Parsed for ($(Option<$name>,)+) {
+            type Value = ($($name,)+);
+
+            #[allow(non_snake_case)]
+            fn complete(self) -> Option<Self::Value> {
+                let ($($name,)+) = self;
+                Some(($($name?,)+))
+            }
+        }
+    };
+}
+
+parsed_tuple!(A);
+parsed_tuple!(A, B);
+parsed_tuple!(A, B, C);
+parsed_tuple!(A, B, C, D);
+parsed_tuple!(A, B, C, D, E);
+parsed_tuple!(A, B, C, D, E, F);
+parsed_tuple!(A, B, C, D, E, F, G);
+parsed_tuple!(A, B, C, D, E, F, G, H);
 
 impl From<FieldViolation> for Violations {
     fn from(violation: FieldViolation) -> Self {
@@ -176,6 +240,27 @@ impl std::error::Error for Violations {}
 mod tests {
     use super::*;
     use crate::{CitizenId, RegionCode, TextError};
+
+    #[test]
+    fn finish_gives_every_value_or_every_violation() {
+        let mut violations = Violations::new();
+        let region = violations.check("region.code", RegionCode::parse("210502000000"));
+        let id = violations.check("person.citizen_id", CitizenId::parse("1"));
+        let text = violations.check::<(), _>("remark", Err(TextError::Empty));
+        let error = violations
+            .finish((region, id, text))
+            .expect_err("two bad fields");
+        let fields: Vec<&str> = error.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["person.citizen_id", "remark"]);
+
+        let mut violations = Violations::new();
+        let region = violations.check("region.code", RegionCode::parse("210502000000"));
+        let (region,) = Violations::new().finish((region,)).expect("parsed");
+        assert_eq!(region.to_string(), "210502000000");
+        // A parser that gave nothing without saying why is reported, not unwrapped.
+        let error = violations.finish(None::<u8>).expect_err("nothing parsed");
+        assert_eq!(error.to_string(), "request: could not be parsed");
+    }
 
     #[test]
     fn collects_every_violation_in_order() {

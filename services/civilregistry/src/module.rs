@@ -138,6 +138,7 @@ impl ServiceModule for Module {
                 }
             }
         });
-        Ok(server.add_service(CivilRegistryApi::new(app).into_server()))
+        let audit = context.audit_log(self.clock.clone());
+        Ok(server.add_service(CivilRegistryApi::new(app, audit).into_server()))
     }
 }

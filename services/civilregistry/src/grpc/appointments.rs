@@ -8,16 +8,12 @@
 
 use std::collections::HashSet;
 
-use minzheng_host::edge::{self, command_context, result};
+use minzheng_host::edge::{self, Call, result};
 use minzheng_kit::{Error, aggregate::CommandContext};
 use minzheng_proto::common::v1 as common;
 use minzheng_types::{CitizenId, FieldViolation, Violations, field_path};
-use tonic::{Request, Response};
 
-use super::{
-    CivilRegistryApi, Who, appointment_id, citizen, date, date_or_today, missing, pb, registry,
-    require_registry_scope, violations_ok,
-};
+use super::{CivilRegistryApi, appointment_id, citizen, date, date_or_today, pb, registry};
 use crate::{
     app::indicators::{IndicatorSet, RegistryInfo},
     codec,
@@ -216,63 +212,52 @@ fn indicator_message(set: IndicatorSet) -> pb::IndicatorSet {
     }
 }
 
-impl CivilRegistryApi {
-    /// The common path of the commands on one appointment (cancel, check in): parse the id,
-    /// check the principal's scope on its registry.
-    fn appointment_command<T>(
-        &self,
-        who: Who,
-        request: &Request<T>,
-        metadata: &Option<common::CommandMetadata>,
-        id: &str,
-    ) -> Result<(CommandContext, AppointmentId), Error> {
-        let principal = who.authenticate(request)?;
-        let mut violations = Violations::new();
-        let context = command_context(request, metadata, &mut violations);
-        let id = appointment_id("appointment_id", id, &mut violations);
-        violations_ok(violations)?;
-        let id = id.ok_or_else(|| missing("appointment_id"))?;
-        require_registry_scope(&principal, id.registry())?;
-        Ok((context, id))
-    }
+/// The common path of the commands on one appointment (cancel, check in): the context and the
+/// id, the caller's scope checked on the appointment's registry.
+fn appointment_command<T>(
+    call: &Call<T>,
+    metadata: &Option<common::CommandMetadata>,
+    id: &str,
+) -> Result<(CommandContext, AppointmentId), Error> {
+    let mut violations = Violations::new();
+    let context = call.command_context(metadata, &mut violations);
+    let id = appointment_id("appointment_id", id, &mut violations);
+    let id = violations.finish(id)?;
+    call.require_region(id.registry())?;
+    Ok((context, id))
+}
 
-    pub(super) async fn do_publish_slots(
+impl CivilRegistryApi {
+    pub(super) async fn publish_slots(
         &self,
-        request: Request<pb::PublishSlotsRequest>,
-    ) -> Result<Response<pb::PublishSlotsResponse>, Error> {
-        let principal = Who::Approver.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::PublishSlotsRequest>,
+    ) -> Result<pb::PublishSlotsResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let registry = registry("registry", &body.registry, &mut violations);
         let day = date("day", &body.day, &mut violations);
         let slots = slots("slots", &body.slots, &mut violations);
-        violations_ok(violations)?;
-        let (Some(registry), Some(day), Some(slots)) = (registry, day, slots) else {
-            return Err(missing("registry"));
-        };
-        require_registry_scope(&principal, registry)?;
+        let (registry, day, slots) = violations.finish((registry, day, slots))?;
+        call.require_region(registry)?;
         let committed = self
             .app
             .publish_slots(registry, day, slots, &context)
             .await?;
-        Ok(Response::new(pb::PublishSlotsResponse {
+        Ok(pb::PublishSlotsResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_list_slots(
+    pub(super) async fn list_slots(
         &self,
-        request: Request<pb::ListSlotsRequest>,
-    ) -> Result<Response<pb::ListSlotsResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::ListSlotsRequest>,
+    ) -> Result<pb::ListSlotsResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let registry = registry("registry", &body.registry, &mut violations);
         let day = date("day", &body.day, &mut violations);
-        violations_ok(violations)?;
-        let (Some(registry), Some(day)) = (registry, day) else {
-            return Err(missing("registry"));
-        };
+        let (registry, day) = violations.finish((registry, day))?;
         let state = self.app.registry_day(registry, day).await?;
         let slots = state
             .slots()
@@ -282,159 +267,139 @@ impl CivilRegistryApi {
                 booked: u32::from(active),
             })
             .collect();
-        Ok(Response::new(pb::ListSlotsResponse { slots }))
+        Ok(pb::ListSlotsResponse { slots })
     }
 
-    pub(super) async fn do_book_appointment(
+    pub(super) async fn book_appointment(
         &self,
-        request: Request<pb::BookAppointmentRequest>,
-    ) -> Result<Response<pb::BookAppointmentResponse>, Error> {
-        let principal = Who::StaffOrAgency.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::BookAppointmentRequest>,
+    ) -> Result<pb::BookAppointmentResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let registry = registry("registry", &body.registry, &mut violations);
         let day = date("day", &body.day, &mut violations);
         let slot = slot_id("slot_id", &body.slot_id, &mut violations);
         let service = service("service", body.service, &mut violations);
         let parties = parties("parties", &body.parties, service, &mut violations);
-        violations_ok(violations)?;
-        let (Some(registry), Some(day), Some(slot), Some(service), Some(parties)) =
-            (registry, day, slot, service, parties)
-        else {
-            return Err(missing("registry"));
-        };
-        require_registry_scope(&principal, registry)?;
+        let (registry, day, slot, service, parties) =
+            violations.finish((registry, day, slot, service, parties))?;
+        call.require_region(registry)?;
         let booked = self
             .app
             .book(registry, day, slot, service, parties, &context)
             .await?;
-        Ok(Response::new(pb::BookAppointmentResponse {
+        Ok(pb::BookAppointmentResponse {
             appointment_id: booked.appointment.to_string(),
             result: booked.committed.as_ref().map(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_reschedule_appointment(
+    pub(super) async fn reschedule_appointment(
         &self,
-        request: Request<pb::RescheduleAppointmentRequest>,
-    ) -> Result<Response<pb::RescheduleAppointmentResponse>, Error> {
-        let principal = Who::StaffOrAgency.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::RescheduleAppointmentRequest>,
+    ) -> Result<pb::RescheduleAppointmentResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let from = appointment_id("appointment_id", &body.appointment_id, &mut violations);
         let day = date("day", &body.day, &mut violations);
         let slot = slot_id("slot_id", &body.slot_id, &mut violations);
-        violations_ok(violations)?;
-        let (Some(from), Some(day), Some(slot)) = (from, day, slot) else {
-            return Err(missing("appointment_id"));
-        };
-        require_registry_scope(&principal, from.registry())?;
+        let (from, day, slot) = violations.finish((from, day, slot))?;
+        call.require_region(from.registry())?;
         let booked = self.app.reschedule(&from, day, slot, &context).await?;
         // A repeat of a reschedule already done records nothing new: no result.
-        Ok(Response::new(pb::RescheduleAppointmentResponse {
+        Ok(pb::RescheduleAppointmentResponse {
             appointment_id: booked.appointment.to_string(),
             result: booked.committed.as_ref().map(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_cancel_appointment(
+    pub(super) async fn cancel_appointment(
         &self,
-        request: Request<pb::CancelAppointmentRequest>,
-    ) -> Result<Response<pb::CancelAppointmentResponse>, Error> {
-        let body = request.get_ref();
-        let (context, id) = self.appointment_command(
-            Who::StaffOrAgency,
-            &request,
-            &body.metadata,
-            &body.appointment_id,
-        )?;
+        call: Call<pb::CancelAppointmentRequest>,
+    ) -> Result<pb::CancelAppointmentResponse, Error> {
+        let body = call.body();
+        let (context, id) = appointment_command(&call, &body.metadata, &body.appointment_id)?;
         let committed = self.app.cancel(&id, &context).await?;
-        Ok(Response::new(pb::CancelAppointmentResponse {
+        Ok(pb::CancelAppointmentResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_check_in_appointment(
+    pub(super) async fn check_in_appointment(
         &self,
-        request: Request<pb::CheckInAppointmentRequest>,
-    ) -> Result<Response<pb::CheckInAppointmentResponse>, Error> {
-        let body = request.get_ref();
-        let (context, id) =
-            self.appointment_command(Who::Staff, &request, &body.metadata, &body.appointment_id)?;
+        call: Call<pb::CheckInAppointmentRequest>,
+    ) -> Result<pb::CheckInAppointmentResponse, Error> {
+        let body = call.body();
+        let (context, id) = appointment_command(&call, &body.metadata, &body.appointment_id)?;
         let committed = self.app.check_in(&id, &context).await?;
-        Ok(Response::new(pb::CheckInAppointmentResponse {
+        Ok(pb::CheckInAppointmentResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_get_appointment(
+    pub(super) async fn get_appointment(
         &self,
-        request: Request<pb::GetAppointmentRequest>,
-    ) -> Result<Response<pb::GetAppointmentResponse>, Error> {
-        let principal = Who::Reader.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::GetAppointmentRequest>,
+    ) -> Result<pb::GetAppointmentResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let id = appointment_id("appointment_id", &body.appointment_id, &mut violations);
-        violations_ok(violations)?;
-        let id = id.ok_or_else(|| missing("appointment_id"))?;
-        require_registry_scope(&principal, id.registry())?;
+        let id = violations.finish(id)?;
+        call.audit("appointment", id.to_string());
+        call.require_region(id.registry())?;
         let appointment = self.app.appointment(&id).await?;
-        Ok(Response::new(pb::GetAppointmentResponse {
+        self.audit_parties(&call, &appointment.parties);
+        Ok(pb::GetAppointmentResponse {
             appointment: Some(appointment_message(&appointment)),
-        }))
+        })
     }
 
-    pub(super) async fn do_set_counselling_room(
+    pub(super) async fn set_counselling_room(
         &self,
-        request: Request<pb::SetCounsellingRoomRequest>,
-    ) -> Result<Response<pb::SetCounsellingRoomResponse>, Error> {
-        let principal = Who::Approver.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::SetCounsellingRoomRequest>,
+    ) -> Result<pb::SetCounsellingRoomResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let registry = registry("registry", &body.registry, &mut violations);
         let since = date("since", &body.since, &mut violations);
-        violations_ok(violations)?;
-        let (Some(registry), Some(since)) = (registry, since) else {
-            return Err(missing("registry"));
-        };
-        require_registry_scope(&principal, registry)?;
+        let (registry, since) = violations.finish((registry, since))?;
+        call.require_region(registry)?;
         let committed = self
             .app
             .set_counselling_room(registry, body.open, since, &context)
             .await?;
-        Ok(Response::new(pb::SetCounsellingRoomResponse {
+        Ok(pb::SetCounsellingRoomResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_list_registries(
+    pub(super) async fn list_registries(
         &self,
-        request: Request<pb::ListRegistriesRequest>,
-    ) -> Result<Response<pb::ListRegistriesResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::ListRegistriesRequest>,
+    ) -> Result<pb::ListRegistriesResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let day = date_or_today("as_of", &body.as_of, self.app.today(), &mut violations);
-        violations_ok(violations)?;
-        let day = day.ok_or_else(|| missing("as_of"))?;
+        let day = violations.finish(day)?;
         self.app
             .view()
-            .wait_for(edge::min_position(&body.read), edge::deadline(&request))
+            .wait_for(edge::min_position(&body.read), call.deadline())
             .await?;
         let mut registries = self.app.registries(day).await?;
         registries.sort_by_key(|r| r.registry);
-        Ok(Response::new(pb::ListRegistriesResponse {
+        Ok(pb::ListRegistriesResponse {
             registries: registries.into_iter().map(registry_message).collect(),
-        }))
+        })
     }
 
-    pub(super) async fn do_get_indicators(
+    pub(super) async fn get_indicators(
         &self,
-        request: Request<pb::GetIndicatorsRequest>,
-    ) -> Result<Response<pb::GetIndicatorsResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::GetIndicatorsRequest>,
+    ) -> Result<pb::GetIndicatorsResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let from = date("from", &body.from, &mut violations);
         let to = date_or_today("to", &body.to, self.app.today(), &mut violations);
@@ -446,19 +411,16 @@ impl CivilRegistryApi {
                 format!("must be on or before the period's end, {to}"),
             );
         }
-        violations_ok(violations)?;
-        let (Some(from), Some(to)) = (from, to) else {
-            return Err(missing("from"));
-        };
+        let (from, to) = violations.finish((from, to))?;
         self.app
             .view()
-            .wait_for(edge::min_position(&body.read), edge::deadline(&request))
+            .wait_for(edge::min_position(&body.read), call.deadline())
             .await?;
         let (counties, city) = self.app.indicators(from, to).await?;
-        Ok(Response::new(pb::GetIndicatorsResponse {
+        Ok(pb::GetIndicatorsResponse {
             counties: counties.into_iter().map(indicator_message).collect(),
             city: Some(indicator_message(city)),
-        }))
+        })
     }
 }
 

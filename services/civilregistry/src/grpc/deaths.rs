@@ -4,17 +4,13 @@
 //! The codec's enum conversions are private to it, so the messages of a death record are built
 //! here from the domain record, field by field as the codec writes its events.
 
-use minzheng_host::edge::{command_context, result};
+use minzheng_host::edge::{Call, result};
 use minzheng_kit::Error;
 use minzheng_proto::{civilregistry::v1 as pb, common::v1 as common, convert};
 use minzheng_types::Violations;
 use time::Date;
-use tonic::{Request, Response};
 
-use super::{
-    CivilRegistryApi, Who, citizen, date, death_id, missing, registry, require_registry_scope,
-    text, violations_ok,
-};
+use super::{CivilRegistryApi, citizen, date, death_id, registry, text};
 use crate::{
     app::deaths::FuneralFacts,
     codec::{self, assistance::category_to_pb, citizen_ref},
@@ -159,49 +155,41 @@ fn funeral_to_pb(record: &DeathRecord, funeral: &Funeral) -> pb::FuneralServiceR
 }
 
 impl CivilRegistryApi {
-    pub(super) async fn do_record_death(
+    pub(super) async fn record_death(
         &self,
-        request: Request<pb::RecordDeathRequest>,
-    ) -> Result<Response<pb::RecordDeathResponse>, Error> {
-        let principal = Who::StaffOrAgency.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::RecordDeathRequest>,
+    ) -> Result<pb::RecordDeathResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let command = death_record(
             body,
             self.app.today(),
             |citizen| self.app.pseudonym(citizen),
             &mut violations,
         );
-        violations_ok(violations)?;
-        let Some(command) = command else {
-            return Err(missing("citizen.citizen_id"));
-        };
-        require_registry_scope(&principal, command.county)?;
+        let command = violations.finish(command)?;
+        call.require_region(command.county)?;
         let (death, committed) = self.app.record_death(command, &context).await?;
-        Ok(Response::new(pb::RecordDeathResponse {
+        Ok(pb::RecordDeathResponse {
             death_id: death.as_str().to_owned(),
             // Absent when the same death was already recorded (a repeated notification).
             result: committed.as_ref().map(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_record_funeral_service(
+    pub(super) async fn record_funeral_service(
         &self,
-        request: Request<pb::RecordFuneralServiceRequest>,
-    ) -> Result<Response<pb::RecordFuneralServiceResponse>, Error> {
-        let principal = Who::Staff.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::RecordFuneralServiceRequest>,
+    ) -> Result<pb::RecordFuneralServiceResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let death = death_id("death_id", &body.death_id, &mut violations);
         let facts = funeral_facts(body, &mut violations);
-        violations_ok(violations)?;
-        let (Some(death), Some(facts)) = (death, facts) else {
-            return Err(missing("death_id"));
-        };
+        let (death, facts) = violations.finish((death, facts))?;
         let county = self.app.death(&death).await?.county;
-        require_registry_scope(&principal, county)?;
+        call.require_region(county)?;
         let (record, committed) = self.app.record_funeral(&death, facts, &context).await?;
         let funeral = record.funeral.as_ref().ok_or_else(|| {
             Error::Internal(anyhow::anyhow!(
@@ -209,30 +197,28 @@ impl CivilRegistryApi {
                 record.death
             ))
         })?;
-        Ok(Response::new(pb::RecordFuneralServiceResponse {
+        Ok(pb::RecordFuneralServiceResponse {
             waiver: funeral.waiver.as_ref().map(waiver_to_pb),
             payable: Some(funeral.payable.into()),
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_get_death(
+    pub(super) async fn get_death(
         &self,
-        request: Request<pb::GetDeathRequest>,
-    ) -> Result<Response<pb::GetDeathResponse>, Error> {
-        let principal = Who::Reader.authenticate(&request)?;
+        call: Call<pb::GetDeathRequest>,
+    ) -> Result<pb::GetDeathResponse, Error> {
         let mut violations = Violations::new();
-        let id = death_id("death_id", &request.get_ref().death_id, &mut violations);
-        violations_ok(violations)?;
-        let Some(id) = id else {
-            return Err(missing("death_id"));
-        };
+        let id = death_id("death_id", &call.body().death_id, &mut violations);
+        let id = violations.finish(id)?;
+        // A death's id is the deceased's pseudonym.
+        call.audit("person", id.as_str());
         let record = self.app.death(&id).await?;
-        require_registry_scope(&principal, record.county)?;
-        Ok(Response::new(pb::GetDeathResponse {
+        call.require_region(record.county)?;
+        Ok(pb::GetDeathResponse {
             death: Some(death_to_pb(&record)),
             funeral: record.funeral.as_ref().map(|f| funeral_to_pb(&record, f)),
-        }))
+        })
     }
 }
 

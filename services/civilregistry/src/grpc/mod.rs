@@ -5,15 +5,20 @@
 //!
 //! The RPCs live in `appointments` (slots, bookings, registries, indicators),
 //! `registrations` (marriages, divorces, certificates, archives, marital status) and `deaths`;
-//! the trait implementation below delegates to them.
+//! [`ACCESS`] says who may call each, and `grpc_service!` serves each through the shared edge
+//! (admission, region scope, read audit).
 
 mod appointments;
 mod deaths;
 mod registrations;
 
+use minzheng_host::{
+    audit::AuditLog,
+    edge::{Call, Edge},
+};
 use minzheng_kit::{
-    Error,
-    auth::{self, Principal, Role},
+    access::{AccessPolicy, RpcAccess, Rule},
+    auth::Role,
 };
 use minzheng_proto::{
     civilregistry::v1::{
@@ -25,7 +30,6 @@ use minzheng_proto::{
 };
 use minzheng_types::{BoundedText, CitizenId, FieldViolation, RegionCode, RegionLevel, Violations};
 use time::Date;
-use tonic::{Request, Response, Status};
 
 use crate::{
     app::CivilRegistry,
@@ -37,11 +41,28 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct CivilRegistryApi {
     app: CivilRegistry,
+    audit: AuditLog,
 }
 
 impl CivilRegistryApi {
-    pub fn new(app: CivilRegistry) -> Self {
-        Self { app }
+    pub fn new(app: CivilRegistry, audit: AuditLog) -> Self {
+        Self { app, audit }
+    }
+
+    /// The access policy: the table behind the access matrix in the docs.
+    pub fn access() -> AccessPolicy {
+        ACCESS
+    }
+
+    /// Notes each party of a record for the audit, by pseudonym.
+    fn audit_parties<'a, T>(
+        &self,
+        call: &Call<T>,
+        parties: impl IntoIterator<Item = &'a CitizenId>,
+    ) {
+        for citizen in parties {
+            call.audit("person", self.app.pseudonym(citizen).as_str());
+        }
     }
 
     pub fn into_server(self) -> CivilRegistryServiceServer<Self> {
@@ -49,57 +70,129 @@ impl CivilRegistryApi {
     }
 }
 
-/// Who may call an RPC.
-#[derive(Debug, Clone, Copy)]
-enum Who {
-    /// Registry staff: caseworkers and approvers (scoped to the registry).
-    Staff,
-    /// Approvers (scoped to the registry).
-    Approver,
-    /// Staff, or another agency's system (hospitals and public security notify deaths;
-    /// portals book appointments).
-    StaffOrAgency,
-    /// Staff, auditors and agencies: reading records.
-    Reader,
+/// Registry staff.
+const STAFF: &[Role] = &[Role::Caseworker, Role::Approver];
+/// Registry staff, or another agency's system (hospitals and public security notify deaths;
+/// portals book appointments).
+const STAFF_OR_AGENCY: &[Role] = &[Role::Caseworker, Role::Approver, Role::Agency];
+/// Who reads records: staff, auditors and agencies.
+const READERS: &[Role] = &[
+    Role::Caseworker,
+    Role::Approver,
+    Role::Auditor,
+    Role::Agency,
+];
+
+const APPOINTMENT_REGISTRY: &str = "the appointment's registry";
+
+/// Who may call each RPC, where, and which calls read personal data (and are audited). Every
+/// caller acts only within its token's regions; `GetMaritalStatus` is not scoped, because a
+/// citizen may have married at any registry.
+const ACCESS: AccessPolicy = AccessPolicy {
+    service: "minzheng.civilregistry.v1.CivilRegistryService",
+    rpcs: &[
+        rpc(
+            "PublishSlots",
+            Rule::roles(&[Role::Approver]).in_field("registry"),
+        ),
+        rpc("ListSlots", Rule::public()),
+        rpc(
+            "BookAppointment",
+            Rule::roles(STAFF_OR_AGENCY).in_field("registry"),
+        ),
+        rpc(
+            "RescheduleAppointment",
+            Rule::roles(STAFF_OR_AGENCY).in_record(APPOINTMENT_REGISTRY),
+        ),
+        rpc(
+            "CancelAppointment",
+            Rule::roles(STAFF_OR_AGENCY).in_record(APPOINTMENT_REGISTRY),
+        ),
+        rpc(
+            "CheckInAppointment",
+            Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY),
+        ),
+        rpc(
+            "GetAppointment",
+            Rule::roles(READERS)
+                .in_record(APPOINTMENT_REGISTRY)
+                .reads_personal_data(),
+        ),
+        rpc(
+            "SetCounsellingRoom",
+            Rule::roles(&[Role::Approver]).in_field("registry"),
+        ),
+        rpc("ListRegistries", Rule::public()),
+        rpc(
+            "RegisterMarriage",
+            Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY),
+        ),
+        rpc(
+            "ReissueMarriageCertificate",
+            Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY),
+        ),
+        rpc("BackfillMarriage", Rule::roles(STAFF).in_field("registry")),
+        rpc(
+            "AttachArchiveDocument",
+            Rule::roles(STAFF).in_record("the record's registry"),
+        ),
+        rpc(
+            "GetMarriage",
+            Rule::roles(READERS)
+                .in_record("the marriage's registry")
+                .reads_personal_data(),
+        ),
+        rpc(
+            "GetMaritalStatus",
+            Rule::roles(READERS).reads_personal_data(),
+        ),
+        rpc(
+            "ApplyForDivorce",
+            Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY),
+        ),
+        rpc(
+            "WithdrawDivorceApplication",
+            Rule::roles(STAFF).in_record("the application's registry"),
+        ),
+        rpc(
+            "RegisterDivorce",
+            Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY),
+        ),
+        rpc("BackfillDivorce", Rule::roles(STAFF).in_field("registry")),
+        rpc(
+            "GetDivorceApplication",
+            Rule::roles(READERS)
+                .in_record("the application's registry")
+                .reads_personal_data(),
+        ),
+        rpc(
+            "RecordDeath",
+            Rule::roles(STAFF_OR_AGENCY).in_field("county"),
+        ),
+        rpc(
+            "RecordFuneralService",
+            Rule::roles(STAFF).in_record("the deceased's county"),
+        ),
+        rpc(
+            "GetDeath",
+            Rule::roles(READERS)
+                .in_record("the deceased's county")
+                .reads_personal_data(),
+        ),
+        rpc("GetIndicators", Rule::public()),
+    ],
+};
+
+const fn rpc(method: &'static str, rule: Rule) -> RpcAccess {
+    RpcAccess { method, rule }
 }
 
-impl Who {
-    /// The call's principal, if it has one of these roles.
-    fn authenticate<T>(self, request: &Request<T>) -> Result<Principal, Error> {
-        let roles: &[Role] = match self {
-            Who::Staff => &[Role::Caseworker, Role::Approver],
-            Who::Approver => &[Role::Approver],
-            Who::StaffOrAgency => &[Role::Caseworker, Role::Approver, Role::Agency],
-            Who::Reader => &[
-                Role::Caseworker,
-                Role::Approver,
-                Role::Auditor,
-                Role::Agency,
-            ],
-        };
-        auth::require_any(request, roles).cloned()
+impl Edge for CivilRegistryApi {
+    const ACCESS: AccessPolicy = ACCESS;
+
+    fn audit_log(&self) -> &AuditLog {
+        &self.audit
     }
-}
-
-/// Staff must work at (be scoped to a region containing) `registry`; agencies and auditors,
-/// whose role already limits them, are not scoped.
-fn require_registry_scope(principal: &Principal, registry: RegionCode) -> Result<(), Error> {
-    if principal.has_role(Role::Caseworker) || principal.has_role(Role::Approver) {
-        principal.require_region(registry)
-    } else {
-        Ok(())
-    }
-}
-
-/// The error for a field that parsed to nothing without recording a violation: cannot happen,
-/// since every parser records why it gives nothing, but answers as the caller's mistake rather
-/// than a panic.
-fn missing(field: &str) -> Error {
-    Error::invalid_field(field, "is required")
-}
-
-fn violations_ok(violations: Violations) -> Result<(), Error> {
-    violations.into_result().map_err(Error::from)
 }
 
 /// Required text of at most `max` characters.
@@ -294,197 +387,43 @@ fn verifications(
     ok.then_some(parsed)
 }
 
-#[tonic::async_trait]
-impl CivilRegistryService for CivilRegistryApi {
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn publish_slots(
-        &self,
-        request: Request<pb::PublishSlotsRequest>,
-    ) -> Result<Response<pb::PublishSlotsResponse>, Status> {
-        Ok(self.do_publish_slots(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn list_slots(
-        &self,
-        request: Request<pb::ListSlotsRequest>,
-    ) -> Result<Response<pb::ListSlotsResponse>, Status> {
-        Ok(self.do_list_slots(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn book_appointment(
-        &self,
-        request: Request<pb::BookAppointmentRequest>,
-    ) -> Result<Response<pb::BookAppointmentResponse>, Status> {
-        Ok(self.do_book_appointment(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn reschedule_appointment(
-        &self,
-        request: Request<pb::RescheduleAppointmentRequest>,
-    ) -> Result<Response<pb::RescheduleAppointmentResponse>, Status> {
-        Ok(self.do_reschedule_appointment(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn cancel_appointment(
-        &self,
-        request: Request<pb::CancelAppointmentRequest>,
-    ) -> Result<Response<pb::CancelAppointmentResponse>, Status> {
-        Ok(self.do_cancel_appointment(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn check_in_appointment(
-        &self,
-        request: Request<pb::CheckInAppointmentRequest>,
-    ) -> Result<Response<pb::CheckInAppointmentResponse>, Status> {
-        Ok(self.do_check_in_appointment(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn get_appointment(
-        &self,
-        request: Request<pb::GetAppointmentRequest>,
-    ) -> Result<Response<pb::GetAppointmentResponse>, Status> {
-        Ok(self.do_get_appointment(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn set_counselling_room(
-        &self,
-        request: Request<pb::SetCounsellingRoomRequest>,
-    ) -> Result<Response<pb::SetCounsellingRoomResponse>, Status> {
-        Ok(self.do_set_counselling_room(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn list_registries(
-        &self,
-        request: Request<pb::ListRegistriesRequest>,
-    ) -> Result<Response<pb::ListRegistriesResponse>, Status> {
-        Ok(self.do_list_registries(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn register_marriage(
-        &self,
-        request: Request<pb::RegisterMarriageRequest>,
-    ) -> Result<Response<pb::RegisterMarriageResponse>, Status> {
-        Ok(self.do_register_marriage(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn reissue_marriage_certificate(
-        &self,
-        request: Request<pb::ReissueMarriageCertificateRequest>,
-    ) -> Result<Response<pb::ReissueMarriageCertificateResponse>, Status> {
-        Ok(self.do_reissue_marriage_certificate(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn backfill_marriage(
-        &self,
-        request: Request<pb::BackfillMarriageRequest>,
-    ) -> Result<Response<pb::BackfillMarriageResponse>, Status> {
-        Ok(self.do_backfill_marriage(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn attach_archive_document(
-        &self,
-        request: Request<pb::AttachArchiveDocumentRequest>,
-    ) -> Result<Response<pb::AttachArchiveDocumentResponse>, Status> {
-        Ok(self.do_attach_archive_document(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn get_marriage(
-        &self,
-        request: Request<pb::GetMarriageRequest>,
-    ) -> Result<Response<pb::GetMarriageResponse>, Status> {
-        Ok(self.do_get_marriage(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn get_marital_status(
-        &self,
-        request: Request<pb::GetMaritalStatusRequest>,
-    ) -> Result<Response<pb::GetMaritalStatusResponse>, Status> {
-        Ok(self.do_get_marital_status(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn apply_for_divorce(
-        &self,
-        request: Request<pb::ApplyForDivorceRequest>,
-    ) -> Result<Response<pb::ApplyForDivorceResponse>, Status> {
-        Ok(self.do_apply_for_divorce(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn withdraw_divorce_application(
-        &self,
-        request: Request<pb::WithdrawDivorceApplicationRequest>,
-    ) -> Result<Response<pb::WithdrawDivorceApplicationResponse>, Status> {
-        Ok(self.do_withdraw_divorce_application(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn register_divorce(
-        &self,
-        request: Request<pb::RegisterDivorceRequest>,
-    ) -> Result<Response<pb::RegisterDivorceResponse>, Status> {
-        Ok(self.do_register_divorce(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn backfill_divorce(
-        &self,
-        request: Request<pb::BackfillDivorceRequest>,
-    ) -> Result<Response<pb::BackfillDivorceResponse>, Status> {
-        Ok(self.do_backfill_divorce(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn get_divorce_application(
-        &self,
-        request: Request<pb::GetDivorceApplicationRequest>,
-    ) -> Result<Response<pb::GetDivorceApplicationResponse>, Status> {
-        Ok(self.do_get_divorce_application(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn record_death(
-        &self,
-        request: Request<pb::RecordDeathRequest>,
-    ) -> Result<Response<pb::RecordDeathResponse>, Status> {
-        Ok(self.do_record_death(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn record_funeral_service(
-        &self,
-        request: Request<pb::RecordFuneralServiceRequest>,
-    ) -> Result<Response<pb::RecordFuneralServiceResponse>, Status> {
-        Ok(self.do_record_funeral_service(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn get_death(
-        &self,
-        request: Request<pb::GetDeathRequest>,
-    ) -> Result<Response<pb::GetDeathResponse>, Status> {
-        Ok(self.do_get_death(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn get_indicators(
-        &self,
-        request: Request<pb::GetIndicatorsRequest>,
-    ) -> Result<Response<pb::GetIndicatorsResponse>, Status> {
-        Ok(self.do_get_indicators(request).await?)
+minzheng_host::grpc_service! {
+    impl CivilRegistryService for CivilRegistryApi {
+        publish_slots(PublishSlots): pb::PublishSlotsRequest => pb::PublishSlotsResponse;
+        list_slots(ListSlots): pb::ListSlotsRequest => pb::ListSlotsResponse;
+        book_appointment(BookAppointment): pb::BookAppointmentRequest => pb::BookAppointmentResponse;
+        reschedule_appointment(RescheduleAppointment):
+            pb::RescheduleAppointmentRequest => pb::RescheduleAppointmentResponse;
+        cancel_appointment(CancelAppointment):
+            pb::CancelAppointmentRequest => pb::CancelAppointmentResponse;
+        check_in_appointment(CheckInAppointment):
+            pb::CheckInAppointmentRequest => pb::CheckInAppointmentResponse;
+        get_appointment(GetAppointment): pb::GetAppointmentRequest => pb::GetAppointmentResponse;
+        set_counselling_room(SetCounsellingRoom):
+            pb::SetCounsellingRoomRequest => pb::SetCounsellingRoomResponse;
+        list_registries(ListRegistries): pb::ListRegistriesRequest => pb::ListRegistriesResponse;
+        register_marriage(RegisterMarriage):
+            pb::RegisterMarriageRequest => pb::RegisterMarriageResponse;
+        reissue_marriage_certificate(ReissueMarriageCertificate):
+            pb::ReissueMarriageCertificateRequest => pb::ReissueMarriageCertificateResponse;
+        backfill_marriage(BackfillMarriage):
+            pb::BackfillMarriageRequest => pb::BackfillMarriageResponse;
+        attach_archive_document(AttachArchiveDocument):
+            pb::AttachArchiveDocumentRequest => pb::AttachArchiveDocumentResponse;
+        get_marriage(GetMarriage): pb::GetMarriageRequest => pb::GetMarriageResponse;
+        get_marital_status(GetMaritalStatus):
+            pb::GetMaritalStatusRequest => pb::GetMaritalStatusResponse;
+        apply_for_divorce(ApplyForDivorce): pb::ApplyForDivorceRequest => pb::ApplyForDivorceResponse;
+        withdraw_divorce_application(WithdrawDivorceApplication):
+            pb::WithdrawDivorceApplicationRequest => pb::WithdrawDivorceApplicationResponse;
+        register_divorce(RegisterDivorce): pb::RegisterDivorceRequest => pb::RegisterDivorceResponse;
+        backfill_divorce(BackfillDivorce): pb::BackfillDivorceRequest => pb::BackfillDivorceResponse;
+        get_divorce_application(GetDivorceApplication):
+            pb::GetDivorceApplicationRequest => pb::GetDivorceApplicationResponse;
+        record_death(RecordDeath): pb::RecordDeathRequest => pb::RecordDeathResponse;
+        record_funeral_service(RecordFuneralService):
+            pb::RecordFuneralServiceRequest => pb::RecordFuneralServiceResponse;
+        get_death(GetDeath): pb::GetDeathRequest => pb::GetDeathResponse;
+        get_indicators(GetIndicators): pb::GetIndicatorsRequest => pb::GetIndicatorsResponse;
     }
 }

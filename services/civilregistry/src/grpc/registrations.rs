@@ -8,17 +8,15 @@
 //! from the same archive file) answers as the first did, but records nothing new, so its
 //! `result` is absent (there is no new position to wait for; the first answer's position holds).
 
-use minzheng_host::edge::{command_context, result};
+use minzheng_host::edge::{Call, result};
 use minzheng_kit::Error;
 use minzheng_proto::civilregistry::v1 as pb;
 use minzheng_types::{BoundedText, FieldViolation, IdError, RegionCode, Violations, field_path};
 use time::Date;
-use tonic::{Request, Response};
 
 use super::{
-    CivilRegistryApi, Who, application_id, appointment_id, citizen, date, date_or_today,
-    marriage_id, missing, registry, require_registry_scope, text, two_parties, verifications,
-    violations_ok,
+    CivilRegistryApi, application_id, appointment_id, citizen, date, date_or_today, marriage_id,
+    registry, text, two_parties, verifications,
 };
 use crate::{
     app::registrations::MaritalStatus,
@@ -329,92 +327,77 @@ fn marital_status_to_pb(status: MaritalStatus) -> pb::GetMaritalStatusResponse {
 }
 
 impl CivilRegistryApi {
-    pub(super) async fn do_register_marriage(
+    pub(super) async fn register_marriage(
         &self,
-        request: Request<pb::RegisterMarriageRequest>,
-    ) -> Result<Response<pb::RegisterMarriageResponse>, Error> {
-        let principal = Who::Staff.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::RegisterMarriageRequest>,
+    ) -> Result<pb::RegisterMarriageResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
         let parties = two_parties("parties", &body.parties, &mut violations);
         let checks = verifications("verifications", &body.verifications, &mut violations);
-        violations_ok(violations)?;
-        let (Some(appointment), Some(parties), Some(checks)) = (appointment, parties, checks)
-        else {
-            return Err(missing("appointment_id"));
-        };
-        require_registry_scope(&principal, appointment.registry())?;
+        let (appointment, parties, checks) = violations.finish((appointment, parties, checks))?;
+        call.require_region(appointment.registry())?;
         let registered = self
             .app
             .register_marriage(&appointment, parties, checks, &context)
             .await?;
-        Ok(Response::new(pb::RegisterMarriageResponse {
+        Ok(pb::RegisterMarriageResponse {
             marriage_id: registered.marriage.as_str().to_owned(),
             certificate_number: registered.certificate_number,
             // Absent when the marriage was already registered on this appointment.
             result: registered.committed.as_ref().map(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_reissue_marriage_certificate(
+    pub(super) async fn reissue_marriage_certificate(
         &self,
-        request: Request<pb::ReissueMarriageCertificateRequest>,
-    ) -> Result<Response<pb::ReissueMarriageCertificateResponse>, Error> {
-        let principal = Who::Staff.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::ReissueMarriageCertificateRequest>,
+    ) -> Result<pb::ReissueMarriageCertificateResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let marriage = marriage_id("marriage_id", &body.marriage_id, &mut violations);
         let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
         let checks = verifications("verifications", &body.verifications, &mut violations);
-        violations_ok(violations)?;
-        let (Some(marriage), Some(appointment), Some(checks)) = (marriage, appointment, checks)
-        else {
-            return Err(missing("marriage_id"));
-        };
-        require_registry_scope(&principal, appointment.registry())?;
+        let (marriage, appointment, checks) = violations.finish((marriage, appointment, checks))?;
+        call.require_region(appointment.registry())?;
         let (certificate_number, committed) = self
             .app
             .reissue_certificate(&marriage, &appointment, checks, &context)
             .await?;
-        Ok(Response::new(pb::ReissueMarriageCertificateResponse {
+        Ok(pb::ReissueMarriageCertificateResponse {
             certificate_number,
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_backfill_marriage(
+    pub(super) async fn backfill_marriage(
         &self,
-        request: Request<pb::BackfillMarriageRequest>,
-    ) -> Result<Response<pb::BackfillMarriageResponse>, Error> {
-        let principal = Who::Staff.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::BackfillMarriageRequest>,
+    ) -> Result<pb::BackfillMarriageResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let command = backfill(body, self.app.today(), &mut violations);
-        violations_ok(violations)?;
-        let Some(command) = command else {
-            return Err(missing("archive_reference"));
-        };
-        require_registry_scope(&principal, command.registry)?;
+        let command = violations.finish(command)?;
+        call.require_region(command.registry)?;
         let (marriage, committed) = self.app.backfill_marriage(command, &context).await?;
-        Ok(Response::new(pb::BackfillMarriageResponse {
+        Ok(pb::BackfillMarriageResponse {
             marriage_id: marriage.as_str().to_owned(),
             // Absent when the same marriage was already entered from this archive file.
             result: committed.as_ref().map(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_attach_archive_document(
+    pub(super) async fn attach_archive_document(
         &self,
-        request: Request<pb::AttachArchiveDocumentRequest>,
-    ) -> Result<Response<pb::AttachArchiveDocumentResponse>, Error> {
-        let principal = Who::Staff.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::AttachArchiveDocumentRequest>,
+    ) -> Result<pb::AttachArchiveDocumentResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         // A marriage id (`J…`, `A-…`) or an application id (`D…`): both are id-shaped.
         let record = marriage_id("record_id", &body.record_id, &mut violations);
         let document = archive_document(
@@ -423,10 +406,7 @@ impl CivilRegistryApi {
             self.app.today(),
             &mut violations,
         );
-        violations_ok(violations)?;
-        let (Some(record), Some(document)) = (record, document) else {
-            return Err(missing("record_id"));
-        };
+        let (record, document) = violations.finish((record, document))?;
         let registry = if record.as_str().starts_with('D') {
             let id = ApplicationId::parse(record.as_str())
                 .map_err(|e| Error::invalid_field("record_id", e.to_string()))?;
@@ -434,160 +414,133 @@ impl CivilRegistryApi {
         } else {
             self.app.marriage(&record).await?.registry
         };
-        require_registry_scope(&principal, registry)?;
+        call.require_region(registry)?;
         let committed = self
             .app
             .attach_document(record.as_str(), document, &context)
             .await?;
-        Ok(Response::new(pb::AttachArchiveDocumentResponse {
+        Ok(pb::AttachArchiveDocumentResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_get_marriage(
+    pub(super) async fn get_marriage(
         &self,
-        request: Request<pb::GetMarriageRequest>,
-    ) -> Result<Response<pb::GetMarriageResponse>, Error> {
-        let principal = Who::Reader.authenticate(&request)?;
+        call: Call<pb::GetMarriageRequest>,
+    ) -> Result<pb::GetMarriageResponse, Error> {
         let mut violations = Violations::new();
-        let id = marriage_id(
-            "marriage_id",
-            &request.get_ref().marriage_id,
-            &mut violations,
-        );
-        violations_ok(violations)?;
-        let Some(id) = id else {
-            return Err(missing("marriage_id"));
-        };
+        let id = marriage_id("marriage_id", &call.body().marriage_id, &mut violations);
+        let id = violations.finish(id)?;
+        call.audit("marriage", id.as_str());
         let record = self.app.marriage(&id).await?;
-        require_registry_scope(&principal, record.registry)?;
-        Ok(Response::new(pb::GetMarriageResponse {
+        self.audit_parties(&call, record.parties.iter().map(|p| &p.citizen));
+        call.require_region(record.registry)?;
+        Ok(pb::GetMarriageResponse {
             marriage: Some(marriage_to_pb(&record)),
-        }))
+        })
     }
 
-    pub(super) async fn do_get_marital_status(
+    pub(super) async fn get_marital_status(
         &self,
-        request: Request<pb::GetMaritalStatusRequest>,
-    ) -> Result<Response<pb::GetMaritalStatusResponse>, Error> {
+        call: Call<pb::GetMaritalStatusRequest>,
+    ) -> Result<pb::GetMaritalStatusResponse, Error> {
         // Not scoped to a registry: a citizen may have married at any of them.
-        Who::Reader.authenticate(&request)?;
-        let body = request.get_ref();
+        let body = call.body();
         let mut violations = Violations::new();
         let person = citizen("citizen", &body.citizen, &mut violations);
         let day = date_or_today("as_of", &body.as_of, self.app.today(), &mut violations);
-        violations_ok(violations)?;
-        let (Some(person), Some(day)) = (person, day) else {
-            return Err(missing("citizen.citizen_id"));
-        };
+        let (person, day) = violations.finish((person, day))?;
+        self.audit_parties(&call, [&person]);
         self.app
             .view()
             .wait_for(
                 minzheng_host::edge::min_position(&body.read),
-                minzheng_host::edge::deadline(&request),
+                call.deadline(),
             )
             .await?;
         let status = self.app.marital_status(&person, day).await?;
-        Ok(Response::new(marital_status_to_pb(status)))
+        Ok(marital_status_to_pb(status))
     }
 
-    pub(super) async fn do_apply_for_divorce(
+    pub(super) async fn apply_for_divorce(
         &self,
-        request: Request<pb::ApplyForDivorceRequest>,
-    ) -> Result<Response<pb::ApplyForDivorceResponse>, Error> {
-        let principal = Who::Staff.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::ApplyForDivorceRequest>,
+    ) -> Result<pb::ApplyForDivorceResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
         let marriage = marriage_id("marriage_id", &body.marriage_id, &mut violations);
         let checks = verifications("verifications", &body.verifications, &mut violations);
-        violations_ok(violations)?;
-        let (Some(appointment), Some(marriage), Some(checks)) = (appointment, marriage, checks)
-        else {
-            return Err(missing("appointment_id"));
-        };
-        require_registry_scope(&principal, appointment.registry())?;
+        let (appointment, marriage, checks) = violations.finish((appointment, marriage, checks))?;
+        call.require_region(appointment.registry())?;
         let (application, committed) = self
             .app
             .apply_for_divorce(&appointment, &marriage, checks, &context)
             .await?;
-        Ok(Response::new(pb::ApplyForDivorceResponse {
+        Ok(pb::ApplyForDivorceResponse {
             application_id: application.id.as_str().to_owned(),
             cooling_off_ends_on: Some(application.cooling_off_ends_on.into()),
             last_day_to_register: Some(application.last_day_to_register.into()),
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_withdraw_divorce_application(
+    pub(super) async fn withdraw_divorce_application(
         &self,
-        request: Request<pb::WithdrawDivorceApplicationRequest>,
-    ) -> Result<Response<pb::WithdrawDivorceApplicationResponse>, Error> {
-        let principal = Who::Staff.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::WithdrawDivorceApplicationRequest>,
+    ) -> Result<pb::WithdrawDivorceApplicationResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let application = application_id("application_id", &body.application_id, &mut violations);
         let by = citizen("by", &body.by, &mut violations);
-        violations_ok(violations)?;
-        let (Some(application), Some(by)) = (application, by) else {
-            return Err(missing("application_id"));
-        };
+        let (application, by) = violations.finish((application, by))?;
         let registry = self.app.divorce_application(&application).await?.registry;
-        require_registry_scope(&principal, registry)?;
+        call.require_region(registry)?;
         let committed = self
             .app
             .withdraw_divorce(&application, by, &context)
             .await?;
-        Ok(Response::new(pb::WithdrawDivorceApplicationResponse {
+        Ok(pb::WithdrawDivorceApplicationResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_register_divorce(
+    pub(super) async fn register_divorce(
         &self,
-        request: Request<pb::RegisterDivorceRequest>,
-    ) -> Result<Response<pb::RegisterDivorceResponse>, Error> {
-        let principal = Who::Staff.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::RegisterDivorceRequest>,
+    ) -> Result<pb::RegisterDivorceResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let application = application_id("application_id", &body.application_id, &mut violations);
         let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
         let checks = verifications("verifications", &body.verifications, &mut violations);
-        violations_ok(violations)?;
-        let (Some(application), Some(appointment), Some(checks)) =
-            (application, appointment, checks)
-        else {
-            return Err(missing("application_id"));
-        };
-        require_registry_scope(&principal, appointment.registry())?;
+        let (application, appointment, checks) =
+            violations.finish((application, appointment, checks))?;
+        call.require_region(appointment.registry())?;
         let (certificate_number, committed) = self
             .app
             .register_divorce(&application, &appointment, checks, &context)
             .await?;
-        Ok(Response::new(pb::RegisterDivorceResponse {
+        Ok(pb::RegisterDivorceResponse {
             certificate_number,
             // Absent when the divorce was already registered on this appointment.
             result: committed.as_ref().map(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_backfill_divorce(
+    pub(super) async fn backfill_divorce(
         &self,
-        request: Request<pb::BackfillDivorceRequest>,
-    ) -> Result<Response<pb::BackfillDivorceResponse>, Error> {
-        let principal = Who::Staff.authenticate(&request)?;
-        let body = request.get_ref();
+        call: Call<pb::BackfillDivorceRequest>,
+    ) -> Result<pb::BackfillDivorceResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
-        let context = command_context(&request, &body.metadata, &mut violations);
+        let context = call.command_context(&body.metadata, &mut violations);
         let command = divorce_backfill(body, self.app.today(), &mut violations);
-        violations_ok(violations)?;
-        let Some(command) = command else {
-            return Err(missing("archive_reference"));
-        };
-        require_registry_scope(&principal, command.registry)?;
+        let command = violations.finish(command)?;
+        call.require_region(command.registry)?;
         let (application, committed) = self
             .app
             .backfill_divorce(
@@ -599,33 +552,31 @@ impl CivilRegistryApi {
                 &context,
             )
             .await?;
-        Ok(Response::new(pb::BackfillDivorceResponse {
+        Ok(pb::BackfillDivorceResponse {
             application_id: application.as_str().to_owned(),
             // Absent when the same divorce was already entered from this archive file.
             result: committed.as_ref().map(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_get_divorce_application(
+    pub(super) async fn get_divorce_application(
         &self,
-        request: Request<pb::GetDivorceApplicationRequest>,
-    ) -> Result<Response<pb::GetDivorceApplicationResponse>, Error> {
-        let principal = Who::Reader.authenticate(&request)?;
+        call: Call<pb::GetDivorceApplicationRequest>,
+    ) -> Result<pb::GetDivorceApplicationResponse, Error> {
         let mut violations = Violations::new();
         let id = application_id(
             "application_id",
-            &request.get_ref().application_id,
+            &call.body().application_id,
             &mut violations,
         );
-        violations_ok(violations)?;
-        let Some(id) = id else {
-            return Err(missing("application_id"));
-        };
+        let id = violations.finish(id)?;
+        call.audit("divorce_application", id.as_str());
         let application = self.app.divorce_application(&id).await?;
-        require_registry_scope(&principal, application.registry)?;
-        Ok(Response::new(pb::GetDivorceApplicationResponse {
+        self.audit_parties(&call, application.parties.iter().map(|p| &p.citizen));
+        call.require_region(application.registry)?;
+        Ok(pb::GetDivorceApplicationResponse {
             application: Some(application_to_pb(&application)),
-        }))
+        })
     }
 }
 
