@@ -75,6 +75,12 @@ impl<T> Call<T> {
         auth::principal(&self.request)
     }
 
+    /// The caller; UNAUTHENTICATED without a token (for a public RPC that answers more to a
+    /// caller with one).
+    pub fn authenticated(&self) -> Result<&Principal, Error> {
+        auth::authenticated(&self.request)
+    }
+
     /// Checks the caller's scope against `region`, as the RPC's rule says (PERMISSION_DENIED
     /// outside it). A handler of a scoped RPC must call this (or [`Call::require_regions`])
     /// before it answers: the edge refuses to answer otherwise.

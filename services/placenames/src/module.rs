@@ -1,12 +1,16 @@
 //! How a host runs the place-names service: its gRPC API, its read model and the enactment of
 //! adjustments, and, in the embedded mode, the first-start seed of reference divisions.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use minzheng_host::{ServiceContext, ServiceModule};
-use minzheng_kit::{aggregate::CommandContext, server::ServerBuilder};
+use minzheng_kit::{
+    aggregate::CommandContext,
+    clock::{Clock, SystemClock},
+    server::ServerBuilder,
+};
 use time::Date;
 
 use crate::{app::PlaceNames, grpc::PlaceNamesApi};
@@ -99,6 +103,8 @@ impl ServiceModule for Module {
                 }
             }
         });
-        Ok(server.add_service(PlaceNamesApi::new(app).into_server()))
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let audit = context.audit_log(clock.clone());
+        Ok(server.add_service(PlaceNamesApi::new(app, audit, clock).into_server()))
     }
 }

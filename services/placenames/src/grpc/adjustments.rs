@@ -1,17 +1,11 @@
 //! The adjustment RPCs: the workflow from proposal to taking effect, and GetAdjustment.
 
-use minzheng_kit::{
-    Error,
-    auth::{self, Role},
-};
+use minzheng_host::edge::Call;
+use minzheng_kit::Error;
 use minzheng_proto::{convert, placenames::v1 as pb};
 use minzheng_types::{RegionCode, Violations};
-use tonic::{Request, Response};
 
-use super::{
-    PlaceNamesApi, REFERENCE_MAX_CHARS, TEXT_MAX_CHARS, command_context, require_approver_scope,
-    require_scope, result, text, violations_ok,
-};
+use super::{PlaceNamesApi, REFERENCE_MAX_CHARS, TEXT_MAX_CHARS, result, text};
 use crate::{
     AdjustmentId, NAME_MAX_CHARS,
     adjustment::{self, DivisionRef, Kind, ReviewKind, TownshipType},
@@ -99,14 +93,13 @@ fn adjustment_message(entry: &AdjustmentEntry) -> pb::GetAdjustmentResponse {
 }
 
 impl PlaceNamesApi {
-    pub(super) async fn do_propose_adjustment(
+    pub(super) async fn propose_adjustment(
         &self,
-        request: Request<pb::ProposeAdjustmentRequest>,
-    ) -> Result<Response<pb::ProposeAdjustmentResponse>, Error> {
-        let principal = auth::require_any(&request, &[Role::Caseworker, Role::Approver])?.clone();
+        call: Call<pb::ProposeAdjustmentRequest>,
+    ) -> Result<pb::ProposeAdjustmentResponse, Error> {
         let mut violations = Violations::new();
-        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
-        let body = request.get_ref();
+        let context = call.command_context(&call.body().metadata, &mut violations);
+        let body = call.body();
         let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
         let kind = kind(body, &mut violations);
         let before = division_refs("before", &body.before, &mut violations);
@@ -118,14 +111,10 @@ impl PlaceNamesApi {
             &mut violations,
         );
         let proposed_on = violations.record(convert::date("proposed_on", &body.proposed_on));
-        violations_ok(violations)?;
-        let (Some(id), Some(kind), Some(justification), Some(proposed_on)) =
-            (id, kind, justification, proposed_on)
-        else {
-            return Err(Error::invalid_field("adjustment_id", "is required"));
-        };
+        let (id, kind, justification, proposed_on) =
+            violations.finish((id, kind, justification, proposed_on))?;
         let codes: Vec<RegionCode> = before.iter().chain(&after).map(|d| d.code).collect();
-        require_scope(&principal, &codes)?;
+        call.require_regions(&codes)?;
         let committed = self
             .app
             .propose(
@@ -140,19 +129,18 @@ impl PlaceNamesApi {
                 &context,
             )
             .await?;
-        Ok(Response::new(pb::ProposeAdjustmentResponse {
+        Ok(pb::ProposeAdjustmentResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_record_adjustment_review(
+    pub(super) async fn record_adjustment_review(
         &self,
-        request: Request<pb::RecordAdjustmentReviewRequest>,
-    ) -> Result<Response<pb::RecordAdjustmentReviewResponse>, Error> {
-        let principal = auth::require_any(&request, &[Role::Caseworker, Role::Approver])?.clone();
+        call: Call<pb::RecordAdjustmentReviewRequest>,
+    ) -> Result<pb::RecordAdjustmentReviewResponse, Error> {
         let mut violations = Violations::new();
-        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
-        let body = request.get_ref();
+        let context = call.command_context(&call.body().metadata, &mut violations);
+        let body = call.body();
         let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
         let review = match pb::ReviewKind::try_from(body.review) {
             Ok(pb::ReviewKind::Expert) => Some(ReviewKind::Expert),
@@ -165,13 +153,9 @@ impl PlaceNamesApi {
         };
         let summary = text("summary", &body.summary, TEXT_MAX_CHARS, &mut violations);
         let recorded_on = violations.record(convert::date("recorded_on", &body.recorded_on));
-        violations_ok(violations)?;
-        let (Some(id), Some(review), Some(summary), Some(recorded_on)) =
-            (id, review, summary, recorded_on)
-        else {
-            return Err(Error::invalid_field("adjustment_id", "is required"));
-        };
-        require_scope(&principal, &self.app.adjustment_divisions(&id).await?)?;
+        let (id, review, summary, recorded_on) =
+            violations.finish((id, review, summary, recorded_on))?;
+        call.require_regions(&self.app.adjustment_divisions(&id).await?)?;
         let command = adjustment::Command::RecordReview(adjustment::RecordReview {
             review,
             favourable: body.favourable,
@@ -182,19 +166,18 @@ impl PlaceNamesApi {
             .app
             .run_adjustment(id.as_str(), &command, &context)
             .await?;
-        Ok(Response::new(pb::RecordAdjustmentReviewResponse {
+        Ok(pb::RecordAdjustmentReviewResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_approve_adjustment(
+    pub(super) async fn approve_adjustment(
         &self,
-        request: Request<pb::ApproveAdjustmentRequest>,
-    ) -> Result<Response<pb::ApproveAdjustmentResponse>, Error> {
-        let principal = auth::require(&request, Role::Approver)?.clone();
+        call: Call<pb::ApproveAdjustmentRequest>,
+    ) -> Result<pb::ApproveAdjustmentResponse, Error> {
         let mut violations = Violations::new();
-        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
-        let body = request.get_ref();
+        let context = call.command_context(&call.body().metadata, &mut violations);
+        let body = call.body();
         let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
         let approved_on = violations.record(convert::date("approved_on", &body.approved_on));
         let reference = text(
@@ -203,11 +186,8 @@ impl PlaceNamesApi {
             REFERENCE_MAX_CHARS,
             &mut violations,
         );
-        violations_ok(violations)?;
-        let (Some(id), Some(approved_on), Some(reference)) = (id, approved_on, reference) else {
-            return Err(Error::invalid_field("adjustment_id", "is required"));
-        };
-        require_approver_scope(&principal, &self.app.adjustment_divisions(&id).await?)?;
+        let (id, approved_on, reference) = violations.finish((id, approved_on, reference))?;
+        call.require_regions(&self.app.adjustment_divisions(&id).await?)?;
         let command = adjustment::Command::Approve(adjustment::Approve {
             approved_on,
             reference,
@@ -216,27 +196,23 @@ impl PlaceNamesApi {
             .app
             .run_adjustment(id.as_str(), &command, &context)
             .await?;
-        Ok(Response::new(pb::ApproveAdjustmentResponse {
+        Ok(pb::ApproveAdjustmentResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_reject_adjustment(
+    pub(super) async fn reject_adjustment(
         &self,
-        request: Request<pb::RejectAdjustmentRequest>,
-    ) -> Result<Response<pb::RejectAdjustmentResponse>, Error> {
-        let principal = auth::require(&request, Role::Approver)?.clone();
+        call: Call<pb::RejectAdjustmentRequest>,
+    ) -> Result<pb::RejectAdjustmentResponse, Error> {
         let mut violations = Violations::new();
-        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
-        let body = request.get_ref();
+        let context = call.command_context(&call.body().metadata, &mut violations);
+        let body = call.body();
         let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
         let rejected_on = violations.record(convert::date("rejected_on", &body.rejected_on));
         let reason = text("reason", &body.reason, TEXT_MAX_CHARS, &mut violations);
-        violations_ok(violations)?;
-        let (Some(id), Some(rejected_on), Some(reason)) = (id, rejected_on, reason) else {
-            return Err(Error::invalid_field("adjustment_id", "is required"));
-        };
-        require_approver_scope(&principal, &self.app.adjustment_divisions(&id).await?)?;
+        let (id, rejected_on, reason) = violations.finish((id, rejected_on, reason))?;
+        call.require_regions(&self.app.adjustment_divisions(&id).await?)?;
         let command = adjustment::Command::Reject(adjustment::Reject {
             rejected_on,
             reason,
@@ -245,26 +221,22 @@ impl PlaceNamesApi {
             .app
             .run_adjustment(id.as_str(), &command, &context)
             .await?;
-        Ok(Response::new(pb::RejectAdjustmentResponse {
+        Ok(pb::RejectAdjustmentResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_put_adjustment_into_effect(
+    pub(super) async fn put_adjustment_into_effect(
         &self,
-        request: Request<pb::PutAdjustmentIntoEffectRequest>,
-    ) -> Result<Response<pb::PutAdjustmentIntoEffectResponse>, Error> {
-        let principal = auth::require(&request, Role::Approver)?.clone();
+        call: Call<pb::PutAdjustmentIntoEffectRequest>,
+    ) -> Result<pb::PutAdjustmentIntoEffectResponse, Error> {
         let mut violations = Violations::new();
-        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
-        let body = request.get_ref();
+        let context = call.command_context(&call.body().metadata, &mut violations);
+        let body = call.body();
         let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
         let effective_on = violations.record(convert::date("effective_on", &body.effective_on));
-        violations_ok(violations)?;
-        let (Some(id), Some(effective_on)) = (id, effective_on) else {
-            return Err(Error::invalid_field("adjustment_id", "is required"));
-        };
-        require_approver_scope(&principal, &self.app.adjustment_divisions(&id).await?)?;
+        let (id, effective_on) = violations.finish((id, effective_on))?;
+        call.require_regions(&self.app.adjustment_divisions(&id).await?)?;
         let (committed, took_effect) = self
             .app
             .put_into_effect(&id, effective_on, &context)
@@ -275,29 +247,26 @@ impl PlaceNamesApi {
             let encoded = adjustment::Event::TookEffect(took_effect).encode();
             pb::AdjustmentTookEffect::decode(encoded).map_err(Error::internal)?
         };
-        Ok(Response::new(pb::PutAdjustmentIntoEffectResponse {
+        Ok(pb::PutAdjustmentIntoEffectResponse {
             result: Some(result(&committed)),
             took_effect: Some(message),
-        }))
+        })
     }
 
-    pub(super) async fn do_get_adjustment(
+    pub(super) async fn get_adjustment(
         &self,
-        request: Request<pb::GetAdjustmentRequest>,
-    ) -> Result<Response<pb::GetAdjustmentResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::GetAdjustmentRequest>,
+    ) -> Result<pb::GetAdjustmentResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
-        violations_ok(violations)?;
-        let Some(id) = id else {
-            return Err(Error::invalid_field("adjustment_id", "is required"));
-        };
-        auth::authenticated(&request)?;
-        self.wait(&request, &body.read).await?;
+        let id = violations.finish(id)?;
+        call.authenticated()?;
+        self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
         let entry = directory
             .adjustment(id.as_str())
             .ok_or_else(|| Error::NotFound(format!("adjustment {id}")))?;
-        Ok(Response::new(adjustment_message(entry)))
+        Ok(adjustment_message(entry))
     }
 }

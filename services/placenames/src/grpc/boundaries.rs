@@ -3,15 +3,12 @@
 
 use std::num::NonZeroU32;
 
+use minzheng_host::edge::Call;
 use minzheng_kit::Error;
 use minzheng_proto::{common::v1 as common, convert, placenames::v1 as pb};
 use minzheng_types::{RegionCode, Violations};
-use tonic::{Request, Response};
 
-use super::{
-    PlaceNamesApi, TEXT_MAX_CHARS, Who, command_context, page, require_scope, result, text,
-    violations_ok,
-};
+use super::{PlaceNamesApi, TEXT_MAX_CHARS, page, result, text};
 use crate::{
     boundary::{self, Boundary, FindingKind},
     ids::BoundaryId,
@@ -54,21 +51,17 @@ impl PlaceNamesApi {
     /// The common path of the inspection commands: staff scoped to both sides.
     async fn boundary_command<T>(
         &self,
-        request: &Request<T>,
+        call: &Call<T>,
         metadata: &Option<common::CommandMetadata>,
         id: &str,
         parse: impl FnOnce(&mut Violations) -> Option<boundary::Command>,
     ) -> Result<common::CommandResult, Error> {
-        let principal = Who::Staff.authenticate(request)?;
         let mut violations = Violations::new();
-        let context = command_context(request, metadata, &mut violations);
+        let context = call.command_context(metadata, &mut violations);
         let id = boundary_id("boundary_id", id, &mut violations);
         let command = parse(&mut violations);
-        violations_ok(violations)?;
-        let (Some(id), Some(command)) = (id, command) else {
-            return Err(Error::invalid_field("boundary_id", "is required"));
-        };
-        require_scope(&principal, &self.app.boundary_sides(&id).await?)?;
+        let (id, command) = violations.finish((id, command))?;
+        call.require_regions(&self.app.boundary_sides(&id).await?)?;
         let committed = self
             .app
             .run_boundary(id.as_str(), &command, &context)
@@ -76,14 +69,13 @@ impl PlaceNamesApi {
         Ok(result(&committed))
     }
 
-    pub(super) async fn do_record_boundary(
+    pub(super) async fn record_boundary(
         &self,
-        request: Request<pb::RecordBoundaryRequest>,
-    ) -> Result<Response<pb::RecordBoundaryResponse>, Error> {
-        let principal = Who::Staff.authenticate(&request)?;
+        call: Call<pb::RecordBoundaryRequest>,
+    ) -> Result<pb::RecordBoundaryResponse, Error> {
         let mut violations = Violations::new();
-        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
-        let body = request.get_ref();
+        let context = call.command_context(&call.body().metadata, &mut violations);
+        let body = call.body();
         let id = boundary_id("boundary_id", &body.boundary_id, &mut violations);
         let sides: Vec<Option<RegionCode>> = body
             .between
@@ -110,13 +102,9 @@ impl PlaceNamesApi {
             TEXT_MAX_CHARS,
         ));
         let recorded_on = violations.record(convert::date("recorded_on", &body.recorded_on));
-        violations_ok(violations)?;
-        let (Some(id), Some(between), Some(description), Some(recorded_on)) =
-            (id, between, description, recorded_on)
-        else {
-            return Err(Error::invalid_field("boundary_id", "is required"));
-        };
-        require_scope(&principal, &between)?;
+        let (id, between, description, recorded_on) =
+            violations.finish((id, between, description, recorded_on))?;
+        call.require_regions(&between)?;
         let committed = self
             .app
             .record_boundary(
@@ -129,18 +117,18 @@ impl PlaceNamesApi {
                 &context,
             )
             .await?;
-        Ok(Response::new(pb::RecordBoundaryResponse {
+        Ok(pb::RecordBoundaryResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_start_inspection_round(
+    pub(super) async fn start_inspection_round(
         &self,
-        request: Request<pb::StartInspectionRoundRequest>,
-    ) -> Result<Response<pb::StartInspectionRoundResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::StartInspectionRoundRequest>,
+    ) -> Result<pb::StartInspectionRoundResponse, Error> {
+        let body = call.body();
         let result = self
-            .boundary_command(&request, &body.metadata, &body.boundary_id, |v| {
+            .boundary_command(&call, &body.metadata, &body.boundary_id, |v| {
                 let round = number("round", body.round, v);
                 let started_on = v.record(convert::date("started_on", &body.started_on));
                 Some(boundary::Command::StartInspectionRound(
@@ -151,18 +139,18 @@ impl PlaceNamesApi {
                 ))
             })
             .await?;
-        Ok(Response::new(pb::StartInspectionRoundResponse {
+        Ok(pb::StartInspectionRoundResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_record_inspection_finding(
+    pub(super) async fn record_inspection_finding(
         &self,
-        request: Request<pb::RecordInspectionFindingRequest>,
-    ) -> Result<Response<pb::RecordInspectionFindingResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::RecordInspectionFindingRequest>,
+    ) -> Result<pb::RecordInspectionFindingResponse, Error> {
+        let body = call.body();
         let result = self
-            .boundary_command(&request, &body.metadata, &body.boundary_id, |v| {
+            .boundary_command(&call, &body.metadata, &body.boundary_id, |v| {
                 let round = number("round", body.round, v);
                 let kind = match pb::InspectionFindingKind::try_from(body.kind) {
                     Ok(pb::InspectionFindingKind::MarkerDamaged) => {
@@ -191,18 +179,18 @@ impl PlaceNamesApi {
                 }))
             })
             .await?;
-        Ok(Response::new(pb::RecordInspectionFindingResponse {
+        Ok(pb::RecordInspectionFindingResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_resolve_inspection_finding(
+    pub(super) async fn resolve_inspection_finding(
         &self,
-        request: Request<pb::ResolveInspectionFindingRequest>,
-    ) -> Result<Response<pb::ResolveInspectionFindingResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::ResolveInspectionFindingRequest>,
+    ) -> Result<pb::ResolveInspectionFindingResponse, Error> {
+        let body = call.body();
         let result = self
-            .boundary_command(&request, &body.metadata, &body.boundary_id, |v| {
+            .boundary_command(&call, &body.metadata, &body.boundary_id, |v| {
                 let round = number("round", body.round, v);
                 let finding = number("finding", body.finding, v);
                 let resolution = text("resolution", &body.resolution, TEXT_MAX_CHARS, v);
@@ -217,18 +205,18 @@ impl PlaceNamesApi {
                 ))
             })
             .await?;
-        Ok(Response::new(pb::ResolveInspectionFindingResponse {
+        Ok(pb::ResolveInspectionFindingResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_complete_inspection_round(
+    pub(super) async fn complete_inspection_round(
         &self,
-        request: Request<pb::CompleteInspectionRoundRequest>,
-    ) -> Result<Response<pb::CompleteInspectionRoundResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::CompleteInspectionRoundRequest>,
+    ) -> Result<pb::CompleteInspectionRoundResponse, Error> {
+        let body = call.body();
         let result = self
-            .boundary_command(&request, &body.metadata, &body.boundary_id, |v| {
+            .boundary_command(&call, &body.metadata, &body.boundary_id, |v| {
                 let round = number("round", body.round, v);
                 let completed_on = v.record(convert::date("completed_on", &body.completed_on));
                 let conclusion = text("conclusion", &body.conclusion, TEXT_MAX_CHARS, v);
@@ -241,52 +229,46 @@ impl PlaceNamesApi {
                 ))
             })
             .await?;
-        Ok(Response::new(pb::CompleteInspectionRoundResponse {
+        Ok(pb::CompleteInspectionRoundResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_get_boundary(
+    pub(super) async fn get_boundary(
         &self,
-        request: Request<pb::GetBoundaryRequest>,
-    ) -> Result<Response<pb::GetBoundaryResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::GetBoundaryRequest>,
+    ) -> Result<pb::GetBoundaryResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let id = boundary_id("boundary_id", &body.boundary_id, &mut violations);
-        violations_ok(violations)?;
-        let Some(id) = id else {
-            return Err(Error::invalid_field("boundary_id", "is required"));
-        };
-        self.wait(&request, &body.read).await?;
+        let id = violations.finish(id)?;
+        self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
         let boundary = directory
             .boundary(id.as_str())
             .ok_or_else(|| Error::NotFound(format!("boundary {id}")))?;
-        Ok(Response::new(pb::GetBoundaryResponse {
+        Ok(pb::GetBoundaryResponse {
             boundary: Some(boundary_message(id.as_str(), boundary)),
-        }))
+        })
     }
 
-    pub(super) async fn do_list_boundaries(
+    pub(super) async fn list_boundaries(
         &self,
-        request: Request<pb::ListBoundariesRequest>,
-    ) -> Result<Response<pb::ListBoundariesResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::ListBoundariesRequest>,
+    ) -> Result<pb::ListBoundariesResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let within = violations.record(convert::region_code("within", &body.within));
-        violations_ok(violations)?;
-        let Some(within) = within else {
-            return Err(Error::invalid_field("within", "is required"));
-        };
-        self.wait(&request, &body.read).await?;
+        let within = violations.finish(within)?;
+        self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
         let found = directory
             .boundaries_within(within)
             .map(|(id, b)| boundary_message(id, b));
         let (boundaries, page) = page(found, &body.page)?;
-        Ok(Response::new(pb::ListBoundariesResponse {
+        Ok(pb::ListBoundariesResponse {
             boundaries,
             page: Some(page),
-        }))
+        })
     }
 }

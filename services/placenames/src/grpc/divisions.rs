@@ -1,17 +1,12 @@
 //! The division RPCs: the import and the public queries (Get, ListChildren, Search, Resolve).
 
-use minzheng_kit::{
-    Error,
-    auth::{self, Role},
-};
+use minzheng_host::edge::Call;
+use minzheng_kit::Error;
 use minzheng_proto::{common::v1 as common, convert, placenames::v1 as pb};
 use minzheng_types::{FieldViolation, RegionCode, Violations};
 use time::Date;
-use tonic::{Request, Response};
 
-use super::{
-    PlaceNamesApi, command_context, day_or_today, page, require_scope, text, violations_ok,
-};
+use super::{PlaceNamesApi, day_or_today, page, text};
 use crate::{NAME_MAX_CHARS, directory::DivisionEntry};
 
 fn division_message(entry: &DivisionEntry, day: Date) -> pb::Division {
@@ -38,71 +33,65 @@ fn division_message(entry: &DivisionEntry, day: Date) -> pb::Division {
 fn code_and_day(
     code: &Option<common::RegionCode>,
     as_of: &Option<common::Date>,
+    today: Date,
 ) -> Result<(RegionCode, Date), Error> {
     let mut violations = Violations::new();
     let code = violations.record(convert::region_code("code", code));
-    let day = violations.record(day_or_today("as_of", as_of));
-    violations_ok(violations)?;
-    match (code, day) {
-        (Some(code), Some(day)) => Ok((code, day)),
-        _ => Err(Error::invalid_field("code", "is required")),
-    }
+    let day = violations.record(day_or_today("as_of", as_of, today));
+    Ok(violations.finish((code, day))?)
 }
 
 impl PlaceNamesApi {
-    pub(super) async fn do_import_divisions(
+    pub(super) async fn import_divisions(
         &self,
-        request: Request<pb::ImportDivisionsRequest>,
-    ) -> Result<Response<pb::ImportDivisionsResponse>, Error> {
-        let principal = auth::require(&request, Role::Operator)?.clone();
+        call: Call<pb::ImportDivisionsRequest>,
+    ) -> Result<pb::ImportDivisionsResponse, Error> {
         let mut violations = Violations::new();
-        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
-        let body = request.get_ref();
+        let context = call.command_context(&call.body().metadata, &mut violations);
+        let body = call.body();
         let valid_from = violations.record(convert::date("valid_from", &body.valid_from));
         if body.csv.is_empty() {
             violations.add(FieldViolation::required("csv"));
         }
-        violations_ok(violations)?;
-        let valid_from =
-            valid_from.ok_or_else(|| Error::invalid_field("valid_from", "is required"))?;
+        let valid_from = violations.finish(valid_from)?;
         let summary = self
             .app
             .import(&body.csv, valid_from, &context, |rows| {
                 let codes: Vec<RegionCode> = rows.iter().map(|r| r.code).collect();
-                require_scope(&principal, &codes)
+                call.require_regions(&codes)
             })
             .await?;
-        Ok(Response::new(pb::ImportDivisionsResponse {
+        Ok(pb::ImportDivisionsResponse {
             rows: u32::try_from(summary.rows).unwrap_or(u32::MAX),
             recorded: u32::try_from(summary.recorded).unwrap_or(u32::MAX),
             unchanged: u32::try_from(summary.unchanged).unwrap_or(u32::MAX),
             position: summary.position,
-        }))
+        })
     }
 
-    pub(super) async fn do_get_division(
+    pub(super) async fn get_division(
         &self,
-        request: Request<pb::GetDivisionRequest>,
-    ) -> Result<Response<pb::GetDivisionResponse>, Error> {
-        let body = request.get_ref();
-        let (code, day) = code_and_day(&body.code, &body.as_of)?;
-        self.wait(&request, &body.read).await?;
+        call: Call<pb::GetDivisionRequest>,
+    ) -> Result<pb::GetDivisionResponse, Error> {
+        let body = call.body();
+        let (code, day) = code_and_day(&body.code, &body.as_of, self.today())?;
+        self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
         let entry = directory
             .division(code)
             .ok_or_else(|| Error::NotFound(format!("division {code}")))?;
-        Ok(Response::new(pb::GetDivisionResponse {
+        Ok(pb::GetDivisionResponse {
             division: Some(division_message(entry, day)),
-        }))
+        })
     }
 
-    pub(super) async fn do_list_children(
+    pub(super) async fn list_children(
         &self,
-        request: Request<pb::ListChildrenRequest>,
-    ) -> Result<Response<pb::ListChildrenResponse>, Error> {
-        let body = request.get_ref();
-        let (code, day) = code_and_day(&body.code, &body.as_of)?;
-        self.wait(&request, &body.read).await?;
+        call: Call<pb::ListChildrenRequest>,
+    ) -> Result<pb::ListChildrenResponse, Error> {
+        let body = call.body();
+        let (code, day) = code_and_day(&body.code, &body.as_of, self.today())?;
+        self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
         if directory.division(code).is_none() {
             return Err(Error::NotFound(format!("division {code}")));
@@ -112,17 +101,17 @@ impl PlaceNamesApi {
             .into_iter()
             .map(|d| division_message(d, day));
         let (divisions, page) = page(children, &body.page)?;
-        Ok(Response::new(pb::ListChildrenResponse {
+        Ok(pb::ListChildrenResponse {
             divisions,
             page: Some(page),
-        }))
+        })
     }
 
-    pub(super) async fn do_search_divisions(
+    pub(super) async fn search_divisions(
         &self,
-        request: Request<pb::SearchDivisionsRequest>,
-    ) -> Result<Response<pb::SearchDivisionsResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::SearchDivisionsRequest>,
+    ) -> Result<pb::SearchDivisionsResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let prefix = text(
             "name_prefix",
@@ -136,30 +125,27 @@ impl PlaceNamesApi {
                 .record(convert::region_code("within", &body.within))
                 .map(Some),
         };
-        let day = violations.record(day_or_today("as_of", &body.as_of));
-        violations_ok(violations)?;
-        let (Some(prefix), Some(within), Some(day)) = (prefix, within, day) else {
-            return Err(Error::invalid_field("name_prefix", "is required"));
-        };
-        self.wait(&request, &body.read).await?;
+        let day = violations.record(day_or_today("as_of", &body.as_of, self.today()));
+        let (prefix, within, day) = violations.finish((prefix, within, day))?;
+        self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
         let matches = directory
             .search(prefix.as_str(), within, day)
             .map(|d| division_message(d, day));
         let (divisions, page) = page(matches, &body.page)?;
-        Ok(Response::new(pb::SearchDivisionsResponse {
+        Ok(pb::SearchDivisionsResponse {
             divisions,
             page: Some(page),
-        }))
+        })
     }
 
-    pub(super) async fn do_resolve_division(
+    pub(super) async fn resolve_division(
         &self,
-        request: Request<pb::ResolveDivisionRequest>,
-    ) -> Result<Response<pb::ResolveDivisionResponse>, Error> {
-        let body = request.get_ref();
-        let (code, day) = code_and_day(&body.code, &body.as_of)?;
-        self.wait(&request, &body.read).await?;
+        call: Call<pb::ResolveDivisionRequest>,
+    ) -> Result<pb::ResolveDivisionResponse, Error> {
+        let body = call.body();
+        let (code, day) = code_and_day(&body.code, &body.as_of, self.today())?;
+        self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
         let entry = directory
             .division(code)
@@ -171,9 +157,9 @@ impl PlaceNamesApi {
             .filter_map(|c| directory.division(c))
             .map(|d| division_message(d, day))
             .collect();
-        Ok(Response::new(pb::ResolveDivisionResponse {
+        Ok(pb::ResolveDivisionResponse {
             divisions,
             valid_on_day,
-        }))
+        })
     }
 }

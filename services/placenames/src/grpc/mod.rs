@@ -10,9 +10,17 @@ mod divisions;
 mod place_names;
 mod signs;
 
+use std::sync::Arc;
+
+use minzheng_host::{
+    audit::AuditLog,
+    edge::{Call, Edge},
+};
 use minzheng_kit::{
     Error,
-    auth::{self, Principal, Role},
+    access::{AccessPolicy, RpcAccess, Rule},
+    auth::Role,
+    clock::Clock,
 };
 use minzheng_proto::{
     common::v1 as common,
@@ -22,13 +30,10 @@ use minzheng_proto::{
         place_names_service_server::{PlaceNamesService, PlaceNamesServiceServer},
     },
 };
-use minzheng_types::{BoundedText, FieldViolation, RegionCode, RegionLevel, Violations};
+use minzheng_types::{BoundedText, FieldViolation, RegionLevel, Violations};
 use time::Date;
-use tonic::{Request, Response, Status};
 
-use minzheng_host::edge::{self, command_context, page, result};
-/// Today in China Standard Time, the day queries answer for when none is given.
-pub use minzheng_kit::clock::today_in_china as today;
+use minzheng_host::edge::{self, page, result};
 
 use crate::{PlaceNameId, app::PlaceNames, import};
 
@@ -41,11 +46,24 @@ const REFERENCE_MAX_CHARS: usize = 200;
 #[derive(Debug, Clone)]
 pub struct PlaceNamesApi {
     app: PlaceNames,
+    audit: AuditLog,
+    clock: Arc<dyn Clock>,
 }
 
 impl PlaceNamesApi {
-    pub fn new(app: PlaceNames) -> Self {
-        Self { app }
+    /// The API of `app`; queries without a day answer for `clock`'s today.
+    pub fn new(app: PlaceNames, audit: AuditLog, clock: Arc<dyn Clock>) -> Self {
+        Self { app, audit, clock }
+    }
+
+    /// The access policy: the table behind the access matrix in the docs.
+    pub fn access() -> AccessPolicy {
+        ACCESS
+    }
+
+    /// Today, China Standard Time: the day queries answer for when none is given.
+    fn today(&self) -> Date {
+        self.clock.today()
     }
 
     pub fn into_server(self) -> PlaceNamesServiceServer<Self> {
@@ -55,359 +73,171 @@ impl PlaceNamesApi {
     /// Waits for read-your-writes, bounded by the call's deadline.
     async fn wait<T>(
         &self,
-        request: &Request<T>,
+        call: &Call<T>,
         read: &Option<common::ReadOptions>,
     ) -> Result<(), Error> {
         self.app
             .view()
-            .wait_for(edge::min_position(read), edge::deadline(request))
+            .wait_for(edge::min_position(read), call.deadline())
             .await
     }
 }
 
-fn day_or_today(field: &str, date: &Option<common::Date>) -> Result<Date, FieldViolation> {
+/// `date`, or `today` when absent.
+fn day_or_today(
+    field: &str,
+    date: &Option<common::Date>,
+    today: Date,
+) -> Result<Date, FieldViolation> {
     match date {
-        None => Ok(today()),
+        None => Ok(today),
         Some(_) => convert::date(field, date),
     }
-}
-
-/// Every code in `codes` must lie in the principal's scope.
-fn require_scope(principal: &Principal, codes: &[RegionCode]) -> Result<(), Error> {
-    for &code in codes {
-        principal.require_region(code)?;
-    }
-    Ok(())
-}
-
-/// Approvals need a scope at county level or above containing every code.
-fn require_approver_scope(principal: &Principal, codes: &[RegionCode]) -> Result<(), Error> {
-    principal.require_role(Role::Approver)?;
-    for &code in codes {
-        let covered = principal
-            .regions()
-            .iter()
-            .any(|scope| scope.level() <= RegionLevel::County && scope.contains(code));
-        if !covered {
-            return Err(Error::PermissionDenied(format!(
-                "approving needs a scope at county level or above that contains {code}"
-            )));
-        }
-    }
-    Ok(())
 }
 
 fn text(field: &str, value: &str, max: usize, violations: &mut Violations) -> Option<BoundedText> {
     violations.record(convert::bounded_text(field, value, max))
 }
 
-fn violations_ok(violations: Violations) -> Result<(), Error> {
-    violations.into_result().map_err(Error::from)
-}
-
 fn place_name_id(field: &str, id: &str, violations: &mut Violations) -> Option<PlaceNameId> {
     violations.check(field, PlaceNameId::parse(id))
 }
 
-/// Who may run a workflow command.
-#[derive(Debug, Clone, Copy)]
-enum Who {
-    /// Caseworkers and approvers (scoped to what the command touches).
-    Staff,
-    /// Approvers (scoped to its county or above).
-    Approver,
+/// Caseworkers and approvers.
+const STAFF: &[Role] = &[Role::Caseworker, Role::Approver];
+const APPROVER: &[Role] = &[Role::Approver];
+
+const ADJUSTED: &str = "every division it changes";
+const PLACE: &str = "the place's division";
+const SIDES: &str = "both sides of the boundary";
+
+/// Who may call each RPC, and where. Division, standard-name, boundary and sign queries are
+/// public; `GetPlaceName` answers a name still in its workflow only to a caller with a token.
+/// Changes need staff scoped to every division they touch; decisions need an approver scoped
+/// at county level or above. Nothing here is personal data.
+const ACCESS: AccessPolicy = AccessPolicy {
+    service: "minzheng.placenames.v1.PlaceNamesService",
+    rpcs: &[
+        rpc(
+            "ImportDivisions",
+            Rule::roles(&[Role::Operator]).in_record("every division in the file"),
+        ),
+        rpc("GetDivision", Rule::public()),
+        rpc("ListChildren", Rule::public()),
+        rpc("SearchDivisions", Rule::public()),
+        rpc("ResolveDivision", Rule::public()),
+        rpc("ProposeAdjustment", Rule::roles(STAFF).in_record(ADJUSTED)),
+        rpc(
+            "RecordAdjustmentReview",
+            Rule::roles(STAFF).in_record(ADJUSTED),
+        ),
+        rpc("ApproveAdjustment", decision(ADJUSTED)),
+        rpc("RejectAdjustment", decision(ADJUSTED)),
+        rpc("PutAdjustmentIntoEffect", decision(ADJUSTED)),
+        rpc("GetAdjustment", Rule::roles(&Role::ALL)),
+        rpc("ProposePlaceName", Rule::roles(STAFF).in_field("division")),
+        rpc(
+            "RecordPlaceNameEvaluation",
+            Rule::roles(STAFF).in_record(PLACE),
+        ),
+        rpc(
+            "OpenPlaceNameCommentPeriod",
+            Rule::roles(STAFF).in_record(PLACE),
+        ),
+        rpc(
+            "RecordPlaceNameComment",
+            Rule::roles(STAFF).in_record(PLACE),
+        ),
+        rpc(
+            "ClosePlaceNameCommentPeriod",
+            Rule::roles(STAFF).in_record(PLACE),
+        ),
+        rpc("ApprovePlaceName", decision(PLACE)),
+        rpc("RejectPlaceName", decision(PLACE)),
+        rpc("PublishPlaceName", decision(PLACE)),
+        rpc("RetirePlaceName", decision(PLACE)),
+        rpc("GetPlaceName", Rule::public()),
+        rpc("SearchPlaceNames", Rule::public()),
+        rpc("RecordBoundary", Rule::roles(STAFF).in_field("between")),
+        rpc("StartInspectionRound", Rule::roles(STAFF).in_record(SIDES)),
+        rpc(
+            "RecordInspectionFinding",
+            Rule::roles(STAFF).in_record(SIDES),
+        ),
+        rpc(
+            "ResolveInspectionFinding",
+            Rule::roles(STAFF).in_record(SIDES),
+        ),
+        rpc(
+            "CompleteInspectionRound",
+            Rule::roles(STAFF).in_record(SIDES),
+        ),
+        rpc("GetBoundary", Rule::public()),
+        rpc("ListBoundaries", Rule::public()),
+        rpc("InstallSign", Rule::roles(STAFF).in_record(PLACE)),
+        rpc("InspectSign", Rule::roles(STAFF).in_record(PLACE)),
+        rpc("ReplaceSign", Rule::roles(STAFF).in_record(PLACE)),
+        rpc("RemoveSign", Rule::roles(STAFF).in_record(PLACE)),
+        rpc("GetSign", Rule::public()),
+        rpc("ListSigns", Rule::public()),
+    ],
+};
+
+const fn rpc(method: &'static str, rule: Rule) -> RpcAccess {
+    RpcAccess { method, rule }
 }
 
-impl Who {
-    /// The call's principal, if it has one of these roles.
-    fn authenticate<T>(self, request: &Request<T>) -> Result<Principal, Error> {
-        match self {
-            Who::Staff => auth::require_any(request, &[Role::Caseworker, Role::Approver]),
-            Who::Approver => auth::require(request, Role::Approver),
-        }
-        .cloned()
+/// A decision: an approver scoped to `what` at county level or above.
+const fn decision(what: &'static str) -> Rule {
+    Rule::roles(APPROVER)
+        .in_record(what)
+        .scope_at_least(RegionLevel::County)
+}
+
+impl Edge for PlaceNamesApi {
+    const ACCESS: AccessPolicy = ACCESS;
+
+    fn audit_log(&self) -> &AuditLog {
+        &self.audit
     }
 }
 
-#[tonic::async_trait]
-impl PlaceNamesService for PlaceNamesApi {
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn import_divisions(
-        &self,
-        request: Request<pb::ImportDivisionsRequest>,
-    ) -> Result<Response<pb::ImportDivisionsResponse>, Status> {
-        Ok(self.do_import_divisions(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn get_division(
-        &self,
-        request: Request<pb::GetDivisionRequest>,
-    ) -> Result<Response<pb::GetDivisionResponse>, Status> {
-        Ok(self.do_get_division(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn list_children(
-        &self,
-        request: Request<pb::ListChildrenRequest>,
-    ) -> Result<Response<pb::ListChildrenResponse>, Status> {
-        Ok(self.do_list_children(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn search_divisions(
-        &self,
-        request: Request<pb::SearchDivisionsRequest>,
-    ) -> Result<Response<pb::SearchDivisionsResponse>, Status> {
-        Ok(self.do_search_divisions(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn resolve_division(
-        &self,
-        request: Request<pb::ResolveDivisionRequest>,
-    ) -> Result<Response<pb::ResolveDivisionResponse>, Status> {
-        Ok(self.do_resolve_division(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn propose_adjustment(
-        &self,
-        request: Request<pb::ProposeAdjustmentRequest>,
-    ) -> Result<Response<pb::ProposeAdjustmentResponse>, Status> {
-        Ok(self.do_propose_adjustment(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn record_adjustment_review(
-        &self,
-        request: Request<pb::RecordAdjustmentReviewRequest>,
-    ) -> Result<Response<pb::RecordAdjustmentReviewResponse>, Status> {
-        Ok(self.do_record_adjustment_review(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn approve_adjustment(
-        &self,
-        request: Request<pb::ApproveAdjustmentRequest>,
-    ) -> Result<Response<pb::ApproveAdjustmentResponse>, Status> {
-        Ok(self.do_approve_adjustment(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn reject_adjustment(
-        &self,
-        request: Request<pb::RejectAdjustmentRequest>,
-    ) -> Result<Response<pb::RejectAdjustmentResponse>, Status> {
-        Ok(self.do_reject_adjustment(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn put_adjustment_into_effect(
-        &self,
-        request: Request<pb::PutAdjustmentIntoEffectRequest>,
-    ) -> Result<Response<pb::PutAdjustmentIntoEffectResponse>, Status> {
-        Ok(self.do_put_adjustment_into_effect(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn get_adjustment(
-        &self,
-        request: Request<pb::GetAdjustmentRequest>,
-    ) -> Result<Response<pb::GetAdjustmentResponse>, Status> {
-        Ok(self.do_get_adjustment(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn propose_place_name(
-        &self,
-        request: Request<pb::ProposePlaceNameRequest>,
-    ) -> Result<Response<pb::ProposePlaceNameResponse>, Status> {
-        Ok(self.do_propose_place_name(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn record_place_name_evaluation(
-        &self,
-        request: Request<pb::RecordPlaceNameEvaluationRequest>,
-    ) -> Result<Response<pb::RecordPlaceNameEvaluationResponse>, Status> {
-        Ok(self.do_record_place_name_evaluation(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn open_place_name_comment_period(
-        &self,
-        request: Request<pb::OpenPlaceNameCommentPeriodRequest>,
-    ) -> Result<Response<pb::OpenPlaceNameCommentPeriodResponse>, Status> {
-        Ok(self.do_open_place_name_comment_period(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn record_place_name_comment(
-        &self,
-        request: Request<pb::RecordPlaceNameCommentRequest>,
-    ) -> Result<Response<pb::RecordPlaceNameCommentResponse>, Status> {
-        Ok(self.do_record_place_name_comment(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn close_place_name_comment_period(
-        &self,
-        request: Request<pb::ClosePlaceNameCommentPeriodRequest>,
-    ) -> Result<Response<pb::ClosePlaceNameCommentPeriodResponse>, Status> {
-        Ok(self.do_close_place_name_comment_period(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn approve_place_name(
-        &self,
-        request: Request<pb::ApprovePlaceNameRequest>,
-    ) -> Result<Response<pb::ApprovePlaceNameResponse>, Status> {
-        Ok(self.do_approve_place_name(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn reject_place_name(
-        &self,
-        request: Request<pb::RejectPlaceNameRequest>,
-    ) -> Result<Response<pb::RejectPlaceNameResponse>, Status> {
-        Ok(self.do_reject_place_name(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn publish_place_name(
-        &self,
-        request: Request<pb::PublishPlaceNameRequest>,
-    ) -> Result<Response<pb::PublishPlaceNameResponse>, Status> {
-        Ok(self.do_publish_place_name(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn retire_place_name(
-        &self,
-        request: Request<pb::RetirePlaceNameRequest>,
-    ) -> Result<Response<pb::RetirePlaceNameResponse>, Status> {
-        Ok(self.do_retire_place_name(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn get_place_name(
-        &self,
-        request: Request<pb::GetPlaceNameRequest>,
-    ) -> Result<Response<pb::GetPlaceNameResponse>, Status> {
-        Ok(self.do_get_place_name(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn search_place_names(
-        &self,
-        request: Request<pb::SearchPlaceNamesRequest>,
-    ) -> Result<Response<pb::SearchPlaceNamesResponse>, Status> {
-        Ok(self.do_search_place_names(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn record_boundary(
-        &self,
-        request: Request<pb::RecordBoundaryRequest>,
-    ) -> Result<Response<pb::RecordBoundaryResponse>, Status> {
-        Ok(self.do_record_boundary(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn start_inspection_round(
-        &self,
-        request: Request<pb::StartInspectionRoundRequest>,
-    ) -> Result<Response<pb::StartInspectionRoundResponse>, Status> {
-        Ok(self.do_start_inspection_round(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn record_inspection_finding(
-        &self,
-        request: Request<pb::RecordInspectionFindingRequest>,
-    ) -> Result<Response<pb::RecordInspectionFindingResponse>, Status> {
-        Ok(self.do_record_inspection_finding(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn resolve_inspection_finding(
-        &self,
-        request: Request<pb::ResolveInspectionFindingRequest>,
-    ) -> Result<Response<pb::ResolveInspectionFindingResponse>, Status> {
-        Ok(self.do_resolve_inspection_finding(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn complete_inspection_round(
-        &self,
-        request: Request<pb::CompleteInspectionRoundRequest>,
-    ) -> Result<Response<pb::CompleteInspectionRoundResponse>, Status> {
-        Ok(self.do_complete_inspection_round(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn get_boundary(
-        &self,
-        request: Request<pb::GetBoundaryRequest>,
-    ) -> Result<Response<pb::GetBoundaryResponse>, Status> {
-        Ok(self.do_get_boundary(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn list_boundaries(
-        &self,
-        request: Request<pb::ListBoundariesRequest>,
-    ) -> Result<Response<pb::ListBoundariesResponse>, Status> {
-        Ok(self.do_list_boundaries(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn install_sign(
-        &self,
-        request: Request<pb::InstallSignRequest>,
-    ) -> Result<Response<pb::InstallSignResponse>, Status> {
-        Ok(self.do_install_sign(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn inspect_sign(
-        &self,
-        request: Request<pb::InspectSignRequest>,
-    ) -> Result<Response<pb::InspectSignResponse>, Status> {
-        Ok(self.do_inspect_sign(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn replace_sign(
-        &self,
-        request: Request<pb::ReplaceSignRequest>,
-    ) -> Result<Response<pb::ReplaceSignResponse>, Status> {
-        Ok(self.do_replace_sign(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn remove_sign(
-        &self,
-        request: Request<pb::RemoveSignRequest>,
-    ) -> Result<Response<pb::RemoveSignResponse>, Status> {
-        Ok(self.do_remove_sign(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn get_sign(
-        &self,
-        request: Request<pb::GetSignRequest>,
-    ) -> Result<Response<pb::GetSignResponse>, Status> {
-        Ok(self.do_get_sign(request).await?)
-    }
-
-    #[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
-    async fn list_signs(
-        &self,
-        request: Request<pb::ListSignsRequest>,
-    ) -> Result<Response<pb::ListSignsResponse>, Status> {
-        Ok(self.do_list_signs(request).await?)
+minzheng_host::grpc_service! {
+    impl PlaceNamesService for PlaceNamesApi {
+        import_divisions(ImportDivisions): pb::ImportDivisionsRequest => pb::ImportDivisionsResponse;
+        get_division(GetDivision): pb::GetDivisionRequest => pb::GetDivisionResponse;
+        list_children(ListChildren): pb::ListChildrenRequest => pb::ListChildrenResponse;
+        search_divisions(SearchDivisions): pb::SearchDivisionsRequest => pb::SearchDivisionsResponse;
+        resolve_division(ResolveDivision): pb::ResolveDivisionRequest => pb::ResolveDivisionResponse;
+        propose_adjustment(ProposeAdjustment): pb::ProposeAdjustmentRequest => pb::ProposeAdjustmentResponse;
+        record_adjustment_review(RecordAdjustmentReview): pb::RecordAdjustmentReviewRequest => pb::RecordAdjustmentReviewResponse;
+        approve_adjustment(ApproveAdjustment): pb::ApproveAdjustmentRequest => pb::ApproveAdjustmentResponse;
+        reject_adjustment(RejectAdjustment): pb::RejectAdjustmentRequest => pb::RejectAdjustmentResponse;
+        put_adjustment_into_effect(PutAdjustmentIntoEffect): pb::PutAdjustmentIntoEffectRequest => pb::PutAdjustmentIntoEffectResponse;
+        get_adjustment(GetAdjustment): pb::GetAdjustmentRequest => pb::GetAdjustmentResponse;
+        propose_place_name(ProposePlaceName): pb::ProposePlaceNameRequest => pb::ProposePlaceNameResponse;
+        record_place_name_evaluation(RecordPlaceNameEvaluation): pb::RecordPlaceNameEvaluationRequest => pb::RecordPlaceNameEvaluationResponse;
+        open_place_name_comment_period(OpenPlaceNameCommentPeriod): pb::OpenPlaceNameCommentPeriodRequest => pb::OpenPlaceNameCommentPeriodResponse;
+        record_place_name_comment(RecordPlaceNameComment): pb::RecordPlaceNameCommentRequest => pb::RecordPlaceNameCommentResponse;
+        close_place_name_comment_period(ClosePlaceNameCommentPeriod): pb::ClosePlaceNameCommentPeriodRequest => pb::ClosePlaceNameCommentPeriodResponse;
+        approve_place_name(ApprovePlaceName): pb::ApprovePlaceNameRequest => pb::ApprovePlaceNameResponse;
+        reject_place_name(RejectPlaceName): pb::RejectPlaceNameRequest => pb::RejectPlaceNameResponse;
+        publish_place_name(PublishPlaceName): pb::PublishPlaceNameRequest => pb::PublishPlaceNameResponse;
+        retire_place_name(RetirePlaceName): pb::RetirePlaceNameRequest => pb::RetirePlaceNameResponse;
+        get_place_name(GetPlaceName): pb::GetPlaceNameRequest => pb::GetPlaceNameResponse;
+        search_place_names(SearchPlaceNames): pb::SearchPlaceNamesRequest => pb::SearchPlaceNamesResponse;
+        record_boundary(RecordBoundary): pb::RecordBoundaryRequest => pb::RecordBoundaryResponse;
+        start_inspection_round(StartInspectionRound): pb::StartInspectionRoundRequest => pb::StartInspectionRoundResponse;
+        record_inspection_finding(RecordInspectionFinding): pb::RecordInspectionFindingRequest => pb::RecordInspectionFindingResponse;
+        resolve_inspection_finding(ResolveInspectionFinding): pb::ResolveInspectionFindingRequest => pb::ResolveInspectionFindingResponse;
+        complete_inspection_round(CompleteInspectionRound): pb::CompleteInspectionRoundRequest => pb::CompleteInspectionRoundResponse;
+        get_boundary(GetBoundary): pb::GetBoundaryRequest => pb::GetBoundaryResponse;
+        list_boundaries(ListBoundaries): pb::ListBoundariesRequest => pb::ListBoundariesResponse;
+        install_sign(InstallSign): pb::InstallSignRequest => pb::InstallSignResponse;
+        inspect_sign(InspectSign): pb::InspectSignRequest => pb::InspectSignResponse;
+        replace_sign(ReplaceSign): pb::ReplaceSignRequest => pb::ReplaceSignResponse;
+        remove_sign(RemoveSign): pb::RemoveSignRequest => pb::RemoveSignResponse;
+        get_sign(GetSign): pb::GetSignRequest => pb::GetSignResponse;
+        list_signs(ListSigns): pb::ListSignsRequest => pb::ListSignsResponse;
     }
 }

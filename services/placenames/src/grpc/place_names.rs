@@ -1,17 +1,14 @@
 //! The place-name RPCs: the naming workflow (propose, evaluate, comment period, approve or
 //! reject, publish, retire; renaming), and the public place-name database.
 
-use minzheng_kit::{
-    Error,
-    auth::{self, Role},
-};
+use minzheng_host::edge::Call;
+use minzheng_kit::Error;
 use minzheng_proto::{common::v1 as common, convert, placenames::v1 as pb};
 use minzheng_types::Violations;
-use tonic::{Request, Response};
 
 use super::{
-    PlaceNamesApi, REFERENCE_MAX_CHARS, TEXT_MAX_CHARS, Who, command_context, day_or_today, page,
-    place_name_id, require_approver_scope, require_scope, result, text, violations_ok,
+    PlaceNamesApi, REFERENCE_MAX_CHARS, TEXT_MAX_CHARS, day_or_today, page, place_name_id, result,
+    text,
 };
 use crate::{
     NAME_MAX_CHARS,
@@ -65,26 +62,18 @@ impl PlaceNamesApi {
     /// command (every violation at once), check the scope on the place's division, run.
     async fn place_name_command<T>(
         &self,
-        request: &Request<T>,
+        call: &Call<T>,
         metadata: &Option<common::CommandMetadata>,
         id: &str,
-        who: Who,
         parse: impl FnOnce(&mut Violations) -> Option<placename::Command>,
     ) -> Result<common::CommandResult, Error> {
-        let principal = who.authenticate(request)?;
         let mut violations = Violations::new();
-        let context = command_context(request, metadata, &mut violations);
+        let context = call.command_context(metadata, &mut violations);
         let id = place_name_id("place_name_id", id, &mut violations);
         let command = parse(&mut violations);
-        violations_ok(violations)?;
-        let (Some(id), Some(command)) = (id, command) else {
-            return Err(Error::invalid_field("place_name_id", "is required"));
-        };
+        let (id, command) = violations.finish((id, command))?;
         let region = self.app.place_name_region(&id).await?;
-        match who {
-            Who::Staff => require_scope(&principal, &[region])?,
-            Who::Approver => require_approver_scope(&principal, &[region])?,
-        }
+        call.require_region(region)?;
         let committed = self
             .app
             .run_place_name(id.as_str(), &command, &context)
@@ -92,14 +81,13 @@ impl PlaceNamesApi {
         Ok(result(&committed))
     }
 
-    pub(super) async fn do_propose_place_name(
+    pub(super) async fn propose_place_name(
         &self,
-        request: Request<pb::ProposePlaceNameRequest>,
-    ) -> Result<Response<pb::ProposePlaceNameResponse>, Error> {
-        let principal = auth::require_any(&request, &[Role::Caseworker, Role::Approver])?.clone();
+        call: Call<pb::ProposePlaceNameRequest>,
+    ) -> Result<pb::ProposePlaceNameResponse, Error> {
         let mut violations = Violations::new();
-        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
-        let body = request.get_ref();
+        let context = call.command_context(&call.body().metadata, &mut violations);
+        let body = call.body();
         let id = place_name_id("place_name_id", &body.place_name_id, &mut violations);
         let kind = match pb::PlaceKind::try_from(body.kind) {
             Ok(pb::PlaceKind::Road) => Some(PlaceKind::Road),
@@ -129,30 +117,18 @@ impl PlaceNamesApi {
         } else {
             place_name_id("replaces", body.replaces.trim(), &mut violations).map(Some)
         };
-        violations_ok(violations)?;
-        let (
-            Some(id),
-            Some(kind),
-            Some(name),
-            Some(pinyin),
-            Some(region),
-            Some(meaning),
-            Some(proposed_on),
-            Some(replaces),
-        ) = (
-            id,
-            kind,
-            name,
-            spelled,
-            region,
-            meaning,
-            proposed_on,
-            replaces,
-        )
-        else {
-            return Err(Error::invalid_field("place_name_id", "is required"));
-        };
-        require_scope(&principal, &[region])?;
+        let (id, kind, name, pinyin, region, meaning, proposed_on, replaces) =
+            violations.finish((
+                id,
+                kind,
+                name,
+                spelled,
+                region,
+                meaning,
+                proposed_on,
+                replaces,
+            ))?;
+        call.require_region(region)?;
         let committed = self
             .app
             .propose_place_name(
@@ -169,259 +145,208 @@ impl PlaceNamesApi {
                 &context,
             )
             .await?;
-        Ok(Response::new(pb::ProposePlaceNameResponse {
+        Ok(pb::ProposePlaceNameResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_record_place_name_evaluation(
+    pub(super) async fn record_place_name_evaluation(
         &self,
-        request: Request<pb::RecordPlaceNameEvaluationRequest>,
-    ) -> Result<Response<pb::RecordPlaceNameEvaluationResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::RecordPlaceNameEvaluationRequest>,
+    ) -> Result<pb::RecordPlaceNameEvaluationResponse, Error> {
+        let body = call.body();
         let result = self
-            .place_name_command(
-                &request,
-                &body.metadata,
-                &body.place_name_id,
-                Who::Staff,
-                |v| {
-                    let summary = text("summary", &body.summary, TEXT_MAX_CHARS, v);
-                    let evaluated_on = v.record(convert::date("evaluated_on", &body.evaluated_on));
-                    Some(placename::Command::RecordEvaluation(
-                        placename::RecordEvaluation {
-                            favourable: body.favourable,
-                            summary: summary?,
-                            evaluated_on: evaluated_on?,
-                        },
-                    ))
-                },
-            )
+            .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
+                let summary = text("summary", &body.summary, TEXT_MAX_CHARS, v);
+                let evaluated_on = v.record(convert::date("evaluated_on", &body.evaluated_on));
+                Some(placename::Command::RecordEvaluation(
+                    placename::RecordEvaluation {
+                        favourable: body.favourable,
+                        summary: summary?,
+                        evaluated_on: evaluated_on?,
+                    },
+                ))
+            })
             .await?;
-        Ok(Response::new(pb::RecordPlaceNameEvaluationResponse {
+        Ok(pb::RecordPlaceNameEvaluationResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_open_place_name_comment_period(
+    pub(super) async fn open_place_name_comment_period(
         &self,
-        request: Request<pb::OpenPlaceNameCommentPeriodRequest>,
-    ) -> Result<Response<pb::OpenPlaceNameCommentPeriodResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::OpenPlaceNameCommentPeriodRequest>,
+    ) -> Result<pb::OpenPlaceNameCommentPeriodResponse, Error> {
+        let body = call.body();
         let result = self
-            .place_name_command(
-                &request,
-                &body.metadata,
-                &body.place_name_id,
-                Who::Staff,
-                |v| {
-                    let opened_on = v.record(convert::date("opened_on", &body.opened_on));
-                    let closes_on = v.record(convert::date("closes_on", &body.closes_on));
-                    Some(placename::Command::OpenCommentPeriod(
-                        placename::OpenCommentPeriod {
-                            opened_on: opened_on?,
-                            closes_on: closes_on?,
-                        },
-                    ))
-                },
-            )
+            .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
+                let opened_on = v.record(convert::date("opened_on", &body.opened_on));
+                let closes_on = v.record(convert::date("closes_on", &body.closes_on));
+                Some(placename::Command::OpenCommentPeriod(
+                    placename::OpenCommentPeriod {
+                        opened_on: opened_on?,
+                        closes_on: closes_on?,
+                    },
+                ))
+            })
             .await?;
-        Ok(Response::new(pb::OpenPlaceNameCommentPeriodResponse {
+        Ok(pb::OpenPlaceNameCommentPeriodResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_record_place_name_comment(
+    pub(super) async fn record_place_name_comment(
         &self,
-        request: Request<pb::RecordPlaceNameCommentRequest>,
-    ) -> Result<Response<pb::RecordPlaceNameCommentResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::RecordPlaceNameCommentRequest>,
+    ) -> Result<pb::RecordPlaceNameCommentResponse, Error> {
+        let body = call.body();
         let result = self
-            .place_name_command(
-                &request,
-                &body.metadata,
-                &body.place_name_id,
-                Who::Staff,
-                |v| {
-                    let summary = text("summary", &body.summary, TEXT_MAX_CHARS, v);
-                    let received_on = v.record(convert::date("received_on", &body.received_on));
-                    Some(placename::Command::RecordComment(
-                        placename::RecordComment {
-                            summary: summary?,
-                            received_on: received_on?,
-                        },
-                    ))
-                },
-            )
+            .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
+                let summary = text("summary", &body.summary, TEXT_MAX_CHARS, v);
+                let received_on = v.record(convert::date("received_on", &body.received_on));
+                Some(placename::Command::RecordComment(
+                    placename::RecordComment {
+                        summary: summary?,
+                        received_on: received_on?,
+                    },
+                ))
+            })
             .await?;
-        Ok(Response::new(pb::RecordPlaceNameCommentResponse {
+        Ok(pb::RecordPlaceNameCommentResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_close_place_name_comment_period(
+    pub(super) async fn close_place_name_comment_period(
         &self,
-        request: Request<pb::ClosePlaceNameCommentPeriodRequest>,
-    ) -> Result<Response<pb::ClosePlaceNameCommentPeriodResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::ClosePlaceNameCommentPeriodRequest>,
+    ) -> Result<pb::ClosePlaceNameCommentPeriodResponse, Error> {
+        let body = call.body();
         let result = self
-            .place_name_command(
-                &request,
-                &body.metadata,
-                &body.place_name_id,
-                Who::Staff,
-                |v| {
-                    let closed_on = v.record(convert::date("closed_on", &body.closed_on));
-                    Some(placename::Command::CloseCommentPeriod(
-                        placename::CloseCommentPeriod {
-                            closed_on: closed_on?,
-                        },
-                    ))
-                },
-            )
+            .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
+                let closed_on = v.record(convert::date("closed_on", &body.closed_on));
+                Some(placename::Command::CloseCommentPeriod(
+                    placename::CloseCommentPeriod {
+                        closed_on: closed_on?,
+                    },
+                ))
+            })
             .await?;
-        Ok(Response::new(pb::ClosePlaceNameCommentPeriodResponse {
+        Ok(pb::ClosePlaceNameCommentPeriodResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_approve_place_name(
+    pub(super) async fn approve_place_name(
         &self,
-        request: Request<pb::ApprovePlaceNameRequest>,
-    ) -> Result<Response<pb::ApprovePlaceNameResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::ApprovePlaceNameRequest>,
+    ) -> Result<pb::ApprovePlaceNameResponse, Error> {
+        let body = call.body();
         let result = self
-            .place_name_command(
-                &request,
-                &body.metadata,
-                &body.place_name_id,
-                Who::Approver,
-                |v| {
-                    let approved_on = v.record(convert::date("approved_on", &body.approved_on));
-                    let reference = text(
-                        "approval_reference",
-                        &body.approval_reference,
-                        REFERENCE_MAX_CHARS,
-                        v,
-                    );
-                    Some(placename::Command::Approve(placename::Approve {
-                        approved_on: approved_on?,
-                        reference: reference?,
-                    }))
-                },
-            )
+            .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
+                let approved_on = v.record(convert::date("approved_on", &body.approved_on));
+                let reference = text(
+                    "approval_reference",
+                    &body.approval_reference,
+                    REFERENCE_MAX_CHARS,
+                    v,
+                );
+                Some(placename::Command::Approve(placename::Approve {
+                    approved_on: approved_on?,
+                    reference: reference?,
+                }))
+            })
             .await?;
-        Ok(Response::new(pb::ApprovePlaceNameResponse {
+        Ok(pb::ApprovePlaceNameResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_reject_place_name(
+    pub(super) async fn reject_place_name(
         &self,
-        request: Request<pb::RejectPlaceNameRequest>,
-    ) -> Result<Response<pb::RejectPlaceNameResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::RejectPlaceNameRequest>,
+    ) -> Result<pb::RejectPlaceNameResponse, Error> {
+        let body = call.body();
         let result = self
-            .place_name_command(
-                &request,
-                &body.metadata,
-                &body.place_name_id,
-                Who::Approver,
-                |v| {
-                    let rejected_on = v.record(convert::date("rejected_on", &body.rejected_on));
-                    let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
-                    Some(placename::Command::Reject(placename::Reject {
-                        rejected_on: rejected_on?,
-                        reason: reason?,
-                    }))
-                },
-            )
+            .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
+                let rejected_on = v.record(convert::date("rejected_on", &body.rejected_on));
+                let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
+                Some(placename::Command::Reject(placename::Reject {
+                    rejected_on: rejected_on?,
+                    reason: reason?,
+                }))
+            })
             .await?;
-        Ok(Response::new(pb::RejectPlaceNameResponse {
+        Ok(pb::RejectPlaceNameResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_publish_place_name(
+    pub(super) async fn publish_place_name(
         &self,
-        request: Request<pb::PublishPlaceNameRequest>,
-    ) -> Result<Response<pb::PublishPlaceNameResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::PublishPlaceNameRequest>,
+    ) -> Result<pb::PublishPlaceNameResponse, Error> {
+        let body = call.body();
         let result = self
-            .place_name_command(
-                &request,
-                &body.metadata,
-                &body.place_name_id,
-                Who::Approver,
-                |v| {
-                    let published_on = v.record(convert::date("published_on", &body.published_on));
-                    Some(placename::Command::Publish(placename::Publish {
-                        published_on: published_on?,
-                    }))
-                },
-            )
+            .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
+                let published_on = v.record(convert::date("published_on", &body.published_on));
+                Some(placename::Command::Publish(placename::Publish {
+                    published_on: published_on?,
+                }))
+            })
             .await?;
-        Ok(Response::new(pb::PublishPlaceNameResponse {
+        Ok(pb::PublishPlaceNameResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_retire_place_name(
+    pub(super) async fn retire_place_name(
         &self,
-        request: Request<pb::RetirePlaceNameRequest>,
-    ) -> Result<Response<pb::RetirePlaceNameResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::RetirePlaceNameRequest>,
+    ) -> Result<pb::RetirePlaceNameResponse, Error> {
+        let body = call.body();
         let result = self
-            .place_name_command(
-                &request,
-                &body.metadata,
-                &body.place_name_id,
-                Who::Approver,
-                |v| {
-                    let retired_on = v.record(convert::date("retired_on", &body.retired_on));
-                    let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
-                    Some(placename::Command::Retire(placename::Retire {
-                        retired_on: retired_on?,
-                        reason: reason?,
-                    }))
-                },
-            )
+            .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
+                let retired_on = v.record(convert::date("retired_on", &body.retired_on));
+                let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
+                Some(placename::Command::Retire(placename::Retire {
+                    retired_on: retired_on?,
+                    reason: reason?,
+                }))
+            })
             .await?;
-        Ok(Response::new(pb::RetirePlaceNameResponse {
+        Ok(pb::RetirePlaceNameResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_get_place_name(
+    pub(super) async fn get_place_name(
         &self,
-        request: Request<pb::GetPlaceNameRequest>,
-    ) -> Result<Response<pb::GetPlaceNameResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::GetPlaceNameRequest>,
+    ) -> Result<pb::GetPlaceNameResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let id = place_name_id("place_name_id", &body.place_name_id, &mut violations);
-        violations_ok(violations)?;
-        let Some(id) = id else {
-            return Err(Error::invalid_field("place_name_id", "is required"));
-        };
-        self.wait(&request, &body.read).await?;
+        let id = violations.finish(id)?;
+        self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
         let entry = directory
             .place_name(id.as_str())
             .ok_or_else(|| Error::NotFound(format!("place name {id}")))?;
         if !entry.is_standard() {
             // A name still in its workflow is not public yet.
-            auth::authenticated(&request)?;
+            call.authenticated()?;
         }
-        Ok(Response::new(pb::GetPlaceNameResponse {
+        Ok(pb::GetPlaceNameResponse {
             place_name: Some(place_name_message(entry)),
-        }))
+        })
     }
 
-    pub(super) async fn do_search_place_names(
+    pub(super) async fn search_place_names(
         &self,
-        request: Request<pb::SearchPlaceNamesRequest>,
-    ) -> Result<Response<pb::SearchPlaceNamesResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::SearchPlaceNamesRequest>,
+    ) -> Result<pb::SearchPlaceNamesResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let prefix = text("prefix", &body.prefix, pinyin::MAX_CHARS, &mut violations);
         let within = match &body.within {
@@ -430,21 +355,18 @@ impl PlaceNamesApi {
                 .record(convert::region_code("within", &body.within))
                 .map(Some),
         };
-        let day = violations.record(day_or_today("as_of", &body.as_of));
-        violations_ok(violations)?;
-        let (Some(prefix), Some(within), Some(day)) = (prefix, within, day) else {
-            return Err(Error::invalid_field("prefix", "is required"));
-        };
-        self.wait(&request, &body.read).await?;
+        let day = violations.record(day_or_today("as_of", &body.as_of, self.today()));
+        let (prefix, within, day) = violations.finish((prefix, within, day))?;
+        self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
         let found = directory
             .search_place_names(prefix.as_str(), within, day)
             .into_iter()
             .map(place_name_message);
         let (place_names, page) = page(found, &body.page)?;
-        Ok(Response::new(pb::SearchPlaceNamesResponse {
+        Ok(pb::SearchPlaceNamesResponse {
             place_names,
             page: Some(page),
-        }))
+        })
     }
 }

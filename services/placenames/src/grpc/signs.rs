@@ -1,15 +1,12 @@
 //! The sign RPCs: signs (地名标志) installed for standard names, their inspections, replacements
 //! and removal, and the public queries.
 
+use minzheng_host::edge::Call;
 use minzheng_kit::Error;
 use minzheng_proto::{common::v1 as common, convert, placenames::v1 as pb};
 use minzheng_types::Violations;
-use tonic::{Request, Response};
 
-use super::{
-    PlaceNamesApi, TEXT_MAX_CHARS, Who, command_context, page, place_name_id, require_scope,
-    result, text, violations_ok,
-};
+use super::{PlaceNamesApi, TEXT_MAX_CHARS, page, place_name_id, result, text};
 use crate::{
     ids::SignId,
     sign::{self, Condition, LOCATION_MAX_CHARS, Sign, TEXT_MAX_CHARS as SIGN_TEXT_MAX_CHARS},
@@ -46,33 +43,28 @@ impl PlaceNamesApi {
     /// division.
     async fn sign_command<T>(
         &self,
-        request: &Request<T>,
+        call: &Call<T>,
         metadata: &Option<common::CommandMetadata>,
         id: &str,
         parse: impl FnOnce(&mut Violations) -> Option<sign::Command>,
     ) -> Result<common::CommandResult, Error> {
-        let principal = Who::Staff.authenticate(request)?;
         let mut violations = Violations::new();
-        let context = command_context(request, metadata, &mut violations);
+        let context = call.command_context(metadata, &mut violations);
         let id = sign_id("sign_id", id, &mut violations);
         let command = parse(&mut violations);
-        violations_ok(violations)?;
-        let (Some(id), Some(command)) = (id, command) else {
-            return Err(Error::invalid_field("sign_id", "is required"));
-        };
-        require_scope(&principal, &[self.app.sign_region(&id).await?])?;
+        let (id, command) = violations.finish((id, command))?;
+        call.require_regions(&[self.app.sign_region(&id).await?])?;
         let committed = self.app.run_sign(id.as_str(), &command, &context).await?;
         Ok(result(&committed))
     }
 
-    pub(super) async fn do_install_sign(
+    pub(super) async fn install_sign(
         &self,
-        request: Request<pb::InstallSignRequest>,
-    ) -> Result<Response<pb::InstallSignResponse>, Error> {
-        let principal = Who::Staff.authenticate(&request)?;
+        call: Call<pb::InstallSignRequest>,
+    ) -> Result<pb::InstallSignResponse, Error> {
         let mut violations = Violations::new();
-        let context = command_context(&request, &request.get_ref().metadata, &mut violations);
-        let body = request.get_ref();
+        let context = call.command_context(&call.body().metadata, &mut violations);
+        let body = call.body();
         let id = sign_id("sign_id", &body.sign_id, &mut violations);
         let place_name = place_name_id("place_name_id", &body.place_name_id, &mut violations);
         let sign_text = text("text", &body.text, SIGN_TEXT_MAX_CHARS, &mut violations);
@@ -83,16 +75,9 @@ impl PlaceNamesApi {
             &mut violations,
         );
         let installed_on = violations.record(convert::date("installed_on", &body.installed_on));
-        violations_ok(violations)?;
-        let (Some(id), Some(place_name), Some(sign_text), Some(location), Some(installed_on)) =
-            (id, place_name, sign_text, location, installed_on)
-        else {
-            return Err(Error::invalid_field("sign_id", "is required"));
-        };
-        require_scope(
-            &principal,
-            &[self.app.place_name_region(&place_name).await?],
-        )?;
+        let (id, place_name, sign_text, location, installed_on) =
+            violations.finish((id, place_name, sign_text, location, installed_on))?;
+        call.require_regions(&[self.app.place_name_region(&place_name).await?])?;
         let committed = self
             .app
             .install_sign(
@@ -106,18 +91,18 @@ impl PlaceNamesApi {
                 &context,
             )
             .await?;
-        Ok(Response::new(pb::InstallSignResponse {
+        Ok(pb::InstallSignResponse {
             result: Some(result(&committed)),
-        }))
+        })
     }
 
-    pub(super) async fn do_inspect_sign(
+    pub(super) async fn inspect_sign(
         &self,
-        request: Request<pb::InspectSignRequest>,
-    ) -> Result<Response<pb::InspectSignResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::InspectSignRequest>,
+    ) -> Result<pb::InspectSignResponse, Error> {
+        let body = call.body();
         let result = self
-            .sign_command(&request, &body.metadata, &body.sign_id, |v| {
+            .sign_command(&call, &body.metadata, &body.sign_id, |v| {
                 let condition = match pb::SignCondition::try_from(body.condition) {
                     Ok(pb::SignCondition::Good) => Some(Condition::Good),
                     Ok(pb::SignCondition::Damaged) => Some(Condition::Damaged),
@@ -136,18 +121,18 @@ impl PlaceNamesApi {
                 }))
             })
             .await?;
-        Ok(Response::new(pb::InspectSignResponse {
+        Ok(pb::InspectSignResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_replace_sign(
+    pub(super) async fn replace_sign(
         &self,
-        request: Request<pb::ReplaceSignRequest>,
-    ) -> Result<Response<pb::ReplaceSignResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::ReplaceSignRequest>,
+    ) -> Result<pb::ReplaceSignResponse, Error> {
+        let body = call.body();
         let result = self
-            .sign_command(&request, &body.metadata, &body.sign_id, |v| {
+            .sign_command(&call, &body.metadata, &body.sign_id, |v| {
                 let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
                 let location = v.record(convert::optional_text(
                     "location",
@@ -162,18 +147,18 @@ impl PlaceNamesApi {
                 }))
             })
             .await?;
-        Ok(Response::new(pb::ReplaceSignResponse {
+        Ok(pb::ReplaceSignResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_remove_sign(
+    pub(super) async fn remove_sign(
         &self,
-        request: Request<pb::RemoveSignRequest>,
-    ) -> Result<Response<pb::RemoveSignResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::RemoveSignRequest>,
+    ) -> Result<pb::RemoveSignResponse, Error> {
+        let body = call.body();
         let result = self
-            .sign_command(&request, &body.metadata, &body.sign_id, |v| {
+            .sign_command(&call, &body.metadata, &body.sign_id, |v| {
                 let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
                 let removed_on = v.record(convert::date("removed_on", &body.removed_on));
                 Some(sign::Command::RemoveSign(sign::RemoveSign {
@@ -182,51 +167,45 @@ impl PlaceNamesApi {
                 }))
             })
             .await?;
-        Ok(Response::new(pb::RemoveSignResponse {
+        Ok(pb::RemoveSignResponse {
             result: Some(result),
-        }))
+        })
     }
 
-    pub(super) async fn do_get_sign(
+    pub(super) async fn get_sign(
         &self,
-        request: Request<pb::GetSignRequest>,
-    ) -> Result<Response<pb::GetSignResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::GetSignRequest>,
+    ) -> Result<pb::GetSignResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let id = sign_id("sign_id", &body.sign_id, &mut violations);
-        violations_ok(violations)?;
-        let Some(id) = id else {
-            return Err(Error::invalid_field("sign_id", "is required"));
-        };
-        self.wait(&request, &body.read).await?;
+        let id = violations.finish(id)?;
+        self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
         let sign = directory
             .sign(id.as_str())
             .and_then(sign_message)
             .ok_or_else(|| Error::NotFound(format!("sign {id}")))?;
-        Ok(Response::new(pb::GetSignResponse { sign: Some(sign) }))
+        Ok(pb::GetSignResponse { sign: Some(sign) })
     }
 
-    pub(super) async fn do_list_signs(
+    pub(super) async fn list_signs(
         &self,
-        request: Request<pb::ListSignsRequest>,
-    ) -> Result<Response<pb::ListSignsResponse>, Error> {
-        let body = request.get_ref();
+        call: Call<pb::ListSignsRequest>,
+    ) -> Result<pb::ListSignsResponse, Error> {
+        let body = call.body();
         let mut violations = Violations::new();
         let place_name = place_name_id("place_name_id", &body.place_name_id, &mut violations);
-        violations_ok(violations)?;
-        let Some(place_name) = place_name else {
-            return Err(Error::invalid_field("place_name_id", "is required"));
-        };
-        self.wait(&request, &body.read).await?;
+        let place_name = violations.finish(place_name)?;
+        self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
         let found = directory
             .signs_of(place_name.as_str())
             .filter_map(sign_message);
         let (signs, page) = page(found, &body.page)?;
-        Ok(Response::new(pb::ListSignsResponse {
+        Ok(pb::ListSignsResponse {
             signs,
             page: Some(page),
-        }))
+        })
     }
 }
