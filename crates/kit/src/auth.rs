@@ -10,12 +10,11 @@
 //! The [`AuthLayer`] runs before every RPC: a request without a token proceeds with no principal
 //! (some queries are public), a request with a bad or expired token is refused at once with
 //! UNAUTHENTICATED, and a good token puts its [`Principal`] into the request's extensions.
-//! Handlers then call [`require`], [`require_in_region`] and friends, which answer
-//! UNAUTHENTICATED when there is no principal and PERMISSION_DENIED when the role or region
-//! scope is wrong.
+//! Which roles and regions each RPC needs is the service's access policy ([`crate::access`]),
+//! which the edge applies before the handler runs: UNAUTHENTICATED when there is no principal,
+//! PERMISSION_DENIED when the role or region scope is wrong.
 //!
-//! This module deliberately knows nothing of which RPC needs which role: that is each service's
-//! policy, stated in its handlers. It never logs a token.
+//! This module deliberately knows nothing of which RPC needs which role. It never logs a token.
 
 use std::{
     collections::BTreeSet,
@@ -158,15 +157,6 @@ impl Principal {
         self.regions.iter().any(|scope| scope.contains(region))
     }
 
-    /// PERMISSION_DENIED unless the principal has `role`.
-    pub fn require_role(&self, role: Role) -> Result<(), Error> {
-        if self.has_role(role) {
-            Ok(())
-        } else {
-            Err(Error::PermissionDenied(format!("requires the {role} role")))
-        }
-    }
-
     /// PERMISSION_DENIED unless the principal has one of `roles`; returns the first it has.
     pub fn require_any_role(&self, roles: &[Role]) -> Result<Role, Error> {
         roles
@@ -177,17 +167,6 @@ impl Principal {
                 let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                 Error::PermissionDenied(format!("requires one of the roles {}", names.join(", ")))
             })
-    }
-
-    /// PERMISSION_DENIED unless the principal may act in `region`.
-    pub fn require_region(&self, region: RegionCode) -> Result<(), Error> {
-        if self.may_act_in(region) {
-            Ok(())
-        } else {
-            Err(Error::PermissionDenied(format!(
-                "not authorized for region {region}"
-            )))
-        }
     }
 }
 
@@ -200,35 +179,6 @@ pub fn principal<T>(request: &tonic::Request<T>) -> Option<&Principal> {
 pub fn authenticated<T>(request: &tonic::Request<T>) -> Result<&Principal, Error> {
     principal(request)
         .ok_or_else(|| Error::Unauthenticated("this call needs a bearer token".to_owned()))
-}
-
-/// The request's principal if it has `role`: UNAUTHENTICATED without a token,
-/// PERMISSION_DENIED without the role.
-pub fn require<T>(request: &tonic::Request<T>, role: Role) -> Result<&Principal, Error> {
-    let principal = authenticated(request)?;
-    principal.require_role(role)?;
-    Ok(principal)
-}
-
-/// Like [`require`] for any one of `roles`.
-pub fn require_any<'r, T>(
-    request: &'r tonic::Request<T>,
-    roles: &[Role],
-) -> Result<&'r Principal, Error> {
-    let principal = authenticated(request)?;
-    principal.require_any_role(roles)?;
-    Ok(principal)
-}
-
-/// Like [`require`], and the principal must be scoped to `region`.
-pub fn require_in_region<T>(
-    request: &tonic::Request<T>,
-    role: Role,
-    region: RegionCode,
-) -> Result<&Principal, Error> {
-    let principal = require(request, role)?;
-    principal.require_region(region)?;
-    Ok(principal)
 }
 
 /// Why a presented token was rejected. Messages are safe to send to the client.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, EncodingKey};
 use minzheng_kit::{
+    access::Rule,
     auth::{
         self, AuthError, Authenticator, Claims, Principal, Role, TokenError, mint, mint_dev_token,
     },
@@ -45,12 +46,6 @@ fn region_scope_follows_the_division_hierarchy() {
 
     let caseworker = Principal::new("staff-8", [Role::Caseworker], [region(TOWNSHIP)]);
     assert!(!caseworker.may_act_in(region(COUNTY)));
-    assert_eq!(
-        caseworker
-            .require_region(region(COUNTY))
-            .map_err(|e| e.code()),
-        Err(Code::PermissionDenied)
-    );
 
     let unscoped = Principal::new("auditor-1", [Role::Auditor], []);
     assert!(
@@ -272,15 +267,14 @@ fn authorization_metadata_is_parsed_strictly() {
 }
 
 #[test]
-fn handler_checks_answer_unauthenticated_or_permission_denied() {
+fn access_rules_answer_unauthenticated_or_permission_denied() {
     let anonymous = tonic::Request::new(());
+    assert!(auth::principal(&anonymous).is_none());
+    let caseworkers = Rule::roles(&[Role::Caseworker]).in_field("region");
     assert_eq!(
-        auth::require(&anonymous, Role::Caseworker)
-            .map(|_| ())
-            .map_err(|e| e.code()),
+        caseworkers.admit(None).map_err(|e| e.code()),
         Err(Code::Unauthenticated)
     );
-    assert!(auth::principal(&anonymous).is_none());
 
     let mut request = tonic::Request::new(());
     request.extensions_mut().insert(Principal::new(
@@ -288,23 +282,28 @@ fn handler_checks_answer_unauthenticated_or_permission_denied() {
         [Role::Caseworker],
         [region(TOWNSHIP)],
     ));
-    assert!(auth::require(&request, Role::Caseworker).is_ok());
+    let principal = auth::principal(&request);
+    assert_eq!(principal.map(|p| p.subject()), Some("staff-9"));
+    assert!(caseworkers.admit(principal).is_ok());
     assert_eq!(
-        auth::require(&request, Role::Approver)
-            .map(|_| ())
+        Rule::roles(&[Role::Approver])
+            .admit(principal)
             .map_err(|e| e.code()),
         Err(Code::PermissionDenied)
     );
-    assert_eq!(
-        auth::require_any(&request, &[Role::Approver, Role::Caseworker])
-            .ok()
-            .map(|p| p.subject()),
-        Some("staff-9")
+    assert!(
+        Rule::roles(&[Role::Approver, Role::Caseworker])
+            .admit(principal)
+            .is_ok()
     );
-    assert!(auth::require_in_region(&request, Role::Caseworker, region(TOWNSHIP)).is_ok());
+    assert!(
+        caseworkers
+            .check_region(principal, region(TOWNSHIP))
+            .is_ok()
+    );
     assert_eq!(
-        auth::require_in_region(&request, Role::Caseworker, region("210502002000"))
-            .map(|_| ())
+        caseworkers
+            .check_region(principal, region("210502002000"))
             .map_err(|e| e.code()),
         Err(Code::PermissionDenied)
     );

@@ -14,6 +14,7 @@ use std::{
 
 use futures::future::BoxFuture;
 use minzheng_kit::{
+    access::Rule,
     auth::{self, Authenticator, Role},
     settings::AuthSettings,
 };
@@ -65,10 +66,10 @@ pub struct WhoamiRequest {
     /// Hold the call until the test calls `Gate::release`.
     #[prost(bool, tag = "1")]
     pub hold: bool,
-    /// Demand this role (`auth::require`); empty demands nothing.
+    /// Demand this role (an access rule); empty demands nothing.
     #[prost(string, tag = "2")]
     pub required_role: String,
-    /// Also demand scope over this region (`auth::require_in_region`).
+    /// Also demand scope over this region.
     #[prost(string, tag = "3")]
     pub region: String,
 }
@@ -135,10 +136,17 @@ impl tonic::server::UnaryService<WhoamiRequest> for Handler {
                     .required_role
                     .parse()
                     .map_err(Status::invalid_argument)?;
-                if message.region.is_empty() {
-                    auth::require(&request, role)?;
-                } else {
-                    auth::require_in_region(&request, role, region(&message.region))?;
+                let rule = Rule::roles(match role {
+                    Role::Caseworker => &[Role::Caseworker],
+                    Role::Approver => &[Role::Approver],
+                    Role::Auditor => &[Role::Auditor],
+                    Role::Operator => &[Role::Operator],
+                    Role::Agency => &[Role::Agency],
+                });
+                let principal = auth::principal(&request);
+                rule.admit(principal)?;
+                if !message.region.is_empty() {
+                    rule.check_region(principal, region(&message.region))?;
                 }
             }
             if message.hold {
