@@ -85,8 +85,13 @@ impl Host {
     }
 
     /// Hosts `module`.
-    pub fn module(mut self, module: impl ServiceModule) -> Self {
-        self.modules.push(Arc::new(module));
+    pub fn module(self, module: impl ServiceModule) -> Self {
+        self.module_arc(Arc::new(module))
+    }
+
+    /// Hosts `module`, shared.
+    pub fn module_arc(mut self, module: Arc<dyn ServiceModule>) -> Self {
+        self.modules.push(module);
         self
     }
 

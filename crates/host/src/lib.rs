@@ -25,6 +25,8 @@ pub mod edge;
 mod host;
 mod platform;
 mod store_watch;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use context::ServiceContext;
 

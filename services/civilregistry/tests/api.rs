@@ -9,7 +9,7 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use futures::StreamExt as _;
-use minzheng_host::{Host, Mode, RunningHost};
+use minzheng_host::{Host, Mode, RunningHost, testing::{self, TestHost}};
 use minzheng_kit::{
     auth::{Authenticator, Role, mint_dev_token},
     clock::FixedClock,
@@ -991,4 +991,32 @@ async fn embedded_mode_knows_the_registries_and_computes_the_indicators() {
         .expect("平山区");
     assert_eq!(pingshan.counselling_coverage_bp, 10_000);
     host.shutdown().await.expect("stops");
+}
+
+/// Every RPC called with every role and without a token: the edge admits exactly what the
+/// access policy says, in both hosting modes' shared edge (embedded here).
+#[tokio::test]
+async fn the_edge_enforces_the_access_policy_for_every_rpc_and_role() {
+    let clock = FixedClock::new(date!(2025 - 06 - 01));
+    let host = TestHost::embedded()
+        .service(minzheng_placenames::Module::default())
+        .service(civil_registry(&clock))
+        .start()
+        .await;
+    testing::assert_access_matrix(
+        host.channel("civilregistry").await,
+        &minzheng_civilregistry::grpc::CivilRegistryApi::access(),
+    )
+    .await;
+    host.shutdown().await;
+}
+
+#[test]
+fn access_matrix_doc_is_current() {
+    testing::assert_access_doc(
+        env!("CARGO_MANIFEST_DIR"),
+        "ACCESS.md",
+        "Civil registry",
+        &minzheng_civilregistry::grpc::CivilRegistryApi::access(),
+    );
 }

@@ -7,7 +7,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use futures::StreamExt as _;
-use minzheng_host::{Host, Mode, RunningHost};
+use minzheng_host::{Host, Mode, RunningHost, testing::{self, TestHost}};
 use minzheng_kit::{
     auth::{Authenticator, Role, mint_dev_token},
     settings::PlatformSettings,
@@ -929,4 +929,30 @@ async fn distributed_mode_publishes_the_events_on_jetstream() {
     let _ = async_nats::jetstream::new(client)
         .delete_stream(naming.stream_name())
         .await;
+}
+
+/// Every RPC called with every role and without a token: the edge admits exactly what the
+/// access policy says.
+#[tokio::test]
+async fn the_edge_enforces_the_access_policy_for_every_rpc_and_role() {
+    let host = TestHost::embedded()
+        .service(minzheng_placenames::Module::default())
+        .start()
+        .await;
+    testing::assert_access_matrix(
+        host.channel("placenames").await,
+        &minzheng_placenames::grpc::PlaceNamesApi::access(),
+    )
+    .await;
+    host.shutdown().await;
+}
+
+#[test]
+fn access_matrix_doc_is_current() {
+    testing::assert_access_doc(
+        env!("CARGO_MANIFEST_DIR"),
+        "ACCESS.md",
+        "Place names",
+        &minzheng_placenames::grpc::PlaceNamesApi::access(),
+    );
 }

@@ -1,0 +1,412 @@
+//! One test host for every service's API tests and the benchmark (feature `testing`): any set of
+//! services started as `minzheng dev` runs them (embedded: one process, SQLite files in a
+//! temporary directory, events fed in process) or as Kubernetes runs them (distributed: one host
+//! per service, each on a fresh PostgreSQL database, relays and consumers on a unique JetStream
+//! subject prefix), always on port 0; tokens minted per role and scope; the access policy of a
+//! service checked call by call; the access matrix kept in the service's docs.
+//!
+//! Under `CI=true` a test that cannot reach PostgreSQL or NATS fails (the test kit panics with
+//! instructions); it never skips.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use bytes::{Buf, BufMut, Bytes};
+use minzheng_kit::{
+    access::AccessPolicy,
+    auth::{Authenticator, Role, mint_dev_token},
+    settings::PlatformSettings,
+};
+use minzheng_testkit::{TestDatabase, nats, nats_url, unique_name};
+use minzheng_types::RegionCode;
+use secrecy::SecretString;
+use tonic::{
+    Code, Request, Status,
+    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
+    transport::Channel,
+};
+
+use crate::{Host, Mode, RunningHost, ServiceModule};
+
+/// The HS256 secret test tokens are signed with.
+pub const TOKEN_SECRET: &str = "minzheng-test-host-token-secret-32-bytes+";
+
+/// Liaoning province: a scope that contains every division the tests use.
+pub const PROVINCE: &str = "210000000000";
+
+/// Starts services for a test; see the module docs.
+pub struct TestHostBuilder {
+    mode: Mode,
+    modules: Vec<Arc<dyn ServiceModule>>,
+    data_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for TestHostBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestHostBuilder")
+            .field("mode", &self.mode)
+            .field(
+                "services",
+                &self.modules.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Running services.
+#[derive(Debug)]
+pub struct TestHost {
+    mode: Mode,
+    /// Embedded: one host under every service's name; distributed: one host per service.
+    hosts: Vec<(Vec<&'static str>, RunningHost)>,
+    prefix: String,
+    nats: Option<async_nats::Client>,
+    data_dir: Option<PathBuf>,
+    _databases: Vec<TestDatabase>,
+    _temporary: Option<tempfile::TempDir>,
+}
+
+impl TestHost {
+    /// Services in one process, as `minzheng dev` runs them.
+    pub fn embedded() -> TestHostBuilder {
+        TestHostBuilder {
+            mode: Mode::Embedded,
+            modules: Vec::new(),
+            data_dir: None,
+        }
+    }
+
+    /// Each service alone on PostgreSQL and NATS, as `minzheng <service>` runs them.
+    pub fn distributed() -> TestHostBuilder {
+        TestHostBuilder {
+            mode: Mode::Distributed,
+            modules: Vec::new(),
+            data_dir: None,
+        }
+    }
+}
+
+impl TestHostBuilder {
+    /// Hosts `module` (started in the order added: producers before their consumers).
+    pub fn service(mut self, module: impl ServiceModule) -> Self {
+        self.modules.push(Arc::new(module));
+        self
+    }
+
+    /// Embedded: keeps the SQLite files in `dir` (the caller's), so a test can stop the host
+    /// and start another on the same data.
+    pub fn data_dir(mut self, dir: &Path) -> Self {
+        self.data_dir = Some(dir.to_owned());
+        self
+    }
+
+    /// Starts the services.
+    pub async fn start(self) -> TestHost {
+        let settings = PlatformSettings {
+            listen: "127.0.0.1:0".parse().expect("a valid address"),
+            ..PlatformSettings::default()
+        };
+        let prefix = unique_name("host").to_lowercase();
+        match self.mode {
+            Mode::Embedded => {
+                let (temporary, dir) = match self.data_dir {
+                    Some(dir) => (None, dir),
+                    None => {
+                        let temporary = tempfile::tempdir().expect("a temporary directory");
+                        let dir = temporary.path().to_owned();
+                        (Some(temporary), dir)
+                    }
+                };
+                let names = self.modules.iter().map(|m| m.name()).collect();
+                let host = self
+                    .modules
+                    .into_iter()
+                    .fold(Host::new(Mode::Embedded, settings_in(&settings, &dir)), |h, m| {
+                        h.module_arc(m)
+                    })
+                    .authenticator(authenticator())
+                    .start()
+                    .await
+                    .expect("the embedded host starts");
+                TestHost {
+                    mode: Mode::Embedded,
+                    hosts: vec![(names, host)],
+                    prefix,
+                    nats: None,
+                    data_dir: Some(dir),
+                    _databases: Vec::new(),
+                    _temporary: temporary,
+                }
+            }
+            Mode::Distributed => {
+                let client = nats().await;
+                let mut hosts = Vec::new();
+                let mut databases = Vec::new();
+                for module in self.modules {
+                    let database = TestDatabase::create().await;
+                    let name = module.name();
+                    let host = Host::new(
+                        Mode::Distributed,
+                        PlatformSettings {
+                            database_url: Some(SecretString::from(database.url.clone())),
+                            nats_url: Some(nats_url()),
+                            ..settings.clone()
+                        },
+                    )
+                    .module_arc(module)
+                    .authenticator(authenticator())
+                    .bus_prefix(&prefix)
+                    .start()
+                    .await
+                    .unwrap_or_else(|e| panic!("the {name} host starts: {e:#}"));
+                    hosts.push((vec![name], host));
+                    databases.push(database);
+                }
+                TestHost {
+                    mode: Mode::Distributed,
+                    hosts,
+                    prefix,
+                    nats: Some(client),
+                    data_dir: None,
+                    _databases: databases,
+                    _temporary: None,
+                }
+            }
+        }
+    }
+}
+
+fn settings_in(settings: &PlatformSettings, dir: &Path) -> PlatformSettings {
+    PlatformSettings {
+        data_dir: dir.to_owned(),
+        ..settings.clone()
+    }
+}
+
+fn authenticator() -> Authenticator {
+    Authenticator::dev(&SecretString::from(TOKEN_SECRET)).expect("a valid test secret")
+}
+
+impl TestHost {
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The gRPC address serving `service`.
+    pub fn addr(&self, service: &str) -> SocketAddr {
+        self.host(service).local_addr()
+    }
+
+    /// A channel to the host serving `service`.
+    pub async fn channel(&self, service: &str) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr(service)))
+            .expect("a valid endpoint")
+            .connect()
+            .await
+            .expect("the host accepts connections")
+    }
+
+    /// The NATS subject prefix (distributed), e.g. `thost…`: subjects are
+    /// `<prefix>.<service>.<category>.<event>`.
+    pub fn bus_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A NATS client (distributed only).
+    pub fn nats(&self) -> &async_nats::Client {
+        self.nats.as_ref().expect("NATS is only used by a distributed test host")
+    }
+
+    /// The data directory (embedded only).
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir
+            .as_deref()
+            .expect("only an embedded test host has a data directory")
+    }
+
+    fn host(&self, service: &str) -> &RunningHost {
+        self.hosts
+            .iter()
+            .find(|(names, _)| names.contains(&service))
+            .map(|(_, host)| host)
+            .unwrap_or_else(|| panic!("{service} is not hosted by this test host"))
+    }
+
+    /// Stops every host (consumers before their producers) and removes the streams it made.
+    pub async fn shutdown(self) {
+        for (names, host) in self.hosts.into_iter().rev() {
+            host.shutdown()
+                .await
+                .unwrap_or_else(|e| panic!("{names:?} stop cleanly: {e:#}"));
+        }
+        if let Some(client) = self.nats {
+            let js = async_nats::jetstream::new(client);
+            let prefix = self.prefix.to_ascii_uppercase();
+            let mut names = js.stream_names();
+            use futures::StreamExt as _;
+            let mut mine = Vec::new();
+            while let Some(Ok(name)) = names.next().await {
+                if name.starts_with(&format!("{prefix}_")) {
+                    mine.push(name);
+                }
+            }
+            for name in mine {
+                let _ = js.delete_stream(name).await;
+            }
+        }
+    }
+}
+
+/// A token for `roles` scoped to `regions` (12-digit codes), signed for every test host.
+pub fn token(roles: &[Role], regions: &[&str]) -> String {
+    let regions: Vec<RegionCode> = regions
+        .iter()
+        .map(|r| RegionCode::parse(r).expect("a valid region code"))
+        .collect();
+    mint_dev_token(
+        &SecretString::from(TOKEN_SECRET),
+        "tester",
+        roles,
+        &regions,
+        Duration::from_secs(600),
+    )
+    .expect("a test token")
+}
+
+/// `message` with `token` as its bearer.
+pub fn with_token<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}")
+            .parse()
+            .expect("a token is ASCII"),
+    );
+    request
+}
+
+/// Calls every RPC of `policy` on `channel` with every role (a token scoped to the whole
+/// province) and without a token, with an empty request: a role the rule allows gets past the
+/// edge (any answer but UNAUTHENTICATED or PERMISSION_DENIED), one it does not gets
+/// PERMISSION_DENIED, and no token gets UNAUTHENTICATED unless the RPC is public. Panics with
+/// every mismatch listed.
+pub async fn assert_access_matrix(channel: Channel, policy: &AccessPolicy) {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    let mut mismatches = Vec::new();
+    for rpc in policy.rpcs {
+        let path = format!("/{}/{}", policy.service, rpc.method);
+        let callers = std::iter::once(None).chain(Role::ALL.map(Some));
+        for role in callers {
+            let mut request = Request::new(Bytes::new());
+            if let Some(role) = role {
+                request = with_token(Bytes::new(), &token(&[role], &[PROVINCE]));
+            }
+            grpc.ready().await.expect("the channel is ready");
+            let code = match grpc
+                .unary::<_, Bytes, _>(request, path.parse().expect("a valid path"), RawCodec)
+                .await
+            {
+                Ok(_) => Code::Ok,
+                Err(status) => status.code(),
+            };
+            let allowed = match role {
+                None => rpc.rule.is_public(),
+                Some(role) => rpc.rule.is_public() || rpc.rule.roles_allowed().contains(&role),
+            };
+            let expected_refusal = match role {
+                None => Code::Unauthenticated,
+                Some(_) => Code::PermissionDenied,
+            };
+            let refused = matches!(code, Code::Unauthenticated | Code::PermissionDenied);
+            let ok = if allowed {
+                !refused && code != Code::Unimplemented
+            } else {
+                code == expected_refusal
+            };
+            if !ok {
+                let who = role.map_or("no token", Role::as_str);
+                let expected = if allowed {
+                    "to pass the edge".to_owned()
+                } else {
+                    format!("{expected_refusal:?}")
+                };
+                mismatches.push(format!("{} as {who}: {code:?}, expected {expected}", rpc.method));
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "the edge does not enforce the access policy of {}:\n{}",
+        policy.service,
+        mismatches.join("\n")
+    );
+}
+
+/// Keeps the access matrix in a service's docs (`path`, relative to the crate) current: when the
+/// file differs from the policy's matrix, it is rewritten and the test fails, so the change is
+/// seen and committed (rust-analyzer's "sourcegen" approach).
+pub fn assert_access_doc(crate_dir: &str, path: &str, title: &str, policy: &AccessPolicy) {
+    let file = Path::new(crate_dir).join(path);
+    let expected = format!(
+        "# {title}: access matrix\n\n\
+         Generated from the service's access policy (`ACCESS` in `src/grpc/mod.rs`) by the test \
+         `access_matrix_doc_is_current`; do not edit by hand. A ✓ is a role allowed to call the \
+         RPC; \"public\" needs no token. Scope: where the caller's token regions must contain the \
+         region named; \"anywhere\" has no region check. Calls of RPCs that read personal data \
+         are recorded in the read audit (`minzheng.<service>.audit.personal_data_accessed`), \
+         allowed or refused.\n\n\
+         Service `{}`.\n\n{}",
+        policy.service,
+        policy.matrix()
+    );
+    let current = std::fs::read_to_string(&file).unwrap_or_default();
+    if current != expected {
+        std::fs::write(&file, &expected).expect("the access matrix doc is writable");
+        panic!(
+            "{} was out of date with the access policy and has been rewritten: review and commit it",
+            file.display()
+        );
+    }
+}
+
+/// A codec that passes bytes through, for calling any RPC without its message types.
+#[derive(Debug, Clone, Copy, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
