@@ -28,6 +28,7 @@ pub mod clock;
 pub mod error;
 pub mod live;
 pub mod pseudonym;
+mod rpc_telemetry;
 pub mod server;
 pub mod settings;
 pub mod shutdown;

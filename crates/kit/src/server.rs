@@ -8,8 +8,14 @@
 //! - reflection, both `grpc.reflection.v1` and `grpc.reflection.v1alpha` (stock Python grpcio and
 //!   older grpcurl only speak v1alpha), serving the registered descriptor sets plus health's;
 //! - authentication ([`crate::auth::AuthLayer`]);
-//! - a span per RPC named after the method (never carrying request fields), whose parent is the
-//!   caller's `traceparent` metadata.
+//! - for every RPC but health checks, a server span named after the method (never carrying
+//!   request fields), whose parent is the caller's `traceparent` metadata, and the
+//!   `rpc.server.duration` histogram (milliseconds) per service, method and numeric gRPC
+//!   status code; the span carries the code too (`rpc.grpc.status_code`), and the error status
+//!   for the codes OpenTelemetry counts as server errors. Both are recorded when the caller's
+//!   status is known, which for an answer with a body is its trailers (see `rpc_telemetry`).
+//!   Measurements go to the global meter (a no-op until telemetry exports metrics) unless
+//!   [`ServerBuilder::meter`] gives another.
 //!
 //! [`ServerBuilder::build`] binds (port 0 picks a free port) and returns a [`RunningServer`]
 //! that knows its address. Shutdown is graceful: on the cancellation token (or SIGTERM/SIGINT
@@ -22,7 +28,7 @@
 use std::{convert::Infallible, net::SocketAddr, time::Duration};
 
 use futures::{StreamExt, stream::BoxStream};
-use minzheng_telemetry::TraceContext;
+use opentelemetry::metrics::Meter;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tonic::{
@@ -40,6 +46,7 @@ use tonic_health::{
 
 use crate::{
     auth::{AuthError, AuthLayer, Authenticator},
+    rpc_telemetry::{KnownMethods, RpcTelemetryLayer},
     settings::PlatformSettings,
 };
 
@@ -79,6 +86,7 @@ pub struct ServerBuilder {
     descriptor_sets: Vec<&'static [u8]>,
     shutdown: Option<CancellationToken>,
     shutdown_timeout: Duration,
+    meter: Option<Meter>,
 }
 
 impl ServerBuilder {
@@ -91,6 +99,7 @@ impl ServerBuilder {
             descriptor_sets: Vec::new(),
             shutdown: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            meter: None,
         }
     }
 
@@ -139,6 +148,12 @@ impl ServerBuilder {
         self
     }
 
+    /// Records the RPC metrics with `meter` instead of the global one (tests read their own).
+    pub fn meter(mut self, meter: Meter) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
     /// Binds the listen address and starts serving in a background task.
     pub async fn build(self) -> Result<RunningServer, ServerError> {
         let Self {
@@ -149,6 +164,7 @@ impl ServerBuilder {
             descriptor_sets,
             shutdown,
             shutdown_timeout,
+            meter,
         } = self;
 
         let listener = TcpListener::bind(listen)
@@ -174,6 +190,10 @@ impl ServerBuilder {
             draining: draining.clone(),
         }));
         add_reflection(&mut routes, &descriptor_sets)?;
+        let telemetry = RpcTelemetryLayer::new(
+            &meter.unwrap_or_else(minzheng_telemetry::meter),
+            known_methods(&service_names, &descriptor_sets),
+        );
 
         let token = match shutdown {
             Some(token) => token,
@@ -197,9 +217,10 @@ impl ServerBuilder {
             }
         };
 
+        // Telemetry outside authentication, so that refused calls are observed too.
         let serve = tonic::transport::Server::builder()
+            .layer(telemetry)
             .layer(AuthLayer::new(authenticator))
-            .trace_fn(request_span)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(
                 TcpIncoming::from(listener).with_nodelay(Some(true)),
@@ -288,36 +309,24 @@ fn add_reflection(routes: &mut RoutesBuilder, sets: &[&'static [u8]]) -> Result<
     Ok(())
 }
 
-/// The span of one RPC: named after the method, child of the caller's trace context. Health
-/// probes (every few seconds from Kubernetes) get none, to keep traces about real work.
-fn request_span(request: &http::Request<()>) -> tracing::Span {
-    let path = request.uri().path();
-    if path.starts_with("/grpc.health.v1.Health/") {
-        return tracing::Span::none();
-    }
-    let full_method = path.trim_start_matches('/');
-    let (service, method) = full_method.split_once('/').unwrap_or((full_method, ""));
-    let span = tracing::info_span!(
-        "grpc request",
-        otel.name = %full_method,
-        otel.kind = "server",
-        rpc.system = "grpc",
-        rpc.service = %service,
-        rpc.method = %method,
-    );
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    TraceContext {
-        traceparent: header("traceparent"),
-        tracestate: header("tracestate"),
-    }
-    .set_as_parent_of(&span);
-    span
+/// What the RPC telemetry may name: the added services and reflection, with the methods their
+/// descriptor sets list (health is not observed at all).
+fn known_methods(services: &[&'static str], sets: &[&'static [u8]]) -> KnownMethods {
+    use tonic_reflection::pb::{v1, v1alpha};
+    let services: Vec<&str> = services
+        .iter()
+        .copied()
+        .chain([
+            v1::server_reflection_server::SERVICE_NAME,
+            v1alpha::server_reflection_server::SERVICE_NAME,
+        ])
+        .collect();
+    let sets: Vec<&[u8]> = sets
+        .iter()
+        .copied()
+        .chain([v1::FILE_DESCRIPTOR_SET, v1alpha::FILE_DESCRIPTOR_SET])
+        .collect();
+    KnownMethods::new(&services, &sets)
 }
 
 /// Health that ends `Watch` streams once shutdown begins, after telling them NOT_SERVING: an

@@ -6,6 +6,34 @@
 //! Spans always get OpenTelemetry trace and span ids, exporter or not, so that the trace context
 //! stored with an event is real even in a development run without a collector.
 //!
+//! # Configuration and precedence
+//!
+//! [`init`] takes a [`TelemetryConfig`] (from the `MZ_*` settings) and honours the standard
+//! OpenTelemetry environment variables. Where both say something, the first that is set (and not
+//! empty) wins:
+//!
+//! - **Export or not.** `OTEL_SDK_DISABLED=true` (any case) exports nothing, whatever endpoint is
+//!   set; spans still get local ids so that stored trace contexts stay real.
+//! - **Trace endpoint:** [`TelemetryConfig::otlp_endpoint`] (`MZ_OTLP_ENDPOINT`), then
+//!   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, then `OTEL_EXPORTER_OTLP_ENDPOINT`; none of them
+//!   means no trace export. **Metric endpoint:** the same with
+//!   `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`; none means the global meter stays a no-op. The
+//!   exporters speak OTLP over gRPC only, so an `OTEL_EXPORTER_OTLP_PROTOCOL` other than `grpc`
+//!   is reported as a warning and otherwise ignored.
+//! - **`service.name`:** `OTEL_SERVICE_NAME`, then `service.name` in
+//!   `OTEL_RESOURCE_ATTRIBUTES`, then [`TelemetryConfig::service_name`]: the name the binary
+//!   gives is a default an operator can override.
+//! - **Other resource attributes:** `OTEL_RESOURCE_ATTRIBUTES` (`key=value,…`, values
+//!   percent-decoded as the specification asks; a malformed value discards the whole variable
+//!   with a warning), plus the SDK's `telemetry.sdk.*`.
+//!
+//! The variables above are read once, in [`init`], through one function that tests call with an
+//! explicit environment. The SDK and the OTLP exporter read a few more by themselves, from the
+//! process environment, and this crate leaves them to it: `OTEL_TRACES_SAMPLER` and
+//! `OTEL_TRACES_SAMPLER_ARG` (default `parentbased_always_on`), `OTEL_BSP_*` (batch span
+//! processor), `OTEL_METRIC_EXPORT_INTERVAL`/`_TIMEOUT`, `OTEL_SPAN_*_LIMIT`, and
+//! `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]{HEADERS,TIMEOUT,COMPRESSION}`.
+//!
 //! Architecture invariant: knows nothing of gRPC, NATS or the event store; it deals in
 //! `traceparent`/`tracestate` strings and the current `tracing` span.
 
@@ -19,7 +47,7 @@ use opentelemetry::{
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::{
     Resource, metrics::SdkMeterProvider, propagation::TraceContextPropagator,
-    trace::SdkTracerProvider,
+    resource::TelemetryResourceDetector, trace::SdkTracerProvider,
 };
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
@@ -48,9 +76,12 @@ impl std::str::FromStr for LogFormat {
 /// What [`init`] needs.
 #[derive(Debug, Clone, Default)]
 pub struct TelemetryConfig {
-    /// `service.name` of exported telemetry, e.g. `minzheng-placenames`.
+    /// `service.name` of exported telemetry, e.g. `minzheng-placenames`, unless
+    /// `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` name another (see the crate docs).
     pub service_name: String,
-    /// OTLP/gRPC collector endpoint, e.g. `http://otel-collector:4317`; `None` exports nothing.
+    /// OTLP/gRPC collector endpoint, e.g. `http://otel-collector:4317`, for traces and metrics;
+    /// `None` falls back to the `OTEL_EXPORTER_OTLP_*ENDPOINT` variables, and without those
+    /// nothing is exported.
     pub otlp_endpoint: Option<String>,
     pub log_format: LogFormat,
     /// Default filter when `RUST_LOG` is unset, e.g. `info`.
@@ -77,25 +108,25 @@ impl Drop for TelemetryGuard {
 /// Installs the global subscriber, propagator and (when configured) OTLP exporters. Call once,
 /// at the start of `main`, inside the Tokio runtime.
 pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
+    let plan = Plan::new(config, |name| std::env::var(name).ok());
     global::set_text_map_propagator(TraceContextPropagator::new());
-    let resource = Resource::builder()
-        .with_attribute(KeyValue::new("service.name", config.service_name.clone()))
-        .build();
 
-    let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource.clone());
-    let mut meter_provider = None;
-    if let Some(endpoint) = &config.otlp_endpoint {
+    let mut tracer_builder = SdkTracerProvider::builder().with_resource(plan.resource.clone());
+    if let Some(endpoint) = &plan.traces_endpoint {
         let spans = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .with_endpoint(endpoint.clone())
             .build()?;
         tracer_builder = tracer_builder.with_batch_exporter(spans);
+    }
+    let mut meter_provider = None;
+    if let Some(endpoint) = &plan.metrics_endpoint {
         let metrics = opentelemetry_otlp::MetricExporter::builder()
             .with_tonic()
             .with_endpoint(endpoint.clone())
             .build()?;
         let meters = SdkMeterProvider::builder()
-            .with_resource(resource)
+            .with_resource(plan.resource.clone())
             .with_periodic_exporter(metrics)
             .build();
         global::set_meter_provider(meters.clone());
@@ -122,10 +153,144 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
             )
             .try_init()?,
     }
+    // Only now is there a subscriber to tell.
+    for warning in &plan.warnings {
+        tracing::warn!(%warning, "telemetry setting not applied");
+    }
+    tracing::debug!(
+        service = %plan.service_name,
+        traces = ?plan.traces_endpoint,
+        metrics = ?plan.metrics_endpoint,
+        "telemetry initialised"
+    );
     Ok(TelemetryGuard {
         tracer_provider,
         meter_provider,
     })
+}
+
+/// What [`init`] does, decided from the configuration and the standard `OTEL_*` variables
+/// (precedence in the crate docs). A pure function of its inputs, so that tests pass an
+/// environment instead of changing the process's, which parallel tests share.
+#[derive(Debug)]
+struct Plan {
+    service_name: String,
+    resource: Resource,
+    traces_endpoint: Option<String>,
+    metrics_endpoint: Option<String>,
+    /// Problems with the configuration, reported once logging is set up.
+    warnings: Vec<String>,
+}
+
+impl Plan {
+    fn new(config: &TelemetryConfig, env: impl Fn(&str) -> Option<String>) -> Self {
+        // Empty counts as unset, as in the SDK and the OTLP exporter.
+        let var = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+        let mut warnings = Vec::new();
+
+        let attributes = match var("OTEL_RESOURCE_ATTRIBUTES")
+            .map(|value| parse_resource_attributes(&value))
+            .transpose()
+        {
+            Ok(attributes) => attributes.unwrap_or_default(),
+            Err(error) => {
+                warnings.push(format!("OTEL_RESOURCE_ATTRIBUTES ignored: {error}"));
+                Vec::new()
+            }
+        };
+        let service_name = var("OTEL_SERVICE_NAME")
+            .or_else(|| {
+                attributes
+                    .iter()
+                    .rev()
+                    .find(|kv| kv.key.as_str() == SERVICE_NAME)
+                    .map(|kv| kv.value.as_str().into_owned())
+            })
+            .unwrap_or_else(|| config.service_name.clone());
+        let resource = Resource::builder_empty()
+            .with_detector(Box::new(TelemetryResourceDetector))
+            .with_attributes(attributes)
+            .with_service_name(service_name.clone())
+            .build();
+
+        let disabled =
+            var("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let endpoint = |signal_variable: &str| {
+            if disabled {
+                return None;
+            }
+            config
+                .otlp_endpoint
+                .clone()
+                .filter(|endpoint| !endpoint.trim().is_empty())
+                .or_else(|| var(signal_variable))
+                .or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        };
+        let traces_endpoint = endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+        let metrics_endpoint = endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+
+        for name in [
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+        ] {
+            if let Some(protocol) = var(name).filter(|p| p.trim() != "grpc") {
+                warnings.push(format!(
+                    "{name}={protocol} ignored: minzheng exports OTLP over gRPC only"
+                ));
+            }
+        }
+        Self {
+            service_name,
+            resource,
+            traces_endpoint,
+            metrics_endpoint,
+            warnings,
+        }
+    }
+}
+
+const SERVICE_NAME: &str = "service.name";
+
+/// Parses `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs separated by commas, values
+/// percent-encoded (the W3C Baggage octet rules). The specification asks that a value that does
+/// not decode discards the whole variable, so one error fails it all.
+fn parse_resource_attributes(value: &str) -> Result<Vec<KeyValue>, String> {
+    value
+        .split(',')
+        .filter(|entry| !entry.trim().is_empty())
+        .map(|entry| {
+            let (key, value) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("{entry:?} is not key=value"))?;
+            let key = key.trim();
+            if key.is_empty() {
+                return Err(format!("{entry:?} has an empty key"));
+            }
+            let value = percent_decode(value.trim())
+                .ok_or_else(|| format!("the value of {key} is not valid percent-encoded UTF-8"))?;
+            Ok(KeyValue::new(key.to_owned(), value))
+        })
+        .collect()
+}
+
+fn percent_decode(encoded: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(encoded.len());
+    let mut rest = encoded.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            // Checked digit by digit: `from_str_radix` alone would take a sign, as in `%+1`.
+            let hex = tail
+                .get(..2)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
+            bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// The global meter for minzheng's own metrics (a no-op until [`init`] configured an exporter).
@@ -229,5 +394,181 @@ mod tests {
             );
             assert_eq!(outgoing.tracestate.as_deref(), Some("vendor=1"));
         });
+    }
+
+    fn plan(config: &TelemetryConfig, env: &[(&str, &str)]) -> Plan {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Plan::new(config, |name| env.get(name).cloned())
+    }
+
+    fn config(endpoint: Option<&str>) -> TelemetryConfig {
+        TelemetryConfig {
+            service_name: "minzheng-placenames".to_owned(),
+            otlp_endpoint: endpoint.map(str::to_owned),
+            ..TelemetryConfig::default()
+        }
+    }
+
+    fn attribute(plan: &Plan, key: &str) -> Option<String> {
+        plan.resource
+            .get(&opentelemetry::Key::from(key.to_owned()))
+            .map(|value| value.as_str().into_owned())
+    }
+
+    #[test]
+    fn without_any_variable_the_config_decides() {
+        let configured = plan(&config(Some("http://collector:4317")), &[]);
+        assert_eq!(configured.service_name, "minzheng-placenames");
+        assert_eq!(
+            attribute(&configured, "service.name").as_deref(),
+            Some("minzheng-placenames")
+        );
+        assert_eq!(
+            attribute(&configured, "telemetry.sdk.language").as_deref(),
+            Some("rust")
+        );
+        assert_eq!(
+            configured.traces_endpoint.as_deref(),
+            Some("http://collector:4317")
+        );
+        assert_eq!(
+            configured.metrics_endpoint.as_deref(),
+            Some("http://collector:4317")
+        );
+        assert!(configured.warnings.is_empty(), "{:?}", configured.warnings);
+
+        let silent = plan(&config(None), &[]);
+        assert_eq!(silent.traces_endpoint, None);
+        assert_eq!(silent.metrics_endpoint, None);
+    }
+
+    #[test]
+    fn service_name_otel_service_name_then_resource_attributes_then_config() {
+        let attributes = (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=from-attributes,deployment.environment=staging",
+        );
+        let both = plan(
+            &config(None),
+            &[attributes, ("OTEL_SERVICE_NAME", "from-service-name")],
+        );
+        assert_eq!(both.service_name, "from-service-name");
+        assert_eq!(
+            attribute(&both, "service.name").as_deref(),
+            Some("from-service-name")
+        );
+        assert_eq!(
+            attribute(&both, "deployment.environment").as_deref(),
+            Some("staging")
+        );
+
+        let attributes_only = plan(&config(None), &[attributes]);
+        assert_eq!(
+            attribute(&attributes_only, "service.name").as_deref(),
+            Some("from-attributes")
+        );
+
+        let empty = plan(&config(None), &[("OTEL_SERVICE_NAME", "")]);
+        assert_eq!(
+            attribute(&empty, "service.name").as_deref(),
+            Some("minzheng-placenames"),
+            "an empty variable counts as unset"
+        );
+    }
+
+    #[test]
+    fn resource_attributes_are_percent_decoded_and_all_or_nothing() {
+        let decoded = plan(
+            &config(None),
+            &[(
+                "OTEL_RESOURCE_ATTRIBUTES",
+                " k8s.namespace.name = minzheng ,team=civil%20affairs%2C%20Benxi",
+            )],
+        );
+        assert_eq!(
+            attribute(&decoded, "k8s.namespace.name").as_deref(),
+            Some("minzheng")
+        );
+        assert_eq!(
+            attribute(&decoded, "team").as_deref(),
+            Some("civil affairs, Benxi")
+        );
+
+        for malformed in ["a=1,b", "a=1,b=%zz", "a=1,b=%+1", "=x"] {
+            let plan = plan(&config(None), &[("OTEL_RESOURCE_ATTRIBUTES", malformed)]);
+            assert_eq!(
+                attribute(&plan, "a"),
+                None,
+                "{malformed:?} is discarded whole"
+            );
+            assert_eq!(plan.warnings.len(), 1, "{malformed:?}: {:?}", plan.warnings);
+        }
+    }
+
+    #[test]
+    fn endpoint_mz_then_signal_variable_then_otlp_endpoint() {
+        let generic = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://generic:4317");
+        let traces = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:4317");
+
+        let mz = plan(&config(Some("http://mz:4317")), &[generic, traces]);
+        assert_eq!(mz.traces_endpoint.as_deref(), Some("http://mz:4317"));
+        assert_eq!(mz.metrics_endpoint.as_deref(), Some("http://mz:4317"));
+
+        let otel = plan(&config(None), &[generic, traces]);
+        assert_eq!(otel.traces_endpoint.as_deref(), Some("http://traces:4317"));
+        assert_eq!(
+            otel.metrics_endpoint.as_deref(),
+            Some("http://generic:4317")
+        );
+
+        let traces_only = plan(&config(None), &[traces]);
+        assert_eq!(
+            traces_only.traces_endpoint.as_deref(),
+            Some("http://traces:4317")
+        );
+        assert_eq!(
+            traces_only.metrics_endpoint, None,
+            "no metric endpoint anywhere: metrics stay a no-op"
+        );
+    }
+
+    #[test]
+    fn sdk_disabled_exports_nothing_whatever_the_endpoint() {
+        let disabled = plan(
+            &config(Some("http://mz:4317")),
+            &[
+                ("OTEL_SDK_DISABLED", "TRUE"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://generic:4317"),
+            ],
+        );
+        assert_eq!(disabled.traces_endpoint, None);
+        assert_eq!(disabled.metrics_endpoint, None);
+
+        let not_true = plan(
+            &config(Some("http://mz:4317")),
+            &[("OTEL_SDK_DISABLED", "1")],
+        );
+        assert_eq!(
+            not_true.traces_endpoint.as_deref(),
+            Some("http://mz:4317"),
+            "only `true` disables, as the specification says"
+        );
+    }
+
+    #[test]
+    fn a_protocol_other_than_grpc_is_reported() {
+        let plan = plan(
+            &config(None),
+            &[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")],
+        );
+        assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
+        assert!(
+            plan.warnings[0].contains("gRPC only"),
+            "{:?}",
+            plan.warnings
+        );
     }
 }

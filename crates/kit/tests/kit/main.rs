@@ -1,10 +1,11 @@
 //! Integration tests of the service kit, one binary: settings layering, the status mapping,
-//! token verification, the server over real gRPC clients, the command runner against real
-//! SQLite and PostgreSQL stores, and signal handling.
+//! token verification, the server over real gRPC clients and what it records of each RPC, the
+//! command runner against real SQLite and PostgreSQL stores, and signal handling.
 
 mod aggregate;
 mod auth;
 mod errors;
+mod observability;
 mod server;
 mod settings;
 mod shutdown;
