@@ -125,9 +125,10 @@ impl TestHostBuilder {
                 let host = self
                     .modules
                     .into_iter()
-                    .fold(Host::new(Mode::Embedded, settings_in(&settings, &dir)), |h, m| {
-                        h.module_arc(m)
-                    })
+                    .fold(
+                        Host::new(Mode::Embedded, settings_in(&settings, &dir)),
+                        |h, m| h.module_arc(m),
+                    )
                     .authenticator(authenticator())
                     .start()
                     .await
@@ -218,7 +219,9 @@ impl TestHost {
 
     /// A NATS client (distributed only).
     pub fn nats(&self) -> &async_nats::Client {
-        self.nats.as_ref().expect("NATS is only used by a distributed test host")
+        self.nats
+            .as_ref()
+            .expect("NATS is only used by a distributed test host")
     }
 
     /// The data directory (embedded only).
@@ -282,9 +285,7 @@ pub fn with_token<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
     request.metadata_mut().insert(
         "authorization",
-        format!("Bearer {token}")
-            .parse()
-            .expect("a token is ASCII"),
+        format!("Bearer {token}").parse().expect("a token is ASCII"),
     );
     request
 }
@@ -334,7 +335,10 @@ pub async fn assert_access_matrix(channel: Channel, policy: &AccessPolicy) {
                 } else {
                     format!("{expected_refusal:?}")
                 };
-                mismatches.push(format!("{} as {who}: {code:?}, expected {expected}", rpc.method));
+                mismatches.push(format!(
+                    "{} as {who}: {code:?}, expected {expected}",
+                    rpc.method
+                ));
             }
         }
     }

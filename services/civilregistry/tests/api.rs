@@ -9,7 +9,10 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use futures::StreamExt as _;
-use minzheng_host::{Host, Mode, RunningHost, testing::{self, TestHost}};
+use minzheng_host::{
+    Host, Mode, RunningHost,
+    testing::{self, TestHost},
+};
 use minzheng_kit::{
     auth::{Authenticator, Role, mint_dev_token},
     clock::FixedClock,
@@ -1019,4 +1022,102 @@ fn access_matrix_doc_is_current() {
         "Civil registry",
         &minzheng_civilregistry::grpc::CivilRegistryApi::access(),
     );
+}
+
+/// A read of a person's marital status is audited on the bus for a plain NATS subscriber: who,
+/// role, purpose, the person by pseudonym, allowed or refused; no id number anywhere.
+#[tokio::test]
+async fn reads_of_personal_data_are_audited_on_the_bus() {
+    use minzheng_proto::audit::v1 as audit;
+    let clock = FixedClock::new(date!(2025 - 06 - 01));
+    let host = TestHost::distributed()
+        .service(civil_registry(&clock))
+        .start()
+        .await;
+    let subject = format!("{}.civilregistry.audit.>", host.bus_prefix());
+    let mut audits = host.nats().subscribe(subject).await.expect("subscribed");
+    host.nats().flush().await.expect("flushed");
+    let mut client = CivilRegistryServiceClient::new(host.channel("civilregistry").await);
+    let read = || pb::GetMaritalStatusRequest {
+        citizen: citizen(WIFE),
+        as_of: None,
+        read: None,
+    };
+
+    let mut allowed =
+        testing::with_token(read(), &testing::token(&[Role::Auditor], &["210500000000"]));
+    allowed.metadata_mut().insert(
+        "x-access-purpose",
+        "dibao review 2025-06".parse().expect("ascii"),
+    );
+    let answer = client
+        .get_marital_status(allowed)
+        .await
+        .expect("an auditor reads");
+    assert_eq!(
+        answer.get_ref().status,
+        i32::from(pb::MaritalStatus::NoRecord)
+    );
+    let refused = client
+        .get_marital_status(testing::with_token(
+            read(),
+            &testing::token(&[Role::Operator], &["210500000000"]),
+        ))
+        .await
+        .expect_err("operators do not read persons");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let message = tokio::time::timeout(Duration::from_secs(30), audits.next())
+            .await
+            .expect("the audit reaches the bus")
+            .expect("subscription open");
+        let headers = message.headers.clone().unwrap_or_default();
+        assert_eq!(
+            headers
+                .get("ce-type")
+                .map(|v| v.as_str().to_owned())
+                .as_deref(),
+            Some("minzheng.audit.v1.PersonalDataAccessed")
+        );
+        let mut visible = message.subject.to_string();
+        for (name, values) in headers.iter() {
+            visible.push_str(name.as_ref());
+            values.iter().for_each(|v| visible.push_str(v.as_str()));
+        }
+        let event = audit::PersonalDataAccessed::decode(message.payload.clone()).expect("protobuf");
+        assert!(
+            !visible.contains(WIFE) && !format!("{event:?}").contains(WIFE),
+            "no id number in the audit"
+        );
+        assert_eq!(
+            message.subject.as_str(),
+            format!(
+                "{}.civilregistry.audit.personal_data_accessed",
+                host.bus_prefix()
+            )
+        );
+        seen.push(event);
+    }
+    let (allowed, refused) = (&seen[0], &seen[1]);
+    assert_eq!(
+        allowed.method,
+        "minzheng.civilregistry.v1.CivilRegistryService/GetMaritalStatus"
+    );
+    assert_eq!(allowed.actor, "tester");
+    assert_eq!(allowed.roles, ["auditor"]);
+    assert_eq!(allowed.purpose, "dibao review 2025-06");
+    assert_eq!(allowed.outcome, i32::from(audit::AccessOutcome::Allowed));
+    assert_eq!(allowed.records.len(), 1, "{allowed:?}");
+    assert_eq!(allowed.records[0].kind, "person");
+    assert!(
+        allowed.records[0].id.len() >= 32,
+        "a pseudonym: {allowed:?}"
+    );
+    assert!(allowed.accessed_at.is_some());
+    assert_eq!(refused.roles, ["operator"]);
+    assert_eq!(refused.outcome, i32::from(audit::AccessOutcome::Refused));
+    assert_eq!(refused.status_code, Code::PermissionDenied as i32);
+    host.shutdown().await;
 }

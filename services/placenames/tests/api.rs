@@ -7,7 +7,10 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use futures::StreamExt as _;
-use minzheng_host::{Host, Mode, RunningHost, testing::{self, TestHost}};
+use minzheng_host::{
+    Host, Mode, RunningHost,
+    testing::{self, TestHost},
+};
 use minzheng_kit::{
     auth::{Authenticator, Role, mint_dev_token},
     settings::PlatformSettings,
