@@ -43,12 +43,27 @@ pub struct ServiceContext {
     pub(crate) background: CancellationToken,
     pub(crate) tasks: Tasks,
     pub(crate) consumer_settings: ConsumerSettings,
+    /// The environment the host was configured from, for the services' own settings.
+    pub(crate) environment: Arc<Vec<(String, String)>>,
 }
 
 impl ServiceContext {
     /// The service's name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The service's own settings: the `[<name>]` section of the settings file and the
+    /// `MZ_<NAME>__<KEY>` variables (see `minzheng_kit::settings::load_section_from`).
+    pub fn settings<T: serde::de::DeserializeOwned>(&self) -> anyhow::Result<T> {
+        minzheng_kit::settings::load_section_from(self.environment.iter().cloned(), self.name)
+            .with_context(|| {
+                format!(
+                    "the {} settings (MZ_{}__…)",
+                    self.name,
+                    self.name.to_ascii_uppercase()
+                )
+            })
     }
 
     /// The service's own event store.

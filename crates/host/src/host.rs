@@ -48,6 +48,7 @@ pub struct Host {
     modules: Vec<Arc<dyn ServiceModule>>,
     bus_prefix: String,
     consumer_settings: ConsumerSettings,
+    environment: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Host {
@@ -81,7 +82,20 @@ impl Host {
             modules: Vec::new(),
             bus_prefix: "minzheng".to_owned(),
             consumer_settings: ConsumerSettings::default(),
+            // Variables that are not UTF-8 cannot be settings: every name we read is ASCII.
+            environment: std::env::vars_os()
+                .filter_map(|(name, value)| {
+                    Some((name.into_string().ok()?, value.into_string().ok()?))
+                })
+                .collect(),
         }
+    }
+
+    /// Sets an environment variable as the services' settings see it (`MZ_<SERVICE>__<KEY>`),
+    /// over the process environment; for tests and tools.
+    pub fn setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.environment.push((name.into(), value.into()));
+        self
     }
 
     /// Hosts `module`.
@@ -123,7 +137,9 @@ impl Host {
             modules,
             bus_prefix,
             consumer_settings,
+            environment,
         } = self;
+        let environment = Arc::new(environment);
         if mode == Mode::Distributed {
             if settings.database_url.is_none() {
                 bail!("MZ_DATABASE_URL must be set to run a service on its own");
@@ -203,6 +219,7 @@ impl Host {
                 background: background.clone(),
                 tasks: tasks.clone(),
                 consumer_settings: consumer_settings.clone(),
+                environment: environment.clone(),
             };
             server = o
                 .module

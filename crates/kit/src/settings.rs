@@ -74,6 +74,29 @@ where
     K: Into<String>,
     V: Into<String>,
 {
+    extract(&layered(environment)?)
+}
+
+/// A service's own settings: the table `[<section>]` of the settings file and the variables
+/// `MZ_<SECTION>__<KEY>` (e.g. `MZ_CIVILREGISTRY__PSEUDONYM_KEY`), layered as [`load`] layers the
+/// platform's. Keys the section does not set take `T`'s serde defaults.
+pub fn load_section_from<T, I, K, V>(environment: I, section: &str) -> Result<T, SettingsError>
+where
+    T: DeserializeOwned,
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    extract(&layered(environment)?.focus(section))
+}
+
+/// The layered sources: the file named by `MZ_CONFIG`, then the `MZ_` variables.
+fn layered<I, K, V>(environment: I) -> Result<Figment, SettingsError>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
     let mut config = None;
     let mut vars = Vec::new();
     for (name, value) in environment {
@@ -102,7 +125,7 @@ where
     for var in vars {
         figment = figment.merge(var);
     }
-    extract(&figment)
+    Ok(figment)
 }
 
 /// Extracts `T` from an explicitly built [`Figment`], for tools and tests that layer their own

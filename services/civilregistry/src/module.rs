@@ -32,23 +32,48 @@ const PLACENAMES: &str = "placenames";
 /// The service that publishes the assistance households.
 const ASSISTANCE: &str = "assistance";
 
+/// The service's own settings: `[civilregistry]` in the settings file, `MZ_CIVILREGISTRY__…` in
+/// the environment.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The key of the pseudonyms that key persons' streams (`MZ_CIVILREGISTRY__PSEUDONYM_KEY`,
+    /// at least 32 bytes). Required; never change it for a deployment: the streams keyed under
+    /// the old key would no longer be found.
+    pub pseudonym_key: Option<SecretString>,
+}
+
 /// The civil-registry service module.
 #[derive(Debug, Clone)]
 pub struct Module {
-    pseudonym_key: SecretString,
+    pseudonym_key: Option<SecretString>,
     clock: Arc<dyn Clock>,
     waiver_policy: WaiverPolicy,
 }
 
-impl Module {
-    /// A module whose person streams are keyed under `pseudonym_key` (at least 32 bytes; it
-    /// must never change for a deployment).
-    pub fn new(pseudonym_key: SecretString) -> Self {
+impl Default for Module {
+    /// A module configured by its settings ([`Settings`]).
+    fn default() -> Self {
         Self {
-            pseudonym_key,
+            pseudonym_key: None,
             clock: Arc::new(SystemClock),
             waiver_policy: WaiverPolicy::default(),
         }
+    }
+}
+
+impl Module {
+    /// A module whose person streams are keyed under `pseudonym_key` (at least 32 bytes; it
+    /// must never change for a deployment), whatever the settings say.
+    pub fn new(pseudonym_key: SecretString) -> Self {
+        Self::default().with_pseudonym_key(pseudonym_key)
+    }
+
+    /// Keys persons' streams under `key` rather than the settings' key (`minzheng dev` keeps
+    /// one under its data directory).
+    pub fn with_pseudonym_key(mut self, key: SecretString) -> Self {
+        self.pseudonym_key = Some(key);
+        self
     }
 
     /// Uses `clock` for today's date (tests move a fixed clock).
@@ -75,8 +100,15 @@ impl ServiceModule for Module {
         context: &ServiceContext,
         server: ServerBuilder,
     ) -> anyhow::Result<ServerBuilder> {
-        let pseudonyms = Pseudonymizer::new(&self.pseudonym_key)
-            .context("the pseudonym key (MZ_PSEUDONYM_KEY)")?;
+        let key = match &self.pseudonym_key {
+            Some(key) => key.clone(),
+            None => context.settings::<Settings>()?.pseudonym_key.context(
+                "MZ_CIVILREGISTRY__PSEUDONYM_KEY must be set (at least 32 bytes, never changed \
+                 afterwards) to keep records of persons",
+            )?,
+        };
+        let pseudonyms = Pseudonymizer::new(&key)
+            .context("the pseudonym key (MZ_CIVILREGISTRY__PSEUDONYM_KEY)")?;
         divisions::create_table(context.db())
             .await
             .context("creating cr_divisions")?;

@@ -212,3 +212,48 @@ fn debug_output_never_shows_secrets() {
         "the value itself is intact"
     );
 }
+
+/// A service's own section, as the civil registry's pseudonym key is kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ServiceSection {
+    key: Option<String>,
+    per_day: u32,
+}
+
+#[test]
+fn a_service_section_layers_like_the_platform_settings() {
+    let file = settings_file(
+        r#"
+            listen = "0.0.0.0:9000"
+            [widgets]
+            key = "from-file"
+            per_day = 3
+        "#,
+    );
+    let path = file.path().display().to_string();
+    let section: ServiceSection = settings::load_section_from(
+        env(&[("MZ_CONFIG", &path), ("MZ_WIDGETS__KEY", "from-env")]),
+        "widgets",
+    )
+    .expect("the section loads");
+    assert_eq!(section.key.as_deref(), Some("from-env"));
+    assert_eq!(section.per_day, 3);
+    // Another service's section is not this one's, and the platform's keys are not in it.
+    let other: ServiceSection =
+        settings::load_section_from(env(&[("MZ_CONFIG", &path)]), "gadgets").expect("defaults");
+    assert!(other.key.is_none() && other.per_day == 0);
+    let error = settings::load_section_from::<ServiceSection, _, _, _>(
+        env(&[("MZ_WIDGETS__PER_DAY", "many")]),
+        "widgets",
+    )
+    .expect_err("not a number");
+    assert!(error.to_string().contains("MZ_WIDGETS__PER_DAY"), "{error}");
+    // The platform settings ignore the sections.
+    let platform: PlatformSettings =
+        settings::load_from(env(&[("MZ_CONFIG", &path)])).expect("platform loads");
+    assert_eq!(
+        platform.listen,
+        "0.0.0.0:9000".parse::<SocketAddr>().unwrap()
+    );
+}
