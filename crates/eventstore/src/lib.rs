@@ -284,7 +284,10 @@ pub enum StoreError {
     Database(#[source] sqlx::Error),
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
-    #[error("unsupported database URL scheme {0:?} (expected postgres:// or sqlite:)")]
+    /// The URL names no backend this crate has; holds the scheme only (see [`Backend::for_url`]).
+    #[error(
+        "unsupported database URL scheme {0:?} (supported: postgres://, postgresql://, sqlite:)"
+    )]
     UnsupportedUrl(String),
 }
 
@@ -416,23 +419,49 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
 /// A shared, type-erased store.
 pub type SharedStore = Arc<dyn EventStore>;
 
+/// The backend a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `postgres://…` or `postgresql://…`.
+    Postgres,
+    /// `sqlite:…` (`sqlite://path`, `sqlite::memory:`).
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend `url` names, or [`StoreError::UnsupportedUrl`] for any other scheme. Every
+    /// opener asks this one function, so that a URL of another database is refused rather than
+    /// taken for a SQLite file name.
+    pub fn for_url(url: &str) -> Result<Backend> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            // Only the scheme, and only when it is one: the rest of a URL may hold a password,
+            // and so may text without a scheme (`user:secret@host`).
+            let scheme = url
+                .split_once("://")
+                .map(|(scheme, _)| scheme)
+                .filter(|scheme| {
+                    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                        && scheme
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                })
+                .unwrap_or_default();
+            Err(StoreError::UnsupportedUrl(scheme.to_owned()))
+        }
+    }
+}
+
 /// Opens the store named by a URL (`postgres://…` or `sqlite://…`), applies its migrations and
 /// returns it with the given upcasters.
 pub async fn connect(url: &str, upcasters: Upcasters) -> Result<SharedStore> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(
-            postgres::PostgresStore::connect(url, upcasters).await?,
-        ))
-    } else if url.starts_with("sqlite:") {
-        Ok(Arc::new(
-            sqlite::SqliteStore::connect(url, upcasters).await?,
-        ))
-    } else {
-        // Only the scheme: the rest of a URL may hold a password.
-        Err(StoreError::UnsupportedUrl(
-            url.split(':').next().unwrap_or_default().to_owned(),
-        ))
-    }
+    Ok(match Backend::for_url(url)? {
+        Backend::Postgres => Arc::new(postgres::PostgresStore::connect(url, upcasters).await?),
+        Backend::Sqlite => Arc::new(sqlite::SqliteStore::connect(url, upcasters).await?),
+    })
 }
 
 #[cfg(test)]
@@ -529,6 +558,36 @@ mod tests {
         match err {
             StoreError::UnsupportedUrl(scheme) => assert_eq!(scheme, "mysql"),
             other => panic!("expected UnsupportedUrl, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_postgres_and_sqlite_urls_name_a_backend() {
+        for (url, backend) in [
+            ("postgres://u:p@db/x", Backend::Postgres),
+            ("postgresql://db/x", Backend::Postgres),
+            ("sqlite://data/x.db?mode=rwc", Backend::Sqlite),
+            ("sqlite::memory:", Backend::Sqlite),
+        ] {
+            assert_eq!(Backend::for_url(url).expect(url), backend, "{url}");
+        }
+        for (url, scheme) in [
+            ("mysql://u:secret@db/x", "mysql"),
+            ("http://u:secret@db/x", "http"),
+            ("u:secret@db/x", ""),
+            ("secret", ""),
+            ("data/x.db", ""),
+        ] {
+            let err = Backend::for_url(url).expect_err(url);
+            assert!(
+                matches!(&err, StoreError::UnsupportedUrl(s) if s == scheme),
+                "{url}: {err:?}"
+            );
+            let message = err.to_string();
+            assert!(!message.contains("secret"), "{message}");
+            for supported in ["postgres://", "postgresql://", "sqlite:"] {
+                assert!(message.contains(supported), "{message}");
+            }
         }
     }
 }

@@ -252,21 +252,27 @@ async fn open(
     module: Arc<dyn ServiceModule>,
     settings: &PlatformSettings,
 ) -> anyhow::Result<Opened> {
+    use minzheng_eventstore::Backend;
+
     let name = module.name();
     let url = settings.database_url_or_embedded(name);
     let url = url.expose_secret();
-    let (store, postgres): (SharedStore, _) =
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    let backend =
+        Backend::for_url(url).with_context(|| format!("opening the {name} event store"))?;
+    let (store, postgres): (SharedStore, _) = match backend {
+        Backend::Postgres => {
             let store = PostgresStore::connect(url, module.upcasters())
                 .await
                 .with_context(|| format!("opening the {name} event store"))?;
             (Arc::new(store.clone()), Some(store))
-        } else {
+        }
+        Backend::Sqlite => {
             let store = SqliteStore::connect(url, module.upcasters())
                 .await
                 .with_context(|| format!("opening the {name} event store"))?;
             (Arc::new(store), None)
-        };
+        }
+    };
     let db = connect_any(url)
         .await
         .with_context(|| format!("opening the {name} database"))?;

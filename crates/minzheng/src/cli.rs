@@ -1,9 +1,16 @@
 //! Command-line interface: parsing and the three ways to run.
+//!
+//! The built-in commands (`dev`, `token`) are derived; one subcommand per hosted service, with
+//! its tools, is made from `services::SERVICES` ([`command`]). Every usage error, an unknown
+//! service included, is a clap error: it is printed with the usage and exits 2, before anything
+//! runs.
 
 use std::{io::Write as _, net::SocketAddr, path::PathBuf, time::Duration};
 
-use anyhow::{Context as _, bail};
-use clap::{Parser, Subcommand};
+use anyhow::Context as _;
+use clap::{
+    ArgMatches, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, error::ErrorKind,
+};
 use minzheng_host::{Host, Mode};
 use minzheng_kit::{
     auth::{Authenticator, Role, mint_dev_token},
@@ -13,19 +20,23 @@ use minzheng_kit::{
 use minzheng_types::RegionCode;
 use tracing::info;
 
-use crate::{dev_secret, services, tools};
+use crate::{
+    dev_secret, help,
+    services::{self, Service},
+};
 
-/// minzheng: the civil-affairs platform.
+/// The built-in commands; `command` adds the services.
 #[derive(Debug, Parser)]
-#[command(version, about)]
-pub struct Cli {
+#[command(name = "minzheng", version, about)]
+struct Cli {
     #[command(subcommand)]
-    command: Command,
+    tool: Builtin,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+pub enum Builtin {
     /// Runs every service in one process on an embedded SQLite store (development, trial runs).
+    #[command(after_help = help::DEV_ACCESS)]
     Dev {
         /// gRPC listen address (overrides MZ_LISTEN).
         #[arg(long)]
@@ -36,70 +47,138 @@ enum Command {
         /// Region the printed development token is scoped to (default: Benxi city, the first
         /// city the platform serves).
         #[arg(long, default_value = "210500000000")]
-        token_region: String,
+        token_region: RegionCode,
     },
     /// Mints a development bearer token (HS256, signed with the embedded mode's secret or
     /// MZ_AUTH__DEV_SECRET).
+    #[command(after_help = help::TOKEN_ACCESS)]
     Token {
         /// Subject: the staff or system account the token stands for.
         #[arg(long, default_value = "dev")]
         sub: String,
         /// Roles (repeatable): caseworker, approver, auditor, operator, agency.
         #[arg(long = "role", required = true)]
-        roles: Vec<String>,
+        roles: Vec<Role>,
         /// Region codes the token is scoped to (repeatable, 12 digits).
         #[arg(long = "region", required = true)]
-        regions: Vec<String>,
+        regions: Vec<RegionCode>,
         /// Agency name, for the agency role.
         #[arg(long)]
         agency: Option<String>,
         /// Lifetime, e.g. 30m, 8h, 2d.
-        #[arg(long, default_value = "8h")]
-        ttl: String,
+        #[arg(long, default_value = "8h", value_parser = parse_ttl)]
+        ttl: Duration,
         /// Data directory holding the embedded mode's secret (overrides MZ_DATA_DIR).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// Runs one service alone against PostgreSQL (MZ_DATABASE_URL) and NATS (MZ_NATS_URL).
-    #[command(external_subcommand)]
-    Service(Vec<String>),
 }
 
-impl Cli {
+/// What the command line asked for.
+#[derive(Debug)]
+pub enum Invocation {
+    Builtin(Builtin),
+    /// `minzheng <service>` or, with `tool` set to the service's matches, `minzheng <service>
+    /// <tool> …`.
+    Service {
+        service: &'static Service,
+        tool: Option<ArgMatches>,
+    },
+}
+
+/// The whole command line: the built-in commands and one subcommand per service, each with its
+/// tools, and a help page listing both.
+pub fn command() -> clap::Command {
+    let command = Cli::command()
+        .subcommands(services::SERVICES.iter().map(help::service_command))
+        // Unknown names reach `parse`, which names what there is; clap would only say
+        // "unrecognized subcommand".
+        .allow_external_subcommands(true);
+    let overview = help::overview(&command);
+    command.help_template(overview)
+}
+
+/// Parses the process's arguments. Prints the help or the version and exits 0 when asked; prints
+/// a usage error and exits 2 on one.
+pub fn parse() -> Invocation {
+    let mut command = command();
+    let matches = command.clone().get_matches();
+    let Some((name, sub)) = matches.subcommand() else {
+        unreachable!("clap requires a subcommand")
+    };
+    if let Some(service) = services::find(name) {
+        return Invocation::Service {
+            service,
+            tool: sub.subcommand().is_some().then(|| sub.clone()),
+        };
+    }
+    if command.find_subcommand(name).is_none() {
+        command
+            .error(
+                ErrorKind::InvalidSubcommand,
+                format!(
+                    "no service or tool called {name:?}; services: {}; tools: {}",
+                    services::names().collect::<Vec<_>>().join(", "),
+                    help::tool_names(&command).join(", "),
+                ),
+            )
+            .exit()
+    }
+    match Cli::from_arg_matches(&matches) {
+        Ok(cli) => Invocation::Builtin(cli.tool),
+        Err(error) => error.format(&mut command).exit(),
+    }
+}
+
+impl Invocation {
     pub async fn run(self) -> anyhow::Result<()> {
         let mut settings = PlatformSettings::load().context("loading settings")?;
-        match self.command {
-            Command::Dev {
+        match self {
+            Invocation::Builtin(Builtin::Dev {
                 listen,
                 data_dir,
                 token_region,
-            } => {
+            }) => {
                 if let Some(listen) = listen {
                     settings.listen = listen;
                 }
                 if let Some(dir) = data_dir {
                     settings.data_dir = dir;
                 }
-                let region = RegionCode::parse(&token_region)
-                    .with_context(|| format!("--token-region {token_region:?}"))?;
-                run_dev(settings, region).await
+                run_dev(settings, token_region).await
             }
-            Command::Token {
+            Invocation::Builtin(Builtin::Token {
                 sub,
                 roles,
                 regions,
                 agency,
                 ttl,
                 data_dir,
-            } => {
+            }) => {
                 if let Some(dir) = data_dir {
                     settings.data_dir = dir;
                 }
-                let token = token(&settings, &sub, &roles, &regions, agency, &ttl)?;
-                println!("{token}");
+                let secret = dev_secret::load_or_create(&settings)?;
+                let mut claims = minzheng_kit::auth::Claims::new(&sub, &roles, &regions, ttl);
+                if let Some(agency) = agency {
+                    claims = claims.with_agency(agency);
+                }
+                println!("{}", minzheng_kit::auth::mint_hs256(&secret, &claims)?);
                 Ok(())
             }
-            Command::Service(args) => run_service(settings, &args).await,
+            Invocation::Service {
+                service,
+                tool: Some(matches),
+            } => {
+                let tools = service
+                    .tools
+                    .context("clap accepted a tool of a service that has none")?;
+                tools.run(settings, matches).await
+            }
+            Invocation::Service {
+                service,
+                tool: None,
+            } => run_service(settings, service).await,
         }
     }
 }
@@ -122,7 +201,11 @@ async fn run_dev(settings: PlatformSettings, token_region: RegionCode) -> anyhow
         Duration::from_secs(12 * 3600),
     )?;
     cancel_on_signal(running.shutdown_token())?;
-    info!(listen = %running.local_addr(), services = ?services::NAMES, "minzheng dev is up");
+    info!(
+        listen = %running.local_addr(),
+        services = ?services::names().collect::<Vec<_>>(),
+        "minzheng dev is up"
+    );
     // The token goes to standard output on purpose: it is for the person who started the
     // process, not for the logs. A closed standard output (piped into `head`, say) must not stop
     // the server, so write errors are ignored.
@@ -141,79 +224,38 @@ async fn run_dev(settings: PlatformSettings, token_region: RegionCode) -> anyhow
     running.wait().await
 }
 
-async fn run_service(settings: PlatformSettings, args: &[String]) -> anyhow::Result<()> {
-    let Some(name) = args.first() else {
-        bail!("name a service to run")
-    };
-    if let Some(result) = tools::run(&settings, args).await {
-        return result;
-    }
-    if args.len() > 1 {
-        bail!("`minzheng {name}` takes no arguments; configure it with MZ_* environment variables");
-    }
+async fn run_service(settings: PlatformSettings, service: &Service) -> anyhow::Result<()> {
+    let name = service.name;
     let _telemetry = minzheng_telemetry::init(&settings.telemetry(&format!("minzheng-{name}")))?;
-    let host = Host::new(Mode::Distributed, settings.clone());
-    let Some(host) = services::add(host, name, Mode::Distributed, &settings)? else {
-        bail!(
-            "no service called {name:?}; this build has: {}",
-            if services::NAMES.is_empty() {
-                "none yet".to_owned()
-            } else {
-                services::NAMES.join(", ")
-            }
-        )
-    };
+    let host = (service.add)(
+        Host::new(Mode::Distributed, settings.clone()),
+        Mode::Distributed,
+        &settings,
+    )?;
     let running = host.start().await?;
     cancel_on_signal(running.shutdown_token())?;
     info!(service = %name, listen = %running.local_addr(), "service is up");
     running.wait().await
 }
 
-fn token(
-    settings: &PlatformSettings,
-    sub: &str,
-    roles: &[String],
-    regions: &[String],
-    agency: Option<String>,
-    ttl: &str,
-) -> anyhow::Result<String> {
-    let roles = roles
-        .iter()
-        .map(|r| {
-            r.parse::<Role>()
-                .map_err(|e| anyhow::anyhow!("--role {r:?}: {e}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let regions = regions
-        .iter()
-        .map(|r| RegionCode::parse(r).with_context(|| format!("--region {r:?}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let ttl = parse_ttl(ttl)?;
-    let secret = dev_secret::load_or_create(settings)?;
-    let mut claims = minzheng_kit::auth::Claims::new(sub, &roles, &regions, ttl);
-    if let Some(agency) = agency {
-        claims = claims.with_agency(agency);
-    }
-    Ok(minzheng_kit::auth::mint_hs256(&secret, &claims)?)
-}
-
 /// Parses `30m`, `8h`, `2d`, `90s`.
-fn parse_ttl(text: &str) -> anyhow::Result<Duration> {
+fn parse_ttl(text: &str) -> Result<Duration, String> {
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
     let number: u64 = number
         .parse()
-        .with_context(|| format!("--ttl {text:?}: expected a number followed by s, m, h or d"))?;
+        .map_err(|_| "expected a number followed by s, m, h or d".to_owned())?;
     let seconds = match unit {
-        "s" => number,
-        "m" => number * 60,
-        "h" => number * 3600,
-        "d" => number * 86_400,
-        _ => bail!("--ttl {text:?}: the unit must be s, m, h or d"),
+        "s" => Some(number),
+        "m" => number.checked_mul(60),
+        "h" => number.checked_mul(3600),
+        "d" => number.checked_mul(86_400),
+        _ => return Err("the unit must be s, m, h or d".to_owned()),
     };
-    if seconds == 0 {
-        bail!("--ttl must be positive");
+    match seconds {
+        Some(0) => Err("must be positive".to_owned()),
+        Some(seconds) => Ok(Duration::from_secs(seconds)),
+        None => Err("too long".to_owned()),
     }
-    Ok(Duration::from_secs(seconds))
 }
 
 #[cfg(test)]
@@ -230,34 +272,43 @@ mod tests {
         assert!(parse_ttl("h").is_err());
         assert!(parse_ttl("0h").is_err());
         assert!(parse_ttl("5w").is_err());
+        assert!(parse_ttl("999999999999999999d").is_err());
     }
 
     #[test]
-    fn every_listed_service_can_be_added() {
+    fn the_command_line_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn every_listed_service_can_be_added_under_its_name() {
         let data = tempfile::tempdir().expect("temporary directory");
         let settings = PlatformSettings {
             data_dir: data.path().to_owned(),
             ..PlatformSettings::default()
         };
-        for name in services::NAMES {
-            let host = Host::new(Mode::Embedded, settings.clone());
+        for service in services::SERVICES {
+            let host = (service.add)(
+                Host::new(Mode::Embedded, settings.clone()),
+                Mode::Embedded,
+                &settings,
+            )
+            .expect("secrets");
             assert!(
-                services::add(host, name, Mode::Embedded, &settings)
-                    .expect("secrets")
-                    .is_some(),
-                "{name} is not wired"
+                format!("{host:?}").contains(&format!("[{:?}]", service.name)),
+                "{} adds a module of another name: {host:?}",
+                service.name
             );
         }
-        let host = Host::new(Mode::Embedded, settings.clone());
-        assert!(
-            services::add(host, "no-such-service", Mode::Embedded, &settings)
-                .expect("nothing to set up")
-                .is_none()
-        );
         // Run alone, a service that keeps records of persons needs its pseudonym key.
-        let host = Host::new(Mode::Distributed, settings.clone());
-        let error = services::add(host, "civilregistry", Mode::Distributed, &settings)
-            .expect_err("no key configured");
+        let civilregistry = services::find("civilregistry").expect("listed");
+        let error = (civilregistry.add)(
+            Host::new(Mode::Distributed, settings.clone()),
+            Mode::Distributed,
+            &settings,
+        )
+        .expect_err("no key configured");
         assert!(error.to_string().contains("MZ_PSEUDONYM_KEY"), "{error}");
+        assert!(services::find("no-such-service").is_none());
     }
 }

@@ -1,52 +1,84 @@
-//! The services this binary can host. Each service crate adds one line to [`NAMES`] and one arm
-//! to [`add`] when it lands.
+//! The services this binary hosts: one table, [`SERVICES`]. A service lands as one entry here;
+//! `minzheng <service>`, its help (what it needs from the environment, its tools), the list in
+//! `minzheng --help` and `minzheng dev` are all made from the table.
 
 use anyhow::Context as _;
 use minzheng_host::{Host, Mode};
 use minzheng_kit::settings::PlatformSettings;
 
-use crate::dev_secret;
+use crate::{dev_secret, tools};
+
+/// One hosted service.
+#[derive(Debug)]
+pub struct Service {
+    /// The module's name, which is also the subcommand that runs it alone.
+    pub name: &'static str,
+    /// One line for `minzheng --help`.
+    pub about: &'static str,
+    /// Settings this service needs beyond every service's, `(variable, what it is)`, for
+    /// `minzheng <service> --help`.
+    pub env: &'static [(&'static str, &'static str)],
+    /// Operator tools run as `minzheng <service> <tool>`.
+    pub tools: Option<tools::Tools>,
+    /// Adds the service to a host. In the embedded mode a service also gets its development
+    /// seed data and, when they are not configured, its secrets from the data directory.
+    pub add: fn(Host, Mode, &PlatformSettings) -> anyhow::Result<Host>,
+}
+
+/// The services, in start order.
+pub const SERVICES: &[Service] = &[
+    Service {
+        name: "placenames",
+        about: "Administrative divisions and place names (区划地名)",
+        env: &[],
+        tools: Some(tools::PLACENAMES),
+        add: add_placenames,
+    },
+    Service {
+        name: "civilregistry",
+        about: "Marriage and divorce registration, deaths and funerals (婚姻登记, 殡葬)",
+        env: &[(
+            "MZ_PSEUDONYM_KEY",
+            "key of the pseudonyms that key persons' records, at least 32 bytes; set once, \
+             never changed [required]",
+        )],
+        tools: None,
+        add: add_civilregistry,
+    },
+];
+
+/// The service called `name`.
+pub fn find(name: &str) -> Option<&'static Service> {
+    SERVICES.iter().find(|service| service.name == name)
+}
 
 /// Names of the services, in start order.
-pub const NAMES: &[&str] = &["placenames", "civilregistry"];
-
-/// Adds the service called `name` to `host`; `Ok(None)` when there is no such service. In the
-/// embedded mode services also get their development seed data (Benxi's divisions) and their
-/// secrets from the data directory when they are not configured.
-pub fn add(
-    host: Host,
-    name: &str,
-    mode: Mode,
-    settings: &PlatformSettings,
-) -> anyhow::Result<Option<Host>> {
-    Ok(match name {
-        "placenames" => Some(host.module(match mode {
-            Mode::Embedded => {
-                minzheng_placenames::Module::default().with_seed(minzheng_placenames::BENXI)
-            }
-            Mode::Distributed => minzheng_placenames::Module::default(),
-        })),
-        "civilregistry" => {
-            let key = match mode {
-                Mode::Embedded => dev_secret::pseudonym_key(settings)?,
-                Mode::Distributed => settings.pseudonym_key.clone().context(
-                    "MZ_PSEUDONYM_KEY must be set (at least 32 bytes, never changed afterwards) \
-                     to keep records of persons",
-                )?,
-            };
-            Some(host.module(minzheng_civilregistry::Module::new(key)))
-        }
-        _ => None,
-    })
+pub fn names() -> impl Iterator<Item = &'static str> {
+    SERVICES.iter().map(|service| service.name)
 }
 
 /// Adds every service.
 pub fn add_all(host: Host, mode: Mode, settings: &PlatformSettings) -> anyhow::Result<Host> {
-    NAMES.iter().try_fold(host, |host, name| {
-        add(host, name, mode, settings)?.ok_or_else(|| unreachable_service(name))
-    })
+    SERVICES
+        .iter()
+        .try_fold(host, |host, service| (service.add)(host, mode, settings))
 }
 
-fn unreachable_service(name: &str) -> ! {
-    panic!("service {name:?} is listed in NAMES but not in add()")
+fn add_placenames(host: Host, mode: Mode, _: &PlatformSettings) -> anyhow::Result<Host> {
+    let module = minzheng_placenames::Module::default();
+    Ok(host.module(match mode {
+        Mode::Embedded => module.with_seed(minzheng_placenames::BENXI),
+        Mode::Distributed => module,
+    }))
+}
+
+fn add_civilregistry(host: Host, mode: Mode, settings: &PlatformSettings) -> anyhow::Result<Host> {
+    let key = match mode {
+        Mode::Embedded => dev_secret::pseudonym_key(settings)?,
+        Mode::Distributed => settings.pseudonym_key.clone().context(
+            "MZ_PSEUDONYM_KEY must be set (at least 32 bytes, never changed afterwards) to keep \
+             records of persons",
+        )?,
+    };
+    Ok(host.module(minzheng_civilregistry::Module::new(key)))
 }

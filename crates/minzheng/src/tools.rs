@@ -1,14 +1,17 @@
-//! Operator tools that talk to a running service over gRPC: `minzheng <service> <tool> …`.
+//! Operator tools that talk to a running service over gRPC: `minzheng <service> <tool> …`. A
+//! service's tools are a clap [`Subcommand`] enum implementing [`Tool`], named in its entry of
+//! `services::SERVICES` through a [`Tools`] constant.
 //!
 //! - `minzheng placenames import FILE [--server URL] [--valid-from YYYY-MM-DD]`: sends a CSV file
-//!   of divisions to `ImportDivisions`. The bearer token comes from `MZ_TOKEN`; without it, a
-//!   development token (operator role, scoped to the provinces in the file) is minted with the
-//!   embedded mode's secret, which is what a `minzheng dev` server accepts.
+//!   of divisions to `ImportDivisions`. It needs an operator token scoped to a region containing
+//!   every row ([`IMPORT_ACCESS`]), from `MZ_TOKEN`; without it, a development token (operator
+//!   role, scoped to the provinces in the file) is minted with the embedded mode's secret, which
+//!   is what a `minzheng dev` server accepts.
 
-use std::{collections::BTreeSet, path::PathBuf, time::Duration};
+use std::{collections::BTreeSet, future::Future, path::PathBuf, pin::Pin, time::Duration};
 
 use anyhow::{Context as _, bail};
-use clap::Parser;
+use clap::{ArgMatches, Args, Command, Subcommand};
 use minzheng_kit::{
     auth::{Role, mint_dev_token},
     settings::PlatformSettings,
@@ -17,42 +20,104 @@ use minzheng_proto::{
     common::v1 as common, placenames::v1 as pb,
     placenames::v1::place_names_service_client::PlaceNamesServiceClient,
 };
-use minzheng_types::{RegionCode, parse_date};
+use minzheng_types::{DateError, RegionCode, parse_date};
 use tonic::{metadata::MetadataValue, transport::Endpoint};
 
 use crate::dev_secret;
 
-/// `minzheng placenames import`.
-#[derive(Debug, Parser)]
-#[command(
-    name = "minzheng placenames import",
-    about = "Import a CSV file of divisions"
-)]
+/// A service's tools: the subcommands they add to `minzheng <service>` and how to run the one
+/// the command line chose.
+#[derive(Debug, Clone, Copy)]
+pub struct Tools {
+    augment: fn(Command) -> Command,
+    run: fn(PlatformSettings, ArgMatches) -> ToolRun,
+}
+
+type ToolRun = Pin<Box<dyn Future<Output = anyhow::Result<()>>>>;
+
+impl Tools {
+    const fn of<T: Tool>() -> Self {
+        Tools {
+            augment: T::augment_subcommands,
+            run: run_tool::<T>,
+        }
+    }
+
+    /// Adds the tools to a service's command, under their own heading.
+    pub fn augment(&self, service: Command) -> Command {
+        (self.augment)(service.subcommand_help_heading("Tools"))
+    }
+
+    /// Runs the tool chosen in `service`, the matches of `minzheng <service> <tool> …`.
+    pub async fn run(&self, settings: PlatformSettings, service: ArgMatches) -> anyhow::Result<()> {
+        (self.run)(settings, service).await
+    }
+}
+
+/// The subcommands of one service's tools.
+trait Tool: Subcommand + 'static {
+    async fn run(self, settings: PlatformSettings) -> anyhow::Result<()>;
+}
+
+fn run_tool<T: Tool>(settings: PlatformSettings, service: ArgMatches) -> ToolRun {
+    Box::pin(async move {
+        // The matches come from the command `T` augmented, so this cannot fail.
+        let tool = T::from_arg_matches(&service)?;
+        tool.run(settings).await
+    })
+}
+
+/// The place-names service's tools.
+pub const PLACENAMES: Tools = Tools::of::<PlaceNamesTool>();
+
+#[derive(Debug, Subcommand)]
+enum PlaceNamesTool {
+    /// Imports a CSV file of divisions into a running place-names service.
+    #[command(after_help = IMPORT_ACCESS)]
+    Import(ImportArgs),
+}
+
+impl Tool for PlaceNamesTool {
+    async fn run(self, settings: PlatformSettings) -> anyhow::Result<()> {
+        match self {
+            PlaceNamesTool::Import(args) => import(&settings, args).await,
+        }
+    }
+}
+
+/// Who may import, for the tool's help (the README says the same).
+pub const IMPORT_ACCESS: &str = "\
+Access: an operator token scoped to a region that contains every row of the file: a
+province-scoped token for a province's file, a city-scoped one (or the province's) for a city's
+file. The token is read from MZ_TOKEN. Without MZ_TOKEN a development token is minted with the
+secret under MZ_DATA_DIR (operator, scoped to the provinces of the file's codes, valid for ten
+minutes): only a server verifying tokens with that secret, such as `minzheng dev` on the same
+data directory, accepts it.";
+
+#[derive(Debug, Args)]
 struct ImportArgs {
     /// The CSV file (`code,name,level,parent_code`).
     file: PathBuf,
     /// The service's gRPC address.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    #[arg(long, default_value = "http://127.0.0.1:50051", value_parser = parse_server)]
     server: String,
-    /// The first day the divisions are valid.
-    #[arg(long, default_value = "2023-06-30")]
-    valid_from: String,
+    /// The first day the divisions are valid (YYYY-MM-DD).
+    #[arg(long, default_value = "2023-06-30", value_parser = parse_day)]
+    valid_from: common::Date,
 }
 
-/// Runs `minzheng <service> <tool> <args…>`; `None` when there is no such tool.
-pub async fn run(settings: &PlatformSettings, args: &[String]) -> Option<anyhow::Result<()>> {
-    match (args.first()?.as_str(), args.get(1)?.as_str()) {
-        ("placenames", "import") => Some(import(settings, &args[1..]).await),
-        _ => None,
-    }
+fn parse_server(text: &str) -> Result<String, tonic::transport::Error> {
+    Endpoint::from_shared(text.to_owned())?;
+    Ok(text.to_owned())
 }
 
-async fn import(settings: &PlatformSettings, args: &[String]) -> anyhow::Result<()> {
-    let args = ImportArgs::try_parse_from(args)?;
+fn parse_day(text: &str) -> Result<common::Date, DateError> {
+    parse_date(text).map(Into::into)
+}
+
+async fn import(settings: &PlatformSettings, args: ImportArgs) -> anyhow::Result<()> {
     let csv =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let valid_from = parse_date(&args.valid_from)
-        .with_context(|| format!("--valid-from {:?}", args.valid_from))?;
     let token = match std::env::var("MZ_TOKEN") {
         Ok(token) if !token.trim().is_empty() => token,
         _ => {
@@ -82,7 +147,7 @@ async fn import(settings: &PlatformSettings, args: &[String]) -> anyhow::Result<
             correlation_id: String::new(),
         }),
         csv,
-        valid_from: Some(valid_from.into()),
+        valid_from: Some(args.valid_from),
     });
     let bearer: MetadataValue<_> = format!("Bearer {token}")
         .parse()

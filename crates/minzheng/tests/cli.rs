@@ -1,10 +1,11 @@
 //! The real `minzheng` binary, as a newcomer runs it: `minzheng dev` serves gRPC with health,
 //! reflection and the platform service, and accepts the token it prints and tokens from
-//! `minzheng token`; bad arguments fail with one clear line.
+//! `minzheng token`; the help lists every service and tool; usage errors exit 2 with the usage,
+//! failures exit 1 with one line naming each cause once.
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::{Child, Command, Output, Stdio},
     time::Duration,
 };
 
@@ -120,33 +121,229 @@ async fn dev_serves_health_and_platform_and_accepts_its_tokens() {
     assert_eq!(refused.code(), Code::Unauthenticated);
 }
 
+/// `minzheng` with `args` and none of the developer's `MZ_*` settings, run to its end.
+fn minzheng(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).env("RUST_BACKTRACE", "1");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("MZ_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .envs(env.iter().copied())
+        .output()
+        .expect("run minzheng")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("UTF-8 output")
+}
+
+/// The one line `minzheng` prints for a failure at run time.
+fn failure_line(output: &Output) -> String {
+    let stderr = stderr(output);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("minzheng: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "one failure line: {stderr}");
+    lines[0].to_owned()
+}
+
 #[test]
-fn bad_arguments_fail_with_one_clear_line() {
+fn help_lists_every_service_and_every_tool_on_one_line_each() {
+    let output = minzheng(&["--help"], &[]);
+    assert_eq!(output.status.code(), Some(0));
+    let help = stdout(&output);
+    for (name, about) in [
+        ("placenames", "place names"),
+        ("civilregistry", "Marriage and divorce registration"),
+        ("dev", "Runs every service in one process"),
+        ("token", "Mints a development bearer token"),
+        ("placenames import", "Imports a CSV file of divisions"),
+    ] {
+        let entry = help
+            .lines()
+            .find(|line| line.trim_start().starts_with(&format!("{name}  ")))
+            .unwrap_or_else(|| panic!("{name} is not listed: {help}"));
+        assert!(entry.contains(about), "{name}: {entry}");
+    }
+}
+
+#[test]
+fn a_services_help_exits_0_and_names_the_environment_it_needs_and_its_tools() {
+    for (service, own) in [
+        ("placenames", &["import"][..]),
+        ("civilregistry", &["MZ_PSEUDONYM_KEY"][..]),
+    ] {
+        for flag in ["--help", "-h"] {
+            let output = minzheng(&[service, flag], &[]);
+            assert_eq!(output.status.code(), Some(0), "{service} {flag}");
+            let help = stdout(&output);
+            for expected in ["MZ_DATABASE_URL", "MZ_NATS_URL", "MZ_LISTEN", "MZ_AUTH__"]
+                .iter()
+                .chain(own)
+            {
+                assert!(help.contains(expected), "{service} {flag}: {help}");
+            }
+        }
+    }
+    // A variable one service needs is not claimed by another.
+    let placenames = stdout(&minzheng(&["placenames", "--help"], &[]));
+    assert!(!placenames.contains("MZ_PSEUDONYM_KEY"), "{placenames}");
+}
+
+#[test]
+fn every_tools_help_says_who_may_run_it() {
+    for (tool, expected) in [
+        (
+            &["placenames", "import", "--help"][..],
+            &[
+                "operator token",
+                "contains every row",
+                "province-scoped",
+                "MZ_TOKEN",
+            ][..],
+        ),
+        (&["token", "--help"][..], &["Access: needs no token"][..]),
+        (&["dev", "--help"][..], &["Access: needs no token"][..]),
+    ] {
+        let output = minzheng(tool, &[]);
+        assert_eq!(output.status.code(), Some(0), "{tool:?}");
+        let help = stdout(&output);
+        for expected in expected {
+            assert!(help.contains(expected), "{tool:?}: {help}");
+        }
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_clear_message() {
     for (args, expected) in [
         (
+            vec!["no-such-service"],
+            &[
+                "no service or tool called \"no-such-service\"",
+                "placenames",
+                "civilregistry",
+            ][..],
+        ),
+        (
             vec!["token", "--role", "nobody", "--region", "210502001000"],
-            "unknown role",
+            &["unknown role"][..],
         ),
         (
             vec!["token", "--role", "caseworker", "--region", "2105"],
-            "--region",
+            &["--region", "12 digits"][..],
         ),
-        (vec!["no-such-service"], "no service called"),
+        (
+            vec![
+                "token",
+                "--role",
+                "caseworker",
+                "--region",
+                "210502001000",
+                "--ttl",
+                "5w",
+            ],
+            &["--ttl", "the unit must be"][..],
+        ),
+        (vec!["dev", "--token-region", "21"], &["--token-region"][..]),
+        (vec!["civilregistry", "extra"], &["'extra'"][..]),
+        (vec!["placenames", "no-such-tool"], &["'no-such-tool'"][..]),
+        (
+            vec![
+                "placenames",
+                "import",
+                "f.csv",
+                "--valid-from",
+                "2023-02-30",
+            ],
+            &["--valid-from"][..],
+        ),
+        (vec![], &["Usage:"][..]),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let output = Command::new(BIN)
-            .args(&args)
-            .env("MZ_DATA_DIR", dir.path())
-            .env("RUST_BACKTRACE", "1")
-            .output()
-            .unwrap();
-        assert!(!output.status.success(), "{args:?} must fail");
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        let data_dir = dir.path().to_str().unwrap();
+        let output = minzheng(&args, &[("MZ_DATA_DIR", data_dir)]);
+        let stderr = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        for expected in expected {
+            assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        }
         assert!(
             !stderr.contains("Stack backtrace"),
             "{args:?} printed a backtrace: {stderr}"
         );
+    }
+}
+
+#[test]
+fn a_database_url_of_another_database_is_refused_naming_the_supported_schemes() {
+    let nats = minzheng_testkit::nats_url();
+    for (url, scheme) in [
+        (
+            "mysql://registrar:hunter2secret@db.example/minzheng",
+            "mysql",
+        ),
+        ("http://registrar:hunter2secret@db.example/minzheng", "http"),
+    ] {
+        let output = minzheng(
+            &["placenames"],
+            &[
+                ("MZ_DATABASE_URL", url),
+                ("MZ_NATS_URL", &nats),
+                ("MZ_LISTEN", "127.0.0.1:0"),
+                (
+                    "MZ_AUTH__DEV_SECRET",
+                    "a-development-secret-of-32-bytes-or-more",
+                ),
+                ("RUST_LOG", "warn"),
+            ],
+        );
+        let stderr = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{url}: {stderr}");
+        let line = failure_line(&output);
+        assert!(
+            line.contains(&format!("unsupported database URL scheme {scheme:?}")),
+            "{line}"
+        );
+        assert!(
+            line.contains("postgres://, postgresql://, sqlite:"),
+            "{line}"
+        );
+        assert!(!stderr.contains("hunter2secret"), "{url}: {stderr}");
+    }
+}
+
+#[test]
+fn a_failure_prints_each_of_its_causes_once() {
+    // A SQLite file in a directory that does not exist, without `mode=rwc`: SQLite cannot open
+    // it. The store's error and sqlx's both repeat their source in their own message.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("missing").join("placenames.db").display()
+    );
+    let data_dir = dir.path().to_str().unwrap();
+    let output = minzheng(
+        &["dev", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
+        &[("MZ_DATABASE_URL", &url), ("RUST_LOG", "off")],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let line = failure_line(&output);
+    for cause in [
+        "opening the placenames event store",
+        "event store unavailable",
+        "error returned from database",
+        "unable to open database file",
+    ] {
+        assert_eq!(line.matches(cause).count(), 1, "{cause:?} in {line}");
     }
 }
 
