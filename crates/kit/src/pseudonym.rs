@@ -7,7 +7,7 @@
 //! stream again; without the key nobody can compute it, and a plain hash would not do — the
 //! numbers are few enough (region, birth date, sequence) to hash them all.
 //!
-//! The key is a secret of the deployment (`MZ_PSEUDONYM_KEY`; `minzheng dev` keeps one under
+//! The key is a secret of the deployment (for the civil registry `MZ_CIVILREGISTRY__PSEUDONYM_KEY`; `minzheng dev` keeps one under
 //! its data directory). Changing it makes every existing person stream unreachable: it is set
 //! once, like a database password that can never be rotated without a migration.
 

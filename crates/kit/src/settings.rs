@@ -77,6 +77,16 @@ where
     extract(&layered(environment)?)
 }
 
+/// [`load_section_from`] with the process environment.
+pub fn load_section<T: DeserializeOwned>(section: &str) -> Result<T, SettingsError> {
+    load_section_from(
+        std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        }),
+        section,
+    )
+}
+
 /// A service's own settings: the table `[<section>]` of the settings file and the variables
 /// `MZ_<SECTION>__<KEY>` (e.g. `MZ_CIVILREGISTRY__PSEUDONYM_KEY`), layered as [`load`] layers the
 /// platform's. Keys the section does not set take `T`'s serde defaults.
@@ -191,12 +201,6 @@ pub struct PlatformSettings {
     pub data_dir: PathBuf,
     /// Bearer-token verification (`MZ_AUTH__…`).
     pub auth: AuthSettings,
-    /// The key of the pseudonyms that key persons' streams (`MZ_PSEUDONYM_KEY`, at least 32
-    /// bytes; see `pseudonym`). Required by services that keep records of persons when they run
-    /// on their own; `minzheng dev` keeps one under `data_dir` when it is unset. Never change
-    /// it for a deployment: the streams keyed under the old key would no longer be found.
-    #[serde(deserialize_with = "optional_secret")]
-    pub pseudonym_key: Option<SecretString>,
     /// How often the outbox relay polls the store for new events, in milliseconds
     /// (`MZ_RELAY_POLL_MS`).
     #[serde(deserialize_with = "whole_number")]
@@ -218,7 +222,6 @@ impl Default for PlatformSettings {
             log_filter: "info".to_owned(),
             data_dir: PathBuf::from("./data"),
             auth: AuthSettings::default(),
-            pseudonym_key: None,
             relay_poll_ms: 100,
             shutdown_timeout_secs: 30,
         }

@@ -300,15 +300,6 @@ mod tests {
                 service.name
             );
         }
-        // Run alone, a service that keeps records of persons needs its pseudonym key.
-        let civilregistry = services::find("civilregistry").expect("listed");
-        let error = (civilregistry.add)(
-            Host::new(Mode::Distributed, settings.clone()),
-            Mode::Distributed,
-            &settings,
-        )
-        .expect_err("no key configured");
-        assert!(error.to_string().contains("MZ_PSEUDONYM_KEY"), "{error}");
         assert!(services::find("no-such-service").is_none());
     }
 }

@@ -2,7 +2,8 @@
 //! kept in a file under the data directory (created on first use, readable by its owner only):
 //! - the token secret (`MZ_AUTH__DEV_SECRET`, `<data_dir>/dev-secret`), so tokens minted by
 //!   `minzheng token` keep working across restarts of `minzheng dev`;
-//! - the pseudonym key (`MZ_PSEUDONYM_KEY`, `<data_dir>/pseudonym-key`), so persons' streams are
+//! - the civil registry's pseudonym key (`MZ_CIVILREGISTRY__PSEUDONYM_KEY`,
+//!   `<data_dir>/pseudonym-key`), so persons' streams are
 //!   found again after a restart.
 
 use std::{fs, io::Write as _};
@@ -19,13 +20,12 @@ pub fn load_or_create(settings: &PlatformSettings) -> anyhow::Result<SecretStrin
     configured_or_file(settings, settings.auth.dev_secret.as_ref(), FILE_NAME)
 }
 
-/// The pseudonym key.
-pub fn pseudonym_key(settings: &PlatformSettings) -> anyhow::Result<SecretString> {
-    configured_or_file(
-        settings,
-        settings.pseudonym_key.as_ref(),
-        PSEUDONYM_KEY_FILE,
-    )
+/// The pseudonym key: `configured`, or the one kept under the data directory.
+pub fn pseudonym_key(
+    settings: &PlatformSettings,
+    configured: Option<&SecretString>,
+) -> anyhow::Result<SecretString> {
+    configured_or_file(settings, configured, PSEUDONYM_KEY_FILE)
 }
 
 fn configured_or_file(

@@ -38,7 +38,7 @@ pub const SERVICES: &[Service] = &[
         name: "civilregistry",
         about: "Marriage and divorce registration, deaths and funerals (婚姻登记, 殡葬)",
         env: &[(
-            "MZ_PSEUDONYM_KEY",
+            "MZ_CIVILREGISTRY__PSEUDONYM_KEY",
             "key of the pseudonyms that key persons' records, at least 32 bytes; set once, \
              never changed [required]",
         )],
@@ -73,12 +73,19 @@ fn add_placenames(host: Host, mode: Mode, _: &PlatformSettings) -> anyhow::Resul
 }
 
 fn add_civilregistry(host: Host, mode: Mode, settings: &PlatformSettings) -> anyhow::Result<Host> {
-    let key = match mode {
-        Mode::Embedded => dev_secret::pseudonym_key(settings)?,
-        Mode::Distributed => settings.pseudonym_key.clone().context(
-            "MZ_PSEUDONYM_KEY must be set (at least 32 bytes, never changed afterwards) to keep \
-             records of persons",
-        )?,
-    };
-    Ok(host.module(minzheng_civilregistry::Module::new(key)))
+    let module = minzheng_civilregistry::Module::default();
+    Ok(host.module(match mode {
+        // Run alone, the service reads its key from its settings and refuses to start without.
+        Mode::Distributed => module,
+        // `minzheng dev` keeps a key under its data directory unless one is configured.
+        Mode::Embedded => {
+            let configured: minzheng_civilregistry::Settings =
+                minzheng_kit::settings::load_section("civilregistry")
+                    .context("the civilregistry settings (MZ_CIVILREGISTRY__…)")?;
+            module.with_pseudonym_key(dev_secret::pseudonym_key(
+                settings,
+                configured.pseudonym_key.as_ref(),
+            )?)
+        }
+    }))
 }

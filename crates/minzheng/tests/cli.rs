@@ -179,7 +179,7 @@ fn help_lists_every_service_and_every_tool_on_one_line_each() {
 fn a_services_help_exits_0_and_names_the_environment_it_needs_and_its_tools() {
     for (service, own) in [
         ("placenames", &["import"][..]),
-        ("civilregistry", &["MZ_PSEUDONYM_KEY"][..]),
+        ("civilregistry", &["MZ_CIVILREGISTRY__PSEUDONYM_KEY"][..]),
     ] {
         for flag in ["--help", "-h"] {
             let output = minzheng(&[service, flag], &[]);
@@ -195,7 +195,10 @@ fn a_services_help_exits_0_and_names_the_environment_it_needs_and_its_tools() {
     }
     // A variable one service needs is not claimed by another.
     let placenames = stdout(&minzheng(&["placenames", "--help"], &[]));
-    assert!(!placenames.contains("MZ_PSEUDONYM_KEY"), "{placenames}");
+    assert!(
+        !placenames.contains("MZ_CIVILREGISTRY__PSEUDONYM_KEY"),
+        "{placenames}"
+    );
 }
 
 #[test]

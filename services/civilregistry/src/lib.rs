@@ -45,7 +45,7 @@ pub mod registry;
 pub mod registry_day;
 pub mod verification;
 
-pub use module::Module;
+pub use module::{Module, Settings};
 
 pub mod app;
 pub mod assistance_feed;
