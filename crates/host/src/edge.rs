@@ -229,18 +229,43 @@ fn purpose<T>(request: &Request<T>) -> String {
         .unwrap_or_default()
 }
 
-/// Implements a generated tonic service trait by handing every call to [`serve`]: one line per
-/// RPC, `snake_name(ProtoName): Request => Response`, each served by the API's inherent method
-/// of the same snake name, `async fn snake_name(&self, call: Call<Request>) -> Result<Response,
-/// Error>`. The API type implements [`Edge`], whose policy must have a rule for every RPC listed
-/// (a test over the policy and the access matrix proves it).
+/// Declares a service's RPCs once: for each, its handler, its messages and its access rule.
+/// From that one table it implements [`Edge`] (the [`AccessPolicy`], with the full service name
+/// from the generated server) and the generated tonic service trait, handing every call to
+/// [`serve`]; and it gives the API an `access()` function for the docs and tests.
+///
+/// Each line is `snake_name(ProtoName): Request => Response = rule;`, served by the API's
+/// inherent method of the same snake name, `async fn snake_name(&self, call: Call<Request>) ->
+/// Result<Response, Error>`; `audit` names the API's field holding its [`AuditLog`].
 #[macro_export]
 macro_rules! grpc_service {
     (
         impl $service:ident for $api:ty {
-            $( $method:ident($name:ident): $request:ty => $response:ty; )*
+            server: $server:ty,
+            audit: $audit:ident,
+            $( $method:ident($name:ident): $request:ty => $response:ty = $rule:expr; )*
         }
     ) => {
+        impl $crate::edge::Edge for $api {
+            const ACCESS: $crate::__private::AccessPolicy = $crate::__private::AccessPolicy {
+                service: <$server as $crate::__private::tonic::server::NamedService>::NAME,
+                rpcs: &[
+                    $( $crate::__private::RpcAccess { method: stringify!($name), rule: $rule }, )*
+                ],
+            };
+
+            fn audit_log(&self) -> &$crate::audit::AuditLog {
+                &self.$audit
+            }
+        }
+
+        impl $api {
+            /// The access policy: the table behind the access matrix in the service's docs.
+            pub fn access() -> $crate::__private::AccessPolicy {
+                <Self as $crate::edge::Edge>::ACCESS
+            }
+        }
+
         #[$crate::__private::tonic::async_trait]
         impl $service for $api {
             $(

@@ -33,6 +33,7 @@ pub use context::ServiceContext;
 /// What the crate's macros refer to; not part of its API.
 #[doc(hidden)]
 pub mod __private {
+    pub use minzheng_kit::access::{AccessPolicy, RpcAccess};
     pub use tonic;
 }
 pub use host::{Host, Mode, RunningHost};

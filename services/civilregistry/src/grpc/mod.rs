@@ -1,25 +1,19 @@
 //! `minzheng.civilregistry.v1.CivilRegistryService`: request conversion (every field parsed into
 //! a domain value, every violation reported at once as INVALID_ARGUMENT naming the field and
-//! the rule), access checks, and answers. Proto types stop here. Refused calls are logged at
-//! INFO (the caller's mistake, not the service's).
+//! the rule) and answers. Proto types stop here.
 //!
 //! The RPCs live in `appointments` (slots, bookings, registries, indicators),
 //! `registrations` (marriages, divorces, certificates, archives, marital status) and `deaths`;
-//! [`ACCESS`] says who may call each, and `grpc_service!` serves each through the shared edge
-//! (admission, region scope, read audit).
+//! the table at the end of this file declares each with its access rule, and `grpc_service!`
+//! serves each through the shared edge (admission, region scope, read audit, refusals logged
+//! at INFO).
 
 mod appointments;
 mod deaths;
 mod registrations;
 
-use minzheng_host::{
-    audit::AuditLog,
-    edge::{Call, Edge},
-};
-use minzheng_kit::{
-    access::{AccessPolicy, RpcAccess, Rule},
-    auth::Role,
-};
+use minzheng_host::{audit::AuditLog, edge::Call};
+use minzheng_kit::{access::Rule, auth::Role};
 use minzheng_proto::{
     civilregistry::v1::{
         self as pb,
@@ -47,11 +41,6 @@ pub struct CivilRegistryApi {
 impl CivilRegistryApi {
     pub fn new(app: CivilRegistry, audit: AuditLog) -> Self {
         Self { app, audit }
-    }
-
-    /// The access policy: the table behind the access matrix in the docs.
-    pub fn access() -> AccessPolicy {
-        ACCESS
     }
 
     /// Notes each party of a record for the audit, by pseudonym.
@@ -84,116 +73,6 @@ const READERS: &[Role] = &[
 ];
 
 const APPOINTMENT_REGISTRY: &str = "the appointment's registry";
-
-/// Who may call each RPC, where, and which calls read personal data (and are audited). Every
-/// caller acts only within its token's regions; `GetMaritalStatus` is not scoped, because a
-/// citizen may have married at any registry.
-const ACCESS: AccessPolicy = AccessPolicy {
-    service: "minzheng.civilregistry.v1.CivilRegistryService",
-    rpcs: &[
-        rpc(
-            "PublishSlots",
-            Rule::roles(&[Role::Approver]).in_field("registry"),
-        ),
-        rpc("ListSlots", Rule::public()),
-        rpc(
-            "BookAppointment",
-            Rule::roles(STAFF_OR_AGENCY).in_field("registry"),
-        ),
-        rpc(
-            "RescheduleAppointment",
-            Rule::roles(STAFF_OR_AGENCY).in_record(APPOINTMENT_REGISTRY),
-        ),
-        rpc(
-            "CancelAppointment",
-            Rule::roles(STAFF_OR_AGENCY).in_record(APPOINTMENT_REGISTRY),
-        ),
-        rpc(
-            "CheckInAppointment",
-            Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY),
-        ),
-        rpc(
-            "GetAppointment",
-            Rule::roles(READERS)
-                .in_record(APPOINTMENT_REGISTRY)
-                .reads_personal_data(),
-        ),
-        rpc(
-            "SetCounsellingRoom",
-            Rule::roles(&[Role::Approver]).in_field("registry"),
-        ),
-        rpc("ListRegistries", Rule::public()),
-        rpc(
-            "RegisterMarriage",
-            Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY),
-        ),
-        rpc(
-            "ReissueMarriageCertificate",
-            Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY),
-        ),
-        rpc("BackfillMarriage", Rule::roles(STAFF).in_field("registry")),
-        rpc(
-            "AttachArchiveDocument",
-            Rule::roles(STAFF).in_record("the record's registry"),
-        ),
-        rpc(
-            "GetMarriage",
-            Rule::roles(READERS)
-                .in_record("the marriage's registry")
-                .reads_personal_data(),
-        ),
-        rpc(
-            "GetMaritalStatus",
-            Rule::roles(READERS).reads_personal_data(),
-        ),
-        rpc(
-            "ApplyForDivorce",
-            Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY),
-        ),
-        rpc(
-            "WithdrawDivorceApplication",
-            Rule::roles(STAFF).in_record("the application's registry"),
-        ),
-        rpc(
-            "RegisterDivorce",
-            Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY),
-        ),
-        rpc("BackfillDivorce", Rule::roles(STAFF).in_field("registry")),
-        rpc(
-            "GetDivorceApplication",
-            Rule::roles(READERS)
-                .in_record("the application's registry")
-                .reads_personal_data(),
-        ),
-        rpc(
-            "RecordDeath",
-            Rule::roles(STAFF_OR_AGENCY).in_field("county"),
-        ),
-        rpc(
-            "RecordFuneralService",
-            Rule::roles(STAFF).in_record("the deceased's county"),
-        ),
-        rpc(
-            "GetDeath",
-            Rule::roles(READERS)
-                .in_record("the deceased's county")
-                .reads_personal_data(),
-        ),
-        rpc("GetIndicators", Rule::public()),
-    ],
-};
-
-const fn rpc(method: &'static str, rule: Rule) -> RpcAccess {
-    RpcAccess { method, rule }
-}
-
-impl Edge for CivilRegistryApi {
-    const ACCESS: AccessPolicy = ACCESS;
-
-    fn audit_log(&self) -> &AuditLog {
-        &self.audit
-    }
-}
 
 /// Required text of at most `max` characters.
 fn text(field: &str, value: &str, max: usize, violations: &mut Violations) -> Option<BoundedText> {
@@ -387,43 +266,84 @@ fn verifications(
     ok.then_some(parsed)
 }
 
+// The RPCs and their access rules, declared once. Who may call each RPC, where, and which calls
+// read personal data (and are audited). Every caller acts only within its token's regions;
+// `GetMaritalStatus` is not scoped, because a citizen may have married at any registry.
 minzheng_host::grpc_service! {
     impl CivilRegistryService for CivilRegistryApi {
-        publish_slots(PublishSlots): pb::PublishSlotsRequest => pb::PublishSlotsResponse;
-        list_slots(ListSlots): pb::ListSlotsRequest => pb::ListSlotsResponse;
-        book_appointment(BookAppointment): pb::BookAppointmentRequest => pb::BookAppointmentResponse;
+        server: CivilRegistryServiceServer<CivilRegistryApi>,
+        audit: audit,
+        publish_slots(PublishSlots):
+            pb::PublishSlotsRequest => pb::PublishSlotsResponse
+            = Rule::roles(&[Role::Approver]).in_field("registry");
+        list_slots(ListSlots):
+            pb::ListSlotsRequest => pb::ListSlotsResponse
+            = Rule::public();
+        book_appointment(BookAppointment):
+            pb::BookAppointmentRequest => pb::BookAppointmentResponse
+            = Rule::roles(STAFF_OR_AGENCY).in_field("registry");
         reschedule_appointment(RescheduleAppointment):
-            pb::RescheduleAppointmentRequest => pb::RescheduleAppointmentResponse;
+            pb::RescheduleAppointmentRequest => pb::RescheduleAppointmentResponse
+            = Rule::roles(STAFF_OR_AGENCY).in_record(APPOINTMENT_REGISTRY);
         cancel_appointment(CancelAppointment):
-            pb::CancelAppointmentRequest => pb::CancelAppointmentResponse;
+            pb::CancelAppointmentRequest => pb::CancelAppointmentResponse
+            = Rule::roles(STAFF_OR_AGENCY).in_record(APPOINTMENT_REGISTRY);
         check_in_appointment(CheckInAppointment):
-            pb::CheckInAppointmentRequest => pb::CheckInAppointmentResponse;
-        get_appointment(GetAppointment): pb::GetAppointmentRequest => pb::GetAppointmentResponse;
+            pb::CheckInAppointmentRequest => pb::CheckInAppointmentResponse
+            = Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY);
+        get_appointment(GetAppointment):
+            pb::GetAppointmentRequest => pb::GetAppointmentResponse
+            = Rule::roles(READERS).in_record(APPOINTMENT_REGISTRY).reads_personal_data();
         set_counselling_room(SetCounsellingRoom):
-            pb::SetCounsellingRoomRequest => pb::SetCounsellingRoomResponse;
-        list_registries(ListRegistries): pb::ListRegistriesRequest => pb::ListRegistriesResponse;
+            pb::SetCounsellingRoomRequest => pb::SetCounsellingRoomResponse
+            = Rule::roles(&[Role::Approver]).in_field("registry");
+        list_registries(ListRegistries):
+            pb::ListRegistriesRequest => pb::ListRegistriesResponse
+            = Rule::public();
         register_marriage(RegisterMarriage):
-            pb::RegisterMarriageRequest => pb::RegisterMarriageResponse;
+            pb::RegisterMarriageRequest => pb::RegisterMarriageResponse
+            = Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY);
         reissue_marriage_certificate(ReissueMarriageCertificate):
-            pb::ReissueMarriageCertificateRequest => pb::ReissueMarriageCertificateResponse;
+            pb::ReissueMarriageCertificateRequest => pb::ReissueMarriageCertificateResponse
+            = Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY);
         backfill_marriage(BackfillMarriage):
-            pb::BackfillMarriageRequest => pb::BackfillMarriageResponse;
+            pb::BackfillMarriageRequest => pb::BackfillMarriageResponse
+            = Rule::roles(STAFF).in_field("registry");
         attach_archive_document(AttachArchiveDocument):
-            pb::AttachArchiveDocumentRequest => pb::AttachArchiveDocumentResponse;
-        get_marriage(GetMarriage): pb::GetMarriageRequest => pb::GetMarriageResponse;
+            pb::AttachArchiveDocumentRequest => pb::AttachArchiveDocumentResponse
+            = Rule::roles(STAFF).in_record("the record's registry");
+        get_marriage(GetMarriage):
+            pb::GetMarriageRequest => pb::GetMarriageResponse
+            = Rule::roles(READERS).in_record("the marriage's registry").reads_personal_data();
         get_marital_status(GetMaritalStatus):
-            pb::GetMaritalStatusRequest => pb::GetMaritalStatusResponse;
-        apply_for_divorce(ApplyForDivorce): pb::ApplyForDivorceRequest => pb::ApplyForDivorceResponse;
+            pb::GetMaritalStatusRequest => pb::GetMaritalStatusResponse
+            = Rule::roles(READERS).reads_personal_data();
+        apply_for_divorce(ApplyForDivorce):
+            pb::ApplyForDivorceRequest => pb::ApplyForDivorceResponse
+            = Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY);
         withdraw_divorce_application(WithdrawDivorceApplication):
-            pb::WithdrawDivorceApplicationRequest => pb::WithdrawDivorceApplicationResponse;
-        register_divorce(RegisterDivorce): pb::RegisterDivorceRequest => pb::RegisterDivorceResponse;
-        backfill_divorce(BackfillDivorce): pb::BackfillDivorceRequest => pb::BackfillDivorceResponse;
+            pb::WithdrawDivorceApplicationRequest => pb::WithdrawDivorceApplicationResponse
+            = Rule::roles(STAFF).in_record("the application's registry");
+        register_divorce(RegisterDivorce):
+            pb::RegisterDivorceRequest => pb::RegisterDivorceResponse
+            = Rule::roles(STAFF).in_record(APPOINTMENT_REGISTRY);
+        backfill_divorce(BackfillDivorce):
+            pb::BackfillDivorceRequest => pb::BackfillDivorceResponse
+            = Rule::roles(STAFF).in_field("registry");
         get_divorce_application(GetDivorceApplication):
-            pb::GetDivorceApplicationRequest => pb::GetDivorceApplicationResponse;
-        record_death(RecordDeath): pb::RecordDeathRequest => pb::RecordDeathResponse;
+            pb::GetDivorceApplicationRequest => pb::GetDivorceApplicationResponse
+            = Rule::roles(READERS).in_record("the application's registry").reads_personal_data();
+        record_death(RecordDeath):
+            pb::RecordDeathRequest => pb::RecordDeathResponse
+            = Rule::roles(STAFF_OR_AGENCY).in_field("county");
         record_funeral_service(RecordFuneralService):
-            pb::RecordFuneralServiceRequest => pb::RecordFuneralServiceResponse;
-        get_death(GetDeath): pb::GetDeathRequest => pb::GetDeathResponse;
-        get_indicators(GetIndicators): pb::GetIndicatorsRequest => pb::GetIndicatorsResponse;
+            pb::RecordFuneralServiceRequest => pb::RecordFuneralServiceResponse
+            = Rule::roles(STAFF).in_record("the deceased's county");
+        get_death(GetDeath):
+            pb::GetDeathRequest => pb::GetDeathResponse
+            = Rule::roles(READERS).in_record("the deceased's county").reads_personal_data();
+        get_indicators(GetIndicators):
+            pb::GetIndicatorsRequest => pb::GetIndicatorsResponse
+            = Rule::public();
     }
 }
