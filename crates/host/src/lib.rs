@@ -22,6 +22,7 @@ pub mod audit;
 mod context;
 pub mod decode;
 pub mod edge;
+pub mod fields;
 mod host;
 mod platform;
 mod store_watch;

@@ -9,11 +9,12 @@
 use std::collections::HashSet;
 
 use minzheng_host::edge::{self, Call, result};
+use minzheng_host::fields::Fields as _;
 use minzheng_kit::{Error, aggregate::CommandContext};
 use minzheng_proto::common::v1 as common;
 use minzheng_types::{CitizenId, FieldViolation, Violations, field_path};
 
-use super::{CivilRegistryApi, appointment_id, citizen, date, date_or_today, pb, registry};
+use super::{CivilRegistryApi, pb, registry};
 use crate::{
     app::indicators::{IndicatorSet, RegistryInfo},
     codec,
@@ -145,7 +146,7 @@ fn parties(
     for (index, value) in values.iter().enumerate() {
         let at = format!("{field}[{index}]");
         // A repeated element is present even when empty: its `citizen_id` is what is missing.
-        match citizen(&at, &Some(value.clone()), violations) {
+        match violations.citizen(&at, &Some(value.clone())) {
             Some(id) => {
                 if let Some(first) = parsed.iter().position(|seen| *seen == id) {
                     violations.push(
@@ -221,7 +222,7 @@ fn appointment_command<T>(
 ) -> Result<(CommandContext, AppointmentId), Error> {
     let mut violations = Violations::new();
     let context = call.command_context(metadata, &mut violations);
-    let id = appointment_id("appointment_id", id, &mut violations);
+    let id = violations.id("appointment_id", id, AppointmentId::parse);
     let id = violations.finish(id)?;
     call.require_region(id.registry())?;
     Ok((context, id))
@@ -236,7 +237,7 @@ impl CivilRegistryApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let registry = registry("registry", &body.registry, &mut violations);
-        let day = date("day", &body.day, &mut violations);
+        let day = violations.date("day", &body.day);
         let slots = slots("slots", &body.slots, &mut violations);
         let (registry, day, slots) = violations.finish((registry, day, slots))?;
         call.require_region(registry)?;
@@ -256,7 +257,7 @@ impl CivilRegistryApi {
         let body = call.body();
         let mut violations = Violations::new();
         let registry = registry("registry", &body.registry, &mut violations);
-        let day = date("day", &body.day, &mut violations);
+        let day = violations.date("day", &body.day);
         let (registry, day) = violations.finish((registry, day))?;
         let state = self.app.registry_day(registry, day).await?;
         let slots = state
@@ -278,7 +279,7 @@ impl CivilRegistryApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let registry = registry("registry", &body.registry, &mut violations);
-        let day = date("day", &body.day, &mut violations);
+        let day = violations.date("day", &body.day);
         let slot = slot_id("slot_id", &body.slot_id, &mut violations);
         let service = service("service", body.service, &mut violations);
         let parties = parties("parties", &body.parties, service, &mut violations);
@@ -302,8 +303,8 @@ impl CivilRegistryApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let from = appointment_id("appointment_id", &body.appointment_id, &mut violations);
-        let day = date("day", &body.day, &mut violations);
+        let from = violations.id("appointment_id", &body.appointment_id, AppointmentId::parse);
+        let day = violations.date("day", &body.day);
         let slot = slot_id("slot_id", &body.slot_id, &mut violations);
         let (from, day, slot) = violations.finish((from, day, slot))?;
         call.require_region(from.registry())?;
@@ -345,7 +346,7 @@ impl CivilRegistryApi {
     ) -> Result<pb::GetAppointmentResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let id = appointment_id("appointment_id", &body.appointment_id, &mut violations);
+        let id = violations.id("appointment_id", &body.appointment_id, AppointmentId::parse);
         let id = violations.finish(id)?;
         call.audit("appointment", id.to_string());
         call.require_region(id.registry())?;
@@ -364,7 +365,7 @@ impl CivilRegistryApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let registry = registry("registry", &body.registry, &mut violations);
-        let since = date("since", &body.since, &mut violations);
+        let since = violations.date("since", &body.since);
         let (registry, since) = violations.finish((registry, since))?;
         call.require_region(registry)?;
         let committed = self
@@ -382,7 +383,7 @@ impl CivilRegistryApi {
     ) -> Result<pb::ListRegistriesResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let day = date_or_today("as_of", &body.as_of, self.app.today(), &mut violations);
+        let day = violations.date_or("as_of", &body.as_of, self.app.today());
         let day = violations.finish(day)?;
         self.app
             .view()
@@ -401,8 +402,8 @@ impl CivilRegistryApi {
     ) -> Result<pb::GetIndicatorsResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let from = date("from", &body.from, &mut violations);
-        let to = date_or_today("to", &body.to, self.app.today(), &mut violations);
+        let from = violations.date("from", &body.from);
+        let to = violations.date_or("to", &body.to, self.app.today());
         if let (Some(from), Some(to)) = (from, to)
             && from > to
         {

@@ -5,12 +5,13 @@
 //! here from the domain record, field by field as the codec writes its events.
 
 use minzheng_host::edge::{Call, result};
+use minzheng_host::fields::Fields as _;
 use minzheng_kit::Error;
-use minzheng_proto::{civilregistry::v1 as pb, common::v1 as common, convert};
+use minzheng_proto::{civilregistry::v1 as pb, convert};
 use minzheng_types::Violations;
 use time::Date;
 
-use super::{CivilRegistryApi, citizen, date, death_id, registry, text};
+use super::{CivilRegistryApi, registry};
 use crate::{
     app::deaths::FuneralFacts,
     codec::{self, assistance::category_to_pb, citizen_ref},
@@ -18,6 +19,7 @@ use crate::{
         self, BurialType, DeathRecord, FUNERAL_HOME_MAX_CHARS, FeeWaiver, Funeral, NAME_MAX_CHARS,
         SOURCE_REFERENCE_MAX_CHARS, Source,
     },
+    ids::Pseudonym,
 };
 
 fn source(field: &str, value: i32, violations: &mut Violations) -> Option<Source> {
@@ -39,30 +41,17 @@ fn burial(field: &str, value: i32, violations: &mut Violations) -> Option<Burial
     parsed
 }
 
-/// An optional date: absent (or an all-zero message, proto3's empty value) is `None`.
-fn optional_date(
-    field: &str,
-    value: &Option<common::Date>,
-    violations: &mut Violations,
-) -> Option<Option<Date>> {
-    match value {
-        None => Some(None),
-        Some(d) if (d.year, d.month, d.day) == (0, 0, 0) => Some(None),
-        Some(_) => date(field, value, violations).map(Some),
-    }
-}
-
 /// The death a RecordDeath request notifies, recorded `today` (also the latest day of death).
 /// Its `death` id is `pseudonym(citizen)`; the application sets it again anyway.
 fn death_record(
     body: &pb::RecordDeathRequest,
     today: Date,
-    pseudonym: impl FnOnce(&minzheng_types::CitizenId) -> crate::ids::Pseudonym,
+    pseudonym: impl FnOnce(&minzheng_types::CitizenId) -> Pseudonym,
     violations: &mut Violations,
 ) -> Option<death::Record> {
-    let deceased = citizen("citizen", &body.citizen, violations);
-    let name = text("name", &body.name, NAME_MAX_CHARS, violations);
-    let died_on = date("died_on", &body.died_on, violations).and_then(|day| {
+    let deceased = violations.citizen("citizen", &body.citizen);
+    let name = violations.text("name", &body.name, NAME_MAX_CHARS);
+    let died_on = violations.date("died_on", &body.died_on).and_then(|day| {
         if day <= today {
             Some(day)
         } else {
@@ -95,15 +84,10 @@ fn funeral_facts(
     body: &pb::RecordFuneralServiceRequest,
     violations: &mut Violations,
 ) -> Option<FuneralFacts> {
-    let funeral_home = text(
-        "funeral_home",
-        &body.funeral_home,
-        FUNERAL_HOME_MAX_CHARS,
-        violations,
-    );
-    let cremated_on = optional_date("cremated_on", &body.cremated_on, violations);
+    let funeral_home = violations.text("funeral_home", &body.funeral_home, FUNERAL_HOME_MAX_CHARS);
+    let cremated_on = violations.optional_date("cremated_on", &body.cremated_on);
     let burial = burial("burial", body.burial, violations);
-    let buried_on = date("buried_on", &body.buried_on, violations);
+    let buried_on = violations.date("buried_on", &body.buried_on);
     let basic_fee = violations.record(convert::money_non_negative("basic_fee", &body.basic_fee));
     Some(FuneralFacts {
         funeral_home: funeral_home?,
@@ -185,7 +169,7 @@ impl CivilRegistryApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let death = death_id("death_id", &body.death_id, &mut violations);
+        let death = violations.id("death_id", &body.death_id, Pseudonym::parse);
         let facts = funeral_facts(body, &mut violations);
         let (death, facts) = violations.finish((death, facts))?;
         let county = self.app.death(&death).await?.county;
@@ -209,7 +193,7 @@ impl CivilRegistryApi {
         call: Call<pb::GetDeathRequest>,
     ) -> Result<pb::GetDeathResponse, Error> {
         let mut violations = Violations::new();
-        let id = death_id("death_id", &call.body().death_id, &mut violations);
+        let id = violations.id("death_id", &call.body().death_id, Pseudonym::parse);
         let id = violations.finish(id)?;
         // A death's id is the deceased's pseudonym.
         call.audit("person", id.as_str());
@@ -224,10 +208,10 @@ impl CivilRegistryApi {
 
 #[cfg(test)]
 mod tests {
+    use minzheng_proto::common::v1 as common;
     use time::macros::date;
 
     use super::*;
-    use crate::ids::Pseudonym;
 
     const TODAY: Date = date!(2025 - 07 - 01);
 

@@ -12,6 +12,7 @@ mod appointments;
 mod deaths;
 mod registrations;
 
+use minzheng_host::fields::Fields as _;
 use minzheng_host::{audit::AuditLog, edge::Call};
 use minzheng_kit::{access::Rule, auth::Role};
 use minzheng_proto::{
@@ -20,14 +21,11 @@ use minzheng_proto::{
         civil_registry_service_server::{CivilRegistryService, CivilRegistryServiceServer},
     },
     common::v1 as common,
-    convert,
 };
-use minzheng_types::{BoundedText, CitizenId, FieldViolation, RegionCode, RegionLevel, Violations};
-use time::Date;
+use minzheng_types::{CitizenId, FieldViolation, RegionCode, RegionLevel, Violations};
 
 use crate::{
     app::CivilRegistry,
-    ids::{ApplicationId, AppointmentId, MarriageId, Pseudonym},
     verification::{self, Party, Verification},
 };
 
@@ -74,27 +72,13 @@ const READERS: &[Role] = &[
 
 const APPOINTMENT_REGISTRY: &str = "the appointment's registry";
 
-/// Required text of at most `max` characters.
-fn text(field: &str, value: &str, max: usize, violations: &mut Violations) -> Option<BoundedText> {
-    violations.record(convert::bounded_text(field, value, max))
-}
-
-/// A required citizen reference.
-fn citizen(
-    field: &str,
-    value: &Option<common::CitizenRef>,
-    violations: &mut Violations,
-) -> Option<CitizenId> {
-    violations.record(convert::citizen_id(field, value))
-}
-
 /// A required county-level registry code.
 fn registry(
     field: &str,
     value: &Option<common::RegionCode>,
     violations: &mut Violations,
 ) -> Option<RegionCode> {
-    let code = violations.record(convert::region_code(field, value))?;
+    let code = violations.region(field, value)?;
     if code.level() == RegionLevel::County {
         Some(code)
     } else {
@@ -106,68 +90,16 @@ fn registry(
     }
 }
 
-/// A required date.
-fn date(field: &str, value: &Option<common::Date>, violations: &mut Violations) -> Option<Date> {
-    violations.record(convert::date(field, value))
-}
-
-/// An optional date: today when absent.
-fn date_or_today(
-    field: &str,
-    value: &Option<common::Date>,
-    today: Date,
-    violations: &mut Violations,
-) -> Option<Date> {
-    match value {
-        None => Some(today),
-        Some(_) => date(field, value, violations),
-    }
-}
-
-fn appointment_id(field: &str, value: &str, violations: &mut Violations) -> Option<AppointmentId> {
-    if value.is_empty() {
-        violations.add(FieldViolation::required(field));
-        return None;
-    }
-    violations.check(field, AppointmentId::parse(value))
-}
-
-fn marriage_id(field: &str, value: &str, violations: &mut Violations) -> Option<MarriageId> {
-    if value.is_empty() {
-        violations.add(FieldViolation::required(field));
-        return None;
-    }
-    violations.check(field, MarriageId::parse(value))
-}
-
-fn application_id(field: &str, value: &str, violations: &mut Violations) -> Option<ApplicationId> {
-    if value.is_empty() {
-        violations.add(FieldViolation::required(field));
-        return None;
-    }
-    violations.check(field, ApplicationId::parse(value))
-}
-
-fn death_id(field: &str, value: &str, violations: &mut Violations) -> Option<Pseudonym> {
-    if value.is_empty() {
-        violations.add(FieldViolation::required(field));
-        return None;
-    }
-    violations.check(field, Pseudonym::parse(value))
-}
-
 /// A party: citizen and name.
 fn party(field: &str, value: &pb::Party, violations: &mut Violations) -> Option<Party> {
-    let citizen = citizen(
+    let citizen = violations.citizen(
         &minzheng_types::field_path(field, "citizen"),
         &value.citizen,
-        violations,
     );
-    let name = text(
+    let name = violations.text(
         &minzheng_types::field_path(field, "name"),
         &value.name,
         verification::NAME_MAX_CHARS,
-        violations,
     );
     Some(Party {
         citizen: citizen?,
@@ -207,11 +139,7 @@ fn verifications(
     let mut ok = true;
     for (index, value) in values.iter().enumerate() {
         let at = format!("{field}[{index}]");
-        let party = citizen(
-            &minzheng_types::field_path(&at, "party"),
-            &value.party,
-            violations,
-        );
+        let party = violations.citizen(&minzheng_types::field_path(&at, "party"), &value.party);
         let kind = match pb::VerificationKind::try_from(value.kind) {
             Ok(pb::VerificationKind::IdDocument) => Some(verification::Kind::IdDocument),
             Ok(pb::VerificationKind::FaceComparison) => Some(verification::Kind::FaceComparison),
@@ -235,11 +163,10 @@ fn verifications(
                 None
             }
         };
-        let method = text(
+        let method = violations.text(
             &minzheng_types::field_path(&at, "method"),
             &value.method,
             verification::METHOD_MAX_CHARS,
-            violations,
         );
         let score = u16::try_from(value.score_permille)
             .ok()

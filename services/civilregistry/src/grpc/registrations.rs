@@ -9,20 +9,18 @@
 //! `result` is absent (there is no new position to wait for; the first answer's position holds).
 
 use minzheng_host::edge::{Call, result};
+use minzheng_host::fields::Fields as _;
 use minzheng_kit::Error;
 use minzheng_proto::civilregistry::v1 as pb;
 use minzheng_types::{BoundedText, FieldViolation, IdError, RegionCode, Violations, field_path};
 use time::Date;
 
-use super::{
-    CivilRegistryApi, application_id, appointment_id, citizen, date, date_or_today, marriage_id,
-    registry, text, two_parties, verifications,
-};
+use super::{CivilRegistryApi, registry, two_parties, verifications};
 use crate::{
     app::registrations::MaritalStatus,
     codec::party_to_pb,
     divorce,
-    ids::{ApplicationId, ArchiveReference, DocumentId, MarriageId},
+    ids::{ApplicationId, AppointmentId, ArchiveReference, DocumentId, MarriageId},
     marriage::{
         self, ArchiveDocument, CERTIFICATE_NUMBER_MAX_CHARS, MEDIA_TYPE_MAX_CHARS, MarriageRecord,
         STORAGE_URI_MAX_CHARS, Sha256,
@@ -116,38 +114,30 @@ fn archive_document(
         violations.check(&sha_field, Sha256::parse(&value.sha256))
     };
     let uri_field = field_path(field, "storage_uri");
-    let storage_uri = text(
-        &uri_field,
-        &value.storage_uri,
-        STORAGE_URI_MAX_CHARS,
-        violations,
-    )
-    .and_then(|uri| {
-        if is_absolute_uri(uri.as_str()) {
-            Some(uri)
-        } else {
-            violations.push(
-                &uri_field,
-                "must be an absolute URI, e.g. s3://bucket/path/file.pdf",
-            );
-            None
-        }
-    });
+    let storage_uri = violations
+        .text(&uri_field, &value.storage_uri, STORAGE_URI_MAX_CHARS)
+        .and_then(|uri| {
+            if is_absolute_uri(uri.as_str()) {
+                Some(uri)
+            } else {
+                violations.push(
+                    &uri_field,
+                    "must be an absolute URI, e.g. s3://bucket/path/file.pdf",
+                );
+                None
+            }
+        });
     let type_field = field_path(field, "media_type");
-    let media_type = text(
-        &type_field,
-        &value.media_type,
-        MEDIA_TYPE_MAX_CHARS,
-        violations,
-    )
-    .and_then(|media_type| {
-        if is_media_type(media_type.as_str()) {
-            Some(media_type)
-        } else {
-            violations.push(&type_field, "must be a media type, e.g. application/pdf");
-            None
-        }
-    });
+    let media_type = violations
+        .text(&type_field, &value.media_type, MEDIA_TYPE_MAX_CHARS)
+        .and_then(|media_type| {
+            if is_media_type(media_type.as_str()) {
+                Some(media_type)
+            } else {
+                violations.push(&type_field, "must be a media type, e.g. application/pdf");
+                None
+            }
+        });
     Some(ArchiveDocument {
         id: id?,
         sha256: sha256?,
@@ -164,11 +154,10 @@ fn backfill(
     violations: &mut Violations,
 ) -> Option<marriage::Backfill> {
     let archive = archive_reference("archive_reference", &body.archive_reference, violations);
-    let certificate_number = text(
+    let certificate_number = violations.text(
         "certificate_number",
         &body.certificate_number,
         CERTIFICATE_NUMBER_MAX_CHARS,
-        violations,
     );
     let registry = registry("registry", &body.registry, violations);
     let on = past_day("registered_on", &body.registered_on, today, violations);
@@ -198,7 +187,7 @@ fn past_day(
     today: Date,
     violations: &mut Violations,
 ) -> Option<Date> {
-    date(field, value, violations).and_then(|on| {
+    violations.date(field, value).and_then(|on| {
         if on < today {
             Some(on)
         } else {
@@ -215,12 +204,11 @@ fn divorce_backfill(
     violations: &mut Violations,
 ) -> Option<DivorceBackfill> {
     let archive = archive_reference("archive_reference", &body.archive_reference, violations);
-    let marriage = marriage_id("marriage_id", &body.marriage_id, violations);
-    let certificate_number = text(
+    let marriage = violations.id("marriage_id", &body.marriage_id, MarriageId::parse);
+    let certificate_number = violations.text(
         "certificate_number",
         &body.certificate_number,
         CERTIFICATE_NUMBER_MAX_CHARS,
-        violations,
     );
     let registry = registry("registry", &body.registry, violations);
     let on = past_day("registered_on", &body.registered_on, today, violations);
@@ -334,7 +322,8 @@ impl CivilRegistryApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
+        let appointment =
+            violations.id("appointment_id", &body.appointment_id, AppointmentId::parse);
         let parties = two_parties("parties", &body.parties, &mut violations);
         let checks = verifications("verifications", &body.verifications, &mut violations);
         let (appointment, parties, checks) = violations.finish((appointment, parties, checks))?;
@@ -358,8 +347,9 @@ impl CivilRegistryApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let marriage = marriage_id("marriage_id", &body.marriage_id, &mut violations);
-        let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
+        let marriage = violations.id("marriage_id", &body.marriage_id, MarriageId::parse);
+        let appointment =
+            violations.id("appointment_id", &body.appointment_id, AppointmentId::parse);
         let checks = verifications("verifications", &body.verifications, &mut violations);
         let (marriage, appointment, checks) = violations.finish((marriage, appointment, checks))?;
         call.require_region(appointment.registry())?;
@@ -399,7 +389,7 @@ impl CivilRegistryApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         // A marriage id (`J…`, `A-…`) or an application id (`D…`): both are id-shaped.
-        let record = marriage_id("record_id", &body.record_id, &mut violations);
+        let record = violations.id("record_id", &body.record_id, MarriageId::parse);
         let document = archive_document(
             "document",
             &body.document,
@@ -429,7 +419,7 @@ impl CivilRegistryApi {
         call: Call<pb::GetMarriageRequest>,
     ) -> Result<pb::GetMarriageResponse, Error> {
         let mut violations = Violations::new();
-        let id = marriage_id("marriage_id", &call.body().marriage_id, &mut violations);
+        let id = violations.id("marriage_id", &call.body().marriage_id, MarriageId::parse);
         let id = violations.finish(id)?;
         call.audit("marriage", id.as_str());
         let record = self.app.marriage(&id).await?;
@@ -447,8 +437,8 @@ impl CivilRegistryApi {
         // Not scoped to a registry: a citizen may have married at any of them.
         let body = call.body();
         let mut violations = Violations::new();
-        let person = citizen("citizen", &body.citizen, &mut violations);
-        let day = date_or_today("as_of", &body.as_of, self.app.today(), &mut violations);
+        let person = violations.citizen("citizen", &body.citizen);
+        let day = violations.date_or("as_of", &body.as_of, self.app.today());
         let (person, day) = violations.finish((person, day))?;
         self.audit_parties(&call, [&person]);
         self.app
@@ -469,8 +459,9 @@ impl CivilRegistryApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
-        let marriage = marriage_id("marriage_id", &body.marriage_id, &mut violations);
+        let appointment =
+            violations.id("appointment_id", &body.appointment_id, AppointmentId::parse);
+        let marriage = violations.id("marriage_id", &body.marriage_id, MarriageId::parse);
         let checks = verifications("verifications", &body.verifications, &mut violations);
         let (appointment, marriage, checks) = violations.finish((appointment, marriage, checks))?;
         call.require_region(appointment.registry())?;
@@ -493,8 +484,9 @@ impl CivilRegistryApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let application = application_id("application_id", &body.application_id, &mut violations);
-        let by = citizen("by", &body.by, &mut violations);
+        let application =
+            violations.id("application_id", &body.application_id, ApplicationId::parse);
+        let by = violations.citizen("by", &body.by);
         let (application, by) = violations.finish((application, by))?;
         let registry = self.app.divorce_application(&application).await?.registry;
         call.require_region(registry)?;
@@ -514,8 +506,10 @@ impl CivilRegistryApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let application = application_id("application_id", &body.application_id, &mut violations);
-        let appointment = appointment_id("appointment_id", &body.appointment_id, &mut violations);
+        let application =
+            violations.id("application_id", &body.application_id, ApplicationId::parse);
+        let appointment =
+            violations.id("appointment_id", &body.appointment_id, AppointmentId::parse);
         let checks = verifications("verifications", &body.verifications, &mut violations);
         let (application, appointment, checks) =
             violations.finish((application, appointment, checks))?;
@@ -564,10 +558,10 @@ impl CivilRegistryApi {
         call: Call<pb::GetDivorceApplicationRequest>,
     ) -> Result<pb::GetDivorceApplicationResponse, Error> {
         let mut violations = Violations::new();
-        let id = application_id(
+        let id = violations.id(
             "application_id",
             &call.body().application_id,
-            &mut violations,
+            ApplicationId::parse,
         );
         let id = violations.finish(id)?;
         call.audit("divorce_application", id.as_str());

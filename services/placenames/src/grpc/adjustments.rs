@@ -1,20 +1,17 @@
 //! The adjustment RPCs: the workflow from proposal to taking effect, and GetAdjustment.
 
 use minzheng_host::edge::Call;
+use minzheng_host::fields::Fields as _;
 use minzheng_kit::Error;
 use minzheng_proto::{convert, placenames::v1 as pb};
 use minzheng_types::{RegionCode, Violations};
 
-use super::{PlaceNamesApi, REFERENCE_MAX_CHARS, TEXT_MAX_CHARS, result, text};
+use super::{PlaceNamesApi, REFERENCE_MAX_CHARS, TEXT_MAX_CHARS, result};
 use crate::{
     AdjustmentId, NAME_MAX_CHARS,
     adjustment::{self, DivisionRef, Kind, ReviewKind, TownshipType},
     directory::AdjustmentEntry,
 };
-
-fn adjustment_id(field: &str, id: &str, violations: &mut Violations) -> Option<AdjustmentId> {
-    violations.check(field, AdjustmentId::parse(id))
-}
 
 fn division_refs(
     field: &str,
@@ -26,11 +23,7 @@ fn division_refs(
         .filter_map(|(i, r)| {
             let code =
                 violations.record(convert::region_code(&format!("{field}[{i}].code"), &r.code));
-            let name = violations.record(convert::bounded_text(
-                &format!("{field}[{i}].name"),
-                &r.name,
-                NAME_MAX_CHARS,
-            ));
+            let name = violations.text(&format!("{field}[{i}].name"), &r.name, NAME_MAX_CHARS);
             Some(DivisionRef {
                 code: code?,
                 name: name?,
@@ -100,17 +93,12 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
+        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
         let kind = kind(body, &mut violations);
         let before = division_refs("before", &body.before, &mut violations);
         let after = division_refs("after", &body.after, &mut violations);
-        let justification = text(
-            "justification",
-            &body.justification,
-            TEXT_MAX_CHARS,
-            &mut violations,
-        );
-        let proposed_on = violations.record(convert::date("proposed_on", &body.proposed_on));
+        let justification = violations.text("justification", &body.justification, TEXT_MAX_CHARS);
+        let proposed_on = violations.date("proposed_on", &body.proposed_on);
         let (id, kind, justification, proposed_on) =
             violations.finish((id, kind, justification, proposed_on))?;
         let codes: Vec<RegionCode> = before.iter().chain(&after).map(|d| d.code).collect();
@@ -141,7 +129,7 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
+        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
         let review = match pb::ReviewKind::try_from(body.review) {
             Ok(pb::ReviewKind::Expert) => Some(ReviewKind::Expert),
             Ok(pb::ReviewKind::Risk) => Some(ReviewKind::Risk),
@@ -151,8 +139,8 @@ impl PlaceNamesApi {
                 None
             }
         };
-        let summary = text("summary", &body.summary, TEXT_MAX_CHARS, &mut violations);
-        let recorded_on = violations.record(convert::date("recorded_on", &body.recorded_on));
+        let summary = violations.text("summary", &body.summary, TEXT_MAX_CHARS);
+        let recorded_on = violations.date("recorded_on", &body.recorded_on);
         let (id, review, summary, recorded_on) =
             violations.finish((id, review, summary, recorded_on))?;
         call.require_regions(&self.app.adjustment_divisions(&id).await?)?;
@@ -178,13 +166,12 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
-        let approved_on = violations.record(convert::date("approved_on", &body.approved_on));
-        let reference = text(
+        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
+        let approved_on = violations.date("approved_on", &body.approved_on);
+        let reference = violations.text(
             "approval_reference",
             &body.approval_reference,
             REFERENCE_MAX_CHARS,
-            &mut violations,
         );
         let (id, approved_on, reference) = violations.finish((id, approved_on, reference))?;
         call.require_regions(&self.app.adjustment_divisions(&id).await?)?;
@@ -208,9 +195,9 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
-        let rejected_on = violations.record(convert::date("rejected_on", &body.rejected_on));
-        let reason = text("reason", &body.reason, TEXT_MAX_CHARS, &mut violations);
+        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
+        let rejected_on = violations.date("rejected_on", &body.rejected_on);
+        let reason = violations.text("reason", &body.reason, TEXT_MAX_CHARS);
         let (id, rejected_on, reason) = violations.finish((id, rejected_on, reason))?;
         call.require_regions(&self.app.adjustment_divisions(&id).await?)?;
         let command = adjustment::Command::Reject(adjustment::Reject {
@@ -233,8 +220,8 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
-        let effective_on = violations.record(convert::date("effective_on", &body.effective_on));
+        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
+        let effective_on = violations.date("effective_on", &body.effective_on);
         let (id, effective_on) = violations.finish((id, effective_on))?;
         call.require_regions(&self.app.adjustment_divisions(&id).await?)?;
         let (committed, took_effect) = self
@@ -259,7 +246,7 @@ impl PlaceNamesApi {
     ) -> Result<pb::GetAdjustmentResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let id = adjustment_id("adjustment_id", &body.adjustment_id, &mut violations);
+        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
         let id = violations.finish(id)?;
         call.authenticated()?;
         self.wait(&call, &body.read).await?;

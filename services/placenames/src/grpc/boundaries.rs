@@ -4,19 +4,16 @@
 use std::num::NonZeroU32;
 
 use minzheng_host::edge::Call;
+use minzheng_host::fields::Fields as _;
 use minzheng_kit::Error;
 use minzheng_proto::{common::v1 as common, convert, placenames::v1 as pb};
 use minzheng_types::{RegionCode, Violations};
 
-use super::{PlaceNamesApi, TEXT_MAX_CHARS, page, result, text};
+use super::{PlaceNamesApi, TEXT_MAX_CHARS, page, result};
 use crate::{
     boundary::{self, Boundary, FindingKind},
     ids::BoundaryId,
 };
-
-fn boundary_id(field: &str, id: &str, violations: &mut Violations) -> Option<BoundaryId> {
-    violations.check(field, BoundaryId::parse(id))
-}
 
 fn number(field: &str, value: u32, violations: &mut Violations) -> Option<NonZeroU32> {
     let round = NonZeroU32::new(value);
@@ -58,7 +55,7 @@ impl PlaceNamesApi {
     ) -> Result<common::CommandResult, Error> {
         let mut violations = Violations::new();
         let context = call.command_context(metadata, &mut violations);
-        let id = boundary_id("boundary_id", id, &mut violations);
+        let id = violations.id("boundary_id", id, BoundaryId::parse);
         let command = parse(&mut violations);
         let (id, command) = violations.finish((id, command))?;
         call.require_regions(&self.app.boundary_sides(&id).await?)?;
@@ -76,7 +73,7 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = boundary_id("boundary_id", &body.boundary_id, &mut violations);
+        let id = violations.id("boundary_id", &body.boundary_id, BoundaryId::parse);
         let sides: Vec<Option<RegionCode>> = body
             .between
             .iter()
@@ -101,7 +98,7 @@ impl PlaceNamesApi {
             &body.description,
             TEXT_MAX_CHARS,
         ));
-        let recorded_on = violations.record(convert::date("recorded_on", &body.recorded_on));
+        let recorded_on = violations.date("recorded_on", &body.recorded_on);
         let (id, between, description, recorded_on) =
             violations.finish((id, between, description, recorded_on))?;
         call.require_regions(&between)?;
@@ -130,7 +127,7 @@ impl PlaceNamesApi {
         let result = self
             .boundary_command(&call, &body.metadata, &body.boundary_id, |v| {
                 let round = number("round", body.round, v);
-                let started_on = v.record(convert::date("started_on", &body.started_on));
+                let started_on = v.date("started_on", &body.started_on);
                 Some(boundary::Command::StartInspectionRound(
                     boundary::StartInspectionRound {
                         round: round?,
@@ -169,8 +166,8 @@ impl PlaceNamesApi {
                         None
                     }
                 };
-                let description = text("description", &body.description, TEXT_MAX_CHARS, v);
-                let recorded_on = v.record(convert::date("recorded_on", &body.recorded_on));
+                let description = v.text("description", &body.description, TEXT_MAX_CHARS);
+                let recorded_on = v.date("recorded_on", &body.recorded_on);
                 Some(boundary::Command::RecordFinding(boundary::RecordFinding {
                     round: round?,
                     kind: kind?,
@@ -193,8 +190,8 @@ impl PlaceNamesApi {
             .boundary_command(&call, &body.metadata, &body.boundary_id, |v| {
                 let round = number("round", body.round, v);
                 let finding = number("finding", body.finding, v);
-                let resolution = text("resolution", &body.resolution, TEXT_MAX_CHARS, v);
-                let resolved_on = v.record(convert::date("resolved_on", &body.resolved_on));
+                let resolution = v.text("resolution", &body.resolution, TEXT_MAX_CHARS);
+                let resolved_on = v.date("resolved_on", &body.resolved_on);
                 Some(boundary::Command::ResolveFinding(
                     boundary::ResolveFinding {
                         round: round?,
@@ -218,8 +215,8 @@ impl PlaceNamesApi {
         let result = self
             .boundary_command(&call, &body.metadata, &body.boundary_id, |v| {
                 let round = number("round", body.round, v);
-                let completed_on = v.record(convert::date("completed_on", &body.completed_on));
-                let conclusion = text("conclusion", &body.conclusion, TEXT_MAX_CHARS, v);
+                let completed_on = v.date("completed_on", &body.completed_on);
+                let conclusion = v.text("conclusion", &body.conclusion, TEXT_MAX_CHARS);
                 Some(boundary::Command::CompleteInspectionRound(
                     boundary::CompleteInspectionRound {
                         round: round?,
@@ -240,7 +237,7 @@ impl PlaceNamesApi {
     ) -> Result<pb::GetBoundaryResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let id = boundary_id("boundary_id", &body.boundary_id, &mut violations);
+        let id = violations.id("boundary_id", &body.boundary_id, BoundaryId::parse);
         let id = violations.finish(id)?;
         self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
@@ -258,7 +255,7 @@ impl PlaceNamesApi {
     ) -> Result<pb::ListBoundariesResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let within = violations.record(convert::region_code("within", &body.within));
+        let within = violations.region("within", &body.within);
         let within = violations.finish(within)?;
         self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;

@@ -1,12 +1,13 @@
 //! The division RPCs: the import and the public queries (Get, ListChildren, Search, Resolve).
 
 use minzheng_host::edge::Call;
+use minzheng_host::fields::Fields as _;
 use minzheng_kit::Error;
 use minzheng_proto::{common::v1 as common, convert, placenames::v1 as pb};
 use minzheng_types::{FieldViolation, RegionCode, Violations};
 use time::Date;
 
-use super::{PlaceNamesApi, day_or_today, page, text};
+use super::{PlaceNamesApi, page};
 use crate::{NAME_MAX_CHARS, directory::DivisionEntry};
 
 fn division_message(entry: &DivisionEntry, day: Date) -> pb::Division {
@@ -36,8 +37,8 @@ fn code_and_day(
     today: Date,
 ) -> Result<(RegionCode, Date), Error> {
     let mut violations = Violations::new();
-    let code = violations.record(convert::region_code("code", code));
-    let day = violations.record(day_or_today("as_of", as_of, today));
+    let code = violations.region("code", code);
+    let day = violations.date_or("as_of", as_of, today);
     Ok(violations.finish((code, day))?)
 }
 
@@ -49,7 +50,7 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let valid_from = violations.record(convert::date("valid_from", &body.valid_from));
+        let valid_from = violations.date("valid_from", &body.valid_from);
         if body.csv.is_empty() {
             violations.add(FieldViolation::required("csv"));
         }
@@ -113,19 +114,14 @@ impl PlaceNamesApi {
     ) -> Result<pb::SearchDivisionsResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let prefix = text(
-            "name_prefix",
-            &body.name_prefix,
-            NAME_MAX_CHARS,
-            &mut violations,
-        );
+        let prefix = violations.text("name_prefix", &body.name_prefix, NAME_MAX_CHARS);
         let within = match &body.within {
             None => Some(None),
             Some(_) => violations
                 .record(convert::region_code("within", &body.within))
                 .map(Some),
         };
-        let day = violations.record(day_or_today("as_of", &body.as_of, self.today()));
+        let day = violations.date_or("as_of", &body.as_of, self.today());
         let (prefix, within, day) = violations.finish((prefix, within, day))?;
         self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;

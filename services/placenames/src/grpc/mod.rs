@@ -17,18 +17,17 @@ use minzheng_host::{audit::AuditLog, edge::Call};
 use minzheng_kit::{Error, access::Rule, auth::Role, clock::Clock};
 use minzheng_proto::{
     common::v1 as common,
-    convert,
     placenames::v1::{
         self as pb,
         place_names_service_server::{PlaceNamesService, PlaceNamesServiceServer},
     },
 };
-use minzheng_types::{BoundedText, FieldViolation, RegionLevel, Violations};
+use minzheng_types::RegionLevel;
 use time::Date;
 
 use minzheng_host::edge::{self, page, result};
 
-use crate::{PlaceNameId, app::PlaceNames, import};
+use crate::{app::PlaceNames, import};
 
 /// Longest free text (justifications, summaries, reasons), in characters.
 const TEXT_MAX_CHARS: usize = 2_000;
@@ -69,26 +68,6 @@ impl PlaceNamesApi {
             .wait_for(edge::min_position(read), call.deadline())
             .await
     }
-}
-
-/// `date`, or `today` when absent.
-fn day_or_today(
-    field: &str,
-    date: &Option<common::Date>,
-    today: Date,
-) -> Result<Date, FieldViolation> {
-    match date {
-        None => Ok(today),
-        Some(_) => convert::date(field, date),
-    }
-}
-
-fn text(field: &str, value: &str, max: usize, violations: &mut Violations) -> Option<BoundedText> {
-    violations.record(convert::bounded_text(field, value, max))
-}
-
-fn place_name_id(field: &str, id: &str, violations: &mut Violations) -> Option<PlaceNameId> {
-    violations.check(field, PlaceNameId::parse(id))
 }
 
 /// Caseworkers and approvers.

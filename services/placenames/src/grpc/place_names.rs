@@ -2,16 +2,14 @@
 //! reject, publish, retire; renaming), and the public place-name database.
 
 use minzheng_host::edge::Call;
+use minzheng_host::fields::Fields as _;
 use minzheng_kit::Error;
 use minzheng_proto::{common::v1 as common, convert, placenames::v1 as pb};
 use minzheng_types::Violations;
 
-use super::{
-    PlaceNamesApi, REFERENCE_MAX_CHARS, TEXT_MAX_CHARS, day_or_today, page, place_name_id, result,
-    text,
-};
+use super::{PlaceNamesApi, REFERENCE_MAX_CHARS, TEXT_MAX_CHARS, page, result};
 use crate::{
-    NAME_MAX_CHARS,
+    NAME_MAX_CHARS, PlaceNameId,
     directory::PlaceNameEntry,
     pinyin,
     placename::{self, PlaceKind},
@@ -69,7 +67,7 @@ impl PlaceNamesApi {
     ) -> Result<common::CommandResult, Error> {
         let mut violations = Violations::new();
         let context = call.command_context(metadata, &mut violations);
-        let id = place_name_id("place_name_id", id, &mut violations);
+        let id = violations.id("place_name_id", id, PlaceNameId::parse);
         let command = parse(&mut violations);
         let (id, command) = violations.finish((id, command))?;
         let region = self.app.place_name_region(&id).await?;
@@ -88,7 +86,7 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = place_name_id("place_name_id", &body.place_name_id, &mut violations);
+        let id = violations.id("place_name_id", &body.place_name_id, PlaceNameId::parse);
         let kind = match pb::PlaceKind::try_from(body.kind) {
             Ok(pb::PlaceKind::Road) => Some(PlaceKind::Road),
             Ok(pb::PlaceKind::Bridge) => Some(PlaceKind::Bridge),
@@ -102,20 +100,23 @@ impl PlaceNamesApi {
                 None
             }
         };
-        let name = text("name", &body.name, NAME_MAX_CHARS, &mut violations);
-        let spelled =
-            text("pinyin", &body.pinyin, pinyin::MAX_CHARS, &mut violations).and_then(|p| {
+        let name = violations.text("name", &body.name, NAME_MAX_CHARS);
+        let spelled = violations
+            .text("pinyin", &body.pinyin, pinyin::MAX_CHARS)
+            .and_then(|p| {
                 violations
                     .check("pinyin", pinyin::check(p.as_str()))
                     .map(|()| p)
             });
-        let region = violations.record(convert::region_code("region", &body.region));
-        let meaning = text("meaning", &body.meaning, TEXT_MAX_CHARS, &mut violations);
-        let proposed_on = violations.record(convert::date("proposed_on", &body.proposed_on));
+        let region = violations.region("region", &body.region);
+        let meaning = violations.text("meaning", &body.meaning, TEXT_MAX_CHARS);
+        let proposed_on = violations.date("proposed_on", &body.proposed_on);
         let replaces = if body.replaces.trim().is_empty() {
             Some(None)
         } else {
-            place_name_id("replaces", body.replaces.trim(), &mut violations).map(Some)
+            violations
+                .id("replaces", body.replaces.trim(), PlaceNameId::parse)
+                .map(Some)
         };
         let (id, kind, name, pinyin, region, meaning, proposed_on, replaces) =
             violations.finish((
@@ -157,8 +158,8 @@ impl PlaceNamesApi {
         let body = call.body();
         let result = self
             .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
-                let summary = text("summary", &body.summary, TEXT_MAX_CHARS, v);
-                let evaluated_on = v.record(convert::date("evaluated_on", &body.evaluated_on));
+                let summary = v.text("summary", &body.summary, TEXT_MAX_CHARS);
+                let evaluated_on = v.date("evaluated_on", &body.evaluated_on);
                 Some(placename::Command::RecordEvaluation(
                     placename::RecordEvaluation {
                         favourable: body.favourable,
@@ -180,8 +181,8 @@ impl PlaceNamesApi {
         let body = call.body();
         let result = self
             .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
-                let opened_on = v.record(convert::date("opened_on", &body.opened_on));
-                let closes_on = v.record(convert::date("closes_on", &body.closes_on));
+                let opened_on = v.date("opened_on", &body.opened_on);
+                let closes_on = v.date("closes_on", &body.closes_on);
                 Some(placename::Command::OpenCommentPeriod(
                     placename::OpenCommentPeriod {
                         opened_on: opened_on?,
@@ -202,8 +203,8 @@ impl PlaceNamesApi {
         let body = call.body();
         let result = self
             .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
-                let summary = text("summary", &body.summary, TEXT_MAX_CHARS, v);
-                let received_on = v.record(convert::date("received_on", &body.received_on));
+                let summary = v.text("summary", &body.summary, TEXT_MAX_CHARS);
+                let received_on = v.date("received_on", &body.received_on);
                 Some(placename::Command::RecordComment(
                     placename::RecordComment {
                         summary: summary?,
@@ -224,7 +225,7 @@ impl PlaceNamesApi {
         let body = call.body();
         let result = self
             .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
-                let closed_on = v.record(convert::date("closed_on", &body.closed_on));
+                let closed_on = v.date("closed_on", &body.closed_on);
                 Some(placename::Command::CloseCommentPeriod(
                     placename::CloseCommentPeriod {
                         closed_on: closed_on?,
@@ -244,12 +245,11 @@ impl PlaceNamesApi {
         let body = call.body();
         let result = self
             .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
-                let approved_on = v.record(convert::date("approved_on", &body.approved_on));
-                let reference = text(
+                let approved_on = v.date("approved_on", &body.approved_on);
+                let reference = v.text(
                     "approval_reference",
                     &body.approval_reference,
                     REFERENCE_MAX_CHARS,
-                    v,
                 );
                 Some(placename::Command::Approve(placename::Approve {
                     approved_on: approved_on?,
@@ -269,8 +269,8 @@ impl PlaceNamesApi {
         let body = call.body();
         let result = self
             .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
-                let rejected_on = v.record(convert::date("rejected_on", &body.rejected_on));
-                let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
+                let rejected_on = v.date("rejected_on", &body.rejected_on);
+                let reason = v.text("reason", &body.reason, TEXT_MAX_CHARS);
                 Some(placename::Command::Reject(placename::Reject {
                     rejected_on: rejected_on?,
                     reason: reason?,
@@ -289,7 +289,7 @@ impl PlaceNamesApi {
         let body = call.body();
         let result = self
             .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
-                let published_on = v.record(convert::date("published_on", &body.published_on));
+                let published_on = v.date("published_on", &body.published_on);
                 Some(placename::Command::Publish(placename::Publish {
                     published_on: published_on?,
                 }))
@@ -307,8 +307,8 @@ impl PlaceNamesApi {
         let body = call.body();
         let result = self
             .place_name_command(&call, &body.metadata, &body.place_name_id, |v| {
-                let retired_on = v.record(convert::date("retired_on", &body.retired_on));
-                let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
+                let retired_on = v.date("retired_on", &body.retired_on);
+                let reason = v.text("reason", &body.reason, TEXT_MAX_CHARS);
                 Some(placename::Command::Retire(placename::Retire {
                     retired_on: retired_on?,
                     reason: reason?,
@@ -326,7 +326,7 @@ impl PlaceNamesApi {
     ) -> Result<pb::GetPlaceNameResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let id = place_name_id("place_name_id", &body.place_name_id, &mut violations);
+        let id = violations.id("place_name_id", &body.place_name_id, PlaceNameId::parse);
         let id = violations.finish(id)?;
         self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
@@ -348,14 +348,14 @@ impl PlaceNamesApi {
     ) -> Result<pb::SearchPlaceNamesResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let prefix = text("prefix", &body.prefix, pinyin::MAX_CHARS, &mut violations);
+        let prefix = violations.text("prefix", &body.prefix, pinyin::MAX_CHARS);
         let within = match &body.within {
             None => Some(None),
             Some(_) => violations
                 .record(convert::region_code("within", &body.within))
                 .map(Some),
         };
-        let day = violations.record(day_or_today("as_of", &body.as_of, self.today()));
+        let day = violations.date_or("as_of", &body.as_of, self.today());
         let (prefix, within, day) = violations.finish((prefix, within, day))?;
         self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;

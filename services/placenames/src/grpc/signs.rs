@@ -2,19 +2,17 @@
 //! and removal, and the public queries.
 
 use minzheng_host::edge::Call;
+use minzheng_host::fields::Fields as _;
 use minzheng_kit::Error;
 use minzheng_proto::{common::v1 as common, convert, placenames::v1 as pb};
 use minzheng_types::Violations;
 
-use super::{PlaceNamesApi, TEXT_MAX_CHARS, page, place_name_id, result, text};
+use super::{PlaceNamesApi, TEXT_MAX_CHARS, page, result};
 use crate::{
+    PlaceNameId,
     ids::SignId,
     sign::{self, Condition, LOCATION_MAX_CHARS, Sign, TEXT_MAX_CHARS as SIGN_TEXT_MAX_CHARS},
 };
-
-fn sign_id(field: &str, id: &str, violations: &mut Violations) -> Option<SignId> {
-    violations.check(field, SignId::parse(id))
-}
 
 fn sign_message(sign: &Sign) -> Option<pb::Sign> {
     let state = sign.state()?;
@@ -50,7 +48,7 @@ impl PlaceNamesApi {
     ) -> Result<common::CommandResult, Error> {
         let mut violations = Violations::new();
         let context = call.command_context(metadata, &mut violations);
-        let id = sign_id("sign_id", id, &mut violations);
+        let id = violations.id("sign_id", id, SignId::parse);
         let command = parse(&mut violations);
         let (id, command) = violations.finish((id, command))?;
         call.require_regions(&[self.app.sign_region(&id).await?])?;
@@ -65,16 +63,11 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = sign_id("sign_id", &body.sign_id, &mut violations);
-        let place_name = place_name_id("place_name_id", &body.place_name_id, &mut violations);
-        let sign_text = text("text", &body.text, SIGN_TEXT_MAX_CHARS, &mut violations);
-        let location = text(
-            "location",
-            &body.location,
-            LOCATION_MAX_CHARS,
-            &mut violations,
-        );
-        let installed_on = violations.record(convert::date("installed_on", &body.installed_on));
+        let id = violations.id("sign_id", &body.sign_id, SignId::parse);
+        let place_name = violations.id("place_name_id", &body.place_name_id, PlaceNameId::parse);
+        let sign_text = violations.text("text", &body.text, SIGN_TEXT_MAX_CHARS);
+        let location = violations.text("location", &body.location, LOCATION_MAX_CHARS);
+        let installed_on = violations.date("installed_on", &body.installed_on);
         let (id, place_name, sign_text, location, installed_on) =
             violations.finish((id, place_name, sign_text, location, installed_on))?;
         call.require_regions(&[self.app.place_name_region(&place_name).await?])?;
@@ -113,7 +106,7 @@ impl PlaceNamesApi {
                     }
                 };
                 let note = v.record(convert::optional_text("note", &body.note, TEXT_MAX_CHARS));
-                let inspected_on = v.record(convert::date("inspected_on", &body.inspected_on));
+                let inspected_on = v.date("inspected_on", &body.inspected_on);
                 Some(sign::Command::InspectSign(sign::InspectSign {
                     condition: condition?,
                     note: note?,
@@ -133,13 +126,13 @@ impl PlaceNamesApi {
         let body = call.body();
         let result = self
             .sign_command(&call, &body.metadata, &body.sign_id, |v| {
-                let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
+                let reason = v.text("reason", &body.reason, TEXT_MAX_CHARS);
                 let location = v.record(convert::optional_text(
                     "location",
                     &body.location,
                     LOCATION_MAX_CHARS,
                 ));
-                let replaced_on = v.record(convert::date("replaced_on", &body.replaced_on));
+                let replaced_on = v.date("replaced_on", &body.replaced_on);
                 Some(sign::Command::ReplaceSign(sign::ReplaceSign {
                     reason: reason?,
                     location: location?,
@@ -159,8 +152,8 @@ impl PlaceNamesApi {
         let body = call.body();
         let result = self
             .sign_command(&call, &body.metadata, &body.sign_id, |v| {
-                let reason = text("reason", &body.reason, TEXT_MAX_CHARS, v);
-                let removed_on = v.record(convert::date("removed_on", &body.removed_on));
+                let reason = v.text("reason", &body.reason, TEXT_MAX_CHARS);
+                let removed_on = v.date("removed_on", &body.removed_on);
                 Some(sign::Command::RemoveSign(sign::RemoveSign {
                     reason: reason?,
                     removed_on: removed_on?,
@@ -178,7 +171,7 @@ impl PlaceNamesApi {
     ) -> Result<pb::GetSignResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let id = sign_id("sign_id", &body.sign_id, &mut violations);
+        let id = violations.id("sign_id", &body.sign_id, SignId::parse);
         let id = violations.finish(id)?;
         self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
@@ -195,7 +188,7 @@ impl PlaceNamesApi {
     ) -> Result<pb::ListSignsResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let place_name = place_name_id("place_name_id", &body.place_name_id, &mut violations);
+        let place_name = violations.id("place_name_id", &body.place_name_id, PlaceNameId::parse);
         let place_name = violations.finish(place_name)?;
         self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
