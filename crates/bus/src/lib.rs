@@ -28,6 +28,6 @@ pub use consumer::{
     JetStreamSource, Projection, Source, connect_any, event_span,
 };
 pub use lease::{Lease, LeaseError, PgAdvisoryLease, SoleRelay};
-pub use naming::{BusNaming, ConsumerName, NamingError};
+pub use naming::{BusNaming, ConsumerName, NamingError, feed_checkpoint};
 pub use relay::{Relay, RelayConfig, RelayError, RelayFault, RelayState};
 pub use streams::StreamSettings;

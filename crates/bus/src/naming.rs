@@ -119,6 +119,12 @@ impl BusNaming {
     }
 }
 
+/// The checkpoint under which an embedded feed consumer saves its cursor in its own database
+/// (`mz_checkpoints`).
+pub fn feed_checkpoint(consumer: &str) -> String {
+    format!("feed:{consumer}")
+}
+
 /// The name of a durable consumer: its JetStream durable name, its inbox and checkpoint key, and
 /// a token of its dead-letter subject. Lowercase letters, digits, `_` and `-`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -10,7 +10,10 @@ use minzheng_bus::{
 use minzheng_eventstore::SharedStore;
 use minzheng_kit::clock::Clock;
 
-use crate::audit::AuditLog;
+use crate::{
+    audit::AuditLog,
+    settle::{Probe, Probes, register},
+};
 use sqlx::AnyPool;
 use std::sync::Mutex;
 
@@ -45,6 +48,8 @@ pub struct ServiceContext {
     pub(crate) consumer_settings: ConsumerSettings,
     /// The environment the host was configured from, for the services' own settings.
     pub(crate) environment: Arc<Vec<(String, String)>>,
+    /// What the host looks at to know its consumers have caught up.
+    pub(crate) probes: Probes,
 }
 
 impl ServiceContext {
@@ -106,6 +111,7 @@ impl ServiceContext {
         projection: Arc<dyn Projection>,
     ) -> anyhow::Result<()> {
         let name = projection.name().to_owned();
+        self.register_probe(producer, &name)?;
         let consumer = Consumer::new(projection, self.db.clone(), self.source(producer)?)?
             .with_settings(self.consumer_settings.clone());
         let token = self.background.clone();
@@ -121,6 +127,33 @@ impl ServiceContext {
         let (log, writer) = AuditLog::new(self.store.clone(), clock, self.background.clone());
         self.spawn(format!("read audit {}", self.name), writer);
         log
+    }
+
+    /// Lets [`crate::RunningHost::settle`] know how to tell that the consumer `name` of
+    /// `producer`'s events has caught up.
+    fn register_probe(&self, producer: &str, name: &str) -> anyhow::Result<()> {
+        let what = format!("consumer {name} of {producer}");
+        let probe = match &self.sources {
+            Sources::Feeds(stores) => Probe::Feed {
+                what,
+                producer: stores
+                    .get(producer)
+                    .ok_or_else(|| anyhow!("service {producer:?} is not hosted in this process"))?
+                    .clone(),
+                consumer: self.store.clone(),
+                checkpoint: minzheng_bus::feed_checkpoint(name),
+            },
+            Sources::JetStream { client, prefix } => Probe::JetStream {
+                what,
+                client: client.clone(),
+                stream: BusNaming::with_prefix(prefix, producer)?
+                    .stream_name()
+                    .to_owned(),
+                durable: name.to_owned(),
+            },
+        };
+        register(&self.probes, probe);
+        Ok(())
     }
 
     /// Runs `work` in the background; it must return once the shutdown token is cancelled. A

@@ -25,6 +25,7 @@ use crate::{
     ServiceModule,
     context::{ServiceContext, Sources, Tasks, spawn_task},
     platform::{HostedService, PlatformApi},
+    settle::{self, Probe, Probes},
     store_watch,
 };
 
@@ -190,9 +191,18 @@ impl Host {
 
         let background = CancellationToken::new();
         let tasks: Tasks = Arc::new(Mutex::new(Vec::new()));
+        let probes: Probes = Arc::default();
         if let Some(client) = &nats {
             for o in &opened {
-                start_relay(o, client, &bus_prefix, &settings, &background, &tasks)?;
+                start_relay(
+                    o,
+                    client,
+                    &bus_prefix,
+                    &settings,
+                    &background,
+                    &tasks,
+                    &probes,
+                )?;
             }
         }
         for o in &opened {
@@ -220,6 +230,7 @@ impl Host {
                 tasks: tasks.clone(),
                 consumer_settings: consumer_settings.clone(),
                 environment: environment.clone(),
+                probes: probes.clone(),
             };
             server = o
                 .module
@@ -244,6 +255,7 @@ impl Host {
             server_token,
             background,
             tasks,
+            probes,
         })
     }
 }
@@ -291,9 +303,18 @@ fn start_relay(
     settings: &PlatformSettings,
     background: &CancellationToken,
     tasks: &Tasks,
+    probes: &Probes,
 ) -> anyhow::Result<()> {
     let name = o.module.name();
     let naming = BusNaming::with_prefix(prefix, name)?;
+    settle::register(
+        probes,
+        Probe::Relay {
+            what: format!("relay {name}"),
+            store: o.store.clone(),
+            checkpoint: naming.relay_checkpoint(),
+        },
+    );
     let relay = match &o.postgres {
         // Several replicas of a service share one database: the advisory lock makes exactly one
         // of them publish.
@@ -323,9 +344,18 @@ pub struct RunningHost {
     server_token: CancellationToken,
     background: CancellationToken,
     tasks: Tasks,
+    probes: Probes,
 }
 
 impl RunningHost {
+    /// Waits until every relay of this host has published its store up to the head and every
+    /// consumer has applied everything its producer has published (the `settle` module), at
+    /// most `timeout`; an error names what has not caught up. For tests and tools that need a
+    /// deterministic point after which every projection reflects every event.
+    pub async fn settle(&self, timeout: std::time::Duration) -> anyhow::Result<()> {
+        settle::settle(&self.probes, timeout).await
+    }
+
     /// The bound gRPC address.
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()

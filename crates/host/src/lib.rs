@@ -25,6 +25,7 @@ pub mod edge;
 pub mod fields;
 mod host;
 mod platform;
+mod settle;
 mod store_watch;
 #[cfg(feature = "testing")]
 pub mod testing;

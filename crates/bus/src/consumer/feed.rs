@@ -45,7 +45,7 @@ impl FeedSource {
         cancel: &CancellationToken,
         until_caught_up: bool,
     ) -> Result<u64, ConsumerError> {
-        let checkpoint = format!("feed:{}", core.name);
+        let checkpoint = crate::naming::feed_checkpoint(core.name.as_str());
         let mut retry = core.retry();
         let mut cursor = loop {
             let loaded = async {
