@@ -145,10 +145,19 @@ where
         ));
         return Err(error.into_status());
     };
-    let principal = auth::principal(&request).cloned();
-    let purpose = purpose(&request);
+    // Who to name in the audit, taken before the handler consumes the request; only a
+    // personal-data read needs it (most calls are not audited, and pay nothing for it).
+    let audited = rpc
+        .rule
+        .reads_personal()
+        .then(|| {
+            auth::principal(&request)
+                .cloned()
+                .map(|p| (p, purpose(&request)))
+        })
+        .flatten();
     let trail = Arc::new(Mutex::new(Trail::default()));
-    let result = match rpc.rule.admit(principal.as_ref()) {
+    let result = match rpc.rule.admit(auth::principal(&request)) {
         Err(refused) => Err(refused),
         Ok(()) => {
             let call = Call {
@@ -166,14 +175,15 @@ where
             }
         }
     };
-    let result = match (rpc.rule.reads_personal(), &principal) {
-        // Without a token nothing was read and nobody can be named: the refusal is logged.
-        (true, Some(principal)) => {
+    let result = match audited {
+        Some((principal, purpose)) => {
             let records =
                 std::mem::take(&mut trail.lock().unwrap_or_else(PoisonError::into_inner).records);
-            audit(service, method, principal, purpose, records, result).await
+            audit(service, method, &principal, purpose, records, result).await
         }
-        _ => result,
+        // Not a personal-data read; or one without a token, where nothing was read and nobody
+        // can be named: the refusal is logged.
+        None => result,
     };
     match result {
         Ok(response) => Ok(tonic::Response::new(response)),
