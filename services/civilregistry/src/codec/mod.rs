@@ -4,8 +4,10 @@
 //! the message's full protobuf name). This is the only part of the domain crate that sees prost
 //! types.
 //!
-//! It also holds [`assistance`], the assistance events the funeral fee waiver follows, and
-//! [`OwnStore`], the contract the [`crate::overview`] reads the service's own store through.
+//! It also holds this service's view of other services' public contracts: [`assistance`] (the
+//! assistance events the funeral fee waiver follows) and [`placenames`] (the division events the
+//! registries follow); and [`OwnStore`], the contract the [`crate::overview`] reads the service's
+//! own store through.
 //!
 //! Encoding cannot fail. Decoding checks shape only, through
 //! [`minzheng_host::decode::Decoder`]: a stored event is history, so what the law or the
@@ -16,6 +18,7 @@ pub mod appointments;
 pub mod assistance;
 pub mod deaths;
 pub mod divorces;
+pub mod placenames;
 pub mod registrations;
 
 use minzheng_eventstore::RecordedEvent;
