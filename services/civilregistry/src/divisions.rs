@@ -170,45 +170,13 @@ impl Divisions {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
     use minzheng_bus::Projection as _;
-    use minzheng_eventstore::{Cursor, Metadata, StreamId, migrations};
+    use minzheng_eventstore::migrations;
     use minzheng_host::codec::Typed;
-    use minzheng_proto::placenames::v1 as pb;
-    use prost::{Message, Name};
     use time::macros::date;
 
     use super::*;
-
-    fn code(digits: &str) -> RegionCode {
-        RegionCode::parse(digits).expect("valid code")
-    }
-
-    fn recorded<M: Message + Name>(position: u64, message: &M) -> RecordedEvent {
-        RecordedEvent {
-            id: uuid::Uuid::now_v7(),
-            stream: StreamId::new("division", "x").expect("valid"),
-            stream_version: 1,
-            position,
-            cursor: Cursor { tx: 0, position },
-            event_type: M::full_name(),
-            schema_version: 1,
-            payload: Bytes::from(message.encode_to_vec()),
-            metadata: Metadata::default(),
-            recorded_at: time::OffsetDateTime::UNIX_EPOCH,
-        }
-    }
-
-    fn division(digits: &str, name: &str) -> pb::DivisionRecorded {
-        pb::DivisionRecorded {
-            code: Some(code(digits).into()),
-            name: name.into(),
-            level: 0,
-            parent: None,
-            valid_from: Some(date!(2020 - 06 - 30).into()),
-            adjustment_id: String::new(),
-        }
-    }
+    use crate::codec::placenames::stored as published;
 
     /// The table comes from the service's migration, and the projection keeps the cities and
     /// counties of the division events it is given, renamed and superseded as they say.
@@ -224,32 +192,15 @@ mod tests {
             .expect("migrated");
         let projection = Typed::new(DivisionsProjection);
         let events = [
-            recorded(1, &division("210500000000", "本溪市")),
-            recorded(2, &division("210502000000", "平山区")),
-            recorded(3, &division("210503000000", "溪湖区")),
+            published::recorded(1, "210500000000", "本溪市"),
+            published::recorded(2, "210502000000", "平山区"),
+            published::recorded(3, "210503000000", "溪湖区"),
             // A township: no registry.
-            recorded(4, &division("210502001000", "平山街道")),
-            recorded(
-                5,
-                &pb::DivisionRenamed {
-                    code: Some(code("210502000000").into()),
-                    previous_name: "平山区".into(),
-                    name: "新平山区".into(),
-                    effective_on: Some(date!(2025 - 01 - 01).into()),
-                    adjustment_id: "BX-1".into(),
-                },
-            ),
-            recorded(
-                6,
-                &pb::DivisionSuperseded {
-                    code: Some(code("210503000000").into()),
-                    successors: vec![code("210502000000").into()],
-                    valid_to: Some(date!(2025 - 07 - 01).into()),
-                    adjustment_id: "BX-2".into(),
-                },
-            ),
+            published::recorded(4, "210502001000", "平山街道"),
+            published::renamed(5, "210502000000", "新平山区"),
+            published::superseded(6, "210503000000", date!(2025 - 07 - 01)),
             // Not a registry's business: skipped.
-            recorded(7, &pb::AdjustmentApproved::default()),
+            published::adjustment_approved(7),
         ];
         let mut conn = pool.acquire().await.expect("connection");
         for event in &events {

@@ -70,6 +70,80 @@ impl FromMessage<pb::DivisionSuperseded> for DivisionEvent {
     }
 }
 
+/// Division events as the place-names service stores and publishes them, for the tests of the
+/// projections that follow them.
+#[cfg(test)]
+pub(crate) mod stored {
+    use bytes::Bytes;
+    use minzheng_eventstore::{Cursor, Metadata, RecordedEvent, StreamId};
+    use prost::{Message, Name};
+
+    use super::*;
+
+    fn event<M: Message + Name>(position: u64, message: &M) -> RecordedEvent {
+        RecordedEvent {
+            id: uuid::Uuid::now_v7(),
+            stream: StreamId::new("division", "x").expect("valid"),
+            stream_version: 1,
+            position,
+            cursor: Cursor { tx: 0, position },
+            event_type: M::full_name(),
+            schema_version: SCHEMA_VERSION,
+            payload: Bytes::from(message.encode_to_vec()),
+            metadata: Metadata::default(),
+            recorded_at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn code(digits: &str) -> Option<minzheng_proto::common::v1::RegionCode> {
+        Some(RegionCode::parse(digits).expect("valid code").into())
+    }
+
+    pub(crate) fn recorded(position: u64, digits: &str, name: &str) -> RecordedEvent {
+        event(
+            position,
+            &pb::DivisionRecorded {
+                code: code(digits),
+                name: name.into(),
+                level: 0,
+                parent: None,
+                valid_from: Some(time::macros::date!(2020 - 06 - 30).into()),
+                adjustment_id: String::new(),
+            },
+        )
+    }
+
+    pub(crate) fn renamed(position: u64, digits: &str, name: &str) -> RecordedEvent {
+        event(
+            position,
+            &pb::DivisionRenamed {
+                code: code(digits),
+                previous_name: String::new(),
+                name: name.into(),
+                effective_on: Some(time::macros::date!(2025 - 01 - 01).into()),
+                adjustment_id: "BX-1".into(),
+            },
+        )
+    }
+
+    pub(crate) fn superseded(position: u64, digits: &str, valid_to: Date) -> RecordedEvent {
+        event(
+            position,
+            &pb::DivisionSuperseded {
+                code: code(digits),
+                successors: vec![],
+                valid_to: Some(valid_to.into()),
+                adjustment_id: "BX-2".into(),
+            },
+        )
+    }
+
+    /// An event the contract does not list.
+    pub(crate) fn adjustment_approved(position: u64) -> RecordedEvent {
+        event(position, &pb::AdjustmentApproved::default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use minzheng_proto::common::v1 as common;
