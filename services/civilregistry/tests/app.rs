@@ -773,7 +773,10 @@ async fn events_recorded_under_older_rules_load_at_start_and_are_answered_as_rec
             overview.lapsed_by(day(61)).is_empty(),
             "not under today's 60 days"
         );
-        assert_eq!(overview.lapsed_by(day(76)), std::slice::from_ref(&application));
+        assert_eq!(
+            overview.lapsed_by(day(76)),
+            std::slice::from_ref(&application)
+        );
     }
     let read = app
         .divorce_application(&application)
