@@ -182,14 +182,7 @@ const PROTO_PATHS: &[&str] = &["minzheng_proto", "prost", "prost_types"];
 const PROTO_PROJECTION_ADAPTERS: &[&str] = &[];
 
 /// Files that name protobuf types outside codec and grpc today.
-const PROTO_KNOWN_VIOLATIONS: &[&str] = &[
-    // to fix: the read model decodes the event messages itself (`prost::Message`, `pb::…`);
-    // it should fold the domain events that `codec` decodes.
-    "services/placenames/src/directory.rs",
-    // to fix: the projection decodes the place-names protos itself; decode them in a
-    // `codec/placenames.rs`, as `assistance_feed.rs` does with `codec::assistance`.
-    "services/civilregistry/src/divisions.rs",
-];
+const PROTO_KNOWN_VIOLATIONS: &[&str] = &[];
 
 #[test]
 fn proto_types_stay_in_codec_and_grpc() {

@@ -4,10 +4,16 @@
 //! files (`NNNN_description.sql`); an applied file is never edited, a change is a new file.
 //!
 //! **Version numbers.** Services keep their own migrations in the same database and the same
-//! `_sqlx_migrations` table. Versions 1–999 are reserved for the platform (this crate); services
-//! number theirs with timestamps (`20250101120000_...`, as `sqlx migrate add` does). Every
-//! migrator sharing the table must run with `set_ignore_missing(true)`, because each one sees
-//! the others' applied versions as "missing"; ours does.
+//! `_sqlx_migrations` table. Versions 1–999 are reserved for the platform (this crate); a
+//! service numbers its own from [`MIN_SERVICE_VERSION`] (1000) upwards, declares them as
+//! [`ServiceMigration`]s, and the host applies them with [`run_service`] right after the store's.
+//! Every migrator sharing the table must run with `set_ignore_missing(true)`, because each one
+//! sees the others' applied versions as "missing"; ours do.
+//!
+//! **Concurrent starts.** On PostgreSQL, sqlx's migrator holds an advisory lock (keyed by the
+//! database name) while it runs, for the store's migrations and for a service's alike: replicas
+//! starting together apply each version once, the others wait and then find it applied. SQLite
+//! databases are embedded in one process, so there is no second replica to race.
 //!
 //! The migrations are listed here with `include_str!` rather than collected by
 //! `sqlx::migrate!`: that macro needs sqlx's `macros` feature, which would build sqlx's drivers
@@ -18,7 +24,7 @@
 //! This module does not know what the tables are for; `postgres.rs` and `sqlite.rs` do.
 
 use sqlx::{
-    SqlSafeStr,
+    AnyPool, SqlSafeStr,
     migrate::{MigrateError, Migration, MigrationType, Migrator},
 };
 
@@ -26,6 +32,105 @@ use crate::StoreError;
 
 /// The highest migration version the platform may use.
 pub const MAX_PLATFORM_VERSION: i64 = 999;
+
+/// The lowest migration version a service may use.
+pub const MIN_SERVICE_VERSION: i64 = MAX_PLATFORM_VERSION + 1;
+
+/// One of a service's own schema migrations (its projection tables), numbered from
+/// [`MIN_SERVICE_VERSION`] and append-only like ours: an applied migration is never edited (its
+/// checksum is recorded), a change is a new version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceMigration {
+    pub version: i64,
+    /// A few words, as a migration file name would have them.
+    pub description: &'static str,
+    /// The SQL for PostgreSQL.
+    pub postgres: &'static str,
+    /// The SQL for SQLite.
+    pub sqlite: &'static str,
+}
+
+impl ServiceMigration {
+    /// A migration whose SQL is the same on both backends.
+    pub const fn portable(version: i64, description: &'static str, sql: &'static str) -> Self {
+        Self {
+            version,
+            description,
+            postgres: sql,
+            sqlite: sql,
+        }
+    }
+}
+
+/// Applies a service's `migrations` that are not applied yet to the database behind `pool`
+/// (PostgreSQL or SQLite), recording them in the store's migrations table: run it after the
+/// store has opened, at every start. Refuses versions below [`MIN_SERVICE_VERSION`] or out of
+/// ascending order, and, like the store's own, an applied migration whose SQL changed.
+pub async fn run_service(
+    pool: &AnyPool,
+    migrations: &[ServiceMigration],
+) -> Result<(), StoreError> {
+    if migrations.is_empty() {
+        return Ok(());
+    }
+    let backend = {
+        let conn = pool.acquire().await.map_err(StoreError::from_sqlx)?;
+        Backend::of(conn.backend_name())?
+    };
+    service_migrator(backend, migrations)?
+        .run(pool)
+        .await
+        .map_err(error)
+}
+
+/// The database a migration is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// From sqlx's `Database::NAME` of the connection's driver.
+    fn of(name: &str) -> Result<Self, StoreError> {
+        match name {
+            "PostgreSQL" => Ok(Self::Postgres),
+            "SQLite" => Ok(Self::Sqlite),
+            other => Err(StoreError::UnsupportedUrl(other.to_owned())),
+        }
+    }
+}
+
+fn service_migrator(
+    backend: Backend,
+    migrations: &[ServiceMigration],
+) -> Result<Migrator, StoreError> {
+    let mut previous = MAX_PLATFORM_VERSION;
+    for m in migrations {
+        if m.version <= previous {
+            return Err(StoreError::Database(sqlx::Error::Configuration(
+                format!(
+                    "service migration {} ({}) must be numbered from {MIN_SERVICE_VERSION}, \
+                     in ascending order",
+                    m.version, m.description
+                )
+                .into(),
+            )));
+        }
+        previous = m.version;
+    }
+    let embedded: Vec<Embedded> = migrations
+        .iter()
+        .map(|m| {
+            let sql = match backend {
+                Backend::Postgres => m.postgres,
+                Backend::Sqlite => m.sqlite,
+            };
+            (m.version, m.description, sql)
+        })
+        .collect();
+    Ok(migrator(&embedded))
+}
 
 /// One embedded migration: version, description (the file name's words) and SQL.
 type Embedded = (i64, &'static str, &'static str);
@@ -152,6 +257,46 @@ mod tests {
     #[test]
     fn embedded_sqlite_migrations_match_the_directory() {
         assert_matches(SQLITE, "sqlite");
+    }
+
+    #[test]
+    fn service_migrations_are_numbered_above_the_platform_and_ascending() {
+        let m = |version| ServiceMigration::portable(version, "things", "SELECT 1");
+        for refused in [
+            vec![m(MAX_PLATFORM_VERSION)],
+            vec![m(2)],
+            vec![m(1001), m(1000)],
+            vec![m(1000), m(1000)],
+        ] {
+            assert!(
+                matches!(
+                    service_migrator(Backend::Sqlite, &refused),
+                    Err(StoreError::Database(_))
+                ),
+                "{refused:?}"
+            );
+        }
+        let both = ServiceMigration {
+            postgres: "CREATE TABLE t (x BIGINT)",
+            sqlite: "CREATE TABLE t (x INTEGER)",
+            ..m(1001)
+        };
+        let migrator = service_migrator(Backend::Sqlite, &[m(1000), both]).expect("valid");
+        let versions: Vec<(i64, String)> = migrator
+            .iter()
+            .map(|m| (m.version, m.sql.as_str().to_owned()))
+            .collect();
+        assert_eq!(
+            versions,
+            [
+                (1000, "SELECT 1".to_owned()),
+                (1001, "CREATE TABLE t (x INTEGER)".to_owned())
+            ]
+        );
+        assert!(
+            migrator.ignore_missing,
+            "the platform's versions are not the service's"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use minzheng_eventstore::{
     AppendOutcome, AppendRequest, Cursor, EventStore, ExpectedVersion, Metadata, NewEvent,
     RecordedEvent, SharedStore, Snapshot, StoreError, StreamId, Upcasters, connect,
+    migrations::{self, ServiceMigration},
 };
 use minzheng_testkit::{TestDatabase, TestSqlite, unique_name};
 use time::OffsetDateTime;
@@ -53,35 +54,38 @@ impl Backend {
             .unwrap_or_else(|e| panic!("cannot open the test store: {e}"))
     }
 
-    /// Applies a service's own migration (a timestamp version) to the shared migrations table,
-    /// the way a service does next to the store.
-    async fn run_service_migration(&self) {
-        use sqlx::{
-            SqlSafeStr,
-            migrate::{Migration, MigrationType, Migrator},
-        };
-        let mut migrator = Migrator::with_migrations(vec![Migration::new(
-            20250101120000,
-            "service things".into(),
-            MigrationType::Simple,
-            "CREATE TABLE svc_things (id BIGINT PRIMARY KEY)".into_sql_str(),
-            false,
-        )]);
-        migrator.set_ignore_missing(true);
-        match self {
-            Backend::Postgres(db) => {
-                let pool = sqlx::PgPool::connect(&db.url).await.expect("connect");
-                migrator.run(&pool).await.expect("service migration");
-                pool.close().await;
-            }
-            Backend::Sqlite(db) => {
-                let pool = sqlx::SqlitePool::connect(&db.url).await.expect("connect");
-                migrator.run(&pool).await.expect("service migration");
-                pool.close().await;
-            }
-        }
+    /// The service's database through `sqlx::Any`, as the host opens it.
+    async fn any_pool(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(self.url())
+            .await
+            .unwrap_or_else(|e| panic!("cannot open the test database: {e}"))
+    }
+
+    /// Applies a service's own migrations next to the store, as the host does at start.
+    async fn run_service_migrations(&self) {
+        let pool = self.any_pool().await;
+        migrations::run_service(&pool, SERVICE_MIGRATIONS)
+            .await
+            .unwrap_or_else(|e| panic!("service migrations: {e}"));
+        pool.close().await;
     }
 }
+
+/// A service's migrations: a portable one and one with SQL per backend.
+const SERVICE_MIGRATIONS: &[ServiceMigration] = &[
+    ServiceMigration::portable(
+        1000,
+        "service things",
+        "CREATE TABLE svc_things (id BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+    ),
+    ServiceMigration {
+        version: 1001,
+        description: "service things index",
+        postgres: "CREATE INDEX svc_things_name ON svc_things USING btree (name)",
+        sqlite: "CREATE INDEX svc_things_name ON svc_things (name)",
+    },
+];
 
 /// Instantiates every listed case for both backends.
 macro_rules! contract {
@@ -128,6 +132,7 @@ contract!(
     metadata_round_trips,
     cursor_of_and_head_follow_what_is_readable,
     the_store_opens_next_to_a_services_own_migrations,
+    service_migrations_apply_once_across_restarts,
     append_all_commits_every_stream_in_request_order,
     a_conflict_in_append_all_writes_nothing_on_any_stream,
     append_all_refuses_invalid_requests_without_writing,
@@ -1253,9 +1258,9 @@ async fn cursor_of_and_head_follow_what_is_readable(backend: &Backend) {
 
 async fn the_store_opens_next_to_a_services_own_migrations(backend: &Backend) {
     let store = backend.store().await;
-    backend.run_service_migration().await;
+    backend.run_service_migrations().await;
     drop(store);
-    // Reopening runs our migrations again: already applied, and the service's version is not
+    // Reopening runs our migrations again: already applied, and the service's versions are not
     // ours, which must not stop the store from starting.
     let reopened = backend.store().await;
     let stream = new_stream("order");
@@ -1265,8 +1270,48 @@ async fn the_store_opens_next_to_a_services_own_migrations(backend: &Backend) {
     )
     .await;
     assert_eq!(outcome.stream_version, 1);
-    // And the service can still run its migrator after ours.
-    backend.run_service_migration().await;
+    // And the service can still run its migrations after ours.
+    backend.run_service_migrations().await;
+}
+
+/// The versions recorded in the shared migrations table, in order.
+async fn recorded_versions(pool: &sqlx::AnyPool) -> Vec<i64> {
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .expect("the migrations table")
+}
+
+async fn service_migrations_apply_once_across_restarts(backend: &Backend) {
+    let _store = backend.store().await;
+    for _start in 0..3 {
+        backend.run_service_migrations().await;
+    }
+    let pool = backend.any_pool().await;
+    assert_eq!(recorded_versions(&pool).await, [1, 2, 1000, 1001]);
+    // The table is there, with its index, and usable with portable SQL.
+    sqlx::query("INSERT INTO svc_things (id, name) VALUES ($1, $2)")
+        .bind(1_i64)
+        .bind("a")
+        .execute(&pool)
+        .await
+        .expect("insert into the service's table");
+
+    // A changed migration is refused rather than silently skipped.
+    let edited = [ServiceMigration::portable(
+        1000,
+        "service things",
+        "CREATE TABLE svc_things (id BIGINT PRIMARY KEY)",
+    )];
+    assert!(migrations::run_service(&pool, &edited).await.is_err());
+    // Versions below the services' range are refused without touching the database.
+    let platform = [ServiceMigration::portable(
+        3,
+        "mine",
+        "CREATE TABLE t (x BIGINT)",
+    )];
+    assert!(migrations::run_service(&pool, &platform).await.is_err());
+    assert_eq!(recorded_versions(&pool).await, [1, 2, 1000, 1001]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1832,6 +1877,36 @@ mod postgres_only {
     use tokio::{net::TcpListener, task::JoinSet};
 
     use super::*;
+
+    /// Replicas of a service starting at once against one database each run the store's and
+    /// the service's migrations: every version is applied exactly once, and every replica
+    /// starts.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replicas_starting_together_apply_every_migration_once() {
+        let backend = Backend::Postgres(TestDatabase::create().await);
+        let replicas = Arc::new(Barrier::new(4));
+        let mut starts = JoinSet::new();
+        for _ in 0..4 {
+            let url = backend.url().to_owned();
+            let replicas = replicas.clone();
+            starts.spawn(async move {
+                replicas.wait().await;
+                let store = PostgresStore::connect(&url, Upcasters::new()).await?;
+                sqlx::any::install_default_drivers();
+                let pool = sqlx::AnyPool::connect(&url)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                migrations::run_service(&pool, SERVICE_MIGRATIONS).await?;
+                pool.close().await;
+                Ok::<_, StoreError>(store)
+            });
+        }
+        while let Some(started) = starts.join_next().await {
+            started.expect("no panic").expect("every replica starts");
+        }
+        let pool = backend.any_pool().await;
+        assert_eq!(recorded_versions(&pool).await, [1, 2, 1000, 1001]);
+    }
 
     /// A transaction that commits after later ones is delivered in its place, not skipped:
     /// readers stop before it while it is open, then read it and everything after, once.

@@ -1,11 +1,13 @@
-//! Decoding stored events: the checks every service's event codec repeats, in one place.
+//! Decoding stored events: the shape checks every service's event codec repeats, in one place.
 //!
-//! A service's codec turns a stored payload back into its domain event by parsing every value
-//! again (codes, dates, ids, texts), so that a stored event that does not describe a valid
-//! domain value is reported as [`CodecError::Invalid`] instead of producing a state no command
-//! could have produced. [`Decoder`] carries the event type into each error. Text is decoded with
-//! a generous limit ([`STORED_TEXT_MAX_CHARS`]) rather than the request edge's, so tightening an
-//! edge limit never makes stored history unreadable.
+//! A stored event is history. A service's codec turns a stored payload back into its domain
+//! event by parsing every value again into its type (codes, dates, ids, texts, known enum
+//! values), so that bytes that do not describe such values are reported as
+//! [`CodecError::Invalid`]. It does not check the rules commands check (how long a period is,
+//! how ids relate, what a capacity may be): those are decided when deciding, so a changed law
+//! never makes stored history unreadable. [`Decoder`] carries the event type into each error.
+//! Text is decoded with a generous limit ([`STORED_TEXT_MAX_CHARS`]) rather than the request
+//! edge's, for the same reason.
 
 use minzheng_kit::aggregate::CodecError;
 use minzheng_proto::{common::v1 as common, convert};
@@ -58,6 +60,18 @@ impl<'a> Decoder<'a> {
         code: &Option<common::RegionCode>,
     ) -> Result<RegionCode, CodecError> {
         convert::region_code(field, code).map_err(|v| self.invalid(v.to_string()))
+    }
+
+    /// Region codes (a repeated field), each required to be a code.
+    pub fn codes(
+        &self,
+        field: &str,
+        codes: &[common::RegionCode],
+    ) -> Result<Vec<RegionCode>, CodecError> {
+        codes
+            .iter()
+            .map(|c| self.code(field, &Some(c.clone())))
+            .collect()
     }
 
     /// A required date.

@@ -288,6 +288,9 @@ async fn open(
     let db = connect_any(url)
         .await
         .with_context(|| format!("opening the {name} database"))?;
+    minzheng_eventstore::migrations::run_service(&db, &module.migrations())
+        .await
+        .with_context(|| format!("migrating the {name} database"))?;
     Ok(Opened {
         module,
         store,

@@ -1,9 +1,9 @@
 //! Hosting services in a process — the composition root shared by `minzheng dev` and
 //! `minzheng <service>`.
 //!
-//! A service crate implements [`ServiceModule`]: its name, its upcasters, and `start`, which
-//! registers its gRPC services on the server and spawns its consumers through the
-//! [`ServiceContext`]. The [`Host`] gives each module what the mode calls for:
+//! A service crate implements [`ServiceModule`]: its name, its upcasters, its own numbered
+//! migrations (applied after the store's), and `start`, which registers its gRPC services on the
+//! server and spawns its consumers through the [`ServiceContext`]. The [`Host`] gives each module what the mode calls for:
 //! - **embedded** ([`Mode::Embedded`], `minzheng dev`): every service in one process, one gRPC
 //!   port, one SQLite file per service under the data directory, no NATS — a consumer reads the
 //!   producing service's store directly (the bus's feed source);
@@ -19,6 +19,7 @@
 //! the host hands it a source.
 
 pub mod audit;
+pub mod codec;
 mod context;
 pub mod decode;
 pub mod edge;
@@ -42,7 +43,7 @@ pub use host::{Host, Mode, RunningHost};
 pub use platform::PlatformApi;
 
 use async_trait::async_trait;
-use minzheng_eventstore::Upcasters;
+use minzheng_eventstore::{Upcasters, migrations::ServiceMigration};
 use minzheng_kit::server::ServerBuilder;
 
 /// What a service crate gives the process that hosts it.
@@ -55,6 +56,13 @@ pub trait ServiceModule: Send + Sync + 'static {
     /// Upcasters for old versions of the service's stored events.
     fn upcasters(&self) -> Upcasters {
         Upcasters::new()
+    }
+
+    /// The service's own schema migrations (its projection tables), numbered from
+    /// `minzheng_eventstore::migrations::MIN_SERVICE_VERSION`; the host applies those not yet
+    /// applied after the store's, before `start`.
+    fn migrations(&self) -> Vec<ServiceMigration> {
+        Vec::new()
     }
 
     /// Registers the service's gRPC services on `server` and starts its background work

@@ -1,5 +1,6 @@
 //! The platform service over real gRPC on an embedded host: what a client sees for good and for
-//! malformed input, and that health, reflection and token checks are wired in.
+//! malformed input, and that health, reflection and token checks are wired in; and what the
+//! host does for a module at start (its own migrations).
 
 use minzheng_host::{Host, Mode};
 use minzheng_kit::{
@@ -237,4 +238,68 @@ async fn store_down_is_unavailable_and_recovers() {
         "the service answers again once the store is back"
     );
     host.shutdown().await.unwrap();
+}
+
+/// A module with a projection table of its own: `start` writes a row into it, so it must exist
+/// before the module starts.
+struct WithTable;
+
+#[async_trait::async_trait]
+impl minzheng_host::ServiceModule for WithTable {
+    fn name(&self) -> &'static str {
+        "withtable"
+    }
+
+    fn migrations(&self) -> Vec<minzheng_eventstore::migrations::ServiceMigration> {
+        vec![minzheng_eventstore::migrations::ServiceMigration::portable(
+            1000,
+            "starts",
+            "CREATE TABLE wt_starts (n BIGINT NOT NULL)",
+        )]
+    }
+
+    async fn start(
+        &self,
+        context: &minzheng_host::ServiceContext,
+        server: minzheng_kit::server::ServerBuilder,
+    ) -> anyhow::Result<minzheng_kit::server::ServerBuilder> {
+        sqlx::query("INSERT INTO wt_starts (n) VALUES (1)")
+            .execute(context.db())
+            .await?;
+        Ok(server)
+    }
+}
+
+#[tokio::test]
+async fn a_modules_migrations_are_applied_before_it_starts_and_only_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = PlatformSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        ..PlatformSettings::default()
+    };
+    for _start in 0..2 {
+        let host = Host::new(Mode::Embedded, settings.clone())
+            .authenticator(Authenticator::dev(&SecretString::from(SECRET)).unwrap())
+            .module(WithTable)
+            .start()
+            .await
+            .expect("host starts, also again on the migrated database");
+        host.shutdown().await.unwrap();
+    }
+    let url = settings.database_url_or_embedded("withtable");
+    let pool = minzheng_bus::connect_any(secrecy::ExposeSecret::expose_secret(&url))
+        .await
+        .unwrap();
+    let starts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM wt_starts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(starts, 2);
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE version >= 1000")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(versions, [1000]);
 }

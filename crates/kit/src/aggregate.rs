@@ -16,14 +16,15 @@
 //! fails. [`Repository::run`] folds both into [`crate::Error`] for handlers that only answer.
 //!
 //! This module deliberately knows no domain (aggregates, commands and events are the caller's
-//! types) and no wire format (the [`EventCodec`] turns events into bytes).
+//! types) and no wire format (the [`EventCodec`] turns events into bytes; a [`Contract`] turns a
+//! producer's recorded events into a reader's typed events).
 
 use std::{fmt, marker::PhantomData, num::NonZeroU64};
 
 use bytes::Bytes;
 use minzheng_eventstore::{
-    AppendOutcome, AppendRequest, ExpectedVersion, Metadata, NewEvent, SharedStore, Snapshot,
-    StoreError, StreamId,
+    AppendOutcome, AppendRequest, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SharedStore,
+    Snapshot, StoreError, StreamId,
 };
 use minzheng_telemetry::TraceContext;
 use uuid::Uuid;
@@ -89,6 +90,25 @@ pub trait EventCodec: Sized {
 
     /// Decodes a stored event (already upcast by the store to the version it knows).
     fn decode(event_type: &str, schema_version: u32, payload: &[u8]) -> Result<Self, CodecError>;
+}
+
+/// How a reader turns the recorded events of one producer into typed events: another service's
+/// public events (the reader's view of that service's proto contract), or the reader's own store
+/// (its aggregates' events, by stream category). Readers (bus projections, live views) receive
+/// the decoded event and never look at type strings or payloads themselves.
+pub trait Contract: Send + Sync + 'static {
+    /// What the reader receives.
+    type Event: Send + Sync;
+
+    /// Decodes `event`: `Ok(None)` for an event the contract does not list (the reader has no
+    /// use for it), an error for a listed one whose payload does not decode.
+    fn decode(event: &RecordedEvent) -> Result<Option<Self::Event>, CodecError>;
+}
+
+/// Decodes a recorded event of `A`'s stream with `A`'s codec: the building block of a contract
+/// over a service's own store.
+pub fn decode_recorded<A: Aggregate>(event: &RecordedEvent) -> Result<A::Event, CodecError> {
+    A::Event::decode(&event.event_type, event.schema_version, &event.payload)
 }
 
 /// Why stored bytes could not become a domain value.

@@ -11,9 +11,13 @@
 //! at once). [`LiveView::wait_for`] implements read-your-writes: it waits until the view has
 //! applied a given store position, as `ReadOptions.min_position` promises.
 //!
+//! A [`LiveProjection`] receives typed events: its [`Contract`] decodes each recorded event
+//! (usually by stream category, with the aggregates' codecs), so the projection never sees a
+//! type string or a payload.
+//!
 //! Architecture invariant: the view applies each event exactly once, in store order, and never
-//! skips one; an event its projection cannot decode is a bug, logged and counted, and skipped so
-//! that one bad event cannot stop every query.
+//! skips one; an event its contract cannot decode (or its projection cannot apply) is a bug,
+//! logged and skipped so that one bad event cannot stop every query.
 
 use std::{sync::Arc, time::Duration};
 
@@ -21,7 +25,7 @@ use minzheng_eventstore::{Cursor, RecordedEvent, SharedStore};
 use tokio::sync::{Mutex, Notify, RwLock, RwLockReadGuard, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::Error;
+use crate::{Error, aggregate::Contract};
 
 /// Events read per store round trip.
 const BATCH: usize = 1_000;
@@ -30,10 +34,19 @@ const DEFAULT_POLL: Duration = Duration::from_millis(50);
 /// How long [`LiveView::wait_for`] waits when the caller gave no deadline.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
 
-/// State built from events. `apply` must not fail for an event it does not care about.
-pub trait Projection: Send + Sync + 'static {
-    /// Folds one stored event in. An error means the event could not be understood.
-    fn apply(&mut self, event: &RecordedEvent) -> anyhow::Result<()>;
+/// In-memory state built from the typed events of a service's own store (the bus's consumers
+/// have `minzheng_bus::Projection` instead: SQL, another service's events).
+pub trait LiveProjection: Send + Sync + 'static {
+    /// Decodes the store's events into what `apply` receives.
+    type Contract: Contract;
+
+    /// Folds one decoded event in; `recorded` carries its stream, position and metadata. An
+    /// error means the event contradicts the state (a bug), and is logged.
+    fn apply(
+        &mut self,
+        event: <Self::Contract as Contract>::Event,
+        recorded: &RecordedEvent,
+    ) -> anyhow::Result<()>;
 }
 
 /// A projection kept current from a store; cheap to clone.
@@ -61,7 +74,7 @@ struct Inner<P> {
     catching_up: Mutex<()>,
 }
 
-impl<P: Projection> LiveView<P> {
+impl<P: LiveProjection> LiveView<P> {
     /// A view of `store` starting from `initial` (an empty projection); call
     /// [`LiveView::catch_up`] and then run [`LiveView::follow`].
     pub fn new(store: SharedStore, initial: P) -> Self {
@@ -108,7 +121,12 @@ impl<P: Projection> LiveView<P> {
             {
                 let mut state = self.inner.state.write().await;
                 for event in &batch.events {
-                    if let Err(error) = state.apply(event) {
+                    let applied = match P::Contract::decode(event) {
+                        Ok(Some(decoded)) => state.apply(decoded, event),
+                        Ok(None) => Ok(()),
+                        Err(error) => Err(error.into()),
+                    };
+                    if let Err(error) = applied {
                         tracing::error!(
                             event_id = %event.id,
                             event_type = %event.event_type,
@@ -197,13 +215,36 @@ mod tests {
     use minzheng_testkit::TestSqlite;
 
     use super::*;
+    use crate::aggregate::CodecError;
+
+    /// Every `test.v1.Happened` as its stream version; other types are not listed, and
+    /// `test.v1.Garbled` never decodes.
+    struct Happenings;
+
+    impl Contract for Happenings {
+        type Event = u64;
+
+        fn decode(event: &RecordedEvent) -> Result<Option<u64>, CodecError> {
+            match event.event_type.as_str() {
+                "test.v1.Happened" => Ok(Some(event.stream_version)),
+                "test.v1.Garbled" => Err(CodecError::Invalid {
+                    event_type: event.event_type.clone(),
+                    reason: "garbled".to_owned(),
+                }),
+                _ => Ok(None),
+            }
+        }
+    }
 
     #[derive(Default)]
     struct Count(Vec<u64>);
 
-    impl Projection for Count {
-        fn apply(&mut self, event: &RecordedEvent) -> anyhow::Result<()> {
-            self.0.push(event.stream_version);
+    impl LiveProjection for Count {
+        type Contract = Happenings;
+
+        fn apply(&mut self, version: u64, recorded: &RecordedEvent) -> anyhow::Result<()> {
+            assert_eq!(version, recorded.stream_version, "decoded from this event");
+            self.0.push(version);
             Ok(())
         }
     }
@@ -215,18 +256,44 @@ mod tests {
     }
 
     async fn append(store: &SharedStore, n: usize) -> u64 {
+        append_typed(store, &vec!["test.v1.Happened"; n]).await
+    }
+
+    async fn append_typed(store: &SharedStore, event_types: &[&str]) -> u64 {
         let outcome = store
             .append(AppendRequest {
                 stream: StreamId::new("thing", "a").unwrap(),
                 expected: ExpectedVersion::Any,
-                events: (0..n)
-                    .map(|_| NewEvent::new("test.v1.Happened", 1, bytes::Bytes::new()))
+                events: event_types
+                    .iter()
+                    .map(|t| NewEvent::new(*t, 1, bytes::Bytes::new()))
                     .collect(),
                 metadata: Metadata::default(),
             })
             .await
             .unwrap();
         outcome.last_position
+    }
+
+    #[tokio::test]
+    async fn the_projection_receives_the_events_its_contract_decodes_and_nothing_else() {
+        let db = TestSqlite::create();
+        let store = store(&db).await;
+        append_typed(
+            &store,
+            &[
+                "test.v1.Happened",
+                "test.v1.Unlisted",
+                "test.v1.Garbled",
+                "test.v1.Happened",
+            ],
+        )
+        .await;
+        let view = LiveView::new(store, Count::default());
+        assert_eq!(view.catch_up().await.unwrap(), 4, "every event was read");
+        // The unlisted event is not the projection's business; the garbled one is skipped
+        // (logged) without stopping the view.
+        assert_eq!(view.read().await.0, vec![1, 4]);
     }
 
     #[tokio::test]

@@ -2,8 +2,8 @@
 //! service's events tell it: the [`Ledger`] the funeral fee waiver (惠民殡葬) consults.
 //!
 //! The assistance service owns the cases (stream `case-<case_id>`) and publishes their events
-//! (contract: `proto/minzheng/assistance/v1/events.proto`). This service only follows them: the
-//! application decodes each one with [`crate::codec::assistance::decode`] and applies it to one
+//! (contract: `proto/minzheng/assistance/v1/events.proto`). This service only follows them: each
+//! one, decoded by [`crate::codec::assistance::AssistanceEvents`], is applied to one
 //! in-memory ledger; nothing here is stored by this service. A case's life as the ledger sees it:
 //!
 //! 1. **granted** ([`Event::Granted`]): a household receives a category of assistance

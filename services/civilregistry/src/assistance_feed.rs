@@ -1,38 +1,43 @@
 //! Following the assistance service's events (`proto/minzheng/assistance/v1/events.proto`) for
 //! the funeral fee waiver (惠民殡葬): who was in an assistance household on the day of death.
 //!
-//! The bus projection stores each followed event in the service's own database
-//! (`cr_assistance_events`, in the same transaction as the consumer's inbox, so each is stored
-//! once) and folds it into the in-memory [`Ledger`] the application asks. At start the ledger
-//! is rebuilt from the table. Folding an event twice (a batch whose transaction rolled back and
-//! was delivered again) changes nothing: the ledger's operations are idempotent.
+//! The bus projection receives the followed events decoded by [`AssistanceEvents`] (this
+//! service's view of the assistance contract), stores each in the service's own database
+//! (`cr_assistance_events`, created by [`MIGRATION`], in the same transaction as the consumer's
+//! inbox, so each is stored once) and folds it into the in-memory [`Ledger`] the application
+//! asks. At start the ledger is rebuilt from the table. Folding an event twice (a batch whose
+//! transaction rolled back and was delivered again) changes nothing: the ledger's operations are
+//! idempotent.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use minzheng_bus::Projection;
-use minzheng_eventstore::RecordedEvent;
+use minzheng_eventstore::{RecordedEvent, migrations::ServiceMigration};
+use minzheng_host::codec::TypedProjection;
 use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::RwLock;
 
-use crate::{assistance::Ledger, codec::assistance};
+use crate::{
+    assistance::{self, Ledger},
+    codec::assistance::AssistanceEvents,
+};
 
 /// The durable consumer's name.
 pub const CONSUMER: &str = "civilregistry-assistance";
 
-/// Creates the table when it is missing (portable SQL, PostgreSQL and SQLite).
-pub async fn create_table(pool: &AnyPool) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS cr_assistance_events (\
-            position BIGINT PRIMARY KEY, \
-            event_type TEXT NOT NULL, \
-            schema_version INTEGER NOT NULL, \
-            payload_hex TEXT NOT NULL)",
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
-}
+/// The table of the followed events (portable SQL, PostgreSQL and SQLite).
+///
+/// `IF NOT EXISTS` only adopts the table that builds before this migration created at start;
+/// the migration is recorded, so it runs once per database.
+pub const MIGRATION: ServiceMigration = ServiceMigration::portable(
+    1001,
+    "assistance events",
+    "CREATE TABLE IF NOT EXISTS cr_assistance_events (\
+        position BIGINT PRIMARY KEY, \
+        event_type TEXT NOT NULL, \
+        schema_version INTEGER NOT NULL, \
+        payload_hex TEXT NOT NULL)",
+);
 
 /// Rebuilds `ledger` from the stored events; returns how many were folded in.
 pub async fn rebuild(pool: &AnyPool, ledger: &RwLock<Ledger>) -> anyhow::Result<usize> {
@@ -46,7 +51,9 @@ pub async fn rebuild(pool: &AnyPool, ledger: &RwLock<Ledger>) -> anyhow::Result<
         let event_type: String = row.try_get("event_type")?;
         let version: i32 = row.try_get("schema_version")?;
         let payload = from_hex(&row.try_get::<String, _>("payload_hex")?)?;
-        if let Some(event) = assistance::decode(&event_type, u32::try_from(version)?, &payload)? {
+        if let Some(event) =
+            AssistanceEvents::decode_payload(&event_type, u32::try_from(version)?, &payload)?
+        {
             rebuilt.apply(&event);
         }
     }
@@ -67,28 +74,30 @@ impl AssistanceProjection {
 }
 
 #[async_trait]
-impl Projection for AssistanceProjection {
+impl TypedProjection for AssistanceProjection {
+    type Contract = AssistanceEvents;
+
     fn name(&self) -> &str {
         CONSUMER
     }
 
-    async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()> {
-        let Some(decoded) =
-            assistance::decode(&event.event_type, event.schema_version, &event.payload)?
-        else {
-            return Ok(());
-        };
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        event: &assistance::Event,
+        recorded: &RecordedEvent,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO cr_assistance_events (position, event_type, schema_version, payload_hex) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (position) DO NOTHING",
         )
-        .bind(i64::try_from(event.position)?)
-        .bind(event.event_type.as_str())
-        .bind(i32::try_from(event.schema_version)?)
-        .bind(to_hex(&event.payload))
+        .bind(i64::try_from(recorded.position)?)
+        .bind(recorded.event_type.as_str())
+        .bind(i32::try_from(recorded.schema_version)?)
+        .bind(to_hex(&recorded.payload))
         .execute(&mut *tx)
         .await?;
-        self.ledger.write().await.apply(&decoded);
+        self.ledger.write().await.apply(event);
         Ok(())
     }
 }

@@ -1,41 +1,39 @@
 //! The county-level divisions (and their cities) this service knows from the place-names
 //! service's events: one marriage registry per county-level division (县级婚姻登记机关). A bus
-//! projection keeps them in the service's own database (`cr_divisions`), whatever the backend;
-//! [`Divisions`] reads them.
+//! projection keeps them in the service's own database (`cr_divisions`, created by
+//! [`MIGRATION`]), whatever the backend; [`Divisions`] reads them.
 //!
-//! Only what the registry needs is kept: code, current name, level, and the validity period
-//! (`valid_to` exclusive). Dates are stored as `YYYY-MM-DD` text, which orders as dates do.
+//! The projection receives the division events decoded by [`PlaceNamesDivisions`], this
+//! service's view of the place-names contract. Only what the registry needs is kept: code,
+//! current name, level, and the validity period (`valid_to` exclusive). Dates are stored as
+//! `YYYY-MM-DD` text, which orders as dates do.
 
 use async_trait::async_trait;
-use minzheng_bus::Projection;
-use minzheng_eventstore::RecordedEvent;
-use minzheng_proto::{common::v1 as common, convert, placenames::v1 as placenames};
+use minzheng_eventstore::{RecordedEvent, migrations::ServiceMigration};
+use minzheng_host::codec::TypedProjection;
 use minzheng_types::{RegionCode, RegionLevel, format_date};
-use prost::Message;
 use sqlx::{AnyConnection, AnyPool, Row};
 use time::Date;
+
+use crate::codec::placenames::{DivisionEvent, PlaceNamesDivisions};
 
 /// The durable consumer's name.
 pub const CONSUMER: &str = "civilregistry-divisions";
 
-const RECORDED: &str = "minzheng.placenames.v1.DivisionRecorded";
-const RENAMED: &str = "minzheng.placenames.v1.DivisionRenamed";
-const SUPERSEDED: &str = "minzheng.placenames.v1.DivisionSuperseded";
-
-/// Creates the table when it is missing (portable SQL, PostgreSQL and SQLite).
-pub async fn create_table(pool: &AnyPool) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS cr_divisions (\
-            code TEXT PRIMARY KEY, \
-            name TEXT NOT NULL, \
-            level INTEGER NOT NULL, \
-            valid_from TEXT NOT NULL, \
-            valid_to TEXT NULL)",
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
-}
+/// The table of the divisions (portable SQL, PostgreSQL and SQLite).
+///
+/// `IF NOT EXISTS` only adopts the table that builds before this migration created at start;
+/// the migration is recorded, so it runs once per database.
+pub const MIGRATION: ServiceMigration = ServiceMigration::portable(
+    1000,
+    "divisions",
+    "CREATE TABLE IF NOT EXISTS cr_divisions (\
+        code TEXT PRIMARY KEY, \
+        name TEXT NOT NULL, \
+        level INTEGER NOT NULL, \
+        valid_from TEXT NOT NULL, \
+        valid_to TEXT NULL)",
+);
 
 /// Follows the place-names service's division events.
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,25 +49,27 @@ fn level_number(level: RegionLevel) -> i32 {
     }
 }
 
-fn code(field: &str, code: &Option<common::RegionCode>) -> anyhow::Result<RegionCode> {
-    Ok(convert::region_code(field, code)?)
-}
-
-fn date(field: &str, date: &Option<common::Date>) -> anyhow::Result<Date> {
-    Ok(convert::date(field, date)?)
-}
-
 #[async_trait]
-impl Projection for DivisionsProjection {
+impl TypedProjection for DivisionsProjection {
+    type Contract = PlaceNamesDivisions;
+
     fn name(&self) -> &str {
         CONSUMER
     }
 
-    async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()> {
-        match event.event_type.as_str() {
-            RECORDED => {
-                let m = placenames::DivisionRecorded::decode(event.payload.as_ref())?;
-                let code = code("code", &m.code)?;
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        event: &DivisionEvent,
+        _recorded: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        match event {
+            DivisionEvent::Recorded {
+                code,
+                name,
+                valid_from,
+            } => {
+                // Townships and villages have no registry; provinces are not asked about.
                 if !matches!(code.level(), RegionLevel::City | RegionLevel::County) {
                     return Ok(());
                 }
@@ -78,30 +78,26 @@ impl Projection for DivisionsProjection {
                      ON CONFLICT (code) DO UPDATE SET name = excluded.name, valid_from = excluded.valid_from",
                 )
                 .bind(code.to_string())
-                .bind(m.name)
+                .bind(name.as_str())
                 .bind(level_number(code.level()))
-                .bind(format_date(date("valid_from", &m.valid_from)?))
+                .bind(format_date(*valid_from))
                 .execute(&mut *tx)
                 .await?;
             }
-            RENAMED => {
-                let m = placenames::DivisionRenamed::decode(event.payload.as_ref())?;
+            DivisionEvent::Renamed { code, name } => {
                 sqlx::query("UPDATE cr_divisions SET name = $1 WHERE code = $2")
-                    .bind(m.name)
-                    .bind(code("code", &m.code)?.to_string())
+                    .bind(name.as_str())
+                    .bind(code.to_string())
                     .execute(&mut *tx)
                     .await?;
             }
-            SUPERSEDED => {
-                let m = placenames::DivisionSuperseded::decode(event.payload.as_ref())?;
+            DivisionEvent::Superseded { code, valid_to } => {
                 sqlx::query("UPDATE cr_divisions SET valid_to = $1 WHERE code = $2")
-                    .bind(format_date(date("valid_to", &m.valid_to)?))
-                    .bind(code("code", &m.code)?.to_string())
+                    .bind(format_date(*valid_to))
+                    .bind(code.to_string())
                     .execute(&mut *tx)
                     .await?;
             }
-            // Adjustments, place names, boundaries, signs: not a registry's business.
-            _ => {}
         }
         Ok(())
     }
@@ -169,5 +165,68 @@ impl Divisions {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use minzheng_bus::Projection as _;
+    use minzheng_eventstore::migrations;
+    use minzheng_host::codec::Typed;
+    use time::macros::date;
+
+    use super::*;
+    use crate::codec::placenames::stored as published;
+
+    /// The table comes from the service's migration, and the projection keeps the cities and
+    /// counties of the division events it is given, renamed and superseded as they say.
+    #[tokio::test]
+    async fn the_registries_follow_the_division_events() {
+        let db = minzheng_testkit::TestSqlite::create();
+        let _store = minzheng_eventstore::connect(&db.url, Default::default())
+            .await
+            .expect("store opens");
+        let pool = minzheng_bus::connect_any(&db.url).await.expect("database");
+        migrations::run_service(&pool, &[MIGRATION])
+            .await
+            .expect("migrated");
+        let projection = Typed::new(DivisionsProjection);
+        let events = [
+            published::recorded(1, "210500000000", "本溪市"),
+            published::recorded(2, "210502000000", "平山区"),
+            published::recorded(3, "210503000000", "溪湖区"),
+            // A township: no registry.
+            published::recorded(4, "210502001000", "平山街道"),
+            published::renamed(5, "210502000000", "新平山区"),
+            published::superseded(6, "210503000000", date!(2025 - 07 - 01)),
+            // Not a registry's business: skipped.
+            published::adjustment_approved(7),
+        ];
+        let mut conn = pool.acquire().await.expect("connection");
+        for event in &events {
+            projection.apply(&mut conn, event).await.expect("applied");
+        }
+        drop(conn);
+        let divisions = Divisions::new(pool);
+        let names = |list: Vec<Division>| {
+            list.into_iter()
+                .map(|d| (d.code.to_string(), d.name))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(divisions.counties_on(date!(2025 - 06 - 30)).await.unwrap()),
+            [
+                ("210502000000".to_owned(), "新平山区".to_owned()),
+                ("210503000000".to_owned(), "溪湖区".to_owned())
+            ]
+        );
+        assert_eq!(
+            names(divisions.counties_on(date!(2025 - 07 - 01)).await.unwrap()),
+            [("210502000000".to_owned(), "新平山区".to_owned())]
+        );
+        assert_eq!(
+            names(divisions.cities_on(date!(2025 - 07 - 01)).await.unwrap()),
+            [("210500000000".to_owned(), "本溪市".to_owned())]
+        );
     }
 }

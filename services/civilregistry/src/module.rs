@@ -6,7 +6,8 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use minzheng_host::{ServiceContext, ServiceModule};
+use minzheng_eventstore::migrations::ServiceMigration;
+use minzheng_host::{ServiceContext, ServiceModule, codec::Typed};
 use minzheng_kit::{
     clock::{Clock, SystemClock},
     pseudonym::Pseudonymizer,
@@ -95,6 +96,10 @@ impl ServiceModule for Module {
         "civilregistry"
     }
 
+    fn migrations(&self) -> Vec<ServiceMigration> {
+        vec![divisions::MIGRATION, assistance_feed::MIGRATION]
+    }
+
     async fn start(
         &self,
         context: &ServiceContext,
@@ -109,12 +114,6 @@ impl ServiceModule for Module {
         };
         let pseudonyms = Pseudonymizer::new(&key)
             .context("the pseudonym key (MZ_CIVILREGISTRY__PSEUDONYM_KEY)")?;
-        divisions::create_table(context.db())
-            .await
-            .context("creating cr_divisions")?;
-        assistance_feed::create_table(context.db())
-            .await
-            .context("creating cr_assistance_events")?;
         let app = CivilRegistry::new(context.store().clone(), pseudonyms, self.clock.clone())
             .with_divisions(Divisions::new(context.db().clone()))
             .with_waiver_policy(self.waiver_policy)?;
@@ -133,11 +132,13 @@ impl ServiceModule for Module {
         );
 
         context
-            .spawn_consumer(PLACENAMES, Arc::new(DivisionsProjection))
+            .spawn_consumer(PLACENAMES, Arc::new(Typed::new(DivisionsProjection)))
             .context("following the place-names service")?;
         match context.spawn_consumer(
             ASSISTANCE,
-            Arc::new(AssistanceProjection::new(app.assistance().clone())),
+            Arc::new(Typed::new(AssistanceProjection::new(
+                app.assistance().clone(),
+            ))),
         ) {
             Ok(()) => {}
             // Embedded without the assistance service: no household is known to be in

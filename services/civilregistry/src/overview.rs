@@ -11,15 +11,19 @@
 //!   the marriage id (back-filled as printed, or reissued), and every divorce's.
 //!
 //! Records themselves (appointments, marriages, persons, deaths) are read from their streams.
+//!
+//! The overview receives the store's events decoded ([`codec::OwnStore`]), exactly as stored: an
+//! application received under an older cooling-off law keeps its dates here too.
 
 use std::collections::{BTreeMap, HashMap};
 
 use minzheng_eventstore::RecordedEvent;
-use minzheng_kit::{aggregate::EventCodec, live::Projection};
+use minzheng_kit::live::LiveProjection;
 use minzheng_types::RegionCode;
 use time::Date;
 
 use crate::{
+    codec::{self, Recorded},
     death, divorce,
     ids::{ApplicationId, MarriageId, Pseudonym},
     marriage, registry, registry_day,
@@ -197,23 +201,16 @@ impl Overview {
     }
 }
 
-impl Projection for Overview {
-    fn apply(&mut self, event: &RecordedEvent) -> anyhow::Result<()> {
-        let (kind, version, payload) = (
-            event.event_type.as_str(),
-            event.schema_version,
-            event.payload.as_ref(),
-        );
-        match event.stream.category() {
-            "registry_day" => {
-                let decoded = registry_day::Event::decode(kind, version, payload)?;
-                self.apply_day(event.stream.key().to_owned(), &decoded);
-            }
-            "divorce" => self.apply_divorce(&divorce::Event::decode(kind, version, payload)?),
-            "death" => self.apply_death(&death::Event::decode(kind, version, payload)?),
-            "registry" => self.apply_registry(&registry::Event::decode(kind, version, payload)?),
-            "marriage" => self.apply_marriage(&marriage::Event::decode(kind, version, payload)?),
-            _ => {}
+impl LiveProjection for Overview {
+    type Contract = codec::OwnStore;
+
+    fn apply(&mut self, event: Recorded, recorded: &RecordedEvent) -> anyhow::Result<()> {
+        match event {
+            Recorded::RegistryDay(e) => self.apply_day(recorded.stream.key().to_owned(), &e),
+            Recorded::Divorce(e) => self.apply_divorce(&e),
+            Recorded::Death(e) => self.apply_death(&e),
+            Recorded::Registry(e) => self.apply_registry(&e),
+            Recorded::Marriage(e) => self.apply_marriage(&e),
         }
         Ok(())
     }

@@ -1,20 +1,28 @@
 //! The application over a real (SQLite) event store with a clock the test moves: the flows
-//! whose rules span streams or days. The gRPC edge and PostgreSQL + NATS come in `tests/api.rs`.
+//! whose rules span streams or days, and history recorded under older rules. The gRPC edge and PostgreSQL + NATS come in `tests/api.rs`.
 
 use std::sync::Arc;
 
 use minzheng_civilregistry::{
     app::{CivilRegistry, registrations::MarriageRegistered},
     death::{self, Source},
-    divorce,
-    ids::{AppointmentId, ArchiveReference},
+    divorce::{self, DivorceApplication},
+    ids::{ApplicationId, AppointmentId, ArchiveReference, MarriageId, day_key},
     marriage,
     person::Status,
-    registry_day::{AppointmentState, Service, SlotId},
+    registry_day::{self, AppointmentState, RegistryDay, Service, SlotId},
     verification::{Kind, Outcome, Party, Verification},
 };
-use minzheng_eventstore::{SharedStore, Upcasters, sqlite::SqliteStore};
-use minzheng_kit::{Error, aggregate::CommandContext, clock::FixedClock, pseudonym::Pseudonymizer};
+use minzheng_eventstore::{
+    AppendRequest, ExpectedVersion, Metadata, NewEvent, SharedStore, StreamId, Upcasters,
+    sqlite::SqliteStore,
+};
+use minzheng_kit::{
+    Error,
+    aggregate::{Aggregate, CommandContext, EventCodec},
+    clock::FixedClock,
+    pseudonym::Pseudonymizer,
+};
 use minzheng_testkit::TestSqlite;
 use minzheng_types::{BoundedText, CitizenId, RegionCode, add_days};
 use secrecy::SecretString;
@@ -682,5 +690,136 @@ async fn a_divorce_from_the_archive_ends_an_archived_marriage_so_a_party_may_mar
     assert_eq!(
         (now.status, now.marriage),
         (Status::Married, married.marriage)
+    );
+}
+
+/// Appends `event` to `stream` as if it had been recorded long ago, when another rule applied.
+async fn record_earlier<E: EventCodec>(store: &SharedStore, stream: StreamId, event: E) {
+    store
+        .append(AppendRequest {
+            stream,
+            expected: ExpectedVersion::NoStream,
+            events: vec![NewEvent::new(
+                event.event_type(),
+                event.schema_version(),
+                event.encode(),
+            )],
+            metadata: Metadata::default(),
+        })
+        .await
+        .expect("recorded");
+}
+
+/// A stored event is history: an application received when the law gave 45 days to cool off,
+/// and a slot published when a slot could take 150 people, load at start (the overview reads
+/// every event then) and are answered from as they were recorded.
+#[tokio::test]
+async fn events_recorded_under_older_rules_load_at_start_and_are_answered_as_recorded() {
+    let db = TestSqlite::create();
+    let store: SharedStore = Arc::new(
+        SqliteStore::connect(&db.url, Upcasters::new())
+            .await
+            .expect("store opens"),
+    );
+    let registry = RegionCode::parse(PINGSHAN).expect("valid");
+    let applied_on = date!(2025 - 07 - 01);
+    let day = |n: i64| add_days(applied_on, n).expect("in range");
+    let filing = AppointmentId::parse("210502-20250701-001").expect("valid");
+    let application = ApplicationId::received(&filing);
+    record_earlier(
+        &store,
+        StreamId::new(DivorceApplication::CATEGORY, application.as_str()).expect("valid"),
+        divorce::Event::Applied(divorce::Applied {
+            id: application.clone(),
+            marriage: MarriageId::parse("J210502-20250610-001").expect("valid"),
+            registry,
+            applied_on,
+            parties: [party(HUSBAND, "张三"), party(WIFE, "李四")],
+            verifications: checks(&[HUSBAND, WIFE]),
+            // The law of the day: 45 days to cool off, 30 more to come back.
+            cooling_off_ends_on: day(45),
+            last_day_to_register: day(75),
+            appointment: filing,
+        }),
+    )
+    .await;
+    let busy_day = date!(2025 - 08 - 01);
+    let slot = SlotId::parse("0900").expect("valid");
+    record_earlier(
+        &store,
+        StreamId::new(RegistryDay::CATEGORY, day_key(registry, busy_day)).expect("valid"),
+        registry_day::Event::SlotsPublished(registry_day::SlotsPublished {
+            registry,
+            day: busy_day,
+            // Today's policy allows 1 to 100.
+            slots: vec![(slot, 150)],
+            published_on: date!(2025 - 06 - 01),
+        }),
+    )
+    .await;
+
+    let clock = FixedClock::new(day(1));
+    let app = open(&db, &clock).await;
+
+    // The overview built at start knows the application as pending until its own last day.
+    {
+        let overview = app.view().read().await;
+        let marriage = MarriageId::parse("J210502-20250610-001").expect("valid");
+        assert_eq!(
+            overview.pending_application_of(&marriage),
+            Some(&application)
+        );
+        assert!(
+            overview.lapsed_by(day(61)).is_empty(),
+            "not under today's 60 days"
+        );
+        assert_eq!(
+            overview.lapsed_by(day(76)),
+            std::slice::from_ref(&application)
+        );
+    }
+    let read = app
+        .divorce_application(&application)
+        .await
+        .expect("the application loads");
+    assert_eq!(
+        (read.cooling_off_ends_on, read.last_day_to_register),
+        (day(45), day(75))
+    );
+    let published = app
+        .registry_day(registry, busy_day)
+        .await
+        .expect("the day loads");
+    assert_eq!(published.slots().collect::<Vec<_>>(), [(slot, 150, 0)]);
+    app.book(
+        registry,
+        busy_day,
+        slot,
+        Service::Marriage,
+        vec![citizen("210502199601010029"), citizen(HUSBAND)],
+        &key("book-the-big-slot"),
+    )
+    .await
+    .expect("a slot of 150 takes bookings");
+    assert_eq!(
+        app.registry_day(registry, busy_day)
+            .await
+            .expect("the day loads")
+            .slots()
+            .collect::<Vec<_>>(),
+        [(slot, 150, 1)]
+    );
+
+    // The lapse follows the recorded window: not on day 61 (today's law), on day 76.
+    clock.set(day(61));
+    assert_eq!(app.sweep().await.expect("sweeps").lapsed_applications, 0);
+    clock.set(day(76));
+    assert_eq!(app.sweep().await.expect("sweeps").lapsed_applications, 1);
+    assert_eq!(
+        app.divorce_application(&application)
+            .await
+            .expect("loads")
+            .state,
+        divorce::State::Lapsed { on: day(76) }
     );
 }

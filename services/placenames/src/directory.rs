@@ -7,27 +7,26 @@
 //! [`Lineage`] the resolver follows. Nothing is ever removed: a superseded division keeps its
 //! entry, its names and its successors, so every query can be asked "as of" any day.
 //!
-//! Adjustments are kept as their public event messages, which is what `GetAdjustment` shows.
+//! Adjustments are kept as their events, which is what `GetAdjustment` shows.
 //! Place names are indexed by name and by pinyin search key (see [`crate::pinyin`]), the public
 //! place-name database's two ways in.
+//!
+//! The directory receives the store's events decoded ([`codec::OwnStore`]); it never sees a
+//! type string or a payload.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::Context as _;
 use minzheng_eventstore::RecordedEvent;
-use minzheng_kit::{aggregate::EventCodec, live::Projection};
-use minzheng_proto::placenames::v1 as pb;
+use minzheng_kit::{aggregate::Aggregate, live::LiveProjection};
 use minzheng_types::{BoundedText, RegionCode, RegionLevel};
-use prost::Message as _;
 use time::Date;
-
-use minzheng_kit::aggregate::Aggregate;
 
 use crate::{
     PlaceNameId,
     adjustment::{self, Renaming, Supersession},
     boundary::{self, Boundary},
-    codec::event_types,
+    codec::{self, Recorded},
     division,
     lineage::{DivisionRecord, Lineage},
     pinyin,
@@ -91,26 +90,35 @@ impl DivisionEntry {
 }
 
 /// One adjustment, as its events recorded it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdjustmentEntry {
-    pub proposal: pb::AdjustmentProposed,
-    pub reviews: Vec<pb::AdjustmentReviewRecorded>,
-    pub approval: Option<pb::AdjustmentApproved>,
-    pub rejection: Option<pb::AdjustmentRejected>,
-    /// The lineage as the domain event (for enactment) and as the public message.
-    pub took_effect: Option<(adjustment::TookEffect, pb::AdjustmentTookEffect)>,
+    pub proposal: adjustment::Proposed,
+    pub reviews: Vec<adjustment::ReviewRecorded>,
+    pub approval: Option<adjustment::Approved>,
+    pub rejection: Option<adjustment::Rejected>,
+    /// The lineage it enacted, once in effect.
+    pub took_effect: Option<adjustment::TookEffect>,
+}
+
+/// Where an adjustment stands, as `GetAdjustment` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdjustmentStatus {
+    Proposed,
+    Approved,
+    Rejected,
+    InEffect,
 }
 
 impl AdjustmentEntry {
-    pub fn status(&self) -> pb::AdjustmentStatus {
+    pub fn status(&self) -> AdjustmentStatus {
         if self.took_effect.is_some() {
-            pb::AdjustmentStatus::InEffect
+            AdjustmentStatus::InEffect
         } else if self.rejection.is_some() {
-            pb::AdjustmentStatus::Rejected
+            AdjustmentStatus::Rejected
         } else if self.approval.is_some() {
-            pb::AdjustmentStatus::Approved
+            AdjustmentStatus::Approved
         } else {
-            pb::AdjustmentStatus::Proposed
+            AdjustmentStatus::Proposed
         }
     }
 }
@@ -273,7 +281,6 @@ impl Directory {
         self.in_effect
             .iter()
             .filter_map(|id| self.adjustments.get(id)?.took_effect.as_ref())
-            .map(|(took_effect, _)| took_effect)
             .filter(|took_effect| !self.shows(took_effect))
             .cloned()
             .collect()
@@ -484,41 +491,34 @@ impl Directory {
             .insert(code);
     }
 
-    fn apply_adjustment(&mut self, event: &RecordedEvent) -> anyhow::Result<()> {
-        let payload = &event.payload[..];
-        let id = event.stream.key().to_owned();
-        match event.event_type.as_str() {
-            event_types::ADJUSTMENT_PROPOSED => {
-                let proposal = pb::AdjustmentProposed::decode(payload)?;
+    /// Folds an event of the adjustment stream keyed `id`.
+    fn apply_adjustment(&mut self, id: &str, event: adjustment::Event) -> anyhow::Result<()> {
+        match event {
+            adjustment::Event::Proposed(proposal) => {
                 self.adjustments.insert(
-                    id,
+                    id.to_owned(),
                     AdjustmentEntry {
                         proposal,
-                        ..AdjustmentEntry::default()
+                        reviews: Vec::new(),
+                        approval: None,
+                        rejection: None,
+                        took_effect: None,
                     },
                 );
             }
-            event_types::ADJUSTMENT_REVIEW_RECORDED => {
-                let review = pb::AdjustmentReviewRecorded::decode(payload)?;
-                self.entry(&id)?.reviews.push(review);
+            adjustment::Event::ReviewRecorded(review) => {
+                self.entry(id)?.reviews.push(review);
             }
-            event_types::ADJUSTMENT_APPROVED => {
-                self.entry(&id)?.approval = Some(pb::AdjustmentApproved::decode(payload)?);
+            adjustment::Event::Approved(approval) => {
+                self.entry(id)?.approval = Some(approval);
             }
-            event_types::ADJUSTMENT_REJECTED => {
-                self.entry(&id)?.rejection = Some(pb::AdjustmentRejected::decode(payload)?);
+            adjustment::Event::Rejected(rejection) => {
+                self.entry(id)?.rejection = Some(rejection);
             }
-            event_types::ADJUSTMENT_TOOK_EFFECT => {
-                let message = pb::AdjustmentTookEffect::decode(payload)?;
-                let adjustment::Event::TookEffect(domain) =
-                    adjustment::Event::decode(&event.event_type, event.schema_version, payload)?
-                else {
-                    anyhow::bail!("AdjustmentTookEffect decoded as another event");
-                };
-                self.entry(&id)?.took_effect = Some((domain, message));
-                self.in_effect.push(id);
+            adjustment::Event::TookEffect(took_effect) => {
+                self.entry(id)?.took_effect = Some(took_effect);
+                self.in_effect.push(id.to_owned());
             }
-            other => anyhow::bail!("unknown adjustment event type {other}"),
         }
         Ok(())
     }
@@ -530,45 +530,17 @@ impl Directory {
     }
 }
 
-impl Projection for Directory {
-    fn apply(&mut self, event: &RecordedEvent) -> anyhow::Result<()> {
-        match event.stream.category() {
-            "division" => {
-                let decoded = division::Event::decode(
-                    &event.event_type,
-                    event.schema_version,
-                    &event.payload,
-                )?;
-                self.apply_division(decoded);
-                Ok(())
-            }
-            "adjustment" => self.apply_adjustment(event),
-            "placename" => {
-                let decoded = placename::Event::decode(
-                    &event.event_type,
-                    event.schema_version,
-                    &event.payload,
-                )?;
-                self.apply_place_name(decoded);
-                Ok(())
-            }
-            "boundary" => {
-                let decoded = boundary::Event::decode(
-                    &event.event_type,
-                    event.schema_version,
-                    &event.payload,
-                )?;
-                self.apply_boundary(event.stream.key(), &decoded);
-                Ok(())
-            }
-            "sign" => {
-                let decoded =
-                    sign::Event::decode(&event.event_type, event.schema_version, &event.payload)?;
-                self.apply_sign(event.stream.key(), &decoded);
-                Ok(())
-            }
-            // Anything newer is not part of this model.
-            _ => Ok(()),
+impl LiveProjection for Directory {
+    type Contract = codec::OwnStore;
+
+    fn apply(&mut self, event: Recorded, recorded: &RecordedEvent) -> anyhow::Result<()> {
+        match event {
+            Recorded::Division(e) => self.apply_division(e),
+            Recorded::Adjustment(e) => self.apply_adjustment(recorded.stream.key(), e)?,
+            Recorded::PlaceName(e) => self.apply_place_name(e),
+            Recorded::Boundary(e) => self.apply_boundary(recorded.stream.key(), &e),
+            Recorded::Sign(e) => self.apply_sign(recorded.stream.key(), &e),
         }
+        Ok(())
     }
 }

@@ -1,16 +1,17 @@
-//! Decoding the assistance service's events (`proto/minzheng/assistance/v1/events.proto`) into
-//! [`assistance::Event`] for the [`crate::assistance::Ledger`].
+//! The assistance service's events (`proto/minzheng/assistance/v1/events.proto`) as this service
+//! reads them: the [`AssistanceEvents`] contract, decoding into [`assistance::Event`] for the
+//! [`crate::assistance::Ledger`]. This is this service's view of a public contract, so it lives
+//! here, not in the producer's crate.
 //!
-//! This service never writes these events; it follows three of them from the bus. [`decode`]
-//! answers `Ok(None)` for the other event types of the assistance package, which it does not
-//! follow, so the consumer can skip them. [`encode`] exists for tests, including end-to-end tests
-//! that play the assistance service.
+//! This service never writes these events; it follows three of them from the bus, and the
+//! contract answers `None` for every other event type. [`encode`] exists for tests, including
+//! end-to-end tests that play the assistance service.
 //!
 //! The reason an assistance case ended (`AssistanceEnded.reason`) is not kept: the ledger does
 //! not need it, and [`encode`] writes it empty.
 
 use bytes::Bytes;
-use minzheng_host::decode::Decoder;
+use minzheng_host::{codec::FromMessage, decode::Decoder, message_name};
 use minzheng_kit::aggregate::CodecError;
 use minzheng_proto::{assistance::v1 as pb, common::v1 as common};
 use minzheng_types::CitizenId;
@@ -21,59 +22,46 @@ use crate::assistance::{self, AssistanceCategory, CaseId};
 /// The schema version of the assistance events this service understands.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The prefix of every event type of the assistance service.
-pub const PACKAGE_PREFIX: &str = "minzheng.assistance.v1.";
+/// The assistance service's events the funeral fee waiver follows.
+#[derive(Debug, Clone, Copy)]
+pub struct AssistanceEvents;
 
-/// Full protobuf names of the followed event messages, which are their stored event types.
-pub mod event_types {
-    pub const ASSISTANCE_GRANTED: &str = "minzheng.assistance.v1.AssistanceGranted";
-    pub const ASSISTANCE_MEMBERS_CHANGED: &str = "minzheng.assistance.v1.AssistanceMembersChanged";
-    pub const ASSISTANCE_ENDED: &str = "minzheng.assistance.v1.AssistanceEnded";
+minzheng_host::contract! {
+    AssistanceEvents => assistance::Event, schema_version = SCHEMA_VERSION;
+    pb::AssistanceGranted,
+    pb::AssistanceMembersChanged,
+    pb::AssistanceEnded,
 }
 
-use event_types::*;
-
-/// Decodes an assistance event: `Ok(None)` for an event type of the assistance service that is
-/// not followed, [`CodecError::UnknownType`] for an event type of another package.
-pub fn decode(
-    event_type: &str,
-    schema_version: u32,
-    payload: &[u8],
-) -> Result<Option<assistance::Event>, CodecError> {
-    match event_type {
-        ASSISTANCE_GRANTED | ASSISTANCE_MEMBERS_CHANGED | ASSISTANCE_ENDED => {}
-        other if other.starts_with(PACKAGE_PREFIX) => return Ok(None),
-        other => return Err(CodecError::UnknownType(other.to_owned())),
+impl FromMessage<pb::AssistanceGranted> for assistance::Event {
+    fn from_message(m: pb::AssistanceGranted, d: &Decoder<'_>) -> Result<Self, CodecError> {
+        Ok(Self::Granted {
+            case_id: case_id(d, &m.case_id)?,
+            category: category_from_pb(d, "category", m.category)?,
+            county: d.code("county", &m.county)?,
+            members: members(d, m.members)?,
+            effective_from: d.date("effective_from", &m.effective_from)?,
+        })
     }
-    let d = Decoder::new(event_type, schema_version, SCHEMA_VERSION)?;
-    let event = match event_type {
-        ASSISTANCE_GRANTED => {
-            let m: pb::AssistanceGranted = d.message(payload)?;
-            assistance::Event::Granted {
-                case_id: case_id(&d, &m.case_id)?,
-                category: category_from_pb(&d, "category", m.category)?,
-                county: d.code("county", &m.county)?,
-                members: members(&d, &m.members)?,
-                effective_from: d.date("effective_from", &m.effective_from)?,
-            }
-        }
-        ASSISTANCE_MEMBERS_CHANGED => {
-            let m: pb::AssistanceMembersChanged = d.message(payload)?;
-            assistance::Event::MembersChanged {
-                case_id: case_id(&d, &m.case_id)?,
-                members: members(&d, &m.members)?,
-                effective_on: d.date("effective_on", &m.effective_on)?,
-            }
-        }
-        _ => {
-            let m: pb::AssistanceEnded = d.message(payload)?;
-            assistance::Event::Ended {
-                case_id: case_id(&d, &m.case_id)?,
-                effective_on: d.date("effective_on", &m.effective_on)?,
-            }
-        }
-    };
-    Ok(Some(event))
+}
+
+impl FromMessage<pb::AssistanceMembersChanged> for assistance::Event {
+    fn from_message(m: pb::AssistanceMembersChanged, d: &Decoder<'_>) -> Result<Self, CodecError> {
+        Ok(Self::MembersChanged {
+            case_id: case_id(d, &m.case_id)?,
+            members: members(d, m.members)?,
+            effective_on: d.date("effective_on", &m.effective_on)?,
+        })
+    }
+}
+
+impl FromMessage<pb::AssistanceEnded> for assistance::Event {
+    fn from_message(m: pb::AssistanceEnded, d: &Decoder<'_>) -> Result<Self, CodecError> {
+        Ok(Self::Ended {
+            case_id: case_id(d, &m.case_id)?,
+            effective_on: d.date("effective_on", &m.effective_on)?,
+        })
+    }
 }
 
 /// The event type and payload the assistance service would publish for `event`. Used by tests
@@ -90,7 +78,7 @@ pub fn encode(event: &assistance::Event) -> (&'static str, Bytes) {
             members,
             effective_from,
         } => (
-            ASSISTANCE_GRANTED,
+            message_name!(pb::AssistanceGranted),
             pb::AssistanceGranted {
                 case_id: case_id.as_str().to_owned(),
                 category: category_to_pb(*category).into(),
@@ -105,7 +93,7 @@ pub fn encode(event: &assistance::Event) -> (&'static str, Bytes) {
             members,
             effective_on,
         } => (
-            ASSISTANCE_MEMBERS_CHANGED,
+            message_name!(pb::AssistanceMembersChanged),
             pb::AssistanceMembersChanged {
                 case_id: case_id.as_str().to_owned(),
                 members: citizens(members),
@@ -117,7 +105,7 @@ pub fn encode(event: &assistance::Event) -> (&'static str, Bytes) {
             case_id,
             effective_on,
         } => (
-            ASSISTANCE_ENDED,
+            message_name!(pb::AssistanceEnded),
             pb::AssistanceEnded {
                 case_id: case_id.as_str().to_owned(),
                 effective_on: Some((*effective_on).into()),
@@ -161,10 +149,13 @@ pub(crate) fn case_id(d: &Decoder<'_>, value: &str) -> Result<CaseId, CodecError
     d.parse("case_id", CaseId::parse(value))
 }
 
-fn members(d: &Decoder<'_>, members: &[common::CitizenRef]) -> Result<Vec<CitizenId>, CodecError> {
+fn members(
+    d: &Decoder<'_>,
+    members: Vec<common::CitizenRef>,
+) -> Result<Vec<CitizenId>, CodecError> {
     members
-        .iter()
-        .map(|m| d.citizen("members", &Some(m.clone())))
+        .into_iter()
+        .map(|m| d.citizen("members", &Some(m)))
         .collect()
 }
 
@@ -173,6 +164,18 @@ mod tests {
     use time::macros::date;
 
     use super::*;
+
+    const ASSISTANCE_GRANTED: &str = message_name!(pb::AssistanceGranted);
+    const ASSISTANCE_MEMBERS_CHANGED: &str = message_name!(pb::AssistanceMembersChanged);
+    const ASSISTANCE_ENDED: &str = message_name!(pb::AssistanceEnded);
+
+    fn decode(
+        event_type: &str,
+        schema_version: u32,
+        payload: &[u8],
+    ) -> Result<Option<assistance::Event>, CodecError> {
+        AssistanceEvents::decode_payload(event_type, schema_version, payload)
+    }
     use crate::assistance::tests::{case, county, grandfather, grandmother, granted};
 
     fn events() -> Vec<assistance::Event> {
@@ -203,14 +206,26 @@ mod tests {
     fn followed_events_round_trip() {
         for event in events() {
             let (event_type, bytes) = encode(&event);
-            assert!(event_type.starts_with(PACKAGE_PREFIX));
             let decoded = decode(event_type, SCHEMA_VERSION, &bytes).expect("decodes");
             assert_eq!(decoded, Some(event));
         }
     }
 
+    /// The stored types are the assistance service's contract: byte for byte these.
     #[test]
-    fn other_assistance_events_are_skipped_and_foreign_ones_refused() {
+    fn the_contract_lists_the_followed_event_types() {
+        assert_eq!(
+            AssistanceEvents::EVENT_TYPES,
+            [
+                "minzheng.assistance.v1.AssistanceGranted",
+                "minzheng.assistance.v1.AssistanceMembersChanged",
+                "minzheng.assistance.v1.AssistanceEnded",
+            ]
+        );
+    }
+
+    #[test]
+    fn other_events_are_not_listed_and_other_versions_refused() {
         assert!(matches!(
             decode(
                 "minzheng.assistance.v1.AssistanceApplicationReceived",
@@ -220,12 +235,12 @@ mod tests {
             Ok(None)
         ));
         assert!(matches!(
-            decode("minzheng.assistance.v1.AssistanceGranted", 2, &[]),
-            Err(CodecError::UnsupportedVersion { .. })
+            decode("minzheng.civilregistry.v1.DeathRecorded", 1, b"\xff"),
+            Ok(None)
         ));
         assert!(matches!(
-            decode("minzheng.civilregistry.v1.DeathRecorded", 1, &[]),
-            Err(CodecError::UnknownType(_))
+            decode("minzheng.assistance.v1.AssistanceGranted", 2, &[]),
+            Err(CodecError::UnsupportedVersion { .. })
         ));
     }
 

@@ -1,7 +1,6 @@
 //! The adjustment RPCs: the workflow from proposal to taking effect, and GetAdjustment.
 
-use minzheng_host::edge::Call;
-use minzheng_host::fields::Fields as _;
+use minzheng_host::{codec::ToMessage, edge::Call, fields::Fields as _};
 use minzheng_kit::Error;
 use minzheng_proto::{convert, placenames::v1 as pb};
 use minzheng_types::{RegionCode, Violations};
@@ -10,7 +9,7 @@ use super::{PlaceNamesApi, REFERENCE_MAX_CHARS, TEXT_MAX_CHARS, result};
 use crate::{
     AdjustmentId, NAME_MAX_CHARS,
     adjustment::{self, DivisionRef, Kind, ReviewKind, TownshipType},
-    directory::AdjustmentEntry,
+    directory::{AdjustmentEntry, AdjustmentStatus},
 };
 
 fn division_refs(
@@ -73,15 +72,18 @@ fn kind(request: &pb::ProposeAdjustmentRequest, violations: &mut Violations) -> 
 
 fn adjustment_message(entry: &AdjustmentEntry) -> pb::GetAdjustmentResponse {
     pb::GetAdjustmentResponse {
-        proposal: Some(entry.proposal.clone()),
-        status: entry.status().into(),
-        reviews: entry.reviews.clone(),
-        approval: entry.approval.clone(),
-        rejection: entry.rejection.clone(),
-        took_effect: entry
-            .took_effect
-            .as_ref()
-            .map(|(_, message)| message.clone()),
+        proposal: Some(entry.proposal.to_message()),
+        status: match entry.status() {
+            AdjustmentStatus::Proposed => pb::AdjustmentStatus::Proposed,
+            AdjustmentStatus::Approved => pb::AdjustmentStatus::Approved,
+            AdjustmentStatus::Rejected => pb::AdjustmentStatus::Rejected,
+            AdjustmentStatus::InEffect => pb::AdjustmentStatus::InEffect,
+        }
+        .into(),
+        reviews: entry.reviews.iter().map(ToMessage::to_message).collect(),
+        approval: entry.approval.as_ref().map(ToMessage::to_message),
+        rejection: entry.rejection.as_ref().map(ToMessage::to_message),
+        took_effect: entry.took_effect.as_ref().map(ToMessage::to_message),
     }
 }
 
@@ -228,15 +230,9 @@ impl PlaceNamesApi {
             .app
             .put_into_effect(&id, effective_on, &context)
             .await?;
-        let message = {
-            use minzheng_kit::aggregate::EventCodec as _;
-            use prost::Message as _;
-            let encoded = adjustment::Event::TookEffect(took_effect).encode();
-            pb::AdjustmentTookEffect::decode(encoded).map_err(Error::internal)?
-        };
         Ok(pb::PutAdjustmentIntoEffectResponse {
             result: Some(result(&committed)),
-            took_effect: Some(message),
+            took_effect: Some(took_effect.to_message()),
         })
     }
 
