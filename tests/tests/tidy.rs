@@ -109,9 +109,22 @@ fn only_the_binary_and_the_tests_depend_on_services() {
 // Rule 2: domain modules are pure.
 // ------------------------------------------------------------------------------------------------
 
+/// The adapters of a service that has no entry in [`ADAPTERS`]: the layout a new service
+/// follows (`docs/new-service.md`), so that adding one needs no entry here.
+const CONVENTIONAL_ADAPTERS: &[&str] = &[
+    "codec.rs",
+    "codec/",
+    "grpc/",
+    "app.rs",
+    "app/",
+    "module.rs",
+    "projections/",
+];
+
 /// Per service (its directory under `services/`), the modules that are adapters: they may do IO
 /// and know protobuf. Paths are relative to `src/`; a trailing `/` means a directory. Every other
-/// module of the service is domain and must stay pure, so a new file is checked by default.
+/// module of the service is domain and must stay pure, so a new file is checked by default. A
+/// service laid out by convention needs no entry ([`CONVENTIONAL_ADAPTERS`]).
 const ADAPTERS: &[(&str, &[&str])] = &[
     (
         "placenames",
@@ -574,14 +587,10 @@ fn check_domain_purity(
         if !services_seen.contains(&service) {
             services_seen.push(service);
         }
-        let Some((_, service_adapters)) = adapters.iter().find(|(s, _)| *s == service) else {
-            violations.push(format!(
-                "services/{service}: no entry in ADAPTERS; rule: domain modules are pure, so the \
-                 tidy rules must know which modules are adapters. Fix: add (\"{service}\", &[…]) \
-                 to ADAPTERS in {TIDY}, listing its codec, grpc, app, module and projections"
-            ));
-            continue;
-        };
+        let service_adapters = adapters
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map_or(CONVENTIONAL_ADAPTERS, |(_, listed)| *listed);
         if service_adapters.iter().any(|a| module_matches(module, a)) {
             continue;
         }
@@ -1323,11 +1332,15 @@ mod the_rules_catch {
     }
 
     #[test]
-    fn a_service_without_adapters_or_a_stale_adapter() {
-        let files = [SourceFile::new("services/other/src/lib.rs", "")];
+    fn a_service_without_an_entry_has_the_conventional_adapters_and_a_stale_adapter_is_named() {
+        let files = [
+            SourceFile::new("services/other/src/projections/widgets.rs", "use sqlx::AnyPool;"),
+            SourceFile::new("services/other/src/grpc/mod.rs", "use tonic::Status;"),
+            SourceFile::new("services/other/src/widget.rs", "use tokio::spawn;"),
+        ];
         one_violation(
             &check_domain_purity(&files, FIXTURE_ADAPTERS, &[]),
-            &["services/other", "no entry in ADAPTERS"],
+            &["services/other/src/widget.rs:1", "tokio"],
         );
         let files = [SourceFile::new("services/svc/src/app.rs", "")];
         one_violation(
