@@ -2,8 +2,9 @@
 //! services started as `minzheng dev` runs them (embedded: one process, SQLite files in a
 //! temporary directory, events fed in process) or as Kubernetes runs them (distributed: one host
 //! per service, each on a fresh PostgreSQL database, relays and consumers on a unique JetStream
-//! subject prefix), always on port 0; tokens minted per role and scope; the access policy of a
-//! service checked call by call; the access matrix kept in the service's docs.
+//! subject prefix), always on port 0, and restarted on the same data when a test needs a
+//! process to come back; tokens minted per role and scope; the access policy of a service
+//! checked call by call; the access matrix kept in the service's docs.
 //!
 //! Under `CI=true` a test that cannot reach PostgreSQL or NATS fails (the test kit panics with
 //! instructions); it never skips.
@@ -58,16 +59,29 @@ impl std::fmt::Debug for TestHostBuilder {
 }
 
 /// Running services.
-#[derive(Debug)]
 pub struct TestHost {
     mode: Mode,
+    /// The hosted modules, in start order, kept for [`TestHost::restart`].
+    modules: Vec<Arc<dyn ServiceModule>>,
     /// Embedded: one host under every service's name; distributed: one host per service.
     hosts: Vec<(Vec<&'static str>, RunningHost)>,
     prefix: String,
     nats: Option<async_nats::Client>,
     data_dir: Option<PathBuf>,
-    _databases: Vec<TestDatabase>,
+    /// Distributed: one database per module, in the modules' order.
+    databases: Vec<TestDatabase>,
     _temporary: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for TestHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestHost")
+            .field("mode", &self.mode)
+            .field("hosts", &self.hosts)
+            .field("prefix", &self.prefix)
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TestHost {
@@ -106,10 +120,6 @@ impl TestHostBuilder {
 
     /// Starts the services.
     pub async fn start(self) -> TestHost {
-        let settings = PlatformSettings {
-            listen: "127.0.0.1:0".parse().expect("a valid address"),
-            ..PlatformSettings::default()
-        };
         let prefix = unique_name("host").to_lowercase();
         match self.mode {
             Mode::Embedded => {
@@ -121,25 +131,15 @@ impl TestHostBuilder {
                         (Some(temporary), dir)
                     }
                 };
-                let names = self.modules.iter().map(|m| m.name()).collect();
-                let host = self
-                    .modules
-                    .into_iter()
-                    .fold(
-                        Host::new(Mode::Embedded, settings_in(&settings, &dir)),
-                        |h, m| h.module_arc(m),
-                    )
-                    .authenticator(authenticator())
-                    .start()
-                    .await
-                    .expect("the embedded host starts");
+                let hosts = vec![start_embedded(&self.modules, &dir).await];
                 TestHost {
                     mode: Mode::Embedded,
-                    hosts: vec![(names, host)],
+                    modules: self.modules,
+                    hosts,
                     prefix,
                     nats: None,
                     data_dir: Some(dir),
-                    _databases: Vec::new(),
+                    databases: Vec::new(),
                     _temporary: temporary,
                 }
             }
@@ -147,38 +147,74 @@ impl TestHostBuilder {
                 let client = nats().await;
                 let mut hosts = Vec::new();
                 let mut databases = Vec::new();
-                for module in self.modules {
+                for module in &self.modules {
                     let database = TestDatabase::create().await;
-                    let name = module.name();
-                    let host = Host::new(
-                        Mode::Distributed,
-                        PlatformSettings {
-                            database_url: Some(SecretString::from(database.url.clone())),
-                            nats_url: Some(nats_url()),
-                            ..settings.clone()
-                        },
-                    )
-                    .module_arc(module)
-                    .authenticator(authenticator())
-                    .bus_prefix(&prefix)
-                    .start()
-                    .await
-                    .unwrap_or_else(|e| panic!("the {name} host starts: {e:#}"));
-                    hosts.push((vec![name], host));
+                    hosts.push(start_distributed(module, &database, &prefix).await);
                     databases.push(database);
                 }
                 TestHost {
                     mode: Mode::Distributed,
+                    modules: self.modules,
                     hosts,
                     prefix,
                     nats: Some(client),
                     data_dir: None,
-                    _databases: databases,
+                    databases,
                     _temporary: None,
                 }
             }
         }
     }
+}
+
+fn listen_on_port_0() -> PlatformSettings {
+    PlatformSettings {
+        listen: "127.0.0.1:0".parse().expect("a valid address"),
+        ..PlatformSettings::default()
+    }
+}
+
+/// Every module in one embedded host, its SQLite files in `dir`.
+async fn start_embedded(
+    modules: &[Arc<dyn ServiceModule>],
+    dir: &Path,
+) -> (Vec<&'static str>, RunningHost) {
+    let names = modules.iter().map(|m| m.name()).collect();
+    let host = modules
+        .iter()
+        .fold(
+            Host::new(Mode::Embedded, settings_in(&listen_on_port_0(), dir)),
+            |h, m| h.module_arc(m.clone()),
+        )
+        .authenticator(authenticator())
+        .start()
+        .await
+        .expect("the embedded host starts");
+    (names, host)
+}
+
+/// `module` alone in a distributed host on `database`, its bus under `prefix`.
+async fn start_distributed(
+    module: &Arc<dyn ServiceModule>,
+    database: &TestDatabase,
+    prefix: &str,
+) -> (Vec<&'static str>, RunningHost) {
+    let name = module.name();
+    let host = Host::new(
+        Mode::Distributed,
+        PlatformSettings {
+            database_url: Some(SecretString::from(database.url.clone())),
+            nats_url: Some(nats_url()),
+            ..listen_on_port_0()
+        },
+    )
+    .module_arc(module.clone())
+    .authenticator(authenticator())
+    .bus_prefix(prefix)
+    .start()
+    .await
+    .unwrap_or_else(|e| panic!("the {name} host starts: {e:#}"));
+    (vec![name], host)
 }
 
 fn settings_in(settings: &PlatformSettings, dir: &Path) -> PlatformSettings {
@@ -239,13 +275,53 @@ impl TestHost {
             .unwrap_or_else(|| panic!("{service} is not hosted by this test host"))
     }
 
+    /// Stops every host and starts the same services again on the same data, as a restart of
+    /// the process (embedded: the same SQLite files) or a redeployment (distributed: the same
+    /// databases, streams and bus prefix) does. The modules are the same values, so a clock the
+    /// test holds (`FixedClock`) and moves while they are down is the new hosts' clock too. New
+    /// hosts listen on new ports: take channels again.
+    pub async fn restart(self) -> TestHost {
+        let TestHost {
+            mode,
+            modules,
+            hosts,
+            prefix,
+            nats,
+            data_dir,
+            databases,
+            _temporary,
+        } = self;
+        stop(hosts).await;
+        let hosts = match mode {
+            Mode::Embedded => {
+                let dir = data_dir
+                    .as_deref()
+                    .expect("an embedded host has a data directory");
+                vec![start_embedded(&modules, dir).await]
+            }
+            Mode::Distributed => {
+                let mut hosts = Vec::new();
+                for (module, database) in modules.iter().zip(&databases) {
+                    hosts.push(start_distributed(module, database, &prefix).await);
+                }
+                hosts
+            }
+        };
+        TestHost {
+            mode,
+            modules,
+            hosts,
+            prefix,
+            nats,
+            data_dir,
+            databases,
+            _temporary,
+        }
+    }
+
     /// Stops every host (consumers before their producers) and removes the streams it made.
     pub async fn shutdown(self) {
-        for (names, host) in self.hosts.into_iter().rev() {
-            host.shutdown()
-                .await
-                .unwrap_or_else(|e| panic!("{names:?} stop cleanly: {e:#}"));
-        }
+        stop(self.hosts).await;
         if let Some(client) = self.nats {
             let js = async_nats::jetstream::new(client);
             let prefix = self.prefix.to_ascii_uppercase();
@@ -261,6 +337,15 @@ impl TestHost {
                 let _ = js.delete_stream(name).await;
             }
         }
+    }
+}
+
+/// Stops `hosts` in reverse start order: consumers before their producers.
+async fn stop(hosts: Vec<(Vec<&'static str>, RunningHost)>) {
+    for (names, host) in hosts.into_iter().rev() {
+        host.shutdown()
+            .await
+            .unwrap_or_else(|e| panic!("{names:?} stop cleanly: {e:#}"));
     }
 }
 
