@@ -2,8 +2,8 @@
 //! services started as `minzheng dev` runs them (embedded: one process, SQLite files in a
 //! temporary directory, events fed in process) or as Kubernetes runs them (distributed: one host
 //! per service, each on a fresh PostgreSQL database, relays and consumers on a unique JetStream
-//! subject prefix), always on port 0, and restarted on the same data when a test needs a
-//! process to come back; tokens minted per role and scope; the access policy of a service
+//! subject prefix), always on port 0, and stopped and started again on the same data when a
+//! test needs a process to come back; tokens minted per role and scope; the access policy of a service
 //! checked call by call; the access matrix kept in the service's docs.
 //!
 //! Under `CI=true` a test that cannot reach PostgreSQL or NATS fails (the test kit panics with
@@ -59,12 +59,20 @@ impl std::fmt::Debug for TestHostBuilder {
 }
 
 /// Running services.
+#[derive(Debug)]
 pub struct TestHost {
-    mode: Mode,
-    /// The hosted modules, in start order, kept for [`TestHost::restart`].
-    modules: Vec<Arc<dyn ServiceModule>>,
     /// Embedded: one host under every service's name; distributed: one host per service.
     hosts: Vec<(Vec<&'static str>, RunningHost)>,
+    services: StoppedHost,
+}
+
+/// The services of a [`TestHost`] while they are down ([`TestHost::stop`]), with what they keep:
+/// their data (embedded: the SQLite files; distributed: the databases and the streams) and their
+/// bus prefix. [`StoppedHost::start`] brings them back.
+pub struct StoppedHost {
+    mode: Mode,
+    /// In start order.
+    modules: Vec<Arc<dyn ServiceModule>>,
     prefix: String,
     nats: Option<async_nats::Client>,
     data_dir: Option<PathBuf>,
@@ -73,11 +81,14 @@ pub struct TestHost {
     _temporary: Option<tempfile::TempDir>,
 }
 
-impl std::fmt::Debug for TestHost {
+impl std::fmt::Debug for StoppedHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestHost")
+        f.debug_struct("StoppedHost")
             .field("mode", &self.mode)
-            .field("hosts", &self.hosts)
+            .field(
+                "services",
+                &self.modules.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            )
             .field("prefix", &self.prefix)
             .field("data_dir", &self.data_dir)
             .finish_non_exhaustive()
@@ -121,7 +132,7 @@ impl TestHostBuilder {
     /// Starts the services.
     pub async fn start(self) -> TestHost {
         let prefix = unique_name("host").to_lowercase();
-        match self.mode {
+        let stopped = match self.mode {
             Mode::Embedded => {
                 let (temporary, dir) = match self.data_dir {
                     Some(dir) => (None, dir),
@@ -131,11 +142,9 @@ impl TestHostBuilder {
                         (Some(temporary), dir)
                     }
                 };
-                let hosts = vec![start_embedded(&self.modules, &dir).await];
-                TestHost {
+                StoppedHost {
                     mode: Mode::Embedded,
                     modules: self.modules,
-                    hosts,
                     prefix,
                     nats: None,
                     data_dir: Some(dir),
@@ -144,25 +153,50 @@ impl TestHostBuilder {
                 }
             }
             Mode::Distributed => {
-                let client = nats().await;
-                let mut hosts = Vec::new();
                 let mut databases = Vec::new();
-                for module in &self.modules {
-                    let database = TestDatabase::create().await;
-                    hosts.push(start_distributed(module, &database, &prefix).await);
-                    databases.push(database);
+                for _ in &self.modules {
+                    databases.push(TestDatabase::create().await);
                 }
-                TestHost {
+                StoppedHost {
                     mode: Mode::Distributed,
                     modules: self.modules,
-                    hosts,
                     prefix,
-                    nats: Some(client),
+                    nats: Some(nats().await),
                     data_dir: None,
                     databases,
                     _temporary: None,
                 }
             }
+        };
+        stopped.start().await
+    }
+}
+
+impl StoppedHost {
+    /// Starts the services again on the data they left, as a restart of the process (embedded)
+    /// or a redeployment (distributed) does. The modules are the same values, so a clock the
+    /// test holds (`FixedClock`) and moved while they were down is the new hosts' clock. The
+    /// hosts listen on new ports: take channels again.
+    pub async fn start(self) -> TestHost {
+        let hosts = match self.mode {
+            Mode::Embedded => {
+                let dir = self
+                    .data_dir
+                    .as_deref()
+                    .expect("an embedded host has a data directory");
+                vec![start_embedded(&self.modules, dir).await]
+            }
+            Mode::Distributed => {
+                let mut hosts = Vec::new();
+                for (module, database) in self.modules.iter().zip(&self.databases) {
+                    hosts.push(start_distributed(module, database, &self.prefix).await);
+                }
+                hosts
+            }
+        };
+        TestHost {
+            hosts,
+            services: self,
         }
     }
 }
@@ -230,7 +264,7 @@ fn authenticator() -> Authenticator {
 
 impl TestHost {
     pub fn mode(&self) -> Mode {
-        self.mode
+        self.services.mode
     }
 
     /// The gRPC address serving `service`.
@@ -250,19 +284,21 @@ impl TestHost {
     /// The NATS subject prefix (distributed), e.g. `thost…`: subjects are
     /// `<prefix>.<service>.<category>.<event>`.
     pub fn bus_prefix(&self) -> &str {
-        &self.prefix
+        &self.services.prefix
     }
 
     /// A NATS client (distributed only).
     pub fn nats(&self) -> &async_nats::Client {
-        self.nats
+        self.services
+            .nats
             .as_ref()
             .expect("NATS is only used by a distributed test host")
     }
 
     /// The data directory (embedded only).
     pub fn data_dir(&self) -> &Path {
-        self.data_dir
+        self.services
+            .data_dir
             .as_deref()
             .expect("only an embedded test host has a data directory")
     }
@@ -275,56 +311,20 @@ impl TestHost {
             .unwrap_or_else(|| panic!("{service} is not hosted by this test host"))
     }
 
-    /// Stops every host and starts the same services again on the same data, as a restart of
-    /// the process (embedded: the same SQLite files) or a redeployment (distributed: the same
-    /// databases, streams and bus prefix) does. The modules are the same values, so a clock the
-    /// test holds (`FixedClock`) and moves while they are down is the new hosts' clock too. New
-    /// hosts listen on new ports: take channels again.
-    pub async fn restart(self) -> TestHost {
-        let TestHost {
-            mode,
-            modules,
-            hosts,
-            prefix,
-            nats,
-            data_dir,
-            databases,
-            _temporary,
-        } = self;
-        stop(hosts).await;
-        let hosts = match mode {
-            Mode::Embedded => {
-                let dir = data_dir
-                    .as_deref()
-                    .expect("an embedded host has a data directory");
-                vec![start_embedded(&modules, dir).await]
-            }
-            Mode::Distributed => {
-                let mut hosts = Vec::new();
-                for (module, database) in modules.iter().zip(&databases) {
-                    hosts.push(start_distributed(module, database, &prefix).await);
-                }
-                hosts
-            }
-        };
-        TestHost {
-            mode,
-            modules,
-            hosts,
-            prefix,
-            nats,
-            data_dir,
-            databases,
-            _temporary,
-        }
+    /// Stops every host (consumers before their producers), keeping the data, to start them
+    /// again with [`StoppedHost::start`]; what a test does in between happens while the
+    /// services are down.
+    pub async fn stop(self) -> StoppedHost {
+        stop(self.hosts).await;
+        self.services
     }
 
     /// Stops every host (consumers before their producers) and removes the streams it made.
     pub async fn shutdown(self) {
-        stop(self.hosts).await;
-        if let Some(client) = self.nats {
+        let stopped = self.stop().await;
+        if let Some(client) = stopped.nats {
             let js = async_nats::jetstream::new(client);
-            let prefix = self.prefix.to_ascii_uppercase();
+            let prefix = stopped.prefix.to_ascii_uppercase();
             let mut names = js.stream_names();
             use futures::StreamExt as _;
             let mut mine = Vec::new();
