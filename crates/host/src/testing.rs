@@ -2,8 +2,9 @@
 //! services started as `minzheng dev` runs them (embedded: one process, SQLite files in a
 //! temporary directory, events fed in process) or as Kubernetes runs them (distributed: one host
 //! per service, each on a fresh PostgreSQL database, relays and consumers on a unique JetStream
-//! subject prefix), always on port 0; tokens minted per role and scope; the access policy of a
-//! service checked call by call; the access matrix kept in the service's docs.
+//! subject prefix), always on port 0, and stopped and started again on the same data when a
+//! test needs a process to come back; tokens minted per role and scope; the access policy of a service
+//! checked call by call; the access matrix kept in the service's docs.
 //!
 //! Under `CI=true` a test that cannot reach PostgreSQL or NATS fails (the test kit panics with
 //! instructions); it never skips.
@@ -60,14 +61,38 @@ impl std::fmt::Debug for TestHostBuilder {
 /// Running services.
 #[derive(Debug)]
 pub struct TestHost {
-    mode: Mode,
     /// Embedded: one host under every service's name; distributed: one host per service.
     hosts: Vec<(Vec<&'static str>, RunningHost)>,
+    services: StoppedHost,
+}
+
+/// The services of a [`TestHost`] while they are down ([`TestHost::stop`]), with what they keep:
+/// their data (embedded: the SQLite files; distributed: the databases and the streams) and their
+/// bus prefix. [`StoppedHost::start`] brings them back.
+pub struct StoppedHost {
+    mode: Mode,
+    /// In start order.
+    modules: Vec<Arc<dyn ServiceModule>>,
     prefix: String,
     nats: Option<async_nats::Client>,
     data_dir: Option<PathBuf>,
-    _databases: Vec<TestDatabase>,
+    /// Distributed: one database per module, in the modules' order.
+    databases: Vec<TestDatabase>,
     _temporary: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for StoppedHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoppedHost")
+            .field("mode", &self.mode)
+            .field(
+                "services",
+                &self.modules.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            )
+            .field("prefix", &self.prefix)
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TestHost {
@@ -106,12 +131,8 @@ impl TestHostBuilder {
 
     /// Starts the services.
     pub async fn start(self) -> TestHost {
-        let settings = PlatformSettings {
-            listen: "127.0.0.1:0".parse().expect("a valid address"),
-            ..PlatformSettings::default()
-        };
         let prefix = unique_name("host").to_lowercase();
-        match self.mode {
+        let stopped = match self.mode {
             Mode::Embedded => {
                 let (temporary, dir) = match self.data_dir {
                     Some(dir) => (None, dir),
@@ -121,64 +142,113 @@ impl TestHostBuilder {
                         (Some(temporary), dir)
                     }
                 };
-                let names = self.modules.iter().map(|m| m.name()).collect();
-                let host = self
-                    .modules
-                    .into_iter()
-                    .fold(
-                        Host::new(Mode::Embedded, settings_in(&settings, &dir)),
-                        |h, m| h.module_arc(m),
-                    )
-                    .authenticator(authenticator())
-                    .start()
-                    .await
-                    .expect("the embedded host starts");
-                TestHost {
+                StoppedHost {
                     mode: Mode::Embedded,
-                    hosts: vec![(names, host)],
+                    modules: self.modules,
                     prefix,
                     nats: None,
                     data_dir: Some(dir),
-                    _databases: Vec::new(),
+                    databases: Vec::new(),
                     _temporary: temporary,
                 }
             }
             Mode::Distributed => {
-                let client = nats().await;
-                let mut hosts = Vec::new();
                 let mut databases = Vec::new();
-                for module in self.modules {
-                    let database = TestDatabase::create().await;
-                    let name = module.name();
-                    let host = Host::new(
-                        Mode::Distributed,
-                        PlatformSettings {
-                            database_url: Some(SecretString::from(database.url.clone())),
-                            nats_url: Some(nats_url()),
-                            ..settings.clone()
-                        },
-                    )
-                    .module_arc(module)
-                    .authenticator(authenticator())
-                    .bus_prefix(&prefix)
-                    .start()
-                    .await
-                    .unwrap_or_else(|e| panic!("the {name} host starts: {e:#}"));
-                    hosts.push((vec![name], host));
-                    databases.push(database);
+                for _ in &self.modules {
+                    databases.push(TestDatabase::create().await);
                 }
-                TestHost {
+                StoppedHost {
                     mode: Mode::Distributed,
-                    hosts,
+                    modules: self.modules,
                     prefix,
-                    nats: Some(client),
+                    nats: Some(nats().await),
                     data_dir: None,
-                    _databases: databases,
+                    databases,
                     _temporary: None,
                 }
             }
+        };
+        stopped.start().await
+    }
+}
+
+impl StoppedHost {
+    /// Starts the services again on the data they left, as a restart of the process (embedded)
+    /// or a redeployment (distributed) does. The modules are the same values, so a clock the
+    /// test holds (`FixedClock`) and moved while they were down is the new hosts' clock. The
+    /// hosts listen on new ports: take channels again.
+    pub async fn start(self) -> TestHost {
+        let hosts = match self.mode {
+            Mode::Embedded => {
+                let dir = self
+                    .data_dir
+                    .as_deref()
+                    .expect("an embedded host has a data directory");
+                vec![start_embedded(&self.modules, dir).await]
+            }
+            Mode::Distributed => {
+                let mut hosts = Vec::new();
+                for (module, database) in self.modules.iter().zip(&self.databases) {
+                    hosts.push(start_distributed(module, database, &self.prefix).await);
+                }
+                hosts
+            }
+        };
+        TestHost {
+            hosts,
+            services: self,
         }
     }
+}
+
+fn listen_on_port_0() -> PlatformSettings {
+    PlatformSettings {
+        listen: "127.0.0.1:0".parse().expect("a valid address"),
+        ..PlatformSettings::default()
+    }
+}
+
+/// Every module in one embedded host, its SQLite files in `dir`.
+async fn start_embedded(
+    modules: &[Arc<dyn ServiceModule>],
+    dir: &Path,
+) -> (Vec<&'static str>, RunningHost) {
+    let names = modules.iter().map(|m| m.name()).collect();
+    let host = modules
+        .iter()
+        .fold(
+            Host::new(Mode::Embedded, settings_in(&listen_on_port_0(), dir)),
+            |h, m| h.module_arc(m.clone()),
+        )
+        .authenticator(authenticator())
+        .start()
+        .await
+        .expect("the embedded host starts");
+    (names, host)
+}
+
+/// `module` alone in a distributed host on `database`, its bus under `prefix`.
+async fn start_distributed(
+    module: &Arc<dyn ServiceModule>,
+    database: &TestDatabase,
+    prefix: &str,
+) -> (Vec<&'static str>, RunningHost) {
+    let name = module.name();
+    let host = Host::new(
+        Mode::Distributed,
+        PlatformSettings {
+            database_url: Some(SecretString::from(database.url.clone())),
+            nats_url: Some(nats_url()),
+            ..listen_on_port_0()
+        },
+    )
+    .module_arc(module.clone())
+    .authenticator(authenticator())
+    .bus_prefix(prefix)
+    .start()
+    .await
+    .unwrap_or_else(|e| panic!("the {name} host starts: {e:#}"));
+    (vec![name], host)
 }
 
 fn settings_in(settings: &PlatformSettings, dir: &Path) -> PlatformSettings {
@@ -194,7 +264,7 @@ fn authenticator() -> Authenticator {
 
 impl TestHost {
     pub fn mode(&self) -> Mode {
-        self.mode
+        self.services.mode
     }
 
     /// The gRPC address serving `service`.
@@ -214,19 +284,21 @@ impl TestHost {
     /// The NATS subject prefix (distributed), e.g. `thost…`: subjects are
     /// `<prefix>.<service>.<category>.<event>`.
     pub fn bus_prefix(&self) -> &str {
-        &self.prefix
+        &self.services.prefix
     }
 
     /// A NATS client (distributed only).
     pub fn nats(&self) -> &async_nats::Client {
-        self.nats
+        self.services
+            .nats
             .as_ref()
             .expect("NATS is only used by a distributed test host")
     }
 
     /// The data directory (embedded only).
     pub fn data_dir(&self) -> &Path {
-        self.data_dir
+        self.services
+            .data_dir
             .as_deref()
             .expect("only an embedded test host has a data directory")
     }
@@ -239,16 +311,20 @@ impl TestHost {
             .unwrap_or_else(|| panic!("{service} is not hosted by this test host"))
     }
 
+    /// Stops every host (consumers before their producers), keeping the data, to start them
+    /// again with [`StoppedHost::start`]; what a test does in between happens while the
+    /// services are down.
+    pub async fn stop(self) -> StoppedHost {
+        stop(self.hosts).await;
+        self.services
+    }
+
     /// Stops every host (consumers before their producers) and removes the streams it made.
     pub async fn shutdown(self) {
-        for (names, host) in self.hosts.into_iter().rev() {
-            host.shutdown()
-                .await
-                .unwrap_or_else(|e| panic!("{names:?} stop cleanly: {e:#}"));
-        }
-        if let Some(client) = self.nats {
+        let stopped = self.stop().await;
+        if let Some(client) = stopped.nats {
             let js = async_nats::jetstream::new(client);
-            let prefix = self.prefix.to_ascii_uppercase();
+            let prefix = stopped.prefix.to_ascii_uppercase();
             let mut names = js.stream_names();
             use futures::StreamExt as _;
             let mut mine = Vec::new();
@@ -261,6 +337,15 @@ impl TestHost {
                 let _ = js.delete_stream(name).await;
             }
         }
+    }
+}
+
+/// Stops `hosts` in reverse start order: consumers before their producers.
+async fn stop(hosts: Vec<(Vec<&'static str>, RunningHost)>) {
+    for (names, host) in hosts.into_iter().rev() {
+        host.shutdown()
+            .await
+            .unwrap_or_else(|e| panic!("{names:?} stop cleanly: {e:#}"));
     }
 }
 

@@ -7,9 +7,10 @@
 //!
 //! The service runs in-process in distributed mode (PostgreSQL store, NATS JetStream relay), as
 //! `minzheng civilregistry` runs it, beside the place-names service (`minzheng placenames`),
-//! whose events tell it which registries exist: Benxi's divisions are imported first, and the
-//! benchmark waits until the civil registry lists Benxi's six county-level registries. Both run
-//! in fresh databases under one fresh bus prefix, whose streams are removed at the end.
+//! whose events tell it which registries exist: the place-names service records Benxi's
+//! divisions at start (its seed), and the benchmark waits until the civil registry lists Benxi's
+//! six county-level registries. Both run on the test host, in fresh databases under one fresh
+//! bus prefix, whose streams are removed at the end.
 
 use std::{
     sync::{
@@ -24,18 +25,12 @@ use futures::future::try_join_all;
 use minzheng_eventstore::{
     AppendRequest, ExpectedVersion, Metadata, NewEvent, SharedStore, StreamId,
 };
-use minzheng_host::{Host, Mode, RunningHost};
-use minzheng_kit::{
-    auth::{Authenticator, Role, mint_dev_token},
-    clock::FixedClock,
-    settings::PlatformSettings,
-};
+use minzheng_host::testing::{TestHost, token};
+use minzheng_kit::{auth::Role, clock::FixedClock};
 use minzheng_proto::{
     civilregistry::v1::{self as pb, civil_registry_service_client::CivilRegistryServiceClient},
     common::v1 as common,
-    placenames::v1::{self as placenames, place_names_service_client::PlaceNamesServiceClient},
 };
-use minzheng_testkit::{TestDatabase, nats_url, unique_name};
 use minzheng_types::CitizenId;
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -50,12 +45,8 @@ use uuid::Uuid;
 
 use super::{payload, timed};
 
-/// The dev-token secret both hosts verify.
-const SECRET: &str = "civilregistry-bench-secret-at-least-32-bytes";
 /// The key of the person streams' pseudonyms (at least 32 bytes).
 const PSEUDONYM_KEY: &str = "civilregistry-bench-pseudonym-key-32-bytes";
-/// Liaoning, for the operator who imports Benxi's divisions.
-const LIAONING: &str = "210000000000";
 /// Benxi, for the agency (a booking portal) that books the appointments.
 const BENXI_CITY: &str = "210500000000";
 /// Benxi's county-level divisions, each with a marriage registry.
@@ -82,15 +73,10 @@ fn share(total: usize, parts: usize, i: usize) -> usize {
     total / parts + usize::from(i < total % parts)
 }
 
+/// The `authorization` value of a test-host token for `roles` in `region`, made once per run
+/// and cloned into each request.
 fn bearer(roles: &[Role], region: &str) -> anyhow::Result<MetadataValue<Ascii>> {
-    let token = mint_dev_token(
-        &SecretString::from(SECRET),
-        "bench",
-        roles,
-        &[minzheng_types::RegionCode::parse(region)?],
-        Duration::from_secs(3_600),
-    )?;
-    Ok(format!("Bearer {token}").parse()?)
+    Ok(format!("Bearer {}", token(roles, &[region])).parse()?)
 }
 
 fn with_token<T>(message: T, token: &MetadataValue<Ascii>) -> Request<T> {
@@ -154,67 +140,27 @@ pub fn unknown_citizens(registries: &[String], count: usize) -> anyhow::Result<V
         .collect()
 }
 
-/// Both services running in-process in distributed mode, with their databases and bus prefix.
+/// Both services running in-process in distributed mode, on the test host (a fresh database
+/// each, one fresh bus prefix).
 #[derive(Debug)]
 pub struct Service {
-    registry: RunningHost,
-    places: RunningHost,
-    prefix: String,
+    host: TestHost,
     registries: Vec<String>,
-    // Dropped (the databases removed) after the hosts have stopped.
-    _dbs: (TestDatabase, TestDatabase),
 }
 
 impl Service {
-    /// Starts the place-names service, imports Benxi's divisions, starts the civil registry
-    /// with its clock on [`DAY`], and waits until it lists Benxi's six registries.
+    /// Starts the place-names service with Benxi's divisions and the civil registry with its
+    /// clock on [`DAY`], and waits until the civil registry lists Benxi's six registries.
     pub async fn start() -> anyhow::Result<Self> {
-        let places_db = TestDatabase::create().await;
-        let registry_db = TestDatabase::create().await;
-        let prefix = unique_name("bench").to_lowercase();
-        let settings = |db: &TestDatabase| -> anyhow::Result<PlatformSettings> {
-            Ok(PlatformSettings {
-                listen: "127.0.0.1:0".parse()?,
-                database_url: Some(SecretString::from(db.url.clone())),
-                nats_url: Some(nats_url()),
-                ..PlatformSettings::default()
-            })
-        };
-        let authenticator = || Authenticator::dev(&SecretString::from(SECRET));
-
-        let places = Host::new(Mode::Distributed, settings(&places_db)?)
-            .module(minzheng_placenames::Module::default())
-            .authenticator(authenticator()?)
-            .bus_prefix(&prefix)
-            .start()
-            .await?;
-        let benxi = minzheng_placenames::BENXI;
-        PlaceNamesServiceClient::connect(format!("http://{}", places.local_addr()))
-            .await?
-            .import_divisions(with_token(
-                placenames::ImportDivisionsRequest {
-                    metadata: metadata(),
-                    csv: benxi.csv.as_bytes().to_vec(),
-                    valid_from: Some(benxi.valid_from.into()),
-                },
-                &bearer(&[Role::Operator], LIAONING)?,
-            ))
-            .await
-            .context("importing Benxi's divisions")?;
-
-        let clock = FixedClock::new(DAY);
-        let registry = Host::new(Mode::Distributed, settings(&registry_db)?)
-            .module(
+        let host = TestHost::distributed()
+            .service(minzheng_placenames::Module::default().with_seed(minzheng_placenames::BENXI))
+            .service(
                 minzheng_civilregistry::Module::new(SecretString::from(PSEUDONYM_KEY))
-                    .with_clock(Arc::new(clock)),
+                    .with_clock(Arc::new(FixedClock::new(DAY))),
             )
-            .authenticator(authenticator()?)
-            .bus_prefix(&prefix)
             .start()
-            .await?;
-        let mut client =
-            CivilRegistryServiceClient::connect(format!("http://{}", registry.local_addr()))
-                .await?;
+            .await;
+        let mut client = CivilRegistryServiceClient::new(host.channel("civilregistry").await);
         let deadline = Instant::now() + REGISTRIES_DEADLINE;
         let registries = loop {
             let listed = client
@@ -239,13 +185,7 @@ impl Service {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         anyhow::ensure!(registries.len() == REGISTRIES, "a registry without a code");
-        Ok(Self {
-            registry,
-            places,
-            prefix,
-            registries,
-            _dbs: (places_db, registry_db),
-        })
+        Ok(Self { host, registries })
     }
 
     /// The registries' county codes, as `ListRegistries` gave them.
@@ -257,32 +197,16 @@ impl Service {
     /// `placenames::load`).
     async fn channel(&self) -> anyhow::Result<Channel> {
         Ok(
-            Channel::from_shared(format!("http://{}", self.registry.local_addr()))?
+            Channel::from_shared(format!("http://{}", self.host.addr("civilregistry")))?
                 .tcp_nodelay(true)
                 .connect()
                 .await?,
         )
     }
 
-    /// Shuts both hosts down, then removes their JetStream streams.
-    pub async fn stop(self, nats: &async_nats::Client) -> anyhow::Result<()> {
-        let Self {
-            registry,
-            places,
-            prefix,
-            _dbs,
-            ..
-        } = self;
-        registry.shutdown().await?;
-        places.shutdown().await?;
-        let js = async_nats::jetstream::new(nats.clone());
-        for service in ["civilregistry", "placenames"] {
-            let naming = minzheng_bus::BusNaming::with_prefix(&prefix, service)?;
-            for stream in [naming.stream_name().to_owned(), naming.deadletter_stream()] {
-                // Best effort: a failure only leaves a stream the test kit sweeps later.
-                let _ = js.delete_stream(&stream).await;
-            }
-        }
+    /// Shuts both hosts down, then removes their JetStream streams and databases.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.host.shutdown().await;
         Ok(())
     }
 }

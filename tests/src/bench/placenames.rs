@@ -13,24 +13,17 @@ use std::{
 };
 
 use futures::future::try_join_all;
-use minzheng_host::{Host, Mode, RunningHost};
-use minzheng_kit::{
-    auth::{Authenticator, Role, mint_dev_token},
-    settings::PlatformSettings,
-};
+use minzheng_host::testing::{TestHost, token};
+use minzheng_kit::auth::Role;
 use minzheng_proto::{
     common::v1 as common,
     placenames::v1::{self as pb, place_names_service_client::PlaceNamesServiceClient},
 };
-use minzheng_testkit::{TestDatabase, nats_url, unique_name};
-use secrecy::SecretString;
 use tonic::{Request, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use super::rate;
 
-/// The dev-token secret the benchmark's host verifies.
-const SECRET: &str = "placenames-bench-secret-at-least-32-bytes";
 /// The synthetic province: Gansu's code and shape (14 cities, 86 counties, about 1,300
 /// townships), so that nothing collides with the Liaoning reference data.
 pub const PROVINCE: &str = "620000000000";
@@ -108,53 +101,30 @@ pub fn codes(csv: &str) -> Vec<String> {
         .collect()
 }
 
-/// The service running in-process in distributed mode, with its database and bus prefix.
+/// The service running in-process in distributed mode, on the test host (a fresh database and
+/// a fresh bus prefix).
 #[derive(Debug)]
 pub struct Service {
-    host: RunningHost,
-    prefix: String,
-    // Dropped (the database removed) after the host has stopped.
-    _db: TestDatabase,
+    host: TestHost,
 }
 
 impl Service {
     /// Starts the service on a fresh database and a fresh bus prefix.
     pub async fn start() -> anyhow::Result<Self> {
-        let db = TestDatabase::create().await;
-        let prefix = unique_name("bench").to_lowercase();
-        let settings = PlatformSettings {
-            listen: "127.0.0.1:0".parse()?,
-            database_url: Some(SecretString::from(db.url.clone())),
-            nats_url: Some(nats_url()),
-            ..PlatformSettings::default()
-        };
-        let host = Host::new(Mode::Distributed, settings)
-            .module(minzheng_placenames::Module::default())
-            .authenticator(Authenticator::dev(&SecretString::from(SECRET))?)
-            .bus_prefix(&prefix)
+        let host = TestHost::distributed()
+            .service(minzheng_placenames::Module::default())
             .start()
-            .await?;
-        Ok(Self {
-            host,
-            prefix,
-            _db: db,
-        })
+            .await;
+        Ok(Self { host })
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.host.local_addr())
+        format!("http://{}", self.host.addr("placenames"))
     }
 
-    /// Shuts the host down, then removes its JetStream streams.
-    pub async fn stop(self, nats: &async_nats::Client) -> anyhow::Result<()> {
-        let Self { host, prefix, _db } = self;
-        host.shutdown().await?;
-        let naming = minzheng_bus::BusNaming::with_prefix(&prefix, "placenames")?;
-        let js = async_nats::jetstream::new(nats.clone());
-        for stream in [naming.stream_name().to_owned(), naming.deadletter_stream()] {
-            // Best effort: a failure only leaves a stream the test kit sweeps later.
-            let _ = js.delete_stream(&stream).await;
-        }
+    /// Shuts the host down, then removes its JetStream streams and its database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.host.shutdown().await;
         Ok(())
     }
 }
@@ -173,13 +143,7 @@ pub struct Imported {
 /// Imports `csv` over gRPC with an operator token for the province; fails unless every row was
 /// newly recorded (the database is fresh).
 pub async fn import(service: &Service, csv: &str) -> anyhow::Result<Imported> {
-    let token = mint_dev_token(
-        &SecretString::from(SECRET),
-        "bench",
-        &[Role::Operator],
-        &[minzheng_types::RegionCode::parse(PROVINCE)?],
-        Duration::from_secs(3_600),
-    )?;
+    let token = token(&[Role::Operator], &[PROVINCE]);
     let mut client = PlaceNamesServiceClient::connect(service.url())
         .await?
         .max_encoding_message_size(32 << 20);

@@ -100,10 +100,10 @@ async fn main() -> anyhow::Result<()> {
         platform_section(&client, &mut figures, &mut measurements).await?;
     }
     if wanted("placenames") {
-        placenames_section(&client, &mut figures, &mut measurements).await?;
+        placenames_section(&mut figures, &mut measurements).await?;
     }
     if wanted("civilregistry") {
-        civilregistry_section(&client, &mut figures, &mut measurements).await?;
+        civilregistry_section(&mut figures, &mut measurements).await?;
     }
 
     println!("{}", render(&figures, &measurements));
@@ -325,7 +325,6 @@ async fn platform_section(
 /// The place-names service: a province's import beside the store's appends, and the division
 /// queries over gRPC at 32 clients beside a bare gRPC round trip to the same server.
 async fn placenames_section(
-    nats: &async_nats::Client,
     figures: &mut Vec<Figure>,
     measurements: &mut Vec<Measurement>,
 ) -> anyhow::Result<()> {
@@ -352,7 +351,7 @@ async fn placenames_section(
                 .await?,
         );
         if let Some(previous) = service.take() {
-            placenames::Service::stop(previous, nats).await?;
+            placenames::Service::stop(previous).await?;
         }
         let started = placenames::Service::start().await?;
         ours.push(placenames::import(&started, &csv).await?.rate);
@@ -430,7 +429,7 @@ async fn placenames_section(
             )),
         });
     }
-    placenames::Service::stop(service, nats).await
+    service.stop().await
 }
 
 /// The civil-registry service: marriage registrations at 32 clients beside transactions of
@@ -438,7 +437,6 @@ async fn placenames_section(
 /// store's own three-stream append; `GetMaritalStatus` at 32 clients beside a bare gRPC round
 /// trip to the same server.
 async fn civilregistry_section(
-    nats: &async_nats::Client,
     figures: &mut Vec<Figure>,
     measurements: &mut Vec<Measurement>,
 ) -> anyhow::Result<()> {
@@ -551,5 +549,5 @@ async fn civilregistry_section(
             status_p99 < 5.0 && status_rate >= 5_000.0,
         )),
     });
-    service.stop(nats).await
+    service.stop().await
 }
