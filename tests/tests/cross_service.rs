@@ -3,7 +3,7 @@
 //! on JetStream when distributed and fed in process when embedded. Each service's own API tests
 //! stand in for the other with the events of its public contract; here the real services meet.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use minzheng_host::testing::{TestHost, token, with_token};
 use minzheng_kit::{auth::Role, clock::FixedClock};
@@ -32,27 +32,21 @@ fn civil_registry() -> minzheng_civilregistry::Module {
         .with_clock(Arc::new(FixedClock::new(date!(2025 - 06 - 01))))
 }
 
-/// The registries the civil registry lists once it lists six (60 s at most), by name in code
-/// order.
+/// The registries the civil registry lists, by name in code order, once every event so far
+/// has reached it (the test host settles its relays and consumers: no polling).
 async fn registries(host: &TestHost) -> Vec<String> {
-    let mut client = CivilRegistryServiceClient::new(host.channel("civilregistry").await);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut registries = client
-            .list_registries(pb::ListRegistriesRequest {
-                as_of: Some(date!(2025 - 06 - 01).into()),
-                read: None,
-            })
-            .await
-            .expect("public")
-            .into_inner()
-            .registries;
-        if registries.len() == 6 || tokio::time::Instant::now() > deadline {
-            registries.sort_by_key(|r| r.registry.clone().map(|c| c.code));
-            return registries.into_iter().map(|r| r.name).collect();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    host.settle().await;
+    let mut registries = CivilRegistryServiceClient::new(host.channel("civilregistry").await)
+        .list_registries(pb::ListRegistriesRequest {
+            as_of: Some(date!(2025 - 06 - 01).into()),
+            read: None,
+        })
+        .await
+        .expect("public")
+        .into_inner()
+        .registries;
+    registries.sort_by_key(|r| r.registry.clone().map(|c| c.code));
+    registries.into_iter().map(|r| r.name).collect()
 }
 
 /// As `minzheng placenames` and `minzheng civilregistry` run: Benxi's divisions imported over

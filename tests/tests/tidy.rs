@@ -1341,7 +1341,10 @@ mod the_rules_catch {
     #[test]
     fn a_service_without_an_entry_has_the_conventional_adapters_and_a_stale_adapter_is_named() {
         let files = [
-            SourceFile::new("services/other/src/projections/widgets.rs", "use sqlx::AnyPool;"),
+            SourceFile::new(
+                "services/other/src/projections/widgets.rs",
+                "use sqlx::AnyPool;",
+            ),
             SourceFile::new("services/other/src/grpc/mod.rs", "use tonic::Status;"),
             SourceFile::new("services/other/src/widget.rs", "use tokio::spawn;"),
         ];

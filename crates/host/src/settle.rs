@@ -79,10 +79,21 @@ impl Probe {
                 ..
             } => {
                 let js = async_nats::jetstream::new(client.clone());
-                // Until the consumer exists (its producer's stream may not yet), it has not
-                // caught up.
-                let Ok(stream) = js.get_stream(stream).await else {
-                    return Ok(false);
+                // No stream: the producer has published nothing yet, so there is nothing to
+                // catch up with. A stream but no consumer yet: the consumer is still setting up.
+                let stream = match js.get_stream(stream).await {
+                    Ok(stream) => stream,
+                    Err(error) => {
+                        use async_nats::jetstream::{ErrorCode, context::GetStreamErrorKind};
+                        return match error.kind() {
+                            GetStreamErrorKind::JetStream(e)
+                                if e.error_code() == ErrorCode::STREAM_NOT_FOUND =>
+                            {
+                                Ok(true)
+                            }
+                            _ => Err(error.into()),
+                        };
+                    }
                 };
                 let Ok(info) = stream.consumer_info(durable).await else {
                     return Ok(false);

@@ -303,6 +303,22 @@ impl TestHost {
             .expect("only an embedded test host has a data directory")
     }
 
+    /// Waits until every relay has published and every consumer has applied everything so far,
+    /// in every host (deterministically, instead of sleeping or polling a query): afterwards
+    /// every projection reflects every event recorded before the call. Hosts are settled in
+    /// start order, producers before their consumers, and the pass is repeated once so that a
+    /// consumer's own events reach whoever follows them. Panics naming what did not catch up
+    /// within 60 s.
+    pub async fn settle(&self) {
+        for _ in 0..2 {
+            for (names, host) in &self.hosts {
+                host.settle(Duration::from_secs(60))
+                    .await
+                    .unwrap_or_else(|e| panic!("{names:?} did not settle: {e:#}"));
+            }
+        }
+    }
+
     fn host(&self, service: &str) -> &RunningHost {
         self.hosts
             .iter()
