@@ -5,8 +5,9 @@
 //!
 //! The edge records the event before it answers: a call whose audit cannot be stored is answered
 //! UNAVAILABLE, never with the data. Concurrent calls share one append (group commit): a writer
-//! task takes every entry waiting and appends them as one stream `audit-<uuid>`, so auditing
-//! costs a read one append per batch rather than one per call.
+//! takes every entry waiting and appends them as one stream `audit-<uuid>`, so auditing costs a
+//! read one append per batch rather than one per call; a few writers append at once, so that a
+//! batch gathers while the last one commits.
 
 use std::sync::Arc;
 
@@ -26,6 +27,8 @@ pub const CATEGORY: &str = "audit";
 
 /// Most entries appended together.
 const BATCH: usize = 256;
+/// Appends under way at once (each its own stream, so they never conflict).
+const APPENDS_IN_FLIGHT: usize = 4;
 /// Entries waiting for the writer before callers wait for room.
 const QUEUE: usize = 4_096;
 
@@ -134,23 +137,42 @@ impl AuditLog {
     }
 }
 
-/// The writer: appends what waits, in batches, until stopped.
+/// The writer: [`APPENDS_IN_FLIGHT`] workers that take what waits and append it, so that one
+/// batch is appended while the next gathers; until stopped.
 async fn write(
     store: SharedStore,
-    mut entries: mpsc::Receiver<Pending>,
+    entries: mpsc::Receiver<Pending>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
+    let entries = Arc::new(tokio::sync::Mutex::new(entries));
+    futures::future::join_all(
+        (0..APPENDS_IN_FLIGHT).map(|_| worker(store.clone(), entries.clone(), stop.clone())),
+    )
+    .await;
+    Ok(())
+}
+
+/// One writer: takes a batch (holding the queue only while it waits for one), appends it,
+/// answers its callers; returns once stopped and the queue is empty.
+async fn worker(
+    store: SharedStore,
+    entries: Arc<tokio::sync::Mutex<mpsc::Receiver<Pending>>>,
+    stop: CancellationToken,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     loop {
-        let received = tokio::select! {
-            () = stop.cancelled() => {
-                entries.close();
-                entries.recv_many(&mut batch, BATCH).await
+        let received = {
+            let mut entries = entries.lock().await;
+            tokio::select! {
+                () = stop.cancelled() => {
+                    entries.close();
+                    entries.recv_many(&mut batch, BATCH).await
+                }
+                n = entries.recv_many(&mut batch, BATCH) => n,
             }
-            n = entries.recv_many(&mut batch, BATCH) => n,
         };
         if received == 0 {
-            return Ok(());
+            return;
         }
         let (events, waiting): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|p| (p.event, p.done)).unzip();
