@@ -35,12 +35,9 @@ impl ServiceModule for Widgets {
     }
 }
 
-#[tokio::test]
-async fn a_service_reads_its_own_settings_section() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let widgets = Widgets::default();
-    let seen = widgets.seen.clone();
-    let host = Host::new(
+/// An embedded host on `dir`, on port 0, with a development token secret.
+fn embedded_host(dir: &tempfile::TempDir) -> Host {
+    Host::new(
         Mode::Embedded,
         PlatformSettings {
             listen: "127.0.0.1:0".parse().expect("an address"),
@@ -52,13 +49,21 @@ async fn a_service_reads_its_own_settings_section() {
             ..PlatformSettings::default()
         },
     )
-    .setting("MZ_WIDGETS__GREETING", "ni hao")
-    .setting("MZ_WIDGETS__PER_DAY", "3")
-    .setting("MZ_GADGETS__GREETING", "not mine")
-    .module(widgets)
-    .start()
-    .await
-    .expect("the host starts");
+}
+
+#[tokio::test]
+async fn a_service_reads_its_own_settings_section() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let widgets = Widgets::default();
+    let seen = widgets.seen.clone();
+    let host = embedded_host(&dir)
+        .setting("MZ_WIDGETS__GREETING", "ni hao")
+        .setting("MZ_WIDGETS__PER_DAY", "3")
+        .setting("MZ_GADGETS__GREETING", "not mine")
+        .module(widgets)
+        .start()
+        .await
+        .expect("the host starts");
     assert_eq!(
         seen.lock().expect("not poisoned").take(),
         Some(WidgetSettings {
@@ -72,23 +77,12 @@ async fn a_service_reads_its_own_settings_section() {
 #[tokio::test]
 async fn a_bad_service_setting_stops_the_start_naming_the_variable() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let error = Host::new(
-        Mode::Embedded,
-        PlatformSettings {
-            listen: "127.0.0.1:0".parse().expect("an address"),
-            data_dir: dir.path().to_owned(),
-            auth: minzheng_kit::settings::AuthSettings {
-                dev_secret: Some("settings-test-secret-at-least-32-bytes".into()),
-                ..Default::default()
-            },
-            ..PlatformSettings::default()
-        },
-    )
-    .setting("MZ_WIDGETS__PER_DAY", "many")
-    .module(Widgets::default())
-    .start()
-    .await
-    .expect_err("a bad value");
+    let error = embedded_host(&dir)
+        .setting("MZ_WIDGETS__PER_DAY", "many")
+        .module(Widgets::default())
+        .start()
+        .await
+        .expect_err("a bad value");
     assert!(
         format!("{error:#}").contains("MZ_WIDGETS__PER_DAY"),
         "{error:#}"
