@@ -97,7 +97,9 @@ impl<P: TypedProjection> minzheng_bus::Projection for Typed<P> {
 pub mod __private {
     pub use bytes::Bytes;
     pub use minzheng_eventstore::RecordedEvent;
-    pub use minzheng_kit::aggregate::{CodecError, Contract, EventCodec};
+    pub use minzheng_kit::aggregate::{
+        Aggregate, CodecError, Contract, EventCodec, decode_recorded,
+    };
     pub use prost;
 
     /// `package` + `.` + `name` as bytes, at compile time (`N` is the sum of the lengths + 1).
@@ -254,6 +256,63 @@ macro_rules! contract {
                 $crate::codec::__private::CodecError,
             > {
                 Self::decode_payload(&event.event_type, event.schema_version, &event.payload)
+            }
+        }
+    };
+}
+
+/// A service's own store as its read models read it: an enum of its aggregates' events, one
+/// variant per stream category, and the [`Contract`](minzheng_kit::aggregate::Contract) that
+/// decodes a recorded event by its stream's category with that aggregate's codec (`None` for the
+/// categories not listed, such as the read audit).
+///
+/// ```ignore
+/// minzheng_host::own_store! {
+///     /// An event of the service's own store.
+///     #[derive(Debug, Clone, PartialEq)]
+///     pub enum Recorded for OwnStore {
+///         Division(division::Division),
+///         Sign(sign::Sign),
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! own_store {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $recorded:ident for $store:ident {
+            $( $variant:ident($aggregate:ty) ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $recorded {
+            $( $variant(<$aggregate as $crate::codec::__private::Aggregate>::Event), )+
+        }
+
+        #[doc = concat!("The service's own store, decoded into [`", stringify!($recorded), "`].")]
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $store;
+
+        impl $crate::codec::__private::Contract for $store {
+            type Event = $recorded;
+
+            fn decode(
+                event: &$crate::codec::__private::RecordedEvent,
+            ) -> ::std::result::Result<
+                ::std::option::Option<$recorded>,
+                $crate::codec::__private::CodecError,
+            > {
+                let category = event.stream.category();
+                $(
+                    if category == <$aggregate as $crate::codec::__private::Aggregate>::CATEGORY {
+                        return ::std::result::Result::Ok(::std::option::Option::Some(
+                            $recorded::$variant(
+                                $crate::codec::__private::decode_recorded::<$aggregate>(event)?,
+                            ),
+                        ));
+                    }
+                )+
+                ::std::result::Result::Ok(::std::option::Option::None)
             }
         }
     };

@@ -16,12 +16,11 @@
 
 use std::num::NonZeroU32;
 
-use minzheng_eventstore::RecordedEvent;
 use minzheng_host::{
     codec::{FromMessage, ToMessage},
     decode::{Decoder, optional_text},
 };
-use minzheng_kit::aggregate::{Aggregate, CodecError, Contract, decode_recorded};
+use minzheng_kit::aggregate::CodecError;
 use minzheng_proto::{common::v1 as common, placenames::v1 as pb};
 use minzheng_types::RegionCode;
 
@@ -84,41 +83,16 @@ minzheng_host::event_codec! {
     Removed(sign::Removed) <=> pb::SignRemoved,
 }
 
-/// An event of the service's own store, decoded by its stream's aggregate.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Recorded {
-    Division(division::Event),
-    Adjustment(adjustment::Event),
-    PlaceName(placename::Event),
-    Boundary(boundary::Event),
-    Sign(sign::Event),
-}
-
-/// The service's own store as its read model reads it: each stream category with its
-/// aggregate's codec; streams of other categories (the read audit) are not listed.
-#[derive(Debug, Clone, Copy)]
-pub struct OwnStore;
-
-impl Contract for OwnStore {
-    type Event = Recorded;
-
-    fn decode(event: &RecordedEvent) -> Result<Option<Recorded>, CodecError> {
-        Ok(Some(match event.stream.category() {
-            division::Division::CATEGORY => {
-                Recorded::Division(decode_recorded::<division::Division>(event)?)
-            }
-            adjustment::Adjustment::CATEGORY => {
-                Recorded::Adjustment(decode_recorded::<adjustment::Adjustment>(event)?)
-            }
-            placename::PlaceName::CATEGORY => {
-                Recorded::PlaceName(decode_recorded::<placename::PlaceName>(event)?)
-            }
-            boundary::Boundary::CATEGORY => {
-                Recorded::Boundary(decode_recorded::<boundary::Boundary>(event)?)
-            }
-            sign::Sign::CATEGORY => Recorded::Sign(decode_recorded::<sign::Sign>(event)?),
-            _ => return Ok(None),
-        }))
+minzheng_host::own_store! {
+    /// An event of the service's own store, decoded by its stream's aggregate; streams of other
+    /// categories (the read audit) are not listed.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Recorded for OwnStore {
+        Division(division::Division),
+        Adjustment(adjustment::Adjustment),
+        PlaceName(placename::PlaceName),
+        Boundary(boundary::Boundary),
+        Sign(sign::Sign),
     }
 }
 
@@ -982,7 +956,11 @@ fn number(d: &Decoder<'_>, field: &str, value: u32) -> Result<NonZeroU32, CodecE
 
 #[cfg(test)]
 mod tests {
-    use minzheng_kit::{aggregate::EventCodec, testing::assert_codec_round_trips};
+    use minzheng_eventstore::RecordedEvent;
+    use minzheng_kit::{
+        aggregate::{Contract, EventCodec},
+        testing::assert_codec_round_trips,
+    };
     use minzheng_types::BoundedText;
     use prost::Message;
     use time::macros::date;

@@ -21,18 +21,14 @@ pub mod divorces;
 pub mod placenames;
 pub mod registrations;
 
-use minzheng_eventstore::RecordedEvent;
 use minzheng_host::decode::Decoder;
-use minzheng_kit::aggregate::{Aggregate, CodecError, Contract, decode_recorded};
+use minzheng_kit::aggregate::CodecError;
 use minzheng_proto::civilregistry::v1 as pb;
 
 use crate::verification::{Kind, Outcome, Party, Verification};
 use crate::{
-    death::{self, Death},
-    divorce::{self, DivorceApplication},
-    marriage::{self, Marriage},
-    registry::{self, Registry},
-    registry_day::{self, RegistryDay},
+    death::Death, divorce::DivorceApplication, marriage::Marriage, registry::Registry,
+    registry_day::RegistryDay,
 };
 
 /// The schema version every event of this service is written in.
@@ -42,36 +38,17 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// `<PACKAGE>.<message name>`.
 pub const PACKAGE: &str = "minzheng.civilregistry.v1";
 
-/// An event of the service's own store, decoded by its stream's aggregate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Recorded {
-    RegistryDay(registry_day::Event),
-    Registry(registry::Event),
-    Marriage(marriage::Event),
-    Divorce(divorce::Event),
-    Death(death::Event),
-}
-
-/// The service's own store as its read model reads it: each listed stream category with its
-/// aggregate's codec. Person streams (the most numerous; the read model needs nothing from
-/// them) and the read audit are not listed.
-#[derive(Debug, Clone, Copy)]
-pub struct OwnStore;
-
-impl Contract for OwnStore {
-    type Event = Recorded;
-
-    fn decode(event: &RecordedEvent) -> Result<Option<Recorded>, CodecError> {
-        Ok(Some(match event.stream.category() {
-            RegistryDay::CATEGORY => Recorded::RegistryDay(decode_recorded::<RegistryDay>(event)?),
-            Registry::CATEGORY => Recorded::Registry(decode_recorded::<Registry>(event)?),
-            Marriage::CATEGORY => Recorded::Marriage(decode_recorded::<Marriage>(event)?),
-            DivorceApplication::CATEGORY => {
-                Recorded::Divorce(decode_recorded::<DivorceApplication>(event)?)
-            }
-            Death::CATEGORY => Recorded::Death(decode_recorded::<Death>(event)?),
-            _ => return Ok(None),
-        }))
+minzheng_host::own_store! {
+    /// An event of the service's own store, decoded by its stream's aggregate. Person streams
+    /// (the most numerous; the read model needs nothing from them) and the read audit are not
+    /// listed.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Recorded for OwnStore {
+        RegistryDay(RegistryDay),
+        Registry(Registry),
+        Marriage(Marriage),
+        Divorce(DivorceApplication),
+        Death(Death),
     }
 }
 
