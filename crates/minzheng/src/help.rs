@@ -102,6 +102,34 @@ fn environment(service: &Service) -> String {
             ),
         ),
         (
+            "MZ_RELAY_UNREADY_AFTER_SECS",
+            format!(
+                "how long the relay may fail before health says NOT_SERVING [default: {}]",
+                platform.relay_unready_after_secs
+            ),
+        ),
+        (
+            "MZ_STREAM__DUPLICATE_WINDOW_SECS",
+            format!(
+                "JetStream duplicate window, ensured at every start [default: {}]",
+                platform.stream.duplicate_window_secs
+            ),
+        ),
+        (
+            "MZ_STREAM__MAX_AGE_SECS",
+            "oldest event a new stream keeps; an existing stream keeps the server's setting \
+             [default: unlimited]"
+                .to_owned(),
+        ),
+        (
+            "MZ_STREAM__MAX_BYTES",
+            "most bytes a new stream keeps; likewise [default: unlimited]".to_owned(),
+        ),
+        (
+            "MZ_STREAM__REPLICAS",
+            "replicas of a new stream in a JetStream cluster; likewise [default: 1]".to_owned(),
+        ),
+        (
             "MZ_SHUTDOWN_TIMEOUT_SECS",
             format!(
                 "how long a shutdown waits for calls in flight [default: {}]",
