@@ -5,13 +5,15 @@
 //! `upstream`. `cut()` drops every open connection and refuses new ones until `restore()`.
 
 use std::{
-    net::SocketAddr,
+    net::{SocketAddr, ToSocketAddrs as _},
+    str::FromStr as _,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
 };
 
+use sqlx::postgres::PgConnectOptions;
 use tokio::{
     io::copy_bidirectional,
     net::{TcpListener, TcpStream},
@@ -66,6 +68,19 @@ impl TcpProxy {
             generation,
             accept,
         }
+    }
+
+    /// Starts forwarding a free loopback port to the test PostgreSQL server (the host and port
+    /// of [`crate::postgres_admin_url`]).
+    pub async fn to_postgres() -> Self {
+        let admin = crate::postgres_admin_url();
+        let options = PgConnectOptions::from_str(&admin).expect("valid MZ_TEST_DATABASE_URL");
+        let upstream = (options.get_host(), options.get_port())
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .unwrap_or_else(|| panic!("the PostgreSQL host of {admin} does not resolve"));
+        Self::start(upstream).await
     }
 
     /// The proxy's own address, to connect to instead of the upstream.
