@@ -58,14 +58,17 @@ impl std::fmt::Debug for DatabaseCut<'_> {
 #[derive(Debug, Clone)]
 pub struct CutAnswer {
     pub method: &'static str,
+    /// How the database was cut: its connections "refused" or "unanswered".
+    pub cut: &'static str,
     pub code: Code,
     pub took: Duration,
 }
 
 /// Calls every RPC of `cut.policy` with its request and a token admitted by every rule, first
 /// with the database up (any answer but a refusal of the request itself or a failure), then with
-/// the service's database proxy cut (UNAVAILABLE or DEADLINE_EXCEEDED within three acquire
-/// timeouts; OK or NOT_FOUND also for `answered_from_memory`), then restores the proxy and
+/// the service's database proxy cut, twice: refusing connections, then leaving them unanswered
+/// (UNAVAILABLE or DEADLINE_EXCEEDED within three acquire timeouts; OK or NOT_FOUND also for
+/// `answered_from_memory`), then restores the proxy and
 /// waits for the recovery write to succeed. Panics listing every mismatch; returns the answers
 /// given during the cut, for the figures.
 pub async fn assert_every_rpc_unavailable_while_database_cut(
@@ -115,16 +118,35 @@ pub async fn assert_every_rpc_unavailable_while_database_cut(
     );
 
     let proxy = host.database_proxy(cut.service);
-    proxy.cut();
     let bound = host.database_acquire_timeout() * BOUND_IN_ACQUIRE_TIMEOUTS;
-    let answers = futures::future::join_all(requests.iter().map(|(method, request)| {
-        let grpc = grpc.clone();
-        async move {
-            let (code, message, took) = call(&grpc, cut.policy, method, request.clone()).await;
-            (CutAnswer { method, code, took }, message)
+    let mut answers = Vec::new();
+    // A stopped server refuses connections at once; one behind a vanished network leaves them
+    // unanswered, and only the acquire timeout ends the wait.
+    for (how, silent) in [("refused", false), ("unanswered", true)] {
+        if silent {
+            proxy.cut_silently();
+        } else {
+            proxy.cut();
         }
-    }))
-    .await;
+        let round = futures::future::join_all(requests.iter().map(|(method, request)| {
+            let grpc = grpc.clone();
+            async move {
+                let (code, message, took) = call(&grpc, cut.policy, method, request.clone()).await;
+                (
+                    CutAnswer {
+                        method,
+                        cut: how,
+                        code,
+                        took,
+                    },
+                    message,
+                )
+            }
+        }))
+        .await;
+        proxy.restore();
+        answers.extend(round);
+    }
     for (answer, message) in &answers {
         let from_memory = cut
             .answered_from_memory
@@ -134,8 +156,10 @@ pub async fn assert_every_rpc_unavailable_while_database_cut(
             || (from_memory && matches!(answer.code, Code::Ok | Code::NotFound));
         if !expected {
             problems.push(format!(
-                "{}: {:?} ({message}), expected UNAVAILABLE or DEADLINE_EXCEEDED{}",
+                "{} (connections {}): {:?} ({message}), expected UNAVAILABLE or \
+                 DEADLINE_EXCEEDED{}",
                 answer.method,
+                answer.cut,
                 answer.code,
                 if from_memory {
                     " (or an answer from memory)"
@@ -146,13 +170,12 @@ pub async fn assert_every_rpc_unavailable_while_database_cut(
         }
         if answer.took > bound {
             problems.push(format!(
-                "{}: answered after {:?}, beyond {bound:?} ({BOUND_IN_ACQUIRE_TIMEOUTS} acquire \
-                 timeouts)",
-                answer.method, answer.took
+                "{} (connections {}): answered after {:?}, beyond {bound:?} \
+                 ({BOUND_IN_ACQUIRE_TIMEOUTS} acquire timeouts)",
+                answer.method, answer.cut, answer.took
             ));
         }
     }
-    proxy.restore();
     assert!(
         problems.is_empty(),
         "with its database cut, {} answered:\n{}",
