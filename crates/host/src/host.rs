@@ -285,25 +285,33 @@ async fn open(
     use minzheng_eventstore::Backend;
 
     let name = module.name();
+    // One wait for every pool, so that a database that is down is UNAVAILABLE in the same time
+    // whichever pool a call goes through.
+    let acquire_timeout = settings.database_acquire_timeout();
     let url = settings.database_url_or_embedded(name);
     let url = url.expose_secret();
     let backend =
         Backend::for_url(url).with_context(|| format!("opening the {name} event store"))?;
     let (store, postgres): (SharedStore, _) = match backend {
         Backend::Postgres => {
-            let store = PostgresStore::connect(url, module.upcasters())
-                .await
-                .with_context(|| format!("opening the {name} event store"))?;
+            let store = PostgresStore::connect_with_acquire_timeout(
+                url,
+                module.upcasters(),
+                acquire_timeout,
+            )
+            .await
+            .with_context(|| format!("opening the {name} event store"))?;
             (Arc::new(store.clone()), Some(store))
         }
         Backend::Sqlite => {
-            let store = SqliteStore::connect(url, module.upcasters())
-                .await
-                .with_context(|| format!("opening the {name} event store"))?;
+            let store =
+                SqliteStore::connect_with_acquire_timeout(url, module.upcasters(), acquire_timeout)
+                    .await
+                    .with_context(|| format!("opening the {name} event store"))?;
             (Arc::new(store), None)
         }
     };
-    let db = connect_any(url)
+    let db = connect_any(url, acquire_timeout)
         .await
         .with_context(|| format!("opening the {name} database"))?;
     minzheng_eventstore::migrations::run_service(&db, &module.migrations())

@@ -186,6 +186,12 @@ pub struct PlatformSettings {
     /// `data_dir` (see [`PlatformSettings::database_url_or_embedded`]).
     #[serde(deserialize_with = "optional_secret")]
     pub database_url: Option<SecretString>,
+    /// How long a call waits for a database connection, opening one included, before it fails
+    /// as UNAVAILABLE, in milliseconds (`MZ_DATABASE_ACQUIRE_TIMEOUT_MS`). One setting for every
+    /// pool a process opens: the event stores, the consumers' and projections' databases, the
+    /// read audit (which writes through the store).
+    #[serde(deserialize_with = "positive_whole_number")]
+    pub database_acquire_timeout_ms: u64,
     /// NATS server (`MZ_NATS_URL`); `None` runs without a bus (embedded mode).
     #[serde(deserialize_with = "optional_text")]
     pub nats_url: Option<String>,
@@ -222,6 +228,10 @@ impl Default for PlatformSettings {
         Self {
             listen: DEFAULT_LISTEN,
             database_url: None,
+            database_acquire_timeout_ms: u64::try_from(
+                minzheng_eventstore::DEFAULT_ACQUIRE_TIMEOUT.as_millis(),
+            )
+            .unwrap_or(u64::MAX),
             nats_url: None,
             otlp_endpoint: None,
             log_format: LogFormat::Text,
@@ -251,6 +261,11 @@ impl PlatformSettings {
                 self.data_dir.join(format!("{name}.db")).display()
             )),
         }
+    }
+
+    /// See [`PlatformSettings::database_acquire_timeout_ms`].
+    pub fn database_acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.database_acquire_timeout_ms)
     }
 
     pub fn relay_poll_interval(&self) -> Duration {
@@ -396,6 +411,16 @@ fn optional_whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>,
                 serde::de::Error::custom(format!("expected a whole number, found {t:?}"))
             })
         }
+    }
+}
+
+/// A [`whole_number`] above zero: a wait of zero would fail every call.
+fn positive_whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match whole_number(d)? {
+        0 => Err(serde::de::Error::custom(
+            "expected a whole number above 0, found 0",
+        )),
+        n => Ok(n),
     }
 }
 

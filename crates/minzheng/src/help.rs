@@ -50,6 +50,14 @@ fn environment(service: &Service) -> String {
                 .to_owned(),
         ),
         (
+            "MZ_DATABASE_ACQUIRE_TIMEOUT_MS",
+            format!(
+                "how long a call waits for a database connection before it is UNAVAILABLE, in \
+                 milliseconds; every pool [default: {}]",
+                platform.database_acquire_timeout_ms
+            ),
+        ),
+        (
             "MZ_NATS_URL",
             "NATS server with JetStream, e.g. nats://nats:4222 [required]".to_owned(),
         ),
