@@ -1971,11 +1971,14 @@ mod postgres_only {
                 .expect("cursor_of"),
             None
         );
-        let age = store
-            .oldest_open_transaction_age()
+        let open = store
+            .oldest_open_transaction()
             .await
-            .expect("transaction age");
-        assert!(age.is_some(), "the held transaction is open");
+            .expect("oldest open transaction");
+        assert!(
+            open.is_some_and(|o| o.pid.is_some()),
+            "the held transaction is open, in a session that can be named"
+        );
 
         sqlx::query("COMMIT")
             .execute(&mut held)
@@ -1992,6 +1995,78 @@ mod postgres_only {
             "the late commit comes first, then the later ones, once each"
         );
         assert_eq!(after[0].position, held_position as u64);
+    }
+
+    /// Transaction ids are cluster-wide, but a transaction in another database of the cluster
+    /// cannot insert into this one's events: it must not hold this store's readers back (a
+    /// reporting job or a migration elsewhere would stall every relay otherwise), nor count as
+    /// this store's oldest open transaction.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_open_in_another_database_holds_no_reader_back() {
+        let db = TestDatabase::create().await;
+        let elsewhere = TestDatabase::create().await;
+        let store = PostgresStore::connect(&db.url, Upcasters::new())
+            .await
+            .expect("connect");
+        let shared: SharedStore = Arc::new(store.clone());
+
+        // A transaction in the other database that has written, so it holds an id older than
+        // everything appended below.
+        let mut other = PgConnection::connect(&elsewhere.url)
+            .await
+            .expect("connect");
+        sqlx::query("BEGIN")
+            .execute(&mut other)
+            .await
+            .expect("begin");
+        sqlx::query("CREATE TABLE report (n int)")
+            .execute(&mut other)
+            .await
+            .expect("write elsewhere");
+        let other_xid: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
+            .fetch_one(&mut other)
+            .await
+            .expect("its transaction id");
+
+        let stream = new_stream("order");
+        let outcome = append(
+            &shared,
+            request(&stream, ExpectedVersion::NoStream, events(&["a", "b"])),
+        )
+        .await;
+        let batch = shared.read_all(Cursor::START, 10).await.expect("read_all");
+        assert!(
+            batch.events.iter().all(|e| e.cursor.tx > other_xid as u64),
+            "the events came after the open transaction"
+        );
+        assert_eq!(
+            batch.events.iter().map(|e| e.id).collect::<Vec<_>>(),
+            outcome.event_ids,
+            "readers are not held back by a transaction in another database"
+        );
+        assert_eq!(
+            shared.head().await.expect("head").position,
+            outcome.last_position
+        );
+        assert!(
+            shared
+                .cursor_of(outcome.first_position)
+                .await
+                .expect("cursor_of")
+                .is_some()
+        );
+        assert_eq!(
+            store
+                .oldest_open_transaction()
+                .await
+                .expect("oldest open transaction"),
+            None,
+            "nothing is open in this store's database"
+        );
+        sqlx::query("ROLLBACK")
+            .execute(&mut other)
+            .await
+            .expect("rollback");
     }
 
     /// Multi-stream appends naming the same two streams in opposite orders queue on the
