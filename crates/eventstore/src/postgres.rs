@@ -490,6 +490,51 @@ pub struct OpenTransaction {
     pub application: Option<String>,
 }
 
+/// The greatest committed position at or below $1, and whether `read_all` can read it yet (its
+/// transaction is below the oldest running one). A backward step on the primary key.
+const LAST_COMMITTED_AT_OR_BELOW: &str = concat!(
+    "SELECT tx_id::text::bigint AS tx, position, tx_id < ",
+    read_horizon!(),
+    " AS readable FROM mz_events WHERE position <= $1 ORDER BY position DESC LIMIT 1"
+);
+
+/// Whether the position sequence has handed out $1 (to a transaction that may have committed,
+/// rolled back or still be running: sequences are not transactional).
+const POSITION_TAKEN: &str = "\
+SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('mz_events', 'position')::regclass),
+    0) >= $1";
+
+/// The virtual transaction ids of every transaction running in this database but this
+/// statement's own (and of those whose database cannot be told). Every transaction has one from
+/// its first statement on (unlike an `xid`, which a transaction gets only at its first write: a
+/// position is taken a moment before that). Sessions of other databases cannot take a position
+/// of this database's sequence.
+const RUNNING_TRANSACTIONS: &str = "\
+SELECT coalesce(array_agg(virtualxid), '{}') FROM pg_locks
+WHERE locktype = 'virtualxid' AND pid IS DISTINCT FROM pg_backend_pid()
+  AND (pid IS NULL OR pid NOT IN (
+      SELECT pid FROM pg_stat_activity WHERE datname <> current_database()))";
+
+/// Whether any of the virtual transactions in $1 is still running.
+const ANY_STILL_RUNNING: &str = "\
+SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY($1))";
+
+/// How often [`EventStore::wait_for_position`] looks again.
+const POSITION_POLL: Duration = Duration::from_millis(5);
+
+/// How far [`PostgresStore::wait_for_position`] has got in settling positions up to the one it
+/// waits for.
+enum Settling {
+    /// The position may not have been handed out yet.
+    NotTaken,
+    /// Handed out before these transactions were listed; any transaction that holds a position
+    /// at or below it is among them.
+    Running(Vec<String>),
+    /// Every transaction that held a position at or below it has ended: the committed events
+    /// up to it are all there is and ever will be.
+    Settled,
+}
+
 /// The PostgreSQL event store. Cheap to clone: clones share the pool.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -1056,6 +1101,67 @@ impl EventStore for PostgresStore {
             .await
             .map_err(StoreError::from_sqlx)?;
         row.as_ref().map(cursor_from_row).transpose()
+    }
+
+    /// A position is usually a committed event, read at once (or once the transactions older
+    /// than its own have ended). Otherwise it is either held by a running transaction or a gap
+    /// left by one that rolled back, and the store cannot see which: it waits until every
+    /// transaction that could hold a position up to it has ended. Those all ran when the
+    /// sequence had already handed the position out, so listing the running transactions after
+    /// seeing that, and waiting for them, is enough. Their `xid`s would not do: a transaction
+    /// takes its position before its `xid`, so the read horizon may pass it while it holds
+    /// the position.
+    async fn wait_for_position(&self, position: u64) -> Result<Cursor> {
+        if position == 0 {
+            return Ok(Cursor::START);
+        }
+        let mut settling = Settling::NotTaken;
+        loop {
+            if let Settling::Running(transactions) = &settling {
+                let still_running: bool = sqlx::query_scalar(ANY_STILL_RUNNING)
+                    .bind(transactions)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                if !still_running {
+                    settling = Settling::Settled;
+                }
+            }
+            // Read after the check above, so that once settled this sees every commit.
+            let last = sqlx::query(LAST_COMMITTED_AT_OR_BELOW)
+                .bind(to_db(position))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            let last = match &last {
+                Some(row) => Some((cursor_from_row(row)?, get::<bool>(row, "readable")?)),
+                None => None,
+            };
+            let at_position = last.is_some_and(|(cursor, _)| cursor.position == position);
+            if at_position || matches!(settling, Settling::Settled) {
+                match last {
+                    None => return Ok(Cursor::START),
+                    Some((cursor, true)) => return Ok(cursor),
+                    // Committed, but an older transaction is still running.
+                    Some((_, false)) => {}
+                }
+            } else if matches!(settling, Settling::NotTaken) {
+                let taken: bool = sqlx::query_scalar(POSITION_TAKEN)
+                    .bind(to_db(position))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                if taken {
+                    let transactions: Vec<String> = sqlx::query_scalar(RUNNING_TRANSACTIONS)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(StoreError::from_sqlx)?;
+                    settling = Settling::Running(transactions);
+                    continue;
+                }
+            }
+            tokio::time::sleep(POSITION_POLL).await;
+        }
     }
 
     async fn head(&self) -> Result<Cursor> {

@@ -131,6 +131,7 @@ contract!(
     stream_ids_round_trip_through_the_store,
     metadata_round_trips,
     cursor_of_and_head_follow_what_is_readable,
+    a_position_a_failed_append_took_is_passed_with_the_event_below_it,
     the_store_opens_next_to_a_services_own_migrations,
     service_migrations_apply_once_across_restarts,
     append_all_commits_every_stream_in_request_order,
@@ -1256,6 +1257,62 @@ async fn cursor_of_and_head_follow_what_is_readable(backend: &Backend) {
     assert_eq!(after_head.next, last);
 }
 
+/// A failed append may take positions and give none of them an event (PostgreSQL's sequence
+/// never gives a value back; SQLite reuses them): waiting for such a position ends with the
+/// cursor of the last event below it, as for an event, the event's own cursor.
+async fn a_position_a_failed_append_took_is_passed_with_the_event_below_it(backend: &Backend) {
+    let store = backend.store().await;
+    assert_eq!(
+        store.wait_for_position(0).await.expect("wait"),
+        Cursor::START
+    );
+    let stream = new_stream("order");
+    let existing = event("existing");
+    let before = append(
+        &store,
+        request(&stream, ExpectedVersion::NoStream, vec![existing.clone()]),
+    )
+    .await;
+    let failed = store
+        .append(request(
+            &new_stream("order"),
+            ExpectedVersion::NoStream,
+            vec![event("lost"), existing],
+        ))
+        .await;
+    assert!(
+        matches!(failed, Err(StoreError::DuplicateEventId { .. })),
+        "{failed:?}"
+    );
+    let after = append(
+        &store,
+        request(&stream, ExpectedVersion::Exact(1), events(&["after"])),
+    )
+    .await;
+    let (all, _) = read_exactly(&store, Cursor::START, 2, 10).await;
+
+    let wait = |position| {
+        let store = store.clone();
+        async move {
+            tokio::time::timeout(DEADLINE, store.wait_for_position(position))
+                .await
+                .unwrap_or_else(|_| panic!("position {position} never settled"))
+                .expect("wait_for_position")
+        }
+    };
+    assert_eq!(wait(before.last_position).await, all[0].cursor);
+    assert_eq!(
+        wait(after.first_position - 1).await,
+        all[0].cursor,
+        "what lies between the two events (a gap on PostgreSQL) is passed with the first"
+    );
+    assert_eq!(wait(after.last_position).await, all[1].cursor);
+    // A position no append has taken yet is not passed by anything.
+    let unwritten =
+        tokio::time::timeout(Duration::from_millis(200), wait(after.last_position + 1)).await;
+    assert!(unwritten.is_err(), "{unwritten:?}");
+}
+
 async fn the_store_opens_next_to_a_services_own_migrations(backend: &Backend) {
     let store = backend.store().await;
     backend.run_service_migrations().await;
@@ -2067,6 +2124,74 @@ mod postgres_only {
             .execute(&mut other)
             .await
             .expect("rollback");
+    }
+
+    /// A position an open transaction holds is neither an event nor a gap yet: waiting for it
+    /// lasts until the transaction ends, even with later events readable; rolled back, it is a
+    /// gap, passed with the last event below it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiting_for_a_held_position_lasts_until_its_transaction_ends() {
+        let db = TestDatabase::create().await;
+        let shared: SharedStore = Arc::new(
+            PostgresStore::connect(&db.url, Upcasters::new())
+                .await
+                .expect("connect"),
+        );
+        let early = new_stream("order");
+        append(
+            &shared,
+            request(&early, ExpectedVersion::NoStream, events(&["early"])),
+        )
+        .await;
+        let (seen, _) = read_exactly(&shared, Cursor::START, 1, 10).await;
+
+        let mut held = PgConnection::connect(&db.url).await.expect("connect");
+        sqlx::query("BEGIN")
+            .execute(&mut held)
+            .await
+            .expect("begin");
+        let held_position: i64 = sqlx::query_scalar(
+            "INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, \
+                 event_type, schema_version, payload) \
+             VALUES ($1, 'held-1', 'held', 1, 'test.Held', 1, '\\x00'::bytea) \
+             RETURNING position",
+        )
+        .bind(Uuid::now_v7())
+        .fetch_one(&mut held)
+        .await
+        .expect("held insert");
+        append(
+            &shared,
+            request(
+                &new_stream("order"),
+                ExpectedVersion::NoStream,
+                events(&["later"]),
+            ),
+        )
+        .await;
+
+        let waiting = tokio::spawn({
+            let shared = shared.clone();
+            async move { shared.wait_for_position(held_position as u64).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !waiting.is_finished(),
+            "settled a position an open transaction still holds: {:?}",
+            waiting.await
+        );
+
+        sqlx::query("ROLLBACK")
+            .execute(&mut held)
+            .await
+            .expect("rollback");
+        held.close().await.expect("close");
+        let passed_with = tokio::time::timeout(DEADLINE, waiting)
+            .await
+            .expect("settles once the transaction ended")
+            .expect("no panic")
+            .expect("wait_for_position");
+        assert_eq!(passed_with, seen[0].cursor);
     }
 
     /// Multi-stream appends naming the same two streams in opposite orders queue on the
