@@ -39,7 +39,7 @@ use crate::{
     death::{Death, WaiverPolicy},
     divisions::Divisions,
     divorce::DivorceApplication,
-    ids::Pseudonym,
+    ids::{ArchiveReference, Pseudonym},
     marriage::Marriage,
     overview::Overview,
     person::Person,
@@ -54,6 +54,8 @@ const RECORDS_CACHED: usize = 16_384;
 
 /// The pseudonym domain of a person's streams (`person-…` and `death-…`).
 const PERSON_DOMAIN: &str = "person";
+/// The pseudonym domain of archive references (see [`CivilRegistry::archive_pseudonym`]).
+const ARCHIVE_DOMAIN: &str = "archive";
 
 /// The civil-registry application; cheap to clone.
 #[derive(Debug, Clone)]
@@ -128,6 +130,18 @@ impl CivilRegistry {
 
     pub fn store(&self) -> &SharedStore {
         &self.store
+    }
+
+    /// The pseudonym of an archive file's reference, which keys the records back-filled from
+    /// it ([`crate::ids::MarriageId::backfilled`], [`crate::ids::ApplicationId::backfilled`]): a clerk types the
+    /// reference, so it may carry personal data and is never a key itself.
+    pub fn archive_pseudonym(&self, archive: &ArchiveReference) -> Pseudonym {
+        Pseudonym::parse(
+            &self
+                .pseudonyms
+                .of_text(ARCHIVE_DOMAIN, &archive.normalised()),
+        )
+        .unwrap_or_else(|_| unreachable!("a pseudonym is always 32 lowercase hex digits"))
     }
 
     /// The key of a citizen's person and death streams.

@@ -83,8 +83,13 @@ impl CivilRegistry {
         command: marriage::Backfill,
         context: &CommandContext,
     ) -> Result<(MarriageId, Option<Committed>), Error> {
-        let id = MarriageId::backfilled(&command.archive)
-            .map_err(|e| Error::invalid_field("archive_reference", e.to_string()))?;
+        // The caller computed the id; it is computed again here so that a back-fill is always
+        // keyed by the pseudonym of its reference, whoever built the command.
+        let command = marriage::Backfill {
+            id: MarriageId::backfilled(&self.archive_pseudonym(&command.archive)),
+            ..command
+        };
+        let id = command.id.clone();
         let committed = self
             .record_marriage(
                 &id,
@@ -381,7 +386,7 @@ impl CivilRegistry {
     /// Enters a historical divorce from the archive (历史离婚档案补录): the divorce of `marriage`
     /// (a current marriage in these records, of the parties in its record) registered at
     /// `registry` on `on` with the certificate number as printed. The divorce (`DA-` + the
-    /// reference), the marriage's dissolution and both parties' status are appended together; a
+    /// reference's pseudonym), the marriage's dissolution and both parties' status are appended together; a
     /// repeat of the same back-fill answers the same and records nothing.
     pub async fn backfill_divorce(
         &self,
@@ -392,8 +397,7 @@ impl CivilRegistry {
         on: Date,
         context: &CommandContext,
     ) -> Result<(ApplicationId, Option<Committed>), Error> {
-        let id = ApplicationId::backfilled(&archive)
-            .map_err(|e| Error::invalid_field("archive_reference", e.to_string()))?;
+        let id = ApplicationId::backfilled(&self.archive_pseudonym(&archive));
         let committed = with_conflict_retries(CONFLICT_RETRIES, || async {
             let loaded = self.divorces.load(id.as_str()).await?;
             if let Some(facts) = loaded.state.application()
@@ -408,6 +412,7 @@ impl CivilRegistry {
                 )));
             };
             let command = divorce::Command::Backfill(divorce::Backfill {
+                id: id.clone(),
                 archive: archive.clone(),
                 marriage: marriage.clone(),
                 parties: record.parties.clone(),
@@ -512,7 +517,7 @@ impl CivilRegistry {
 }
 
 /// Whether `facts` are those of the same divorce back-filled again (its id already names the
-/// archive reference).
+/// archive reference, by pseudonym).
 fn same_divorce_backfill(
     facts: &divorce::Application,
     marriage: &MarriageId,
@@ -532,7 +537,9 @@ fn same_divorce_backfill(
 }
 
 fn same_backfill(record: &marriage::MarriageRecord, command: &marriage::Backfill) -> bool {
-    record.backfilled.as_ref() == Some(&command.archive)
+    // The stream is keyed by the normalised reference: two spellings of it are one file.
+    record.backfilled.as_ref().map(ArchiveReference::normalised)
+        == Some(command.archive.normalised())
         && record.registered_on == command.on
         && record.parties == command.parties
 }
