@@ -105,20 +105,37 @@ impl AppointmentId {
     }
 
     /// The key of the registry day's stream, `<county 6 digits>-<yyyymmdd>`.
-    pub fn day_key(&self) -> String {
+    pub fn day_key(&self) -> DayKey {
         day_key(self.registry, self.day)
     }
 }
 
+/// The stream key of a registry's day, `<county 6 digits>-<yyyymmdd>`: a public code and a
+/// date, nothing personal.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct DayKey(String);
+
+impl DayKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DayKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The stream key of a registry's day, `<county 6 digits>-<yyyymmdd>`.
-pub fn day_key(registry: RegionCode, day: Date) -> String {
-    format!(
+pub fn day_key(registry: RegionCode, day: Date) -> DayKey {
+    DayKey(format!(
         "{}-{:04}{:02}{:02}",
         &registry.to_string()[..6],
         day.year(),
         u8::from(day.month()),
         day.day()
-    )
+    ))
 }
 
 impl fmt::Display for AppointmentId {
@@ -168,6 +185,10 @@ id_type!(
     /// A scanned document's id within its record, e.g. `p1`.
     DocumentId
 );
+
+// The stream keys: ids the registry issues (or derives from issued ids and pseudonyms) and
+// pseudonyms. Not `ArchiveReference` (typed by a clerk) nor `DocumentId` (named by the caller).
+minzheng_types::stream_key!(MarriageId, ApplicationId, Pseudonym, DayKey);
 
 impl MarriageId {
     /// The id (and certificate number) of a marriage registered on `appointment`.
@@ -270,7 +291,7 @@ mod tests {
         assert_eq!(id.day(), date!(2025 - 07 - 01));
         assert_eq!(id.ordinal(), 3);
         assert_eq!(id.to_string(), "210502-20250701-003");
-        assert_eq!(id.day_key(), "210502-20250701");
+        assert_eq!(id.day_key().as_str(), "210502-20250701");
         assert_eq!(MarriageId::registered(&id).as_str(), "J210502-20250701-003");
         assert_eq!(
             ApplicationId::received(&id).as_str(),

@@ -766,7 +766,7 @@ async fn events_recorded_under_older_rules_load_at_start_and_are_answered_as_rec
     let slot = SlotId::parse("0900").expect("valid");
     record_earlier(
         &store,
-        StreamId::new(RegistryDay::CATEGORY, day_key(registry, busy_day)).expect("valid"),
+        StreamId::new(RegistryDay::CATEGORY, day_key(registry, busy_day).as_str()).expect("valid"),
         registry_day::Event::SlotsPublished(registry_day::SlotsPublished {
             registry,
             day: busy_day,

@@ -166,7 +166,7 @@ fn last(committed: Vec<Committed>) -> Option<Committed> {
 /// The event at `version` of instance `key`: what an idempotent command recorded.
 async fn event_at<A: Aggregate>(
     repository: &Repository<A>,
-    key: &str,
+    key: &(impl minzheng_types::StreamKey + ?Sized),
     version: u64,
 ) -> Result<A::Event, Error> {
     let stream = repository.stream_id(key).map_err(RunError::from)?;

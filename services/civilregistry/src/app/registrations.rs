@@ -117,11 +117,9 @@ impl CivilRegistry {
         ) -> Result<registration::MarriagePlan, registration::Error>,
         context: &CommandContext,
     ) -> Result<Vec<Committed>, Error> {
-        let keys = parties
-            .each_ref()
-            .map(|p| self.pseudonym(&p.citizen).to_string());
+        let keys = parties.each_ref().map(|p| self.pseudonym(&p.citizen));
         let committed = with_conflict_retries(CONFLICT_RETRIES, || async {
-            let existing = self.marriages.load(id.as_str()).await?;
+            let existing = self.marriages.load(&id).await?;
             if existing.state.record().is_some_and(&done) {
                 return Ok(Ok(Vec::new()));
             }
@@ -134,7 +132,7 @@ impl CivilRegistry {
             let [for_a, for_b] = plan.parties;
             let decided = vec![
                 self.marriages
-                    .decided(id.as_str(), existing.version, &plan.marriage)?,
+                    .decided(&id, existing.version, &plan.marriage)?,
                 self.persons.decided(&keys[0], a.version, &for_a)?,
                 self.persons.decided(&keys[1], b.version, &for_b)?,
             ];
@@ -167,10 +165,7 @@ impl CivilRegistry {
             verifications,
             on: self.today(),
         });
-        let committed = self
-            .marriages
-            .run(marriage.as_str(), &command, context)
-            .await?;
+        let committed = self.marriages.run(&marriage, &command, context).await?;
         self.written(std::slice::from_ref(&committed));
         let record = self.marriage(marriage).await?;
         Ok((record.certificate_number, committed))
@@ -187,12 +182,12 @@ impl CivilRegistry {
             let id = ApplicationId::parse(record)
                 .map_err(|e| Error::invalid_field("record_id", e.to_string()))?;
             let command = divorce::Command::AttachDocument(divorce::AttachDocument { document });
-            self.divorces.run(id.as_str(), &command, context).await?
+            self.divorces.run(&id, &command, context).await?
         } else {
             let id = MarriageId::parse(record)
                 .map_err(|e| Error::invalid_field("record_id", e.to_string()))?;
             let command = marriage::Command::AttachDocument(marriage::AttachDocument { document });
-            self.marriages.run(id.as_str(), &command, context).await?
+            self.marriages.run(&id, &command, context).await?
         };
         self.written(std::slice::from_ref(&committed));
         Ok(committed)
@@ -201,7 +196,7 @@ impl CivilRegistry {
     /// One marriage record.
     pub async fn marriage(&self, id: &MarriageId) -> Result<marriage::MarriageRecord, Error> {
         self.marriages
-            .load(id.as_str())
+            .load(&id)
             .await?
             .state
             .record()
@@ -215,11 +210,7 @@ impl CivilRegistry {
         citizen: &CitizenId,
         day: Date,
     ) -> Result<MaritalStatus, Error> {
-        let person = self
-            .persons
-            .load(self.pseudonym(citizen).as_str())
-            .await?
-            .state;
+        let person = self.persons.load(&self.pseudonym(citizen)).await?.state;
         let period = person.status_on(day).cloned();
         // The certificate numbers come from the overview: one store read per query. They
         // reflect the commands the caller waited for (`ReadOptions.min_position`); the status
@@ -259,7 +250,7 @@ impl CivilRegistry {
         verifications: Vec<Verification>,
         context: &CommandContext,
     ) -> Result<(divorce::Application, Committed), Error> {
-        let loaded = self.marriages.load(marriage.as_str()).await?.state;
+        let loaded = self.marriages.load(&marriage).await?.state;
         let record = loaded
             .record()
             .ok_or_else(|| Error::NotFound("the marriage is not in the register".to_owned()))?;
@@ -287,7 +278,7 @@ impl CivilRegistry {
             verifications,
             on: self.today(),
         });
-        let committed = self.divorces.run(id.as_str(), &command, context).await?;
+        let committed = self.divorces.run(&id, &command, context).await?;
         self.written(std::slice::from_ref(&committed));
         Ok((self.divorce_application(&id).await?, committed))
     }
@@ -303,10 +294,7 @@ impl CivilRegistry {
             by,
             on: self.today(),
         });
-        let committed = self
-            .divorces
-            .run(application.as_str(), &command, context)
-            .await?;
+        let committed = self.divorces.run(&application, &command, context).await?;
         self.written(std::slice::from_ref(&committed));
         Ok(committed)
     }
@@ -322,7 +310,7 @@ impl CivilRegistry {
     ) -> Result<(String, Option<Committed>), Error> {
         let today = self.today();
         let outcome = with_conflict_retries(CONFLICT_RETRIES, || async {
-            let loaded = self.divorces.load(application.as_str()).await?;
+            let loaded = self.divorces.load(&application).await?;
             let Some(facts) = loaded.state.application().cloned() else {
                 return Ok(Err(Error::NotFound(
                     "the divorce application does not exist".to_owned(),
@@ -363,7 +351,7 @@ impl CivilRegistry {
                     application,
                     loaded.version,
                     &registered,
-                    &self.marriages.load(facts.marriage.as_str()).await?,
+                    &self.marriages.load(&facts.marriage).await?,
                     today,
                     context,
                 )
@@ -399,13 +387,13 @@ impl CivilRegistry {
     ) -> Result<(ApplicationId, Option<Committed>), Error> {
         let id = ApplicationId::backfilled(&self.archive_pseudonym(&archive));
         let committed = with_conflict_retries(CONFLICT_RETRIES, || async {
-            let loaded = self.divorces.load(id.as_str()).await?;
+            let loaded = self.divorces.load(&id).await?;
             if let Some(facts) = loaded.state.application()
                 && same_divorce_backfill(facts, marriage, registry, &certificate_number, on)
             {
                 return Ok(Ok(Vec::new()));
             }
-            let dissolved = self.marriages.load(marriage.as_str()).await?;
+            let dissolved = self.marriages.load(&marriage).await?;
             let Some(record) = dissolved.state.record() else {
                 return Ok(Err(Error::NotFound(
                     "the marriage is not in the register".to_owned(),
@@ -453,7 +441,7 @@ impl CivilRegistry {
         let keys = record
             .parties
             .each_ref()
-            .map(|p| self.pseudonym(&p.citizen).to_string());
+            .map(|p| self.pseudonym(&p.citizen));
         let a = self.persons.load(&keys[0]).await?;
         let b = self.persons.load(&keys[1]).await?;
         let plan = match registration::dissolve_by_divorce(
@@ -469,9 +457,9 @@ impl CivilRegistry {
         let [for_a, for_b] = plan.parties;
         let decided = vec![
             self.divorces
-                .decided(application.as_str(), loaded_version, divorce_events)?,
+                .decided(&application, loaded_version, divorce_events)?,
             self.marriages
-                .decided(record.id.as_str(), dissolved.version, &plan.marriage)?,
+                .decided(&record.id, dissolved.version, &plan.marriage)?,
             self.persons.decided(&keys[0], a.version, &for_a)?,
             self.persons.decided(&keys[1], b.version, &for_b)?,
         ];
@@ -484,7 +472,7 @@ impl CivilRegistry {
         id: &ApplicationId,
     ) -> Result<divorce::Application, Error> {
         self.divorces
-            .load(id.as_str())
+            .load(&id)
             .await?
             .state
             .application()
@@ -503,7 +491,7 @@ impl CivilRegistry {
         let command = divorce::Command::Expire(divorce::Expire { as_of: today });
         match self
             .divorces
-            .execute(application.as_str(), &command, &context)
+            .execute(&application, &command, &context)
             .await?
         {
             Ok(committed) => {
