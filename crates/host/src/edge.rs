@@ -189,7 +189,20 @@ where
         Ok(response) => Ok(tonic::Response::new(response)),
         Err(error) => {
             if !matches!(error, Error::Internal(_)) {
-                tracing::info!(code = ?error.code(), error = %error, "request refused");
+                // The message goes to the caller only: it may quote what the caller typed (an id
+                // in a NOT_FOUND, say), and a caller may type personal data anywhere. The log
+                // keeps what names no input: the code, the rule, the fields.
+                match &error {
+                    Error::FailedPrecondition { rule, .. } => {
+                        tracing::info!(code = ?error.code(), %rule, "request refused");
+                    }
+                    Error::InvalidArgument(violations) => {
+                        let fields: Vec<&str> =
+                            violations.iter().map(|v| v.field.as_str()).collect();
+                        tracing::info!(code = ?error.code(), ?fields, "request refused");
+                    }
+                    _ => tracing::info!(code = ?error.code(), "request refused"),
+                }
             }
             Err(error.into_status())
         }

@@ -376,6 +376,23 @@ impl TestHost {
             .expect("NATS is only used by a distributed test host")
     }
 
+    /// The URL of the PostgreSQL database holding `service`'s store (distributed only), for a
+    /// test that reads what a service stored.
+    pub fn database_url(&self, service: &str) -> &str {
+        let index = self
+            .services
+            .modules
+            .iter()
+            .position(|m| m.name() == service)
+            .unwrap_or_else(|| panic!("{service} is not hosted by this test host"));
+        &self
+            .services
+            .databases
+            .get(index)
+            .expect("only a distributed test host has databases")
+            .url
+    }
+
     /// The data directory (embedded only).
     pub fn data_dir(&self) -> &Path {
         self.services
@@ -559,9 +576,10 @@ pub fn assert_access_doc(crate_dir: &str, path: &str, title: &str, policy: &Acce
     }
 }
 
-/// A codec that passes bytes through, for calling any RPC without its message types.
+/// A codec that passes bytes through, for calling any RPC without its message types (requests
+/// encoded by hand, e.g. from the descriptors).
 #[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
+pub struct RawCodec;
 
 impl Codec for RawCodec {
     type Encode = Bytes;

@@ -15,6 +15,10 @@
 //! `Ok(Err(refusal))` when a rule refuses and `Err(RunError)` when the store or stored data
 //! fails. [`Repository::run`] folds both into [`crate::Error`] for handlers that only answer.
 //!
+//! An instance is named by a [`StreamKey`] (an issued id, a region code, a pseudonym), never by
+//! a plain string: a stream key shows in CloudEvents headers, logs and traces, so text from a
+//! request must not become one by accident.
+//!
 //! This module deliberately knows no domain (aggregates, commands and events are the caller's
 //! types) and no wire format (the [`EventCodec`] turns events into bytes; a [`Contract`] turns a
 //! producer's recorded events into a reader's typed events).
@@ -27,6 +31,7 @@ use minzheng_eventstore::{
     Snapshot, StoreError, StreamId,
 };
 use minzheng_telemetry::TraceContext;
+use minzheng_types::StreamKey;
 use uuid::Uuid;
 
 use crate::{Error, auth::Principal};
@@ -486,22 +491,22 @@ impl<A: Aggregate> Repository<A> {
     }
 
     /// The stream id of the instance `key`.
-    pub fn stream_id(&self, key: &str) -> Result<StreamId, StoreError> {
-        StreamId::new(A::CATEGORY, key)
+    pub fn stream_id(&self, key: &(impl StreamKey + ?Sized)) -> Result<StreamId, StoreError> {
+        StreamId::new(A::CATEGORY, key.stream_key())
     }
 
     /// The current state of instance `key` (the default state for a new one).
-    pub async fn load(&self, key: &str) -> Result<Loaded<A>, RunError> {
+    pub async fn load(&self, key: &(impl StreamKey + ?Sized)) -> Result<Loaded<A>, RunError> {
         let stream = self.stream_id(key)?;
         self.load_stream(&stream).await
     }
 
     /// Runs `command` against instance `key`: `Ok(Ok(committed))`, `Ok(Err(refusal))` when a
     /// domain rule refuses, `Err` when the store fails or a conflict persists after the retries.
-    #[tracing::instrument(skip_all, fields(category = A::CATEGORY, key = %key), err(level = tracing::Level::WARN))]
+    #[tracing::instrument(skip_all, fields(category = A::CATEGORY, key = %key.stream_key()), err(level = tracing::Level::WARN))]
     pub async fn execute(
         &self,
-        key: &str,
+        key: &(impl StreamKey + ?Sized),
         command: &A::Command,
         context: &CommandContext,
     ) -> Result<Result<Committed, A::Error>, RunError> {
@@ -579,7 +584,7 @@ impl<A: Aggregate> Repository<A> {
     /// with an idempotency key go straight to [`Repository::execute`].
     pub async fn execute_new(
         &self,
-        key: &str,
+        key: &(impl StreamKey + ?Sized),
         command: &A::Command,
         context: &CommandContext,
     ) -> Result<Result<Committed, A::Error>, RunError> {
@@ -612,7 +617,7 @@ impl<A: Aggregate> Repository<A> {
     /// [`commit_together`].
     pub fn decided(
         &self,
-        key: &str,
+        key: &(impl StreamKey + ?Sized),
         loaded_version: u64,
         events: &[A::Event],
     ) -> Result<Decided, StoreError> {
@@ -634,7 +639,7 @@ impl<A: Aggregate> Repository<A> {
     /// both become the [`Error`] that maps to their status.
     pub async fn run(
         &self,
-        key: &str,
+        key: &(impl StreamKey + ?Sized),
         command: &A::Command,
         context: &CommandContext,
     ) -> Result<Committed, Error> {

@@ -99,6 +99,15 @@ pub enum CitizenIdError {
     CheckCharacterMismatch,
 }
 
+/// Whether `text` contains a valid citizen id number (18 characters in a row that parse as one),
+/// for refusing text that would become a key, which shows in event headers and logs.
+pub fn contains_citizen_id(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .windows(LENGTH)
+        .any(|window| CitizenId::parse(&window.iter().collect::<String>()).is_ok())
+}
+
 impl CitizenId {
     /// Parses and checks an 18-character number; see the [module documentation](self).
     pub fn parse(input: &str) -> Result<Self, CitizenIdError> {
@@ -468,5 +477,14 @@ mod tests {
         fn arbitrary_text_never_panics(text in "\\PC{0,24}") {
             let _ = CitizenId::parse(&text);
         }
+    }
+
+    #[test]
+    fn finds_a_citizen_id_inside_text() {
+        assert!(contains_citizen_id("11010519491231002X"));
+        assert!(contains_citizen_id("BX-11010519491231002x-1"));
+        assert!(!contains_citizen_id("BX-11010519491231002Y-1"));
+        assert!(!contains_citizen_id("BX-2025-0001"));
+        assert!(!contains_citizen_id(""));
     }
 }

@@ -1,6 +1,9 @@
 //! Identifiers chosen by people or issued by services and used as stream keys: 1–64 ASCII
 //! letters, digits, `-` or `_`, so that they are valid stream keys and safe in NATS subjects.
-//! [`id_type!`](crate::id_type) declares a newtype for one kind of id.
+//! [`id_type!`](crate::id_type) declares a newtype for one kind of id. Such an id is a stream key
+//! only once declared one with [`stream_key!`](crate::stream_key): an id a person types (an
+//! archive reference) has the same characters as one a service issues, but not the same
+//! privacy.
 
 /// Longest accepted id, in characters.
 pub const ID_MAX_LEN: usize = 64;

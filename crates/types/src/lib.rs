@@ -14,16 +14,18 @@
 pub mod citizen_id;
 pub mod date;
 pub mod id;
+pub mod key;
 pub mod money;
 pub mod region;
 pub mod text;
 pub mod violation;
 
-pub use citizen_id::{CitizenId, CitizenIdError, Sex};
+pub use citizen_id::{CitizenId, CitizenIdError, Sex, contains_citizen_id};
 pub use date::{
     DateError, add_days, add_months, add_years, age_on, days_between, format_date, parse_date,
 };
 pub use id::IdError;
+pub use key::StreamKey;
 pub use money::{Fen, MoneyError, Rounding};
 pub use region::{RegionCode, RegionCodeError, RegionLevel};
 pub use text::{BoundedText, TextError};

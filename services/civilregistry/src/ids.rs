@@ -5,20 +5,28 @@
 //! |---|---|---|
 //! | appointment | `<county 6 digits>-<yyyymmdd>-<nnn>` | `210502-20250701-003` |
 //! | marriage (and its certificate) | `J` + appointment id | `J210502-20250701-003` |
-//! | back-filled marriage | `A-` + archive reference | `A-BX-1998-0123` |
+//! | back-filled marriage | `A-` + pseudonym of the archive reference | `A-9c1e…` |
 //! | divorce application | `D` + appointment id | `D210502-20250701-004` |
-//! | back-filled divorce (历史离婚档案补录) | `DA-` + archive reference | `DA-BX-2005-0045` |
+//! | back-filled divorce (历史离婚档案补录) | `DA-` + pseudonym of the archive reference | `DA-9c1e…` |
 //! | divorce certificate | `L` + appointment id | `L210502-20250801-002` |
 //! | person, death | pseudonym: 32 lowercase hex digits | `5f0c…` |
 //!
 //! One registration per appointment makes the record ids unique and the commands idempotent:
 //! registering on the same appointment twice addresses the same, already existing stream. No id
 //! carries personal data: a person's streams are keyed by a [`Pseudonym`], a keyed hash of the
-//! citizen id number that only the service can compute.
+//! citizen id number that only the service can compute. An archive reference (档案号) is typed by
+//! a clerk and may be anything, a citizen id number included, so the records back-filled from the
+//! archive are keyed by a pseudonym of the reference too (see [`ArchiveReference::normalised`]):
+//! entering the same archive file twice still addresses the same stream, and the reference
+//! itself stays in the event payload.
+//!
+//! Before this, back-filled records were keyed `A-`/`DA-` + the reference itself. No such
+//! stream exists in production (the service is not released yet), so there is nothing to
+//! migrate; the decoders still accept the old ids' shape, as stored history.
 
 use std::fmt;
 
-use minzheng_types::{IdError, RegionCode, RegionLevel, id_type};
+use minzheng_types::{RegionCode, RegionLevel, id_type};
 use time::{Date, Month};
 
 /// Most appointments one registry day can issue (the ordinal has three digits).
@@ -97,20 +105,37 @@ impl AppointmentId {
     }
 
     /// The key of the registry day's stream, `<county 6 digits>-<yyyymmdd>`.
-    pub fn day_key(&self) -> String {
+    pub fn day_key(&self) -> DayKey {
         day_key(self.registry, self.day)
     }
 }
 
+/// The stream key of a registry's day, `<county 6 digits>-<yyyymmdd>`: a public code and a
+/// date, nothing personal.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct DayKey(String);
+
+impl DayKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DayKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The stream key of a registry's day, `<county 6 digits>-<yyyymmdd>`.
-pub fn day_key(registry: RegionCode, day: Date) -> String {
-    format!(
+pub fn day_key(registry: RegionCode, day: Date) -> DayKey {
+    DayKey(format!(
         "{}-{:04}{:02}{:02}",
         &registry.to_string()[..6],
         day.year(),
         u8::from(day.month()),
         day.day()
-    )
+    ))
 }
 
 impl fmt::Display for AppointmentId {
@@ -143,14 +168,27 @@ id_type!(
 );
 
 id_type!(
-    /// The reference of a paper archive file (档案号).
+    /// The reference of a paper archive file (档案号), as the clerk typed it. Free text as far as
+    /// privacy goes: never a stream key (records are keyed by its pseudonym).
     ArchiveReference
 );
+
+impl ArchiveReference {
+    /// The form two spellings of one reference share (ASCII letters in upper case), from which
+    /// its pseudonym is computed.
+    pub fn normalised(&self) -> String {
+        self.as_str().to_ascii_uppercase()
+    }
+}
 
 id_type!(
     /// A scanned document's id within its record, e.g. `p1`.
     DocumentId
 );
+
+// The stream keys: ids the registry issues (or derives from issued ids and pseudonyms) and
+// pseudonyms. Not `ArchiveReference` (typed by a clerk) nor `DocumentId` (named by the caller).
+minzheng_types::stream_key!(MarriageId, ApplicationId, Pseudonym, DayKey);
 
 impl MarriageId {
     /// The id (and certificate number) of a marriage registered on `appointment`.
@@ -158,9 +196,11 @@ impl MarriageId {
         Self::prefixed("J", appointment)
     }
 
-    /// The id of a marriage entered from the archive.
-    pub fn backfilled(archive: &ArchiveReference) -> Result<Self, IdError> {
-        Self::parse(&format!("A-{archive}"))
+    /// The id of a marriage entered from the archive file whose reference has the pseudonym
+    /// `archive`.
+    pub fn backfilled(archive: &Pseudonym) -> Self {
+        // A pseudonym is 32 hex digits: always a valid id after the prefix.
+        Self::parse(&format!("A-{archive}")).unwrap_or_else(|_| unreachable!())
     }
 
     fn prefixed(prefix: &str, appointment: &AppointmentId) -> Self {
@@ -175,18 +215,18 @@ impl ApplicationId {
         Self::parse(&format!("D{appointment}")).unwrap_or_else(|_| unreachable!())
     }
 
-    /// The id of a divorce entered from the archive: `DA-` + the reference (an error when that
-    /// is longer than an id may be, 64 characters).
-    pub fn backfilled(archive: &ArchiveReference) -> Result<Self, IdError> {
-        Self::parse(&format!("DA-{archive}"))
+    /// The id of a divorce entered from the archive file whose reference has the pseudonym
+    /// `archive`: `DA-` + the pseudonym.
+    pub fn backfilled(archive: &Pseudonym) -> Self {
+        Self::parse(&format!("DA-{archive}")).unwrap_or_else(|_| unreachable!())
     }
 
-    /// The archive reference of a back-filled divorce's id, `None` for an application received
-    /// on an appointment.
-    pub fn archive_reference(&self) -> Option<ArchiveReference> {
+    /// Whether this is the id of a divorce back-filled from the archive (`DA-` and more), not
+    /// of an application received on an appointment.
+    pub fn is_backfilled(&self) -> bool {
         self.as_str()
             .strip_prefix("DA-")
-            .and_then(|reference| ArchiveReference::parse(reference).ok())
+            .is_some_and(|rest| !rest.is_empty())
     }
 }
 
@@ -251,7 +291,7 @@ mod tests {
         assert_eq!(id.day(), date!(2025 - 07 - 01));
         assert_eq!(id.ordinal(), 3);
         assert_eq!(id.to_string(), "210502-20250701-003");
-        assert_eq!(id.day_key(), "210502-20250701");
+        assert_eq!(id.day_key().as_str(), "210502-20250701");
         assert_eq!(MarriageId::registered(&id).as_str(), "J210502-20250701-003");
         assert_eq!(
             ApplicationId::received(&id).as_str(),
@@ -285,26 +325,33 @@ mod tests {
         assert!(Pseudonym::parse(&"0a".repeat(16)).is_ok());
         assert!(Pseudonym::parse(&"0A".repeat(16)).is_err());
         assert!(Pseudonym::parse(&"0a".repeat(15)).is_err());
-        assert_eq!(
-            MarriageId::backfilled(&ArchiveReference::parse("BX-1998-0123").expect("valid"))
-                .map(|m| m.to_string()),
-            Ok("A-BX-1998-0123".to_owned())
-        );
     }
 
     #[test]
-    fn backfilled_divorce_ids_are_da_and_the_reference() {
-        let reference = ArchiveReference::parse("BX-2005-0045").expect("valid");
-        let id = ApplicationId::backfilled(&reference).expect("short enough");
-        assert_eq!(id.as_str(), "DA-BX-2005-0045");
-        assert_eq!(id.archive_reference(), Some(reference));
+    fn archive_references_are_normalised_to_upper_case() {
+        let typed = ArchiveReference::parse("bx-1998-0123").expect("valid");
+        assert_eq!(typed.normalised(), "BX-1998-0123");
+        assert_eq!(typed.as_str(), "bx-1998-0123");
+    }
+
+    #[test]
+    fn backfilled_ids_are_a_prefix_and_the_pseudonym_of_the_reference() {
+        let pseudonym = Pseudonym::parse(&"9c".repeat(16)).expect("valid");
+        let divorce = ApplicationId::backfilled(&pseudonym);
+        assert_eq!(divorce.as_str(), format!("DA-{}", "9c".repeat(16)));
+        assert!(divorce.is_backfilled());
+        assert_eq!(
+            MarriageId::backfilled(&pseudonym).as_str(),
+            format!("A-{}", "9c".repeat(16))
+        );
         let received =
             ApplicationId::received(&AppointmentId::parse("210502-20250701-003").expect("valid"));
-        assert_eq!(received.archive_reference(), None);
-        // 61 characters after "DA-" make 64: the longest id; one more is too long.
-        let longest = ArchiveReference::parse(&"9".repeat(61)).expect("valid");
-        assert!(ApplicationId::backfilled(&longest).is_ok());
-        let too_long = ArchiveReference::parse(&"9".repeat(62)).expect("valid");
-        assert_eq!(ApplicationId::backfilled(&too_long), Err(IdError::TooLong));
+        assert!(!received.is_backfilled());
+        // Ids stored before back-filled records were keyed by pseudonym keep their shape.
+        assert!(
+            ApplicationId::parse("DA-BX-2005-0045")
+                .expect("valid")
+                .is_backfilled()
+        );
     }
 }

@@ -25,7 +25,7 @@ use time::Date;
 use crate::{
     codec::{self, Recorded},
     death, divorce,
-    ids::{ApplicationId, MarriageId, Pseudonym},
+    ids::{ApplicationId, DayKey, MarriageId, Pseudonym},
     marriage, registry, registry_day,
 };
 
@@ -41,7 +41,7 @@ pub struct Burials {
 pub struct Overview {
     pending_applications: BTreeMap<ApplicationId, (Date, MarriageId)>,
     /// Registry days (by stream key) with their day and how many appointments still wait.
-    waiting_days: BTreeMap<String, (Date, u32)>,
+    waiting_days: BTreeMap<DayKey, (Date, u32)>,
     death_counties: HashMap<Pseudonym, RegionCode>,
     burials: BTreeMap<(RegionCode, Date), Burials>,
     /// Each registry's counselling room changes: (first day, open).
@@ -70,7 +70,7 @@ impl Overview {
     }
 
     /// Stream keys of registry days before `today` with appointments still waiting.
-    pub fn days_with_waiting_appointments(&self, today: Date) -> Vec<String> {
+    pub fn days_with_waiting_appointments(&self, today: Date) -> Vec<DayKey> {
         self.waiting_days
             .iter()
             .filter(|(_, (day, waiting))| *day < today && *waiting > 0)
@@ -132,20 +132,23 @@ impl Overview {
         }
     }
 
-    fn apply_day(&mut self, key: String, event: &registry_day::Event) {
+    fn apply_day(&mut self, event: &registry_day::Event) {
         use registry_day::Event as E;
-        let waiting = |this: &mut Self, day: Date, change: i32| {
-            let entry = this.waiting_days.entry(key.clone()).or_insert((day, 0));
-            entry.1 = entry.1.saturating_add_signed(change);
+        // The day is the appointment's: its stream key is derived from it.
+        let (appointment, change) = match event {
+            E::AppointmentBooked(e) => (e.appointment, 1),
+            E::AppointmentCancelled(e) => (e.appointment, -1),
+            E::AppointmentCheckedIn(e) => (e.appointment, -1),
+            E::AppointmentNoShow(e) => (e.appointment, -1),
+            E::SlotsPublished(_) => return,
         };
-        match event {
-            E::AppointmentBooked(e) => waiting(self, e.appointment.day(), 1),
-            E::AppointmentCancelled(e) => waiting(self, e.appointment.day(), -1),
-            E::AppointmentCheckedIn(e) => waiting(self, e.appointment.day(), -1),
-            E::AppointmentNoShow(e) => waiting(self, e.appointment.day(), -1),
-            E::SlotsPublished(_) => {}
-        }
-        if self.waiting_days.get(&key).is_some_and(|(_, n)| *n == 0) {
+        let key = appointment.day_key();
+        let entry = self
+            .waiting_days
+            .entry(key.clone())
+            .or_insert((appointment.day(), 0));
+        entry.1 = entry.1.saturating_add_signed(change);
+        if entry.1 == 0 {
             self.waiting_days.remove(&key);
         }
     }
@@ -204,9 +207,9 @@ impl Overview {
 impl LiveProjection for Overview {
     type Contract = codec::OwnStore;
 
-    fn apply(&mut self, event: Recorded, recorded: &RecordedEvent) -> anyhow::Result<()> {
+    fn apply(&mut self, event: Recorded, _: &RecordedEvent) -> anyhow::Result<()> {
         match event {
-            Recorded::RegistryDay(e) => self.apply_day(recorded.stream.key().to_owned(), &e),
+            Recorded::RegistryDay(e) => self.apply_day(&e),
             Recorded::Divorce(e) => self.apply_divorce(&e),
             Recorded::Death(e) => self.apply_death(&e),
             Recorded::Registry(e) => self.apply_registry(&e),

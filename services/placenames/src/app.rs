@@ -130,7 +130,7 @@ impl PlaceNames {
                     .map(|record| {
                         let context = &context;
                         async move {
-                            let key = record.code.to_string();
+                            let key = record.code;
                             let outcome = self
                                 .divisions
                                 .execute_new(
@@ -181,7 +181,7 @@ impl PlaceNames {
             let directory = self.view.read().await;
             check_proposal(&directory, &propose)?;
         }
-        let key = propose.id.as_str().to_owned();
+        let key = propose.id.clone();
         self.run_adjustment(&key, &adjustment::Command::Propose(propose), context)
             .await
     }
@@ -189,7 +189,7 @@ impl PlaceNames {
     /// The divisions an adjustment involves, before and after, as proposed: what scope checks
     /// look at. NOT_FOUND for an adjustment never proposed.
     pub async fn adjustment_divisions(&self, id: &AdjustmentId) -> Result<Vec<RegionCode>, Error> {
-        let loaded = self.adjustments.load(id.as_str()).await?;
+        let loaded = self.adjustments.load(id).await?;
         let proposal = loaded
             .state
             .proposal()
@@ -205,7 +205,7 @@ impl PlaceNames {
     /// Runs a workflow command (review, approval, rejection) on an adjustment.
     pub async fn run_adjustment(
         &self,
-        id: &str,
+        id: &AdjustmentId,
         command: &adjustment::Command,
         context: &CommandContext,
     ) -> Result<Committed, Error> {
@@ -223,7 +223,7 @@ impl PlaceNames {
         context: &CommandContext,
     ) -> Result<(Committed, adjustment::TookEffect), Error> {
         let command = adjustment::Command::TakeEffect(adjustment::TakeEffect { effective_on });
-        let mut committed = self.adjustments.run(id.as_str(), &command, context).await?;
+        let mut committed = self.adjustments.run(id, &command, context).await?;
         let took_effect = self.took_effect(id, committed.stream_version).await?;
         let position = self.enact(&took_effect, context).await?;
         committed.position = committed.position.max(position);
@@ -237,7 +237,7 @@ impl PlaceNames {
         id: &AdjustmentId,
         version: u64,
     ) -> Result<adjustment::TookEffect, Error> {
-        let stream = self.adjustments.stream_id(id.as_str())?;
+        let stream = self.adjustments.stream_id(id)?;
         let events = self
             .adjustments
             .store()
@@ -319,10 +319,7 @@ impl PlaceNames {
             let context = context
                 .clone()
                 .with_idempotency_key(format!("enact:{id}:{what}:{code}"));
-            let committed = self
-                .divisions
-                .run(&code.to_string(), &command, &context)
-                .await?;
+            let committed = self.divisions.run(&code, &command, &context).await?;
             position = position.max(committed.position);
         }
         Ok(position)
@@ -377,7 +374,7 @@ impl PlaceNames {
                 }
             }
         }
-        let id = propose.id.as_str().to_owned();
+        let id = propose.id.clone();
         self.run_place_name(&id, &placename::Command::Propose(propose), context)
             .await
     }
@@ -385,7 +382,7 @@ impl PlaceNames {
     /// The division a place name lies in, as proposed: what scope checks look at. NOT_FOUND for
     /// a place name never proposed.
     pub async fn place_name_region(&self, id: &PlaceNameId) -> Result<RegionCode, Error> {
-        let loaded = self.place_names.load(id.as_str()).await?;
+        let loaded = self.place_names.load(id).await?;
         loaded
             .state
             .proposal()
@@ -397,7 +394,7 @@ impl PlaceNames {
     /// replaces, from the same day.
     pub async fn run_place_name(
         &self,
-        id: &str,
+        id: &PlaceNameId,
         command: &placename::Command,
         context: &CommandContext,
     ) -> Result<Committed, Error> {
@@ -417,7 +414,7 @@ impl PlaceNames {
                     .with_idempotency_key(format!("rename:{id}:retire:{replaced}"));
                 match self
                     .place_names
-                    .execute(replaced.as_str(), &retire, &context)
+                    .execute(replaced, &retire, &context)
                     .await?
                 {
                     Ok(retired) => committed.position = committed.position.max(retired.position),
@@ -457,14 +454,14 @@ impl PlaceNames {
                 }
             }
         }
-        let key = record.id.as_str().to_owned();
+        let key = record.id.clone();
         self.run_boundary(&key, &boundary::Command::RecordBoundary(record), context)
             .await
     }
 
     /// The two divisions of a boundary: what scope checks look at.
     pub async fn boundary_sides(&self, id: &BoundaryId) -> Result<[RegionCode; 2], Error> {
-        let loaded = self.boundaries.load(id.as_str()).await?;
+        let loaded = self.boundaries.load(id).await?;
         loaded
             .state
             .recorded()
@@ -475,7 +472,7 @@ impl PlaceNames {
     /// Runs an inspection command on a boundary.
     pub async fn run_boundary(
         &self,
-        id: &str,
+        id: &BoundaryId,
         command: &boundary::Command,
         context: &CommandContext,
     ) -> Result<Committed, Error> {
@@ -523,14 +520,14 @@ impl PlaceNames {
                 ));
             }
         }
-        let key = install.id.as_str().to_owned();
+        let key = install.id.clone();
         self.run_sign(&key, &sign::Command::InstallSign(install), context)
             .await
     }
 
     /// The division of the place name a sign shows: what scope checks look at.
     pub async fn sign_region(&self, id: &SignId) -> Result<RegionCode, Error> {
-        let loaded = self.signs.load(id.as_str()).await?;
+        let loaded = self.signs.load(id).await?;
         let place_name = loaded
             .state
             .state()
@@ -542,7 +539,7 @@ impl PlaceNames {
     /// Runs a command on a sign.
     pub async fn run_sign(
         &self,
-        id: &str,
+        id: &SignId,
         command: &sign::Command,
         context: &CommandContext,
     ) -> Result<Committed, Error> {

@@ -194,6 +194,15 @@ fn then_refused_fails_when_the_command_succeeds() {
 // The runner against both backends. Each scenario is an async fn taking a fresh store; the
 // macro at the end runs each against SQLite and PostgreSQL.
 
+/// A counter's key in these tests.
+struct Key(&'static str);
+
+impl minzheng_types::StreamKey for Key {
+    fn stream_key(&self) -> String {
+        self.0.to_owned()
+    }
+}
+
 fn ctx() -> CommandContext {
     CommandContext::new()
 }
@@ -205,12 +214,12 @@ fn counter(store: &SharedStore) -> Repository<Counter> {
 async fn commands_append_and_reload(store: SharedStore) {
     let repo = counter(&store);
     let first = repo
-        .execute("c1", &Command::Add(2), &ctx())
+        .execute(&Key("c1"), &Command::Add(2), &ctx())
         .await
         .expect("store works")
         .expect("accepted");
     let second = repo
-        .execute("c1", &Command::Add(3), &ctx())
+        .execute(&Key("c1"), &Command::Add(3), &ctx())
         .await
         .expect("store works")
         .expect("accepted");
@@ -220,39 +229,39 @@ async fn commands_append_and_reload(store: SharedStore) {
     assert!(!second.replayed);
     assert_eq!(second.stream.to_string(), "counter-c1");
 
-    let loaded = repo.load("c1").await.expect("load");
+    let loaded = repo.load(&Key("c1")).await.expect("load");
     assert_eq!((loaded.state.value, loaded.version), (5, 2));
-    let fresh = repo.load("c2").await.expect("load");
+    let fresh = repo.load(&Key("c2")).await.expect("load");
     assert_eq!((fresh.state, fresh.version), (Counter::default(), 0));
 }
 
 async fn creating_a_new_instance_skips_the_load_but_not_the_rules(store: SharedStore) {
     let repo = counter(&store);
     let created = repo
-        .execute_new("c1", &Command::Add(2), &ctx())
+        .execute_new(&Key("c1"), &Command::Add(2), &ctx())
         .await
         .expect("store works")
         .expect("accepted");
     assert_eq!(created.stream_version, 1);
     // The instance exists now: the same call falls back to deciding on the real state.
     let again = repo
-        .execute_new("c1", &Command::Add(3), &ctx())
+        .execute_new(&Key("c1"), &Command::Add(3), &ctx())
         .await
         .expect("store works")
         .expect("accepted");
     assert_eq!(again.stream_version, 2);
-    let loaded = repo.load("c1").await.expect("load");
+    let loaded = repo.load(&Key("c1")).await.expect("load");
     assert_eq!(
         loaded.state.value, 5,
         "the second add was decided on the stored state"
     );
     // A refusal on the default state is checked against the real one.
-    repo.execute_new("c2", &Command::Add(1), &ctx())
+    repo.execute_new(&Key("c2"), &Command::Add(1), &ctx())
         .await
         .expect("store works")
         .expect("accepted");
     let subtracted = repo
-        .execute_new("c2", &Command::Subtract(1), &ctx())
+        .execute_new(&Key("c2"), &Command::Subtract(1), &ctx())
         .await
         .expect("store works");
     assert!(subtracted.is_ok(), "1 - 1 is allowed on the stored state");
@@ -261,15 +270,15 @@ async fn creating_a_new_instance_skips_the_load_but_not_the_rules(store: SharedS
 async fn a_refusal_appends_nothing(store: SharedStore) {
     let repo = counter(&store);
     let outcome = repo
-        .execute("c1", &Command::Subtract(1), &ctx())
+        .execute(&Key("c1"), &Command::Subtract(1), &ctx())
         .await
         .expect("a refusal is not a store failure");
     assert!(matches!(outcome, Err(Refusal::BelowZero)));
-    let stream = repo.stream_id("c1").expect("stream id");
+    let stream = repo.stream_id(&Key("c1")).expect("stream id");
     assert_eq!(store.stream_version(&stream).await.expect("version"), 0);
 
     let error = repo
-        .run("c1", &Command::Subtract(1), &ctx())
+        .run(&Key("c1"), &Command::Subtract(1), &ctx())
         .await
         .expect_err("run folds the refusal into an error");
     assert!(
@@ -281,14 +290,16 @@ async fn a_refusal_appends_nothing(store: SharedStore) {
 
 async fn a_command_that_decides_nothing_appends_nothing(store: SharedStore) {
     let repo = counter(&store);
-    repo.run("c1", &Command::Add(1), &ctx()).await.expect("add");
+    repo.run(&Key("c1"), &Command::Add(1), &ctx())
+        .await
+        .expect("add");
     let touched = repo
-        .run("c1", &Command::Touch, &ctx())
+        .run(&Key("c1"), &Command::Touch, &ctx())
         .await
         .expect("touch");
     assert_eq!((touched.stream_version, touched.position), (1, 0));
     assert!(touched.event_ids.is_empty());
-    let stream = repo.stream_id("c1").expect("stream id");
+    let stream = repo.stream_id(&Key("c1")).expect("stream id");
     assert_eq!(store.stream_version(&stream).await.expect("version"), 1);
 }
 
@@ -296,15 +307,15 @@ async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
     let repo = counter(&store);
     let keyed = ctx().with_idempotency_key("request-1");
     let first = repo
-        .run("c1", &Command::Add(5), &keyed)
+        .run(&Key("c1"), &Command::Add(5), &keyed)
         .await
         .expect("first");
     // The stream moves on before the client retries.
-    repo.run("c1", &Command::Add(1), &ctx())
+    repo.run(&Key("c1"), &Command::Add(1), &ctx())
         .await
         .expect("another command");
     let retry = repo
-        .run("c1", &Command::Add(5), &keyed.clone())
+        .run(&Key("c1"), &Command::Add(5), &keyed.clone())
         .await
         .expect("retry");
     assert!(retry.replayed);
@@ -314,14 +325,14 @@ async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
         "the recorded outcome, not a new one"
     );
     assert_eq!(
-        repo.load("c1").await.expect("load").state.value,
+        repo.load(&Key("c1")).await.expect("load").state.value,
         6,
         "added once"
     );
 
     // The same key on another stream is a client error, not a silent replay.
     let error = repo
-        .execute("c2", &Command::Add(5), &keyed)
+        .execute(&Key("c2"), &Command::Add(5), &keyed)
         .await
         .expect_err("key reused for another stream");
     assert!(
@@ -349,12 +360,12 @@ async fn events_carry_the_command_metadata(store: SharedStore) {
     let parent = TraceContext::of(&span)
         .traceparent
         .expect("the test span is sampled");
-    repo.run("c1", &Command::Add(1), &context)
+    repo.run(&Key("c1"), &Command::Add(1), &context)
         .instrument(span)
         .await
         .expect("run");
 
-    let stream = repo.stream_id("c1").expect("stream id");
+    let stream = repo.stream_id(&Key("c1")).expect("stream id");
     let events = store.read_stream(&stream, 1, 10).await.expect("read");
     let metadata = &events.first().expect("one event").metadata;
     assert_eq!(metadata.actor.as_deref(), Some("staff-0042"));
@@ -370,7 +381,9 @@ async fn events_carry_the_command_metadata(store: SharedStore) {
 
     // Without explicit ids, the command's own id stands for both.
     let plain = ctx();
-    repo.run("c1", &Command::Add(1), &plain).await.expect("run");
+    repo.run(&Key("c1"), &Command::Add(1), &plain)
+        .await
+        .expect("run");
     let events = store.read_stream(&stream, 2, 10).await.expect("read");
     let metadata = &events.first().expect("one event").metadata;
     assert_eq!(metadata.correlation_id, Some(plain.command_id));
@@ -466,23 +479,28 @@ async fn a_conflict_reloads_and_decides_again(store: SharedStore) {
     // Someone adds 5 between our load and our append: we must not overwrite it.
     let repo = Repository::<Counter>::new(Interfering::store(&store, "c1", Event::Added(5)));
     let committed = repo
-        .run("c1", &Command::Add(1), &ctx())
+        .run(&Key("c1"), &Command::Add(1), &ctx())
         .await
         .expect("retried");
     assert_eq!(committed.stream_version, 2);
     assert_eq!(
-        counter(&store).load("c1").await.expect("load").state.value,
+        counter(&store)
+            .load(&Key("c1"))
+            .await
+            .expect("load")
+            .state
+            .value,
         6
     );
 
     // A retry re-checks the rules on the new state: here the competitor took the last 3.
     counter(&store)
-        .run("c2", &Command::Add(3), &ctx())
+        .run(&Key("c2"), &Command::Add(3), &ctx())
         .await
         .expect("set up");
     let repo = Repository::<Counter>::new(Interfering::store(&store, "c2", Event::Subtracted(3)));
     let outcome = repo
-        .execute("c2", &Command::Subtract(3), &ctx())
+        .execute(&Key("c2"), &Command::Subtract(3), &ctx())
         .await
         .expect("store works");
     assert!(matches!(outcome, Err(Refusal::BelowZero)), "{outcome:?}");
@@ -491,7 +509,7 @@ async fn a_conflict_reloads_and_decides_again(store: SharedStore) {
     let repo = Repository::<Counter>::new(Interfering::store(&store, "c3", Event::Added(1)))
         .with_max_conflict_retries(0);
     let error = repo
-        .execute("c3", &Command::Add(1), &ctx())
+        .execute(&Key("c3"), &Command::Add(1), &ctx())
         .await
         .expect_err("conflict");
     assert!(
@@ -505,7 +523,7 @@ async fn a_conflict_reloads_and_decides_again(store: SharedStore) {
 /// decided again by `with_conflict_retries` on the new state.
 async fn decisions_on_several_streams_commit_together(store: SharedStore) {
     counter(&store)
-        .run("from", &Command::Add(5), &ctx())
+        .run(&Key("from"), &Command::Add(5), &ctx())
         .await
         .expect("set up");
     // Someone subtracts 1 from `from` between our loads and our commit.
@@ -517,12 +535,12 @@ async fn decisions_on_several_streams_commit_together(store: SharedStore) {
         let repo = &repo;
         let store = &interfering;
         async move {
-            let from = repo.load("from").await?;
-            let to = repo.load("to").await?;
+            let from = repo.load(&Key("from")).await?;
+            let to = repo.load(&Key("to")).await?;
             let moved = from.state.value;
             let decided = vec![
-                repo.decided("from", from.version, &[Event::Subtracted(moved)])?,
-                repo.decided("to", to.version, &[Event::Added(moved)])?,
+                repo.decided(&Key("from"), from.version, &[Event::Subtracted(moved)])?,
+                repo.decided(&Key("to"), to.version, &[Event::Added(moved)])?,
             ];
             Ok(commit_together(store, decided, &ctx()).await?)
         }
@@ -534,7 +552,7 @@ async fn decisions_on_several_streams_commit_together(store: SharedStore) {
     // The second attempt moved what was there after the competitor: 4, not 5.
     assert_eq!(
         counter(&store)
-            .load("from")
+            .load(&Key("from"))
             .await
             .expect("load")
             .state
@@ -542,7 +560,12 @@ async fn decisions_on_several_streams_commit_together(store: SharedStore) {
         0
     );
     assert_eq!(
-        counter(&store).load("to").await.expect("load").state.value,
+        counter(&store)
+            .load(&Key("to"))
+            .await
+            .expect("load")
+            .state
+            .value,
         4
     );
 }
@@ -553,32 +576,38 @@ async fn a_cached_repository_sees_what_others_appended(store: SharedStore) {
     let cached = counter(&store).with_cache(2);
     let other = counter(&store);
     cached
-        .run("k", &Command::Add(1), &ctx())
+        .run(&Key("k"), &Command::Add(1), &ctx())
         .await
         .expect("add");
-    assert_eq!(cached.load("k").await.expect("load").state.value, 1);
-    other.run("k", &Command::Add(2), &ctx()).await.expect("add");
-    let loaded = cached.load("k").await.expect("load");
+    assert_eq!(cached.load(&Key("k")).await.expect("load").state.value, 1);
+    other
+        .run(&Key("k"), &Command::Add(2), &ctx())
+        .await
+        .expect("add");
+    let loaded = cached.load(&Key("k")).await.expect("load");
     assert_eq!((loaded.state.value, loaded.version), (3, 2));
     other
-        .run("k", &Command::Subtract(3), &ctx())
+        .run(&Key("k"), &Command::Subtract(3), &ctx())
         .await
         .expect("subtract");
     let outcome = cached
-        .execute("k", &Command::Subtract(1), &ctx())
+        .execute(&Key("k"), &Command::Subtract(1), &ctx())
         .await
         .expect("store works");
     assert!(matches!(outcome, Err(Refusal::BelowZero)), "{outcome:?}");
     // More instances than the capacity: still correct.
     for key in ["a", "b", "c"] {
         cached
-            .run(key, &Command::Add(4), &ctx())
+            .run(&Key(key), &Command::Add(4), &ctx())
             .await
             .expect("add");
     }
     for key in ["a", "b", "c", "k"] {
         let expected = if key == "k" { 0 } else { 4 };
-        assert_eq!(cached.load(key).await.expect("load").state.value, expected);
+        assert_eq!(
+            cached.load(&Key(key)).await.expect("load").state.value,
+            expected
+        );
     }
 }
 
@@ -593,7 +622,7 @@ async fn concurrent_commands_lose_no_update(store: SharedStore) {
                 let mut versions = Vec::new();
                 for _ in 0..EACH {
                     let committed = repo
-                        .run("shared", &Command::Add(1), &ctx())
+                        .run(&Key("shared"), &Command::Add(1), &ctx())
                         .await
                         .expect("each command commits");
                     versions.push(committed.stream_version);
@@ -609,7 +638,7 @@ async fn concurrent_commands_lose_no_update(store: SharedStore) {
     versions.sort_unstable();
     let expected: Vec<u64> = (1..=WRITERS * EACH).collect();
     assert_eq!(versions, expected, "every command got its own version");
-    let loaded = repo.load("shared").await.expect("load");
+    let loaded = repo.load(&Key("shared")).await.expect("load");
     assert_eq!(
         (loaded.state.value, loaded.version),
         (WRITERS * EACH, WRITERS * EACH)
@@ -620,9 +649,11 @@ async fn snapshots_are_taken_and_used(store: SharedStore) {
     let every = NonZeroU64::new(2).expect("non-zero");
     let repo = counter(&store).with_snapshots(every);
     for _ in 0..5 {
-        repo.run("c1", &Command::Add(1), &ctx()).await.expect("add");
+        repo.run(&Key("c1"), &Command::Add(1), &ctx())
+            .await
+            .expect("add");
     }
-    let stream = repo.stream_id("c1").expect("stream id");
+    let stream = repo.stream_id(&Key("c1")).expect("stream id");
     let snapshot = store
         .load_snapshot(&stream)
         .await
@@ -644,9 +675,14 @@ async fn snapshots_are_taken_and_used(store: SharedStore) {
         })
         .await
         .expect("save");
-    assert_eq!(repo.load("c1").await.expect("load").state.value, 101);
+    assert_eq!(repo.load(&Key("c1")).await.expect("load").state.value, 101);
     assert_eq!(
-        counter(&store).load("c1").await.expect("load").state.value,
+        counter(&store)
+            .load(&Key("c1"))
+            .await
+            .expect("load")
+            .state
+            .value,
         5,
         "no snapshots, full replay"
     );
@@ -660,7 +696,7 @@ async fn snapshots_are_taken_and_used(store: SharedStore) {
         })
         .await
         .expect("save");
-    assert_eq!(repo.load("c1").await.expect("load").state.value, 5);
+    assert_eq!(repo.load(&Key("c1")).await.expect("load").state.value, 5);
 }
 
 async fn an_undecodable_event_is_an_internal_error(store: SharedStore) {
@@ -675,7 +711,7 @@ async fn an_undecodable_event_is_an_internal_error(store: SharedStore) {
         .await
         .expect("append");
     let error = counter(&store)
-        .execute("c1", &Command::Add(1), &ctx())
+        .execute(&Key("c1"), &Command::Add(1), &ctx())
         .await
         .expect_err("cannot load");
     assert!(

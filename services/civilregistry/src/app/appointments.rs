@@ -247,10 +247,7 @@ impl CivilRegistry {
                 on: since,
             })
         };
-        let committed = self
-            .registries
-            .run(&registry.to_string(), &command, context)
-            .await?;
+        let committed = self.registries.run(&registry, &command, context).await?;
         self.written(std::slice::from_ref(&committed));
         Ok(committed)
     }

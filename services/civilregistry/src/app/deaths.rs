@@ -38,7 +38,7 @@ impl CivilRegistry {
         command.death = key.clone();
         command.recorded_on = self.today();
         let committed = with_conflict_retries(CONFLICT_RETRIES, || async {
-            let death = self.deaths.load(key.as_str()).await?;
+            let death = self.deaths.load(&key).await?;
             if let Some(record) = death.state.record()
                 && same_death(record, &command)
             {
@@ -48,7 +48,7 @@ impl CivilRegistry {
                 Ok(events) => events,
                 Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
             };
-            let deceased = self.persons.load(key.as_str()).await?;
+            let deceased = self.persons.load(&key).await?;
             let decease = person::Command::Decease(person::Decease {
                 citizen: command.citizen.clone(),
                 died_on: command.died_on,
@@ -59,10 +59,9 @@ impl CivilRegistry {
                 Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
             };
             let mut decided = vec![
-                self.deaths
-                    .decided(key.as_str(), death.version, &recorded)?,
+                self.deaths.decided(&key, death.version, &recorded)?,
                 self.persons
-                    .decided(key.as_str(), deceased.version, &deceased_events)?,
+                    .decided(&key, deceased.version, &deceased_events)?,
             ];
             let marriage_id = deceased
                 .state
@@ -70,9 +69,9 @@ impl CivilRegistry {
                 .filter(|p| p.status == person::Status::Married)
                 .map(|p| (p.marriage.clone(), p.spouse.clone()));
             if let Some((marriage_id, spouse)) = marriage_id {
-                let marriage = self.marriages.load(marriage_id.as_str()).await?;
+                let marriage = self.marriages.load(&marriage_id).await?;
                 let spouse_key = self.pseudonym(&spouse);
-                let widowed = self.persons.load(spouse_key.as_str()).await?;
+                let widowed = self.persons.load(&spouse_key).await?;
                 let plan = match registration::dissolve_by_death(
                     &deceased.state,
                     &marriage.state,
@@ -84,15 +83,14 @@ impl CivilRegistry {
                     Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
                 };
                 decided.push(self.marriages.decided(
-                    marriage_id.as_str(),
+                    &marriage_id,
                     marriage.version,
                     &plan.marriage,
                 )?);
-                decided.push(self.persons.decided(
-                    spouse_key.as_str(),
-                    widowed.version,
-                    &plan.spouse,
-                )?);
+                decided.push(
+                    self.persons
+                        .decided(&spouse_key, widowed.version, &plan.spouse)?,
+                );
             }
             Ok(Ok(commit_together(self.store(), decided, context).await?))
         })
@@ -126,7 +124,7 @@ impl CivilRegistry {
             policy: self.waiver_policy,
             recorded_on: self.today(),
         });
-        let committed = self.deaths.run(death.as_str(), &command, context).await?;
+        let committed = self.deaths.run(&death, &command, context).await?;
         self.written(std::slice::from_ref(&committed));
         Ok((self.death(death).await?, committed))
     }
@@ -134,7 +132,7 @@ impl CivilRegistry {
     /// One death record with its funeral.
     pub async fn death(&self, death: &Pseudonym) -> Result<DeathRecord, Error> {
         self.deaths
-            .load(death.as_str())
+            .load(&death)
             .await?
             .state
             .record()

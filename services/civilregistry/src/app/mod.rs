@@ -39,7 +39,7 @@ use crate::{
     death::{Death, WaiverPolicy},
     divisions::Divisions,
     divorce::DivorceApplication,
-    ids::Pseudonym,
+    ids::{ArchiveReference, Pseudonym},
     marriage::Marriage,
     overview::Overview,
     person::Person,
@@ -54,6 +54,8 @@ const RECORDS_CACHED: usize = 16_384;
 
 /// The pseudonym domain of a person's streams (`person-…` and `death-…`).
 const PERSON_DOMAIN: &str = "person";
+/// The pseudonym domain of archive references (see [`CivilRegistry::archive_pseudonym`]).
+const ARCHIVE_DOMAIN: &str = "archive";
 
 /// The civil-registry application; cheap to clone.
 #[derive(Debug, Clone)]
@@ -130,6 +132,18 @@ impl CivilRegistry {
         &self.store
     }
 
+    /// The pseudonym of an archive file's reference, which keys the records back-filled from
+    /// it ([`crate::ids::MarriageId::backfilled`], [`crate::ids::ApplicationId::backfilled`]): a clerk types the
+    /// reference, so it may carry personal data and is never a key itself.
+    pub fn archive_pseudonym(&self, archive: &ArchiveReference) -> Pseudonym {
+        Pseudonym::parse(
+            &self
+                .pseudonyms
+                .of_text(ARCHIVE_DOMAIN, &archive.normalised()),
+        )
+        .unwrap_or_else(|_| unreachable!("a pseudonym is always 32 lowercase hex digits"))
+    }
+
     /// The key of a citizen's person and death streams.
     pub fn pseudonym(&self, citizen: &CitizenId) -> Pseudonym {
         Pseudonym::parse(&self.pseudonyms.of(PERSON_DOMAIN, citizen))
@@ -152,7 +166,7 @@ fn last(committed: Vec<Committed>) -> Option<Committed> {
 /// The event at `version` of instance `key`: what an idempotent command recorded.
 async fn event_at<A: Aggregate>(
     repository: &Repository<A>,
-    key: &str,
+    key: &(impl minzheng_types::StreamKey + ?Sized),
     version: u64,
 ) -> Result<A::Event, Error> {
     let stream = repository.stream_id(key).map_err(RunError::from)?;

@@ -83,8 +83,13 @@ impl CivilRegistry {
         command: marriage::Backfill,
         context: &CommandContext,
     ) -> Result<(MarriageId, Option<Committed>), Error> {
-        let id = MarriageId::backfilled(&command.archive)
-            .map_err(|e| Error::invalid_field("archive_reference", e.to_string()))?;
+        // The caller computed the id; it is computed again here so that a back-fill is always
+        // keyed by the pseudonym of its reference, whoever built the command.
+        let command = marriage::Backfill {
+            id: MarriageId::backfilled(&self.archive_pseudonym(&command.archive)),
+            ..command
+        };
+        let id = command.id.clone();
         let committed = self
             .record_marriage(
                 &id,
@@ -112,11 +117,9 @@ impl CivilRegistry {
         ) -> Result<registration::MarriagePlan, registration::Error>,
         context: &CommandContext,
     ) -> Result<Vec<Committed>, Error> {
-        let keys = parties
-            .each_ref()
-            .map(|p| self.pseudonym(&p.citizen).to_string());
+        let keys = parties.each_ref().map(|p| self.pseudonym(&p.citizen));
         let committed = with_conflict_retries(CONFLICT_RETRIES, || async {
-            let existing = self.marriages.load(id.as_str()).await?;
+            let existing = self.marriages.load(&id).await?;
             if existing.state.record().is_some_and(&done) {
                 return Ok(Ok(Vec::new()));
             }
@@ -129,7 +132,7 @@ impl CivilRegistry {
             let [for_a, for_b] = plan.parties;
             let decided = vec![
                 self.marriages
-                    .decided(id.as_str(), existing.version, &plan.marriage)?,
+                    .decided(&id, existing.version, &plan.marriage)?,
                 self.persons.decided(&keys[0], a.version, &for_a)?,
                 self.persons.decided(&keys[1], b.version, &for_b)?,
             ];
@@ -162,10 +165,7 @@ impl CivilRegistry {
             verifications,
             on: self.today(),
         });
-        let committed = self
-            .marriages
-            .run(marriage.as_str(), &command, context)
-            .await?;
+        let committed = self.marriages.run(&marriage, &command, context).await?;
         self.written(std::slice::from_ref(&committed));
         let record = self.marriage(marriage).await?;
         Ok((record.certificate_number, committed))
@@ -182,12 +182,12 @@ impl CivilRegistry {
             let id = ApplicationId::parse(record)
                 .map_err(|e| Error::invalid_field("record_id", e.to_string()))?;
             let command = divorce::Command::AttachDocument(divorce::AttachDocument { document });
-            self.divorces.run(id.as_str(), &command, context).await?
+            self.divorces.run(&id, &command, context).await?
         } else {
             let id = MarriageId::parse(record)
                 .map_err(|e| Error::invalid_field("record_id", e.to_string()))?;
             let command = marriage::Command::AttachDocument(marriage::AttachDocument { document });
-            self.marriages.run(id.as_str(), &command, context).await?
+            self.marriages.run(&id, &command, context).await?
         };
         self.written(std::slice::from_ref(&committed));
         Ok(committed)
@@ -196,7 +196,7 @@ impl CivilRegistry {
     /// One marriage record.
     pub async fn marriage(&self, id: &MarriageId) -> Result<marriage::MarriageRecord, Error> {
         self.marriages
-            .load(id.as_str())
+            .load(&id)
             .await?
             .state
             .record()
@@ -210,11 +210,7 @@ impl CivilRegistry {
         citizen: &CitizenId,
         day: Date,
     ) -> Result<MaritalStatus, Error> {
-        let person = self
-            .persons
-            .load(self.pseudonym(citizen).as_str())
-            .await?
-            .state;
+        let person = self.persons.load(&self.pseudonym(citizen)).await?.state;
         let period = person.status_on(day).cloned();
         // The certificate numbers come from the overview: one store read per query. They
         // reflect the commands the caller waited for (`ReadOptions.min_position`); the status
@@ -254,7 +250,7 @@ impl CivilRegistry {
         verifications: Vec<Verification>,
         context: &CommandContext,
     ) -> Result<(divorce::Application, Committed), Error> {
-        let loaded = self.marriages.load(marriage.as_str()).await?.state;
+        let loaded = self.marriages.load(&marriage).await?.state;
         let record = loaded
             .record()
             .ok_or_else(|| Error::NotFound("the marriage is not in the register".to_owned()))?;
@@ -282,7 +278,7 @@ impl CivilRegistry {
             verifications,
             on: self.today(),
         });
-        let committed = self.divorces.run(id.as_str(), &command, context).await?;
+        let committed = self.divorces.run(&id, &command, context).await?;
         self.written(std::slice::from_ref(&committed));
         Ok((self.divorce_application(&id).await?, committed))
     }
@@ -298,10 +294,7 @@ impl CivilRegistry {
             by,
             on: self.today(),
         });
-        let committed = self
-            .divorces
-            .run(application.as_str(), &command, context)
-            .await?;
+        let committed = self.divorces.run(&application, &command, context).await?;
         self.written(std::slice::from_ref(&committed));
         Ok(committed)
     }
@@ -317,7 +310,7 @@ impl CivilRegistry {
     ) -> Result<(String, Option<Committed>), Error> {
         let today = self.today();
         let outcome = with_conflict_retries(CONFLICT_RETRIES, || async {
-            let loaded = self.divorces.load(application.as_str()).await?;
+            let loaded = self.divorces.load(&application).await?;
             let Some(facts) = loaded.state.application().cloned() else {
                 return Ok(Err(Error::NotFound(
                     "the divorce application does not exist".to_owned(),
@@ -358,7 +351,7 @@ impl CivilRegistry {
                     application,
                     loaded.version,
                     &registered,
-                    &self.marriages.load(facts.marriage.as_str()).await?,
+                    &self.marriages.load(&facts.marriage).await?,
                     today,
                     context,
                 )
@@ -381,7 +374,7 @@ impl CivilRegistry {
     /// Enters a historical divorce from the archive (历史离婚档案补录): the divorce of `marriage`
     /// (a current marriage in these records, of the parties in its record) registered at
     /// `registry` on `on` with the certificate number as printed. The divorce (`DA-` + the
-    /// reference), the marriage's dissolution and both parties' status are appended together; a
+    /// reference's pseudonym), the marriage's dissolution and both parties' status are appended together; a
     /// repeat of the same back-fill answers the same and records nothing.
     pub async fn backfill_divorce(
         &self,
@@ -392,22 +385,22 @@ impl CivilRegistry {
         on: Date,
         context: &CommandContext,
     ) -> Result<(ApplicationId, Option<Committed>), Error> {
-        let id = ApplicationId::backfilled(&archive)
-            .map_err(|e| Error::invalid_field("archive_reference", e.to_string()))?;
+        let id = ApplicationId::backfilled(&self.archive_pseudonym(&archive));
         let committed = with_conflict_retries(CONFLICT_RETRIES, || async {
-            let loaded = self.divorces.load(id.as_str()).await?;
+            let loaded = self.divorces.load(&id).await?;
             if let Some(facts) = loaded.state.application()
                 && same_divorce_backfill(facts, marriage, registry, &certificate_number, on)
             {
                 return Ok(Ok(Vec::new()));
             }
-            let dissolved = self.marriages.load(marriage.as_str()).await?;
+            let dissolved = self.marriages.load(&marriage).await?;
             let Some(record) = dissolved.state.record() else {
                 return Ok(Err(Error::NotFound(
                     "the marriage is not in the register".to_owned(),
                 )));
             };
             let command = divorce::Command::Backfill(divorce::Backfill {
+                id: id.clone(),
                 archive: archive.clone(),
                 marriage: marriage.clone(),
                 parties: record.parties.clone(),
@@ -448,7 +441,7 @@ impl CivilRegistry {
         let keys = record
             .parties
             .each_ref()
-            .map(|p| self.pseudonym(&p.citizen).to_string());
+            .map(|p| self.pseudonym(&p.citizen));
         let a = self.persons.load(&keys[0]).await?;
         let b = self.persons.load(&keys[1]).await?;
         let plan = match registration::dissolve_by_divorce(
@@ -464,9 +457,9 @@ impl CivilRegistry {
         let [for_a, for_b] = plan.parties;
         let decided = vec![
             self.divorces
-                .decided(application.as_str(), loaded_version, divorce_events)?,
+                .decided(&application, loaded_version, divorce_events)?,
             self.marriages
-                .decided(record.id.as_str(), dissolved.version, &plan.marriage)?,
+                .decided(&record.id, dissolved.version, &plan.marriage)?,
             self.persons.decided(&keys[0], a.version, &for_a)?,
             self.persons.decided(&keys[1], b.version, &for_b)?,
         ];
@@ -479,7 +472,7 @@ impl CivilRegistry {
         id: &ApplicationId,
     ) -> Result<divorce::Application, Error> {
         self.divorces
-            .load(id.as_str())
+            .load(&id)
             .await?
             .state
             .application()
@@ -498,7 +491,7 @@ impl CivilRegistry {
         let command = divorce::Command::Expire(divorce::Expire { as_of: today });
         match self
             .divorces
-            .execute(application.as_str(), &command, &context)
+            .execute(&application, &command, &context)
             .await?
         {
             Ok(committed) => {
@@ -512,7 +505,7 @@ impl CivilRegistry {
 }
 
 /// Whether `facts` are those of the same divorce back-filled again (its id already names the
-/// archive reference).
+/// archive reference, by pseudonym).
 fn same_divorce_backfill(
     facts: &divorce::Application,
     marriage: &MarriageId,
@@ -532,7 +525,9 @@ fn same_divorce_backfill(
 }
 
 fn same_backfill(record: &marriage::MarriageRecord, command: &marriage::Backfill) -> bool {
-    record.backfilled.as_ref() == Some(&command.archive)
+    // The stream is keyed by the normalised reference: two spellings of it are one file.
+    record.backfilled.as_ref().map(ArchiveReference::normalised)
+        == Some(command.archive.normalised())
         && record.registered_on == command.on
         && record.parties == command.parties
 }

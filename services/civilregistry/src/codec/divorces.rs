@@ -5,8 +5,8 @@
 //! `DivorceBackfilled`, [`divorce::DocumentAttached`] ↔ `ArchiveDocumentAttached` (with the
 //! application id as `record_id`, shared with the marriage records).
 //!
-//! Decoding checks shape: an application id is `D` + an appointment id or `DA-` + an archive
-//! reference, and every other value parses into its type. What the law and the registration
+//! Decoding checks shape: an application id is `D` + an appointment id or `DA-` + an id (the
+//! archive reference's pseudonym; the reference itself in ids stored before), and every other value parses into its type. What the law and the registration
 //! decided is read as recorded, not checked again: the cooling-off period and the registration
 //! window (30 and 60 days today, [`divorce::cooling_off_dates`]), the certificate number (`L` +
 //! the appointment id today), how the ids derive from each other. An application received under
@@ -199,18 +199,14 @@ impl FromMessage<pb::ArchiveDocumentAttached> for divorce::DocumentAttached {
     }
 }
 
-/// A divorce application's id: `D` followed by an appointment id, or `DA-` followed by an
-/// archive reference.
+/// A divorce application's id: `D` followed by an appointment id, or `DA-` followed by the
+/// pseudonym of an archive reference (or, stored before, the reference itself).
 fn application_id(d: &Decoder<'_>, field: &str, id: &str) -> Result<ApplicationId, CodecError> {
     if id.starts_with("DA-") {
         return ApplicationId::parse(id)
             .ok()
-            .filter(|id| id.archive_reference().is_some())
-            .ok_or_else(|| {
-                d.invalid(format!(
-                    "{field}: must be \"DA-\" followed by an archive reference"
-                ))
-            });
+            .filter(ApplicationId::is_backfilled)
+            .ok_or_else(|| d.invalid(format!("{field}: must be \"DA-\" followed by an id")));
     }
     id.strip_prefix('D')
         .and_then(|appointment| AppointmentId::parse(appointment).ok())

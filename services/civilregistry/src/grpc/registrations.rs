@@ -28,9 +28,8 @@ use crate::{
     person,
 };
 
-/// Longest archive reference (档案号), in characters: the marriage id is `A-` + the reference,
-/// the back-filled divorce's `DA-` + the reference, and ids have at most 64 characters; the
-/// contract promises 60.
+/// Longest archive reference (档案号), in characters, as the contract promises. (The records
+/// back-filled from it are keyed by its pseudonym, whatever its length.)
 const ARCHIVE_REFERENCE_MAX_CHARS: usize = 60;
 
 /// Longest document id within its record, in characters.
@@ -147,10 +146,13 @@ fn archive_document(
     })
 }
 
-/// The back-fill of a BackfillMarriage request; `today` bounds the registration day.
+/// The back-fill of a BackfillMarriage request; `today` bounds the registration day, and
+/// `backfilled_id` gives the id of the marriage entered from an archive file (the application
+/// sets it again anyway).
 fn backfill(
     body: &pb::BackfillMarriageRequest,
     today: Date,
+    backfilled_id: impl FnOnce(&ArchiveReference) -> MarriageId,
     violations: &mut Violations,
 ) -> Option<marriage::Backfill> {
     let archive = archive_reference("archive_reference", &body.archive_reference, violations);
@@ -162,8 +164,10 @@ fn backfill(
     let registry = registry("registry", &body.registry, violations);
     let on = past_day("registered_on", &body.registered_on, today, violations);
     let parties = two_parties("parties", &body.parties, violations);
+    let archive = archive?;
     Some(marriage::Backfill {
-        archive: archive?,
+        id: backfilled_id(&archive),
+        archive,
         certificate_number: certificate_number?,
         registry: registry?,
         on: on?,
@@ -370,7 +374,12 @@ impl CivilRegistryApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let command = backfill(body, self.app.today(), &mut violations);
+        let command = backfill(
+            body,
+            self.app.today(),
+            |archive| MarriageId::backfilled(&self.app.archive_pseudonym(archive)),
+            &mut violations,
+        );
         let command = violations.finish(command)?;
         call.require_region(command.registry)?;
         let (marriage, committed) = self.app.backfill_marriage(command, &context).await?;
@@ -644,6 +653,10 @@ mod tests {
         assert!(!is_media_type("/pdf"));
     }
 
+    fn backfilled_id(_: &ArchiveReference) -> MarriageId {
+        MarriageId::parse("A-9c1e5f0c9c1e5f0c9c1e5f0c9c1e5f0c").expect("valid")
+    }
+
     fn backfill_request() -> pb::BackfillMarriageRequest {
         pb::BackfillMarriageRequest {
             metadata: None,
@@ -673,7 +686,7 @@ mod tests {
     #[test]
     fn a_backfill_needs_a_past_day_and_a_short_reference() {
         let mut violations = Violations::new();
-        let command = backfill(&backfill_request(), TODAY, &mut violations);
+        let command = backfill(&backfill_request(), TODAY, backfilled_id, &mut violations);
         assert!(violations.is_empty(), "{violations}");
         let command = command.expect("valid");
         assert_eq!(command.archive.as_str(), "BX-1998-0123");
@@ -689,7 +702,7 @@ mod tests {
             parties: vec![],
             ..backfill_request()
         };
-        assert!(backfill(&request, TODAY, &mut violations).is_none());
+        assert!(backfill(&request, TODAY, backfilled_id, &mut violations).is_none());
         assert_eq!(
             fields(&violations),
             [

@@ -95,7 +95,11 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
+        let id = violations.id(
+            "adjustment_id",
+            &body.adjustment_id,
+            crate::ids::given(AdjustmentId::parse),
+        );
         let kind = kind(body, &mut violations);
         let before = division_refs("before", &body.before, &mut violations);
         let after = division_refs("after", &body.after, &mut violations);
@@ -131,7 +135,11 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
+        let id = violations.id(
+            "adjustment_id",
+            &body.adjustment_id,
+            crate::ids::given(AdjustmentId::parse),
+        );
         let review = match pb::ReviewKind::try_from(body.review) {
             Ok(pb::ReviewKind::Expert) => Some(ReviewKind::Expert),
             Ok(pb::ReviewKind::Risk) => Some(ReviewKind::Risk),
@@ -152,10 +160,7 @@ impl PlaceNamesApi {
             summary,
             recorded_on,
         });
-        let committed = self
-            .app
-            .run_adjustment(id.as_str(), &command, &context)
-            .await?;
+        let committed = self.app.run_adjustment(&id, &command, &context).await?;
         Ok(pb::RecordAdjustmentReviewResponse {
             result: Some(result(&committed)),
         })
@@ -168,7 +173,11 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
+        let id = violations.id(
+            "adjustment_id",
+            &body.adjustment_id,
+            crate::ids::given(AdjustmentId::parse),
+        );
         let approved_on = violations.date("approved_on", &body.approved_on);
         let reference = violations.text(
             "approval_reference",
@@ -181,10 +190,7 @@ impl PlaceNamesApi {
             approved_on,
             reference,
         });
-        let committed = self
-            .app
-            .run_adjustment(id.as_str(), &command, &context)
-            .await?;
+        let committed = self.app.run_adjustment(&id, &command, &context).await?;
         Ok(pb::ApproveAdjustmentResponse {
             result: Some(result(&committed)),
         })
@@ -197,7 +203,11 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
+        let id = violations.id(
+            "adjustment_id",
+            &body.adjustment_id,
+            crate::ids::given(AdjustmentId::parse),
+        );
         let rejected_on = violations.date("rejected_on", &body.rejected_on);
         let reason = violations.text("reason", &body.reason, TEXT_MAX_CHARS);
         let (id, rejected_on, reason) = violations.finish((id, rejected_on, reason))?;
@@ -206,10 +216,7 @@ impl PlaceNamesApi {
             rejected_on,
             reason,
         });
-        let committed = self
-            .app
-            .run_adjustment(id.as_str(), &command, &context)
-            .await?;
+        let committed = self.app.run_adjustment(&id, &command, &context).await?;
         Ok(pb::RejectAdjustmentResponse {
             result: Some(result(&committed)),
         })
@@ -222,7 +229,11 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
+        let id = violations.id(
+            "adjustment_id",
+            &body.adjustment_id,
+            crate::ids::given(AdjustmentId::parse),
+        );
         let effective_on = violations.date("effective_on", &body.effective_on);
         let (id, effective_on) = violations.finish((id, effective_on))?;
         call.require_regions(&self.app.adjustment_divisions(&id).await?)?;
@@ -242,7 +253,11 @@ impl PlaceNamesApi {
     ) -> Result<pb::GetAdjustmentResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let id = violations.id("adjustment_id", &body.adjustment_id, AdjustmentId::parse);
+        let id = violations.id(
+            "adjustment_id",
+            &body.adjustment_id,
+            crate::ids::given(AdjustmentId::parse),
+        );
         let id = violations.finish(id)?;
         call.authenticated()?;
         self.wait(&call, &body.read).await?;

@@ -55,14 +55,11 @@ impl PlaceNamesApi {
     ) -> Result<common::CommandResult, Error> {
         let mut violations = Violations::new();
         let context = call.command_context(metadata, &mut violations);
-        let id = violations.id("boundary_id", id, BoundaryId::parse);
+        let id = violations.id("boundary_id", id, crate::ids::given(BoundaryId::parse));
         let command = parse(&mut violations);
         let (id, command) = violations.finish((id, command))?;
         call.require_regions(&self.app.boundary_sides(&id).await?)?;
-        let committed = self
-            .app
-            .run_boundary(id.as_str(), &command, &context)
-            .await?;
+        let committed = self.app.run_boundary(&id, &command, &context).await?;
         Ok(result(&committed))
     }
 
@@ -73,7 +70,11 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = violations.id("boundary_id", &body.boundary_id, BoundaryId::parse);
+        let id = violations.id(
+            "boundary_id",
+            &body.boundary_id,
+            crate::ids::given(BoundaryId::parse),
+        );
         let sides: Vec<Option<RegionCode>> = body
             .between
             .iter()
@@ -237,7 +238,11 @@ impl PlaceNamesApi {
     ) -> Result<pb::GetBoundaryResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let id = violations.id("boundary_id", &body.boundary_id, BoundaryId::parse);
+        let id = violations.id(
+            "boundary_id",
+            &body.boundary_id,
+            crate::ids::given(BoundaryId::parse),
+        );
         let id = violations.finish(id)?;
         self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;

@@ -67,15 +67,12 @@ impl PlaceNamesApi {
     ) -> Result<common::CommandResult, Error> {
         let mut violations = Violations::new();
         let context = call.command_context(metadata, &mut violations);
-        let id = violations.id("place_name_id", id, PlaceNameId::parse);
+        let id = violations.id("place_name_id", id, crate::ids::given(PlaceNameId::parse));
         let command = parse(&mut violations);
         let (id, command) = violations.finish((id, command))?;
         let region = self.app.place_name_region(&id).await?;
         call.require_region(region)?;
-        let committed = self
-            .app
-            .run_place_name(id.as_str(), &command, &context)
-            .await?;
+        let committed = self.app.run_place_name(&id, &command, &context).await?;
         Ok(result(&committed))
     }
 
@@ -86,7 +83,11 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = violations.id("place_name_id", &body.place_name_id, PlaceNameId::parse);
+        let id = violations.id(
+            "place_name_id",
+            &body.place_name_id,
+            crate::ids::given(PlaceNameId::parse),
+        );
         let kind = match pb::PlaceKind::try_from(body.kind) {
             Ok(pb::PlaceKind::Road) => Some(PlaceKind::Road),
             Ok(pb::PlaceKind::Bridge) => Some(PlaceKind::Bridge),
@@ -326,7 +327,11 @@ impl PlaceNamesApi {
     ) -> Result<pb::GetPlaceNameResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let id = violations.id("place_name_id", &body.place_name_id, PlaceNameId::parse);
+        let id = violations.id(
+            "place_name_id",
+            &body.place_name_id,
+            crate::ids::given(PlaceNameId::parse),
+        );
         let id = violations.finish(id)?;
         self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;

@@ -48,11 +48,11 @@ impl PlaceNamesApi {
     ) -> Result<common::CommandResult, Error> {
         let mut violations = Violations::new();
         let context = call.command_context(metadata, &mut violations);
-        let id = violations.id("sign_id", id, SignId::parse);
+        let id = violations.id("sign_id", id, crate::ids::given(SignId::parse));
         let command = parse(&mut violations);
         let (id, command) = violations.finish((id, command))?;
         call.require_regions(&[self.app.sign_region(&id).await?])?;
-        let committed = self.app.run_sign(id.as_str(), &command, &context).await?;
+        let committed = self.app.run_sign(&id, &command, &context).await?;
         Ok(result(&committed))
     }
 
@@ -63,8 +63,12 @@ impl PlaceNamesApi {
         let mut violations = Violations::new();
         let context = call.command_context(&call.body().metadata, &mut violations);
         let body = call.body();
-        let id = violations.id("sign_id", &body.sign_id, SignId::parse);
-        let place_name = violations.id("place_name_id", &body.place_name_id, PlaceNameId::parse);
+        let id = violations.id("sign_id", &body.sign_id, crate::ids::given(SignId::parse));
+        let place_name = violations.id(
+            "place_name_id",
+            &body.place_name_id,
+            crate::ids::given(PlaceNameId::parse),
+        );
         let sign_text = violations.text("text", &body.text, SIGN_TEXT_MAX_CHARS);
         let location = violations.text("location", &body.location, LOCATION_MAX_CHARS);
         let installed_on = violations.date("installed_on", &body.installed_on);
@@ -171,7 +175,7 @@ impl PlaceNamesApi {
     ) -> Result<pb::GetSignResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let id = violations.id("sign_id", &body.sign_id, SignId::parse);
+        let id = violations.id("sign_id", &body.sign_id, crate::ids::given(SignId::parse));
         let id = violations.finish(id)?;
         self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;
@@ -188,7 +192,11 @@ impl PlaceNamesApi {
     ) -> Result<pb::ListSignsResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let place_name = violations.id("place_name_id", &body.place_name_id, PlaceNameId::parse);
+        let place_name = violations.id(
+            "place_name_id",
+            &body.place_name_id,
+            crate::ids::given(PlaceNameId::parse),
+        );
         let place_name = violations.finish(place_name)?;
         self.wait(&call, &body.read).await?;
         let directory = self.app.view().read().await;

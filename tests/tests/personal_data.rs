@@ -1,0 +1,1068 @@
+//! No personal data leaves the payloads: a citizen id number typed into every free-text field
+//! of every command (names, references, notes, addresses, reasons), and the parties' own id
+//! numbers, must appear in no stream key, no NATS subject, no message header (CloudEvents
+//! `ce-subject` included), no log line and no span field. The payloads may hold them: they are
+//! the record.
+//!
+//! The services run as Kubernetes runs them (distributed: PostgreSQL and JetStream), with every
+//! event the test captures: every stream id in both stores, every message on the hosts' bus
+//! prefix, and every event and span field formatted by a tracing layer installed for the whole
+//! test binary (one test, so the global subscriber sees only it).
+//!
+//! The free-text fields are found in the request descriptors (every `string` field of a
+//! command's request, nested messages included, that is not an id, a code, a token or another
+//! checked form), and the test fails when one of them was not sent with the id number, so a new
+//! free-text field cannot slip by. Each RPC is also called once with every string field set to
+//! the id number, whatever the answer, so the refusal paths are checked too.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    fmt::Write as _,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use bytes::{BufMut as _, Bytes};
+use futures::StreamExt as _;
+use minzheng_eventstore::{Cursor, Upcasters};
+use minzheng_host::testing::{PROVINCE, RawCodec, TestHost, token, with_token};
+use minzheng_kit::{auth::Role, clock::FixedClock};
+use minzheng_placenames::BENXI;
+use minzheng_proto::{
+    FILE_DESCRIPTOR_SET,
+    civilregistry::v1::{self as pb, civil_registry_service_client::CivilRegistryServiceClient},
+    common::v1 as common,
+    placenames::v1::{self as placenames, place_names_service_client::PlaceNamesServiceClient},
+};
+use prost::Message as _;
+use prost_types::{DescriptorProto, FileDescriptorSet, field_descriptor_proto::Type};
+use secrecy::SecretString;
+use time::macros::date;
+use tonic::transport::Channel;
+use tracing::{
+    Subscriber,
+    field::{Field, Visit},
+    span,
+};
+use tracing_subscriber::{
+    Layer,
+    filter::{LevelFilter, Targets},
+    layer::{Context, SubscriberExt as _},
+    registry::Registry,
+};
+
+/// The number typed into every free-text field (a valid GB 11643 number).
+const TYPED: &str = "11010519491231002X";
+/// The parties: a man born 1990-05-01 and a woman born 1995-03-08, married on an appointment;
+/// another couple whose marriage and divorce are back-filled from the archive.
+const HUSBAND: &str = "210502199005010014";
+const WIFE: &str = "210502199503080023";
+const OTHER_MAN: &str = "210502198801010010";
+const OTHER_WOMAN: &str = "210502199601010029";
+const PERSONAL: [&str; 5] = [TYPED, HUSBAND, WIFE, OTHER_MAN, OTHER_WOMAN];
+
+const PINGSHAN: &str = "210502000000";
+const XIHU: &str = "210503000000";
+const PSEUDONYM_KEY: &str = "personal-data-test-pseudonym-key-32-bytes";
+const SERVICES: [&str; 2] = [
+    "minzheng.placenames.v1.PlaceNamesService",
+    "minzheng.civilregistry.v1.CivilRegistryService",
+];
+
+/// String fields that are not free text: ids and codes (checked forms the services parse),
+/// client tokens, hashes, media types, search prefixes, pinyin (letters and tone marks only).
+fn is_free_text(field: &str) -> bool {
+    !(field.ends_with("_id")
+        || matches!(
+            field,
+            "code"
+                | "idempotency_key"
+                | "page_token"
+                | "sha256"
+                | "media_type"
+                | "name_prefix"
+                | "prefix"
+                | "pinyin"
+                | "replaces"
+        ))
+}
+
+/// Every formatted event and span field, one string each.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<String>>>);
+
+impl Captured {
+    fn push(&self, line: String) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Formats fields as the fmt layer does (`%` fields by `Display`, `?` fields by `Debug`).
+struct Line(String);
+
+impl Visit for Line {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, " {}={value:?}", field.name());
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let _ = write!(self.0, " {}={value}", field.name());
+    }
+}
+
+impl<S: Subscriber> Layer<S> for Captured {
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, _: &span::Id, _: Context<'_, S>) {
+        let mut line = Line(format!("span {}", attrs.metadata().name()));
+        attrs.record(&mut line);
+        self.push(line.0);
+    }
+
+    fn on_record(&self, _: &span::Id, values: &span::Record<'_>, _: Context<'_, S>) {
+        let mut line = Line("span record".to_owned());
+        values.record(&mut line);
+        self.push(line.0);
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        let mut line = Line(format!(
+            "{} {}",
+            event.metadata().level(),
+            event.metadata().target()
+        ));
+        event.record(&mut line);
+        self.push(line.0);
+    }
+}
+
+/// The request messages of the services, by full name, and their methods' paths.
+struct Descriptors {
+    messages: HashMap<String, DescriptorProto>,
+    /// `(path, input type)` of every RPC of [`SERVICES`].
+    rpcs: Vec<(String, String)>,
+}
+
+impl Descriptors {
+    fn load() -> Self {
+        let set = FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).expect("the descriptor set");
+        let mut messages = HashMap::new();
+        let mut rpcs = Vec::new();
+        for file in &set.file {
+            let package = file.package();
+            for message in &file.message_type {
+                collect(package, message, &mut messages);
+            }
+            for service in &file.service {
+                let name = format!("{package}.{}", service.name());
+                if SERVICES.contains(&name.as_str()) {
+                    for method in &service.method {
+                        rpcs.push((
+                            format!("/{name}/{}", method.name()),
+                            method.input_type().trim_start_matches('.').to_owned(),
+                        ));
+                    }
+                }
+            }
+        }
+        Self { messages, rpcs }
+    }
+
+    fn message(&self, name: &str) -> &DescriptorProto {
+        &self.messages[name.trim_start_matches('.')]
+    }
+
+    fn is_command(&self, input: &str) -> bool {
+        self.message(input)
+            .field
+            .iter()
+            .any(|f| f.type_name() == ".minzheng.common.v1.CommandMetadata")
+    }
+
+    /// `Message.field` of every free-text string field of every command's request.
+    fn free_text_fields(&self) -> BTreeSet<String> {
+        let mut fields = BTreeSet::new();
+        for (_, input) in &self.rpcs {
+            if self.is_command(input) {
+                self.strings_in(input, &mut Vec::new(), &mut fields);
+            }
+        }
+        fields.retain(|f| is_free_text(f.rsplit('.').next().unwrap_or_default()));
+        fields
+    }
+
+    fn strings_in(&self, message: &str, seen: &mut Vec<String>, out: &mut BTreeSet<String>) {
+        if seen.iter().any(|m| m == message) {
+            return;
+        }
+        seen.push(message.to_owned());
+        let descriptor = self.message(message).clone();
+        for field in &descriptor.field {
+            match field.r#type() {
+                Type::String => {
+                    out.insert(format!("{message}.{}", field.name()));
+                }
+                Type::Message => {
+                    self.strings_in(field.type_name().trim_start_matches('.'), seen, out)
+                }
+                _ => {}
+            }
+        }
+        seen.pop();
+    }
+
+    /// The string fields of an encoded `message` (nested ones too) that contain `needle`.
+    fn fields_containing(
+        &self,
+        message: &str,
+        mut bytes: &[u8],
+        needle: &str,
+        out: &mut BTreeSet<String>,
+    ) {
+        let descriptor = self.message(message);
+        while !bytes.is_empty() {
+            let key = prost::encoding::decode_varint(&mut bytes).expect("a field key");
+            let (number, wire_type) = (key >> 3, key & 7);
+            let value: &[u8] = match wire_type {
+                0 => {
+                    prost::encoding::decode_varint(&mut bytes).expect("a varint");
+                    continue;
+                }
+                1 => {
+                    bytes = &bytes[8..];
+                    continue;
+                }
+                5 => {
+                    bytes = &bytes[4..];
+                    continue;
+                }
+                2 => {
+                    let len = prost::encoding::decode_varint(&mut bytes).expect("a length");
+                    let (value, rest) = bytes.split_at(usize::try_from(len).expect("small"));
+                    bytes = rest;
+                    value
+                }
+                other => panic!("unexpected wire type {other}"),
+            };
+            let Some(field) = descriptor
+                .field
+                .iter()
+                .find(|f| i64::from(f.number()) == i64::try_from(number).unwrap_or(-1))
+            else {
+                continue;
+            };
+            match field.r#type() {
+                Type::String if String::from_utf8_lossy(value).contains(needle) => {
+                    out.insert(format!("{message}.{}", field.name()));
+                }
+                Type::Message => self.fields_containing(
+                    field.type_name().trim_start_matches('.'),
+                    value,
+                    needle,
+                    out,
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    /// A request of type `message` whose every string field (nested ones too, one element of
+    /// each repeated field) is `text`.
+    fn encode_all_strings(&self, message: &str, text: &str, depth: usize) -> Vec<u8> {
+        let mut buffer = Vec::new();
+        if depth > 3 {
+            return buffer;
+        }
+        for field in &self.message(message).field {
+            let value = match field.r#type() {
+                Type::String => text.as_bytes().to_vec(),
+                Type::Message => self.encode_all_strings(
+                    field.type_name().trim_start_matches('.'),
+                    text,
+                    depth + 1,
+                ),
+                _ => continue,
+            };
+            let number = u64::try_from(field.number()).expect("positive");
+            prost::encoding::encode_varint(number << 3 | 2, &mut buffer);
+            prost::encoding::encode_varint(value.len() as u64, &mut buffer);
+            buffer.put_slice(&value);
+        }
+        buffer
+    }
+}
+
+fn collect(scope: &str, message: &DescriptorProto, into: &mut HashMap<String, DescriptorProto>) {
+    let name = format!("{scope}.{}", message.name());
+    for nested in &message.nested_type {
+        collect(&name, nested, into);
+    }
+    into.insert(name, message.clone());
+}
+
+/// What the test sent: each request's full message name and its encoding.
+#[derive(Default)]
+struct Sent(Vec<(String, Vec<u8>)>);
+
+impl Sent {
+    fn note<M: prost::Name>(&mut self, message: &M) {
+        self.0.push((M::full_name(), message.encode_to_vec()));
+    }
+}
+
+/// Notes `request` in `sent`, sends it with `token` through `client.method` and returns the
+/// answer, panicking with the status when refused.
+macro_rules! command {
+    ($sent:expr, $client:expr, $method:ident, $token:expr, $request:expr) => {{
+        let request = $request;
+        $sent.note(&request);
+        $client
+            .$method(with_token(request, $token))
+            .await
+            .unwrap_or_else(|status| panic!("{}: {status:?}", stringify!($method)))
+            .into_inner()
+    }};
+}
+
+fn metadata() -> Option<common::CommandMetadata> {
+    Some(common::CommandMetadata {
+        idempotency_key: uuid::Uuid::now_v7().to_string(),
+        correlation_id: String::new(),
+    })
+}
+
+fn citizen(number: &str) -> Option<common::CitizenRef> {
+    Some(common::CitizenRef {
+        citizen_id: number.to_owned(),
+    })
+}
+
+fn region(code: &str) -> Option<common::RegionCode> {
+    Some(common::RegionCode {
+        code: code.to_owned(),
+    })
+}
+
+fn day(d: time::Date) -> Option<common::Date> {
+    Some(d.into())
+}
+
+/// A name, a note, a reference: the typed id number inside some text.
+fn text() -> String {
+    format!("见{TYPED}")
+}
+
+fn party(number: &str) -> pb::Party {
+    pb::Party {
+        citizen: citizen(number),
+        name: text(),
+    }
+}
+
+fn checks(numbers: &[&str]) -> Vec<pb::Verification> {
+    numbers
+        .iter()
+        .flat_map(|n| {
+            [
+                pb::VerificationKind::IdDocument,
+                pb::VerificationKind::FaceComparison,
+                pb::VerificationKind::ESignature,
+            ]
+            .into_iter()
+            .map(move |kind| pb::Verification {
+                party: citizen(n),
+                kind: kind.into(),
+                method: text(),
+                outcome: pb::VerificationOutcome::Passed.into(),
+                score_permille: if kind == pb::VerificationKind::FaceComparison {
+                    962
+                } else {
+                    0
+                },
+            })
+        })
+        .collect()
+}
+
+/// The civil registry's commands, every free-text field holding [`TYPED`]: a marriage on an
+/// appointment with a scanned document, a marriage and its divorce back-filled from an archive
+/// file whose reference is the number itself, a death and its funeral.
+async fn civil_registry_commands(
+    client: &mut CivilRegistryServiceClient<Channel>,
+    clock: &FixedClock,
+    sent: &mut Sent,
+) {
+    let staff = token(&[Role::Caseworker], &[PINGSHAN]);
+    let approver = token(&[Role::Approver], &[PINGSHAN]);
+    let agency = token(&[Role::Agency], &["210500000000"]);
+    let wedding = date!(2025 - 06 - 10);
+    let publish = pb::PublishSlotsRequest {
+        metadata: metadata(),
+        registry: region(PINGSHAN),
+        day: day(wedding),
+        slots: vec![pb::Slot {
+            slot_id: "0900".into(),
+            capacity: 2,
+        }],
+    };
+    sent.note(&publish);
+    client
+        .publish_slots(with_token(publish, &approver))
+        .await
+        .expect("slots published");
+    let book = pb::BookAppointmentRequest {
+        metadata: metadata(),
+        registry: region(PINGSHAN),
+        day: day(wedding),
+        slot_id: "0900".into(),
+        service: pb::AppointmentService::Marriage.into(),
+        parties: vec![citizen(HUSBAND).expect("set"), citizen(WIFE).expect("set")],
+    };
+    sent.note(&book);
+    let appointment_id = client
+        .book_appointment(with_token(book, &agency))
+        .await
+        .expect("booked")
+        .into_inner()
+        .appointment_id;
+    clock.set(wedding);
+    client
+        .check_in_appointment(with_token(
+            pb::CheckInAppointmentRequest {
+                metadata: metadata(),
+                appointment_id: appointment_id.clone(),
+            },
+            &staff,
+        ))
+        .await
+        .expect("checked in");
+    let register = pb::RegisterMarriageRequest {
+        metadata: metadata(),
+        appointment_id,
+        parties: vec![party(HUSBAND), party(WIFE)],
+        verifications: checks(&[HUSBAND, WIFE]),
+    };
+    sent.note(&register);
+    let marriage_id = client
+        .register_marriage(with_token(register, &staff))
+        .await
+        .expect("registered")
+        .into_inner()
+        .marriage_id;
+    let attach = pb::AttachArchiveDocumentRequest {
+        metadata: metadata(),
+        record_id: marriage_id,
+        document: Some(pb::ArchiveDocument {
+            document_id: "p1".into(),
+            sha256: "ab".repeat(32),
+            storage_uri: format!("s3://bx-archive/{TYPED}/p1.pdf"),
+            media_type: "application/pdf".into(),
+        }),
+    };
+    sent.note(&attach);
+    client
+        .attach_archive_document(with_token(attach, &staff))
+        .await
+        .expect("document attached");
+
+    let backfill = pb::BackfillMarriageRequest {
+        metadata: metadata(),
+        archive_reference: TYPED.into(),
+        certificate_number: text(),
+        registry: region(PINGSHAN),
+        registered_on: day(date!(2020 - 05 - 20)),
+        parties: vec![party(OTHER_MAN), party(OTHER_WOMAN)],
+    };
+    sent.note(&backfill);
+    let backfilled = client
+        .backfill_marriage(with_token(backfill.clone(), &staff))
+        .await
+        .expect("back-filled")
+        .into_inner();
+    // The same archive file entered again is recognised: nothing new is recorded.
+    let again = client
+        .backfill_marriage(with_token(
+            pb::BackfillMarriageRequest {
+                metadata: metadata(),
+                ..backfill
+            },
+            &staff,
+        ))
+        .await
+        .expect("the same back-fill answers the same")
+        .into_inner();
+    assert_eq!(again.marriage_id, backfilled.marriage_id);
+    assert_eq!(again.result, None, "a repeated back-fill records nothing");
+    let divorce = pb::BackfillDivorceRequest {
+        metadata: metadata(),
+        archive_reference: TYPED.into(),
+        marriage_id: backfilled.marriage_id,
+        certificate_number: text(),
+        registry: region(PINGSHAN),
+        registered_on: day(date!(2023 - 03 - 01)),
+    };
+    sent.note(&divorce);
+    client
+        .backfill_divorce(with_token(divorce, &staff))
+        .await
+        .expect("divorce back-filled");
+
+    clock.set(date!(2026 - 01 - 05));
+    let death = pb::RecordDeathRequest {
+        metadata: metadata(),
+        citizen: citizen(HUSBAND),
+        name: text(),
+        died_on: day(date!(2026 - 01 - 03)),
+        county: region(PINGSHAN),
+        source: pb::DeathSource::Hospital.into(),
+        source_reference: text(),
+    };
+    sent.note(&death);
+    let death_id = client
+        .record_death(with_token(death, &agency))
+        .await
+        .expect("death recorded")
+        .into_inner()
+        .death_id;
+    let funeral = pb::RecordFuneralServiceRequest {
+        metadata: metadata(),
+        death_id,
+        funeral_home: text(),
+        cremated_on: day(date!(2026 - 01 - 04)),
+        burial: pb::BurialType::Tree.into(),
+        buried_on: day(date!(2026 - 01 - 05)),
+        basic_fee: Some(common::Money { fen: 180_000 }),
+    };
+    sent.note(&funeral);
+    client
+        .record_funeral_service(with_token(funeral, &staff))
+        .await
+        .expect("funeral recorded");
+}
+
+/// The place-names commands, every free-text field holding [`TYPED`]: an adjustment proposed,
+/// reviewed and approved, another rejected; a road's name proposed, evaluated, commented on,
+/// approved, published, signposted (the sign inspected, replaced, removed) and retired, another
+/// rejected; a boundary recorded and inspected. An id given as the number is refused.
+async fn place_names_commands(client: &mut PlaceNamesServiceClient<Channel>, sent: &mut Sent) {
+    let caseworker = token(&[Role::Caseworker], &[PINGSHAN]);
+    let approver = token(&[Role::Approver], &[PINGSHAN]);
+    let date = |y, m, d| {
+        Some(common::Date {
+            year: y,
+            month: m,
+            day: d,
+        })
+    };
+    let division = |name: String| placenames::DivisionRef {
+        code: region(PINGSHAN),
+        name,
+    };
+    let adjustment = placenames::ProposeAdjustmentRequest {
+        metadata: metadata(),
+        adjustment_id: "PS-2025-rename".into(),
+        kind: placenames::AdjustmentKind::Rename.into(),
+        before: vec![division("平山区".into())],
+        after: vec![division(text())],
+        justification: text(),
+        proposed_on: date(2025, 1, 10),
+        ..Default::default()
+    };
+    sent.note(&adjustment);
+    client
+        .propose_adjustment(with_token(adjustment, &caseworker))
+        .await
+        .expect("adjustment proposed");
+
+    let id = "PS-road-1".to_owned();
+    let propose = placenames::ProposePlaceNameRequest {
+        metadata: metadata(),
+        place_name_id: id.clone(),
+        kind: placenames::PlaceKind::Road.into(),
+        name: text(),
+        pinyin: "Jian Lu".into(),
+        region: region(PINGSHAN),
+        meaning: text(),
+        proposed_on: date(2025, 3, 1),
+        replaces: String::new(),
+    };
+    sent.note(&propose);
+    client
+        .propose_place_name(with_token(propose, &caseworker))
+        .await
+        .expect("place name proposed");
+    let evaluation = placenames::RecordPlaceNameEvaluationRequest {
+        metadata: metadata(),
+        place_name_id: id.clone(),
+        favourable: true,
+        summary: text(),
+        evaluated_on: date(2025, 3, 20),
+    };
+    sent.note(&evaluation);
+    client
+        .record_place_name_evaluation(with_token(evaluation, &caseworker))
+        .await
+        .expect("evaluated");
+    client
+        .open_place_name_comment_period(with_token(
+            placenames::OpenPlaceNameCommentPeriodRequest {
+                metadata: metadata(),
+                place_name_id: id.clone(),
+                opened_on: date(2025, 4, 1),
+                closes_on: date(2025, 4, 15),
+            },
+            &caseworker,
+        ))
+        .await
+        .expect("comment period opened");
+    let comment = placenames::RecordPlaceNameCommentRequest {
+        metadata: metadata(),
+        place_name_id: id.clone(),
+        summary: text(),
+        received_on: date(2025, 4, 3),
+    };
+    sent.note(&comment);
+    client
+        .record_place_name_comment(with_token(comment, &caseworker))
+        .await
+        .expect("comment recorded");
+    client
+        .close_place_name_comment_period(with_token(
+            placenames::ClosePlaceNameCommentPeriodRequest {
+                metadata: metadata(),
+                place_name_id: id.clone(),
+                closed_on: date(2025, 4, 15),
+            },
+            &caseworker,
+        ))
+        .await
+        .expect("comment period closed");
+    let approve = placenames::ApprovePlaceNameRequest {
+        metadata: metadata(),
+        place_name_id: id,
+        approved_on: date(2025, 4, 20),
+        approval_reference: text(),
+    };
+    sent.note(&approve);
+    client
+        .approve_place_name(with_token(approve, &approver))
+        .await
+        .expect("approved");
+
+    // An id chosen by the filer keys a stream: one holding a citizen id number is refused.
+    let refused = client
+        .propose_adjustment(with_token(
+            placenames::ProposeAdjustmentRequest {
+                metadata: metadata(),
+                adjustment_id: TYPED.into(),
+                kind: placenames::AdjustmentKind::Rename.into(),
+                before: vec![division("平山区".into())],
+                after: vec![division("新平山区".into())],
+                justification: "更名".into(),
+                proposed_on: date(2025, 1, 10),
+                ..Default::default()
+            },
+            &caseworker,
+        ))
+        .await
+        .expect_err("a citizen id number is no id");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+
+    for review in [
+        placenames::ReviewKind::Expert,
+        placenames::ReviewKind::Risk,
+        placenames::ReviewKind::PublicOpinion,
+    ] {
+        command!(
+            sent,
+            client,
+            record_adjustment_review,
+            &caseworker,
+            placenames::RecordAdjustmentReviewRequest {
+                metadata: metadata(),
+                adjustment_id: "PS-2025-rename".into(),
+                review: review.into(),
+                favourable: true,
+                summary: text(),
+                recorded_on: date(2025, 3, 1),
+            }
+        );
+    }
+    command!(
+        sent,
+        client,
+        approve_adjustment,
+        &approver,
+        placenames::ApproveAdjustmentRequest {
+            metadata: metadata(),
+            adjustment_id: "PS-2025-rename".into(),
+            approved_on: date(2025, 5, 20),
+            approval_reference: text(),
+        }
+    );
+    let xihu = |name: &str| placenames::DivisionRef {
+        code: region(XIHU),
+        name: name.to_owned(),
+    };
+    command!(
+        sent,
+        client,
+        propose_adjustment,
+        &token(&[Role::Caseworker], &[XIHU]),
+        placenames::ProposeAdjustmentRequest {
+            metadata: metadata(),
+            adjustment_id: "XH-2025-rename".into(),
+            kind: placenames::AdjustmentKind::Rename.into(),
+            before: vec![xihu("溪湖区")],
+            after: vec![xihu("新溪湖区")],
+            justification: "更名".into(),
+            proposed_on: date(2025, 1, 10),
+            ..Default::default()
+        }
+    );
+    command!(
+        sent,
+        client,
+        reject_adjustment,
+        &token(&[Role::Approver], &[XIHU]),
+        placenames::RejectAdjustmentRequest {
+            metadata: metadata(),
+            adjustment_id: "XH-2025-rename".into(),
+            rejected_on: date(2025, 2, 1),
+            reason: text(),
+        }
+    );
+
+    command!(
+        sent,
+        client,
+        publish_place_name,
+        &approver,
+        placenames::PublishPlaceNameRequest {
+            metadata: metadata(),
+            place_name_id: "PS-road-1".into(),
+            published_on: date(2025, 5, 1),
+        }
+    );
+    command!(
+        sent,
+        client,
+        install_sign,
+        &caseworker,
+        placenames::InstallSignRequest {
+            metadata: metadata(),
+            sign_id: "PS-sign-1".into(),
+            place_name_id: "PS-road-1".into(),
+            text: text(),
+            location: text(),
+            installed_on: date(2026, 2, 1),
+        }
+    );
+    command!(
+        sent,
+        client,
+        inspect_sign,
+        &caseworker,
+        placenames::InspectSignRequest {
+            metadata: metadata(),
+            sign_id: "PS-sign-1".into(),
+            condition: placenames::SignCondition::Damaged.into(),
+            note: text(),
+            inspected_on: date(2026, 3, 1),
+        }
+    );
+    command!(
+        sent,
+        client,
+        replace_sign,
+        &caseworker,
+        placenames::ReplaceSignRequest {
+            metadata: metadata(),
+            sign_id: "PS-sign-1".into(),
+            reason: text(),
+            location: text(),
+            replaced_on: date(2026, 4, 1),
+        }
+    );
+    command!(
+        sent,
+        client,
+        remove_sign,
+        &caseworker,
+        placenames::RemoveSignRequest {
+            metadata: metadata(),
+            sign_id: "PS-sign-1".into(),
+            reason: text(),
+            removed_on: date(2026, 5, 1),
+        }
+    );
+    command!(
+        sent,
+        client,
+        retire_place_name,
+        &approver,
+        placenames::RetirePlaceNameRequest {
+            metadata: metadata(),
+            place_name_id: "PS-road-1".into(),
+            retired_on: date(2026, 6, 1),
+            reason: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        propose_place_name,
+        &caseworker,
+        placenames::ProposePlaceNameRequest {
+            metadata: metadata(),
+            place_name_id: "PS-road-2".into(),
+            kind: placenames::PlaceKind::Road.into(),
+            name: "河西路".into(),
+            pinyin: "Hexi Lu".into(),
+            region: region(PINGSHAN),
+            meaning: "在河之西".into(),
+            proposed_on: date(2025, 3, 1),
+            replaces: String::new(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        reject_place_name,
+        &approver,
+        placenames::RejectPlaceNameRequest {
+            metadata: metadata(),
+            place_name_id: "PS-road-2".into(),
+            rejected_on: date(2025, 3, 5),
+            reason: text(),
+        }
+    );
+
+    let boundary = "210502-210503".to_owned();
+    // A boundary between two counties is the city's.
+    let caseworker = token(&[Role::Caseworker], &["210500000000"]);
+    command!(
+        sent,
+        client,
+        record_boundary,
+        &caseworker,
+        placenames::RecordBoundaryRequest {
+            metadata: metadata(),
+            boundary_id: boundary.clone(),
+            between: vec![region(XIHU).expect("set"), region(PINGSHAN).expect("set"),],
+            description: text(),
+            recorded_on: date(2024, 1, 1),
+        }
+    );
+    command!(
+        sent,
+        client,
+        start_inspection_round,
+        &caseworker,
+        placenames::StartInspectionRoundRequest {
+            metadata: metadata(),
+            boundary_id: boundary.clone(),
+            round: 1,
+            started_on: date(2024, 3, 1),
+        }
+    );
+    command!(
+        sent,
+        client,
+        record_inspection_finding,
+        &caseworker,
+        placenames::RecordInspectionFindingRequest {
+            metadata: metadata(),
+            boundary_id: boundary.clone(),
+            round: 1,
+            kind: placenames::InspectionFindingKind::MarkerDamaged.into(),
+            description: text(),
+            recorded_on: date(2024, 4, 2),
+        }
+    );
+    command!(
+        sent,
+        client,
+        resolve_inspection_finding,
+        &caseworker,
+        placenames::ResolveInspectionFindingRequest {
+            metadata: metadata(),
+            boundary_id: boundary.clone(),
+            round: 1,
+            finding: 1,
+            resolution: text(),
+            resolved_on: date(2024, 5, 1),
+        }
+    );
+    command!(
+        sent,
+        client,
+        complete_inspection_round,
+        &caseworker,
+        placenames::CompleteInspectionRoundRequest {
+            metadata: metadata(),
+            boundary_id: boundary,
+            round: 1,
+            completed_on: date(2024, 10, 1),
+            conclusion: text(),
+        }
+    );
+}
+
+/// Calls every RPC of [`SERVICES`] once with every string field set to [`TYPED`], as a caller
+/// with every role in the whole province; whatever the answer (most are refusals).
+async fn every_rpc_with_the_number_everywhere(host: &TestHost, descriptors: &Descriptors) {
+    let all_roles = token(&Role::ALL, &[PROVINCE]);
+    for (path, input) in &descriptors.rpcs {
+        let service = if path.contains("PlaceNames") {
+            "placenames"
+        } else {
+            "civilregistry"
+        };
+        let mut grpc = tonic::client::Grpc::new(host.channel(service).await);
+        grpc.ready().await.expect("the channel is ready");
+        let body = Bytes::from(descriptors.encode_all_strings(input, TYPED, 0));
+        let _ = grpc
+            .unary::<_, Bytes, _>(
+                with_token(body, &all_roles),
+                path.parse().expect("a valid path"),
+                RawCodec,
+            )
+            .await;
+    }
+}
+
+/// Every stream id in `service`'s store.
+async fn stream_ids(host: &TestHost, service: &str) -> BTreeSet<String> {
+    let store = minzheng_eventstore::connect(host.database_url(service), Upcasters::default())
+        .await
+        .expect("the store opens");
+    let mut streams = BTreeSet::new();
+    let mut after = Cursor::START;
+    loop {
+        let batch = store.read_all(after, 1_000).await.expect("readable");
+        let Some(last) = batch.events.last() else {
+            return streams;
+        };
+        after = last.cursor;
+        streams.extend(batch.events.iter().map(|e| e.stream.to_string()));
+    }
+}
+
+#[tokio::test]
+async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
+    let captured = Captured::default();
+    // Everything this project logs, at every level; other crates' logs down to DEBUG. Their
+    // TRACE output dumps protocol frames (async-nats prints whole messages, payloads included):
+    // never a level to run a deployment at.
+    let levels = Targets::new()
+        .with_default(LevelFilter::DEBUG)
+        .with_target("minzheng", LevelFilter::TRACE);
+    tracing::subscriber::set_global_default(
+        Registry::default().with(captured.clone().with_filter(levels)),
+    )
+    .expect("the only subscriber of this test binary");
+    let descriptors = Descriptors::load();
+
+    let clock = FixedClock::new(date!(2025 - 06 - 01));
+    let host = TestHost::distributed()
+        .service(minzheng_placenames::Module::default())
+        .service(
+            minzheng_civilregistry::Module::new(SecretString::from(PSEUDONYM_KEY))
+                .with_clock(Arc::new(clock.clone())),
+        )
+        .start()
+        .await;
+    let mut messages = host
+        .nats()
+        .subscribe(format!("{}.>", host.bus_prefix()))
+        .await
+        .expect("subscribed to the hosts' bus");
+
+    let mut place_names = PlaceNamesServiceClient::new(host.channel("placenames").await);
+    let imported = place_names
+        .import_divisions(with_token(
+            placenames::ImportDivisionsRequest {
+                metadata: metadata(),
+                csv: BENXI.csv.as_bytes().to_vec(),
+                valid_from: Some(BENXI.valid_from.into()),
+            },
+            &token(&[Role::Operator], &[PROVINCE]),
+        ))
+        .await
+        .expect("Benxi's divisions imported")
+        .into_inner();
+    // The place-names directory has the imported divisions before the commands check them.
+    place_names
+        .get_division(placenames::GetDivisionRequest {
+            code: region(PINGSHAN),
+            as_of: None,
+            read: Some(common::ReadOptions {
+                min_position: imported.position,
+            }),
+        })
+        .await
+        .expect("平山区 is recorded");
+    host.settle().await;
+
+    let mut sent = Sent::default();
+    place_names_commands(&mut place_names, &mut sent).await;
+    let mut civil_registry = CivilRegistryServiceClient::new(host.channel("civilregistry").await);
+    civil_registry_commands(&mut civil_registry, &clock, &mut sent).await;
+    every_rpc_with_the_number_everywhere(&host, &descriptors).await;
+    host.settle().await;
+
+    // Every free-text field of every command was sent with the number.
+    let mut typed = BTreeSet::new();
+    for (message, bytes) in &sent.0 {
+        descriptors.fields_containing(message, bytes, TYPED, &mut typed);
+    }
+    let free_text = descriptors.free_text_fields();
+    let missing: Vec<_> = free_text.iter().filter(|f| !typed.contains(*f)).collect();
+    assert!(
+        missing.is_empty(),
+        "free-text fields this test does not send the number in: {missing:#?}"
+    );
+    // What the bus carried: subjects and every header value.
+    let mut on_the_bus = Vec::new();
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_millis(500), messages.next()).await
+    {
+        on_the_bus.push(format!("subject {}", message.subject));
+        for (name, values) in message.headers.iter().flat_map(|h| h.iter()) {
+            for value in values {
+                on_the_bus.push(format!("header {name}: {value}"));
+            }
+        }
+    }
+    assert!(
+        on_the_bus
+            .iter()
+            .any(|m| m.contains(".civilregistry.marriage.backfilled")),
+        "the back-filled marriage was published: {on_the_bus:#?}"
+    );
+    let mut streams = stream_ids(&host, "civilregistry").await;
+    streams.extend(stream_ids(&host, "placenames").await);
+    assert!(
+        streams.iter().any(|s| s.starts_with("marriage-A-")),
+        "the back-filled marriage was stored: {streams:#?}"
+    );
+    let logs = captured.lines();
+    host.shutdown().await;
+
+    let mut leaks = Vec::new();
+    for number in PERSONAL {
+        let found = |what: &str, lines: &mut dyn Iterator<Item = &String>| {
+            lines
+                .filter(|l| l.contains(number))
+                .map(|l| format!("{what}: {l}"))
+                .collect::<Vec<_>>()
+        };
+        leaks.extend(found("stream id", &mut streams.iter()));
+        leaks.extend(found("bus", &mut on_the_bus.iter()));
+        leaks.extend(found("log or span", &mut logs.iter()));
+    }
+    assert!(leaks.is_empty(), "personal data leaked: {leaks:#?}");
+}
