@@ -91,8 +91,9 @@ pub struct FaultLog {
     pub violations: Vec<String>,
 }
 
-/// Injects faults of `kinds` (each at least once when time allows: the kinds are dealt in
-/// shuffled rounds) until `until`.
+/// Injects faults of `kinds`, dealt in shuffled rounds, until `until`; the first round is always
+/// completed, so every kind is injected at least once even when its faults take longer than the
+/// time given.
 pub async fn run(
     suite: &mut Suite,
     kinds: &[FaultKind],
@@ -102,15 +103,19 @@ pub async fn run(
     ledger: &Ledger,
 ) -> FaultLog {
     let mut log = FaultLog::default();
-    let mut round = Vec::new();
-    while Instant::now() < until && !kinds.is_empty() {
+    let mut round = kinds.to_vec();
+    rng.shuffle(&mut round);
+    let mut first_round = true;
+    while !kinds.is_empty() && (first_round || Instant::now() < until) {
         if round.is_empty() {
+            first_round = false;
             round = kinds.to_vec();
             rng.shuffle(&mut round);
+            continue;
         }
         let kind = round.pop().expect("a non-empty round");
         tokio::time::sleep(rng.duration(pacing.gap.0, pacing.gap.1)).await;
-        if Instant::now() >= until {
+        if !first_round && Instant::now() >= until {
             break;
         }
         *log.injected.entry(kind).or_default() += 1;
