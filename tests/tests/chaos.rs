@@ -54,3 +54,81 @@ async fn no_acknowledged_command_is_lost_and_nothing_is_published_or_applied_twi
         );
     }
 }
+
+/// Reconciliation's stream check counts what it claims to: a stream holding events 1, 3, 2 and
+/// 1 again (republished without its message id, as a relay restarted after the duplicate window
+/// would), of a store holding 1 to 4, has one duplicated, one lost and one out of order.
+#[tokio::test]
+async fn the_stream_check_counts_lost_duplicated_and_reordered_events() {
+    use async_nats::{HeaderMap, header::NATS_MESSAGE_ID, jetstream};
+    use minzheng_bus::{BusNaming, envelope};
+    use minzheng_eventstore::{Cursor, Metadata, RecordedEvent, StreamId};
+    use minzheng_testkit::{nats, unique_name};
+    use minzheng_tests::chaos::reconcile::check_stream;
+
+    let naming = BusNaming::with_prefix(&unique_name("chaos"), "widgets").expect("valid names");
+    let js = jetstream::new(nats().await);
+    js.create_stream(jetstream::stream::Config {
+        name: naming.stream_name().to_owned(),
+        subjects: vec![naming.stream_subjects()],
+        ..Default::default()
+    })
+    .await
+    .expect("a test stream");
+    let stored: Vec<RecordedEvent> = (1..=4)
+        .map(|position| RecordedEvent {
+            id: uuid::Uuid::now_v7(),
+            stream: StreamId::new("widget", format!("w{position}")).expect("a stream id"),
+            stream_version: 1,
+            position,
+            cursor: Cursor {
+                tx: position,
+                position,
+            },
+            event_type: "test.v1.WidgetMade".to_owned(),
+            schema_version: 1,
+            payload: bytes::Bytes::from_static(b"w"),
+            metadata: Metadata::default(),
+            recorded_at: time::macros::datetime!(2026-01-01 0:00 UTC),
+        })
+        .collect();
+    for (event, with_message_id) in [
+        (&stored[0], true),
+        (&stored[2], true),
+        (&stored[1], true),
+        (&stored[0], false),
+    ] {
+        let message = envelope::encode(&naming, event).expect("an encodable event");
+        let mut headers = HeaderMap::new();
+        for (name, values) in message.headers.iter() {
+            if with_message_id || name.as_ref() != NATS_MESSAGE_ID {
+                for value in values {
+                    headers.append(name.clone(), value.clone());
+                }
+            }
+        }
+        js.publish_with_headers(message.subject, headers, message.payload)
+            .await
+            .expect("publish")
+            .await
+            .expect("stored");
+    }
+    let check = check_stream(&js, naming.stream_name(), &stored)
+        .await
+        .expect("the stream is readable");
+    js.delete_stream(naming.stream_name())
+        .await
+        .expect("cleanup");
+    assert_eq!(
+        (
+            check.stored,
+            check.published,
+            check.lost,
+            check.duplicated,
+            check.out_of_order,
+            check.unknown
+        ),
+        (4, 4, 1, 1, 1, 0),
+        "{check:?}"
+    );
+}

@@ -44,7 +44,7 @@ pub struct StreamCheck {
     pub duplicated: usize,
     /// In the stream, not in the store.
     pub unknown: usize,
-    /// Messages that come before the previous message in the store's read order.
+    /// First copies that come before the previous first copy in the store's read order.
     pub out_of_order: usize,
 }
 
@@ -111,7 +111,7 @@ pub async fn reconcile(
     for service in SERVICES {
         result
             .streams
-            .push(check_stream(&js, service, &events[service]).await?);
+            .push(check_stream(&js, Suite::naming(service).stream_name(), &events[service]).await?);
     }
     result.projection = check_projection(suite, stores["placenames"].clone()).await?;
     Ok(result)
@@ -201,12 +201,13 @@ fn check_commands(
     }
 }
 
-async fn check_stream(
+/// Compares the JetStream stream `name` with the events of its store, `stored` in read order.
+pub async fn check_stream(
     js: &jetstream::Context,
-    service: &str,
+    name: &str,
     stored: &[RecordedEvent],
 ) -> anyhow::Result<StreamCheck> {
-    let name = Suite::naming(service).stream_name().to_owned();
+    let name = name.to_owned();
     let mut check = StreamCheck {
         stream: name.clone(),
         stored: stored.len(),
@@ -229,7 +230,9 @@ async fn check_stream(
         let event = envelope::decode(Some(&message.headers), &message.payload)?;
         check.published += 1;
         if !seen.insert(event.id) {
+            // A duplicate is counted once, as a duplicate; the order is that of first copies.
             check.duplicated += 1;
+            continue;
         }
         if let Some(&index) = order.get(&event.id) {
             if last_index.is_some_and(|last| index <= last) {
