@@ -3,8 +3,8 @@
 //!
 //! Headers are CloudEvents 1.0 in binary content mode plus `Nats-Msg-Id` (the event id, which
 //! JetStream uses to drop a relay's re-publish) and the W3C trace context. The payload is the
-//! stored protobuf bytes, untouched. A message stored by the relay may also carry
-//! `Nats-Expected-Last-Msg-Id`, the relay's ordering guard (see `relay.rs`); readers ignore it.
+//! stored protobuf bytes, untouched. A message stored by the relay also carries
+//! `Nats-Expected-Last-Sequence`, the relay's ordering guard (see `relay`); readers ignore it.
 //!
 //! Deliberately left out: the actor and the idempotency key (who did it is personal data, and
 //! the key is a private matter between a client and its service) and the store's transaction id

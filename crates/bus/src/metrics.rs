@@ -11,7 +11,7 @@ use opentelemetry::{
 #[derive(Debug, Clone)]
 pub(crate) struct RelayMetrics {
     pub published: Counter<u64>,
-    pub duplicates: Counter<u64>,
+    pub resyncs: Counter<u64>,
     pub batches: Counter<u64>,
     pub errors: Counter<u64>,
     pub lag: Histogram<f64>,
@@ -26,9 +26,12 @@ impl RelayMetrics {
                 .u64_counter("minzheng.relay.events_published")
                 .with_description("events the relay published and JetStream acknowledged")
                 .build(),
-            duplicates: meter
-                .u64_counter("minzheng.relay.duplicates")
-                .with_description("re-published events JetStream dropped as duplicates")
+            resyncs: meter
+                .u64_counter("minzheng.relay.resyncs")
+                .with_description(
+                    "times the relay found the stream ending elsewhere than its checkpoint and \
+                     continued from the stream's end",
+                )
                 .build(),
             batches: meter
                 .u64_counter("minzheng.relay.batches")

@@ -1,11 +1,18 @@
-//! The JetStream streams the bus relies on, created or updated idempotently at start-up: one
-//! stream per service and one dead-letter stream per deployment.
+//! The JetStream streams the bus relies on, created or reconciled at start-up: one stream per
+//! service and one dead-letter stream per deployment.
 //!
-//! Every setting that JetStream would otherwise default is written out, because the defaults
-//! are wrong for an event log (see `DESIGN.md`, "Known pitfalls"): file storage, limits
-//! retention, an explicit two-minute duplicate window (what lets a restarted relay re-publish
-//! without duplicates) and no maximum age unless configured. Only features of nats-server 2.9
-//! are used.
+//! A stream has two owners. The platform owns what correctness depends on: the subjects it
+//! publishes on, file storage, and the duplicate window (what drops a relay's re-publish within
+//! the window; the relay does not depend on it, see `relay.rs`). The operator owns retention,
+//! limits, replicas and everything else (`max_age`, `max_bytes`, `num_replicas`, `deny_delete`,
+//! placement...): those come from [`StreamSettings`] only when the stream is created, and an
+//! existing stream keeps whatever is set on the server, so `nats stream edit` is never undone by
+//! a restart. A setting that differs from the server's is reported, not applied.
+//!
+//! When a stream is created, every setting JetStream would otherwise default is written out,
+//! because the defaults are wrong for an event log (see `DESIGN.md`, "Known pitfalls"): file
+//! storage, limits retention, discard old, an explicit duplicate window and no limits unless
+//! configured. Only features of nats-server 2.9 are used.
 //!
 //! This module does not publish or consume; it only shapes streams.
 
@@ -13,22 +20,28 @@ use std::time::Duration;
 
 use async_nats::jetstream::{
     self,
-    context::CreateStreamError,
-    stream::{DiscardPolicy, RetentionPolicy, StorageType},
+    context::{CreateStreamError, GetStreamError, GetStreamErrorKind},
+    stream::{Config, DiscardPolicy, RetentionPolicy, StorageType},
 };
+use tracing::{info, warn};
 
 use crate::naming::BusNaming;
 
-/// How a service's stream keeps events.
+/// JetStream's error code for "stream not found".
+const STREAM_NOT_FOUND: u64 = 10059;
+
+/// How a service's stream is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamSettings {
-    /// Window in which JetStream drops a message whose `Nats-Msg-Id` it has seen; a relay that
-    /// re-publishes later than this relies on consumer inboxes instead.
+    /// Window in which JetStream drops a message whose `Nats-Msg-Id` it has seen. Ensured on
+    /// every start.
     pub duplicate_window: Duration,
-    /// Oldest event kept; `None` keeps events until other limits apply (none by default).
+    /// Oldest event kept, for a new stream; `None` keeps events until another limit applies.
     pub max_age: Option<Duration>,
-    /// Replicas in a clustered JetStream (1 on a single server).
-    pub replicas: usize,
+    /// Most bytes kept, for a new stream; `None` is unlimited.
+    pub max_bytes: Option<u64>,
+    /// Replicas in a clustered JetStream, for a new stream; `None` is 1.
+    pub replicas: Option<usize>,
 }
 
 impl Default for StreamSettings {
@@ -36,51 +49,123 @@ impl Default for StreamSettings {
         Self {
             duplicate_window: Duration::from_secs(120),
             max_age: None,
-            replicas: 1,
+            max_bytes: None,
+            replicas: None,
         }
     }
 }
 
-/// Creates the service's stream, or updates it to `settings` when it exists.
+/// A stream could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamSetupError {
+    #[error("cannot read stream {stream}: {source}")]
+    Read {
+        stream: String,
+        source: GetStreamError,
+    },
+    #[error("cannot create or update stream {stream}: {source}")]
+    Write {
+        stream: String,
+        source: CreateStreamError,
+    },
+    #[error(
+        "stream {stream} keeps its messages in memory; the platform needs file storage (recreate \
+         it, or delete it and let the service create it)"
+    )]
+    MemoryStorage { stream: String },
+}
+
+/// Creates the service's stream, or reconciles an existing one (see the module docs).
 pub async fn ensure_service_stream(
     js: &jetstream::Context,
     naming: &BusNaming,
     settings: &StreamSettings,
-) -> Result<(), CreateStreamError> {
-    js.create_or_update_stream(stream_config(
+) -> Result<(), StreamSetupError> {
+    ensure(
+        js,
         naming.stream_name().to_owned(),
         naming.stream_subjects(),
         format!("events of the {} service", naming.service()),
         settings,
-    ))
-    .await?;
-    Ok(())
+    )
+    .await
 }
 
 /// Creates the deployment's dead-letter stream (`<PREFIX>_DEADLETTER` on
-/// `<prefix>.deadletter.>`), or updates it to `settings` when it exists.
+/// `<prefix>.deadletter.>`), or reconciles an existing one.
 pub async fn ensure_deadletter_stream(
     js: &jetstream::Context,
     naming: &BusNaming,
     settings: &StreamSettings,
-) -> Result<(), CreateStreamError> {
-    js.create_or_update_stream(stream_config(
+) -> Result<(), StreamSetupError> {
+    ensure(
+        js,
         naming.deadletter_stream(),
         naming.deadletter_subjects(),
         "events consumers parked after repeated failures".to_owned(),
         settings,
-    ))
-    .await?;
-    Ok(())
+    )
+    .await
 }
 
-fn stream_config(
+async fn ensure(
+    js: &jetstream::Context,
     name: String,
     subject: String,
     description: String,
     settings: &StreamSettings,
-) -> jetstream::stream::Config {
-    jetstream::stream::Config {
+) -> Result<(), StreamSetupError> {
+    let existing = match js.get_stream(&name).await {
+        // `get_stream` asked the server for the stream's info, configuration included.
+        Ok(stream) => Some(stream.cached_info().config.clone()),
+        Err(error) if is_not_found(&error) => None,
+        Err(source) => {
+            return Err(StreamSetupError::Read {
+                stream: name,
+                source,
+            });
+        }
+    };
+    let written = match existing {
+        None => {
+            let config = new_stream_config(name.clone(), subject, description, settings);
+            js.create_stream(config).await.map(|_| ())
+        }
+        Some(current) => {
+            if current.storage != StorageType::File {
+                return Err(StreamSetupError::MemoryStorage { stream: name });
+            }
+            report_operator_settings(&current, settings);
+            match reconciled(&current, &subject, settings) {
+                Some(config) => {
+                    info!(stream = %name, "updating the stream's subjects or duplicate window");
+                    js.update_stream(config).await.map(|_| ())
+                }
+                None => Ok(()),
+            }
+        }
+    };
+    written.map_err(|source| StreamSetupError::Write {
+        stream: name,
+        source,
+    })
+}
+
+fn is_not_found(error: &GetStreamError) -> bool {
+    match error.kind() {
+        GetStreamErrorKind::JetStream(e) => e.error_code().0 == STREAM_NOT_FOUND,
+        _ => false,
+    }
+}
+
+/// The configuration of a stream the platform creates.
+fn new_stream_config(
+    name: String,
+    subject: String,
+    description: String,
+    settings: &StreamSettings,
+) -> Config {
+    Config {
         name,
         subjects: vec![subject],
         description: Some(description),
@@ -90,10 +175,131 @@ fn stream_config(
         duplicate_window: settings.duplicate_window,
         max_age: settings.max_age.unwrap_or(Duration::ZERO),
         max_messages: -1,
-        max_bytes: -1,
+        max_bytes: settings
+            .max_bytes
+            .map_or(-1, |bytes| i64::try_from(bytes).unwrap_or(i64::MAX)),
         max_messages_per_subject: -1,
         max_consumers: -1,
-        num_replicas: settings.replicas,
+        num_replicas: settings.replicas.unwrap_or(1),
         ..Default::default()
+    }
+}
+
+/// `current` with what the platform needs ensured, or `None` when it already has it. Every
+/// other field is the server's, unchanged.
+fn reconciled(current: &Config, subject: &str, settings: &StreamSettings) -> Option<Config> {
+    let has_subject = current.subjects.iter().any(|s| s == subject);
+    if has_subject && current.duplicate_window == settings.duplicate_window {
+        return None;
+    }
+    let mut config = current.clone();
+    if !has_subject {
+        config.subjects.push(subject.to_owned());
+    }
+    config.duplicate_window = settings.duplicate_window;
+    Some(config)
+}
+
+/// Logs each configured retention setting the server has otherwise: the server's stays.
+fn report_operator_settings(current: &Config, settings: &StreamSettings) {
+    let stream = current.name.as_str();
+    if let Some(age) = settings.max_age.filter(|age| *age != current.max_age) {
+        info!(stream, configured = ?age, on_server = ?current.max_age, "stream max_age set on the server is kept");
+    }
+    if let Some(bytes) = settings.max_bytes
+        && i64::try_from(bytes).ok() != Some(current.max_bytes)
+    {
+        info!(
+            stream,
+            configured = bytes,
+            on_server = current.max_bytes,
+            "stream max_bytes set on the server is kept"
+        );
+    }
+    if let Some(replicas) = settings.replicas.filter(|r| *r != current.num_replicas) {
+        warn!(
+            stream,
+            configured = replicas,
+            on_server = current.num_replicas,
+            "stream replicas set on the server are kept"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> StreamSettings {
+        StreamSettings::default()
+    }
+
+    #[test]
+    fn a_new_stream_spells_out_every_default_that_matters() {
+        let config = new_stream_config("S".into(), "p.s.>".into(), "d".into(), &settings());
+        assert_eq!(config.storage, StorageType::File);
+        assert_eq!(config.retention, RetentionPolicy::Limits);
+        assert_eq!(config.duplicate_window, Duration::from_secs(120));
+        assert_eq!((config.max_age, config.max_bytes), (Duration::ZERO, -1));
+        assert_eq!(config.num_replicas, 1);
+    }
+
+    #[test]
+    fn configured_limits_apply_to_a_new_stream() {
+        let settings = StreamSettings {
+            max_age: Some(Duration::from_secs(86_400)),
+            max_bytes: Some(1 << 30),
+            replicas: Some(3),
+            ..settings()
+        };
+        let config = new_stream_config("S".into(), "p.s.>".into(), "d".into(), &settings);
+        assert_eq!(config.max_age, Duration::from_secs(86_400));
+        assert_eq!(config.max_bytes, 1 << 30);
+        assert_eq!(config.num_replicas, 3);
+    }
+
+    #[test]
+    fn an_existing_stream_keeps_the_operators_settings() {
+        let operator = Config {
+            max_age: Duration::from_secs(3_600),
+            max_bytes: 1_000_000,
+            num_replicas: 3,
+            deny_delete: true,
+            ..new_stream_config("S".into(), "p.s.>".into(), "d".into(), &settings())
+        };
+        let configured = StreamSettings {
+            max_age: Some(Duration::from_secs(60)),
+            replicas: Some(1),
+            ..settings()
+        };
+        assert!(reconciled(&operator, "p.s.>", &configured).is_none());
+        let widened = StreamSettings {
+            duplicate_window: Duration::from_secs(600),
+            ..configured
+        };
+        let update = reconciled(&operator, "p.s.>", &widened).expect("window differs");
+        assert_eq!(update.duplicate_window, Duration::from_secs(600));
+        assert_eq!(
+            (
+                update.max_age,
+                update.max_bytes,
+                update.num_replicas,
+                update.deny_delete
+            ),
+            (Duration::from_secs(3_600), 1_000_000, 3, true)
+        );
+    }
+
+    #[test]
+    fn a_missing_subject_is_added_beside_the_operators() {
+        let operator = Config {
+            subjects: vec!["other.>".into()],
+            ..new_stream_config("S".into(), "p.s.>".into(), "d".into(), &settings())
+        };
+        let update = reconciled(&operator, "p.s.>", &settings()).expect("subject missing");
+        assert_eq!(
+            update.subjects,
+            vec!["other.>".to_owned(), "p.s.>".to_owned()]
+        );
     }
 }

@@ -30,7 +30,7 @@ pub mod postgres;
 pub mod sqlite;
 mod upcast;
 
-use std::{fmt, sync::Arc};
+use std::{fmt, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -38,6 +38,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use upcast::{Upcaster, Upcasters};
+
+/// How long a store's pool waits for a connection (opening one included) before the call fails
+/// as [`StoreError::Unavailable`], unless the caller chooses (the platform setting
+/// `MZ_DATABASE_ACQUIRE_TIMEOUT_MS` defaults to this). Short, because a client told to retry
+/// later is better served than one kept waiting on a database that is down.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Longest accepted stream category or stream key, in bytes.
 pub const MAX_STREAM_PART_LEN: usize = 128;
@@ -458,9 +464,24 @@ impl Backend {
 /// Opens the store named by a URL (`postgres://…` or `sqlite://…`), applies its migrations and
 /// returns it with the given upcasters.
 pub async fn connect(url: &str, upcasters: Upcasters) -> Result<SharedStore> {
+    connect_with_acquire_timeout(url, upcasters, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// [`connect`] with a pool that waits at most `acquire_timeout` for a connection.
+pub async fn connect_with_acquire_timeout(
+    url: &str,
+    upcasters: Upcasters,
+    acquire_timeout: Duration,
+) -> Result<SharedStore> {
     Ok(match Backend::for_url(url)? {
-        Backend::Postgres => Arc::new(postgres::PostgresStore::connect(url, upcasters).await?),
-        Backend::Sqlite => Arc::new(sqlite::SqliteStore::connect(url, upcasters).await?),
+        Backend::Postgres => Arc::new(
+            postgres::PostgresStore::connect_with_acquire_timeout(url, upcasters, acquire_timeout)
+                .await?,
+        ),
+        Backend::Sqlite => Arc::new(
+            sqlite::SqliteStore::connect_with_acquire_timeout(url, upcasters, acquire_timeout)
+                .await?,
+        ),
     })
 }
 

@@ -46,8 +46,8 @@ use tracing::debug;
 use uuid::Uuid;
 
 use crate::{
-    AppendOutcome, AppendRequest, Cursor, EventStore, ExpectedVersion, Metadata, ReadBatch,
-    RecordedEvent, Result, Snapshot, StoreError, StreamId, Upcasters,
+    AppendOutcome, AppendRequest, Cursor, DEFAULT_ACQUIRE_TIMEOUT, EventStore, ExpectedVersion,
+    Metadata, ReadBatch, RecordedEvent, Result, Snapshot, StoreError, StreamId, Upcasters,
     convert::{
         from_db, limit_to_db, replay, required_version, schema_from_db, schema_to_db,
         stream_from_db, to_db,
@@ -57,10 +57,6 @@ use crate::{
 
 /// Pool size used by [`PostgresStore::connect`]; use [`PostgresStore::from_pool`] to choose.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
-
-/// How long [`PostgresStore::connect`]'s pool waits for a connection before the call fails as
-/// [`StoreError::Unavailable`]. Short, because a command waiting longer is better refused.
-pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How often an [`ExpectedVersion::Any`] append retries after losing a race. Retries queue on
 /// a per-stream lock (see [`STREAM_LOCK`]), so only appends naming an exact version can still
@@ -493,9 +489,19 @@ impl PostgresStore {
     /// throughput. A connection that died while idle instead fails the call that used it, with
     /// [`StoreError::Unavailable`], and the pool replaces it; the caller's retry succeeds.
     pub async fn connect(url: &str, upcasters: Upcasters) -> Result<Self> {
+        Self::connect_with_acquire_timeout(url, upcasters, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`PostgresStore::connect`] with a pool that waits at most `acquire_timeout` for a
+    /// connection (opening one included) before the call fails as [`StoreError::Unavailable`].
+    pub async fn connect_with_acquire_timeout(
+        url: &str,
+        upcasters: Upcasters,
+        acquire_timeout: Duration,
+    ) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(DEFAULT_MAX_CONNECTIONS)
-            .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
+            .acquire_timeout(acquire_timeout)
             .test_before_acquire(false)
             .connect(url)
             .await

@@ -33,8 +33,8 @@ use tracing::debug;
 use uuid::Uuid;
 
 use crate::{
-    AppendOutcome, AppendRequest, Cursor, EventStore, Metadata, NewEvent, ReadBatch, RecordedEvent,
-    Result, Snapshot, StoreError, StreamId, Upcasters,
+    AppendOutcome, AppendRequest, Cursor, DEFAULT_ACQUIRE_TIMEOUT, EventStore, Metadata, NewEvent,
+    ReadBatch, RecordedEvent, Result, Snapshot, StoreError, StreamId, Upcasters,
     convert::{
         from_db, limit_to_db, replay, required_version, schema_from_db, schema_to_db,
         stream_from_db, to_db,
@@ -49,9 +49,6 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 /// How long a statement waits for another process's write lock before failing as
 /// [`StoreError::Unavailable`].
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long a call waits for a pooled connection.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The columns every event read selects, by the names [`event_from_row`] expects.
 macro_rules! event_columns {
@@ -93,6 +90,16 @@ impl SqliteStore {
     /// connections to it share one cache with table-level locks, so it gets a single connection
     /// that never closes: fine for tests, without the concurrent readers of a file.
     pub async fn connect(url: &str, upcasters: Upcasters) -> Result<Self> {
+        Self::connect_with_acquire_timeout(url, upcasters, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`SqliteStore::connect`] with a pool that waits at most `acquire_timeout` for a
+    /// connection before the call fails as [`StoreError::Unavailable`].
+    pub async fn connect_with_acquire_timeout(
+        url: &str,
+        upcasters: Upcasters,
+        acquire_timeout: Duration,
+    ) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(StoreError::from_sqlx)?
             .journal_mode(SqliteJournalMode::Wal)
@@ -110,7 +117,7 @@ impl SqliteStore {
             SqlitePoolOptions::new().max_connections(DEFAULT_MAX_CONNECTIONS)
         };
         let pool = pool_options
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await
             .map_err(StoreError::from_sqlx)?;

@@ -488,7 +488,9 @@ mod tests {
     async fn a_typed_projection_on_the_bus_gets_decoded_events_and_fails_on_garbled_ones() {
         use minzheng_bus::Projection as _;
         let db = minzheng_testkit::TestSqlite::create();
-        let pool = minzheng_bus::connect_any(&db.url).await.expect("connect");
+        let pool = minzheng_bus::connect_any(&db.url, minzheng_eventstore::DEFAULT_ACQUIRE_TIMEOUT)
+            .await
+            .expect("connect");
         let mut conn = pool.acquire().await.expect("connection");
         sqlx::query("CREATE TABLE days (day TEXT NOT NULL, position BIGINT NOT NULL)")
             .execute(&mut *conn)

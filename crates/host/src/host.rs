@@ -9,7 +9,8 @@ use std::{
 
 use anyhow::{Context as _, bail};
 use minzheng_bus::{
-    BusNaming, ConsumerSettings, PgAdvisoryLease, Relay, RelayConfig, SoleRelay, connect_any,
+    BusNaming, ConsumerSettings, PgAdvisoryLease, Relay, RelayConfig, RelayState, SoleRelay,
+    StreamSettings, connect_any,
 };
 use minzheng_eventstore::{SharedStore, postgres::PostgresStore, sqlite::SqliteStore};
 use minzheng_kit::{
@@ -25,6 +26,7 @@ use crate::{
     ServiceModule,
     context::{ServiceContext, Sources, Tasks, spawn_task},
     platform::{HostedService, PlatformApi},
+    readiness::{self, NotReady},
     settle::{self, Probe, Probes},
     store_watch,
 };
@@ -192,9 +194,10 @@ impl Host {
         let background = CancellationToken::new();
         let tasks: Tasks = Arc::new(Mutex::new(Vec::new()));
         let probes: Probes = Arc::default();
+        let mut relays = Vec::new();
         if let Some(client) = &nats {
             for o in &opened {
-                start_relay(
+                let relay = start_relay(
                     o,
                     client,
                     &bus_prefix,
@@ -203,6 +206,7 @@ impl Host {
                     &tasks,
                     &probes,
                 )?;
+                relays.push((o.module.name(), relay));
             }
         }
         for o in &opened {
@@ -247,8 +251,22 @@ impl Host {
                 "service started"
             );
         }
-        server = server.add_service(PlatformApi::new(hosted).into_server());
+        let not_ready = NotReady::default();
+        server = server.add_service(PlatformApi::new(hosted, not_ready.clone()).into_server());
         let server = server.build().await.context("starting the gRPC server")?;
+        for (name, relay) in relays {
+            let follow = readiness::follow_relay(
+                name,
+                relay,
+                not_ready.clone(),
+                server.health().clone(),
+                server_token.clone(),
+            );
+            spawn_task(&tasks, name, format!("readiness {name}"), async move {
+                follow.await;
+                Ok(())
+            });
+        }
         info!(listen = %server.local_addr(), "serving gRPC");
         Ok(RunningHost {
             server,
@@ -267,25 +285,33 @@ async fn open(
     use minzheng_eventstore::Backend;
 
     let name = module.name();
+    // One wait for every pool, so that a database that is down is UNAVAILABLE in the same time
+    // whichever pool a call goes through.
+    let acquire_timeout = settings.database_acquire_timeout();
     let url = settings.database_url_or_embedded(name);
     let url = url.expose_secret();
     let backend =
         Backend::for_url(url).with_context(|| format!("opening the {name} event store"))?;
     let (store, postgres): (SharedStore, _) = match backend {
         Backend::Postgres => {
-            let store = PostgresStore::connect(url, module.upcasters())
-                .await
-                .with_context(|| format!("opening the {name} event store"))?;
+            let store = PostgresStore::connect_with_acquire_timeout(
+                url,
+                module.upcasters(),
+                acquire_timeout,
+            )
+            .await
+            .with_context(|| format!("opening the {name} event store"))?;
             (Arc::new(store.clone()), Some(store))
         }
         Backend::Sqlite => {
-            let store = SqliteStore::connect(url, module.upcasters())
-                .await
-                .with_context(|| format!("opening the {name} event store"))?;
+            let store =
+                SqliteStore::connect_with_acquire_timeout(url, module.upcasters(), acquire_timeout)
+                    .await
+                    .with_context(|| format!("opening the {name} event store"))?;
             (Arc::new(store), None)
         }
     };
-    let db = connect_any(url)
+    let db = connect_any(url, acquire_timeout)
         .await
         .with_context(|| format!("opening the {name} database"))?;
     minzheng_eventstore::migrations::run_service(&db, &module.migrations())
@@ -307,7 +333,7 @@ fn start_relay(
     background: &CancellationToken,
     tasks: &Tasks,
     probes: &Probes,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<tokio::sync::watch::Receiver<RelayState>> {
     let name = o.module.name();
     let naming = BusNaming::with_prefix(prefix, name)?;
     settle::register(
@@ -329,15 +355,31 @@ fn start_relay(
         ),
         None => Relay::new(o.store.clone(), client.clone(), naming, SoleRelay),
     }
-    .with_config(RelayConfig {
-        idle_poll: settings.relay_poll_interval(),
-        ..RelayConfig::default()
-    });
+    .with_config(relay_config(settings));
+    let state = relay.watch();
     let token = background.clone();
     spawn_task(tasks, name, format!("relay {name}"), async move {
         relay.run(token).await.map_err(anyhow::Error::from)
     });
-    Ok(())
+    Ok(state)
+}
+
+/// The relay's configuration from the operator's settings.
+fn relay_config(settings: &PlatformSettings) -> RelayConfig {
+    let stream = &settings.stream;
+    RelayConfig {
+        idle_poll: settings.relay_poll_interval(),
+        unready_after: settings.relay_unready_after(),
+        stream: StreamSettings {
+            duplicate_window: std::time::Duration::from_secs(stream.duplicate_window_secs),
+            max_age: stream.max_age_secs.map(std::time::Duration::from_secs),
+            max_bytes: stream.max_bytes,
+            replicas: stream
+                .replicas
+                .map(|r| usize::try_from(r).unwrap_or(usize::MAX)),
+        },
+        ..RelayConfig::default()
+    }
 }
 
 /// A started host.

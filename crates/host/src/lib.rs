@@ -26,6 +26,7 @@ pub mod edge;
 pub mod fields;
 mod host;
 mod platform;
+mod readiness;
 mod settle;
 mod store_watch;
 #[cfg(feature = "testing")]

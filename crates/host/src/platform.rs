@@ -16,6 +16,8 @@ use minzheng_proto::{
 use minzheng_types::Violations;
 use tonic::{Request, Response, Status};
 
+use crate::readiness::NotReady;
+
 /// Longest remark `CheckValues` accepts, in characters (as documented in the proto).
 const MAX_REMARK_CHARS: usize = 500;
 
@@ -30,12 +32,16 @@ pub(crate) struct HostedService {
 #[derive(Debug, Clone)]
 pub struct PlatformApi {
     services: Vec<HostedService>,
+    not_ready: NotReady,
 }
 
 impl PlatformApi {
-    pub(crate) fn new(mut services: Vec<HostedService>) -> Self {
+    pub(crate) fn new(mut services: Vec<HostedService>, not_ready: NotReady) -> Self {
         services.sort_by_key(|s| s.name);
-        Self { services }
+        Self {
+            services,
+            not_ready,
+        }
     }
 
     pub(crate) fn into_server(self) -> PlatformServiceServer<Self> {
@@ -62,6 +68,7 @@ impl PlatformService for PlatformApi {
                 name: service.name.to_owned(),
                 store_backend: backend.into(),
                 head_position: head.position,
+                not_ready_reason: self.not_ready.reason(service.name).unwrap_or_default(),
             });
         }
         Ok(Response::new(GetInfoResponse {

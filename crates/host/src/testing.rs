@@ -4,7 +4,8 @@
 //! per service, each on a fresh PostgreSQL database, relays and consumers on a unique JetStream
 //! subject prefix), always on port 0, and stopped and started again on the same data when a
 //! test needs a process to come back; tokens minted per role and scope; the access policy of a service
-//! checked call by call; the access matrix kept in the service's docs.
+//! checked call by call; the access matrix kept in the service's docs; every RPC's answer with
+//! the service's database cut (`database_cut`, through [`TestHostBuilder::through_proxy`]).
 //!
 //! Under `CI=true` a test that cannot reach PostgreSQL or NATS fails (the test kit panics with
 //! instructions); it never skips.
@@ -22,7 +23,11 @@ use minzheng_kit::{
     auth::{Authenticator, Role, mint_dev_token},
     settings::PlatformSettings,
 };
-use minzheng_testkit::{TestDatabase, nats, nats_url, unique_name};
+use minzheng_testkit::{
+    TestDatabase, nats, nats_url,
+    proxy::{TcpProxy, postgres_url_via},
+    unique_name,
+};
 use minzheng_types::RegionCode;
 use secrecy::SecretString;
 use tonic::{
@@ -32,6 +37,10 @@ use tonic::{
 };
 
 use crate::{Host, Mode, RunningHost, ServiceModule};
+
+mod database_cut;
+
+pub use database_cut::{CutAnswer, DatabaseCut, assert_every_rpc_unavailable_while_database_cut};
 
 /// The HS256 secret test tokens are signed with.
 pub const TOKEN_SECRET: &str = "minzheng-test-host-token-secret-32-bytes+";
@@ -44,6 +53,8 @@ pub struct TestHostBuilder {
     mode: Mode,
     modules: Vec<Arc<dyn ServiceModule>>,
     data_dir: Option<PathBuf>,
+    through_proxy: bool,
+    database_acquire_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for TestHostBuilder {
@@ -78,6 +89,10 @@ pub struct StoppedHost {
     data_dir: Option<PathBuf>,
     /// Distributed: one database per module, in the modules' order.
     databases: Vec<TestDatabase>,
+    /// Distributed [`TestHostBuilder::through_proxy`]: the proxy to each database, in the
+    /// modules' order; empty otherwise.
+    proxies: Vec<TcpProxy>,
+    database_acquire_timeout: Option<Duration>,
     _temporary: Option<tempfile::TempDir>,
 }
 
@@ -102,6 +117,8 @@ impl TestHost {
             mode: Mode::Embedded,
             modules: Vec::new(),
             data_dir: None,
+            through_proxy: false,
+            database_acquire_timeout: None,
         }
     }
 
@@ -111,6 +128,8 @@ impl TestHost {
             mode: Mode::Distributed,
             modules: Vec::new(),
             data_dir: None,
+            through_proxy: false,
+            database_acquire_timeout: None,
         }
     }
 }
@@ -126,6 +145,25 @@ impl TestHostBuilder {
     /// and start another on the same data.
     pub fn data_dir(mut self, dir: &Path) -> Self {
         self.data_dir = Some(dir.to_owned());
+        self
+    }
+
+    /// Distributed: each service reaches its database through a [`TcpProxy`] of its own, which
+    /// the test cuts and restores ([`TestHost::database_proxy`]) to take that database "down".
+    pub fn through_proxy(mut self) -> Self {
+        assert_eq!(
+            self.mode,
+            Mode::Distributed,
+            "only a distributed test host reaches PostgreSQL"
+        );
+        self.through_proxy = true;
+        self
+    }
+
+    /// The hosts' `MZ_DATABASE_ACQUIRE_TIMEOUT_MS`: how long a call waits for a database
+    /// connection before it is UNAVAILABLE.
+    pub fn database_acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.database_acquire_timeout = Some(timeout);
         self
     }
 
@@ -149,13 +187,19 @@ impl TestHostBuilder {
                     nats: None,
                     data_dir: Some(dir),
                     databases: Vec::new(),
+                    proxies: Vec::new(),
+                    database_acquire_timeout: self.database_acquire_timeout,
                     _temporary: temporary,
                 }
             }
             Mode::Distributed => {
                 let mut databases = Vec::new();
+                let mut proxies = Vec::new();
                 for _ in &self.modules {
                     databases.push(TestDatabase::create().await);
+                    if self.through_proxy {
+                        proxies.push(TcpProxy::to_postgres().await);
+                    }
                 }
                 StoppedHost {
                     mode: Mode::Distributed,
@@ -164,6 +208,8 @@ impl TestHostBuilder {
                     nats: Some(nats().await),
                     data_dir: None,
                     databases,
+                    proxies,
+                    database_acquire_timeout: self.database_acquire_timeout,
                     _temporary: None,
                 }
             }
@@ -184,12 +230,23 @@ impl StoppedHost {
                     .data_dir
                     .as_deref()
                     .expect("an embedded host has a data directory");
-                vec![start_embedded(&self.modules, dir).await]
+                vec![start_embedded(&self.modules, dir, &self.platform_settings()).await]
             }
             Mode::Distributed => {
                 let mut hosts = Vec::new();
-                for (module, database) in self.modules.iter().zip(&self.databases) {
-                    hosts.push(start_distributed(module, database, &self.prefix).await);
+                for (index, (module, database)) in
+                    self.modules.iter().zip(&self.databases).enumerate()
+                {
+                    let url = match self.proxies.get(index) {
+                        Some(proxy) => postgres_url_via(proxy, &database.name),
+                        None => database.url.clone(),
+                    };
+                    let settings = PlatformSettings {
+                        database_url: Some(SecretString::from(url)),
+                        nats_url: Some(nats_url()),
+                        ..self.platform_settings()
+                    };
+                    hosts.push(start_distributed(module, settings, &self.prefix).await);
                 }
                 hosts
             }
@@ -201,10 +258,19 @@ impl StoppedHost {
     }
 }
 
-fn listen_on_port_0() -> PlatformSettings {
-    PlatformSettings {
-        listen: "127.0.0.1:0".parse().expect("a valid address"),
-        ..PlatformSettings::default()
+impl StoppedHost {
+    /// What every host of this test host is started with: port 0, and the test's settings.
+    fn platform_settings(&self) -> PlatformSettings {
+        let defaults = PlatformSettings::default();
+        PlatformSettings {
+            listen: "127.0.0.1:0".parse().expect("a valid address"),
+            database_acquire_timeout_ms: self
+                .database_acquire_timeout
+                .map_or(defaults.database_acquire_timeout_ms, |timeout| {
+                    u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)
+                }),
+            ..defaults
+        }
     }
 }
 
@@ -212,12 +278,13 @@ fn listen_on_port_0() -> PlatformSettings {
 async fn start_embedded(
     modules: &[Arc<dyn ServiceModule>],
     dir: &Path,
+    settings: &PlatformSettings,
 ) -> (Vec<&'static str>, RunningHost) {
     let names = modules.iter().map(|m| m.name()).collect();
     let host = modules
         .iter()
         .fold(
-            Host::new(Mode::Embedded, settings_in(&listen_on_port_0(), dir)),
+            Host::new(Mode::Embedded, settings_in(settings, dir)),
             |h, m| h.module_arc(m.clone()),
         )
         .authenticator(authenticator())
@@ -227,27 +294,21 @@ async fn start_embedded(
     (names, host)
 }
 
-/// `module` alone in a distributed host on `database`, its bus under `prefix`.
+/// `module` alone in a distributed host with `settings` (its database and NATS), its bus under
+/// `prefix`.
 async fn start_distributed(
     module: &Arc<dyn ServiceModule>,
-    database: &TestDatabase,
+    settings: PlatformSettings,
     prefix: &str,
 ) -> (Vec<&'static str>, RunningHost) {
     let name = module.name();
-    let host = Host::new(
-        Mode::Distributed,
-        PlatformSettings {
-            database_url: Some(SecretString::from(database.url.clone())),
-            nats_url: Some(nats_url()),
-            ..listen_on_port_0()
-        },
-    )
-    .module_arc(module.clone())
-    .authenticator(authenticator())
-    .bus_prefix(prefix)
-    .start()
-    .await
-    .unwrap_or_else(|e| panic!("the {name} host starts: {e:#}"));
+    let host = Host::new(Mode::Distributed, settings)
+        .module_arc(module.clone())
+        .authenticator(authenticator())
+        .bus_prefix(prefix)
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("the {name} host starts: {e:#}"));
     (vec![name], host)
 }
 
@@ -285,6 +346,26 @@ impl TestHost {
     /// `<prefix>.<service>.<category>.<event>`.
     pub fn bus_prefix(&self) -> &str {
         &self.services.prefix
+    }
+
+    /// The proxy through which `service` reaches its database (a distributed test host built
+    /// [`TestHostBuilder::through_proxy`]): cut it to take the database "down" for this service.
+    pub fn database_proxy(&self, service: &str) -> &TcpProxy {
+        let index = self
+            .services
+            .modules
+            .iter()
+            .position(|m| m.name() == service)
+            .unwrap_or_else(|| panic!("{service} is not hosted by this test host"));
+        self.services.proxies.get(index).unwrap_or_else(|| {
+            panic!("{service} reaches its database directly: build the host through_proxy()")
+        })
+    }
+
+    /// How long a call waits for a database connection in these hosts
+    /// ([`TestHostBuilder::database_acquire_timeout`], else the platform's default).
+    pub fn database_acquire_timeout(&self) -> Duration {
+        self.services.platform_settings().database_acquire_timeout()
     }
 
     /// A NATS client (distributed only).

@@ -288,9 +288,12 @@ async fn a_modules_migrations_are_applied_before_it_starts_and_only_once() {
         host.shutdown().await.unwrap();
     }
     let url = settings.database_url_or_embedded("withtable");
-    let pool = minzheng_bus::connect_any(secrecy::ExposeSecret::expose_secret(&url))
-        .await
-        .unwrap();
+    let pool = minzheng_bus::connect_any(
+        secrecy::ExposeSecret::expose_secret(&url),
+        minzheng_eventstore::DEFAULT_ACQUIRE_TIMEOUT,
+    )
+    .await
+    .unwrap();
     let starts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM wt_starts")
         .fetch_one(&pool)
         .await

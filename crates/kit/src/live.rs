@@ -19,7 +19,13 @@
 //! skips one; an event its contract cannot decode (or its projection cannot apply) is a bug,
 //! logged and skipped so that one bad event cannot stop every query.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use minzheng_eventstore::{Cursor, RecordedEvent, SharedStore};
 use tokio::sync::{Mutex, Notify, RwLock, RwLockReadGuard, watch};
@@ -72,6 +78,11 @@ struct Inner<P> {
     /// Held while catching up, so that two callers (the follower and a command that wants the
     /// latest state) never read and apply the same batch twice.
     catching_up: Mutex<()>,
+    /// How many catch-ups found the store unavailable. A caller that waited for another's
+    /// catch-up which failed so shares that answer instead of waiting for the store again: with
+    /// the database down, callers queued on [`Inner::catching_up`] would otherwise each wait a
+    /// full connection timeout in turn, and the last would answer long after the first.
+    unavailable: AtomicU64,
 }
 
 impl<P: LiveProjection> LiveView<P> {
@@ -85,6 +96,7 @@ impl<P: LiveProjection> LiveView<P> {
                 applied: watch::Sender::new(Cursor::START),
                 nudge: Notify::new(),
                 catching_up: Mutex::new(()),
+                unavailable: AtomicU64::new(0),
             }),
         }
     }
@@ -101,7 +113,22 @@ impl<P: LiveProjection> LiveView<P> {
 
     /// Applies everything visible in the store now; returns how many events it applied.
     pub async fn catch_up(&self) -> Result<usize, Error> {
+        let unavailable_before = self.inner.unavailable.load(Ordering::SeqCst);
         let _only_one = self.inner.catching_up.lock().await;
+        if self.inner.unavailable.load(Ordering::SeqCst) != unavailable_before {
+            return Err(Error::Unavailable(
+                "the event store is unavailable; retry later".to_owned(),
+            ));
+        }
+        let caught_up = self.catch_up_locked().await;
+        if let Err(Error::Unavailable(_)) = &caught_up {
+            self.inner.unavailable.fetch_add(1, Ordering::SeqCst);
+        }
+        caught_up
+    }
+
+    /// [`LiveView::catch_up`], holding [`Inner::catching_up`].
+    async fn catch_up_locked(&self) -> Result<usize, Error> {
         let mut total = 0;
         loop {
             let after = self.applied();

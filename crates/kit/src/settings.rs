@@ -186,6 +186,12 @@ pub struct PlatformSettings {
     /// `data_dir` (see [`PlatformSettings::database_url_or_embedded`]).
     #[serde(deserialize_with = "optional_secret")]
     pub database_url: Option<SecretString>,
+    /// How long a call waits for a database connection, opening one included, before it fails
+    /// as UNAVAILABLE, in milliseconds (`MZ_DATABASE_ACQUIRE_TIMEOUT_MS`). One setting for every
+    /// pool a process opens: the event stores, the consumers' and projections' databases, the
+    /// read audit (which writes through the store).
+    #[serde(deserialize_with = "positive_whole_number")]
+    pub database_acquire_timeout_ms: u64,
     /// NATS server (`MZ_NATS_URL`); `None` runs without a bus (embedded mode).
     #[serde(deserialize_with = "optional_text")]
     pub nats_url: Option<String>,
@@ -205,6 +211,12 @@ pub struct PlatformSettings {
     /// (`MZ_RELAY_POLL_MS`).
     #[serde(deserialize_with = "whole_number")]
     pub relay_poll_ms: u64,
+    /// How long the outbox relay may keep failing before the service reports NOT_SERVING, in
+    /// seconds (`MZ_RELAY_UNREADY_AFTER_SECS`).
+    #[serde(deserialize_with = "whole_number")]
+    pub relay_unready_after_secs: u64,
+    /// How the service's JetStream stream is set up (`MZ_STREAM__…`).
+    pub stream: StreamOptions,
     /// How long a graceful shutdown waits for in-flight calls before giving up, in seconds
     /// (`MZ_SHUTDOWN_TIMEOUT_SECS`).
     #[serde(deserialize_with = "whole_number")]
@@ -216,6 +228,10 @@ impl Default for PlatformSettings {
         Self {
             listen: DEFAULT_LISTEN,
             database_url: None,
+            database_acquire_timeout_ms: u64::try_from(
+                minzheng_eventstore::DEFAULT_ACQUIRE_TIMEOUT.as_millis(),
+            )
+            .unwrap_or(u64::MAX),
             nats_url: None,
             otlp_endpoint: None,
             log_format: LogFormat::Text,
@@ -223,6 +239,8 @@ impl Default for PlatformSettings {
             data_dir: PathBuf::from("./data"),
             auth: AuthSettings::default(),
             relay_poll_ms: 100,
+            relay_unready_after_secs: 10,
+            stream: StreamOptions::default(),
             shutdown_timeout_secs: 30,
         }
     }
@@ -245,8 +263,17 @@ impl PlatformSettings {
         }
     }
 
+    /// See [`PlatformSettings::database_acquire_timeout_ms`].
+    pub fn database_acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.database_acquire_timeout_ms)
+    }
+
     pub fn relay_poll_interval(&self) -> Duration {
         Duration::from_millis(self.relay_poll_ms)
+    }
+
+    pub fn relay_unready_after(&self) -> Duration {
+        Duration::from_secs(self.relay_unready_after_secs)
     }
 
     pub fn shutdown_timeout(&self) -> Duration {
@@ -267,6 +294,38 @@ impl PlatformSettings {
 /// Default token issuer and audience; development tokens minted by `minzheng token` use them.
 pub const DEFAULT_ISSUER: &str = "minzheng";
 pub const DEFAULT_AUDIENCE: &str = "minzheng";
+
+/// How a service's JetStream stream is set up (`MZ_STREAM__…`). The duplicate window is the
+/// platform's and is ensured at every start; the limits and replicas are used when the stream is
+/// created, and an existing stream keeps what the operator set on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct StreamOptions {
+    /// JetStream's duplicate window, in seconds (`MZ_STREAM__DUPLICATE_WINDOW_SECS`).
+    #[serde(deserialize_with = "whole_number")]
+    pub duplicate_window_secs: u64,
+    /// Oldest event a new stream keeps, in seconds (`MZ_STREAM__MAX_AGE_SECS`); unset keeps
+    /// events until another limit applies.
+    #[serde(deserialize_with = "optional_whole_number")]
+    pub max_age_secs: Option<u64>,
+    /// Most bytes a new stream keeps (`MZ_STREAM__MAX_BYTES`); unset is unlimited.
+    #[serde(deserialize_with = "optional_whole_number")]
+    pub max_bytes: Option<u64>,
+    /// Replicas of a new stream in a JetStream cluster (`MZ_STREAM__REPLICAS`); unset is 1.
+    #[serde(deserialize_with = "optional_whole_number")]
+    pub replicas: Option<u64>,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        Self {
+            duplicate_window_secs: 120,
+            max_age_secs: None,
+            max_bytes: None,
+            replicas: None,
+        }
+    }
+}
 
 /// How bearer tokens are verified (`MZ_AUTH__…`). At least one key source must be set for a
 /// server to start; see `crate::auth::Authenticator::from_settings`.
@@ -334,6 +393,35 @@ fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         }
     }
     d.deserialize_any(WholeNumber)
+}
+
+fn optional_whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(u64),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Number(n)) => Ok(Some(n)),
+        Some(Raw::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(Raw::Text(t)) => {
+            t.trim().parse().map(Some).map_err(|_| {
+                serde::de::Error::custom(format!("expected a whole number, found {t:?}"))
+            })
+        }
+    }
+}
+
+/// A [`whole_number`] above zero: a wait of zero would fail every call.
+fn positive_whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match whole_number(d)? {
+        0 => Err(serde::de::Error::custom(
+            "expected a whole number above 0, found 0",
+        )),
+        n => Ok(n),
+    }
 }
 
 fn optional_text<'de, D, T>(d: D) -> Result<Option<T>, D::Error>

@@ -50,6 +50,14 @@ fn environment(service: &Service) -> String {
                 .to_owned(),
         ),
         (
+            "MZ_DATABASE_ACQUIRE_TIMEOUT_MS",
+            format!(
+                "how long a call waits for a database connection before it is UNAVAILABLE, in \
+                 milliseconds; every pool [default: {}]",
+                platform.database_acquire_timeout_ms
+            ),
+        ),
+        (
             "MZ_NATS_URL",
             "NATS server with JetStream, e.g. nats://nats:4222 [required]".to_owned(),
         ),
@@ -100,6 +108,34 @@ fn environment(service: &Service) -> String {
                 "how often the outbox relay polls the store [default: {}]",
                 platform.relay_poll_ms
             ),
+        ),
+        (
+            "MZ_RELAY_UNREADY_AFTER_SECS",
+            format!(
+                "how long the relay may fail before health says NOT_SERVING [default: {}]",
+                platform.relay_unready_after_secs
+            ),
+        ),
+        (
+            "MZ_STREAM__DUPLICATE_WINDOW_SECS",
+            format!(
+                "JetStream duplicate window, ensured at every start [default: {}]",
+                platform.stream.duplicate_window_secs
+            ),
+        ),
+        (
+            "MZ_STREAM__MAX_AGE_SECS",
+            "oldest event a new stream keeps; an existing stream keeps the server's setting \
+             [default: unlimited]"
+                .to_owned(),
+        ),
+        (
+            "MZ_STREAM__MAX_BYTES",
+            "most bytes a new stream keeps; likewise [default: unlimited]".to_owned(),
+        ),
+        (
+            "MZ_STREAM__REPLICAS",
+            "replicas of a new stream in a JetStream cluster; likewise [default: 1]".to_owned(),
         ),
         (
             "MZ_SHUTDOWN_TIMEOUT_SECS",

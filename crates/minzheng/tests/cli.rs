@@ -185,9 +185,15 @@ fn a_services_help_exits_0_and_names_the_environment_it_needs_and_its_tools() {
             let output = minzheng(&[service, flag], &[]);
             assert_eq!(output.status.code(), Some(0), "{service} {flag}");
             let help = stdout(&output);
-            for expected in ["MZ_DATABASE_URL", "MZ_NATS_URL", "MZ_LISTEN", "MZ_AUTH__"]
-                .iter()
-                .chain(own)
+            for expected in [
+                "MZ_DATABASE_URL",
+                "MZ_DATABASE_ACQUIRE_TIMEOUT_MS",
+                "MZ_NATS_URL",
+                "MZ_LISTEN",
+                "MZ_AUTH__",
+            ]
+            .iter()
+            .chain(own)
             {
                 assert!(help.contains(expected), "{service} {flag}: {help}");
             }

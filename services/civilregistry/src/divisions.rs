@@ -186,7 +186,9 @@ mod tests {
         let _store = minzheng_eventstore::connect(&db.url, Default::default())
             .await
             .expect("store opens");
-        let pool = minzheng_bus::connect_any(&db.url).await.expect("database");
+        let pool = minzheng_bus::connect_any(&db.url, minzheng_eventstore::DEFAULT_ACQUIRE_TIMEOUT)
+            .await
+            .expect("database");
         migrations::run_service(&pool, &[MIGRATION])
             .await
             .expect("migrated");

@@ -269,7 +269,8 @@ pub async fn consumer(
     db_url: &str,
     count: u64,
 ) -> anyhow::Result<f64> {
-    let db = minzheng_bus::connect_any(db_url).await?;
+    let db =
+        minzheng_bus::connect_any(db_url, minzheng_eventstore::DEFAULT_ACQUIRE_TIMEOUT).await?;
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS bench_projection (
             event_id TEXT PRIMARY KEY, stream_id TEXT NOT NULL, version BIGINT NOT NULL)",

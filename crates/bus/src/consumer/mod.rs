@@ -29,7 +29,7 @@ use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use minzheng_eventstore::{Cursor, RecordedEvent, StoreError};
 use minzheng_telemetry::TraceContext;
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool, any::AnyPoolOptions};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, Span, info_span, warn};
@@ -94,9 +94,16 @@ pub fn event_span(consumer: &str, event: &RecordedEvent) -> Span {
 }
 
 /// Connects to a consumer database by URL through `sqlx::Any`, installing the drivers first.
-pub async fn connect_any(url: &str) -> Result<AnyPool, sqlx::Error> {
+/// The pool waits at most `acquire_timeout` for a connection (opening one included), like the
+/// event store's pools, so a query against a database that is down fails in that time instead
+/// of sqlx's default of 30 s; pass the platform setting (`MZ_DATABASE_ACQUIRE_TIMEOUT_MS`) or
+/// `minzheng_eventstore::DEFAULT_ACQUIRE_TIMEOUT`.
+pub async fn connect_any(url: &str, acquire_timeout: Duration) -> Result<AnyPool, sqlx::Error> {
     sqlx::any::install_default_drivers();
-    AnyPool::connect(url).await
+    AnyPoolOptions::new()
+        .acquire_timeout(acquire_timeout)
+        .connect(url)
+        .await
 }
 
 /// How a consumer batches and retries, whatever its source.

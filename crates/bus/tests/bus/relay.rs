@@ -121,7 +121,9 @@ async fn relay_publishes_in_store_order_with_contract_subjects_and_headers() {
         assert_eq!(message.payload, event.payload);
         let mut names: Vec<String> = message.headers.iter().map(|(n, _)| n.to_string()).collect();
         names.sort();
-        let mut contract = vec![
+        // Every message carries the relay's ordering guard, the sequence it must follow.
+        let contract = vec![
+            "Nats-Expected-Last-Sequence",
             "Nats-Msg-Id",
             "ce-causationid",
             "ce-correlationid",
@@ -138,10 +140,6 @@ async fn relay_publishes_in_store_order_with_contract_subjects_and_headers() {
             "content-type",
             "traceparent",
         ];
-        // Every message of a batch but the first also carries the relay's ordering guard.
-        if names.iter().any(|n| n == "Nats-Expected-Last-Msg-Id") {
-            contract.insert(0, "Nats-Expected-Last-Msg-Id");
-        }
         assert_eq!(names, contract, "exactly the contract's headers");
 
         let mut decoded = envelope::decode(Some(&message.headers), &message.payload)
@@ -407,4 +405,170 @@ async fn a_nats_outage_does_not_block_appends_and_the_relay_catches_up() {
         "no duplicates"
     );
     assert_eq!(ids, expected, "store order survives the outage");
+}
+
+#[tokio::test]
+async fn a_stall_longer_than_the_duplicate_window_publishes_nothing_twice() {
+    let (_db, store) = pg_store().await;
+    let client = minzheng_testkit::nats().await;
+    let js = jetstream::new(client.clone());
+    let naming = naming();
+    let mut config = fast_relay();
+    config.stream.duplicate_window = Duration::from_secs(1);
+    append_many(&*store, 30).await;
+
+    let crashing = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
+        .with_config(config.clone())
+        .inject_fault(RelayFault::StopAfterPublish);
+    assert_eq!(
+        crashing.run(CancellationToken::new()).await,
+        Err(RelayError::InjectedFault(RelayFault::StopAfterPublish))
+    );
+    let published = stream_count(&js, naming.stream_name()).await;
+    assert!(
+        published > 0,
+        "the batch was published, its checkpoint not saved"
+    );
+    // The stall: JetStream forgets the batch's message ids once the window has passed (it
+    // sweeps them on a timer of the window's length), so only the relay can avoid a repeat.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let last = append_many(&*store, 5).await;
+    let relay =
+        Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay).with_config(config);
+    let state = relay.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone()));
+    wait_relayed(&*store, &state, last).await;
+    cancel.cancel();
+    task.await.expect("relay task").expect("graceful stop");
+
+    let ids = stream_event_ids(&js, naming.stream_name()).await;
+    let expected: Vec<Uuid> = all_events(&*store).await.iter().map(|e| e.id).collect();
+    assert_eq!(ids, expected, "every event exactly once, in store order");
+    delete_streams(&js, &naming).await;
+}
+
+/// A stream as an operator shaped it with the `nats` CLI: retention limits, replicas and
+/// deny-delete that the platform must leave alone.
+fn operator_stream(naming: &BusNaming) -> jetstream::stream::Config {
+    jetstream::stream::Config {
+        name: naming.stream_name().to_owned(),
+        subjects: vec![naming.stream_subjects()],
+        description: Some("kept by the records office".to_owned()),
+        storage: jetstream::stream::StorageType::File,
+        max_age: Duration::from_secs(400 * 86_400),
+        max_bytes: 64 << 20,
+        max_messages: 100_000,
+        deny_delete: true,
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn operator_stream_settings_survive_every_start() {
+    let (_db, store) = pg_store().await;
+    let client = minzheng_testkit::nats().await;
+    let js = jetstream::new(client.clone());
+    let naming = naming();
+    js.create_stream(operator_stream(&naming))
+        .await
+        .expect("the operator creates the stream");
+
+    let last = append_many(&*store, 5).await;
+    relay_through(&store, &client, &naming, last).await;
+    // A restart with another duplicate window configured updates that, and only that.
+    let mut config = fast_relay();
+    config.stream.duplicate_window = Duration::from_secs(300);
+    config.stream.max_age = Some(Duration::from_secs(60));
+    let last = append_many(&*store, 5).await;
+    let relay =
+        Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay).with_config(config);
+    let state = relay.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone()));
+    wait_relayed(&*store, &state, last).await;
+    cancel.cancel();
+    task.await.expect("relay task").expect("graceful stop");
+
+    let mut stream = js.get_stream(naming.stream_name()).await.expect("stream");
+    let config = stream.info().await.expect("info").config.clone();
+    let operator = operator_stream(&naming);
+    assert_eq!(
+        (
+            config.max_age,
+            config.max_bytes,
+            config.max_messages,
+            config.deny_delete,
+            config.description,
+        ),
+        (
+            operator.max_age,
+            operator.max_bytes,
+            operator.max_messages,
+            true,
+            operator.description,
+        ),
+        "the operator's retention and protection stay"
+    );
+    assert_eq!(config.duplicate_window, Duration::from_secs(300));
+    assert_eq!(stream_count(&js, naming.stream_name()).await, 10);
+    // deny_delete forbids deleting messages, not the stream.
+    delete_streams(&js, &naming).await;
+}
+
+#[tokio::test]
+async fn a_relay_that_cannot_publish_says_why_and_recovers_by_itself() {
+    let (_db, store) = pg_store().await;
+    let client = minzheng_testkit::nats().await;
+    let js = jetstream::new(client.clone());
+    let naming = naming();
+    // An operator's limit the stream reaches: JetStream refuses every further message.
+    let full = jetstream::stream::Config {
+        max_messages: 4,
+        discard: jetstream::stream::DiscardPolicy::New,
+        deny_delete: false,
+        ..operator_stream(&naming)
+    };
+    js.create_stream(full.clone()).await.expect("create");
+    let last = append_many(&*store, 10).await;
+    let mut config = fast_relay();
+    config.unready_after = Duration::from_millis(200);
+    let relay =
+        Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay).with_config(config);
+    let mut state = relay.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone()));
+
+    let trouble = tokio::time::timeout(WAIT, state.wait_for(|s| s.trouble.is_some()))
+        .await
+        .expect("the relay reports its trouble")
+        .expect("relay running")
+        .trouble
+        .clone()
+        .expect("trouble");
+    assert!(
+        trouble.contains("cannot publish") && trouble.contains("maximum messages"),
+        "{trouble}"
+    );
+    assert_eq!(stream_count(&js, naming.stream_name()).await, 4);
+
+    js.update_stream(jetstream::stream::Config {
+        max_messages: -1,
+        ..full
+    })
+    .await
+    .expect("the operator lifts the limit");
+    wait_relayed(&*store, &state, last).await;
+    tokio::time::timeout(WAIT, state.wait_for(|s| s.trouble.is_none()))
+        .await
+        .expect("the trouble clears")
+        .expect("relay running");
+    cancel.cancel();
+    task.await.expect("relay task").expect("graceful stop");
+    let ids = stream_event_ids(&js, naming.stream_name()).await;
+    let expected: Vec<Uuid> = all_events(&*store).await.iter().map(|e| e.id).collect();
+    assert_eq!(ids, expected, "every event exactly once, in store order");
+    delete_streams(&js, &naming).await;
 }

@@ -51,7 +51,7 @@ pub async fn consumer_db(url: &str) -> AnyPool {
     minzheng_eventstore::connect(url, Upcasters::new())
         .await
         .expect("migrate the consumer database");
-    let pool = connect_any(url)
+    let pool = connect_any(url, minzheng_eventstore::DEFAULT_ACQUIRE_TIMEOUT)
         .await
         .expect("AnyPool on the consumer database");
     sqlx::query(

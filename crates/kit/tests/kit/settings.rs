@@ -39,6 +39,10 @@ fn defaults_apply_without_file_or_environment() {
     assert_eq!(s.auth.issuer, "minzheng");
     assert!(s.auth.dev_secret.is_none());
     assert_eq!(
+        s.database_acquire_timeout(),
+        std::time::Duration::from_secs(5)
+    );
+    assert_eq!(
         s.database_url_or_embedded("placenames").expose_secret(),
         "sqlite://./data/placenames.db?mode=rwc"
     );
@@ -110,6 +114,7 @@ fn a_service_struct_layers_its_own_keys_with_the_platform_ones() {
         ("MZ_REGION_ROOT", "210000000000"),
         ("MZ_LISTEN", "127.0.0.1:7000"),
         ("MZ_RELAY_POLL_MS", "40"),
+        ("MZ_DATABASE_ACQUIRE_TIMEOUT_MS", "1500"),
         ("MZ_AUTH__LEEWAY_SECS", "3"),
         ("MZ_NATS_URL", "nats://127.0.0.1:4222"),
     ]))
@@ -120,6 +125,10 @@ fn a_service_struct_layers_its_own_keys_with_the_platform_ones() {
     assert_eq!(
         s.platform.relay_poll_ms, 40,
         "numbers reach flattened fields"
+    );
+    assert_eq!(
+        s.platform.database_acquire_timeout(),
+        std::time::Duration::from_millis(1500)
     );
     assert_eq!(s.platform.auth.leeway_secs, 3);
     assert_eq!(
@@ -155,6 +164,17 @@ fn a_bad_value_names_its_key_and_variable() {
             .to_string();
     assert!(
         message.contains("relay_poll_ms") && message.contains("MZ_RELAY_POLL_MS"),
+        "{message}"
+    );
+
+    let message = settings::load_from::<PlatformSettings, _, _, _>(env(&[(
+        "MZ_DATABASE_ACQUIRE_TIMEOUT_MS",
+        "0",
+    )]))
+    .expect_err("a zero wait fails every call")
+    .to_string();
+    assert!(
+        message.contains("database_acquire_timeout_ms") && message.contains("above 0"),
         "{message}"
     );
 

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use minzheng_eventstore::StoreError;
 use minzheng_kit::Error;
 use minzheng_types::{RegionCode, RegionLevel};
 use time::Date;
@@ -127,20 +128,14 @@ impl CivilRegistry {
 
     async fn counties(&self, day: Date) -> Result<Vec<Division>, Error> {
         match &self.divisions {
-            Some(divisions) => divisions
-                .counties_on(day)
-                .await
-                .map_err(|e| Error::Internal(e.into())),
+            Some(divisions) => divisions.counties_on(day).await.map_err(database_error),
             None => Ok(Vec::new()),
         }
     }
 
     async fn cities(&self, day: Date) -> Result<Vec<Division>, Error> {
         match &self.divisions {
-            Some(divisions) => divisions
-                .cities_on(day)
-                .await
-                .map_err(|e| Error::Internal(e.into())),
+            Some(divisions) => divisions.cities_on(day).await.map_err(database_error),
             None => Ok(Vec::new()),
         }
     }
@@ -158,7 +153,7 @@ impl CivilRegistry {
         let known = divisions
             .is_registry_on(registry, day)
             .await
-            .map_err(|e| Error::Internal(e.into()))?;
+            .map_err(database_error)?;
         if known {
             Ok(())
         } else {
@@ -168,6 +163,12 @@ impl CivilRegistry {
             ))
         }
     }
+}
+
+/// A failed query of the division table, classified as the store's own failures are: a database
+/// that cannot be reached is UNAVAILABLE (the client retries later), anything else a bug.
+fn database_error(error: sqlx::Error) -> Error {
+    StoreError::from_sqlx(error).into()
 }
 
 #[cfg(test)]

@@ -13,11 +13,13 @@
 //! - `indicators`: eco-burial rate and counselling-room coverage;
 //! - `malformed`: every RPC's malformed input is INVALID_ARGUMENT naming the field;
 //! - `bus`: what an agency subscribed to the service's subjects receives;
-//! - `access`: the access policy at the edge, its matrix in `ACCESS.md`, the read audit.
+//! - `access`: the access policy at the edge, its matrix in `ACCESS.md`, the read audit;
+//! - `database_cut`: every RPC with the database cut is UNAVAILABLE, promptly, and recovers.
 
 mod access;
 mod appointments;
 mod bus;
+mod database_cut;
 mod deaths;
 mod indicators;
 mod malformed;

@@ -10,12 +10,15 @@
 //! - `place_names`: the standard-name workflow and the public database;
 //! - `boundaries`, `signs`: inspection rounds of a boundary line, signs for standard names;
 //! - `bus`: what an agency subscribed to the service's subjects receives;
-//! - `access`: the access policy at the edge, and its matrix in `ACCESS.md`.
+//! - `access`: the access policy at the edge, and its matrix in `ACCESS.md`;
+//! - `database_cut`: every RPC with the database cut is UNAVAILABLE (or answered from the
+//!   in-memory directory), promptly, and the service recovers.
 
 mod access;
 mod adjustments;
 mod boundaries;
 mod bus;
+mod database_cut;
 mod divisions;
 mod place_names;
 mod signs;

@@ -1,27 +1,33 @@
 //! The outbox relay: reads one service's event store in commit order and publishes every event
-//! to the service's JetStream stream, after it committed, in store order.
+//! to the service's JetStream stream, after it committed, in store order, each exactly once.
 //!
 //! The loop is: read a batch after the checkpoint, check the lease, publish the whole batch with
 //! pipelined asynchronous publishes (send all, then await the acks in order), and save the
-//! checkpoint only once every publish in the batch was acknowledged. A crash anywhere in between
-//! makes the next relay re-publish from the checkpoint; JetStream drops the repeats by
-//! `Nats-Msg-Id` (the event id) within the stream's duplicate window.
+//! checkpoint only once every publish in the batch was acknowledged.
 //!
-//! Pipelining must not reorder: if one publish is lost (say the connection dropped) while a
-//! later one of the same batch gets through, re-publishing from the checkpoint would store the
-//! lost event after its successor. So every publish of a batch but the first carries
-//! `Nats-Expected-Last-Msg-Id` naming its predecessor, and JetStream refuses anything that
-//! would land after a gap; the refusal fails the batch and the relay retries it from the
-//! checkpoint.
+//! Exactly once does not rest on JetStream's duplicate window (a relay stalled between publish
+//! and checkpoint can outlive any window): before it publishes, at the start of each term as
+//! leader and after any batch whose outcome is uncertain, the relay resynchronises with the
+//! stream (`tail`): it reads the stream's last message and continues after that event, whatever
+//! its checkpoint says. Every publish carries `Nats-Expected-Last-Sequence`, the sequence it
+//! must follow — the first of a batch included —, so JetStream refuses a publish that would land
+//! after a gap (a lost predecessor of a pipelined batch) or after someone else's message (a
+//! second relay whose lease expired unseen); the refusal fails the batch and sends the relay
+//! back to resynchronise. `Nats-Msg-Id` (the event id) stays, for the window's extra safety and
+//! for consumers.
 //!
 //! When idle the relay polls with a short, growing interval rather than waiting for a
 //! notification (per-row `NOTIFY` serialises commits; see `DESIGN.md`, "Known pitfalls"). NATS
 //! and store failures are logged and retried with back-off; nothing here gives up while the
-//! process runs. On cancellation the relay publishes up to the head it sees at that moment,
+//! process runs. A relay that has been failing for longer than `unready_after` reports why in
+//! [`RelayState::trouble`] (the host turns that into the service's readiness) until a batch goes
+//! through. On cancellation the relay publishes up to the head it sees at that moment,
 //! checkpoints and returns.
 //!
 //! The relay knows nothing of what events mean, of consumers, or of which database backs the
 //! store beyond the [`Lease`] it is handed.
+
+mod tail;
 
 use std::{
     sync::Arc,
@@ -29,7 +35,7 @@ use std::{
 };
 
 use async_nats::{
-    header::NATS_EXPECTED_LAST_MESSAGE_ID,
+    header::NATS_EXPECTED_LAST_SEQUENCE,
     jetstream::{self, context::PublishError},
 };
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -66,7 +72,10 @@ pub struct RelayConfig {
     /// How often an idle leader confirms it still holds the lease (a busy one checks before
     /// every batch).
     pub lease_check_interval: Duration,
-    /// How the service's stream keeps events.
+    /// How long the relay fails without a success before it reports itself in trouble
+    /// ([`RelayState::trouble`]); shorter blips (a NATS restart) only log.
+    pub unready_after: Duration,
+    /// How the service's stream is set up.
     pub stream: StreamSettings,
 }
 
@@ -81,6 +90,7 @@ impl Default for RelayConfig {
             retry_max: Duration::from_secs(5),
             standby_poll: Duration::from_secs(1),
             lease_check_interval: Duration::from_secs(1),
+            unready_after: Duration::from_secs(10),
             stream: StreamSettings::default(),
         }
     }
@@ -102,8 +112,12 @@ pub struct RelayState {
     pub leader: bool,
     /// The last saved checkpoint.
     pub checkpoint: Cursor,
-    /// Events this relay published (including ones JetStream reported as duplicates).
+    /// Events this relay published.
     pub published: u64,
+    /// Why the relay cannot publish, once it has failed for longer than
+    /// [`RelayConfig::unready_after`]; cleared by the next batch that goes through (or when
+    /// there is nothing left to publish).
+    pub trouble: Option<String>,
 }
 
 /// Why a relay stopped other than by cancellation.
@@ -113,13 +127,21 @@ pub enum RelayError {
     InjectedFault(RelayFault),
 }
 
-/// A failed batch publish; the batch is retried from the checkpoint.
+/// A failed batch publish; the relay resynchronises and retries.
 #[derive(Debug, thiserror::Error)]
 enum BatchError {
     #[error(transparent)]
     Encode(#[from] EncodeError),
     #[error("publish failed: {0}")]
     Publish(#[from] PublishError),
+    #[error(
+        "JetStream stored event {event_id} as sequence {actual}, not {expected}; resynchronising"
+    )]
+    OutOfLine {
+        event_id: uuid::Uuid,
+        expected: u64,
+        actual: u64,
+    },
 }
 
 /// How a term as leader ended.
@@ -139,6 +161,8 @@ pub struct Relay {
     fault: Option<RelayFault>,
     state: Arc<watch::Sender<RelayState>>,
     metrics: RelayMetrics,
+    /// Since when every attempt has failed; `None` while things work.
+    failing_since: Option<Instant>,
 }
 
 impl Relay {
@@ -161,6 +185,7 @@ impl Relay {
             fault: None,
             state: Arc::new(watch::Sender::new(RelayState::default())),
             metrics,
+            failing_since: None,
         }
     }
 
@@ -217,15 +242,14 @@ impl Relay {
         .await
     }
 
-    /// Creates or updates the stream, retrying until it works; false when cancelled first.
-    async fn ensure_stream(&self, js: &jetstream::Context, cancel: &CancellationToken) -> bool {
+    /// Creates or reconciles the stream, retrying until it works; false when cancelled first.
+    async fn ensure_stream(&mut self, js: &jetstream::Context, cancel: &CancellationToken) -> bool {
         let mut retry = self.retry();
         loop {
             match streams::ensure_service_stream(js, &self.naming, &self.config.stream).await {
                 Ok(()) => return true,
                 Err(error) => {
-                    self.metrics.error("nats");
-                    warn!(%error, "relay cannot set up its stream");
+                    self.failed("nats", &error);
                     if !pause(&mut retry, cancel).await {
                         return false;
                     }
@@ -245,13 +269,12 @@ impl Relay {
                 Ok(true) => return true,
                 Ok(false) if !announced => {
                     announced = true;
+                    // Another replica publishes: nothing is wrong with this one.
+                    self.recovered();
                     info!("relay standing by: another relay holds the lease");
                 }
                 Ok(false) => {}
-                Err(error) => {
-                    self.metrics.error("lease");
-                    warn!(%error, "relay cannot ask for the lease");
-                }
+                Err(error) => self.failed("lease", &error),
             }
             tokio::select! {
                 () = tokio::time::sleep(self.config.standby_poll) => {}
@@ -272,8 +295,7 @@ impl Relay {
             match self.store.load_checkpoint(&name).await {
                 Ok(cursor) => break cursor,
                 Err(error) => {
-                    self.metrics.error("store");
-                    warn!(%error, "relay cannot load its checkpoint");
+                    self.failed("store", &error);
                     if !pause(&mut retry, cancel).await {
                         return Ok(Term::Stopped);
                     }
@@ -281,6 +303,9 @@ impl Relay {
             }
         };
         self.state.send_modify(|s| s.checkpoint = checkpoint);
+        // The stream's last sequence as this relay knows it; `None` until resynchronised, and
+        // again after any batch whose outcome is uncertain.
+        let mut tail: Option<u64> = None;
         let mut drain_to: Option<Cursor> = None;
         let mut idle = self.config.idle_poll;
         let mut lease_checked = Instant::now();
@@ -305,8 +330,7 @@ impl Relay {
             {
                 Ok(batch) => batch,
                 Err(error) => {
-                    self.metrics.error("store");
-                    warn!(%error, "relay read failed");
+                    self.failed("store", &error);
                     if drain_to.is_some() || !pause(&mut retry, cancel).await {
                         return Ok(Term::Stopped);
                     }
@@ -317,6 +341,7 @@ impl Relay {
                 if drain_to.is_some() {
                     return Ok(Term::Stopped);
                 }
+                self.recovered();
                 if lease_checked.elapsed() >= self.config.lease_check_interval {
                     if !self.lease.is_held().await {
                         return Ok(Term::LeaseLost);
@@ -338,18 +363,48 @@ impl Relay {
                 return Ok(Term::LeaseLost);
             }
             lease_checked = Instant::now();
-            let duplicates = match self.publish(js, &batch.events).await {
-                Ok(duplicates) => duplicates,
+            let Some(last_sequence) = tail else {
+                match tail::resync(js, &self.naming, self.store.as_ref(), checkpoint).await {
+                    Ok(found) => {
+                        tail = Some(found.sequence);
+                        if found.cursor != checkpoint {
+                            info!(
+                                from = checkpoint.position,
+                                to = found.cursor.position,
+                                "relay resumes after the stream's last event, not its checkpoint"
+                            );
+                            checkpoint = found.cursor;
+                            self.metrics.resyncs.add(1, &self.metrics.attrs());
+                            // Best effort: the next term resynchronises anyway.
+                            if let Err(error) = self.store.save_checkpoint(&name, checkpoint).await
+                            {
+                                warn!(%error, "relay cannot save its resynchronised checkpoint");
+                            }
+                            self.state.send_modify(|s| s.checkpoint = checkpoint);
+                        }
+                    }
+                    Err(error) => {
+                        self.failed("resync", &error);
+                        if drain_to.is_some() || !pause(&mut retry, cancel).await {
+                            return Ok(Term::Stopped);
+                        }
+                    }
+                }
+                // Read again from where the stream really ends.
+                continue;
+            };
+            let last_sequence = match self.publish(js, &batch.events, last_sequence).await {
+                Ok(sequence) => sequence,
                 Err(error) => {
+                    tail = None;
                     let kind = match error {
                         BatchError::Encode(_) => "encode",
-                        BatchError::Publish(_) => "nats",
+                        BatchError::Publish(_) | BatchError::OutOfLine { .. } => "nats",
                     };
-                    self.metrics.error(kind);
-                    warn!(%error, first_position = batch.events[0].position, "relay publish failed");
+                    self.failed(kind, &error);
                     if drain_to.is_some() {
                         warn!(
-                            "relay stopping with unpublished events; the next relay resumes from the checkpoint"
+                            "relay stopping with unpublished events; the next relay resumes from the stream's end"
                         );
                         return Ok(Term::Stopped);
                     }
@@ -362,10 +417,11 @@ impl Relay {
             if self.fault == Some(RelayFault::StopAfterPublish) {
                 return Err(RelayError::InjectedFault(RelayFault::StopAfterPublish));
             }
+            tail = Some(last_sequence);
             if let Err(error) = self.store.save_checkpoint(&name, batch.next).await {
-                // The batch goes out again from the old checkpoint; JetStream drops the repeats.
-                self.metrics.error("store");
-                warn!(%error, "relay cannot save its checkpoint");
+                // The batch is in the stream: the resync finds it there and moves on.
+                tail = None;
+                self.failed("store", &error);
                 if drain_to.is_some() || !pause(&mut retry, cancel).await {
                     return Ok(Term::Stopped);
                 }
@@ -373,51 +429,56 @@ impl Relay {
             }
             checkpoint = batch.next;
             retry = self.retry();
-            self.record(&batch.events, duplicates, checkpoint);
+            self.recovered();
+            self.record(&batch.events, checkpoint);
         }
     }
 
-    /// Publishes `events` in order, pipelined, and waits for every acknowledgement. Returns how
-    /// many JetStream reported as duplicates.
+    /// Publishes `events` in order after stream sequence `after`, pipelined, and waits for
+    /// every acknowledgement; returns the sequence of the last one.
     async fn publish(
         &self,
         js: &jetstream::Context,
         events: &[RecordedEvent],
+        after: u64,
     ) -> Result<u64, BatchError> {
         let span = info_span!("relay_batch", events = events.len());
         async move {
             let mut acks = Vec::with_capacity(events.len());
-            let mut previous: Option<String> = None;
-            for event in events {
+            for (expected_last, event) in (after..).zip(events) {
                 let envelope::Envelope {
                     subject,
                     mut headers,
                     payload,
                 } = envelope::encode(&self.naming, event)?;
-                if let Some(previous) = previous.take() {
-                    headers.insert(NATS_EXPECTED_LAST_MESSAGE_ID, previous);
-                }
+                headers.insert(NATS_EXPECTED_LAST_SEQUENCE, expected_last.to_string());
                 acks.push(js.publish_with_headers(subject, headers, payload).await?);
-                previous = Some(event.id.to_string());
             }
-            let mut duplicates = 0;
-            for ack in acks {
-                if ack.await?.duplicate {
-                    duplicates += 1;
+            let mut last = after;
+            for (event, ack) in events.iter().zip(acks) {
+                let ack = ack.await?;
+                // A duplicate (the window caught a re-publish) or any other sequence means the
+                // stream did not end where this relay thought: resynchronise.
+                if ack.duplicate || ack.sequence != last + 1 {
+                    return Err(BatchError::OutOfLine {
+                        event_id: event.id,
+                        expected: last + 1,
+                        actual: ack.sequence,
+                    });
                 }
+                last = ack.sequence;
             }
-            debug!(duplicates, "relay batch acknowledged");
-            Ok(duplicates)
+            debug!(last_sequence = last, "relay batch acknowledged");
+            Ok(last)
         }
         .instrument(span)
         .await
     }
 
-    fn record(&self, events: &[RecordedEvent], duplicates: u64, checkpoint: Cursor) {
+    fn record(&self, events: &[RecordedEvent], checkpoint: Cursor) {
         let attrs = self.metrics.attrs();
         let count = events.len() as u64;
-        self.metrics.published.add(count - duplicates, &attrs);
-        self.metrics.duplicates.add(duplicates, &attrs);
+        self.metrics.published.add(count, &attrs);
         self.metrics.batches.add(1, &attrs);
         if let Some(last) = events.last() {
             let lag = (OffsetDateTime::now_utc() - last.recorded_at).as_seconds_f64();
@@ -427,6 +488,29 @@ impl Relay {
             s.checkpoint = checkpoint;
             s.published += count;
         });
+    }
+
+    /// Counts and logs a failure; once failures have lasted `unready_after`, reports it as the
+    /// relay's trouble.
+    fn failed(&mut self, kind: &'static str, error: &dyn std::fmt::Display) {
+        self.metrics.error(kind);
+        warn!(%error, kind, "relay cannot publish");
+        let since = *self.failing_since.get_or_insert_with(Instant::now);
+        if since.elapsed() >= self.config.unready_after {
+            let trouble = format!("the outbox relay cannot publish ({kind}): {error}");
+            self.state.send_if_modified(|s| {
+                let changed = s.trouble.as_ref() != Some(&trouble);
+                s.trouble = Some(trouble);
+                changed
+            });
+        }
+    }
+
+    /// Clears a reported trouble after a success.
+    fn recovered(&mut self) {
+        if self.failing_since.take().is_some() {
+            self.state.send_if_modified(|s| s.trouble.take().is_some());
+        }
     }
 
     fn retry(&self) -> impl Iterator<Item = Duration> + use<> {
