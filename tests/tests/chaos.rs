@@ -101,7 +101,7 @@ async fn the_stream_check_counts_lost_duplicated_and_reordered_events() {
         let message = envelope::encode(&naming, event).expect("an encodable event");
         let mut headers = HeaderMap::new();
         for (name, values) in message.headers.iter() {
-            if with_message_id || name.as_ref() != NATS_MESSAGE_ID {
+            if with_message_id || *name != NATS_MESSAGE_ID {
                 for value in values {
                     headers.append(name.clone(), value.clone());
                 }

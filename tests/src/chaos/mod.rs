@@ -144,6 +144,14 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
             r.lost_commands.len()
         ));
     }
+    if !r.answered_without_result.is_empty() {
+        violations.push(format!(
+            "{} acknowledged commands (stored, found by idempotency key) were answered without \
+             their first result (no position), e.g. {}",
+            r.answered_without_result.len(),
+            r.answered_without_result[0]
+        ));
+    }
     for repeated in r.repeated_commands.iter().take(20) {
         violations.push(format!("command executed twice: {repeated}"));
     }

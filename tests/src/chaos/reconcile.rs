@@ -19,7 +19,7 @@ use std::{
 use async_nats::jetstream;
 use minzheng_bus::{Consumer, FeedSource, connect_any, envelope};
 use minzheng_civilregistry::divisions::{CONSUMER, DivisionsProjection};
-use minzheng_eventstore::{Cursor, RecordedEvent, SharedStore};
+use minzheng_eventstore::{Cursor, DEFAULT_ACQUIRE_TIMEOUT, RecordedEvent, SharedStore};
 use minzheng_host::{ServiceModule as _, codec::Typed};
 use sqlx::{AnyPool, Connection as _, PgConnection, Row as _};
 use tokio::time::Instant;
@@ -80,6 +80,9 @@ pub struct Reconciliation {
     pub acknowledged: usize,
     /// Acknowledged commands whose events are not in the store.
     pub lost_commands: Vec<String>,
+    /// Commands stored (by idempotency key) whose answer carried no position: a retry with the
+    /// same key did not get the first result back, as `CommandMetadata` promises.
+    pub answered_without_result: Vec<String>,
     /// Idempotency keys acknowledged with different positions (a command executed twice).
     pub repeated_commands: Vec<String>,
     pub streams: Vec<StreamCheck>,
@@ -181,9 +184,25 @@ fn check_commands(
         .iter()
         .flat_map(|(service, events)| events.iter().map(move |e| (*service, e.position)))
         .collect();
+    let keys: HashSet<(&str, &str)> = events
+        .iter()
+        .flat_map(|(service, events)| {
+            events
+                .iter()
+                .filter_map(move |e| Some((*service, e.metadata.idempotency_key.as_deref()?)))
+        })
+        .collect();
     let mut answered: HashMap<(&str, &str), u64> = HashMap::new();
     for command in acknowledged {
-        if !positions.contains(&(command.service, command.position)) {
+        // An answer without a position (a retry told "already recorded" instead of the first
+        // result): the command's events are found by its idempotency key instead.
+        if command.position == 0
+            && keys.contains(&(command.service, command.idempotency_key.as_str()))
+        {
+            result
+                .answered_without_result
+                .push(format!("{} {}", command.operation, command.idempotency_key));
+        } else if !positions.contains(&(command.service, command.position)) {
             result.lost_commands.push(format!(
                 "{} {} (position {})",
                 command.operation, command.idempotency_key, command.position
@@ -192,6 +211,7 @@ fn check_commands(
         let key = (command.service, command.idempotency_key.as_str());
         if let Some(first) = answered.insert(key, command.position)
             && first != command.position
+            && command.position != 0
         {
             result.repeated_commands.push(format!(
                 "{} {} answered positions {first} and {}",
@@ -263,7 +283,7 @@ async fn check_projection(
     admin.close().await?;
     // Connecting the store creates the platform's tables (the inbox among them).
     let _ = suite.store(rebuild).await?;
-    let rebuilt = connect_any(&suite.postgres.url(rebuild)).await?;
+    let rebuilt = connect_any(&suite.postgres.url(rebuild), DEFAULT_ACQUIRE_TIMEOUT).await?;
     minzheng_eventstore::migrations::run_service(
         &rebuilt,
         &minzheng_civilregistry::Module::default().migrations(),
@@ -276,7 +296,11 @@ async fn check_projection(
     )?;
     while consumer.catch_up().await? > 0 {}
 
-    let survivor = connect_any(&suite.postgres.url("civilregistry")).await?;
+    let survivor = connect_any(
+        &suite.postgres.url("civilregistry"),
+        DEFAULT_ACQUIRE_TIMEOUT,
+    )
+    .await?;
     let rows = divisions(&survivor).await?;
     let rebuilt_rows = divisions(&rebuilt).await?;
     let applied = inbox(&survivor).await?;

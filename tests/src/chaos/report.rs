@@ -100,10 +100,11 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  acknowledged commands:           {} ({} lost, {} executed twice)",
+            "  acknowledged commands:           {} ({} lost, {} executed twice, {} answered without their first result)",
             r.acknowledged,
             r.lost_commands.len(),
-            r.repeated_commands.len()
+            r.repeated_commands.len(),
+            r.answered_without_result.len()
         )?;
         for s in &r.streams {
             writeln!(
