@@ -26,7 +26,7 @@ use sqlx::{Connection as _, PgConnection};
 use tokio::time::Instant;
 
 use super::{
-    ledger::Ledger,
+    ledger::{Ledger, PROMPT},
     rng::Rng,
     suite::{OTHER_DATABASE, SERVICES, Suite},
 };
@@ -160,9 +160,11 @@ async fn inject(
     let outage = rng.duration(pacing.outage.0, pacing.outage.1);
     match kind {
         FaultKind::PostgresDown => {
+            // Down longer than an answer may take, so that calls meet the outage, not a blip.
+            let down = outage.max(PROMPT + Duration::from_secs(1));
             suite.postgres.stop()?;
             ledger.set_postgres_down(true);
-            tokio::time::sleep(outage).await;
+            tokio::time::sleep(down).await;
             ledger.set_postgres_down(false);
             suite.postgres.restart()?;
         }

@@ -16,9 +16,14 @@ use std::{
 
 use tonic::Code;
 
+/// How long the services wait for a database connection (`MZ_DATABASE_ACQUIRE_TIMEOUT_MS`) in
+/// this run: the time after which a call finds PostgreSQL down.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How long an answer may take while PostgreSQL is down: infrastructure trouble is answered
-/// promptly (UNAVAILABLE), it does not hang until the caller's deadline.
-pub const PROMPT: Duration = Duration::from_secs(5);
+/// promptly (UNAVAILABLE), it does not hang until the caller's deadline. A call may wait for a
+/// connection twice (its command, then its audit or read model) before it gives up.
+pub const PROMPT: Duration = Duration::from_secs(2 * ACQUIRE_TIMEOUT.as_secs() + 1);
 
 /// Counts of one operation (an RPC, or a check the load makes).
 #[derive(Debug, Clone, Default)]

@@ -12,6 +12,7 @@ use minzheng_testkit::nats_server::{NatsServer, free_port};
 use sqlx::{Connection as _, PgConnection};
 
 use super::{
+    ledger::ACQUIRE_TIMEOUT,
     postgres::PrivatePostgres,
     processes::{ServiceProcess, minzheng_bin},
 };
@@ -62,6 +63,10 @@ impl Suite {
                     minzheng_host::testing::TOKEN_SECRET.to_owned(),
                 ),
                 ("MZ_RELAY_POLL_MS".to_owned(), "50".to_owned()),
+                (
+                    "MZ_DATABASE_ACQUIRE_TIMEOUT_MS".to_owned(),
+                    ACQUIRE_TIMEOUT.as_millis().to_string(),
+                ),
                 ("MZ_SHUTDOWN_TIMEOUT_SECS".to_owned(), "5".to_owned()),
                 (
                     "MZ_STREAM__DUPLICATE_WINDOW_SECS".to_owned(),
