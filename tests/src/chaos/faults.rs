@@ -265,34 +265,46 @@ async fn relay_stall(suite: &mut Suite, rng: &mut Rng, log: &mut FaultLog) -> an
     suite.process(service).start().await
 }
 
-/// The highest position committed in `service`'s store, read directly (not through the
-/// store's reader, whose horizon a held transaction may hold back).
-async fn store_head(suite: &Suite, service: &str) -> anyhow::Result<u64> {
+/// How many events `service`'s store holds, counted directly (not through the store's reader,
+/// whose horizon a held transaction may hold back). Counts, not positions: positions are taken
+/// at insert time, so the last event published is not always the highest position.
+async fn stored_count(suite: &Suite, service: &str) -> anyhow::Result<u64> {
     let mut conn = PgConnection::connect(&suite.postgres.url(service)).await?;
-    let head: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM mz_events")
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM mz_events")
         .fetch_one(&mut conn)
         .await?;
     let _ = conn.close().await;
-    Ok(u64::try_from(head.unwrap_or(0))?)
+    Ok(u64::try_from(count)?)
 }
 
-/// Waits (at most `within`) until `service`'s relay has published everything committed now;
-/// the position it is stuck at when it does not.
+/// How many messages `service`'s stream holds (0 before it exists).
+async fn published_count(js: &jetstream::Context, service: &str) -> u64 {
+    match js.get_stream(Suite::naming(service).stream_name()).await {
+        Ok(stream) => stream
+            .get_info()
+            .await
+            .map_or(0, |info| info.state.messages),
+        Err(_) => 0,
+    }
+}
+
+/// Waits (at most `within`) until `service`'s stream holds as many messages as its store held
+/// events when this began; `(published, stored)` when it does not.
 async fn relay_catches_up(
     suite: &Suite,
     js: &jetstream::Context,
     service: &str,
     within: Duration,
 ) -> anyhow::Result<Result<(), (u64, u64)>> {
-    let head = store_head(suite, service).await?;
+    let stored = stored_count(suite, service).await?;
     let deadline = Instant::now() + within;
     loop {
-        let published = last_published(js, service).await.unwrap_or(0);
-        if published >= head {
+        let published = published_count(js, service).await;
+        if published >= stored {
             return Ok(Ok(()));
         }
         if Instant::now() >= deadline {
-            return Ok(Err((published, head)));
+            return Ok(Err((published, stored)));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -314,11 +326,11 @@ async fn held_transaction(
         {
             log.notes.push(format!(
                 "held-transaction: the {service} relay was behind before the hold (published \
-                 {published} of {head}); not judged this time"
+                 {published} of {head} events); not judged this time"
             ));
             continue;
         }
-        heads.push((service, store_head(suite, service).await?));
+        heads.push((service, stored_count(suite, service).await?));
     }
     let mut elsewhere = PgConnection::connect(&suite.postgres.url(OTHER_DATABASE)).await?;
     sqlx::query("CREATE TABLE IF NOT EXISTS held (at timestamptz NOT NULL)")
@@ -331,12 +343,12 @@ async fn held_transaction(
         .await?;
     tokio::time::sleep(hold).await;
     for (service, head) in heads {
-        let published = last_published(&js, service).await.unwrap_or(0);
+        let published = published_count(&js, service).await;
         if published < head {
             log.violations.push(format!(
                 "held-transaction: while a transaction was open in database {OTHER_DATABASE} for \
-                 {hold:?}, the {service} relay published up to position {published} only, though \
-                 position {head} was committed before it began"
+                 {hold:?}, the {service} relay published {published} events only, though \
+                 {head} were committed before it began"
             ));
         }
     }
@@ -402,8 +414,8 @@ async fn stream_settings(
     {
         log.violations.push(format!(
             "stream-settings: after an operator set max_bytes and deny_delete on {name} and \
-             {service} restarted, its relay published up to position {published} of {head} \
-             within 15 s (see its log)"
+             {service} restarted, its relay had published {published} of {head} events 15 s \
+             later (see its log)"
         ));
     }
     let after = js.get_stream(&name).await?.get_info().await?.config;
