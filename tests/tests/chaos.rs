@@ -32,6 +32,8 @@ async fn no_acknowledged_command_is_lost_and_nothing_is_published_or_applied_twi
         duration: DURATION,
         faults: FaultKind::ALL.to_vec(),
         pacing: Options::pacing_for(DURATION),
+        // Lighter than `make chaos`: the test shares the machine with the rest of the suite.
+        load_pace: Duration::from_millis(100),
         duplicate_window: Duration::from_secs(3),
         log_dir: logs.path().to_owned(),
     })

@@ -94,6 +94,7 @@ fn parse(args: Vec<String>) -> Result<Options, String> {
         duration,
         faults,
         pacing: Options::pacing_for(duration),
+        load_pace: Duration::from_millis(40),
         duplicate_window,
         log_dir: log_dir
             .unwrap_or_else(|| std::env::temp_dir().join(format!("minzheng-chaos-{seed}"))),

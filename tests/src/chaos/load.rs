@@ -39,8 +39,6 @@ use super::ledger::{Acknowledged, Ledger};
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// The pause between a failed call and its retry.
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
-/// The pause between two units of work of one worker: a steady load, not a benchmark.
-const PACE: Duration = Duration::from_millis(40);
 /// Benxi's county-level divisions, each with a marriage registry.
 pub const BENXI_REGISTRIES: [&str; 6] = [
     "210502000000",
@@ -73,6 +71,8 @@ pub struct Load {
     civilregistry: Channel,
     authorization: Arc<str>,
     today: Date,
+    /// The pause between two units of work of one worker: a steady load, not a benchmark.
+    pace: Duration,
 }
 
 impl Load {
@@ -85,6 +85,7 @@ impl Load {
         civilregistry: SocketAddr,
         token_secret: &str,
         run_for: Duration,
+        pace: Duration,
     ) -> anyhow::Result<Self> {
         let claims = Claims::new(
             "chaos-harness",
@@ -106,6 +107,7 @@ impl Load {
             civilregistry: channel(civilregistry)?,
             authorization: format!("Bearer {token}").into(),
             today: today_in_china(),
+            pace,
         })
     }
 
@@ -305,7 +307,7 @@ impl Load {
                 self.division_is_readable(&county_code, &county_name, imported.position)
                     .await;
             }
-            tokio::time::sleep(PACE).await;
+            tokio::time::sleep(self.pace).await;
         }
     }
 
@@ -389,7 +391,7 @@ impl Load {
                 if day_offset == 0 {
                     self.marry(&booked.appointment_id, &husband, &wife).await;
                 }
-                tokio::time::sleep(PACE).await;
+                tokio::time::sleep(self.pace).await;
             }
         }
     }
@@ -542,7 +544,7 @@ impl Load {
                 },
             )
             .await;
-            tokio::time::sleep(PACE * 3).await;
+            tokio::time::sleep(self.pace * 3).await;
         }
     }
 }

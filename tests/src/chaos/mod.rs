@@ -47,6 +47,8 @@ pub struct Options {
     /// The fault kinds to inject.
     pub faults: Vec<FaultKind>,
     pub pacing: Pacing,
+    /// The pause between two units of work of each load worker (7 workers).
+    pub load_pace: Duration,
     /// The duplicate window the services' streams are asked for; relay stalls last longer.
     pub duplicate_window: Duration,
     /// Where the services' logs go (kept after the run).
@@ -94,6 +96,7 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
         suite.addr("civilregistry"),
         minzheng_host::testing::TOKEN_SECRET,
         options.duration,
+        options.load_pace,
     )?;
     load.seed().await.context("seeding Benxi's divisions")?;
     let load = tokio::spawn(load.run());
