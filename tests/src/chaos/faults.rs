@@ -399,7 +399,8 @@ async fn stream_settings(
     let js = jetstream::new(suite.nats_client().await?);
     let name = Suite::naming(service).stream_name().to_owned();
     let mut config = js.get_stream(&name).await?.get_info().await?.config;
-    config.max_bytes = (8 << 30) + i64::try_from(rng.between(0, 1 << 20))?;
+    // Within what the run's server can reserve (it refuses limits beyond its storage).
+    config.max_bytes = (256 << 20) + i64::try_from(rng.between(0, 1 << 20))?;
     config.deny_delete = true;
     js.update_stream(&config)
         .await

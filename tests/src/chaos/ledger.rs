@@ -46,8 +46,12 @@ pub struct Acknowledged {
     pub service: &'static str,
     pub operation: &'static str,
     pub idempotency_key: String,
-    /// The store position of the command's last event, as the answer gave it.
+    /// The store position of the command's last event, as the answer gave it (0 when the answer
+    /// had none).
     pub position: u64,
+    /// The id of the record the answer named (an appointment, a marriage, a death), which is
+    /// the key of a stream in the store.
+    pub record: Option<String>,
 }
 
 /// Answers while PostgreSQL was down.

@@ -119,7 +119,7 @@ impl Load {
             "placenames",
             "placenames.ImportDivisions",
             "chaos-import-benxi".to_owned(),
-            |answer: &pn::ImportDivisionsResponse| answer.position,
+            |answer: &pn::ImportDivisionsResponse| (answer.position, None),
             |metadata| {
                 let mut client = self.placenames();
                 let request = self.request(pn::ImportDivisionsRequest {
@@ -188,13 +188,14 @@ impl Load {
     }
 
     /// Sends a command until it is acknowledged, refused, or given up; the acknowledgement goes
-    /// to the ledger with the position `position` reads from the answer.
+    /// to the ledger with what `receipt` reads from the answer: the position, and the id of the
+    /// record it names, if any.
     async fn command<T, F, Fut>(
         &self,
         service: &'static str,
         operation: &'static str,
         idempotency_key: String,
-        position: impl Fn(&T) -> u64,
+        receipt: impl Fn(&T) -> (u64, Option<String>),
         mut call: F,
     ) -> Option<T>
     where
@@ -220,11 +221,13 @@ impl Load {
                     self.ledger
                         .call(operation, Ok(()), retry, during_outage, took);
                     let answer = answer.into_inner();
+                    let (position, record) = receipt(&answer);
                     self.ledger.acknowledged(Acknowledged {
                         service,
                         operation,
                         idempotency_key,
-                        position: position(&answer),
+                        position,
+                        record,
                     });
                     return Some(answer);
                 }
@@ -291,7 +294,7 @@ impl Load {
                     "placenames",
                     "placenames.ImportDivisions",
                     format!("chaos-import-{k}"),
-                    |answer: &pn::ImportDivisionsResponse| answer.position,
+                    |answer: &pn::ImportDivisionsResponse| (answer.position, None),
                     |metadata| {
                         let mut client = self.placenames();
                         let request = self.request(pn::ImportDivisionsRequest {
@@ -366,7 +369,10 @@ impl Load {
                         "civilregistry.BookAppointment",
                         format!("chaos-book-{county}-{couple}"),
                         |answer: &cr::BookAppointmentResponse| {
-                            answer.result.as_ref().map_or(0, |r| r.position)
+                            (
+                                answer.result.as_ref().map_or(0, |r| r.position),
+                                Some(answer.appointment_id.clone()),
+                            )
                         },
                         |metadata| {
                             let mut client = self.civilregistry();
@@ -404,7 +410,7 @@ impl Load {
                 "civilregistry.PublishSlots",
                 format!("chaos-slots-{}-{day}", &registry[..6]),
                 |answer: &cr::PublishSlotsResponse| {
-                    answer.result.as_ref().map_or(0, |r| r.position)
+                    (answer.result.as_ref().map_or(0, |r| r.position), None)
                 },
                 |metadata| {
                     let mut client = self.civilregistry();
@@ -435,7 +441,7 @@ impl Load {
                 "civilregistry.CheckInAppointment",
                 format!("chaos-checkin-{appointment}"),
                 |answer: &cr::CheckInAppointmentResponse| {
-                    answer.result.as_ref().map_or(0, |r| r.position)
+                    (answer.result.as_ref().map_or(0, |r| r.position), None)
                 },
                 |metadata| {
                     let mut client = self.civilregistry();
@@ -456,7 +462,10 @@ impl Load {
                 "civilregistry.RegisterMarriage",
                 format!("chaos-marry-{appointment}"),
                 |answer: &cr::RegisterMarriageResponse| {
-                    answer.result.as_ref().map_or(0, |r| r.position)
+                    (
+                        answer.result.as_ref().map_or(0, |r| r.position),
+                        Some(answer.marriage_id.clone()),
+                    )
                 },
                 |metadata| {
                     let mut client = self.civilregistry();
@@ -528,7 +537,12 @@ impl Load {
                 "civilregistry",
                 "civilregistry.RecordDeath",
                 format!("chaos-death-{j}"),
-                |answer: &cr::RecordDeathResponse| answer.result.as_ref().map_or(0, |r| r.position),
+                |answer: &cr::RecordDeathResponse| {
+                    (
+                        answer.result.as_ref().map_or(0, |r| r.position),
+                        Some(answer.death_id.clone()),
+                    )
+                },
                 |metadata| {
                     let mut client = self.civilregistry();
                     let request = self.request(cr::RecordDeathRequest {

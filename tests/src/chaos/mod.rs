@@ -149,8 +149,8 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
     }
     if !r.answered_without_result.is_empty() {
         violations.push(format!(
-            "{} acknowledged commands (stored, found by idempotency key) were answered without \
-             their first result (no position), e.g. {}",
+            "{} acknowledged commands (stored: found by idempotency key or record id) were \
+             answered without their first result (no position), e.g. {}",
             r.answered_without_result.len(),
             r.answered_without_result[0]
         ));

@@ -80,8 +80,9 @@ pub struct Reconciliation {
     pub acknowledged: usize,
     /// Acknowledged commands whose events are not in the store.
     pub lost_commands: Vec<String>,
-    /// Commands stored (by idempotency key) whose answer carried no position: a retry with the
-    /// same key did not get the first result back, as `CommandMetadata` promises.
+    /// Commands stored (found by idempotency key or by the record the answer named) whose answer
+    /// carried no position: a retry with the same key did not get the first result back, as
+    /// `CommandMetadata` promises.
     pub answered_without_result: Vec<String>,
     /// Idempotency keys acknowledged with different positions (a command executed twice).
     pub repeated_commands: Vec<String>,
@@ -192,13 +193,21 @@ fn check_commands(
                 .filter_map(move |e| Some((*service, e.metadata.idempotency_key.as_deref()?)))
         })
         .collect();
+    let records: HashSet<(&str, &str)> = events
+        .iter()
+        .flat_map(|(service, events)| events.iter().map(move |e| (*service, e.stream.key())))
+        .collect();
     let mut answered: HashMap<(&str, &str), u64> = HashMap::new();
     for command in acknowledged {
         // An answer without a position (a retry told "already recorded" instead of the first
-        // result): the command's events are found by its idempotency key instead.
-        if command.position == 0
-            && keys.contains(&(command.service, command.idempotency_key.as_str()))
-        {
+        // result): the command's events are found by its idempotency key or the record it
+        // named instead.
+        let found_otherwise = keys.contains(&(command.service, command.idempotency_key.as_str()))
+            || command
+                .record
+                .as_deref()
+                .is_some_and(|record| records.contains(&(command.service, record)));
+        if command.position == 0 && found_otherwise {
             result
                 .answered_without_result
                 .push(format!("{} {}", command.operation, command.idempotency_key));
