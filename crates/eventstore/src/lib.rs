@@ -13,6 +13,9 @@
 //! - [`EventStore::read_all`] walks the store in commit order and never skips an event whose
 //!   transaction commits after a later one (PostgreSQL orders by transaction id and only reads
 //!   below the oldest running transaction; SQLite has a single writer);
+//! - positions are unique and increasing in insertion order but have gaps (PostgreSQL's sequence
+//!   never gives back what a failed append took); [`EventStore::wait_for_position`] tells how
+//!   far a reader must read to have passed a position, whether or not it holds an event;
 //! - [`EventStore::append_all`] appends to several streams in one transaction: every request's
 //!   expected version is checked and all events of all requests commit, or none do;
 //! - events are read back through the [`Upcasters`] registered for their type and schema version.
@@ -402,6 +405,19 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
     /// The cursor of the event at `position`, if that event is committed. A reader whose cursor
     /// is ≥ this has seen it (used for read-your-writes on queries with a minimum position).
     async fn cursor_of(&self, position: u64) -> Result<Option<Cursor>>;
+
+    /// Waits until it is known how far a reader by commit order must go to have passed
+    /// `position`, and returns that cursor: the cursor of the event at `position` once it is
+    /// readable; or, when `position` will never hold an event (positions taken by failed or
+    /// rolled-back appends are skipped, so positions have gaps), the cursor of the last event
+    /// below it (`Cursor::START` if there is none) once that is readable. A reader at or past
+    /// the returned cursor has read every event up to `position` that `position` promises (this
+    /// is read-your-writes for queries with a minimum position: `cursor_of` alone never answers
+    /// for a gap).
+    ///
+    /// It waits while `position` is not taken yet, and while a transaction that might still
+    /// commit an event at or below it is running; drop the future to stop waiting.
+    async fn wait_for_position(&self, position: u64) -> Result<Cursor>;
 
     /// The latest committed cursor visible to `read_all` now.
     async fn head(&self) -> Result<Cursor>;

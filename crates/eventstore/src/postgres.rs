@@ -19,11 +19,13 @@
 //!
 //! **Reading by position** orders by `(tx_id, position)`, where `tx_id` is the inserting
 //! transaction's id (`xid8`), and only returns rows of transactions older than the oldest one
-//! still running (`pg_snapshot_xmin(pg_current_snapshot())`). Every transaction below that
-//! horizon has finished and every later transaction gets a larger id, so no event can ever
-//! appear behind a cursor: a late commit pauses readers instead of being skipped. The price is
-//! that any long-running writing transaction in the cluster holds readers back;
-//! [`PostgresStore::oldest_open_transaction_age`] measures that for a metric.
+//! still running that could write to this database (`read_horizon!`: transaction ids are
+//! cluster-wide, but a session belongs to one database, so transactions known to run in another
+//! database are skipped). Every transaction below that horizon that could have inserted here has
+//! finished and every later transaction gets a larger id, so no event can ever appear behind a
+//! cursor: a late commit pauses readers instead of being skipped. The price is that a
+//! long-running writing transaction *in this database* holds readers back;
+//! [`PostgresStore::oldest_open_transaction`] names it for a metric and a warning.
 //!
 //! This module knows SQL and PostgreSQL's transaction ids; it knows nothing of what the events
 //! mean, and it does not publish them (the relay reads them with [`EventStore::read_all`]).
@@ -433,15 +435,105 @@ const READ_STREAM: &str = concat!(
      ORDER BY stream_version LIMIT $3"
 );
 
-/// Reads after a cursor, below the oldest running transaction (see the module docs).
+/// The read horizon, an `xid8`: every transaction below it that could have written to this
+/// database has ended (see the module docs). It is the oldest transaction still running in the
+/// statement's snapshot, skipping those known to run in another database of the cluster (a
+/// session, or a prepared transaction, belongs to one database for life and cannot insert into
+/// this one's `mz_events`), or the snapshot's next id when none is left. A running transaction
+/// whose database cannot be told (its session just ended, or is not visible to this role)
+/// counts as ours: the horizon may wait longer than needed, never too little.
+macro_rules! read_horizon {
+    () => {
+        "(SELECT coalesce(min(running), pg_snapshot_xmax(pg_current_snapshot())) \
+          FROM pg_snapshot_xip(pg_current_snapshot()) AS running \
+          WHERE xid(running) NOT IN ( \
+              SELECT backend_xid FROM pg_stat_activity \
+              WHERE backend_xid IS NOT NULL AND datname <> current_database() \
+              UNION ALL \
+              SELECT transaction FROM pg_prepared_xacts WHERE database <> current_database()))"
+    };
+}
+
+/// Reads after a cursor, below the read horizon (see the module docs).
 const READ_ALL: &str = concat!(
     "SELECT ",
     event_columns!(),
     " FROM mz_events \
      WHERE (tx_id, position) > ($1::bigint::text::xid8, $2::bigint) \
-       AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-     ORDER BY tx_id, position LIMIT $3"
+       AND tx_id < ",
+    read_horizon!(),
+    " ORDER BY tx_id, position LIMIT $3"
 );
+
+/// The cursor of the event at a position, if it is below the read horizon.
+const CURSOR_OF: &str = concat!(
+    "SELECT tx_id::text::bigint AS tx, position FROM mz_events WHERE position = $1 AND tx_id < ",
+    read_horizon!()
+);
+
+/// The cursor of the last event below the read horizon.
+const HEAD: &str = concat!(
+    "SELECT tx_id::text::bigint AS tx, position FROM mz_events WHERE tx_id < ",
+    read_horizon!(),
+    " ORDER BY tx_id DESC, position DESC LIMIT 1"
+);
+
+/// An open transaction that holds event readers back (see
+/// [`PostgresStore::oldest_open_transaction`]): what an SRE needs to find it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenTransaction {
+    pub age: Duration,
+    /// The server process running it (`pg_terminate_backend` takes it); `None` for a prepared
+    /// transaction.
+    pub pid: Option<i32>,
+    /// The session's `application_name`, or the prepared transaction's gid.
+    pub application: Option<String>,
+}
+
+/// The greatest committed position at or below $1, and whether `read_all` can read it yet (its
+/// transaction is below the oldest running one). A backward step on the primary key.
+const LAST_COMMITTED_AT_OR_BELOW: &str = concat!(
+    "SELECT tx_id::text::bigint AS tx, position, tx_id < ",
+    read_horizon!(),
+    " AS readable FROM mz_events WHERE position <= $1 ORDER BY position DESC LIMIT 1"
+);
+
+/// Whether the position sequence has handed out $1 (to a transaction that may have committed,
+/// rolled back or still be running: sequences are not transactional).
+const POSITION_TAKEN: &str = "\
+SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('mz_events', 'position')::regclass),
+    0) >= $1";
+
+/// The virtual transaction ids of every transaction running in this database but this
+/// statement's own (and of those whose database cannot be told). Every transaction has one from
+/// its first statement on (unlike an `xid`, which a transaction gets only at its first write: a
+/// position is taken a moment before that). Sessions of other databases cannot take a position
+/// of this database's sequence.
+const RUNNING_TRANSACTIONS: &str = "\
+SELECT coalesce(array_agg(virtualxid), '{}') FROM pg_locks
+WHERE locktype = 'virtualxid' AND pid IS DISTINCT FROM pg_backend_pid()
+  AND (pid IS NULL OR pid NOT IN (
+      SELECT pid FROM pg_stat_activity WHERE datname <> current_database()))";
+
+/// Whether any of the virtual transactions in $1 is still running.
+const ANY_STILL_RUNNING: &str = "\
+SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY($1))";
+
+/// How often [`EventStore::wait_for_position`] looks again.
+const POSITION_POLL: Duration = Duration::from_millis(5);
+
+/// How far [`PostgresStore::wait_for_position`] has got in settling positions up to the one it
+/// waits for.
+enum Settling {
+    /// The position may not have been handed out yet.
+    NotTaken,
+    /// Handed out before these transactions were listed; any transaction that holds a position
+    /// at or below it is among them.
+    Running(Vec<String>),
+    /// Every transaction that held a position at or below it has ended: the committed events
+    /// up to it are all there is and ever will be.
+    Settled,
+}
 
 /// The PostgreSQL event store. Cheap to clone: clones share the pool.
 #[derive(Debug, Clone)]
@@ -523,29 +615,43 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// How long the oldest transaction that holds a transaction id has been running, anywhere
-    /// in the cluster (prepared transactions included); `None` when there is none.
+    /// The oldest open transaction that holds a transaction id in this store's database
+    /// (prepared transactions included); `None` when there is none.
     ///
     /// [`EventStore::read_all`] returns nothing from that transaction's id onwards until it
-    /// ends, so this is how far behind readers may be held: export it as a gauge. Seeing other
-    /// roles' sessions needs the `pg_read_all_stats` (or `pg_monitor`) role; without it, only
-    /// this role's own transactions are counted.
-    pub async fn oldest_open_transaction_age(&self) -> Result<Option<Duration>> {
-        let seconds: Option<f64> = sqlx::query_scalar(
-            "SELECT extract(epoch FROM clock_timestamp() - min(started))::float8 \
+    /// ends, so its age is how far behind readers may be held: export it as a gauge, and name
+    /// the session when it grows long. Seeing other roles' sessions needs the
+    /// `pg_read_all_stats` (or `pg_monitor`) role; without it, only this role's own
+    /// transactions are counted.
+    pub async fn oldest_open_transaction(&self) -> Result<Option<OpenTransaction>> {
+        let row = sqlx::query(
+            "SELECT extract(epoch FROM clock_timestamp() - started)::float8 AS age, pid, \
+                    application_name \
              FROM ( \
-                 SELECT xact_start AS started FROM pg_stat_activity \
+                 SELECT xact_start AS started, pid, application_name FROM pg_stat_activity \
                  WHERE backend_xid IS NOT NULL AND xact_start IS NOT NULL \
+                   AND datname = current_database() \
                  UNION ALL \
-                 SELECT prepared FROM pg_prepared_xacts \
-             ) AS open_transactions",
+                 SELECT prepared, NULL, 'prepared transaction ' || gid FROM pg_prepared_xacts \
+                 WHERE database = current_database() \
+             ) AS open_transactions \
+             ORDER BY started LIMIT 1",
         )
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;
-        // Clock skew between the statement's clock readings can make a fresh transaction's
-        // age a hair negative; report it as zero.
-        Ok(seconds.map(|s| Duration::from_secs_f64(s.max(0.0))))
+        let Some(row) = row else { return Ok(None) };
+        let seconds: f64 = row.try_get("age").map_err(StoreError::from_sqlx)?;
+        Ok(Some(OpenTransaction {
+            // Clock skew between the statement's clock readings can make a fresh
+            // transaction's age a hair negative; report it as zero.
+            age: Duration::from_secs_f64(seconds.max(0.0)),
+            pid: row.try_get("pid").map_err(StoreError::from_sqlx)?,
+            application: row
+                .try_get::<Option<String>, _>("application_name")
+                .map_err(StoreError::from_sqlx)?
+                .filter(|name| !name.is_empty()),
+        }))
     }
 
     /// One try at an append: the single statement in autocommit, or, for a retry, the same
@@ -989,26 +1095,80 @@ impl EventStore for PostgresStore {
     }
 
     async fn cursor_of(&self, position: u64) -> Result<Option<Cursor>> {
-        let row = sqlx::query(
-            "SELECT tx_id::text::bigint AS tx, position FROM mz_events \
-             WHERE position = $1 AND tx_id < pg_snapshot_xmin(pg_current_snapshot())",
-        )
-        .bind(to_db(position))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
+        let row = sqlx::query(CURSOR_OF)
+            .bind(to_db(position))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
         row.as_ref().map(cursor_from_row).transpose()
     }
 
+    /// A position is usually a committed event, read at once (or once the transactions older
+    /// than its own have ended). Otherwise it is either held by a running transaction or a gap
+    /// left by one that rolled back, and the store cannot see which: it waits until every
+    /// transaction that could hold a position up to it has ended. Those all ran when the
+    /// sequence had already handed the position out, so listing the running transactions after
+    /// seeing that, and waiting for them, is enough. Their `xid`s would not do: a transaction
+    /// takes its position before its `xid`, so the read horizon may pass it while it holds
+    /// the position.
+    async fn wait_for_position(&self, position: u64) -> Result<Cursor> {
+        if position == 0 {
+            return Ok(Cursor::START);
+        }
+        let mut settling = Settling::NotTaken;
+        loop {
+            if let Settling::Running(transactions) = &settling {
+                let still_running: bool = sqlx::query_scalar(ANY_STILL_RUNNING)
+                    .bind(transactions)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                if !still_running {
+                    settling = Settling::Settled;
+                }
+            }
+            // Read after the check above, so that once settled this sees every commit.
+            let last = sqlx::query(LAST_COMMITTED_AT_OR_BELOW)
+                .bind(to_db(position))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            let last = match &last {
+                Some(row) => Some((cursor_from_row(row)?, get::<bool>(row, "readable")?)),
+                None => None,
+            };
+            let at_position = last.is_some_and(|(cursor, _)| cursor.position == position);
+            if at_position || matches!(settling, Settling::Settled) {
+                match last {
+                    None => return Ok(Cursor::START),
+                    Some((cursor, true)) => return Ok(cursor),
+                    // Committed, but an older transaction is still running.
+                    Some((_, false)) => {}
+                }
+            } else if matches!(settling, Settling::NotTaken) {
+                let taken: bool = sqlx::query_scalar(POSITION_TAKEN)
+                    .bind(to_db(position))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                if taken {
+                    let transactions: Vec<String> = sqlx::query_scalar(RUNNING_TRANSACTIONS)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(StoreError::from_sqlx)?;
+                    settling = Settling::Running(transactions);
+                    continue;
+                }
+            }
+            tokio::time::sleep(POSITION_POLL).await;
+        }
+    }
+
     async fn head(&self) -> Result<Cursor> {
-        let row = sqlx::query(
-            "SELECT tx_id::text::bigint AS tx, position FROM mz_events \
-             WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-             ORDER BY tx_id DESC, position DESC LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
+        let row = sqlx::query(HEAD)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
         Ok(row
             .as_ref()
             .map(cursor_from_row)

@@ -510,6 +510,26 @@ impl EventStore for SqliteStore {
         found.map(cursor_at).transpose()
     }
 
+    /// One writer at a time takes positions and commits them in order, so every position up
+    /// to the newest committed one is settled (and SQLite leaves no gaps: a rolled-back append
+    /// gives its positions back).
+    async fn wait_for_position(&self, position: u64) -> Result<Cursor> {
+        loop {
+            let (newest, at_or_below): (Option<i64>, Option<i64>) = sqlx::query_as(
+                "SELECT (SELECT max(position) FROM mz_events), \
+                        (SELECT max(position) FROM mz_events WHERE position <= ?)",
+            )
+            .bind(to_db(position))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+            if position == 0 || newest.is_some_and(|newest| newest >= to_db(position)) {
+                return at_or_below.map_or(Ok(Cursor::START), cursor_at);
+            }
+            tokio::time::sleep(POSITION_POLL).await;
+        }
+    }
+
     async fn head(&self) -> Result<Cursor> {
         let last: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM mz_events")
             .fetch_one(&self.pool)
@@ -616,6 +636,9 @@ fn parse_uuid(text: &str) -> Result<Uuid> {
 fn optional_uuid(text: Option<String>) -> Result<Option<Uuid>> {
     text.as_deref().map(parse_uuid).transpose()
 }
+
+/// How often [`EventStore::wait_for_position`] looks again for a position not written yet.
+const POSITION_POLL: Duration = Duration::from_millis(5);
 
 fn cursor_at(position: i64) -> Result<Cursor> {
     Ok(Cursor {

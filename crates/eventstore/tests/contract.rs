@@ -131,6 +131,7 @@ contract!(
     stream_ids_round_trip_through_the_store,
     metadata_round_trips,
     cursor_of_and_head_follow_what_is_readable,
+    a_position_a_failed_append_took_is_passed_with_the_event_below_it,
     the_store_opens_next_to_a_services_own_migrations,
     service_migrations_apply_once_across_restarts,
     append_all_commits_every_stream_in_request_order,
@@ -1256,6 +1257,62 @@ async fn cursor_of_and_head_follow_what_is_readable(backend: &Backend) {
     assert_eq!(after_head.next, last);
 }
 
+/// A failed append may take positions and give none of them an event (PostgreSQL's sequence
+/// never gives a value back; SQLite reuses them): waiting for such a position ends with the
+/// cursor of the last event below it, as for an event, the event's own cursor.
+async fn a_position_a_failed_append_took_is_passed_with_the_event_below_it(backend: &Backend) {
+    let store = backend.store().await;
+    assert_eq!(
+        store.wait_for_position(0).await.expect("wait"),
+        Cursor::START
+    );
+    let stream = new_stream("order");
+    let existing = event("existing");
+    let before = append(
+        &store,
+        request(&stream, ExpectedVersion::NoStream, vec![existing.clone()]),
+    )
+    .await;
+    let failed = store
+        .append(request(
+            &new_stream("order"),
+            ExpectedVersion::NoStream,
+            vec![event("lost"), existing],
+        ))
+        .await;
+    assert!(
+        matches!(failed, Err(StoreError::DuplicateEventId { .. })),
+        "{failed:?}"
+    );
+    let after = append(
+        &store,
+        request(&stream, ExpectedVersion::Exact(1), events(&["after"])),
+    )
+    .await;
+    let (all, _) = read_exactly(&store, Cursor::START, 2, 10).await;
+
+    let wait = |position| {
+        let store = store.clone();
+        async move {
+            tokio::time::timeout(DEADLINE, store.wait_for_position(position))
+                .await
+                .unwrap_or_else(|_| panic!("position {position} never settled"))
+                .expect("wait_for_position")
+        }
+    };
+    assert_eq!(wait(before.last_position).await, all[0].cursor);
+    assert_eq!(
+        wait(after.first_position - 1).await,
+        all[0].cursor,
+        "what lies between the two events (a gap on PostgreSQL) is passed with the first"
+    );
+    assert_eq!(wait(after.last_position).await, all[1].cursor);
+    // A position no append has taken yet is not passed by anything.
+    let unwritten =
+        tokio::time::timeout(Duration::from_millis(200), wait(after.last_position + 1)).await;
+    assert!(unwritten.is_err(), "{unwritten:?}");
+}
+
 async fn the_store_opens_next_to_a_services_own_migrations(backend: &Backend) {
     let store = backend.store().await;
     backend.run_service_migrations().await;
@@ -1971,11 +2028,14 @@ mod postgres_only {
                 .expect("cursor_of"),
             None
         );
-        let age = store
-            .oldest_open_transaction_age()
+        let open = store
+            .oldest_open_transaction()
             .await
-            .expect("transaction age");
-        assert!(age.is_some(), "the held transaction is open");
+            .expect("oldest open transaction");
+        assert!(
+            open.is_some_and(|o| o.pid.is_some()),
+            "the held transaction is open, in a session that can be named"
+        );
 
         sqlx::query("COMMIT")
             .execute(&mut held)
@@ -1992,6 +2052,146 @@ mod postgres_only {
             "the late commit comes first, then the later ones, once each"
         );
         assert_eq!(after[0].position, held_position as u64);
+    }
+
+    /// Transaction ids are cluster-wide, but a transaction in another database of the cluster
+    /// cannot insert into this one's events: it must not hold this store's readers back (a
+    /// reporting job or a migration elsewhere would stall every relay otherwise), nor count as
+    /// this store's oldest open transaction.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_open_in_another_database_holds_no_reader_back() {
+        let db = TestDatabase::create().await;
+        let elsewhere = TestDatabase::create().await;
+        let store = PostgresStore::connect(&db.url, Upcasters::new())
+            .await
+            .expect("connect");
+        let shared: SharedStore = Arc::new(store.clone());
+
+        // A transaction in the other database that has written, so it holds an id older than
+        // everything appended below.
+        let mut other = PgConnection::connect(&elsewhere.url)
+            .await
+            .expect("connect");
+        sqlx::query("BEGIN")
+            .execute(&mut other)
+            .await
+            .expect("begin");
+        sqlx::query("CREATE TABLE report (n int)")
+            .execute(&mut other)
+            .await
+            .expect("write elsewhere");
+        let other_xid: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
+            .fetch_one(&mut other)
+            .await
+            .expect("its transaction id");
+
+        let stream = new_stream("order");
+        let outcome = append(
+            &shared,
+            request(&stream, ExpectedVersion::NoStream, events(&["a", "b"])),
+        )
+        .await;
+        let batch = shared.read_all(Cursor::START, 10).await.expect("read_all");
+        assert!(
+            batch.events.iter().all(|e| e.cursor.tx > other_xid as u64),
+            "the events came after the open transaction"
+        );
+        assert_eq!(
+            batch.events.iter().map(|e| e.id).collect::<Vec<_>>(),
+            outcome.event_ids,
+            "readers are not held back by a transaction in another database"
+        );
+        assert_eq!(
+            shared.head().await.expect("head").position,
+            outcome.last_position
+        );
+        assert!(
+            shared
+                .cursor_of(outcome.first_position)
+                .await
+                .expect("cursor_of")
+                .is_some()
+        );
+        assert_eq!(
+            store
+                .oldest_open_transaction()
+                .await
+                .expect("oldest open transaction"),
+            None,
+            "nothing is open in this store's database"
+        );
+        sqlx::query("ROLLBACK")
+            .execute(&mut other)
+            .await
+            .expect("rollback");
+    }
+
+    /// A position an open transaction holds is neither an event nor a gap yet: waiting for it
+    /// lasts until the transaction ends, even with later events readable; rolled back, it is a
+    /// gap, passed with the last event below it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiting_for_a_held_position_lasts_until_its_transaction_ends() {
+        let db = TestDatabase::create().await;
+        let shared: SharedStore = Arc::new(
+            PostgresStore::connect(&db.url, Upcasters::new())
+                .await
+                .expect("connect"),
+        );
+        let early = new_stream("order");
+        append(
+            &shared,
+            request(&early, ExpectedVersion::NoStream, events(&["early"])),
+        )
+        .await;
+        let (seen, _) = read_exactly(&shared, Cursor::START, 1, 10).await;
+
+        let mut held = PgConnection::connect(&db.url).await.expect("connect");
+        sqlx::query("BEGIN")
+            .execute(&mut held)
+            .await
+            .expect("begin");
+        let held_position: i64 = sqlx::query_scalar(
+            "INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, \
+                 event_type, schema_version, payload) \
+             VALUES ($1, 'held-1', 'held', 1, 'test.Held', 1, '\\x00'::bytea) \
+             RETURNING position",
+        )
+        .bind(Uuid::now_v7())
+        .fetch_one(&mut held)
+        .await
+        .expect("held insert");
+        append(
+            &shared,
+            request(
+                &new_stream("order"),
+                ExpectedVersion::NoStream,
+                events(&["later"]),
+            ),
+        )
+        .await;
+
+        let waiting = tokio::spawn({
+            let shared = shared.clone();
+            async move { shared.wait_for_position(held_position as u64).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !waiting.is_finished(),
+            "settled a position an open transaction still holds: {:?}",
+            waiting.await
+        );
+
+        sqlx::query("ROLLBACK")
+            .execute(&mut held)
+            .await
+            .expect("rollback");
+        held.close().await.expect("close");
+        let passed_with = tokio::time::timeout(DEADLINE, waiting)
+            .await
+            .expect("settles once the transaction ended")
+            .expect("no panic")
+            .expect("wait_for_position");
+        assert_eq!(passed_with, seen[0].cursor);
     }
 
     /// Multi-stream appends naming the same two streams in opposite orders queue on the

@@ -196,7 +196,10 @@ where
     }
 }
 
-/// Records the call in the audit; the answer is withheld (UNAVAILABLE) when that fails.
+/// Records the call in the audit. An answer that discloses data is withheld (UNAVAILABLE) until
+/// its record is stored, and when it cannot be. A refusal or failure disclosed nothing: its
+/// record is written in the background, so that an outage costs the caller one wait, not two
+/// (the read's own, then the audit's), and is logged if it cannot be stored.
 async fn audit<S: Edge, R>(
     service: &S,
     method: &'static str,
@@ -225,6 +228,16 @@ async fn audit<S: Edge, R>(
             .traceparent
             .and_then(|p| p.split('-').nth(1).map(str::to_owned)),
     };
+    if result.is_err() {
+        let log = service.audit_log().clone();
+        let method = entry.method.clone();
+        tokio::spawn(async move {
+            if let Err(error) = log.record(entry).await {
+                tracing::warn!(%error, method, "the audit of a refused or failed read was not stored");
+            }
+        });
+        return result;
+    }
     service.audit_log().record(entry).await?;
     result
 }

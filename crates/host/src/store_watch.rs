@@ -1,8 +1,9 @@
 //! Watches what holds PostgreSQL readers back. Reads by position stop below the oldest running
-//! transaction (that is how no late commit is ever skipped), so one long transaction anywhere in
-//! the cluster pauses every relay and feed. This samples its age into the gauge
-//! `minzheng.store.oldest_open_transaction` (seconds) and warns when it grows long, so that an
-//! SRE sees why events stopped flowing.
+//! transaction of the store's database (that is how no late commit is ever skipped), so one long
+//! transaction there pauses the service's relay and feeds. This samples its age into the gauge
+//! `minzheng.store.oldest_open_transaction` (seconds) and, when it grows long, warns naming the
+//! session (process id and application name), so that an SRE sees why events stopped flowing
+//! and which session to end.
 
 use std::time::Duration;
 
@@ -36,13 +37,15 @@ pub(crate) async fn watch_oldest_transaction(
             _ = cancel.cancelled() => return Ok(()),
             _ = ticker.tick() => {}
         }
-        match store.oldest_open_transaction_age().await {
-            Ok(age) => {
-                let age = age.unwrap_or_default();
+        match store.oldest_open_transaction().await {
+            Ok(open) => {
+                let age = open.as_ref().map(|o| o.age).unwrap_or_default();
                 gauge.record(age.as_secs_f64(), &attributes);
-                if age > WARN_AFTER {
+                if let Some(open) = open.filter(|o| o.age > WARN_AFTER) {
                     warn!(
-                        age_secs = age.as_secs(),
+                        age_secs = open.age.as_secs(),
+                        pid = open.pid,
+                        application = open.application.as_deref().unwrap_or(""),
                         "a long-running transaction is holding back event readers (relays, feeds)"
                     );
                 }

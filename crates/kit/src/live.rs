@@ -9,7 +9,8 @@
 //! Every replica builds its own copy at start by replaying the store, then polls for new events
 //! (and is nudged by [`LiveView::nudge`] after the replica's own commands, so its own writes show
 //! at once). [`LiveView::wait_for`] implements read-your-writes: it waits until the view has
-//! applied a given store position, as `ReadOptions.min_position` promises.
+//! passed a given store position, as `ReadOptions.min_position` promises — also a position
+//! that holds no event (a failed append's), which it passes with the last event below it.
 //!
 //! A [`LiveProjection`] receives typed events: its [`Contract`] decodes each recorded event
 //! (usually by stream category, with the aggregates' codecs), so the projection never sees a
@@ -192,31 +193,23 @@ impl<P: LiveProjection> LiveView<P> {
         self.inner.nudge.notify_one();
     }
 
-    /// Waits until the view has applied the event at store `position` (0: returns at once), at
-    /// most `timeout`. UNAVAILABLE when it has not caught up in time, so that a caller never
-    /// reads data older than its own write without knowing.
+    /// Waits until the view has passed store `position` (0: returns at once), at most
+    /// `timeout`: applied the event there, or, when no event will ever be there (positions
+    /// have gaps), the last event below it. UNAVAILABLE when it has not caught up in time, so
+    /// that a caller never reads data older than its own write without knowing.
     pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), Error> {
         if position == 0 {
             return Ok(());
         }
         let wait = async {
-            // The event may not be visible yet (committed, but under an older open
-            // transaction's watermark); ask again until it is.
-            let target = loop {
-                match self
-                    .inner
-                    .store
-                    .cursor_of(position)
-                    .await
-                    .map_err(Error::from)?
-                {
-                    Some(cursor) => break cursor,
-                    None => {
-                        self.nudge();
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                }
-            };
+            // Waiting for the event at `position` alone would wait out the deadline for a gap;
+            // the store knows what passing `position` takes, once that is settled.
+            let target = self
+                .inner
+                .store
+                .wait_for_position(position)
+                .await
+                .map_err(Error::from)?;
             let mut applied = self.inner.applied.subscribe();
             if *applied.borrow() < target {
                 self.nudge();

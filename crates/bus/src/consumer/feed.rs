@@ -15,7 +15,7 @@ use minzheng_eventstore::{Cursor, RecordedEvent, SharedStore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use super::{ConsumerError, ConsumerFault, Core, Outcome, inbox, no_keep_alive};
+use super::{ConsumerError, ConsumerFault, Core, Outcome, inbox};
 
 /// Reads another service's store directly (embedded mode).
 #[derive(Debug, Clone)]
@@ -94,12 +94,7 @@ impl FeedSource {
             idle = self.poll_interval;
             read += batch.events.len() as u64;
             let outcome = core
-                .apply(
-                    &batch.events,
-                    Some((&checkpoint, batch.next)),
-                    cancel,
-                    no_keep_alive,
-                )
+                .apply(&batch.events, Some((&checkpoint, batch.next)), cancel)
                 .await;
             match outcome {
                 Outcome::Applied => {}
@@ -143,7 +138,7 @@ impl FeedSource {
                     Some(error) => error,
                     None => {
                         match core
-                            .apply(std::slice::from_ref(event), cursor, cancel, no_keep_alive)
+                            .apply(std::slice::from_ref(event), cursor, cancel)
                             .await
                         {
                             Outcome::Applied => break,
@@ -162,7 +157,7 @@ impl FeedSource {
                         last_error: format!("{failure:#}"),
                         payload: &event.payload,
                     };
-                    if !core.park(&parked, cursor, cancel, no_keep_alive).await {
+                    if !core.park(&parked, cursor, cancel).await {
                         return false;
                     }
                     break;

@@ -18,13 +18,21 @@
 //! JetStream that list also replaces `ack_wait` for the first delivery, so a short first delay
 //! would redeliver batches that are merely slow.
 //!
-//! While the consumer's database is unavailable the batch is kept, not negatively
-//! acknowledged: its ack deadline is extended with progress acks, so an outage does not spend
-//! the events' attempts.
+//! **Ack wait and progress.** `ack_wait` is short (a few seconds), because it is how long the
+//! messages a crashed consumer held stay away from its successor. A batch that takes longer
+//! (a slow projection, the consumer's database unavailable, a dead-letter publish retried) is
+//! kept alive instead: while it works, every message delivered and not yet settled gets a
+//! progress ack (`+WPI`) every third of `ack_wait` — the batch in hand and the messages the
+//! subscription delivers meanwhile, which are taken off it and kept for the next batch rather
+//! than left to time out in its buffer. So a live consumer's messages are never redelivered
+//! while it works on them (nor their attempts spent), and an outage does not spend the events'
+//! attempts either. A message already negatively acknowledged gets no more progress acks: they
+//! would cut its retry delay short. The consumer configuration, `ack_wait` included, is
+//! updated at every start, so existing durable consumers take a new value without an operator.
 //!
 //! This module knows the JetStream API but nothing of what the events mean.
 
-use std::time::Duration;
+use std::{collections::VecDeque, pin::pin, time::Duration};
 
 use async_nats::{
     HeaderMap,
@@ -58,6 +66,10 @@ const SET_UP_WARN_EVERY: u32 = 360;
 /// Header with the original stream sequence of the dead letter.
 pub const DEADLETTER_SEQUENCE: &str = "mz-original-sequence";
 
+/// The default [`JetStreamSource::ack_wait`]: how long the messages in flight at a crash wait
+/// before JetStream hands them to another consumer. Live consumers extend it with progress acks.
+pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(5);
+
 /// A durable pull consumer on a producing service's stream.
 #[derive(Debug, Clone)]
 pub struct JetStreamSource {
@@ -66,7 +78,8 @@ pub struct JetStreamSource {
     pub naming: BusNaming,
     /// One subject filter (e.g. [`BusNaming::category_subjects`]); `None` takes every event.
     pub filter_subject: Option<String>,
-    /// How long JetStream waits for an ack before delivering a message again.
+    /// How long JetStream waits for an ack (or a progress ack, sent every third of it while a
+    /// batch is worked on) before delivering a message again.
     pub ack_wait: Duration,
     /// After the first message of a batch, how long to wait for more to fill the batch.
     pub max_wait: Duration,
@@ -82,7 +95,7 @@ impl JetStreamSource {
             client,
             naming,
             filter_subject: None,
-            ack_wait: Duration::from_secs(30),
+            ack_wait: DEFAULT_ACK_WAIT,
             max_wait: Duration::from_millis(10),
             request_timeout: Duration::from_secs(5),
             deadletter: StreamSettings::default(),
@@ -103,6 +116,9 @@ impl JetStreamSource {
             .timeout(self.request_timeout)
             .build(self.client.clone());
         let mut retry = core.retry();
+        // Delivered messages taken off the subscription while a batch was worked on; they
+        // outlive a resubscription (their acks do not depend on it).
+        let mut ahead = VecDeque::new();
         loop {
             let Some(consumer) = self.set_up(core, &js, cancel).await else {
                 return Ok(());
@@ -124,24 +140,31 @@ impl JetStreamSource {
                 }
             };
             loop {
-                let first = tokio::select! {
-                    biased;
-                    () = cancel.cancelled() => {
-                        self.flush().await;
-                        return Ok(());
+                let first = match ahead.pop_front() {
+                    Some(message) => message,
+                    None => {
+                        let next = tokio::select! {
+                            biased;
+                            () = cancel.cancelled() => {
+                                self.flush().await;
+                                return Ok(());
+                            }
+                            next = messages.next() => next,
+                        };
+                        match next {
+                            Some(Ok(message)) => message,
+                            Some(Err(error)) => {
+                                core.metrics.error("source");
+                                warn!(%error, "consumer pull failed, resubscribing");
+                                break;
+                            }
+                            None => break,
+                        }
                     }
-                    next = messages.next() => next,
-                };
-                let first = match first {
-                    Some(Ok(message)) => message,
-                    Some(Err(error)) => {
-                        core.metrics.error("source");
-                        warn!(%error, "consumer pull failed, resubscribing");
-                        break;
-                    }
-                    None => break,
                 };
                 let mut batch = vec![first];
+                let taken = (core.settings.batch_size - 1).min(ahead.len());
+                batch.extend(ahead.drain(..taken));
                 let deadline = tokio::time::Instant::now() + self.max_wait;
                 while batch.len() < core.settings.batch_size {
                     match tokio::time::timeout_at(deadline, messages.next()).await {
@@ -151,11 +174,23 @@ impl JetStreamSource {
                         _ => break,
                     }
                 }
-                let carry_on = self.handle(core, &js, batch, cancel).await?;
+                let mut keeper = Keeper {
+                    messages: &mut messages,
+                    ahead: &mut ahead,
+                    every: self.ack_wait / 3,
+                    failed: None,
+                };
+                let carry_on = self.handle(core, &js, batch, &mut keeper, cancel).await?;
+                let failed = keeper.failed.take();
                 retry = core.retry();
                 if !carry_on {
                     self.flush().await;
                     return Ok(());
+                }
+                if let Some(error) = failed {
+                    core.metrics.error("source");
+                    warn!(%error, "consumer pull failed, resubscribing");
+                    break;
                 }
             }
             if !crate::relay::pause(&mut retry, cancel).await {
@@ -220,45 +255,56 @@ impl JetStreamSource {
     }
 
     /// Applies a batch and acknowledges what is done; false when cancelled before the end.
+    /// Every step runs under `keeper`, with the messages of the batch not settled yet.
     async fn handle(
         &self,
         core: &Core,
         js: &jetstream::Context,
         batch: Vec<Message>,
+        keeper: &mut Keeper<'_>,
         cancel: &CancellationToken,
     ) -> Result<bool, ConsumerError> {
         let mut items: Vec<(Message, RecordedEvent)> = Vec::with_capacity(batch.len());
+        let mut undecodable = Vec::new();
         for message in batch {
             match envelope::decode_message(&message) {
                 Ok(event) => items.push((message, event)),
-                Err(error) => {
-                    // A message this bus did not write will never decode: park it at once.
-                    let id = message
-                        .headers
-                        .as_ref()
-                        .and_then(|h| h.get(NATS_MESSAGE_ID))
-                        .map(|v| v.as_str().to_owned())
-                        .unwrap_or_else(|| sequence_id(&message));
-                    let parked = inbox::ParkedEvent {
-                        event_id: id,
-                        stream_id: String::new(),
-                        event_type: String::new(),
-                        attempts: delivered(&message),
-                        last_error: format!("undecodable message: {error}"),
-                        payload: &message.payload,
-                    };
-                    if !self.park(core, js, &message, &parked, cancel).await {
-                        return Ok(false);
-                    }
-                }
+                Err(error) => undecodable.push((message, error)),
+            }
+        }
+        for (index, (message, error)) in undecodable.iter().enumerate() {
+            // A message this bus did not write will never decode: park it at once.
+            let id = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(NATS_MESSAGE_ID))
+                .map(|v| v.as_str().to_owned())
+                .unwrap_or_else(|| sequence_id(message));
+            let parked = inbox::ParkedEvent {
+                event_id: id,
+                stream_id: String::new(),
+                event_type: String::new(),
+                attempts: delivered(message),
+                last_error: format!("undecodable message: {error}"),
+                payload: &message.payload,
+            };
+            let unsettled: Vec<&Message> = undecodable[index..]
+                .iter()
+                .map(|(m, _)| m)
+                .chain(items.iter().map(|(m, _)| m))
+                .collect();
+            let parking = self.park(core, js, message, &parked, cancel);
+            if !keeper.working_on(&unsettled, parking).await {
+                return Ok(false);
             }
         }
         if items.is_empty() {
             return Ok(true);
         }
         let events: Vec<RecordedEvent> = items.iter().map(|(_, e)| e.clone()).collect();
-        let keep_alive = || progress(items.iter().map(|(m, _)| m));
-        match core.apply(&events, None, cancel, keep_alive).await {
+        let unsettled: Vec<&Message> = items.iter().map(|(m, _)| m).collect();
+        let applying = core.apply(&events, None, cancel);
+        match keeper.working_on(&unsettled, applying).await {
             Outcome::Applied => {
                 self.stop_if_faulted(core)?;
                 for (message, _) in &items {
@@ -268,24 +314,27 @@ impl JetStreamSource {
             }
             Outcome::Cancelled => Ok(false),
             Outcome::Failed(error) if items.len() == 1 => {
-                let (message, event) = &items[0];
-                self.failed(core, js, message, event, error, cancel).await
+                let event = &items[0].1;
+                Ok(self
+                    .failed(core, js, (keeper, &unsettled), event, error, cancel)
+                    .await)
             }
             Outcome::Failed(error) => {
                 debug!(%error, events = items.len(), "consumer batch failed, isolating");
-                for (message, event) in &items {
-                    let keep_alive = || progress(std::iter::once(message));
-                    match core
-                        .apply(std::slice::from_ref(event), None, cancel, keep_alive)
-                        .await
-                    {
+                for (index, (message, event)) in items.iter().enumerate() {
+                    // This message and the ones after it; those before are settled, and a
+                    // negatively acknowledged one must not have its retry delay cut short.
+                    let unsettled = &unsettled[index..];
+                    let applying = core.apply(std::slice::from_ref(event), None, cancel);
+                    match keeper.working_on(unsettled, applying).await {
                         Outcome::Applied => {
                             self.stop_if_faulted(core)?;
                             ack(message, AckKind::Ack).await;
                         }
                         Outcome::Cancelled => return Ok(false),
                         Outcome::Failed(error) => {
-                            if !self.failed(core, js, message, event, error, cancel).await? {
+                            let kept = (&mut *keeper, unsettled);
+                            if !self.failed(core, js, kept, event, error, cancel).await {
                                 return Ok(false);
                             }
                         }
@@ -305,23 +354,26 @@ impl JetStreamSource {
         }
     }
 
-    /// An event's attempt failed: retry it later, or park it when that was its last attempt.
+    /// An event's attempt failed: retries it later, or parks it (under `keeper`, which keeps
+    /// `unsettled` alive meanwhile) when that was its last attempt. False when cancelled first.
     async fn failed(
         &self,
         core: &Core,
         js: &jetstream::Context,
-        message: &Message,
+        (keeper, unsettled): (&mut Keeper<'_>, &[&Message]),
         event: &RecordedEvent,
         error: anyhow::Error,
         cancel: &CancellationToken,
-    ) -> Result<bool, ConsumerError> {
+    ) -> bool {
+        let message = unsettled[0];
         let attempt = delivered(message);
         if attempt < core.settings.max_attempts {
             let delay = core.settings.retry_delay(attempt);
             warn!(event_id = %event.id, attempt, ?delay, "event failed, retrying later");
             debug!(event_id = %event.id, %error, "projection error");
+            // Not under the keeper: a progress ack after this would cut the delay short.
             ack(message, AckKind::Nak(Some(delay))).await;
-            return Ok(true);
+            return true;
         }
         let parked = inbox::ParkedEvent {
             event_id: event.id.to_string(),
@@ -331,7 +383,8 @@ impl JetStreamSource {
             last_error: format!("{error:#}"),
             payload: &event.payload,
         };
-        Ok(self.park(core, js, message, &parked, cancel).await)
+        let parking = self.park(core, js, message, &parked, cancel);
+        keeper.working_on(unsettled, parking).await
     }
 
     /// Parks a message: `mz_parked` row, dead-letter publish (acknowledged by JetStream), then
@@ -344,8 +397,7 @@ impl JetStreamSource {
         parked: &inbox::ParkedEvent<'_>,
         cancel: &CancellationToken,
     ) -> bool {
-        let keep_alive = || progress(std::iter::once(message));
-        if !core.park(parked, None, cancel, keep_alive).await {
+        if !core.park(parked, None, cancel).await {
             return false;
         }
         let subject = self.naming.deadletter_subject(&core.name);
@@ -385,7 +437,6 @@ impl JetStreamSource {
                 Err(error) => {
                     core.metrics.error("deadletter");
                     warn!(%error, event_id = %parked.event_id, "dead-letter publish failed, retrying");
-                    progress(std::iter::once(message)).await;
                     if !crate::relay::pause(&mut retry, cancel).await {
                         return false;
                     }
@@ -432,5 +483,46 @@ async fn ack(message: &Message, kind: AckKind) {
 async fn progress<'a>(messages: impl Iterator<Item = &'a Message>) {
     for message in messages {
         ack(message, AckKind::Progress).await;
+    }
+}
+
+/// Keeps delivered messages from being redelivered while the consumer works on a batch.
+struct Keeper<'a> {
+    /// The subscription: read while working, so that what it delivers is kept alive too.
+    messages: &'a mut pull::Stream,
+    /// Where the messages it delivers meanwhile wait for the next batch.
+    ahead: &'a mut VecDeque<Message>,
+    /// How often to send progress acks: well within the ack wait.
+    every: Duration,
+    /// The subscription failed while working; the consumer resubscribes after the batch.
+    failed: Option<pull::MessagesError>,
+}
+
+impl Keeper<'_> {
+    /// Runs `work`, sending progress acks every `every` for `unsettled` and every message taken
+    /// off the subscription meanwhile.
+    async fn working_on<T>(&mut self, unsettled: &[&Message], work: impl Future<Output = T>) -> T {
+        let mut work = pin!(work);
+        let mut ticks =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.every, self.every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut work => return done,
+                _ = ticks.tick() => {
+                    progress(unsettled.iter().copied().chain(self.ahead.iter())).await;
+                }
+                next = self.messages.next(), if self.failed.is_none() => match next {
+                    Some(Ok(message)) => self.ahead.push_back(message),
+                    Some(Err(error)) => self.failed = Some(error),
+                    None => {
+                        self.failed = Some(pull::MessagesError::new(
+                            pull::MessagesErrorKind::Other,
+                        ));
+                    }
+                },
+            }
+        }
     }
 }

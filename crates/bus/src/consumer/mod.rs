@@ -38,7 +38,7 @@ use uuid::Uuid;
 pub use feed::FeedSource;
 pub use jetstream::{
     DEADLETTER_ATTEMPTS, DEADLETTER_CONSUMER, DEADLETTER_SEQUENCE, DEADLETTER_SUBJECT,
-    JetStreamSource,
+    DEFAULT_ACK_WAIT, JetStreamSource,
 };
 
 use crate::{
@@ -383,19 +383,14 @@ impl Core {
         Ok(applied)
     }
 
-    /// Applies `events`, retrying while the database is unavailable; `keep_alive` runs before
-    /// each wait (JetStream uses it to extend the messages' ack deadline).
-    async fn apply<K, F>(
+    /// Applies `events`, retrying while the database is unavailable (the JetStream source keeps
+    /// the messages' ack deadline extended meanwhile).
+    async fn apply(
         &self,
         events: &[RecordedEvent],
         cursor: Option<(&str, Cursor)>,
         cancel: &CancellationToken,
-        keep_alive: K,
-    ) -> Outcome
-    where
-        K: Fn() -> F,
-        F: Future<Output = ()>,
-    {
+    ) -> Outcome {
         let mut retry = self.retry();
         loop {
             match self.apply_once(events, cursor).await {
@@ -407,7 +402,6 @@ impl Core {
                 Err(ApplyError::Unavailable(error)) => {
                     self.metrics.error("database");
                     warn!(error = %error, events = events.len(), "consumer database unavailable, retrying");
-                    keep_alive().await;
                     if !crate::relay::pause(&mut retry, cancel).await {
                         return Outcome::Cancelled;
                     }
@@ -418,17 +412,12 @@ impl Core {
 
     /// Records a parked event (and the feed's cursor past it) in one transaction, retrying while
     /// the database is unavailable; false when cancelled first.
-    async fn park<K, F>(
+    async fn park(
         &self,
         parked: &inbox::ParkedEvent<'_>,
         cursor: Option<(&str, Cursor)>,
         cancel: &CancellationToken,
-        keep_alive: K,
-    ) -> bool
-    where
-        K: Fn() -> F,
-        F: Future<Output = ()>,
-    {
+    ) -> bool {
         let mut retry = self.retry();
         loop {
             let result: Result<(), sqlx::Error> = async {
@@ -445,7 +434,6 @@ impl Core {
                 Err(error) => {
                     self.metrics.error("database");
                     warn!(%error, event_id = %parked.event_id, "consumer cannot park an event, retrying");
-                    keep_alive().await;
                     if !crate::relay::pause(&mut retry, cancel).await {
                         return false;
                     }
@@ -509,9 +497,6 @@ fn is_transient_sqlx(error: &sqlx::Error) -> bool {
         _ => false,
     }
 }
-
-/// A keep-alive that does nothing (the embedded feed has no deadline to extend).
-async fn no_keep_alive() {}
 
 #[cfg(test)]
 mod tests {

@@ -1,15 +1,27 @@
 //! JetStream consumers against real PostgreSQL and NATS: exactly-once effects through crashes
-//! mid-batch and between commit and ack, and poison events parked on the dead-letter subject.
+//! mid-batch and between commit and ack, a restarted consumer getting the messages in flight at
+//! the crash back promptly, a slow handler kept from redelivery by progress acks, and poison
+//! events parked on the dead-letter subject.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
-use async_nats::jetstream;
+use async_nats::jetstream::{self, consumer::pull};
+use async_trait::async_trait;
 use minzheng_bus::{
     BusNaming, Consumer, ConsumerError, ConsumerFault, JetStreamSource, Projection, Relay,
-    SoleRelay, consumer::DEADLETTER_CONSUMER,
+    SoleRelay,
+    consumer::{DEADLETTER_CONSUMER, DEFAULT_ACK_WAIT},
 };
+use minzheng_eventstore::RecordedEvent;
 use minzheng_eventstore::postgres::PostgresStore;
 use minzheng_testkit::TestDatabase;
+use sqlx::AnyConnection;
 use sqlx::AnyPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -59,13 +71,40 @@ impl Pipeline {
     }
 
     fn consumer(&self, projection: Arc<dyn Projection>) -> Consumer {
+        self.consumer_with_ack_wait(projection, Duration::from_secs(1))
+    }
+
+    fn consumer_with_ack_wait(
+        &self,
+        projection: Arc<dyn Projection>,
+        ack_wait: Duration,
+    ) -> Consumer {
         let source = JetStreamSource {
-            ack_wait: Duration::from_secs(1),
+            ack_wait,
             ..JetStreamSource::new(self.client.clone(), self.naming.clone())
         };
         Consumer::new(projection, self.pool.clone(), source)
             .expect("valid consumer")
             .with_settings(fast_consumer())
+    }
+
+    /// The durable consumer as JetStream sees it.
+    async fn consumer_info(&self, name: &str) -> jetstream::consumer::Info {
+        let stream = self
+            .js
+            .get_stream(self.naming.stream_name())
+            .await
+            .expect("stream exists");
+        let mut consumer: jetstream::consumer::PullConsumer =
+            stream.get_consumer(name).await.expect("consumer exists");
+        consumer.info().await.expect("consumer info").clone()
+    }
+
+    async fn wait_published(&self, count: u64) {
+        eventually("the relay to publish", WAIT, || async {
+            stream_count(&self.js, self.naming.stream_name()).await == count
+        })
+        .await;
     }
 
     async fn stop(self) {
@@ -152,6 +191,136 @@ async fn a_crash_between_commit_and_ack_reapplies_nothing() {
 
     assert_each_once(&projected(&pipeline.pool).await, 25);
     assert_eq!(state.borrow().applied + committed, 25);
+    pipeline.stop().await;
+}
+
+#[tokio::test]
+async fn a_restarted_consumer_gets_the_messages_in_flight_at_a_crash_back_within_seconds() {
+    const EVENTS: u64 = 60;
+    /// The ack wait consumers had before: a restarted consumer waited this long for the
+    /// messages its predecessor held. Everything below must be over well before it.
+    const OLD_ACK_WAIT: Duration = Duration::from_secs(30);
+    let pipeline = Pipeline::start().await;
+    append_many(&*pipeline.store, EVENTS as usize).await;
+    pipeline.wait_published(EVENTS).await;
+    let name = "restarted";
+    // An existing deployment's durable consumer, created with the old ack wait: starting the
+    // consumer must update it, without an operator deleting it.
+    pipeline
+        .js
+        .get_stream(pipeline.naming.stream_name())
+        .await
+        .expect("stream exists")
+        .create_consumer(pull::Config {
+            durable_name: Some(name.to_owned()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: OLD_ACK_WAIT,
+            max_deliver: 4,
+            ..Default::default()
+        })
+        .await
+        .expect("the old durable consumer");
+
+    let crashing = pipeline
+        .consumer_with_ack_wait(Recorder::new(name), DEFAULT_ACK_WAIT)
+        .inject_fault(ConsumerFault::StopAfterCommit);
+    let crashed_state = crashing.watch();
+    let result = crashing.run(CancellationToken::new()).await;
+    assert!(matches!(
+        result,
+        Err(ConsumerError::InjectedFault(ConsumerFault::StopAfterCommit))
+    ));
+    let crashed_at = tokio::time::Instant::now();
+    let committed = crashed_state.borrow().applied;
+    let info = pipeline.consumer_info(name).await;
+    assert_eq!(info.config.ack_wait, DEFAULT_ACK_WAIT, "updated at start");
+    assert!(
+        info.num_ack_pending >= committed as usize,
+        "the crashed consumer held its committed batch unacknowledged"
+    );
+
+    let consumer = pipeline.consumer_with_ack_wait(Recorder::new(name), DEFAULT_ACK_WAIT);
+    let state = consumer.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(cancel.clone()));
+    // A correctness bound, not a performance one: the messages the crashed consumer held come
+    // back once the ack wait expires, and that must be before the old ack wait would have.
+    eventually(
+        "the messages in flight at the crash to come back",
+        OLD_ACK_WAIT - Duration::from_secs(10),
+        || {
+            let done = state.borrow().redelivered >= committed
+                && state.borrow().applied + committed == EVENTS;
+            async move { done }
+        },
+    )
+    .await;
+    eprintln!(
+        "a restarted consumer caught up the messages in flight at the crash {:?} after it",
+        crashed_at.elapsed()
+    );
+    cancel.cancel();
+    task.await.expect("consumer task").expect("graceful stop");
+    assert_each_once(&projected(&pipeline.pool).await, EVENTS as usize);
+    pipeline.stop().await;
+}
+
+/// A projection that takes `delay` over its first event, then records like [`Recorder`].
+struct SlowOnce {
+    recorder: Arc<Recorder>,
+    delay: Duration,
+    slept: AtomicBool,
+}
+
+#[async_trait]
+impl Projection for SlowOnce {
+    fn name(&self) -> &str {
+        self.recorder.name()
+    }
+
+    async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()> {
+        if !self.slept.swap(true, Ordering::SeqCst) {
+            tokio::time::sleep(self.delay).await;
+        }
+        self.recorder.apply(tx, event).await
+    }
+}
+
+#[tokio::test]
+async fn a_handler_slower_than_the_ack_wait_is_not_redelivered_while_it_works() {
+    const EVENTS: u64 = 30;
+    let ack_wait = Duration::from_secs(2);
+    let pipeline = Pipeline::start().await;
+    append_many(&*pipeline.store, EVENTS as usize).await;
+    pipeline.wait_published(EVENTS).await;
+    let name = "slow";
+    let slow = Arc::new(SlowOnce {
+        recorder: Recorder::new(name),
+        delay: ack_wait * 3,
+        slept: AtomicBool::new(false),
+    });
+    let consumer = pipeline.consumer_with_ack_wait(slow, ack_wait);
+    let state = consumer.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(cancel.clone()));
+    wait_projected(&pipeline.pool, EVENTS as usize).await;
+
+    // Once everything is acknowledged nothing can be redelivered any more; until then, every
+    // delivery counts in the consumer sequence.
+    eventually("every message to be acknowledged", WAIT, || async {
+        let info = pipeline.consumer_info(name).await;
+        info.num_ack_pending == 0 && info.ack_floor.stream_sequence == EVENTS
+    })
+    .await;
+    let info = pipeline.consumer_info(name).await;
+    assert_eq!(
+        info.delivered.consumer_sequence, EVENTS,
+        "each message delivered once: the slow batch and those behind it were kept alive"
+    );
+    assert_eq!(state.borrow().redelivered, 0);
+    cancel.cancel();
+    task.await.expect("consumer task").expect("graceful stop");
+    assert_each_once(&projected(&pipeline.pool).await, EVENTS as usize);
     pipeline.stop().await;
 }
 

@@ -407,6 +407,18 @@ async fn a_nats_outage_does_not_block_appends_and_the_relay_catches_up() {
     assert_eq!(ids, expected, "store order survives the outage");
 }
 
+/// A whole number of seconds from the environment, for running a test at production scale by
+/// hand (e.g. the default 120 s duplicate window and a 3-minute stall).
+fn seconds_from_env(name: &str, default: u64) -> Duration {
+    Duration::from_secs(
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default),
+    )
+}
+
+/// By hand at production scale: `MZ_TEST_DUPLICATE_WINDOW_SECS=120 MZ_TEST_STALL_SECS=180`.
 #[tokio::test]
 async fn a_stall_longer_than_the_duplicate_window_publishes_nothing_twice() {
     let (_db, store) = pg_store().await;
@@ -414,7 +426,8 @@ async fn a_stall_longer_than_the_duplicate_window_publishes_nothing_twice() {
     let js = jetstream::new(client.clone());
     let naming = naming();
     let mut config = fast_relay();
-    config.stream.duplicate_window = Duration::from_secs(1);
+    config.stream.duplicate_window = seconds_from_env("MZ_TEST_DUPLICATE_WINDOW_SECS", 1);
+    let stall = seconds_from_env("MZ_TEST_STALL_SECS", 3);
     append_many(&*store, 30).await;
 
     let crashing = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
@@ -431,7 +444,7 @@ async fn a_stall_longer_than_the_duplicate_window_publishes_nothing_twice() {
     );
     // The stall: JetStream forgets the batch's message ids once the window has passed (it
     // sweeps them on a timer of the window's length), so only the relay can avoid a repeat.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(stall).await;
 
     let last = append_many(&*store, 5).await;
     let relay =
@@ -446,7 +459,19 @@ async fn a_stall_longer_than_the_duplicate_window_publishes_nothing_twice() {
     let ids = stream_event_ids(&js, naming.stream_name()).await;
     let expected: Vec<Uuid> = all_events(&*store).await.iter().map(|e| e.id).collect();
     assert_eq!(ids, expected, "every event exactly once, in store order");
+    println!(
+        "after a {stall:?} stall with a {:?} window: {} events stored, {} messages in the stream, {} duplicated",
+        config_window(&js, &naming).await,
+        expected.len(),
+        ids.len(),
+        ids.len() - ids.iter().collect::<HashSet<_>>().len()
+    );
     delete_streams(&js, &naming).await;
+}
+
+async fn config_window(js: &jetstream::Context, naming: &BusNaming) -> Duration {
+    let mut stream = js.get_stream(naming.stream_name()).await.expect("stream");
+    stream.info().await.expect("info").config.duplicate_window
 }
 
 /// A stream as an operator shaped it with the `nats` CLI: retention limits, replicas and

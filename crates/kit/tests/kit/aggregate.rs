@@ -439,6 +439,9 @@ impl EventStore for Interfering {
     async fn cursor_of(&self, position: u64) -> Result<Option<Cursor>, StoreError> {
         self.inner.cursor_of(position).await
     }
+    async fn wait_for_position(&self, position: u64) -> Result<Cursor, StoreError> {
+        self.inner.wait_for_position(position).await
+    }
     async fn head(&self) -> Result<Cursor, StoreError> {
         self.inner.head().await
     }
