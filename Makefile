@@ -7,13 +7,14 @@ CARGO ?= cargo
 LISTEN ?= 127.0.0.1:50051
 DATA_DIR ?= ./data
 
-.PHONY: run test services nextest lint lint-rust lint-proto fmt bench deploy-check build clean-data help
+.PHONY: run test services nextest lint lint-rust lint-proto fmt bench chaos deploy-check build clean-data help
 
 help:
 	@echo "make run           the whole suite in one process (embedded SQLite store, Benxi reference data)"
 	@echo "make test          every test, against real PostgreSQL and NATS (started if needed)"
 	@echo "make lint          rustfmt, clippy -D warnings, buf lint of the protos"
 	@echo "make bench         the benchmark report (figures beside same-run baselines)"
+	@echo "make chaos         the fault-injection report (CHAOS_ARGS='--duration 10m --seed N')"
 	@echo "make deploy-check  validate the Kubernetes manifests in deploy/"
 
 run:
@@ -51,6 +52,14 @@ fmt:
 
 bench: services
 	$(CARGO) run --release -p minzheng-tests --bin bench
+
+# The fault-injection harness: the services as processes under load while faults are injected,
+# then every store, stream and projection reconciled (README.md, "Chaos"). The short form runs in
+# `make test` (tests/tests/chaos.rs).
+CHAOS_ARGS ?= --duration 10m
+chaos: services
+	$(CARGO) build --release -p minzheng -p minzheng-tests --bin minzheng --bin chaos
+	$(CARGO) run --release -p minzheng-tests --bin chaos -- $(CHAOS_ARGS)
 
 deploy-check:
 	bash scripts/deploy-check.sh

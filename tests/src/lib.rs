@@ -1,5 +1,5 @@
-//! Cross-service end-to-end tests (in `tests/`) and the benchmark harness (`src/bench`, run by
-//! `make bench`).
+//! Cross-service end-to-end tests (in `tests/`), the benchmark harness (`src/bench`, run by
+//! `make bench`) and the fault-injection harness (`src/chaos`, run by `make chaos`).
 //!
 //! Benchmarks are programs with a report, never timed assertions: every figure is printed beside
 //! a raw baseline measured in the same run on the same machine (plain PostgreSQL inserts, plain
@@ -7,3 +7,4 @@
 //! machines mean little.
 
 pub mod bench;
+pub mod chaos;

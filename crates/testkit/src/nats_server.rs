@@ -145,7 +145,7 @@ impl Drop for NatsServer {
 
 /// A loopback port that was free a moment ago. The listener is dropped before the server binds
 /// it; another process could take it in between, which on a test machine is rare enough.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free loopback port");
     listener
         .local_addr()

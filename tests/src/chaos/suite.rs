@@ -1,0 +1,135 @@
+//! The suite under test, as production runs it: each hosted service its own `minzheng
+//! <service>` process, on a PostgreSQL cluster and a `nats-server` the run owns (so its faults
+//! touch nothing else on the machine), plus a third database in the same cluster for the
+//! transaction held open elsewhere.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context as _;
+use minzheng_bus::BusNaming;
+use minzheng_eventstore::{Upcasters, postgres::PostgresStore};
+use minzheng_testkit::nats_server::{NatsServer, free_port};
+use sqlx::{Connection as _, PgConnection};
+
+use super::{
+    ledger::ACQUIRE_TIMEOUT,
+    postgres::PrivatePostgres,
+    processes::{ServiceProcess, minzheng_bin},
+};
+
+/// The services, producer first.
+pub const SERVICES: [&str; 2] = ["placenames", "civilregistry"];
+/// The database of the transaction held open beside the services' databases.
+pub const OTHER_DATABASE: &str = "elsewhere";
+/// The civil registry's pseudonym key for this run.
+const PSEUDONYM_KEY: &str = "chaos-harness-pseudonym-key-at-least-32-bytes";
+
+/// Everything the run started; dropping it stops it all.
+#[derive(Debug)]
+pub struct Suite {
+    pub postgres: PrivatePostgres,
+    pub nats: NatsServer,
+    /// In [`SERVICES`] order.
+    pub processes: Vec<ServiceProcess>,
+    /// The duplicate window the services were asked to give their streams.
+    pub duplicate_window: Duration,
+    pub log_dir: PathBuf,
+}
+
+impl Suite {
+    /// Starts PostgreSQL, NATS and the services (each on a database of its own), with streams
+    /// asked to keep a `duplicate_window` (`MZ_STREAM__DUPLICATE_WINDOW_SECS`), logs in
+    /// `log_dir`.
+    pub async fn start(duplicate_window: Duration, log_dir: PathBuf) -> anyhow::Result<Self> {
+        let postgres = PrivatePostgres::start().context("a private PostgreSQL cluster")?;
+        let mut admin = PgConnection::connect(&postgres.url("postgres")).await?;
+        for database in SERVICES.iter().chain([&OTHER_DATABASE]) {
+            // The names are the constants above.
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+                .execute(&mut admin)
+                .await?;
+        }
+        admin.close().await?;
+        let nats = NatsServer::start();
+        let bin = minzheng_bin()?;
+        let mut processes = Vec::new();
+        for service in SERVICES {
+            let mut environment = vec![
+                ("MZ_DATABASE_URL".to_owned(), postgres.url(service)),
+                ("MZ_NATS_URL".to_owned(), nats.url()),
+                ("MZ_LISTEN".to_owned(), format!("127.0.0.1:{}", free_port())),
+                (
+                    "MZ_AUTH__DEV_SECRET".to_owned(),
+                    minzheng_host::testing::TOKEN_SECRET.to_owned(),
+                ),
+                ("MZ_RELAY_POLL_MS".to_owned(), "50".to_owned()),
+                (
+                    "MZ_DATABASE_ACQUIRE_TIMEOUT_MS".to_owned(),
+                    ACQUIRE_TIMEOUT.as_millis().to_string(),
+                ),
+                ("MZ_SHUTDOWN_TIMEOUT_SECS".to_owned(), "5".to_owned()),
+                (
+                    "MZ_STREAM__DUPLICATE_WINDOW_SECS".to_owned(),
+                    duplicate_window.as_secs().to_string(),
+                ),
+                ("OTEL_SDK_DISABLED".to_owned(), "true".to_owned()),
+            ];
+            if service == "civilregistry" {
+                environment.push((
+                    "MZ_CIVILREGISTRY__PSEUDONYM_KEY".to_owned(),
+                    PSEUDONYM_KEY.to_owned(),
+                ));
+            }
+            let addr = environment[2].1.parse()?;
+            let mut process = ServiceProcess::new(service, &bin, addr, environment, &log_dir);
+            process.start().await?;
+            processes.push(process);
+        }
+        Ok(Self {
+            postgres,
+            nats,
+            processes,
+            duplicate_window,
+            log_dir,
+        })
+    }
+
+    /// The process of `service`.
+    pub fn process(&mut self, service: &str) -> &mut ServiceProcess {
+        self.processes
+            .iter_mut()
+            .find(|p| p.name() == service)
+            .expect("a service of the suite")
+    }
+
+    pub fn addr(&self, service: &str) -> std::net::SocketAddr {
+        self.processes
+            .iter()
+            .find(|p| p.name() == service)
+            .expect("a service of the suite")
+            .addr()
+    }
+
+    /// The harness's own connection to `service`'s event store (it reads, never writes).
+    pub async fn store(&self, service: &str) -> anyhow::Result<PostgresStore> {
+        Ok(PostgresStore::connect(&self.postgres.url(service), Upcasters::new()).await?)
+    }
+
+    /// A client of the run's NATS server.
+    pub async fn nats_client(&self) -> anyhow::Result<async_nats::Client> {
+        Ok(async_nats::connect(self.nats.url()).await?)
+    }
+
+    /// The bus names of `service` (the binary's production prefix).
+    pub fn naming(service: &str) -> BusNaming {
+        BusNaming::new(service).expect("a valid service name")
+    }
+
+    /// Restarts every process that exited on its own; the exits are recorded on the process.
+    pub async fn revive(&mut self) -> anyhow::Result<()> {
+        for process in &mut self.processes {
+            process.revive().await?;
+        }
+        Ok(())
+    }
+}
