@@ -7,13 +7,14 @@ CARGO ?= cargo
 LISTEN ?= 127.0.0.1:50051
 DATA_DIR ?= ./data
 
-.PHONY: run test services nextest lint lint-rust lint-proto fmt bench deploy-check build clean-data help
+.PHONY: run test services nextest lint lint-rust lint-proto fmt bench fuzz deploy-check build clean-data help
 
 help:
 	@echo "make run           the whole suite in one process (embedded SQLite store, Benxi reference data)"
 	@echo "make test          every test, against real PostgreSQL and NATS (started if needed)"
 	@echo "make lint          rustfmt, clippy -D warnings, buf lint of the protos"
 	@echo "make bench         the benchmark report (figures beside same-run baselines)"
+	@echo "make fuzz          the deep fuzz run (nightly + cargo-fuzz; FUZZ_SECONDS per target)"
 	@echo "make deploy-check  validate the Kubernetes manifests in deploy/"
 
 run:
@@ -51,6 +52,11 @@ fmt:
 
 bench: services
 	$(CARGO) run --release -p minzheng-tests --bin bench
+
+# The deep fuzz run: libFuzzer over every target of crates/fuzz (nightly Rust and cargo-fuzz, which
+# scripts/fuzz.sh installs when missing). `make test` replays the corpus it grows, on stable.
+fuzz:
+	CARGO=$(CARGO) bash scripts/fuzz.sh
 
 deploy-check:
 	bash scripts/deploy-check.sh

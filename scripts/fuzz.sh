@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The deep fuzz run (`make fuzz`): every target of crates/fuzz under libFuzzer for FUZZ_SECONDS
+# (default 60) each, then its corpus minimised. Needs nightly Rust and cargo-fuzz, installed here
+# when missing; `make test` needs neither (it replays fuzz/corpus on stable).
+#
+#   FUZZ_SECONDS=600 FUZZ_TARGETS="stored_event envelope" make fuzz
+#
+# The sanitizer defaults to none: every crate of the workspace forbids unsafe code and the targets
+# hunt panics and broken properties; FUZZ_SANITIZER=address checks the dependencies' unsafe code
+# too, at about half the speed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${FUZZ_SECONDS:-60}
+sanitizer=${FUZZ_SANITIZER:-none}
+targets=${FUZZ_TARGETS:-$(cd fuzz/fuzz_targets && ls -- *.rs | sed 's/\.rs$//')}
+cargo=${CARGO:-cargo}
+
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+"$cargo" fuzz --version >/dev/null 2>&1 || "$cargo" install cargo-fuzz --locked
+
+# The seeds first, so a run starts from them; the fuzz workspace builds with the main lock file.
+"$cargo" run -q -p minzheng-fuzz --bin seed-corpus
+cp Cargo.lock fuzz/Cargo.lock
+
+for target in $targets; do
+    corpus=fuzz/corpus/$target
+    if ! "$cargo" +nightly fuzz run -O -a -s "$sanitizer" "$target" -- \
+        -max_total_time="$seconds" -timeout=10; then
+        echo "make fuzz: $target failed; its input is in fuzz/artifacts/$target. Fix the bug, keep" \
+            "the input as $corpus/crash-<name> and a test in crates/fuzz/tests/fuzz/regressions.rs" >&2
+        exit 1
+    fi
+    # Minimise what the run added; the named seeds and crash inputs stay as they are.
+    kept=$(mktemp -d)
+    cp "$corpus"/seed-* "$corpus"/crash-* "$kept"/ 2>/dev/null || true
+    "$cargo" +nightly fuzz cmin -O -a -s "$sanitizer" "$target"
+    cp -r "$kept"/. "$corpus"/
+    rm -rf "$kept"
+done
+du -sh fuzz/corpus
