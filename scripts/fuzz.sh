@@ -40,4 +40,4 @@ for target in $targets; do
         -merge=1 -set_cover_merge=1 -use_counters=0 -max_len=2048
     rm -rf "$found"
 done
-du -sh fuzz/corpus
+echo "fuzz/corpus: $(find fuzz/corpus -type f | wc -l) files, $(find fuzz/corpus -type f -exec cat {} + | wc -c) bytes"
