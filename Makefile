@@ -7,7 +7,7 @@ CARGO ?= cargo
 LISTEN ?= 127.0.0.1:50051
 DATA_DIR ?= ./data
 
-.PHONY: run test services nextest lint lint-rust lint-proto fmt bench chaos deploy-check build clean-data help
+.PHONY: run test services nextest lint lint-rust lint-proto fmt bench chaos fuzz deploy-check build clean-data help
 
 help:
 	@echo "make run           the whole suite in one process (embedded SQLite store, Benxi reference data)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint          rustfmt, clippy -D warnings, buf lint of the protos"
 	@echo "make bench         the benchmark report (figures beside same-run baselines)"
 	@echo "make chaos         the fault-injection report (CHAOS_ARGS='--duration 10m --seed N')"
+	@echo "make fuzz          the deep fuzz run (nightly + cargo-fuzz; FUZZ_SECONDS per target)"
 	@echo "make deploy-check  validate the Kubernetes manifests in deploy/"
 
 run:
@@ -60,6 +61,10 @@ CHAOS_ARGS ?= --duration 10m
 chaos: services
 	$(CARGO) build --release -p minzheng -p minzheng-tests --bin minzheng --bin chaos
 	$(CARGO) run --release -p minzheng-tests --bin chaos -- $(CHAOS_ARGS)
+# The deep fuzz run: libFuzzer over every target of crates/fuzz (nightly Rust and cargo-fuzz, which
+# scripts/fuzz.sh installs when missing). `make test` replays the corpus it grows, on stable.
+fuzz:
+	CARGO=$(CARGO) bash scripts/fuzz.sh
 
 deploy-check:
 	bash scripts/deploy-check.sh

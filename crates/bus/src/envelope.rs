@@ -102,7 +102,12 @@ pub fn encode(naming: &BusNaming, event: &RecordedEvent) -> Result<Envelope, Enc
     headers.insert(CE_TYPE, event_type);
     // A recorded time outside RFC 3339's years (0-9999) cannot come from a real clock; leaving
     // `time` out (it is optional in CloudEvents) beats refusing to publish the event.
-    if let Ok(time) = event.recorded_at.to_offset(UtcOffset::UTC).format(&Rfc3339) {
+    // `to_offset` would panic where the UTC date leaves the supported years.
+    if let Some(time) = event
+        .recorded_at
+        .checked_to_offset(UtcOffset::UTC)
+        .and_then(|utc| utc.format(&Rfc3339).ok())
+    {
         headers.insert(CE_TIME, time);
     }
     headers.insert(CE_SUBJECT, event.stream.to_string());
@@ -164,13 +169,7 @@ pub fn decode(headers: Option<&HeaderMap>, payload: &Bytes) -> Result<RecordedEv
     let stream_version = parse_number(CE_STREAMVERSION, required(headers, CE_STREAMVERSION)?)?;
     let position = parse_number(CE_POSITION, required(headers, CE_POSITION)?)?;
     let schema_version = parse_number(CE_SCHEMAVERSION, required(headers, CE_SCHEMAVERSION)?)?;
-    let recorded_at =
-        OffsetDateTime::parse(required(headers, CE_TIME)?, &Rfc3339).map_err(|e| {
-            DecodeError::InvalidHeader {
-                header: CE_TIME,
-                reason: e.to_string(),
-            }
-        })?;
+    let recorded_at = parse_time(required(headers, CE_TIME)?)?;
     let metadata = Metadata {
         correlation_id: optional(headers, CE_CORRELATIONID)
             .map(|v| parse_uuid(CE_CORRELATIONID, v))
@@ -203,6 +202,21 @@ fn optional<'h>(headers: &'h HeaderMap, name: &'static str) -> Option<&'h str> {
 
 fn required<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, DecodeError> {
     optional(headers, name).ok_or(DecodeError::MissingHeader(name))
+}
+
+/// An RFC 3339 time that is also one in UTC, as `encode` writes it: `9999-12-31T23:30:00-01:00`
+/// is RFC 3339, but its UTC date (year 10000) is not, so no event of this bus has it and it
+/// could not be published again.
+fn parse_time(value: &str) -> Result<OffsetDateTime, DecodeError> {
+    let invalid = |reason: String| DecodeError::InvalidHeader {
+        header: CE_TIME,
+        reason,
+    };
+    let time = OffsetDateTime::parse(value, &Rfc3339).map_err(|e| invalid(e.to_string()))?;
+    time.checked_to_offset(UtcOffset::UTC)
+        .filter(|utc| (0..=9999).contains(&utc.year()))
+        .ok_or_else(|| invalid("its UTC date is outside the years 0000 to 9999".to_owned()))?;
+    Ok(time)
 }
 
 fn parse_uuid(header: &'static str, value: &str) -> Result<Uuid, DecodeError> {
@@ -369,5 +383,41 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// Found by the envelope fuzz target: RFC 3339 allows 9999-12-31T23:30:00-01:00, whose UTC
+    /// date is in year 10000.
+    #[test]
+    fn a_recorded_time_beyond_the_utc_years_is_left_out_not_a_panic() {
+        let naming = BusNaming::new("widgets").expect("valid naming");
+        let mut event = sample();
+        event.recorded_at = datetime!(9999-12-31 23:30:00 -01:00);
+        let envelope = encode(&naming, &event).expect("encodes");
+        assert!(envelope.headers.get(CE_TIME).is_none());
+    }
+
+    /// Found by the envelope fuzz target: a time this bus could not have written (its UTC date
+    /// outside the years 0000 to 9999) is refused, so every decoded event encodes back to itself.
+    #[test]
+    fn a_time_outside_the_utc_years_is_refused() {
+        let naming = BusNaming::new("widgets").expect("valid naming");
+        let mut envelope = encode(&naming, &sample()).expect("encodes");
+        for time in ["9999-12-31T23:30:00-01:00", "0000-01-01T00:30:00+01:00"] {
+            envelope.headers.insert(CE_TIME, time);
+            assert!(
+                matches!(
+                    decode(Some(&envelope.headers), &envelope.payload),
+                    Err(DecodeError::InvalidHeader {
+                        header: CE_TIME,
+                        ..
+                    })
+                ),
+                "{time}"
+            );
+        }
+        envelope
+            .headers
+            .insert(CE_TIME, "0000-01-01T00:30:00-01:00");
+        assert!(decode(Some(&envelope.headers), &envelope.payload).is_ok());
     }
 }

@@ -155,6 +155,8 @@ macro_rules! event_codec {
         $( $variant:ident ( $domain:ty ) <=> $message:ty ),+ $(,)?
     ) => {
         impl $crate::codec::__private::EventCodec for $event {
+            const EVENT_TYPES: &'static [&'static str] = &[$( $crate::message_name!($message) ),+];
+
             fn event_type(&self) -> &'static str {
                 match self {
                     $(
@@ -397,6 +399,10 @@ mod tests {
         minzheng_kit::testing::assert_codec_round_trips(events.clone());
         assert_eq!(events[0].event_type(), "minzheng.common.v1.Date");
         assert_eq!(events[1].event_type(), "minzheng.common.v1.Money");
+        assert_eq!(
+            Event::EVENT_TYPES,
+            ["minzheng.common.v1.Date", "minzheng.common.v1.Money"]
+        );
         assert_eq!(events[0].schema_version(), 3);
         assert_eq!(
             common::Money::decode(events[1].encode()).expect("a Money"),

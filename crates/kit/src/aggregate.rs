@@ -83,6 +83,10 @@ pub trait Aggregate: Default + Send + Sync + Sized + 'static {
 /// Turns domain events into stored form and back: `(event_type, schema_version, bytes)`, where
 /// the bytes are the protobuf encoding of the public event message.
 pub trait EventCodec: Sized {
+    /// Every event type `decode` reads: what a fuzz run or a reader's check iterates over,
+    /// since the list is otherwise spread over a `match`.
+    const EVENT_TYPES: &'static [&'static str];
+
     /// Fully qualified protobuf message name, e.g. `minzheng.placenames.v1.DivisionRenamed`.
     fn event_type(&self) -> &'static str;
 

@@ -102,6 +102,8 @@ fn number(event_type: &str, payload: &[u8]) -> Result<u64, CodecError> {
 }
 
 impl EventCodec for Event {
+    const EVENT_TYPES: &'static [&'static str] = &[ADDED, SUBTRACTED];
+
     fn event_type(&self) -> &'static str {
         match self {
             Event::Added(_) => ADDED,
