@@ -402,7 +402,7 @@ impl JetStreamSource {
         }
         let subject = self.naming.deadletter_subject(&core.name);
         // The event's own headers travel along; JetStream's `Nats-*` headers do not: a stored
-        // `Nats-Expected-Last-Msg-Id` from the relay would make the dead-letter stream refuse it.
+        // `Nats-Expected-Last-Sequence` from the relay would make the dead-letter stream refuse it.
         let mut headers = HeaderMap::new();
         for (name, values) in message.headers.iter().flat_map(HeaderMap::iter) {
             let name: &str = name.as_ref();
