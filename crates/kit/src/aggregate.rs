@@ -499,6 +499,26 @@ impl<A: Aggregate> Repository<A> {
         StreamId::new(A::CATEGORY, key.stream_key())
     }
 
+    /// Where instance `key` stands at `version` (its last event's position), as a replayed
+    /// [`Committed`]: the answer to a repeated command whose effect a multi-stream append
+    /// recorded earlier without an idempotency key (see [`commit_together`]), so that the
+    /// repeat, too, tells the caller where to read its write.
+    pub async fn recorded(
+        &self,
+        key: &(impl StreamKey + ?Sized),
+        version: u64,
+    ) -> Result<Committed, RunError> {
+        let stream = self.stream_id(key)?;
+        let last = self.store.read_stream(&stream, version, 1).await?;
+        Ok(Committed {
+            position: last.first().map_or(0, |event| event.position),
+            stream,
+            stream_version: version,
+            event_ids: Vec::new(),
+            replayed: true,
+        })
+    }
+
     /// The current state of instance `key` (the default state for a new one).
     pub async fn load(&self, key: &(impl StreamKey + ?Sized)) -> Result<Loaded<A>, RunError> {
         let stream = self.stream_id(key)?;

@@ -179,8 +179,9 @@ impl CivilRegistry {
                 )));
             };
             if let (AppointmentState::Cancelled, Some(to)) = (old.state, old.rescheduled_to) {
-                // Done already: answer as the first time.
-                return Ok(Ok((to, Vec::new())));
+                // Done already: answer as the first time, with where it was recorded.
+                let recorded = self.days.recorded(&from.day_key(), source.version).await?;
+                return Ok(Ok((to, vec![recorded])));
             }
             let book = registry_day::Command::Book(registry_day::Book {
                 registry: from.registry(),

@@ -42,7 +42,7 @@ impl CivilRegistry {
             if let Some(record) = death.state.record()
                 && same_death(record, &command)
             {
-                return Ok(Ok(Vec::new()));
+                return Ok(Ok(vec![self.deaths.recorded(&key, death.version).await?]));
             }
             let recorded = match death.state.handle(&death::Command::Record(command.clone())) {
                 Ok(events) => events,

@@ -121,7 +121,9 @@ impl CivilRegistry {
         let committed = with_conflict_retries(CONFLICT_RETRIES, || async {
             let existing = self.marriages.load(&id).await?;
             if existing.state.record().is_some_and(&done) {
-                return Ok(Ok(Vec::new()));
+                return Ok(Ok(vec![
+                    self.marriages.recorded(&id, existing.version).await?,
+                ]));
             }
             let a = self.persons.load(&keys[0]).await?;
             let b = self.persons.load(&keys[1]).await?;
@@ -323,7 +325,8 @@ impl CivilRegistry {
             } = &facts.state
                 && *on == Some(*appointment)
             {
-                return Ok(Ok((certificate_number.clone(), Vec::new())));
+                let recorded = self.divorces.recorded(application, loaded.version).await?;
+                return Ok(Ok((certificate_number.clone(), vec![recorded])));
             }
             if let Err(error) = self
                 .attended(
@@ -391,7 +394,7 @@ impl CivilRegistry {
             if let Some(facts) = loaded.state.application()
                 && same_divorce_backfill(facts, marriage, registry, &certificate_number, on)
             {
-                return Ok(Ok(Vec::new()));
+                return Ok(Ok(vec![self.divorces.recorded(&id, loaded.version).await?]));
             }
             let dissolved = self.marriages.load(&marriage).await?;
             let Some(record) = dissolved.state.record() else {
