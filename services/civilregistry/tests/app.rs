@@ -244,7 +244,8 @@ async fn a_death_widows_the_spouse_and_a_full_slot_and_a_no_show_are_recorded() 
     let clock = FixedClock::new(date!(2025 - 06 - 01));
     let app = open(&db, &clock).await;
     let (wedding, married) = wed(&app, &clock).await;
-    // A retry of the same registration answers the same, records nothing.
+    // A retry of the same registration answers the same, records nothing, and says where the
+    // marriage stands (the first answer's promise: read your write).
     let retry = app
         .register_marriage(
             &wedding,
@@ -255,7 +256,7 @@ async fn a_death_widows_the_spouse_and_a_full_slot_and_a_no_show_are_recorded() 
         .await
         .expect("idempotent");
     assert_eq!(retry.marriage, married.marriage);
-    assert!(retry.committed.is_none());
+    assert_replayed(retry.committed);
 
     clock.set(date!(2026 - 01 - 05));
     let (death_id, _) = app
@@ -440,8 +441,9 @@ async fn a_withdrawal_on_day_29_ends_an_application_and_a_divorce_on_day_31_divo
     }
     let record = app.marriage(&married.marriage).await.expect("kept");
     assert_eq!(record.dissolved.map(|d| d.on), Some(day_31));
-    // Repeating the registration answers the same certificate and records nothing.
-    let (again, nothing) = app
+    // Repeating the registration answers the same certificate, records nothing, and says where
+    // the record stands so the caller can read its write.
+    let (again, recorded) = app
         .register_divorce(
             &application.id,
             &coming_back,
@@ -450,7 +452,8 @@ async fn a_withdrawal_on_day_29_ends_an_application_and_a_divorce_on_day_31_divo
         )
         .await
         .expect("idempotent");
-    assert_eq!((again, nothing), (certificate, None));
+    assert_eq!(again, certificate);
+    assert_replayed(recorded);
 }
 
 /// What the service's view follower does in a running service: catch the overview up (it holds
@@ -526,10 +529,8 @@ async fn a_reschedule_to_another_day_moves_the_appointment_in_one_step() {
         .reschedule(&booked.appointment, second, slot, &key("move"))
         .await
         .expect("idempotent");
-    assert_eq!(
-        (again.appointment, again.committed),
-        (moved.appointment, None)
-    );
+    assert_eq!(again.appointment, moved.appointment);
+    assert_replayed(again.committed);
     // The second day's only place is taken: another move there is refused, and nothing moves.
     let other = app
         .book(
@@ -624,15 +625,17 @@ async fn a_divorce_from_the_archive_ends_an_archived_marriage_so_a_party_may_mar
     assert!(!application.as_str().contains("2005"), "{application:?}");
     assert!(committed.is_some());
     // The same back-fill again answers the same and records nothing.
-    let (again, nothing) = backfill("BX-2005-0045", divorced_on, "backfill-divorce-again")
+    let (again, recorded) = backfill("BX-2005-0045", divorced_on, "backfill-divorce-again")
         .await
         .expect("idempotent");
-    assert_eq!((again, nothing), (application.clone(), None));
+    assert_eq!(again, application);
+    assert_replayed(recorded);
     // So does the same reference typed in lower case: one archive file, one record.
-    let (lower, nothing) = backfill("bx-2005-0045", divorced_on, "backfill-divorce-lower")
+    let (lower, recorded) = backfill("bx-2005-0045", divorced_on, "backfill-divorce-lower")
         .await
         .expect("the same file");
-    assert_eq!((lower, nothing), (application.clone(), None));
+    assert_eq!(lower, application);
+    assert_replayed(recorded);
     // Another divorce of the same marriage, or another one under the same reference: refused.
     let twice = backfill("BX-2006-0001", date!(2006 - 01 - 01), "twice")
         .await
@@ -841,4 +844,16 @@ async fn events_recorded_under_older_rules_load_at_start_and_are_answered_as_rec
             .state,
         divorce::State::Lapsed { on: day(76) }
     );
+}
+
+/// A repeated command's answer: nothing appended, but where the record stands (a position to
+/// read the first attempt's write at), as the command contract promises the first result.
+fn assert_replayed(committed: Option<minzheng_kit::aggregate::Committed>) {
+    let committed = committed.expect("a repeat still says where its record stands");
+    assert!(committed.replayed, "{committed:?}");
+    assert!(
+        committed.event_ids.is_empty(),
+        "nothing appended: {committed:?}"
+    );
+    assert!(committed.position > 0, "{committed:?}");
 }
