@@ -8,7 +8,8 @@ use async_nats::{
     jetstream::{self},
 };
 use minzheng_bus::{
-    BusNaming, PgAdvisoryLease, Relay, RelayError, RelayFault, SoleRelay, envelope, lease::Lease,
+    BusNaming, PgAdvisoryLease, Relay, RelayConfig, RelayError, RelayFault, SoleRelay, envelope,
+    lease::Lease,
 };
 use minzheng_eventstore::{Cursor, EventStore, SharedStore, postgres::PostgresStore};
 use minzheng_testkit::nats_server::NatsServer;
@@ -42,8 +43,19 @@ async fn relay_through(
     naming: &BusNaming,
     last: u64,
 ) {
-    let relay = Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay)
-        .with_config(fast_relay());
+    relay_through_with(store, client, naming, last, fast_relay()).await;
+}
+
+/// [`relay_through`] with a relay configured as `config`.
+async fn relay_through_with(
+    store: &Arc<PostgresStore>,
+    client: &async_nats::Client,
+    naming: &BusNaming,
+    last: u64,
+    config: RelayConfig,
+) {
+    let relay =
+        Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay).with_config(config);
     let state = relay.watch();
     let cancel = CancellationToken::new();
     let task = tokio::spawn(relay.run(cancel.clone()));
@@ -447,14 +459,7 @@ async fn a_stall_longer_than_the_duplicate_window_publishes_nothing_twice() {
     tokio::time::sleep(stall).await;
 
     let last = append_many(&*store, 5).await;
-    let relay =
-        Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay).with_config(config);
-    let state = relay.watch();
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn(relay.run(cancel.clone()));
-    wait_relayed(&*store, &state, last).await;
-    cancel.cancel();
-    task.await.expect("relay task").expect("graceful stop");
+    relay_through_with(&store, &client, &naming, last, config).await;
 
     let ids = stream_event_ids(&js, naming.stream_name()).await;
     let expected: Vec<Uuid> = all_events(&*store).await.iter().map(|e| e.id).collect();
@@ -508,14 +513,7 @@ async fn operator_stream_settings_survive_every_start() {
     config.stream.duplicate_window = Duration::from_secs(300);
     config.stream.max_age = Some(Duration::from_secs(60));
     let last = append_many(&*store, 5).await;
-    let relay =
-        Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay).with_config(config);
-    let state = relay.watch();
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn(relay.run(cancel.clone()));
-    wait_relayed(&*store, &state, last).await;
-    cancel.cancel();
-    task.await.expect("relay task").expect("graceful stop");
+    relay_through_with(&store, &client, &naming, last, config).await;
 
     let mut stream = js.get_stream(naming.stream_name()).await.expect("stream");
     let config = stream.info().await.expect("info").config.clone();
