@@ -88,11 +88,14 @@ impl PlaceNames {
         authorize: impl FnOnce(&[import::Row]) -> Result<(), Error>,
     ) -> Result<ImportSummary, Error> {
         self.view.catch_up().await?;
-        let plan = {
+        let (plan, seen) = {
             let directory = self.view.read().await;
             let rows = import::parse(csv, &directory)?;
             authorize(&rows)?;
-            import::plan(rows, &directory, valid_from)
+            (
+                import::plan(rows, &directory, valid_from),
+                self.view.applied(),
+            )
         };
         if !plan.conflicts.is_empty() {
             return Err(import_conflicts(&plan.conflicts));
@@ -102,7 +105,9 @@ impl PlaceNames {
             rows,
             recorded: 0,
             unchanged: plan.unchanged,
-            position: 0,
+            // A file recorded already (a retry whose first answer was lost, say) answers where
+            // the view stood when it found every row there: reading at it shows them all.
+            position: seen.position,
         };
         // One command per division; the import's idempotency key cannot stand for each of
         // them (a key belongs to one stream), and recording the same facts twice records
