@@ -348,15 +348,19 @@ impl TestHost {
         &self.services.prefix
     }
 
-    /// The proxy through which `service` reaches its database (a distributed test host built
-    /// [`TestHostBuilder::through_proxy`]): cut it to take the database "down" for this service.
-    pub fn database_proxy(&self, service: &str) -> &TcpProxy {
-        let index = self
-            .services
+    /// Where `service` stands among the hosted modules (and their databases and proxies).
+    fn service_index(&self, service: &str) -> usize {
+        self.services
             .modules
             .iter()
             .position(|m| m.name() == service)
-            .unwrap_or_else(|| panic!("{service} is not hosted by this test host"));
+            .unwrap_or_else(|| panic!("{service} is not hosted by this test host"))
+    }
+
+    /// The proxy through which `service` reaches its database (a distributed test host built
+    /// [`TestHostBuilder::through_proxy`]): cut it to take the database "down" for this service.
+    pub fn database_proxy(&self, service: &str) -> &TcpProxy {
+        let index = self.service_index(service);
         self.services.proxies.get(index).unwrap_or_else(|| {
             panic!("{service} reaches its database directly: build the host through_proxy()")
         })
@@ -379,12 +383,7 @@ impl TestHost {
     /// The URL of the PostgreSQL database holding `service`'s store (distributed only), for a
     /// test that reads what a service stored.
     pub fn database_url(&self, service: &str) -> &str {
-        let index = self
-            .services
-            .modules
-            .iter()
-            .position(|m| m.name() == service)
-            .unwrap_or_else(|| panic!("{service} is not hosted by this test host"));
+        let index = self.service_index(service);
         &self
             .services
             .databases
