@@ -187,6 +187,27 @@ impl StreamKey for CycleId {
     }
 }
 
+/// One recorded version of a county's standards (`policy-<county code>`, version `number`):
+/// what every computed amount names, shown as `210502/7`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StandardVersion {
+    pub county: RegionCode,
+    /// The version's ordinal in the county's policy stream, from 1.
+    pub number: u32,
+}
+
+impl fmt::Display for StandardVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", &self.county.to_string()[..6], self.number)
+    }
+}
+
+impl fmt::Debug for StandardVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StandardVersion({self})")
+    }
+}
+
 /// A calendar year keys the holiday calendar's stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CalendarYear(pub i32);
