@@ -51,7 +51,10 @@ impl Category {
     /// Whether the category pays a monthly benefit until the case ends (the others pay once or
     /// nothing).
     pub fn is_monthly(self) -> bool {
-        matches!(self, Category::Dibao | Category::SinglePerson | Category::Tekun)
+        matches!(
+            self,
+            Category::Dibao | Category::SinglePerson | Category::Tekun
+        )
     }
 
     /// Whether a decision needs the household's economic status verified first

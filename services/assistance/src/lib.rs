@@ -11,8 +11,14 @@
 //!
 //! - [`category`]: the kinds of assistance and urban/rural residence.
 //! - [`ids`]: the ids the service issues (cases, payment cycles) and the other stream keys.
+//! - [`household`]: the applying household: members, incomes, assets, authorizations, account.
+//! - [`case`]: an application and everything that follows it (stream `case-<case_id>`).
 
+pub mod benefit;
+pub mod case;
 pub mod category;
+pub mod codec;
+pub mod household;
 pub mod ids;
 
 pub use module::{Module, Settings};
