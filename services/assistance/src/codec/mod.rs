@@ -7,6 +7,7 @@
 //! a changed rule never stops the service from reading it.
 
 pub mod case;
+pub mod placenames;
 pub mod policy;
 
 /// The schema version every event of this service is written in.
@@ -36,3 +37,12 @@ macro_rules! enum_codec {
     };
 }
 pub(crate) use enum_codec;
+
+minzheng_host::own_store! {
+    /// An event of the service's own store, decoded by its stream's aggregate. The read audit
+    /// is not listed.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Recorded for OwnStore {
+        Case(crate::case::Case),
+    }
+}
