@@ -11,8 +11,16 @@
 //!
 //! - [`category`]: the kinds of assistance and urban/rural residence.
 //! - [`ids`]: the ids the service issues (cases, payment cycles) and the other stream keys.
+//! - [`calendar`]: the official holiday calendar, loaded year by year, and working-day
+//!   arithmetic for deadlines.
+//!
+//! The adapters:
+//!
+//! - [`codec`]: the event codec, the only module that knows protobuf.
 
+pub mod calendar;
 pub mod category;
+pub mod codec;
 pub mod ids;
 
 pub use module::{Module, Settings};
