@@ -13,6 +13,7 @@
 //! - [`ids`]: the ids the service issues (cases, payment cycles) and the other stream keys.
 //! - [`calendar`]: the official holiday calendar, loaded year by year, and working-day
 //!   arithmetic for deadlines.
+//! - [`fund`]: a township's reserve fund for temporary assistance (临时救助备用金).
 //!
 //! The adapters:
 //!
@@ -21,6 +22,7 @@
 pub mod calendar;
 pub mod category;
 pub mod codec;
+pub mod fund;
 pub mod ids;
 
 pub use module::{Module, Settings};

@@ -4,3 +4,4 @@
 //! from reading what it stored.
 
 pub mod calendar;
+pub mod fund;
