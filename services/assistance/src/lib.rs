@@ -13,14 +13,28 @@
 //! - [`ids`]: the ids the service issues (cases, payment cycles) and the other stream keys.
 //! - [`household`]: the applying household: members, incomes, assets, authorizations, account.
 //! - [`case`]: an application and everything that follows it (stream `case-<case_id>`).
+//! - [`calendar`]: the official holiday calendar, loaded year by year, and working-day
+//!   arithmetic for deadlines.
+//! - [`fund`]: a township's reserve fund for temporary assistance (临时救助备用金).
+//!
+//! Around it:
+//!
+//! - [`codec`]: the event codec, the only module that knows protobuf; this service's views of
+//!   the place-names contract.
+//! - [`divisions`]: the townships from the place-names events, where applications are routed.
+//! - [`overview`]: the in-memory read model of the service's own events.
 
 pub mod benefit;
+pub mod calendar;
 pub mod case;
 pub mod category;
 pub mod codec;
+pub mod fund;
 pub mod household;
 pub mod ids;
 
 pub use module::{Module, Settings};
 
+pub mod divisions;
 pub mod module;
+pub mod overview;

@@ -6,7 +6,9 @@
 //! history, so what a decision recorded (amounts, standards, deadlines) is read as recorded and
 //! a changed rule never stops the service from reading it.
 
+pub mod calendar;
 pub mod case;
+pub mod fund;
 pub mod placenames;
 pub mod policy;
 
