@@ -1,0 +1,292 @@
+//! Receiving an application at any township window (一门受理、协同办理, plan ch. 2): the household's
+//! rules, the county that decides it, the case id.
+//!
+//! - The county is that of the household's registered township (户籍地), followed through the
+//!   place-names adjustments: an application filed under a merged township's old code lands at
+//!   its successor's county. Temporary assistance is decided where the hardship happened
+//!   (《社会救助暂行办法》第四十八条: 向所在地乡镇人民政府、街道办事处申请), the window's county.
+//! - Heating assistance rests on the household's case in force (dibao, single-person coverage,
+//!   extreme poverty or low income), whose county decides it.
+//! - Case ids are issued per county, category and year in order. This process remembers the last
+//!   ordinal it issued (the view may lag behind its own appends); should another process have
+//!   taken the same id first, the case exists and the next ordinal is tried.
+
+use minzheng_kit::{
+    Error,
+    aggregate::{CommandContext, Committed, RunError},
+};
+use minzheng_types::{RegionCode, RegionLevel};
+use time::Date;
+
+use super::Assistance;
+use crate::{
+    case::{self, Application, CaseError, Particulars},
+    category::{Area, Category},
+    divisions::Resolution,
+    household::{Household, PaymentAccount},
+    ids::{CaseId, MAX_CASE_ORDINAL},
+};
+
+/// County, category and year: what a case ordinal counts within.
+pub type OrdinalKey = (RegionCode, Category, u16);
+
+/// Ids tried before giving up when other processes keep taking them.
+const ID_ATTEMPTS: u32 = 8;
+
+/// An application as the window took it, before routing.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub category: Category,
+    pub registered_division: RegionCode,
+    pub window: RegionCode,
+    pub area: Area,
+    pub household: Household,
+    pub payment_account: PaymentAccount,
+    pub particulars: Particulars,
+}
+
+/// What a submission recorded.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub committed: Committed,
+    pub case_id: CaseId,
+    pub county: RegionCode,
+    /// The verification requested, when one was.
+    pub verification_request: Option<String>,
+}
+
+impl Assistance {
+    /// Receives an application; see the [module documentation](self).
+    pub async fn submit(
+        &self,
+        submission: Submission,
+        context: &CommandContext,
+    ) -> Result<Submitted, Error> {
+        if let Some(answer) = self.earlier_submission(context).await? {
+            return Ok(answer);
+        }
+        let today = self.today();
+        check_household(&submission.household, today)?;
+        let (county, resolved) = self.route(&submission, today).await?;
+        let year = u16::try_from(today.year())
+            .map_err(|_| Error::internal(anyhow::anyhow!("year out of range")))?;
+        for _ in 0..ID_ATTEMPTS {
+            let case_id = self.next_case_id(county, submission.category, year).await?;
+            let application = Application {
+                case_id,
+                category: submission.category,
+                county,
+                registered_division: submission.registered_division,
+                resolved_division: resolved,
+                window: submission.window,
+                area: submission.area,
+                household: submission.household.clone(),
+                payment_account: submission.payment_account.clone(),
+                submitted_on: today,
+                particulars: submission.particulars.clone(),
+            };
+            let command = case::Command::Submit(Box::new(application));
+            match self.cases.execute_new(&case_id, &command, context).await {
+                Ok(Ok(committed)) => {
+                    self.view.nudge();
+                    return Ok(Submitted {
+                        committed,
+                        case_id,
+                        county,
+                        verification_request: submission
+                            .category
+                            .needs_verification()
+                            .then_some(submission.category != Category::Temporary)
+                            .filter(|requested| *requested)
+                            .map(|_| crate::codec::case::request_id(&case_id, 1)),
+                    });
+                }
+                // Another process issued this id first: take the next one.
+                Ok(Err(CaseError::AlreadySubmitted)) => continue,
+                Ok(Err(refusal)) => return Err(Error::from_refusal(&refusal)),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(Error::Unavailable(
+            "could not issue a case id; try again".to_owned(),
+        ))
+    }
+
+    /// The answer to a repeated submission (the same idempotency key): the case it created.
+    async fn earlier_submission(
+        &self,
+        context: &CommandContext,
+    ) -> Result<Option<Submitted>, Error> {
+        let Some(key) = &context.idempotency_key else {
+            return Ok(None);
+        };
+        let Some(outcome) = self
+            .store
+            .find_idempotent(key)
+            .await
+            .map_err(RunError::from)?
+        else {
+            return Ok(None);
+        };
+        let case_id = CaseId::parse(outcome.stream.key()).map_err(|_| {
+            Error::refused(
+                "idempotency_key_reused",
+                "this idempotency key was used for another command",
+            )
+        })?;
+        let county = case_id.county();
+        let committed = Committed {
+            replayed: true,
+            ..outcome.into()
+        };
+        Ok(Some(Submitted {
+            verification_request: case_id
+                .category()
+                .needs_verification()
+                .then(|| crate::codec::case::request_id(&case_id, 1))
+                .filter(|_| case_id.category() != Category::Temporary),
+            committed,
+            case_id,
+            county,
+        }))
+    }
+
+    /// The county deciding the application and the household's current township.
+    async fn route(
+        &self,
+        submission: &Submission,
+        today: Date,
+    ) -> Result<(RegionCode, RegionCode), Error> {
+        match &submission.particulars {
+            Particulars::Heating { related_case, .. } => {
+                let view = self.view.read().await;
+                let in_force = view.case(related_case).filter(|(case, _)| {
+                    case.in_force()
+                        && case.members.contains(&submission.household.applicant)
+                        && case
+                            .application
+                            .as_ref()
+                            .is_some_and(|a| a.category != Category::Temporary)
+                });
+                let Some((case, _)) = in_force else {
+                    return Err(Error::refused(
+                        "no_case_in_force",
+                        format!(
+                            "heating assistance needs the household's dibao, extreme-poverty or \
+                             low-income case in force; {related_case} is not one the applicant \
+                             is covered by"
+                        ),
+                    ));
+                };
+                let county = case.county.unwrap_or(related_case.county());
+                Ok((county, case.division.unwrap_or(submission.registered_division)))
+            }
+            Particulars::Temporary { .. } => {
+                // Decided where the hardship happened: the window's county.
+                let window = self.current_township("window", submission.window, today).await?;
+                let county = county_of(window)?;
+                Ok((county, self.current_township(
+                    "registered_division",
+                    submission.registered_division,
+                    today,
+                )
+                .await
+                .unwrap_or(submission.registered_division)))
+            }
+            _ => {
+                let township = self
+                    .current_township("registered_division", submission.registered_division, today)
+                    .await?;
+                Ok((county_of(township)?, township))
+            }
+        }
+    }
+
+    /// The township `code` leads to today, or the refusal naming `field`.
+    async fn current_township(
+        &self,
+        field: &str,
+        code: RegionCode,
+        today: Date,
+    ) -> Result<RegionCode, Error> {
+        match self.divisions.resolve(code, today).await? {
+            Resolution::Current(current) => Ok(current),
+            Resolution::Split(successors) => Err(Error::refused(
+                "division_split",
+                format!(
+                    "{field} {code} was split into {}; give the household's current township",
+                    successors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            Resolution::Unknown => Err(Error::refused(
+                "unknown_division",
+                format!("{field} {code} is not a township the place-names service records"),
+            )),
+        }
+    }
+
+    /// The next case id for `county`, `category` and `year`.
+    async fn next_case_id(
+        &self,
+        county: RegionCode,
+        category: Category,
+        year: u16,
+    ) -> Result<CaseId, Error> {
+        let seen = self.view.read().await.last_ordinal(county, category, year);
+        let mut issued = self.ordinals.lock().await;
+        let last = issued.entry((county, category, year)).or_default();
+        let next = (*last).max(seen) + 1;
+        if next > MAX_CASE_ORDINAL {
+            return Err(Error::refused(
+                "case_numbers_exhausted",
+                format!("{county} has used every case number of {year} for {category}"),
+            ));
+        }
+        *last = next;
+        CaseId::new(county, category, year, next)
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("{county} is not county-level")))
+    }
+}
+
+fn county_of(township: RegionCode) -> Result<RegionCode, Error> {
+    township
+        .ancestor_at(RegionLevel::County)
+        .filter(|_| township.level() == RegionLevel::Township)
+        .ok_or_else(|| {
+            Error::refused(
+                "not_a_township",
+                format!("{township} is not a township-level division"),
+            )
+        })
+}
+
+/// The household rules that need no other data (民发〔2021〕57号 第十条、第十一条): every adult
+/// member has signed an authorization for the verification that covers every data class and is
+/// current today.
+fn check_household(household: &Household, today: Date) -> Result<(), Error> {
+    let missing = household.unauthorized_adults(today);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::refused(
+            "authorization_missing",
+            format!(
+                "{} adult member(s) have no current authorization covering every data class \
+                 (members {})",
+                missing.len(),
+                household
+                    .members
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| missing.contains(&&m.citizen))
+                    .map(|(i, _)| format!("#{}", i + 1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+}
