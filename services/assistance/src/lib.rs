@@ -11,9 +11,16 @@
 //!
 //! - [`category`]: the kinds of assistance and urban/rural residence.
 //! - [`ids`]: the ids the service issues (cases, payment cycles) and the other stream keys.
+//! - [`policy`]: the standards as effective-dated policy, per county (`policy-<county code>`).
+//! - [`benefit`]: the benefit formulas, pure and table-tested, each answering its calculation.
+//!
+//! [`codec`] alone knows the protobuf messages of `proto/minzheng/assistance/v1/`.
 
+pub mod benefit;
 pub mod category;
+pub mod codec;
 pub mod ids;
+pub mod policy;
 
 pub use module::{Module, Settings};
 
