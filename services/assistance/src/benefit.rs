@@ -529,3 +529,443 @@ pub fn tekun_amount(
         monthly_amount: amount,
     })
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use minzheng_kit::testing::given;
+    use time::macros::date;
+
+    use super::*;
+    use crate::{
+        category::Area,
+        policy::{
+            BenefitMode, CareStandards, Policy,
+            tests::{county, fen, raised_to_700, seed_events},
+        },
+    };
+
+    fn version(number: u32) -> StandardVersion {
+        StandardVersion {
+            county: county(),
+            number,
+        }
+    }
+
+    fn in_force<T>(value: T, number: u32) -> InForce<T> {
+        InForce {
+            value,
+            version: version(number),
+            effective_from: date!(2021 - 01 - 01),
+        }
+    }
+
+    pub(crate) fn household(size: u32, total: i64) -> Household {
+        Household {
+            size: HouseholdSize::new(size).expect("a size"),
+            total_monthly_income: fen(total),
+        }
+    }
+
+    /// Urban standards: dibao 665.00 (version 1), difference mode (3), k = `permille` (4),
+    /// tekun basic 864.50 with care 0 / 100.00 / 300.00 (5).
+    pub(crate) fn standards(dibao: i64, permille: u32) -> Standards {
+        Standards {
+            county: county(),
+            area: Area::Urban,
+            day: date!(2021 - 01 - 01),
+            dibao: Some(in_force(fen(dibao), 1)),
+            mode: Some(in_force(BenefitMode::Difference, 3)),
+            low_income_multiplier: Some(in_force(LowIncomeMultiplier { permille }, 4)),
+            tekun: Some(in_force(
+                TekunStandard {
+                    area: Area::Urban,
+                    basic: fen(86_450),
+                    care: CareStandards {
+                        able: fen(0),
+                        partially_unable: fen(10_000),
+                        fully_unable: fen(30_000),
+                    },
+                },
+                5,
+            )),
+        }
+    }
+
+    fn rule<T: std::fmt::Debug>(result: Result<T, Refusal>) -> String {
+        result.expect_err("refused").rule().to_owned()
+    }
+
+    // The one rounding rule: to the nearest fen, halves up (四舍五入).
+    #[test]
+    fn divisions_round_to_the_nearest_fen_halves_up() {
+        for (amount, divisor, expected) in [
+            (540_000, 12, 45_000), // 5,400 元 a year is 450 元 a month
+            (100_001, 12, 8_333),  // 83.334…
+            (100_002, 12, 8_334),  // 83.335: half up
+            (100_005, 12, 8_334),  // 83.3375
+            (63_001, 3, 21_000),   // 210.0033…
+            (63_002, 3, 21_001),   // 210.0066…
+        ] {
+            assert_eq!(
+                divide(fen(amount), divisor),
+                Some(fen(expected)),
+                "{amount} ÷ {divisor}"
+            );
+        }
+        assert_eq!(divide(fen(1), 0), None);
+    }
+
+    // 《社会救助暂行办法》第十二条: the difference between the standard and the per-capita income,
+    // times the household; computed as standard × size − total income.
+    #[test]
+    fn difference_mode_pays_the_gap_to_the_standard_for_every_member() {
+        let standard = in_force(fen(66_500), 1);
+        for (size, total, amount, formula) in [
+            (3, 63_000, 136_500, "(665.00 − 210.00) × 3 = 1365.00 元"),
+            (1, 0, 66_500, "(665.00 − 0.00) × 1 = 665.00 元"),
+            (2, 100_000, 33_000, "(665.00 − 500.00) × 2 = 330.00 元"),
+            // A per-capita income that does not divide evenly: 630.01 ÷ 3 = 210.0033…; the
+            // amount is exact (1995.00 − 630.01), not (665.00 − 210.00) × 3.
+            (
+                3,
+                63_001,
+                136_499,
+                "665.00 × 3 − 630.01 = 1364.99 元 (standard × members − total income; the \
+                 per-capita income 210.00 is rounded for display only)",
+            ),
+            // 630.02 ÷ 3 = 210.0066… shows as 210.01; (665.00 − 210.01) × 3 would be 1364.97.
+            (
+                3,
+                63_002,
+                136_498,
+                "665.00 × 3 − 630.02 = 1364.98 元 (standard × members − total income; the \
+                 per-capita income 210.01 is rounded for display only)",
+            ),
+            // One fen below the line for the household, though the per-capita income shows as
+            // the standard itself: 1994.99 ÷ 3 = 664.9966….
+            (
+                3,
+                199_499,
+                1,
+                "665.00 × 3 − 1994.99 = 0.01 元 (standard × members − total income; the \
+                 per-capita income 665.00 is rounded for display only)",
+            ),
+        ] {
+            let calculation = difference(&standard, &household(size, total)).expect("eligible");
+            assert_eq!(calculation.monthly_amount, fen(amount), "{size} × {total}");
+            assert_eq!(calculation.formula, formula);
+            assert_eq!(calculation.method, Method::Difference);
+            assert_eq!(calculation.versions, vec![version(1)]);
+            assert_eq!(calculation.category(), Category::Dibao);
+        }
+    }
+
+    #[test]
+    fn difference_mode_refuses_an_income_at_or_above_the_standard() {
+        let standard = in_force(fen(66_500), 1);
+        for (size, total) in [(3, 199_500), (3, 199_501), (1, 66_500), (1, 1_000_000)] {
+            assert_eq!(
+                rule(difference(&standard, &household(size, total))),
+                "income_not_below_standard",
+                "{size} × {total}"
+            );
+        }
+        assert_eq!(
+            rule(difference(&standard, &household(1, -1))),
+            "negative_income"
+        );
+    }
+
+    fn table() -> Vec<Tier> {
+        vec![
+            Tier {
+                up_to: fen(20_000),
+                amount: fen(30_000),
+            },
+            Tier {
+                up_to: fen(40_000),
+                amount: fen(15_000),
+            },
+        ]
+    }
+
+    // Tier mode (分档): the band containing the per-capita income, compared exactly.
+    #[test]
+    fn tier_mode_pays_the_band_amount_for_every_member() {
+        for (size, total, band, amount) in [
+            (3, 0, 1, 90_000),
+            // Exactly on the first bound: 600.00 ÷ 3 = 200.00 is in band 1.
+            (3, 60_000, 1, 90_000),
+            // One fen above it: 200.0033… is in band 2 (shown as 200.00).
+            (3, 60_001, 2, 45_000),
+            // Exactly on the last bound.
+            (3, 120_000, 2, 45_000),
+            (1, 40_000, 2, 15_000),
+        ] {
+            let calculation =
+                tier(version(3), &table(), &household(size, total)).expect("in a band");
+            assert_eq!(calculation.monthly_amount, fen(amount), "{size} × {total}");
+            assert!(
+                calculation.formula.contains(&format!("(band {band};")),
+                "{}",
+                calculation.formula
+            );
+            assert_eq!(calculation.method, Method::Tier);
+            assert_eq!(calculation.versions, vec![version(3)]);
+        }
+        let on_bound = tier(version(3), &table(), &household(3, 60_000)).expect("band 1");
+        assert_eq!(
+            on_bound.formula,
+            "per-capita income 200.00 ≤ 200.00 (band 1; exactly: total 600.00 ≤ 200.00 × 3): \
+             300.00 × 3 = 900.00 元"
+        );
+    }
+
+    #[test]
+    fn tier_mode_refuses_an_income_above_the_last_band() {
+        // 400.0033… per person.
+        assert_eq!(
+            rule(tier(version(3), &table(), &household(3, 120_001))),
+            "income_above_tiers"
+        );
+        assert_eq!(
+            rule(tier(version(3), &table(), &household(1, 40_001))),
+            "income_above_tiers"
+        );
+    }
+
+    #[test]
+    fn dibao_follows_the_countys_mode_and_names_both_versions() {
+        let difference_mode =
+            dibao(&standards(66_500, 1500), &household(3, 63_000)).expect("eligible");
+        assert_eq!(difference_mode.monthly_amount, fen(136_500));
+        assert_eq!(difference_mode.versions, vec![version(1), version(3)]);
+
+        let mut tiered = standards(66_500, 1500);
+        tiered.area = Area::Rural;
+        tiered.mode = Some(in_force(
+            BenefitMode::Tiers {
+                urban: vec![Tier {
+                    up_to: fen(66_500),
+                    amount: fen(1),
+                }],
+                rural: table(),
+            },
+            8,
+        ));
+        let tier_mode = dibao(&tiered, &household(3, 60_000)).expect("band 1");
+        assert_eq!(tier_mode.monthly_amount, fen(90_000), "the rural table");
+        assert_eq!(tier_mode.versions, vec![version(8)]);
+
+        let mut no_mode = standards(66_500, 1500);
+        no_mode.mode = None;
+        assert_eq!(
+            rule(dibao(&no_mode, &household(3, 0))),
+            "standard_not_in_force"
+        );
+        let mut no_dibao = standards(66_500, 1500);
+        no_dibao.dibao = None;
+        assert_eq!(
+            rule(dibao(&no_dibao, &household(3, 0))),
+            "standard_not_in_force"
+        );
+    }
+
+    fn applicant(size: u32, total: i64, own: i64, ill: bool) -> SinglePersonApplicant {
+        SinglePersonApplicant {
+            household: household(size, total),
+            member_monthly_income: fen(own),
+            seriously_ill_or_severely_disabled: ill,
+        }
+    }
+
+    // 《最低生活保障审核确认办法》(民发〔2021〕57号) 第八条: 低保边缘家庭中的重病、重度残疾人 may apply
+    // alone, covered as a one-person household.
+    #[test]
+    fn single_person_coverage_pays_the_member_as_a_household_of_one() {
+        let s = standards(66_500, 1500);
+        for (total, own, amount) in [
+            // 700.00 per person: above 665.00, at most 997.50.
+            (210_000, 10_000, 56_500),
+            (210_000, 0, 66_500),
+            // Exactly at 1.5 × 665.00 = 997.50 per person.
+            (299_250, 66_499, 1),
+            // Just above the standard: 665.0033… per person.
+            (199_501, 20_000, 46_500),
+        ] {
+            let calculation = single_person(&s, &applicant(3, total, own, true)).expect("eligible");
+            assert_eq!(calculation.monthly_amount, fen(amount), "{total} {own}");
+            assert_eq!(calculation.method, Method::SinglePerson);
+            assert_eq!(calculation.category(), Category::SinglePerson);
+            assert_eq!(calculation.versions, vec![version(1), version(4)]);
+            assert_eq!(calculation.inputs.member_monthly_income, Some(fen(own)));
+        }
+        let shown = single_person(&s, &applicant(3, 210_000, 10_000, true)).expect("eligible");
+        assert_eq!(
+            shown.formula,
+            "(665.00 − 100.00) × 1 = 565.00 元 (single-person coverage; the household's \
+             per-capita income 700.00 is above 665.00 and at most 1.5 × 665.00 = 997.50)"
+        );
+    }
+
+    #[test]
+    fn single_person_coverage_refusals() {
+        let s = standards(66_500, 1500);
+        for (applicant, expected) in [
+            (
+                applicant(3, 210_000, 0, false),
+                "not_seriously_ill_or_severely_disabled",
+            ),
+            // The household is at or below the line: it applies itself.
+            (applicant(3, 199_500, 0, true), "household_qualifies_itself"),
+            (applicant(3, 0, 0, true), "household_qualifies_itself"),
+            // One fen above 1.5 × the standard for the household.
+            (applicant(3, 299_251, 0, true), "above_low_income_threshold"),
+            // The member's own income reaches the standard.
+            (
+                applicant(3, 210_000, 66_500, true),
+                "income_not_below_standard",
+            ),
+            (applicant(3, 210_000, -1, true), "negative_income"),
+        ] {
+            assert_eq!(
+                rule(single_person(&s, &applicant)),
+                expected,
+                "{applicant:?}"
+            );
+        }
+        // With k = 2.0 the margin reaches 1330.00 per person.
+        let wide = standards(66_500, 2000);
+        assert!(single_person(&wide, &applicant(3, 399_000, 0, true)).is_ok());
+        assert_eq!(
+            rule(single_person(&wide, &applicant(3, 399_001, 0, true))),
+            "above_low_income_threshold"
+        );
+    }
+
+    // The plan (第二章): 按照低保标准的1.5-2倍确定低收入家庭认定标准; standard < per-capita ≤ k ×
+    // standard, exactly.
+    #[test]
+    fn low_income_recognition_is_between_the_standard_and_k_times_it() {
+        for (dibao, permille, size, total, expected) in [
+            // Exactly at k × standard: 997.50 × 3.
+            (66_500, 1500, 3, 299_250, Ok(())),
+            (66_500, 1500, 3, 299_251, Err("above_low_income_threshold")),
+            // Just above the standard.
+            (66_500, 1500, 3, 199_501, Ok(())),
+            (66_500, 1500, 3, 199_500, Err("income_not_above_standard")),
+            (66_500, 1500, 3, 0, Err("income_not_above_standard")),
+            // k × standard that is not whole fen: 1.75 × 665.01 = 1163.7675.
+            (66_501, 1750, 1, 116_376, Ok(())),
+            (66_501, 1750, 1, 116_377, Err("above_low_income_threshold")),
+            // …and over four members: 4655.07 exactly.
+            (66_501, 1750, 4, 465_507, Ok(())),
+            (66_501, 1750, 4, 465_508, Err("above_low_income_threshold")),
+        ] {
+            let result = low_income(&standards(dibao, permille), &household(size, total));
+            match expected {
+                Ok(()) => {
+                    let calculation = result.expect("recognised");
+                    assert_eq!(calculation.monthly_amount, Fen::ZERO);
+                    assert_eq!(calculation.method, Method::LowIncome);
+                    assert_eq!(calculation.versions, vec![version(1), version(4)]);
+                }
+                Err(expected) => assert_eq!(rule(result), expected, "{size} × {total}"),
+            }
+        }
+        let shown = low_income(&standards(66_500, 1500), &household(3, 299_250)).expect("ok");
+        assert_eq!(
+            shown.formula,
+            "665.00 < per-capita income 997.50 ≤ 1.5 × 665.00 = 997.50 (exactly: total 2992.50 \
+             × 1000 ≤ 1500 × 665.00 × 3): low-income household, no monthly amount (0.00 元)"
+        );
+    }
+
+    // 国发〔2016〕14号: basic living standard plus the care standard of the person's self-care
+    // level.
+    #[test]
+    fn extreme_poverty_support_is_basic_plus_care_per_person() {
+        let s = standards(66_500, 1500);
+        for (persons, amount) in [
+            (vec![SelfCare::Able], 86_450),
+            (vec![SelfCare::FullyUnable], 116_450),
+            (
+                vec![
+                    SelfCare::Able,
+                    SelfCare::PartiallyUnable,
+                    SelfCare::FullyUnable,
+                ],
+                86_450 * 3 + 10_000 + 30_000,
+            ),
+            (vec![SelfCare::PartiallyUnable; 2], (86_450 + 10_000) * 2),
+        ] {
+            let calculation = tekun(&s, &persons).expect("supported");
+            assert_eq!(calculation.monthly_amount, fen(amount), "{persons:?}");
+            assert_eq!(calculation.versions, vec![version(5)]);
+            assert_eq!(calculation.category(), Category::Tekun);
+            assert_eq!(calculation.inputs.self_care, persons);
+        }
+        let shown = tekun(&s, &[SelfCare::Able, SelfCare::FullyUnable]).expect("supported");
+        assert_eq!(
+            shown.formula,
+            "864.50 × 2 (basic living) + 0.00 × 1 (care, able to care for self (具备生活自理能力)) \
+             + 300.00 × 1 (care, fully unable (完全丧失生活自理能力)) = 2029.00 元"
+        );
+        assert_eq!(rule(tekun(&s, &[])), "no_persons");
+        let mut none = s;
+        none.tekun = None;
+        assert_eq!(
+            rule(tekun(&none, &[SelfCare::Able])),
+            "standard_not_in_force"
+        );
+    }
+
+    #[test]
+    fn k_is_shown_as_a_decimal() {
+        for (permille, text) in [(1500, "1.5"), (1750, "1.75"), (2000, "2"), (1625, "1.625")] {
+            assert_eq!(multiplier_text(LowIncomeMultiplier { permille }), text);
+        }
+    }
+
+    #[test]
+    fn a_household_has_one_to_ninety_nine_members() {
+        assert_eq!(HouseholdSize::new(0), None);
+        assert_eq!(HouseholdSize::new(100), None);
+        assert_eq!(HouseholdSize::new(99).map(HouseholdSize::get), Some(99));
+    }
+
+    // A standard raised from a day re-computes only from that day: the month before keeps the
+    // old amount and names the old version.
+    #[test]
+    fn a_standard_raised_from_a_day_recomputes_only_from_that_day() {
+        let mut events = seed_events();
+        events.push(raised_to_700());
+        let state = given::<Policy>(events);
+        let amount_on = |day| {
+            let standards = state.state().standards(day, Area::Urban).expect("recorded");
+            let c = dibao(&standards, &household(3, 63_000)).expect("eligible");
+            (c.monthly_amount, c.versions)
+        };
+        assert_eq!(
+            amount_on(date!(2021 - 06 - 01)),
+            (fen(136_500), vec![version(1), version(3)])
+        );
+        assert_eq!(
+            amount_on(date!(2021 - 06 - 30)),
+            (fen(136_500), vec![version(1), version(3)])
+        );
+        assert_eq!(
+            amount_on(date!(2021 - 07 - 01)),
+            (fen(147_000), vec![version(7), version(3)])
+        );
+        // The seed's rural standard, 5,400 元 a year, pays 450 元 a month.
+        let rural = state
+            .state()
+            .standards(date!(2021 - 07 - 01), Area::Rural)
+            .expect("recorded");
+        assert_eq!(
+            dibao(&rural, &household(2, 0)).map(|c| c.monthly_amount),
+            Ok(fen(90_000))
+        );
+    }
+}
