@@ -354,7 +354,7 @@ pub enum Error {
          recorded (back pay is not modelled)"
     )]
     BackDated,
-    #[error("amounts of a standard must be positive")]
+    #[error("amounts of a standard must be positive (care standards: zero or more)")]
     AmountNotPositive,
     #[error("the low-income multiplier must be between 1.5 and 2.0 (1500 to 2000 permille)")]
     MultiplierOutOfRange,
@@ -604,7 +604,9 @@ impl Aggregate for Policy {
         if let Standard::Tekun(t) = &c.standard {
             self.check_tekun_ratio(t, c.effective_from)?;
         }
-        let number = u32::try_from(self.versions.len() + 1).map_err(|_| Error::AmountTooLarge)?;
+        // Four billion versions of one county's policy cannot happen; saturate rather than fail.
+        let number = u32::try_from(self.versions.len())
+            .map_or(u32::MAX, |recorded| recorded.saturating_add(1));
         Ok(vec![Event::Recorded(StandardRecorded {
             version: StandardVersion {
                 county: c.county,

@@ -342,3 +342,314 @@ pub(crate) fn calculation_from_pb(
         monthly_amount: d.money("calculation.monthly_amount", &c.monthly_amount)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use minzheng_kit::{aggregate::EventCodec, testing::assert_codec_round_trips};
+    use prost::Message;
+    use time::macros::date;
+
+    use super::*;
+    use crate::{
+        benefit::{self, tests::household, tests::standards},
+        policy::tests::{fen, raised_to_700, recorded, seed_events, tekun_standard, urban_dibao},
+    };
+
+    const STANDARD_RECORDED: &str = minzheng_host::message_name!(pb::StandardRecorded);
+
+    /// One event of every kind of standard.
+    fn events() -> Vec<policy::Event> {
+        let day = date!(2021 - 07 - 01);
+        let mut events = seed_events();
+        events.extend([
+            raised_to_700(),
+            recorded(
+                8,
+                Standard::Mode(BenefitMode::Tiers {
+                    urban: vec![
+                        Tier {
+                            up_to: fen(0),
+                            amount: fen(40_000),
+                        },
+                        Tier {
+                            up_to: fen(30_000),
+                            amount: fen(20_000),
+                        },
+                    ],
+                    rural: vec![Tier {
+                        up_to: fen(45_000),
+                        amount: fen(10_000),
+                    }],
+                }),
+                day,
+                day,
+            ),
+            recorded(
+                9,
+                tekun_standard(crate::category::Area::Urban, 91_000),
+                day,
+                day,
+            ),
+            recorded(
+                10,
+                Standard::TemporaryAidLimit(TemporaryAidLimit {
+                    township: None,
+                    amount: fen(100_000),
+                }),
+                day,
+                day,
+            ),
+            recorded(
+                11,
+                Standard::TemporaryAidLimit(TemporaryAidLimit {
+                    township: Some("210502001000".parse().expect("valid")),
+                    amount: fen(200_000),
+                }),
+                day,
+                day,
+            ),
+            recorded(
+                12,
+                Standard::Heating(HeatingAmounts {
+                    winter: 2021,
+                    dibao: fen(50_000),
+                    tekun: fen(60_000),
+                    low_income: fen(30_000),
+                }),
+                day,
+                day,
+            ),
+        ]);
+        events
+    }
+
+    #[test]
+    fn every_event_round_trips() {
+        assert_codec_round_trips(events());
+    }
+
+    #[test]
+    fn the_event_type_is_the_full_name_of_its_message() {
+        assert_eq!(
+            raised_to_700().event_type(),
+            "minzheng.assistance.v1.StandardRecorded"
+        );
+        assert_eq!(policy::Event::EVENT_TYPES, &[STANDARD_RECORDED]);
+    }
+
+    fn encoded(event: &policy::Event) -> pb::StandardRecorded {
+        pb::StandardRecorded::decode(event.encode()).expect("encoded")
+    }
+
+    fn invalid(message: &pb::StandardRecorded) {
+        let decoded =
+            policy::Event::decode(STANDARD_RECORDED, SCHEMA_VERSION, &message.encode_to_vec());
+        assert!(
+            matches!(decoded, Err(CodecError::Invalid { .. })),
+            "decoded to {decoded:?}"
+        );
+    }
+
+    #[test]
+    fn stored_standards_that_are_malformed_are_invalid() {
+        let m = encoded(&raised_to_700());
+        let dibao = |f: &dyn Fn(&mut pb::DibaoStandard)| {
+            let mut m = m.clone();
+            if let Some(pb::standard_recorded::Standard::Dibao(d)) = &mut m.standard {
+                f(d);
+            }
+            m
+        };
+        for variant in [
+            pb::StandardRecorded {
+                standard: None,
+                ..m.clone()
+            },
+            pb::StandardRecorded {
+                version: None,
+                ..m.clone()
+            },
+            pb::StandardRecorded {
+                version: Some(pb::StandardVersion {
+                    number: 0,
+                    ..version_to_pb(StandardVersion {
+                        county: crate::policy::tests::county(),
+                        number: 1,
+                    })
+                }),
+                ..m.clone()
+            },
+            pb::StandardRecorded {
+                effective_from: None,
+                ..m.clone()
+            },
+            pb::StandardRecorded {
+                recorded_on: None,
+                ..m.clone()
+            },
+            pb::StandardRecorded {
+                decided_by: String::new(),
+                ..m.clone()
+            },
+            dibao(&|d| d.area = pb::ResidenceArea::Unspecified.into()),
+            dibao(&|d| d.period = 7),
+            dibao(&|d| d.amount = None),
+            dibao(&|d| d.amount = Some(common::Money { fen: -1 })),
+            pb::StandardRecorded {
+                standard: Some(pb::standard_recorded::Standard::Mode(pb::BenefitMode {
+                    mode: None,
+                })),
+                ..m.clone()
+            },
+            pb::StandardRecorded {
+                standard: Some(pb::standard_recorded::Standard::TemporaryAidLimit(
+                    pb::TemporaryAidLimit {
+                        township: Some(common::RegionCode {
+                            code: "2105".into(),
+                        }),
+                        amount: Some(common::Money { fen: 1 }),
+                    },
+                )),
+                ..m.clone()
+            },
+        ] {
+            invalid(&variant);
+        }
+        // The unchanged message decodes: each variant fails for its change alone.
+        assert!(
+            policy::Event::decode(STANDARD_RECORDED, SCHEMA_VERSION, &m.encode_to_vec()).is_ok()
+        );
+        assert!(matches!(
+            policy::Event::decode(STANDARD_RECORDED, SCHEMA_VERSION + 1, &[]),
+            Err(CodecError::UnsupportedVersion { .. })
+        ));
+    }
+
+    /// A stored event is history: standards recorded under other rules (k outside today's range,
+    /// a tier table out of order, a monthly standard from the 15th, a zero standard) still read.
+    #[test]
+    fn stored_standards_are_read_as_recorded_under_other_rules() {
+        let day = date!(2021 - 07 - 15);
+        for standard in [
+            Standard::LowIncomeMultiplier(LowIncomeMultiplier { permille: 2500 }),
+            Standard::Mode(BenefitMode::Tiers {
+                urban: vec![
+                    Tier {
+                        up_to: fen(30_000),
+                        amount: fen(0),
+                    },
+                    Tier {
+                        up_to: fen(10_000),
+                        amount: fen(1),
+                    },
+                ],
+                rural: vec![],
+            }),
+            urban_dibao(0),
+            tekun_standard(crate::category::Area::Rural, 1),
+        ] {
+            let event = recorded(3, standard, day, date!(2025 - 01 - 01));
+            assert_codec_round_trips([event]);
+        }
+    }
+
+    fn calculations() -> Vec<Calculation> {
+        use crate::policy::SelfCare;
+        let s = standards(66_500, 1500);
+        vec![
+            benefit::dibao(&s, &household(3, 63_001)).expect("difference"),
+            benefit::tier(
+                crate::ids::StandardVersion {
+                    county: crate::policy::tests::county(),
+                    number: 8,
+                },
+                &[Tier {
+                    up_to: fen(30_000),
+                    amount: fen(20_000),
+                }],
+                &household(2, 10_000),
+            )
+            .expect("tier"),
+            benefit::single_person(
+                &s,
+                &benefit::SinglePersonApplicant {
+                    household: household(3, 210_000),
+                    member_monthly_income: fen(10_000),
+                    seriously_ill_or_severely_disabled: true,
+                },
+            )
+            .expect("single person"),
+            benefit::low_income(&s, &household(3, 299_250)).expect("low income"),
+            benefit::tekun(
+                &s,
+                &[
+                    SelfCare::Able,
+                    SelfCare::PartiallyUnable,
+                    SelfCare::FullyUnable,
+                ],
+            )
+            .expect("tekun"),
+        ]
+    }
+
+    fn decoder() -> Decoder<'static> {
+        Decoder::new("minzheng.assistance.v1.Test", 1, 1).expect("supported")
+    }
+
+    #[test]
+    fn every_calculation_round_trips() {
+        let d = decoder();
+        for calculation in calculations() {
+            let bytes = calculation_to_pb(&calculation).encode_to_vec();
+            let message = pb::BenefitCalculation::decode(bytes.as_slice()).expect("encoded");
+            assert_eq!(
+                calculation_from_pb(&d, &message).expect("decodes"),
+                calculation
+            );
+        }
+    }
+
+    #[test]
+    fn stored_calculations_that_are_malformed_are_invalid() {
+        let d = decoder();
+        let good = calculation_to_pb(&calculations()[2]);
+        for variant in [
+            pb::BenefitCalculation {
+                method: pb::CalculationMethod::Unspecified.into(),
+                ..good.clone()
+            },
+            pb::BenefitCalculation {
+                monthly_amount: None,
+                ..good.clone()
+            },
+            pb::BenefitCalculation {
+                member_monthly_income: Some(common::Money { fen: -5 }),
+                ..good.clone()
+            },
+            pb::BenefitCalculation {
+                formula: " ".into(),
+                ..good.clone()
+            },
+            pb::BenefitCalculation {
+                self_care: vec![0],
+                ..good.clone()
+            },
+            pb::BenefitCalculation {
+                versions: vec![pb::StandardVersion {
+                    county: None,
+                    number: 1,
+                }],
+                ..good.clone()
+            },
+        ] {
+            assert!(
+                matches!(
+                    calculation_from_pb(&d, &variant),
+                    Err(CodecError::Invalid { .. })
+                ),
+                "{variant:?}"
+            );
+        }
+        assert!(calculation_from_pb(&d, &good).is_ok());
+    }
+}
