@@ -790,7 +790,7 @@ impl Case {
         };
         self.not_before_last_step(on)?;
         let pays = category != Category::LowIncome;
-        if pays && calculation.amount <= Fen::ZERO {
+        if pays && calculation.monthly_amount <= Fen::ZERO {
             return Err(CaseError::NothingToPay);
         }
         let starts_on = if category.is_monthly() || category == Category::LowIncome {
@@ -835,7 +835,7 @@ impl Case {
             return Err(CaseError::WrongStage(self.stage));
         }
         self.not_before_last_step(on)?;
-        if calculation.amount <= Fen::ZERO {
+        if calculation.monthly_amount <= Fen::ZERO {
             return Err(CaseError::NothingToPay);
         }
         Ok(vec![
@@ -888,7 +888,7 @@ impl Case {
             effective_on,
         })];
         match calculation {
-            Some(c) if c.amount <= Fen::ZERO && self.pays_monthly() => {
+            Some(c) if c.monthly_amount <= Fen::ZERO && self.pays_monthly() => {
                 events.push(Event::Ended(Ended {
                     case_id: id,
                     effective_on,
@@ -940,11 +940,11 @@ impl Case {
                 ended(&mut events);
                 ReviewOutcome::Ended
             }
-            Some(c) if self.pays_monthly() && c.amount <= Fen::ZERO => {
+            Some(c) if self.pays_monthly() && c.monthly_amount <= Fen::ZERO => {
                 ended(&mut events);
                 ReviewOutcome::Ended
             }
-            Some(c) if c.amount != self.current_amount() => {
+            Some(c) if c.monthly_amount != self.current_amount() => {
                 events.push(Event::Recalculated(Recalculated {
                     case_id: id,
                     effective_on,
@@ -1315,7 +1315,7 @@ impl Aggregate for Case {
                 {
                     self.amounts.push(AmountFrom {
                         from: *starts_on,
-                        amount: calculation.amount,
+                        amount: calculation.monthly_amount,
                         calculation: calculation.clone(),
                     });
                     self.stage = Stage::Active;
@@ -1344,7 +1344,7 @@ impl Aggregate for Case {
                 self.amounts.retain(|a| a.from < *effective_on);
                 self.amounts.push(AmountFrom {
                     from: *effective_on,
-                    amount: calculation.amount,
+                    amount: calculation.monthly_amount,
                     calculation: calculation.clone(),
                 });
             }

@@ -10,6 +10,8 @@
 use std::{collections::BTreeSet, fmt};
 
 use minzheng_types::{BoundedText, CitizenId, Fen, age_on};
+
+pub use crate::policy::SelfCare;
 use time::Date;
 
 /// A member's relation to the applicant.
@@ -31,14 +33,6 @@ pub enum WorkCapacity {
     Full,
     Partial,
     None,
-}
-
-/// How far a person can look after themselves (生活自理能力).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SelfCare {
-    Able,
-    PartiallyUnable,
-    Unable,
 }
 
 /// One member of the household.

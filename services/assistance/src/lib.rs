@@ -16,6 +16,8 @@
 //! - [`calendar`]: the official holiday calendar, loaded year by year, and working-day
 //!   arithmetic for deadlines.
 //! - [`fund`]: a township's reserve fund for temporary assistance (临时救助备用金).
+//! - [`policy`]: the standards as effective-dated policy, per county (`policy-<county code>`).
+//! - [`benefit`]: the benefit formulas, pure and table-tested, each answering its calculation.
 //!
 //! Around it:
 //!
@@ -32,6 +34,7 @@ pub mod codec;
 pub mod fund;
 pub mod household;
 pub mod ids;
+pub mod policy;
 
 pub use module::{Module, Settings};
 

@@ -60,14 +60,14 @@ minzheng_host::event_codec! {
 enum_codec!(category_to_pb, category_from_pb, Category, AssistanceCategory, "assistance category";
     Dibao <=> Dibao, SinglePerson <=> SinglePerson, Tekun <=> Tekun, LowIncome <=> LowIncome,
     Temporary <=> Temporary, Heating <=> Heating);
-enum_codec!(area_to_pb, area_from_pb, Area, Area, "area"; Urban <=> Urban, Rural <=> Rural);
+enum_codec!(area_to_pb, area_from_pb, Area, ResidenceArea, "area"; Urban <=> Urban, Rural <=> Rural);
 enum_codec!(relation_to_pb, relation_from_pb, Relation, Relation, "relation";
     Applicant <=> Applicant, Spouse <=> Spouse, Child <=> Child, Parent <=> Parent,
     Grandparent <=> Grandparent, Grandchild <=> Grandchild, Sibling <=> Sibling, Other <=> Other);
 enum_codec!(work_to_pb, work_from_pb, WorkCapacity, WorkCapacity, "work capacity";
     Full <=> Full, Partial <=> Partial, None <=> None);
-enum_codec!(self_care_to_pb, self_care_from_pb, SelfCare, SelfCare, "self-care level";
-    Able <=> Able, PartiallyUnable <=> PartiallyUnable, Unable <=> Unable);
+enum_codec!(self_care_to_pb, self_care_from_pb, SelfCare, SelfCareLevel, "self-care level";
+    Able <=> Able, PartiallyUnable <=> PartiallyUnable, FullyUnable <=> FullyUnable);
 enum_codec!(income_to_pb, income_from_pb, IncomeKind, IncomeKind, "income kind";
     Wages <=> Wages, Business <=> Business, Property <=> Property, Transfer <=> Transfer,
     Pension <=> Pension, Other <=> Other);
@@ -111,6 +111,16 @@ fn decode_citizens(
     cs: &[common::CitizenRef],
 ) -> Result<Vec<CitizenId>, CodecError> {
     cs.iter().map(|c| d.citizen(field, &Some(c.clone()))).collect()
+}
+
+/// A required calculation.
+fn calculation(
+    d: &Decoder<'_>,
+    m: &Option<pb::BenefitCalculation>,
+) -> Result<crate::benefit::Calculation, CodecError> {
+    m.as_ref()
+        .ok_or_else(|| d.invalid("calculation is missing"))
+        .and_then(|c| calculation_from_pb(d, c))
 }
 
 fn case_id(d: &Decoder<'_>, value: &str) -> Result<CaseId, CodecError> {
@@ -552,7 +562,7 @@ impl FromMessage<pb::ApplicationApproved> for case::Approved {
         Ok(Self {
             case_id: case_id(d, &m.case_id)?,
             decided_on: d.date("decided_on", &m.decided_on)?,
-            calculation: calculation_from_pb(d, "calculation", &m.calculation)?,
+            calculation: calculation(d, &m.calculation)?,
             starts_on: d.date("starts_on", &m.starts_on)?,
         })
     }
@@ -627,7 +637,7 @@ impl FromMessage<pb::ApplicationRejected> for case::Rejected {
             calculation: m
                 .calculation
                 .is_some()
-                .then(|| calculation_from_pb(d, "calculation", &m.calculation))
+                .then(|| calculation(d, &m.calculation))
                 .transpose()?,
         })
     }
@@ -653,7 +663,7 @@ impl FromMessage<pb::BenefitRecalculated> for case::Recalculated {
             case_id: case_id(d, &m.case_id)?,
             effective_on: d.date("effective_on", &m.effective_on)?,
             previous_amount: d.money("previous_amount", &m.previous_amount)?,
-            calculation: calculation_from_pb(d, "calculation", &m.calculation)?,
+            calculation: calculation(d, &m.calculation)?,
             cause: recalculation_from_pb(d, "cause", m.cause)?,
         })
     }
@@ -868,7 +878,7 @@ impl FromMessage<pb::TemporaryAidPaidAtOnce> for case::PaidAtOnce {
         Ok(Self {
             case_id: case_id(d, &m.case_id)?,
             township: d.code("township", &m.township)?,
-            calculation: calculation_from_pb(d, "calculation", &m.calculation)?,
+            calculation: calculation(d, &m.calculation)?,
             paid_on: d.date("paid_on", &m.paid_on)?,
             report_due_on: d.date("report_due_on", &m.report_due_on)?,
         })
