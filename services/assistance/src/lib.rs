@@ -11,9 +11,13 @@
 //!
 //! - [`category`]: the kinds of assistance and urban/rural residence.
 //! - [`ids`]: the ids the service issues (cases, payment cycles) and the other stream keys.
+//! - [`payments`]: planning a month's payment lines from the entitlements in force (资金发放).
+//! - [`bank_file`]: the CSV files exchanged with the paying bank (`docs/bank-file.md`).
 
+pub mod bank_file;
 pub mod category;
 pub mod ids;
+pub mod payments;
 
 pub use module::{Module, Settings};
 
