@@ -12,10 +12,15 @@
 //! - [`category`]: the kinds of assistance and urban/rural residence.
 //! - [`ids`]: the ids the service issues (cases, payment cycles) and the other stream keys.
 //! - [`payments`]: planning a month's payment lines from the entitlements in force (资金发放).
+//! - [`cycle`]: a county's monthly payment cycle: generated, approved, exported, settled.
 //! - [`bank_file`]: the CSV files exchanged with the paying bank (`docs/bank-file.md`).
+//!
+//! [`codec`] maps the events to their protobuf messages and back.
 
 pub mod bank_file;
 pub mod category;
+pub mod codec;
+pub mod cycle;
 pub mod ids;
 pub mod payments;
 
