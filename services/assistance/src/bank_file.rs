@@ -128,7 +128,9 @@ pub fn export<'a>(
     // One buffer for the numbers of every row: the export stays allocation-light.
     let mut line_no = String::new();
     for line in lines {
-        totals = totals.with_line(line.amount).ok_or(ExportError::TotalOverflows)?;
+        totals = totals
+            .with_line(line.amount)
+            .ok_or(ExportError::TotalOverflows)?;
         line_no.clear();
         fmt::Write::write_fmt(&mut line_no, format_args!("{}", line.line_no))
             .expect("writing to a string");

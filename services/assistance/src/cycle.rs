@@ -584,7 +584,9 @@ fn settled(
             None => state.status == LineStatus::Paid,
         };
         let bucket = if is_paid { &mut paid } else { &mut failed };
-        *bucket = bucket.with_line(state.line.amount).ok_or(Error::TotalOverflows)?;
+        *bucket = bucket
+            .with_line(state.line.amount)
+            .ok_or(Error::TotalOverflows)?;
     }
     Ok(Event::Settled(Settled {
         cycle: cycle.id,
