@@ -27,8 +27,9 @@ use time::Date;
 use crate::{
     benefit::Calculation,
     category::{Area, Category},
-    household::{Household, PaymentAccount},
+    household::Household,
     ids::{CaseId, first_of_month},
+    payments::BankAccount,
 };
 
 /// Days a public notice runs (公示期为7天, 民发〔2021〕57号 第二十一条).
@@ -85,7 +86,7 @@ pub struct Application {
     pub window: RegionCode,
     pub area: Area,
     pub household: Household,
-    pub payment_account: PaymentAccount,
+    pub payment_account: BankAccount,
     pub submitted_on: Date,
     pub particulars: Particulars,
 }

@@ -130,17 +130,16 @@ impl Divisions {
     pub async fn resolve(&self, code: RegionCode, day: Date) -> Result<Resolution, StoreError> {
         let mut current = code;
         for _ in 0..MAX_HOPS {
-            let row = sqlx::query(
-                "SELECT valid_to, successors FROM as_divisions WHERE code = $1",
-            )
-            .bind(current.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::from_sqlx)?;
+            let row = sqlx::query("SELECT valid_to, successors FROM as_divisions WHERE code = $1")
+                .bind(current.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
             let Some(row) = row else {
                 return Ok(Resolution::Unknown);
             };
-            let valid_to: Option<String> = row.try_get("valid_to").map_err(StoreError::from_sqlx)?;
+            let valid_to: Option<String> =
+                row.try_get("valid_to").map_err(StoreError::from_sqlx)?;
             let successors: String = row.try_get("successors").map_err(StoreError::from_sqlx)?;
             let gone = valid_to.is_some_and(|to| to.as_str() <= format_date(day).as_str());
             if !gone {
@@ -173,7 +172,8 @@ impl Divisions {
         let mut codes = Vec::new();
         for row in rows {
             let code: String = row.try_get("code").map_err(StoreError::from_sqlx)?;
-            let valid_to: Option<String> = row.try_get("valid_to").map_err(StoreError::from_sqlx)?;
+            let valid_to: Option<String> =
+                row.try_get("valid_to").map_err(StoreError::from_sqlx)?;
             if valid_to.is_some_and(|to| to <= today) {
                 continue;
             }

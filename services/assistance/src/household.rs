@@ -7,7 +7,7 @@
 //! who live together apply together and each adult member signs the authorization for the
 //! verification of the household's economic status.
 
-use std::{collections::BTreeSet, fmt};
+use std::collections::BTreeSet;
 
 use minzheng_types::{BoundedText, CitizenId, Fen, age_on};
 
@@ -134,35 +134,6 @@ impl Authorization {
         self.signed_on <= on
             && on <= self.expires_on
             && DataClass::ALL.iter().all(|c| self.data_classes.contains(c))
-    }
-}
-
-/// The account benefits are paid to (a bank account or social-security card number, digits
-/// only). PERSONAL DATA: masked when printed.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct PaymentAccount(String);
-
-/// Why a text is not an account reference.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("must be 8 to 32 digits")]
-pub struct AccountError;
-
-impl PaymentAccount {
-    pub fn parse(input: &str) -> Result<Self, AccountError> {
-        ((8..=32).contains(&input.len()) && input.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| Self(input.to_owned()))
-            .ok_or(AccountError)
-    }
-
-    /// The digits, for the payload and the bank file only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for PaymentAccount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PaymentAccount(****{})", &self.0[self.0.len() - 4..])
     }
 }
 

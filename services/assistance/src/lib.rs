@@ -18,6 +18,9 @@
 //! - [`fund`]: a township's reserve fund for temporary assistance (临时救助备用金).
 //! - [`policy`]: the standards as effective-dated policy, per county (`policy-<county code>`).
 //! - [`benefit`]: the benefit formulas, pure and table-tested, each answering its calculation.
+//! - [`payments`]: planning a month's payment lines from the entitlements in force (资金发放).
+//! - [`cycle`]: a county's monthly payment cycle: generated, approved, exported, settled.
+//! - [`bank_file`]: the CSV files exchanged with the paying bank (`docs/bank-file.md`).
 //!
 //! Around it:
 //!
@@ -26,14 +29,17 @@
 //! - [`divisions`]: the townships from the place-names events, where applications are routed.
 //! - [`overview`]: the in-memory read model of the service's own events.
 
+pub mod bank_file;
 pub mod benefit;
 pub mod calendar;
 pub mod case;
 pub mod category;
 pub mod codec;
+pub mod cycle;
 pub mod fund;
 pub mod household;
 pub mod ids;
+pub mod payments;
 pub mod policy;
 
 pub use module::{Module, Settings};

@@ -23,7 +23,8 @@ use crate::{
     case::{self, Application, CaseError, Particulars},
     category::{Area, Category},
     divisions::Resolution,
-    household::{Household, PaymentAccount},
+    household::Household,
+    payments::BankAccount,
     ids::{CaseId, MAX_CASE_ORDINAL},
 };
 
@@ -41,7 +42,7 @@ pub struct Submission {
     pub window: RegionCode,
     pub area: Area,
     pub household: Household,
-    pub payment_account: PaymentAccount,
+    pub payment_account: BankAccount,
     pub particulars: Particulars,
 }
 

@@ -26,9 +26,10 @@ use crate::{
     category::{Area, Category},
     household::{
         Asset, AssetKind, Authorization, DataClass, Household, Income, IncomeKind, Member,
-        PaymentAccount, Relation, SelfCare, WorkCapacity,
+        Relation, SelfCare, WorkCapacity,
     },
     ids::CaseId,
+    payments::BankAccount,
 };
 
 minzheng_host::event_codec! {
@@ -110,7 +111,9 @@ fn decode_citizens(
     field: &str,
     cs: &[common::CitizenRef],
 ) -> Result<Vec<CitizenId>, CodecError> {
-    cs.iter().map(|c| d.citizen(field, &Some(c.clone()))).collect()
+    cs.iter()
+        .map(|c| d.citizen(field, &Some(c.clone())))
+        .collect()
 }
 
 /// A required calculation.
@@ -132,7 +135,11 @@ fn optional<T>(
     value: i32,
     from: impl FnOnce(i32) -> Result<T, CodecError>,
 ) -> Result<Option<T>, CodecError> {
-    if value == 0 { Ok(None) } else { from(value).map(Some) }
+    if value == 0 {
+        Ok(None)
+    } else {
+        from(value).map(Some)
+    }
 }
 
 pub(crate) fn authorization_to_pb(a: &Authorization) -> pb::Authorization {
@@ -185,7 +192,9 @@ pub(crate) fn member_from_pb(
         work_capacity: optional(m.work_capacity, |v| {
             work_from_pb(d, "members.work_capacity", v)
         })?,
-        self_care: optional(m.self_care, |v| self_care_from_pb(d, "members.self_care", v))?,
+        self_care: optional(m.self_care, |v| {
+            self_care_from_pb(d, "members.self_care", v)
+        })?,
     })
 }
 
@@ -334,7 +343,7 @@ impl FromMessage<pb::ApplicationSubmitted> for Box<Application> {
                     .map(|x| authorization_from_pb(d, x))
                     .collect::<Result<_, _>>()?,
             },
-            payment_account: d.parse("payment_account", PaymentAccount::parse(&m.payment_account))?,
+            payment_account: d.parse("payment_account", BankAccount::parse(&m.payment_account))?,
             submitted_on: d.date("submitted_on", &m.submitted_on)?,
             particulars,
         }))
@@ -365,7 +374,11 @@ impl ToMessage for case::VerificationRequested {
             case_id: self.case_id.to_string(),
             purpose: purpose_to_pb(self.purpose),
             members: citizens(&self.members),
-            authorizations: self.authorizations.iter().map(authorization_to_pb).collect(),
+            authorizations: self
+                .authorizations
+                .iter()
+                .map(authorization_to_pb)
+                .collect(),
             requested_on: Some(self.requested_on.into()),
             county: Some(self.county.into()),
         }

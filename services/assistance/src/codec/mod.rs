@@ -8,6 +8,7 @@
 
 pub mod calendar;
 pub mod case;
+pub mod cycle;
 pub mod fund;
 pub mod placenames;
 pub mod policy;
