@@ -44,6 +44,9 @@ pub mod policy;
 
 pub use module::{Module, Settings};
 
+pub mod app;
 pub mod divisions;
+pub mod grpc;
 pub mod module;
 pub mod overview;
+pub mod verification_feed;

@@ -1,21 +1,174 @@
-//! How a host runs the assistance service: its settings, migrations, consumers and RPCs.
+//! How a host runs the assistance service: its settings, its tables, the consumers of the
+//! place-names divisions and the data-sharing verification results, the read model, and the
+//! RPCs. In `minzheng dev` it also seeds Benxi's end-2020 standards and the official holiday
+//! calendars.
 
-use minzheng_host::{ServiceContext, ServiceModule};
-use minzheng_kit::server::ServerBuilder;
+use std::sync::Arc;
 
-/// The assistance service as a host module.
-#[derive(Debug, Default)]
-pub struct Module;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use minzheng_eventstore::migrations::ServiceMigration;
+use minzheng_host::{ServiceContext, ServiceModule, codec::Typed};
+use minzheng_kit::{
+    aggregate::{CommandContext, Repository},
+    clock::{Clock, SystemClock},
+    pseudonym::Pseudonymizer,
+    server::ServerBuilder,
+};
+use minzheng_types::RegionCode;
+use secrecy::SecretString;
 
-/// `[assistance]` in the settings file, `MZ_ASSISTANCE__…` in the environment.
-#[derive(Debug, Default, serde::Deserialize)]
+use crate::{
+    app::{Assistance, Deadlines},
+    calendar::{self, HolidayCalendar},
+    divisions::{self, Divisions, DivisionsProjection},
+    grpc::AssistanceApi,
+    ids::CalendarYear,
+    policy::{self, Policy},
+    verification_feed::VerificationFeed,
+};
+
+/// The service whose division events route applications.
+const PLACENAMES: &str = "placenames";
+/// The service that answers verification requests.
+const DATASHARING: &str = "datasharing";
+
+/// Benxi's six county-level divisions, which `minzheng dev` gives the end-2020 standards.
+pub const BENXI_COUNTIES: [&str; 6] = [
+    "210502000000",
+    "210503000000",
+    "210504000000",
+    "210505000000",
+    "210521000000",
+    "210522000000",
+];
+
+/// The service's own settings: `[assistance]` in the settings file, `MZ_ASSISTANCE__…` in the
+/// environment.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(default)]
-pub struct Settings {}
+pub struct Settings {
+    /// The key of the pseudonyms that name persons in the read audit
+    /// (`MZ_ASSISTANCE__PSEUDONYM_KEY`, at least 32 bytes). Required; never change it for a
+    /// deployment.
+    pub pseudonym_key: Option<SecretString>,
+    /// Working days each step may take (`MZ_ASSISTANCE__DEADLINES__DECISION=30`, …).
+    pub deadlines: Deadlines,
+}
 
-#[async_trait::async_trait]
+/// What `minzheng dev` seeds: standards for these counties, and the holiday calendars.
+#[derive(Debug, Clone, Default)]
+pub struct Seed {
+    pub counties: Vec<RegionCode>,
+}
+
+impl Seed {
+    /// Benxi's six counties with the end-2020 standards.
+    pub fn benxi() -> Self {
+        Self {
+            counties: BENXI_COUNTIES
+                .iter()
+                .filter_map(|c| RegionCode::parse(c).ok())
+                .collect(),
+        }
+    }
+}
+
+/// The assistance service module.
+#[derive(Debug, Clone)]
+pub struct Module {
+    pseudonym_key: Option<SecretString>,
+    clock: Arc<dyn Clock>,
+    seed: Option<Seed>,
+}
+
+impl Default for Module {
+    /// A module configured by its settings ([`Settings`]).
+    fn default() -> Self {
+        Self {
+            pseudonym_key: None,
+            clock: Arc::new(SystemClock),
+            seed: None,
+        }
+    }
+}
+
+impl Module {
+    /// A module whose audit pseudonyms are keyed under `key`, whatever the settings say.
+    pub fn new(pseudonym_key: SecretString) -> Self {
+        Self::default().with_pseudonym_key(pseudonym_key)
+    }
+
+    /// Keys the audit's pseudonyms under `key` (`minzheng dev` keeps one under its data
+    /// directory).
+    pub fn with_pseudonym_key(mut self, key: SecretString) -> Self {
+        self.pseudonym_key = Some(key);
+        self
+    }
+
+    /// Uses `clock` for today's date (tests move a fixed clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Seeds standards and holiday calendars at start where none are recorded.
+    pub fn with_seed(mut self, seed: Seed) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+}
+
+/// Records the seed's standards for counties without any, and the holiday calendars of years
+/// without one (an operator's later calendar is never overwritten).
+async fn seed(context: &ServiceContext, seed: &Seed, app: &Assistance) -> anyhow::Result<()> {
+    let policies = Repository::<Policy>::new(context.store().clone());
+    let calendars = Repository::<HolidayCalendar>::new(context.store().clone());
+    let view = app.view().read().await;
+    let missing_policies: Vec<RegionCode> = seed
+        .counties
+        .iter()
+        .copied()
+        .filter(|c| view.policy(*c).is_none_or(|p| p.versions().is_empty()))
+        .collect();
+    let loaded: Vec<i32> = view
+        .calendars()
+        .filter_map(|c| c.calendar().map(|y| y.year.0))
+        .collect();
+    drop(view);
+    for county in missing_policies {
+        for (n, command) in policy::benxi_2020_seed(county).into_iter().enumerate() {
+            let context = CommandContext::new()
+                .with_idempotency_key(format!("seed-policy-{county}-{n}"));
+            policies
+                .execute(&county, &policy::Command::Record(command), &context)
+                .await?
+                .map_err(|refusal| anyhow::anyhow!("seeding {county}'s standards: {refusal}"))?;
+        }
+    }
+    for year in calendar::seed() {
+        if loaded.contains(&year.year.0) {
+            continue;
+        }
+        let key = year.year;
+        let context = CommandContext::new().with_idempotency_key(format!("seed-calendar-{}", key.0));
+        calendars
+            .execute(&CalendarYear(key.0), &calendar::Command::LoadYear(year), &context)
+            .await?
+            .map_err(|refusal| anyhow::anyhow!("seeding the {} calendar: {refusal}", key.0))?;
+    }
+    app.view().catch_up().await?;
+    Ok(())
+}
+
+#[async_trait]
 impl ServiceModule for Module {
     fn name(&self) -> &'static str {
         "assistance"
+    }
+
+    fn migrations(&self) -> Vec<ServiceMigration> {
+        vec![divisions::MIGRATION]
     }
 
     async fn start(
@@ -23,7 +176,57 @@ impl ServiceModule for Module {
         context: &ServiceContext,
         server: ServerBuilder,
     ) -> anyhow::Result<ServerBuilder> {
-        let _settings: Settings = context.settings()?;
-        Ok(server)
+        let settings: Settings = context.settings()?;
+        let key = match &self.pseudonym_key {
+            Some(key) => key.clone(),
+            None => settings.pseudonym_key.clone().context(
+                "MZ_ASSISTANCE__PSEUDONYM_KEY must be set (at least 32 bytes, never changed \
+                 afterwards) to audit reads of households",
+            )?,
+        };
+        let pseudonyms =
+            Pseudonymizer::new(&key).context("the pseudonym key (MZ_ASSISTANCE__PSEUDONYM_KEY)")?;
+        let app = Assistance::new(
+            context.store().clone(),
+            Divisions::new(context.db().clone()),
+            self.clock.clone(),
+            settings.deadlines,
+            pseudonyms,
+        );
+        let replayed = app
+            .view()
+            .catch_up()
+            .await
+            .context("building the overview from the store")?;
+        tracing::info!(events = replayed, "assistance read model built");
+        if let Some(seed_data) = &self.seed {
+            seed(context, seed_data, &app)
+                .await
+                .context("seeding the standards and calendars")?;
+        }
+
+        context
+            .spawn_consumer(PLACENAMES, Arc::new(Typed::new(DivisionsProjection)))
+            .context("following the place-names service")?;
+        match context.spawn_consumer(
+            DATASHARING,
+            Arc::new(Typed::new(VerificationFeed::new(app.clone()))),
+        ) {
+            Ok(()) => {}
+            // Embedded without the data-sharing service: requests wait for their results.
+            Err(error) => tracing::info!(
+                error = %format!("{error:#}"),
+                "verification results are not followed; verification requests wait"
+            ),
+        }
+
+        let token = context.shutdown_token();
+        let follower = app.view().clone().follow(None, token);
+        context.spawn("assistance overview".to_owned(), async move {
+            follower.await;
+            Ok(())
+        });
+        let audit = context.audit_log(self.clock.clone());
+        Ok(server.add_service(AssistanceApi::new(app, audit).into_server()))
     }
 }

@@ -1,7 +1,9 @@
 //! The in-memory read model of the service's own events, kept by a
-//! [`minzheng_kit::live::LiveView`]: every case folded by the case aggregate's own `apply` (one
-//! truth for what a case is), indexed by county and by member, and the ordinals issued per
-//! county, category and year.
+//! [`minzheng_kit::live::LiveView`]: every instance folded by its aggregate's own `apply` (one
+//! truth for what a case, a policy, a fund or a cycle is) — cases indexed by county and by
+//! member, with the ordinals issued per county, category and year; each county's standards;
+//! the holiday calendar as one [`WorkingCalendar`]; the townships' reserve funds; the payment
+//! cycles.
 //!
 //! It holds personal data (the households): it is memory of this process only, never logged,
 //! and every RPC that answers from it with a household's data is audited at the edge. At
@@ -14,10 +16,14 @@ use minzheng_kit::{aggregate::Aggregate, live::LiveProjection};
 use minzheng_types::{CitizenId, RegionCode};
 
 use crate::{
+    calendar::{self, HolidayCalendar, WorkingCalendar},
     case::{self, Case},
     category::Category,
     codec::{self, Recorded},
-    ids::CaseId,
+    cycle::{self, PaymentCycle},
+    fund::{self, ReserveFund},
+    ids::{CaseId, CycleId},
+    policy::{self, Policy},
 };
 
 /// See the [module documentation](self).
@@ -27,6 +33,11 @@ pub struct Overview {
     by_county: HashMap<RegionCode, HashSet<CaseId>>,
     by_member: HashMap<CitizenId, Vec<CaseId>>,
     ordinals: HashMap<(RegionCode, Category, u16), u32>,
+    policies: HashMap<RegionCode, Policy>,
+    calendars: BTreeMap<i32, HolidayCalendar>,
+    working: WorkingCalendar,
+    funds: BTreeMap<RegionCode, ReserveFund>,
+    cycles: BTreeMap<CycleId, PaymentCycle>,
 }
 
 impl Overview {
@@ -66,6 +77,81 @@ impl Overview {
             .unwrap_or(0)
     }
 
+    /// The standards of `county` (an empty policy when none were recorded).
+    pub fn policy(&self, county: RegionCode) -> Option<&Policy> {
+        self.policies.get(&county)
+    }
+
+    /// Every county's standards.
+    pub fn policies(&self) -> impl Iterator<Item = (&RegionCode, &Policy)> {
+        self.policies.iter()
+    }
+
+    /// The working-day calendar of every year loaded.
+    pub fn working_calendar(&self) -> &WorkingCalendar {
+        &self.working
+    }
+
+    /// The years loaded, with their calendars.
+    pub fn calendars(&self) -> impl Iterator<Item = &HolidayCalendar> {
+        self.calendars.values()
+    }
+
+    /// A township's reserve fund, when it was ever touched.
+    pub fn fund(&self, township: RegionCode) -> Option<&ReserveFund> {
+        self.funds.get(&township)
+    }
+
+    /// Every reserve fund.
+    pub fn funds(&self) -> impl Iterator<Item = (&RegionCode, &ReserveFund)> {
+        self.funds.iter()
+    }
+
+    /// A payment cycle.
+    pub fn cycle(&self, id: &CycleId) -> Option<&PaymentCycle> {
+        self.cycles.get(id)
+    }
+
+    /// The payment cycles of `county`, by month.
+    pub fn cycles_of(&self, county: RegionCode) -> impl Iterator<Item = (&CycleId, &PaymentCycle)> {
+        self.cycles.iter().filter(move |(id, _)| id.county() == county)
+    }
+
+    fn apply_policy(&mut self, event: &policy::Event) {
+        let county = match event {
+            policy::Event::Recorded(recorded) => recorded.version.county,
+        };
+        let state = self.policies.remove(&county).unwrap_or_default();
+        self.policies.insert(county, state.apply(event));
+    }
+
+    fn apply_calendar(&mut self, event: &calendar::Event) {
+        let year = match event {
+            calendar::Event::Loaded(loaded) => loaded.year.0,
+        };
+        let state = self.calendars.remove(&year).unwrap_or_default().apply(event);
+        if let Some(loaded) = state.calendar() {
+            self.working.insert(loaded);
+        }
+        self.calendars.insert(year, state);
+    }
+
+    fn apply_fund(&mut self, event: &fund::Event, recorded: &RecordedEvent) -> anyhow::Result<()> {
+        let township = RegionCode::parse(recorded.stream.key())
+            .map_err(|e| anyhow::anyhow!("fund stream {}: {e}", recorded.stream))?;
+        let state = self.funds.remove(&township).unwrap_or_default();
+        self.funds.insert(township, state.apply(event));
+        Ok(())
+    }
+
+    fn apply_cycle(&mut self, event: &cycle::Event, recorded: &RecordedEvent) -> anyhow::Result<()> {
+        let id = CycleId::parse(recorded.stream.key())
+            .map_err(|e| anyhow::anyhow!("cycle stream {}: {e}", recorded.stream))?;
+        let state = self.cycles.remove(&id).unwrap_or_default();
+        self.cycles.insert(id, state.apply(event));
+        Ok(())
+    }
+
     fn apply_case(&mut self, event: &case::Event, recorded: &RecordedEvent) -> anyhow::Result<()> {
         let id = match event {
             case::Event::Submitted(application) => {
@@ -78,12 +164,8 @@ impl Overview {
                 }
                 id
             }
-            other => CaseId::parse(recorded.stream.key())
-                .map_err(|e| anyhow::anyhow!("case stream {}: {e}", recorded.stream))
-                .map(|id| {
-                    let _ = other;
-                    id
-                })?,
+            _ => CaseId::parse(recorded.stream.key())
+                .map_err(|e| anyhow::anyhow!("case stream {}: {e}", recorded.stream))?,
         };
         let (state, version) = self.cases.remove(&id).unwrap_or_default();
         let before = state.county;
@@ -109,6 +191,16 @@ impl LiveProjection for Overview {
     fn apply(&mut self, event: Recorded, recorded: &RecordedEvent) -> anyhow::Result<()> {
         match event {
             Recorded::Case(e) => self.apply_case(&e, recorded),
+            Recorded::Policy(e) => {
+                self.apply_policy(&e);
+                Ok(())
+            }
+            Recorded::Calendar(e) => {
+                self.apply_calendar(&e);
+                Ok(())
+            }
+            Recorded::Fund(e) => self.apply_fund(&e, recorded),
+            Recorded::Cycle(e) => self.apply_cycle(&e, recorded),
         }
     }
 }

@@ -18,18 +18,24 @@ use minzheng_kit::{
     aggregate::{CommandContext, Committed, Repository},
     clock::Clock,
     live::LiveView,
+    pseudonym::Pseudonymizer,
 };
+use minzheng_types::{CitizenId, RegionCode};
 use time::Date;
 use tokio::sync::Mutex;
 
 use crate::{
-    case::{self, Case},
+    benefit::Calculation,
+    case::{self, Case, Stage},
     divisions::Divisions,
     ids::CaseId,
     overview::Overview,
 };
 
-pub use deadlines::Deadlines;
+pub use deadlines::{Deadlines, Pending};
+
+/// The pseudonym domain of persons (the audit names them so, never by number).
+const PERSON_DOMAIN: &str = "person";
 
 /// Cases kept loaded by the repository.
 const CASES_CACHED: usize = 16_384;
@@ -43,6 +49,7 @@ pub struct Assistance {
     view: LiveView<Overview>,
     divisions: Divisions,
     deadlines: Deadlines,
+    pseudonyms: Pseudonymizer,
     /// The last case ordinal this process issued per county, category and year (the view may
     /// lag behind the appends of this process).
     ordinals: Arc<Mutex<std::collections::HashMap<submit::OrdinalKey, u32>>>,
@@ -54,6 +61,7 @@ impl Assistance {
         divisions: Divisions,
         clock: Arc<dyn Clock>,
         deadlines: Deadlines,
+        pseudonyms: Pseudonymizer,
     ) -> Self {
         Self {
             cases: Arc::new(Repository::new(store.clone()).with_cache(CASES_CACHED)),
@@ -62,6 +70,7 @@ impl Assistance {
             clock,
             divisions,
             deadlines,
+            pseudonyms,
             ordinals: Arc::default(),
         }
     }
@@ -102,5 +111,144 @@ impl Assistance {
         view.case(id)
             .map(|(case, version)| (case.clone(), version))
             .ok_or_else(|| Error::NotFound(format!("no case {id}")))
+    }
+}
+
+/// One overdue step of a county.
+#[derive(Debug, Clone)]
+pub struct Overdue {
+    pub case_id: CaseId,
+    pub case: Case,
+    pub pending: Pending,
+    pub working_days: u32,
+}
+
+/// What a month of a case pays, and why.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub amount: minzheng_types::Fen,
+    pub calculation: Option<Calculation>,
+    pub status: String,
+}
+
+impl Assistance {
+    /// The first day after the notice of case `id`, as stored (not as the view has it yet).
+    pub async fn notice_ends(&self, id: &CaseId) -> Option<time::Date> {
+        let loaded = self.cases.load(id).await.ok()?;
+        loaded.state.notice.map(|(_, ends)| ends)
+    }
+
+    /// How many objections case `id` has recorded, as stored.
+    pub async fn objections(&self, id: &CaseId) -> u32 {
+        self.cases
+            .load(id)
+            .await
+            .map_or(0, |loaded| u32::try_from(loaded.state.objections.len()).unwrap_or(u32::MAX))
+    }
+
+    /// A person's pseudonym, for the audit.
+    pub fn pseudonym(&self, citizen: &CitizenId) -> String {
+        self.pseudonyms.of(PERSON_DOMAIN, citizen)
+    }
+
+    /// The step `case` waits for, as of the calendar loaded now.
+    pub async fn pending(&self, case: &Case) -> Option<Pending> {
+        let view = self.view.read().await;
+        self.deadlines.pending(case, view.working_calendar())
+    }
+
+    /// The cases of `county` (only `township`'s when given, only at `stage` when given), by id,
+    /// each with the step it waits for.
+    pub async fn list(
+        &self,
+        county: RegionCode,
+        township: Option<RegionCode>,
+        stage: Option<Stage>,
+    ) -> Vec<(CaseId, Case, Option<Pending>)> {
+        let view = self.view.read().await;
+        view.cases_of(county)
+            .into_iter()
+            .filter(|(_, case)| township.is_none_or(|t| case.division == Some(t)))
+            .filter(|(_, case)| stage.is_none_or(|s| case.stage == s))
+            .map(|(id, case)| {
+                let pending = self.deadlines.pending(case, view.working_calendar());
+                (*id, case.clone(), pending)
+            })
+            .collect()
+    }
+
+    /// The steps of `county` past their deadline today, the longest overdue first, and whether
+    /// the calendar of every year concerned is loaded.
+    pub async fn overdue(&self, county: RegionCode) -> (Vec<Overdue>, bool) {
+        let today = self.today();
+        let view = self.view.read().await;
+        let calendar = view.working_calendar();
+        let mut complete = calendar.is_loaded(crate::ids::CalendarYear(today.year()));
+        let mut overdue: Vec<Overdue> = view
+            .cases_of(county)
+            .into_iter()
+            .filter_map(|(id, case)| {
+                let pending = self.deadlines.pending(case, calendar)?;
+                (pending.due_on < today).then(|| {
+                    complete &= calendar.is_loaded(crate::ids::CalendarYear(pending.due_on.year()));
+                    Overdue {
+                        case_id: *id,
+                        case: case.clone(),
+                        pending,
+                        working_days: calendar.working_days_between(pending.due_on, today),
+                    }
+                })
+            })
+            .collect();
+        overdue.sort_by(|a, b| {
+            a.pending
+                .due_on
+                .cmp(&b.pending.due_on)
+                .then(a.case_id.cmp(&b.case_id))
+        });
+        (overdue, complete)
+    }
+
+    /// What `case` pays for the month containing `day`, and why.
+    pub fn explain(case: &Case, day: time::Date) -> Explanation {
+        let month = crate::ids::first_of_month(day);
+        let none = |status: String| Explanation {
+            amount: minzheng_types::Fen::ZERO,
+            calculation: None,
+            status,
+        };
+        if let Some(one_off) = &case.one_off {
+            return Explanation {
+                amount: one_off.monthly_amount,
+                calculation: Some(one_off.clone()),
+                status: "paid once".to_owned(),
+            };
+        }
+        let Some(first) = case.amounts.first() else {
+            return none(match case.stage {
+                Stage::Rejected => "rejected".to_owned(),
+                _ => "not decided".to_owned(),
+            });
+        };
+        if month < first.from {
+            return none(format!("before the benefit started on {}", first.from));
+        }
+        if case.ends_on.is_some_and(|end| month >= end) {
+            return none(format!(
+                "ended from {}",
+                case.ends_on.map(|d| d.to_string()).unwrap_or_default()
+            ));
+        }
+        if case.suspended_on(month) {
+            return none("suspended".to_owned());
+        }
+        match case.calculation_on(month) {
+            Some(in_force) => Explanation {
+                amount: in_force.amount,
+                calculation: Some(in_force.calculation.clone()),
+                status: format!("in force from {}", in_force.from),
+            },
+            None => none("not decided".to_owned()),
+        }
     }
 }

@@ -9,6 +9,7 @@
 pub mod calendar;
 pub mod case;
 pub mod cycle;
+pub mod datasharing;
 pub mod fund;
 pub mod placenames;
 pub mod policy;
@@ -47,5 +48,9 @@ minzheng_host::own_store! {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Recorded for OwnStore {
         Case(crate::case::Case),
+        Policy(crate::policy::Policy),
+        Calendar(crate::calendar::HolidayCalendar),
+        Fund(crate::fund::ReserveFund),
+        Cycle(crate::cycle::PaymentCycle),
     }
 }

@@ -1,0 +1,122 @@
+//! `minzheng.assistance.v1.AssistanceService`: request conversion (every field parsed into a
+//! domain value, every violation reported at once as INVALID_ARGUMENT naming the field and the
+//! rule) and answers. Proto types stop here.
+//!
+//! The RPCs live in `cases` (applications and their steps); `household` parses an
+//! application's household. The table at the end of this file declares each RPC with its
+//! access rule, and `grpc_service!` serves each through the shared edge (admission, region
+//! scope, read audit, refusals logged at INFO).
+
+mod cases;
+mod household;
+
+use minzheng_host::{audit::AuditLog, edge::Call};
+use minzheng_kit::{Error, access::Rule, auth::Role};
+use minzheng_proto::assistance::v1::{
+    self as pb,
+    assistance_service_server::{AssistanceService, AssistanceServiceServer},
+};
+
+use crate::{app::Assistance, case::Case};
+
+/// The gRPC service.
+#[derive(Debug, Clone)]
+pub struct AssistanceApi {
+    app: Assistance,
+    audit: AuditLog,
+}
+
+impl AssistanceApi {
+    pub fn new(app: Assistance, audit: AuditLog) -> Self {
+        Self { app, audit }
+    }
+
+    pub fn into_server(self) -> AssistanceServiceServer<Self> {
+        AssistanceServiceServer::new(self)
+    }
+
+    /// Checks the caller's scope against a case: its township (caseworkers there, approvers and
+    /// auditors of its county), else the window that received it (the window's caseworkers
+    /// follow what they took in). Outside both: PERMISSION_DENIED.
+    fn require_case_scope<T>(&self, call: &Call<T>, case: &Case) -> Result<(), Error> {
+        let division = case
+            .division
+            .ok_or_else(|| Error::NotFound("no such case".to_owned()))?;
+        match call.require_region(division) {
+            Ok(()) => Ok(()),
+            Err(denied) => match case.application.as_ref().map(|a| a.window) {
+                Some(window) if window != division => call.require_region(window),
+                _ => Err(denied),
+            },
+        }
+    }
+
+    /// Checks the caller's scope against the case's township only (its steps are the
+    /// township's and the county's, not the window's).
+    fn require_case_township<T>(&self, call: &Call<T>, case: &Case) -> Result<(), Error> {
+        let division = case
+            .division
+            .ok_or_else(|| Error::NotFound("no such case".to_owned()))?;
+        call.require_region(division)
+    }
+
+    /// Notes the case and each member (by pseudonym) for the read audit.
+    fn audit_case<T>(&self, call: &Call<T>, case: &Case) {
+        if let Some(application) = &case.application {
+            call.audit("case", application.case_id.to_string());
+            for member in application.household.citizens() {
+                call.audit("person", self.app.pseudonym(&member));
+            }
+        }
+    }
+}
+
+/// Township staff: they take in applications and carry out the township's steps.
+const TOWNSHIP: &[Role] = &[Role::Caseworker];
+/// Township and county staff.
+const STAFF: &[Role] = &[Role::Caseworker, Role::Approver];
+/// Who reads cases.
+const READERS: &[Role] = &[Role::Caseworker, Role::Approver, Role::Auditor];
+/// Who reads a county's lists.
+const COUNTY_READERS: &[Role] = &[Role::Approver, Role::Auditor];
+
+const CASE_TOWNSHIP: &str = "the case's township";
+
+// The RPCs and their access rules, declared once. Every caller acts only within its token's
+// regions: a caseworker's township, an approver's or auditor's county.
+minzheng_host::grpc_service! {
+    impl AssistanceService for AssistanceApi {
+        server: AssistanceServiceServer<AssistanceApi>,
+        audit: audit,
+        submit_application(SubmitApplication):
+            pb::SubmitApplicationRequest => pb::SubmitApplicationResponse
+            = Rule::roles(TOWNSHIP).in_field("window");
+        get_case(GetCase):
+            pb::GetCaseRequest => pb::GetCaseResponse
+            = Rule::roles(READERS).in_record("the case's township or window").reads_personal_data();
+        list_cases(ListCases):
+            pb::ListCasesRequest => pb::ListCasesResponse
+            = Rule::roles(READERS).in_field("township, else county");
+        record_township_review(RecordTownshipReview):
+            pb::RecordTownshipReviewRequest => pb::RecordTownshipReviewResponse
+            = Rule::roles(TOWNSHIP).in_record(CASE_TOWNSHIP);
+        post_notice(PostNotice):
+            pb::PostNoticeRequest => pb::PostNoticeResponse
+            = Rule::roles(TOWNSHIP).in_record(CASE_TOWNSHIP);
+        record_objection(RecordObjection):
+            pb::RecordObjectionRequest => pb::RecordObjectionResponse
+            = Rule::roles(STAFF).in_record(CASE_TOWNSHIP);
+        resolve_objection(ResolveObjection):
+            pb::ResolveObjectionRequest => pb::ResolveObjectionResponse
+            = Rule::roles(STAFF).in_record(CASE_TOWNSHIP);
+        decide_application(DecideApplication):
+            pb::DecideApplicationRequest => pb::DecideApplicationResponse
+            = Rule::roles(&[Role::Approver]).in_record("the case's county");
+        explain_benefit(ExplainBenefit):
+            pb::ExplainBenefitRequest => pb::ExplainBenefitResponse
+            = Rule::roles(READERS).in_record(CASE_TOWNSHIP).reads_personal_data();
+        list_overdue_steps(ListOverdueSteps):
+            pb::ListOverdueStepsRequest => pb::ListOverdueStepsResponse
+            = Rule::roles(COUNTY_READERS).in_field("county");
+    }
+}
