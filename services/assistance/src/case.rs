@@ -849,7 +849,7 @@ impl Case {
             Event::Granted(Granted {
                 case_id: id,
                 category: Category::Temporary,
-                county: application.county,
+                county: self.county.unwrap_or(application.county),
                 members: application.covered_members(),
                 effective_from: on,
             }),
