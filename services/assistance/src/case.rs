@@ -1409,3 +1409,7 @@ impl Aggregate for Case {
         self
     }
 }
+
+#[cfg(test)]
+#[path = "case_tests.rs"]
+mod tests;
