@@ -777,7 +777,8 @@ fn an_objection_is_resolved_once_and_only_one_that_was_recorded() {
 
 // ==== approval (审核确认) ====
 
-/// 57号: 自批准之日的次月起发放 (从作出确认同意决定之日下月起发放最低生活保障金).
+/// 57号: 从作出确认同意决定之日下月起发放最低生活保障金 (from the month after the decision,
+/// 自批准之日的次月起).
 #[test]
 fn a_monthly_benefit_starts_the_first_day_of_the_month_after_the_decision() {
     let state = given::<Case>(in_notice(Category::Dibao))
@@ -1145,8 +1146,8 @@ fn a_member_removed_without_a_new_amount_changes_only_the_members() {
         })]);
 }
 
-/// The last covered member died: the case ends from the next month (《特困人员认定办法》:
-/// 特困人员死亡或者被宣告死亡的，终止救助供养).
+/// The last covered member died: nothing is left to pay, and the case ends from the next
+/// month (《特困人员认定办法》(民发〔2021〕43号) ends support on death: 终止救助供养).
 #[test]
 fn the_case_ends_when_nobody_is_left() {
     let died = date!(2026 - 05 - 20);
