@@ -850,7 +850,7 @@ impl Case {
             Event::Granted(Granted {
                 case_id: id,
                 category: Category::Temporary,
-                county: application.county,
+                county: self.county.unwrap_or(application.county),
                 members: application.covered_members(),
                 effective_from: on,
             }),
@@ -1410,3 +1410,7 @@ impl Aggregate for Case {
         self
     }
 }
+
+#[cfg(test)]
+#[path = "case_tests.rs"]
+mod tests;
