@@ -27,7 +27,17 @@ use crate::household::{
 /// [`Calculation`], and this helper is adapted with it.
 fn calc(amount_fen: i64) -> Calculation {
     Calculation {
-        amount: Fen::new(amount_fen),
+        method: crate::benefit::Method::Difference,
+        versions: Vec::new(),
+        inputs: crate::benefit::Inputs {
+            size: 1,
+            total_monthly_income: Fen::ZERO,
+            per_capita_monthly_income: Fen::ZERO,
+            member_monthly_income: None,
+            self_care: Vec::new(),
+        },
+        formula: format!("{amount_fen} fen"),
+        monthly_amount: Fen::new(amount_fen),
     }
 }
 
@@ -174,7 +184,7 @@ fn application(category: Category) -> Application {
         window: township(),
         area: Area::Urban,
         household: household(),
-        payment_account: PaymentAccount::parse("6217000123456789").expect("valid account"),
+        payment_account: crate::payments::BankAccount::parse("6217000123456789").expect("valid account"),
         submitted_on: SUBMITTED,
         particulars: particulars(category),
     }

@@ -366,7 +366,7 @@ mod tests {
             },
         };
         let mut single = monthly(5, 30_000);
-        single.category = Category::SinglePerson;
+        single.category = crate::category::Category::SinglePerson;
         plan(
             date!(2026 - 06 - 01),
             county(),
@@ -516,7 +516,7 @@ mod tests {
                 ..line.clone()
             },
             pb::PaymentLine {
-                category: pb::PaymentCategory::Unspecified.into(),
+                category: pb::AssistanceCategory::Unspecified.into(),
                 ..line.clone()
             },
             pb::PaymentLine {
