@@ -93,9 +93,14 @@ pub struct Application {
 
 impl Application {
     /// The members the assistance covers once granted.
+    ///
+    /// Single-person coverage covers the member named; extreme-poverty support the applicant, a
+    /// person (《特困人员认定办法》: 特困人员 are individuals, each supported as such); the other
+    /// categories the whole household.
     pub fn covered_members(&self) -> Vec<CitizenId> {
         match &self.particulars {
             Particulars::SinglePerson { covered } => vec![covered.clone()],
+            Particulars::Tekun { .. } => vec![self.household.applicant.clone()],
             _ => self.household.citizens(),
         }
     }
@@ -600,6 +605,10 @@ pub enum CaseError {
     NotSuspended,
     #[error("the case is already in that division")]
     SameDivision,
+    #[error("the township recommends rejection: only applications proposed for approval are posted")]
+    NotRecommended,
+    #[error("the county decides temporary assistance transferred to it; pay at once or transfer it")]
+    NotTransferred,
 }
 
 impl DomainError for CaseError {
@@ -627,6 +636,8 @@ impl DomainError for CaseError {
             CaseError::ReviewNotVerified => "review_not_verified",
             CaseError::NotSuspended => "not_suspended",
             CaseError::SameDivision => "same_division",
+            CaseError::NotRecommended => "not_recommended",
+            CaseError::NotTransferred => "not_transferred",
         }
     }
 
@@ -771,7 +782,11 @@ impl Case {
         let category = application.category;
         let id = match category {
             Category::Temporary | Category::Heating => {
-                self.expect_stage(&[Stage::AwaitingDecision])?
+                let id = self.expect_stage(&[Stage::AwaitingDecision])?;
+                if category == Category::Temporary && self.transferred_on.is_none() {
+                    return Err(CaseError::NotTransferred);
+                }
+                id
             }
             _ => {
                 let id = self.expect_stage(&[Stage::InNotice])?;
@@ -779,7 +794,13 @@ impl Case {
                 if on < ends_on {
                     return Err(CaseError::NoticeRunning(ends_on));
                 }
-                for (number, objection) in (1..).zip(&self.objections) {
+                // Objections to this notice: an upheld one sent the case back to the township
+                // (re-investigated and posted again), so earlier notices' objections are done.
+                let posted_on = self.notice.map_or(ends_on, |(posted, _)| posted);
+                for (number, objection) in (1..)
+                    .zip(&self.objections)
+                    .filter(|(_, o)| o.recorded_on >= posted_on)
+                {
                     match objection.resolution {
                         None => return Err(CaseError::ObjectionOpen(number)),
                         Some((true, _)) => return Err(CaseError::ObjectionUpheld(number)),
@@ -1012,6 +1033,11 @@ impl Aggregate for Case {
             Command::PostNotice { on } => {
                 let id = self.expect_stage(&[Stage::AwaitingNotice])?;
                 self.not_before_last_step(*on)?;
+                // Only an application the township proposes to approve (拟确认) is posted
+                // (民发〔2021〕57号); one it proposes to refuse goes to the county to reject.
+                if self.township_recommends != Some(true) {
+                    return Err(CaseError::NotRecommended);
+                }
                 Ok(vec![Event::NoticePosted(NoticePosted {
                     case_id: id,
                     posted_on: *on,
@@ -1117,11 +1143,13 @@ impl Aggregate for Case {
                 cause,
             } => {
                 let id = self.expect_stage(&[Stage::Active, Stage::Suspended])?;
-                // A change before the benefit started applies from its start.
+                // A change before the last one applies from the last one (nothing decided later
+                // is undone; back pay is not modelled), and one before the benefit started from
+                // its start.
                 let effective_on = self
                     .amounts
-                    .first()
-                    .map_or(*effective_on, |first| first.from.max(*effective_on));
+                    .last()
+                    .map_or(*effective_on, |last| last.from.max(*effective_on));
                 let in_force = self.calculation_on(effective_on);
                 if in_force.is_some_and(|a| a.calculation == *calculation) {
                     return Ok(vec![]);
@@ -1301,6 +1329,13 @@ impl Aggregate for Case {
                     .and_then(|i| self.objections.get_mut(i))
                 {
                     o.resolution = Some((*upheld, *resolved_on));
+                }
+                // An upheld objection sends the case back to the township: investigated again,
+                // reviewed again and posted again (民发〔2021〕57号: 对公示有异议的……重新组织调查
+                // 核实……重新公示).
+                if *upheld {
+                    self.stage = Stage::AwaitingTownshipReview;
+                    self.township_recommends = None;
                 }
             }
             Event::Approved(Approved {

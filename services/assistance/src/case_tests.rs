@@ -674,9 +674,11 @@ fn an_open_objection_stops_the_approval() {
     assert_eq!(refusal, CaseError::ObjectionOpen(1));
 }
 
+/// 57号: 对公示有异议的……重新组织调查核实，在15个工作日内提出审核意见，并重新公示 — an upheld
+/// objection sends the case back to the township, and only the new notice's objections count.
 #[test]
-fn an_upheld_objection_stops_the_approval() {
-    let refusal = given::<Case>(with(
+fn an_upheld_objection_sends_the_case_back_to_the_township_for_a_new_notice() {
+    let upheld = with(
         in_notice(Category::Dibao),
         [
             objection_recorded(Category::Dibao, 1, date!(2026 - 03 - 12)),
@@ -684,10 +686,51 @@ fn an_upheld_objection_stops_the_approval() {
             objection_resolved(Category::Dibao, 1, false, date!(2026 - 03 - 14)),
             objection_resolved(Category::Dibao, 2, true, date!(2026 - 03 - 16)),
         ],
-    ))
-    .when(approve(AMOUNT, DECIDED))
-    .then_refused("objection_upheld");
-    assert_eq!(refusal, CaseError::ObjectionUpheld(2));
+    );
+    let refusal = given::<Case>(upheld.clone())
+        .when(approve(AMOUNT, DECIDED))
+        .then_refused("wrong_stage");
+    assert_eq!(refusal, CaseError::WrongStage(Stage::AwaitingTownshipReview));
+    let reposted_on = date!(2026 - 03 - 20);
+    let again = with(
+        upheld,
+        [
+            Event::TownshipReviewed(TownshipReviewed {
+                case_id: id(Category::Dibao),
+                recommends_approval: true,
+                opinion: text("重新调查核实，符合条件"),
+                visited_on: date!(2026 - 03 - 18),
+                reviewed_on: date!(2026 - 03 - 19),
+            }),
+            Event::NoticePosted(NoticePosted {
+                case_id: id(Category::Dibao),
+                posted_on: reposted_on,
+                ends_on: date!(2026 - 03 - 27),
+            }),
+        ],
+    );
+    given::<Case>(again)
+        .when(approve(AMOUNT, date!(2026 - 03 - 27)))
+        .then([
+            approved(Category::Dibao, AMOUNT, date!(2026 - 03 - 27), STARTS),
+            granted(Category::Dibao, everyone(), STARTS),
+        ]);
+}
+
+/// Only an application the township proposes to approve (拟确认) is posted.
+#[test]
+fn an_application_the_township_would_refuse_is_not_posted() {
+    let mut events = verified(Category::Dibao);
+    events.push(Event::TownshipReviewed(TownshipReviewed {
+        case_id: id(Category::Dibao),
+        recommends_approval: false,
+        opinion: text("家庭收入超过标准"),
+        visited_on: VERIFIED,
+        reviewed_on: REVIEWED,
+    }));
+    given::<Case>(events)
+        .when(Command::PostNotice { on: POSTED })
+        .then_refused("not_recommended");
 }
 
 #[test]
@@ -844,11 +887,15 @@ fn a_paying_category_refuses_a_zero_amount() {
             .when(approve(0, DECIDED))
             .then_refused("nothing_to_pay");
     }
-    for category in [Category::Temporary, Category::Heating] {
-        given::<Case>([submitted(category)])
-            .when(approve(0, DECIDED))
-            .then_refused("nothing_to_pay");
-    }
+    given::<Case>([submitted(Category::Temporary), transferred(SUBMITTED)])
+        .when(approve(0, DECIDED))
+        .then_refused("nothing_to_pay");
+    given::<Case>([submitted(Category::Heating)])
+        .when(approve(0, DECIDED))
+        .then_refused("nothing_to_pay");
+    given::<Case>([submitted(Category::Temporary)])
+        .when(approve(AMOUNT, DECIDED))
+        .then_refused("not_transferred");
 }
 
 /// Low-income recognition (低收入家庭认定) pays nothing itself: it is recognised with no amount,
