@@ -45,6 +45,17 @@ pub const SERVICES: &[Service] = &[
         tools: None,
         add: add_civilregistry,
     },
+    Service {
+        name: "assistance",
+        about: "Social assistance: dibao, extreme poverty, low income, temporary and heating aid (社会救助)",
+        env: &[(
+            "MZ_ASSISTANCE__PSEUDONYM_KEY",
+            "key of the pseudonyms that name persons in the read audit, at least 32 bytes; set \
+             once, never changed [required]",
+        )],
+        tools: None,
+        add: add_assistance,
+    },
 ];
 
 /// The service called `name`.
@@ -86,6 +97,26 @@ fn add_civilregistry(host: Host, mode: Mode, settings: &PlatformSettings) -> any
                 settings,
                 configured.pseudonym_key.as_ref(),
             )?)
+        }
+    }))
+}
+
+fn add_assistance(host: Host, mode: Mode, settings: &PlatformSettings) -> anyhow::Result<Host> {
+    let module = minzheng_assistance::Module::default();
+    Ok(host.module(match mode {
+        Mode::Distributed => module,
+        // `minzheng dev` seeds Benxi's end-2020 standards and the holiday calendars, and keeps a
+        // pseudonym key under its data directory unless one is configured.
+        Mode::Embedded => {
+            let configured: minzheng_assistance::Settings =
+                minzheng_kit::settings::load_section("assistance")
+                    .context("the assistance settings (MZ_ASSISTANCE__…)")?;
+            module
+                .with_seed(minzheng_assistance::module::Seed::benxi())
+                .with_pseudonym_key(dev_secret::pseudonym_key(
+                    settings,
+                    configured.pseudonym_key.as_ref(),
+                )?)
         }
     }))
 }

@@ -85,6 +85,7 @@ pub fn encode(event: &assistance::Event) -> (&'static str, Bytes) {
                 county: Some((*county).into()),
                 members: citizens(members),
                 effective_from: Some((*effective_from).into()),
+                single_person: false,
             }
             .encode_to_vec(),
         ),
@@ -110,6 +111,7 @@ pub fn encode(event: &assistance::Event) -> (&'static str, Bytes) {
                 case_id: case_id.as_str().to_owned(),
                 effective_on: Some((*effective_on).into()),
                 reason: String::new(),
+                cause: 0,
             }
             .encode_to_vec(),
         ),
@@ -134,11 +136,16 @@ pub(crate) fn category_from_pb(
     value: i32,
 ) -> Result<AssistanceCategory, CodecError> {
     match pb::AssistanceCategory::try_from(value) {
-        Ok(pb::AssistanceCategory::Dibao) => Ok(AssistanceCategory::Dibao),
+        // Single-person coverage is the dibao of one member (the assistance service publishes it
+        // as DIBAO with `single_person`; the value is read as dibao all the same).
+        Ok(pb::AssistanceCategory::Dibao | pb::AssistanceCategory::SinglePerson) => {
+            Ok(AssistanceCategory::Dibao)
+        }
         Ok(pb::AssistanceCategory::Tekun) => Ok(AssistanceCategory::Tekun),
         Ok(pb::AssistanceCategory::LowIncome) => Ok(AssistanceCategory::LowIncome),
         Ok(pb::AssistanceCategory::Temporary) => Ok(AssistanceCategory::Temporary),
-        Ok(pb::AssistanceCategory::Unspecified) | Err(_) => {
+        // Heating assistance is a one-off payment, never published as a grant.
+        Ok(pb::AssistanceCategory::Unspecified | pb::AssistanceCategory::Heating) | Err(_) => {
             Err(d.invalid(format!("{field} is not a known assistance category")))
         }
     }
