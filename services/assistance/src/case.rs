@@ -605,9 +605,13 @@ pub enum CaseError {
     NotSuspended,
     #[error("the case is already in that division")]
     SameDivision,
-    #[error("the township recommends rejection: only applications proposed for approval are posted")]
+    #[error(
+        "the township recommends rejection: only applications proposed for approval are posted"
+    )]
     NotRecommended,
-    #[error("the county decides temporary assistance transferred to it; pay at once or transfer it")]
+    #[error(
+        "the county decides temporary assistance transferred to it; pay at once or transfer it"
+    )]
     NotTransferred,
 }
 

@@ -184,7 +184,8 @@ fn application(category: Category) -> Application {
         window: township(),
         area: Area::Urban,
         household: household(),
-        payment_account: crate::payments::BankAccount::parse("6217000123456789").expect("valid account"),
+        payment_account: crate::payments::BankAccount::parse("6217000123456789")
+            .expect("valid account"),
         submitted_on: SUBMITTED,
         particulars: particulars(category),
     }
@@ -690,7 +691,10 @@ fn an_upheld_objection_sends_the_case_back_to_the_township_for_a_new_notice() {
     let refusal = given::<Case>(upheld.clone())
         .when(approve(AMOUNT, DECIDED))
         .then_refused("wrong_stage");
-    assert_eq!(refusal, CaseError::WrongStage(Stage::AwaitingTownshipReview));
+    assert_eq!(
+        refusal,
+        CaseError::WrongStage(Stage::AwaitingTownshipReview)
+    );
     let reposted_on = date!(2026 - 03 - 20);
     let again = with(
         upheld,

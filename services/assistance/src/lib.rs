@@ -26,8 +26,11 @@
 //!
 //! - [`codec`]: the event codec, the only module that knows protobuf; this service's views of
 //!   the place-names contract.
-//! - [`divisions`]: the townships from the place-names events, where applications are routed.
-//! - [`overview`]: the in-memory read model of the service's own events.
+//! - [`app`]: commands with today's date, the checks across streams and services, the reads.
+//! - [`projections`]: the in-memory read model of the service's own events, and the
+//!   projections of the place-names divisions and the data-sharing verification results.
+//! - [`grpc`]: request conversion, the RPC table with its access rules, answers.
+//! - [`module`]: the `ServiceModule`: consumers, the read model, the dev seed.
 
 pub mod bank_file;
 pub mod benefit;
@@ -45,8 +48,6 @@ pub mod policy;
 pub use module::{Module, Settings};
 
 pub mod app;
-pub mod divisions;
 pub mod grpc;
 pub mod module;
-pub mod overview;
-pub mod verification_feed;
+pub mod projections;

@@ -21,11 +21,11 @@ use secrecy::SecretString;
 use crate::{
     app::{Assistance, Deadlines},
     calendar::{self, HolidayCalendar},
-    divisions::{self, Divisions, DivisionsProjection},
     grpc::AssistanceApi,
     ids::CalendarYear,
     policy::{self, Policy},
-    verification_feed::VerificationFeed,
+    projections::divisions::{self, Divisions, DivisionsProjection},
+    projections::verifications::VerificationFeed,
 };
 
 /// The service whose division events route applications.
@@ -138,8 +138,8 @@ async fn seed(context: &ServiceContext, seed: &Seed, app: &Assistance) -> anyhow
     drop(view);
     for county in missing_policies {
         for (n, command) in policy::benxi_2020_seed(county).into_iter().enumerate() {
-            let context = CommandContext::new()
-                .with_idempotency_key(format!("seed-policy-{county}-{n}"));
+            let context =
+                CommandContext::new().with_idempotency_key(format!("seed-policy-{county}-{n}"));
             policies
                 .execute(&county, &policy::Command::Record(command), &context)
                 .await?
@@ -151,9 +151,14 @@ async fn seed(context: &ServiceContext, seed: &Seed, app: &Assistance) -> anyhow
             continue;
         }
         let key = year.year;
-        let context = CommandContext::new().with_idempotency_key(format!("seed-calendar-{}", key.0));
+        let context =
+            CommandContext::new().with_idempotency_key(format!("seed-calendar-{}", key.0));
         calendars
-            .execute(&CalendarYear(key.0), &calendar::Command::LoadYear(year), &context)
+            .execute(
+                &CalendarYear(key.0),
+                &calendar::Command::LoadYear(year),
+                &context,
+            )
             .await?
             .map_err(|refusal| anyhow::anyhow!("seeding the {} calendar: {refusal}", key.0))?;
     }

@@ -69,10 +69,7 @@ impl Deadlines {
             )),
             Stage::AwaitingTownshipReview => Some(step(
                 "township_review",
-                after(
-                    case.verification_received_on?,
-                    self.township_review,
-                ),
+                after(case.verification_received_on?, self.township_review),
             )),
             Stage::AwaitingNotice => Some(step(
                 "notice",

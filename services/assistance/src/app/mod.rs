@@ -27,9 +27,9 @@ use tokio::sync::Mutex;
 use crate::{
     benefit::Calculation,
     case::{self, Case, Stage},
-    divisions::Divisions,
     ids::CaseId,
-    overview::Overview,
+    projections::divisions::Divisions,
+    projections::overview::Overview,
 };
 
 pub use deadlines::{Deadlines, Pending};
@@ -140,10 +140,9 @@ impl Assistance {
 
     /// How many objections case `id` has recorded, as stored.
     pub async fn objections(&self, id: &CaseId) -> u32 {
-        self.cases
-            .load(id)
-            .await
-            .map_or(0, |loaded| u32::try_from(loaded.state.objections.len()).unwrap_or(u32::MAX))
+        self.cases.load(id).await.map_or(0, |loaded| {
+            u32::try_from(loaded.state.objections.len()).unwrap_or(u32::MAX)
+        })
     }
 
     /// A person's pseudonym, for the audit.

@@ -12,7 +12,7 @@ use time::Date;
 use super::Assistance;
 use crate::{
     benefit::{self, Calculation, Household as Counted, HouseholdSize, SinglePersonApplicant},
-    case::{self, Application, Case, CareArrangement, Particulars, Verification, next_month},
+    case::{self, Application, CareArrangement, Case, Particulars, Verification, next_month},
     category::Category,
     household::{SelfCare, WorkCapacity},
     ids::CaseId,
@@ -55,7 +55,10 @@ impl Assistance {
     ) -> Result<Committed, Error> {
         let today = self.today();
         if visited_on > today {
-            return Err(Error::invalid_field("visited_on", "must not be after today"));
+            return Err(Error::invalid_field(
+                "visited_on",
+                "must not be after today",
+            ));
         }
         let command = case::Command::ReviewAtTownship {
             recommends_approval,
@@ -138,7 +141,10 @@ impl Assistance {
                     calculation: calculation.clone(),
                     on: today,
                 };
-                Ok((self.run_case(id, command, context).await?, Some(calculation)))
+                Ok((
+                    self.run_case(id, command, context).await?,
+                    Some(calculation),
+                ))
             }
         }
     }
@@ -179,16 +185,19 @@ impl Assistance {
                     .map_err(refused)
             }
             _ => {
-                let verification = case.verification.as_ref().ok_or_else(|| {
-                    Error::from_refusal(&case::CaseError::NotVerified)
-                })?;
+                let verification = case
+                    .verification
+                    .as_ref()
+                    .ok_or_else(|| Error::from_refusal(&case::CaseError::NotVerified))?;
                 let starts_on = next_month(decided_on);
-                let standards = policy.standards(starts_on, application.area).ok_or_else(|| {
-                    Error::refused(
-                        "standard_not_in_force",
-                        format!("no standards of {county} are in force on {starts_on}"),
-                    )
-                })?;
+                let standards = policy
+                    .standards(starts_on, application.area)
+                    .ok_or_else(|| {
+                        Error::refused(
+                            "standard_not_in_force",
+                            format!("no standards of {county} are in force on {starts_on}"),
+                        )
+                    })?;
                 household_calculation(application, verification, &standards)
             }
         }

@@ -22,10 +22,10 @@ use super::Assistance;
 use crate::{
     case::{self, Application, CaseError, Particulars},
     category::{Area, Category},
-    divisions::Resolution,
     household::Household,
-    payments::BankAccount,
     ids::{CaseId, MAX_CASE_ORDINAL},
+    payments::BankAccount,
+    projections::divisions::Resolution,
 };
 
 /// County, category and year: what a case ordinal counts within.
@@ -180,19 +180,27 @@ impl Assistance {
                     ));
                 };
                 let county = case.county.unwrap_or(related_case.county());
-                Ok((county, case.division.unwrap_or(submission.registered_division)))
+                Ok((
+                    county,
+                    case.division.unwrap_or(submission.registered_division),
+                ))
             }
             Particulars::Temporary { .. } => {
                 // Decided where the hardship happened: the window's county.
-                let window = self.current_township("window", submission.window, today).await?;
+                let window = self
+                    .current_township("window", submission.window, today)
+                    .await?;
                 let county = county_of(window)?;
-                Ok((county, self.current_township(
-                    "registered_division",
-                    submission.registered_division,
-                    today,
-                )
-                .await
-                .unwrap_or(submission.registered_division)))
+                Ok((
+                    county,
+                    self.current_township(
+                        "registered_division",
+                        submission.registered_division,
+                        today,
+                    )
+                    .await
+                    .unwrap_or(submission.registered_division),
+                ))
             }
             _ => {
                 let township = self

@@ -211,7 +211,7 @@ fn line_to_pb(line: &PaymentLine) -> pb::PaymentLine {
     pb::PaymentLine {
         line_no: line.line_no,
         case_id: line.case.to_string(),
-        category: super::case::category_to_pb(line.category).into(),
+        category: super::case::category_to_pb(line.category),
         amount: Some(line.amount.into()),
         decision_version,
         decided_on: Some(line.decision.decided_on.into()),

@@ -1,6 +1,6 @@
 //! The data-sharing service's events (`proto/minzheng/datasharing/v1/events.proto`) as this
 //! service reads them: the [`DataSharingEvents`] contract, decoding into [`SharedEvent`] for the
-//! [`crate::verification_feed`]. This service's view of a public contract.
+//! [`crate::projections::verifications`]. This service's view of a public contract.
 //!
 //! A verification result keeps the figures the case needs (the household's and each member's
 //! verified monthly income, the assets' total, the flags' codes); the source records behind each
@@ -24,7 +24,10 @@ pub struct DataSharingEvents;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SharedEvent {
     /// A verification this service requested is complete.
-    Verified { case_id: CaseId, verification: Verification },
+    Verified {
+        case_id: CaseId,
+        verification: Verification,
+    },
 }
 
 minzheng_host::contract! {
@@ -55,7 +58,8 @@ impl FromMessage<pb::HouseholdVerificationCompleted> for SharedEvent {
         let mut assets = Fen::ZERO;
         for item in &m.assets {
             let value = d.money("assets.value", &item.value)?;
-            assets = Fen::checked_sum([assets, value]).ok_or_else(|| d.invalid("assets overflow"))?;
+            assets =
+                Fen::checked_sum([assets, value]).ok_or_else(|| d.invalid("assets overflow"))?;
         }
         Ok(Self::Verified {
             verification: Verification {

@@ -1,6 +1,6 @@
 //! The place-names service's division events (`proto/minzheng/placenames/v1/events.proto`) as
 //! this service reads them: the [`PlaceNamesDivisions`] contract, decoding into
-//! [`DivisionEvent`] for the [`crate::divisions`] projection. This service's view of a public
+//! [`DivisionEvent`] for the [`crate::projections::divisions`] projection. This service's view of a public
 //! contract, so it lives here (services never depend on each other).
 //!
 //! Only what routing an application and re-homing a case need is read: a division's code and

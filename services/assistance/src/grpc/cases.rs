@@ -77,12 +77,7 @@ fn review_cause_to_pb(cause: ReviewCause) -> i32 {
 }
 
 /// A case as a caseworker sees it (personal data included: its RPCs are audited).
-fn case_to_pb(
-    case: &Case,
-    version: u64,
-    pending: Option<Pending>,
-    today: time::Date,
-) -> pb::Case {
+fn case_to_pb(case: &Case, version: u64, pending: Option<Pending>, today: time::Date) -> pb::Case {
     let application = case.application.as_deref();
     let amount = case
         .one_off
@@ -95,7 +90,9 @@ fn case_to_pb(
         .or_else(|| case.calculation_on(today).map(|a| &a.calculation))
         .or_else(|| case.amounts.first().map(|a| &a.calculation));
     pb::Case {
-        case_id: application.map(|a| a.case_id.to_string()).unwrap_or_default(),
+        case_id: application
+            .map(|a| a.case_id.to_string())
+            .unwrap_or_default(),
         category: application
             .map(|a| crate::codec::case::category_to_pb(a.category))
             .unwrap_or_default(),
@@ -145,7 +142,11 @@ fn case_to_pb(
         members: case.members.iter().map(common::CitizenRef::from).collect(),
         pending: pending_to_pb(pending, today),
         ends_on: case.ends_on.map(Into::into),
-        flags: case.flags.iter().map(|(c, _)| review_cause_to_pb(*c)).collect(),
+        flags: case
+            .flags
+            .iter()
+            .map(|(c, _)| review_cause_to_pb(*c))
+            .collect(),
         version,
     }
 }
@@ -183,9 +184,18 @@ impl AssistanceApi {
         let household = household::household(&mut violations, body);
         let particulars =
             household::particulars(&mut violations, category, body, household.as_ref());
-        let account = violations.check("payment_account", BankAccount::parse(&body.payment_account));
+        let account =
+            violations.check("payment_account", BankAccount::parse(&body.payment_account));
         let (category, registered, window, area, household, particulars, account) = violations
-            .finish((category, registered, window, area, household, particulars, account))?;
+            .finish((
+                category,
+                registered,
+                window,
+                area,
+                household,
+                particulars,
+                account,
+            ))?;
         call.require_region(window)?;
         let submitted = self
             .app
@@ -242,7 +252,9 @@ impl AssistanceApi {
             violations.push("county.code", "must be a county-level division");
         }
         let township = match &body.township {
-            Some(t) if !t.code.is_empty() => violations.region("township", &body.township).map(Some),
+            Some(t) if !t.code.is_empty() => {
+                violations.region("township", &body.township).map(Some)
+            }
             _ => Some(None),
         };
         if let (Some(county), Some(Some(township))) = (county, township)

@@ -89,7 +89,11 @@ fn relation(v: i32) -> Option<Relation> {
 
 /// An optional assessment: unspecified is `Some(None)`, an unknown value `None`.
 fn optional_enum<T>(v: i32, parse: impl FnOnce(i32) -> Option<T>) -> Option<Option<T>> {
-    if v == 0 { Some(None) } else { parse(v).map(Some) }
+    if v == 0 {
+        Some(None)
+    } else {
+        parse(v).map(Some)
+    }
 }
 
 fn work_capacity(v: i32) -> Option<WorkCapacity> {
@@ -150,7 +154,11 @@ fn data_class(v: i32) -> Option<DataClass> {
 }
 
 /// A required amount, not negative.
-pub(crate) fn money(violations: &mut Violations, field: &str, value: &Option<common::Money>) -> Option<Fen> {
+pub(crate) fn money(
+    violations: &mut Violations,
+    field: &str,
+    value: &Option<common::Money>,
+) -> Option<Fen> {
     violations.record(convert::money_non_negative(field, value))
 }
 
@@ -246,20 +254,50 @@ pub(crate) fn household(
             None
         }
     };
-    let incomes = each(violations, "incomes", &body.incomes, MAX_ITEMS, |v, at, i: &pb::DeclaredIncome| {
-        let member = member_ref(v, &field_path(at, "member"), &i.member);
-        let kind = enumerated(v, &field_path(at, "kind"), i.kind, income_kind,
-            "WAGES, BUSINESS, PROPERTY, TRANSFER, PENSION, OTHER");
-        let monthly = money(v, &field_path(at, "monthly"), &i.monthly);
-        Some(Income { member: member?, kind: kind?, monthly: monthly? })
-    });
-    let assets = each(violations, "assets", &body.assets, MAX_ITEMS, |v, at, a: &pb::DeclaredAsset| {
-        let owner = member_ref(v, &field_path(at, "owner"), &a.owner);
-        let kind = enumerated(v, &field_path(at, "kind"), a.kind, asset_kind,
-            "DEPOSITS, SECURITIES, VEHICLE, REAL_ESTATE, BUSINESS, OTHER");
-        let value = money(v, &field_path(at, "value"), &a.value);
-        Some(Asset { owner: owner?, kind: kind?, value: value? })
-    });
+    let incomes = each(
+        violations,
+        "incomes",
+        &body.incomes,
+        MAX_ITEMS,
+        |v, at, i: &pb::DeclaredIncome| {
+            let member = member_ref(v, &field_path(at, "member"), &i.member);
+            let kind = enumerated(
+                v,
+                &field_path(at, "kind"),
+                i.kind,
+                income_kind,
+                "WAGES, BUSINESS, PROPERTY, TRANSFER, PENSION, OTHER",
+            );
+            let monthly = money(v, &field_path(at, "monthly"), &i.monthly);
+            Some(Income {
+                member: member?,
+                kind: kind?,
+                monthly: monthly?,
+            })
+        },
+    );
+    let assets = each(
+        violations,
+        "assets",
+        &body.assets,
+        MAX_ITEMS,
+        |v, at, a: &pb::DeclaredAsset| {
+            let owner = member_ref(v, &field_path(at, "owner"), &a.owner);
+            let kind = enumerated(
+                v,
+                &field_path(at, "kind"),
+                a.kind,
+                asset_kind,
+                "DEPOSITS, SECURITIES, VEHICLE, REAL_ESTATE, BUSINESS, OTHER",
+            );
+            let value = money(v, &field_path(at, "value"), &a.value);
+            Some(Asset {
+                owner: owner?,
+                kind: kind?,
+                value: value?,
+            })
+        },
+    );
     let authorizations = each(
         violations,
         "authorizations",
@@ -341,7 +379,11 @@ pub(crate) fn particulars(
                 Some(None)
             } else {
                 violations
-                    .text("care_at_home_reason", &body.care_at_home_reason, TEXT_MAX_CHARS)
+                    .text(
+                        "care_at_home_reason",
+                        &body.care_at_home_reason,
+                        TEXT_MAX_CHARS,
+                    )
                     .map(Some)
             };
             Some(Particulars::Tekun {
@@ -388,4 +430,3 @@ pub(crate) fn particulars(
         }
     }
 }
-

@@ -114,7 +114,9 @@ impl Overview {
 
     /// The payment cycles of `county`, by month.
     pub fn cycles_of(&self, county: RegionCode) -> impl Iterator<Item = (&CycleId, &PaymentCycle)> {
-        self.cycles.iter().filter(move |(id, _)| id.county() == county)
+        self.cycles
+            .iter()
+            .filter(move |(id, _)| id.county() == county)
     }
 
     fn apply_policy(&mut self, event: &policy::Event) {
@@ -129,7 +131,11 @@ impl Overview {
         let year = match event {
             calendar::Event::Loaded(loaded) => loaded.year.0,
         };
-        let state = self.calendars.remove(&year).unwrap_or_default().apply(event);
+        let state = self
+            .calendars
+            .remove(&year)
+            .unwrap_or_default()
+            .apply(event);
         if let Some(loaded) = state.calendar() {
             self.working.insert(loaded);
         }
@@ -144,7 +150,11 @@ impl Overview {
         Ok(())
     }
 
-    fn apply_cycle(&mut self, event: &cycle::Event, recorded: &RecordedEvent) -> anyhow::Result<()> {
+    fn apply_cycle(
+        &mut self,
+        event: &cycle::Event,
+        recorded: &RecordedEvent,
+    ) -> anyhow::Result<()> {
         let id = CycleId::parse(recorded.stream.key())
             .map_err(|e| anyhow::anyhow!("cycle stream {}: {e}", recorded.stream))?;
         let state = self.cycles.remove(&id).unwrap_or_default();
