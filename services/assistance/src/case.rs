@@ -21,14 +21,17 @@
 //! calendar.
 
 use minzheng_kit::aggregate::{Aggregate, DomainError, RefusalKind};
-use minzheng_types::{BoundedText, CitizenId, Fen, RegionCode, add_days, add_months};
+use minzheng_types::{BoundedText, CitizenId, Fen, RegionCode, add_days};
 use time::Date;
 
+/// The first day of the month after `day`: when a monthly decision takes effect
+/// (民发〔2021〕57号: 从作出确认同意决定之日下月起发放) and when a death or an end stops it.
+pub use crate::ids::next_month;
 use crate::{
     benefit::Calculation,
     category::{Area, Category},
     household::Household,
-    ids::{CaseId, first_of_month},
+    ids::CaseId,
     payments::BankAccount,
 };
 
@@ -651,12 +654,6 @@ impl DomainError for CaseError {
             _ => RefusalKind::FailedPrecondition,
         }
     }
-}
-
-/// The first day of the month after `day`: when a monthly decision takes effect
-/// (民发〔2021〕57号 第二十四条: 自批准之日的次月起发放) and when a death or an end stops it.
-pub fn next_month(day: Date) -> Date {
-    add_months(first_of_month(day), 1).expect("dates stay within range")
 }
 
 impl Case {

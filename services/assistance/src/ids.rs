@@ -223,6 +223,16 @@ pub fn first_of_month(day: Date) -> Date {
     day.replace_day(1).expect("every month has a first day")
 }
 
+/// The first day of the month after the one containing `day`.
+pub fn next_month(day: Date) -> Date {
+    let first = first_of_month(day);
+    let (year, month) = match first.month() {
+        Month::December => (first.year() + 1, Month::January),
+        other => (first.year(), other.next()),
+    };
+    Date::from_calendar_date(year, month, 1).expect("every month has a first day")
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::date;

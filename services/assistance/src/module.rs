@@ -210,6 +210,17 @@ impl ServiceModule for Module {
                 .context("seeding the standards and calendars")?;
         }
 
+        // A re-computation a crash interrupted is finished (it records nothing when done).
+        let recomputed = app.recompute_latest().await.map_err(|e| {
+            anyhow::anyhow!("re-computing benefits after the latest standards: {e}")
+        })?;
+        if recomputed > 0 {
+            tracing::info!(
+                cases = recomputed,
+                "benefits re-computed after the latest standards"
+            );
+        }
+
         context
             .spawn_consumer(PLACENAMES, Arc::new(Typed::new(DivisionsProjection)))
             .context("following the place-names service")?;

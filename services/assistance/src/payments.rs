@@ -40,7 +40,7 @@ use time::Date;
 
 use crate::{
     category::Category,
-    ids::{CaseId, CycleId, StandardVersion, first_of_month},
+    ids::{CaseId, CycleId, StandardVersion, first_of_month, next_month},
 };
 
 /// The fewest digits of a bank account or card reference.
@@ -156,16 +156,6 @@ impl Months {
     pub fn covers(&self, month: Date) -> bool {
         self.first <= month && self.end.is_none_or(|end| month < end)
     }
-}
-
-/// The first day of the month after the one containing `day`.
-pub fn next_month(day: Date) -> Date {
-    let first = first_of_month(day);
-    let (year, month) = match first.month() {
-        time::Month::December => (first.year() + 1, time::Month::January),
-        other => (first.year(), other.next()),
-    };
-    Date::from_calendar_date(year, month, 1).expect("every month has a first day")
 }
 
 /// How an entitlement pays.

@@ -4,11 +4,17 @@
 //!
 //! - [`submit`]: receiving an application (一门受理): routing, ids, the household's rules;
 //! - [`steps`]: the steps of a case after it (review, notice, objections, decision);
-//! - [`deadlines`]: each step's deadline in working days, and the overdue list.
+//! - [`deadlines`]: each step's deadline in working days, and the overdue list;
+//! - [`temporary`]: temporary assistance at the window: the reserve fund, payment at once;
+//! - [`standards`]: recording standards (and re-computing the benefits they change), calendars;
+//! - [`payments`]: the monthly payment cycles.
 
 pub mod deadlines;
+pub mod payments;
+pub mod standards;
 pub mod steps;
 pub mod submit;
+pub mod temporary;
 
 use std::{sync::Arc, time::Duration};
 
@@ -45,6 +51,10 @@ const CASES_CACHED: usize = 16_384;
 pub struct Assistance {
     store: SharedStore,
     cases: Arc<Repository<Case>>,
+    funds: Arc<Repository<crate::fund::ReserveFund>>,
+    policies: Arc<Repository<crate::policy::Policy>>,
+    calendars: Arc<Repository<crate::calendar::HolidayCalendar>>,
+    cycles: Arc<Repository<crate::cycle::PaymentCycle>>,
     clock: Arc<dyn Clock>,
     view: LiveView<Overview>,
     divisions: Divisions,
@@ -65,6 +75,10 @@ impl Assistance {
     ) -> Self {
         Self {
             cases: Arc::new(Repository::new(store.clone()).with_cache(CASES_CACHED)),
+            funds: Arc::new(Repository::new(store.clone())),
+            policies: Arc::new(Repository::new(store.clone())),
+            calendars: Arc::new(Repository::new(store.clone())),
+            cycles: Arc::new(Repository::new(store.clone())),
             view: LiveView::new(store.clone(), Overview::default()),
             store,
             clock,

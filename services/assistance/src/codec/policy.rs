@@ -199,7 +199,7 @@ fn standard_to_pb(standard: &Standard) -> pb::standard_recorded::Standard {
     }
 }
 
-fn standard_from_pb(
+pub(crate) fn standard_from_pb(
     d: &Decoder<'_>,
     standard: pb::standard_recorded::Standard,
 ) -> Result<Standard, CodecError> {

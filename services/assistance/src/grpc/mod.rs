@@ -2,13 +2,15 @@
 //! domain value, every violation reported at once as INVALID_ARGUMENT naming the field and the
 //! rule) and answers. Proto types stop here.
 //!
-//! The RPCs live in `cases` (applications and their steps); `household` parses an
-//! application's household. The table at the end of this file declares each RPC with its
+//! The RPCs live in `cases` (applications and their steps) and `money` (standards, calendars,
+//! reserve funds and payments at once, payment cycles); `household` parses an application's
+//! household. The table at the end of this file declares each RPC with its
 //! access rule, and `grpc_service!` serves each through the shared edge (admission, region
 //! scope, read audit, refusals logged at INFO).
 
 mod cases;
 mod household;
+mod money;
 
 use minzheng_host::{audit::AuditLog, edge::Call};
 use minzheng_kit::{Error, access::Rule, auth::Role};
@@ -81,6 +83,8 @@ const READERS: &[Role] = &[Role::Caseworker, Role::Approver, Role::Auditor];
 const COUNTY_READERS: &[Role] = &[Role::Approver, Role::Auditor];
 
 const CASE_TOWNSHIP: &str = "the case's township";
+const CASE_WINDOW: &str = "the township that took the application";
+const CYCLE_COUNTY: &str = "the cycle's county";
 
 // The RPCs and their access rules, declared once. Every caller acts only within its token's
 // regions: a caseworker's township, an approver's or auditor's county.
@@ -118,5 +122,44 @@ minzheng_host::grpc_service! {
         list_overdue_steps(ListOverdueSteps):
             pb::ListOverdueStepsRequest => pb::ListOverdueStepsResponse
             = Rule::roles(COUNTY_READERS).in_field("county");
+        record_standard(RecordStandard):
+            pb::RecordStandardRequest => pb::RecordStandardResponse
+            = Rule::roles(&[Role::Approver]).in_field("county");
+        list_standards(ListStandards):
+            pb::ListStandardsRequest => pb::ListStandardsResponse
+            = Rule::public();
+        load_holiday_calendar(LoadHolidayCalendar):
+            pb::LoadHolidayCalendarRequest => pb::LoadHolidayCalendarResponse
+            = Rule::roles(&[Role::Operator]);
+        replenish_reserve_fund(ReplenishReserveFund):
+            pb::ReplenishReserveFundRequest => pb::ReplenishReserveFundResponse
+            = Rule::roles(&[Role::Approver]).in_field("township");
+        get_reserve_fund(GetReserveFund):
+            pb::GetReserveFundRequest => pb::GetReserveFundResponse
+            = Rule::roles(READERS).in_field("township");
+        pay_temporary_aid_at_once(PayTemporaryAidAtOnce):
+            pb::PayTemporaryAidAtOnceRequest => pb::PayTemporaryAidAtOnceResponse
+            = Rule::roles(TOWNSHIP).in_record(CASE_WINDOW);
+        report_temporary_aid(ReportTemporaryAid):
+            pb::ReportTemporaryAidRequest => pb::ReportTemporaryAidResponse
+            = Rule::roles(TOWNSHIP).in_record(CASE_WINDOW);
+        transfer_temporary_aid(TransferTemporaryAid):
+            pb::TransferTemporaryAidRequest => pb::TransferTemporaryAidResponse
+            = Rule::roles(TOWNSHIP).in_record(CASE_WINDOW);
+        generate_payment_cycle(GeneratePaymentCycle):
+            pb::GeneratePaymentCycleRequest => pb::GeneratePaymentCycleResponse
+            = Rule::roles(&[Role::Approver]).in_field("county");
+        approve_payment_cycle(ApprovePaymentCycle):
+            pb::ApprovePaymentCycleRequest => pb::ApprovePaymentCycleResponse
+            = Rule::roles(&[Role::Approver]).in_record(CYCLE_COUNTY);
+        export_payment_cycle(ExportPaymentCycle):
+            pb::ExportPaymentCycleRequest => pb::ExportPaymentCycleResponse
+            = Rule::roles(&[Role::Approver]).in_record(CYCLE_COUNTY).reads_personal_data();
+        import_payment_results(ImportPaymentResults):
+            pb::ImportPaymentResultsRequest => pb::ImportPaymentResultsResponse
+            = Rule::roles(&[Role::Approver]).in_record(CYCLE_COUNTY);
+        get_payment_cycle(GetPaymentCycle):
+            pb::GetPaymentCycleRequest => pb::GetPaymentCycleResponse
+            = Rule::roles(COUNTY_READERS).in_record(CYCLE_COUNTY);
     }
 }

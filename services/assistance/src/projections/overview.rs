@@ -33,6 +33,8 @@ pub struct Overview {
     by_county: HashMap<RegionCode, HashSet<CaseId>>,
     by_member: HashMap<CitizenId, Vec<CaseId>>,
     ordinals: HashMap<(RegionCode, Category, u16), u32>,
+    /// The stream version of each case's decision (what a payment line names).
+    decisions: HashMap<CaseId, u64>,
     policies: HashMap<RegionCode, Policy>,
     calendars: BTreeMap<i32, HolidayCalendar>,
     working: WorkingCalendar,
@@ -67,6 +69,11 @@ impl Overview {
     /// The cases a citizen is a member of (applied for or covered by).
     pub fn cases_of_member(&self, citizen: &CitizenId) -> Vec<CaseId> {
         self.by_member.get(citizen).cloned().unwrap_or_default()
+    }
+
+    /// The stream version of the decision of case `id`, once decided.
+    pub fn decision_version(&self, id: &CaseId) -> Option<u64> {
+        self.decisions.get(id).copied()
     }
 
     /// The highest ordinal issued for `county`, `category` and `year`.
@@ -177,6 +184,9 @@ impl Overview {
             _ => CaseId::parse(recorded.stream.key())
                 .map_err(|e| anyhow::anyhow!("case stream {}: {e}", recorded.stream))?,
         };
+        if matches!(event, case::Event::Approved(_) | case::Event::PaidAtOnce(_)) {
+            self.decisions.insert(id, recorded.stream_version);
+        }
         let (state, version) = self.cases.remove(&id).unwrap_or_default();
         let before = state.county;
         let state = state.apply(event);
