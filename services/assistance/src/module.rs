@@ -24,12 +24,17 @@ use crate::{
     grpc::AssistanceApi,
     ids::CalendarYear,
     policy::{self, Policy},
-    projections::divisions::{self, Divisions, DivisionsProjection},
     projections::verifications::VerificationFeed,
+    projections::{
+        divisions::{self, Divisions, DivisionsProjection},
+        households::HouseholdsProjection,
+    },
 };
 
 /// The service whose division events route applications.
 const PLACENAMES: &str = "placenames";
+/// The service whose deaths and marriages change households.
+const CIVILREGISTRY: &str = "civilregistry";
 /// The service that answers verification requests.
 const DATASHARING: &str = "datasharing";
 
@@ -222,8 +227,22 @@ impl ServiceModule for Module {
         }
 
         context
-            .spawn_consumer(PLACENAMES, Arc::new(Typed::new(DivisionsProjection)))
+            .spawn_consumer(
+                PLACENAMES,
+                Arc::new(Typed::new(DivisionsProjection::new(app.clone()))),
+            )
             .context("following the place-names service")?;
+        match context.spawn_consumer(
+            CIVILREGISTRY,
+            Arc::new(Typed::new(HouseholdsProjection::new(app.clone()))),
+        ) {
+            Ok(()) => {}
+            // Embedded without the civil registry: deaths and marriages are not followed.
+            Err(error) => tracing::info!(
+                error = %format!("{error:#}"),
+                "civil-registry events are not followed; deaths and marriages change no case"
+            ),
+        }
         match context.spawn_consumer(
             DATASHARING,
             Arc::new(Typed::new(VerificationFeed::new(app.clone()))),

@@ -10,6 +10,7 @@
 //! - [`payments`]: the monthly payment cycles.
 
 pub mod deadlines;
+pub mod dynamic;
 pub mod payments;
 pub mod standards;
 pub mod steps;

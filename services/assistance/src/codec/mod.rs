@@ -8,6 +8,7 @@
 
 pub mod calendar;
 pub mod case;
+pub mod civilregistry;
 pub mod cycle;
 pub mod datasharing;
 pub mod fund;

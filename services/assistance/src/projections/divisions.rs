@@ -15,7 +15,10 @@ use minzheng_types::{RegionCode, RegionLevel, format_date};
 use sqlx::{AnyConnection, AnyPool, Row};
 use time::Date;
 
-use crate::codec::placenames::{DivisionEvent, PlaceNamesDivisions};
+use crate::{
+    app::Assistance,
+    codec::placenames::{DivisionEvent, PlaceNamesDivisions},
+};
 
 /// The durable consumer's name.
 pub const CONSUMER: &str = "assistance-divisions";
@@ -36,9 +39,19 @@ pub const MIGRATION: ServiceMigration = ServiceMigration::portable(
 /// Most supersessions followed from one code (a loop in the data stops here).
 const MAX_HOPS: usize = 16;
 
-/// Follows the place-names service's division events.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DivisionsProjection;
+/// Follows the place-names service's division events; a township superseded moves the cases
+/// filed under it to its successor (see [`Assistance::follow_adjustment`]), under idempotency
+/// keys derived from the event, so a redelivery moves nothing twice.
+#[derive(Debug, Clone)]
+pub struct DivisionsProjection {
+    app: Assistance,
+}
+
+impl DivisionsProjection {
+    pub fn new(app: Assistance) -> Self {
+        Self { app }
+    }
+}
 
 fn level_number(level: RegionLevel) -> i32 {
     match level {
@@ -62,7 +75,7 @@ impl TypedProjection for DivisionsProjection {
         &self,
         tx: &mut AnyConnection,
         event: &DivisionEvent,
-        _recorded: &RecordedEvent,
+        recorded: &RecordedEvent,
     ) -> anyhow::Result<()> {
         match event {
             DivisionEvent::Recorded { code, .. } => {
@@ -84,7 +97,7 @@ impl TypedProjection for DivisionsProjection {
                 valid_to,
                 adjustment_id,
             } => {
-                let successors: Vec<String> = successors.iter().map(ToString::to_string).collect();
+                let listed: Vec<String> = successors.iter().map(ToString::to_string).collect();
                 sqlx::query(
                     "INSERT INTO as_divisions (code, level, valid_to, successors, adjustment_id) \
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO UPDATE SET \
@@ -94,10 +107,16 @@ impl TypedProjection for DivisionsProjection {
                 .bind(code.to_string())
                 .bind(level_number(code.level()))
                 .bind(format_date(*valid_to))
-                .bind(successors.join(" "))
+                .bind(listed.join(" "))
                 .bind(adjustment_id)
                 .execute(&mut *tx)
                 .await?;
+                if code.level() == RegionLevel::Township {
+                    self.app
+                        .follow_adjustment(*code, successors, *valid_to, adjustment_id, recorded.id)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("cases of superseded {code}: {e}"))?;
+                }
             }
         }
         Ok(())

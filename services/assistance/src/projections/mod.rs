@@ -4,5 +4,6 @@
 //! data-sharing service's verification results, recorded on their cases).
 
 pub mod divisions;
+pub mod households;
 pub mod overview;
 pub mod verifications;

@@ -1,0 +1,153 @@
+//! Dynamic management (动态管理): what the other services' events change on the cases in force —
+//! a member's death, a marriage or divorce, a division adjustment.
+
+use minzheng_kit::{
+    Error,
+    aggregate::{CommandContext, Committed},
+};
+use minzheng_types::{CitizenId, Fen, RegionCode};
+use time::Date;
+
+use super::{Assistance, steps::household_calculation};
+use crate::{
+    case::{self, ReviewCause, next_month},
+    ids::CaseId,
+};
+
+impl Assistance {
+    /// The cases in force covering `citizen` (or whose household they are in).
+    pub async fn cases_in_force_of(&self, citizen: &CitizenId) -> Vec<CaseId> {
+        let view = self.view.read().await;
+        view.cases_of_member(citizen)
+            .into_iter()
+            .filter(|id| view.case(id).is_some_and(|(c, _)| c.in_force()))
+            .collect()
+    }
+
+    /// A member of case `id` died on `died_on`: the others are covered from the next month at
+    /// the amount re-computed for them (household size and verified income without the
+    /// deceased), or the case ends when nobody is left. A member of the household not covered
+    /// (single-person coverage of another member) only changes the household: the case is
+    /// flagged for review.
+    pub async fn member_died(
+        &self,
+        id: &CaseId,
+        citizen: &CitizenId,
+        died_on: Date,
+        context: &CommandContext,
+    ) -> Result<Option<Committed>, Error> {
+        let (case, _) = self.case(id).await?;
+        let Some(application) = case.application.as_deref() else {
+            return Ok(None);
+        };
+        if !case.members.contains(citizen) {
+            return self
+                .flag(id, ReviewCause::Periodic, None, died_on, context)
+                .await
+                .map(Some);
+        }
+        let calculation = {
+            let mut remaining = application.clone();
+            remaining
+                .household
+                .members
+                .retain(|m| &m.citizen != citizen);
+            remaining.household.incomes.retain(|i| &i.member != citizen);
+            let from = next_month(died_on);
+            let view = self.view.read().await;
+            let standards = view
+                .policy(case.county.unwrap_or(application.county))
+                .and_then(|p| p.standards(from, application.area));
+            match (case.verification.as_ref(), standards) {
+                (Some(verification), Some(standards))
+                    if !remaining.household.members.is_empty() =>
+                {
+                    let mut verification = verification.clone();
+                    let income: Fen = verification
+                        .incomes
+                        .iter()
+                        .filter(|(m, _)| m == citizen)
+                        .map(|(_, f)| *f)
+                        .fold(Fen::ZERO, |a, b| Fen::checked_sum([a, b]).unwrap_or(a));
+                    verification.incomes.retain(|(m, _)| m != citizen);
+                    verification.total_monthly_income =
+                        Fen::new((verification.total_monthly_income.fen() - income.fen()).max(0));
+                    household_calculation(&remaining, &verification, &standards).ok()
+                }
+                _ => None,
+            }
+        };
+        let command = case::Command::RemoveMember {
+            member: citizen.clone(),
+            on: died_on,
+            calculation,
+        };
+        self.run_case(id, command, context).await.map(Some)
+    }
+
+    /// Flags case `id` for review.
+    pub async fn flag(
+        &self,
+        id: &CaseId,
+        cause: ReviewCause,
+        record_id: Option<String>,
+        on: Date,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        let command = case::Command::Flag {
+            cause,
+            record_id,
+            on,
+        };
+        self.run_case(id, command, context).await
+    }
+
+    /// The cases whose township `code` ceased on `valid_to`: each follows its single successor
+    /// (re-homed, its county possibly another), or is flagged for review after a split.
+    pub async fn follow_adjustment(
+        &self,
+        code: RegionCode,
+        successors: &[RegionCode],
+        valid_to: Date,
+        adjustment_id: &str,
+        event: uuid::Uuid,
+    ) -> Result<u32, Error> {
+        let cases: Vec<CaseId> = {
+            let view = self.view.read().await;
+            view.all()
+                .filter(|(_, c)| {
+                    c.division == Some(code)
+                        && !matches!(c.stage, case::Stage::Ended | case::Stage::Rejected)
+                })
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let mut followed = 0;
+        for id in cases {
+            let context = CommandContext::new()
+                .with_idempotency_key(format!("placenames-{event}-{id}"))
+                .with_causation_id(event);
+            let command = match successors {
+                [one] => case::Command::Rehome {
+                    division: *one,
+                    adjustment_id: adjustment_id.to_owned(),
+                    effective_on: valid_to,
+                },
+                _ => case::Command::Flag {
+                    cause: ReviewCause::DivisionSplit,
+                    record_id: Some(adjustment_id.to_owned()),
+                    on: valid_to,
+                },
+            };
+            match self.cases.execute(&id, &command, &context).await? {
+                Ok(_) => followed += 1,
+                // A case not in force cannot be flagged: its township is kept as filed.
+                Err(refusal) => {
+                    tracing::info!(case = %id, rule = minzheng_kit::aggregate::DomainError::rule(&refusal), "case not re-homed")
+                }
+            }
+        }
+        self.view.nudge();
+        Ok(followed)
+    }
+}
