@@ -151,3 +151,86 @@ impl Assistance {
         Ok(followed)
     }
 }
+
+impl Assistance {
+    /// Starts a review of case `id` today, requesting a new verification.
+    pub async fn start_review(
+        &self,
+        id: &CaseId,
+        cause: ReviewCause,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        let on = self.today();
+        self.run_case(id, case::Command::StartReview { cause, on }, context)
+            .await
+    }
+
+    /// Completes the open review of case `id` today from its verification's result: the amount
+    /// from the next month, or the end of the case (with the rule that refused the amount).
+    pub async fn complete_review(
+        &self,
+        id: &CaseId,
+        context: &CommandContext,
+    ) -> Result<(Committed, Option<crate::benefit::Calculation>), Error> {
+        let today = self.today();
+        let case = self.cases.load(id).await?.state;
+        let application = case
+            .application
+            .as_deref()
+            .ok_or_else(|| Error::NotFound(format!("no case {id}")))?;
+        let (calculation, reason) = match case.verification.as_ref() {
+            Some(verification) if case.open_request.is_none() => {
+                let from = next_month(today);
+                let view = self.view.read().await;
+                let standards = view
+                    .policy(case.county.unwrap_or(application.county))
+                    .and_then(|p| p.standards(from, application.area))
+                    .ok_or_else(|| {
+                        Error::refused("standard_not_in_force", format!("no standards on {from}"))
+                    })?;
+                match household_calculation(application, verification, &standards) {
+                    Ok(calculation) => (Some(calculation), String::new()),
+                    Err(Error::FailedPrecondition { rule, message }) => {
+                        (None, format!("{message} ({rule})"))
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            _ => (None, String::new()),
+        };
+        let command = case::Command::CompleteReview {
+            calculation: calculation.clone(),
+            reason,
+            on: today,
+        };
+        let committed = self.run_case(id, command, context).await?;
+        Ok((committed, calculation))
+    }
+
+    /// Suspends, resumes or terminates case `id` today.
+    pub async fn change_case(
+        &self,
+        id: &CaseId,
+        change: CaseChange,
+        context: &CommandContext,
+    ) -> Result<Committed, Error> {
+        let on = self.today();
+        let command = match change {
+            CaseChange::Suspend(reason) => case::Command::Suspend { reason, on },
+            CaseChange::Resume => case::Command::Resume { on },
+            CaseChange::Terminate(reason) => case::Command::Terminate {
+                reason: reason.into_string(),
+                on,
+            },
+        };
+        self.run_case(id, command, context).await
+    }
+}
+
+/// What the county changes on a case in force.
+#[derive(Debug, Clone)]
+pub enum CaseChange {
+    Suspend(minzheng_types::BoundedText),
+    Resume,
+    Terminate(minzheng_types::BoundedText),
+}

@@ -147,6 +147,11 @@ pub struct Explanation {
 }
 
 impl Assistance {
+    /// Case `id` as stored (not as the view has it yet).
+    pub async fn stored_case(&self, id: &CaseId) -> Result<Case, Error> {
+        Ok(self.cases.load(id).await?.state)
+    }
+
     /// The first day after the notice of case `id`, as stored (not as the view has it yet).
     pub async fn notice_ends(&self, id: &CaseId) -> Option<time::Date> {
         let loaded = self.cases.load(id).await.ok()?;

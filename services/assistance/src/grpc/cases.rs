@@ -11,7 +11,7 @@ use minzheng_types::{RegionLevel, Violations};
 
 use super::{AssistanceApi, household};
 use crate::{
-    app::{Pending, steps::Decision, submit::Submission},
+    app::{Pending, dynamic::CaseChange, steps::Decision, submit::Submission},
     case::{self, Case, ReviewCause, Stage},
     codec::policy::calculation_to_pb,
     ids::CaseId,
@@ -453,6 +453,126 @@ impl AssistanceApi {
                 })
                 .collect(),
             calendar_complete: complete,
+        })
+    }
+}
+
+fn review_cause_from_pb(violations: &mut Violations, value: i32) -> Option<ReviewCause> {
+    let cause = match pb::ReviewCause::try_from(value) {
+        Ok(pb::ReviewCause::Marriage) => ReviewCause::Marriage,
+        Ok(pb::ReviewCause::Divorce) => ReviewCause::Divorce,
+        Ok(pb::ReviewCause::DivisionSplit) => ReviewCause::DivisionSplit,
+        Ok(pb::ReviewCause::Alert) => ReviewCause::Alert,
+        Ok(pb::ReviewCause::Periodic) => ReviewCause::Periodic,
+        Ok(pb::ReviewCause::Unspecified) | Err(_) => {
+            violations.push(
+                "cause",
+                "must be PERIODIC, MARRIAGE, DIVORCE, DIVISION_SPLIT or ALERT",
+            );
+            return None;
+        }
+    };
+    Some(cause)
+}
+
+impl AssistanceApi {
+    pub(super) async fn start_review(
+        &self,
+        call: Call<pb::StartReviewRequest>,
+    ) -> Result<pb::StartReviewResponse, Error> {
+        let body = call.body();
+        let mut violations = Violations::new();
+        let context = call.command_context(&body.metadata, &mut violations);
+        let id = case_id(&mut violations, &body.case_id);
+        let cause = review_cause_from_pb(&mut violations, body.cause);
+        let (id, cause) = violations.finish((id, cause))?;
+        self.case_in_township(&call, &id).await?;
+        let committed = self.app.start_review(&id, cause, &context).await?;
+        Ok(pb::StartReviewResponse {
+            result: Some(edge::result(&committed)),
+        })
+    }
+
+    pub(super) async fn complete_review(
+        &self,
+        call: Call<pb::CompleteReviewRequest>,
+    ) -> Result<pb::CompleteReviewResponse, Error> {
+        let body = call.body();
+        let mut violations = Violations::new();
+        let context = call.command_context(&body.metadata, &mut violations);
+        let id = case_id(&mut violations, &body.case_id);
+        let id = violations.finish(id)?;
+        self.case_in_township(&call, &id).await?;
+        let (committed, calculation) = self.app.complete_review(&id, &context).await?;
+        let case = self.app.stored_case(&id).await?;
+        let outcome = match (&calculation, case.stage) {
+            (None, _) | (_, Stage::Ended) => pb::ReviewOutcome::Ended,
+            (Some(c), _) if c.monthly_amount != case.current_amount() => pb::ReviewOutcome::Changed,
+            _ => pb::ReviewOutcome::Continued,
+        };
+        Ok(pb::CompleteReviewResponse {
+            result: Some(edge::result(&committed)),
+            outcome: outcome.into(),
+            calculation: calculation.as_ref().map(calculation_to_pb),
+        })
+    }
+
+    pub(super) async fn suspend_case(
+        &self,
+        call: Call<pb::SuspendCaseRequest>,
+    ) -> Result<pb::SuspendCaseResponse, Error> {
+        let body = call.body();
+        let mut violations = Violations::new();
+        let context = call.command_context(&body.metadata, &mut violations);
+        let id = case_id(&mut violations, &body.case_id);
+        let reason = violations.text("reason", &body.reason, household::TEXT_MAX_CHARS);
+        let (id, reason) = violations.finish((id, reason))?;
+        self.case_in_township(&call, &id).await?;
+        let committed = self
+            .app
+            .change_case(&id, CaseChange::Suspend(reason), &context)
+            .await?;
+        Ok(pb::SuspendCaseResponse {
+            result: Some(edge::result(&committed)),
+        })
+    }
+
+    pub(super) async fn resume_case(
+        &self,
+        call: Call<pb::ResumeCaseRequest>,
+    ) -> Result<pb::ResumeCaseResponse, Error> {
+        let body = call.body();
+        let mut violations = Violations::new();
+        let context = call.command_context(&body.metadata, &mut violations);
+        let id = case_id(&mut violations, &body.case_id);
+        let id = violations.finish(id)?;
+        self.case_in_township(&call, &id).await?;
+        let committed = self
+            .app
+            .change_case(&id, CaseChange::Resume, &context)
+            .await?;
+        Ok(pb::ResumeCaseResponse {
+            result: Some(edge::result(&committed)),
+        })
+    }
+
+    pub(super) async fn terminate_case(
+        &self,
+        call: Call<pb::TerminateCaseRequest>,
+    ) -> Result<pb::TerminateCaseResponse, Error> {
+        let body = call.body();
+        let mut violations = Violations::new();
+        let context = call.command_context(&body.metadata, &mut violations);
+        let id = case_id(&mut violations, &body.case_id);
+        let reason = violations.text("reason", &body.reason, household::TEXT_MAX_CHARS);
+        let (id, reason) = violations.finish((id, reason))?;
+        self.case_in_township(&call, &id).await?;
+        let committed = self
+            .app
+            .change_case(&id, CaseChange::Terminate(reason), &context)
+            .await?;
+        Ok(pb::TerminateCaseResponse {
+            result: Some(edge::result(&committed)),
         })
     }
 }

@@ -83,6 +83,7 @@ const READERS: &[Role] = &[Role::Caseworker, Role::Approver, Role::Auditor];
 const COUNTY_READERS: &[Role] = &[Role::Approver, Role::Auditor];
 
 const CASE_TOWNSHIP: &str = "the case's township";
+const CASE_COUNTY: &str = "the case's county";
 const CASE_WINDOW: &str = "the township that took the application";
 const CYCLE_COUNTY: &str = "the cycle's county";
 
@@ -115,13 +116,28 @@ minzheng_host::grpc_service! {
             = Rule::roles(STAFF).in_record(CASE_TOWNSHIP);
         decide_application(DecideApplication):
             pb::DecideApplicationRequest => pb::DecideApplicationResponse
-            = Rule::roles(&[Role::Approver]).in_record("the case's county");
+            = Rule::roles(&[Role::Approver]).in_record(CASE_COUNTY);
         explain_benefit(ExplainBenefit):
             pb::ExplainBenefitRequest => pb::ExplainBenefitResponse
             = Rule::roles(READERS).in_record(CASE_TOWNSHIP).reads_personal_data();
         list_overdue_steps(ListOverdueSteps):
             pb::ListOverdueStepsRequest => pb::ListOverdueStepsResponse
             = Rule::roles(COUNTY_READERS).in_field("county");
+        start_review(StartReview):
+            pb::StartReviewRequest => pb::StartReviewResponse
+            = Rule::roles(STAFF).in_record(CASE_TOWNSHIP);
+        complete_review(CompleteReview):
+            pb::CompleteReviewRequest => pb::CompleteReviewResponse
+            = Rule::roles(&[Role::Approver]).in_record(CASE_COUNTY);
+        suspend_case(SuspendCase):
+            pb::SuspendCaseRequest => pb::SuspendCaseResponse
+            = Rule::roles(&[Role::Approver]).in_record(CASE_COUNTY);
+        resume_case(ResumeCase):
+            pb::ResumeCaseRequest => pb::ResumeCaseResponse
+            = Rule::roles(&[Role::Approver]).in_record(CASE_COUNTY);
+        terminate_case(TerminateCase):
+            pb::TerminateCaseRequest => pb::TerminateCaseResponse
+            = Rule::roles(&[Role::Approver]).in_record(CASE_COUNTY);
         record_standard(RecordStandard):
             pb::RecordStandardRequest => pb::RecordStandardResponse
             = Rule::roles(&[Role::Approver]).in_field("county");
