@@ -7,6 +7,10 @@
 
 use std::fmt::Debug;
 
+use minzheng_assistance::codec::{
+    civilregistry::CivilRegistryEvents, datasharing::DataSharingEvents,
+    placenames::PlaceNamesDivisions as AssistanceDivisions,
+};
 use minzheng_civilregistry::codec::{
     assistance::AssistanceEvents, placenames::PlaceNamesDivisions,
 };
@@ -19,8 +23,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Splits `data` into an event type (up to the first newline) and a payload (the rest), and
 /// decodes the payload as that type with every codec and contract. An event a codec accepts
 /// encodes back to an event that decodes to itself, under the type it was read as; a division
-/// event the place-names codec accepts is read by the civil registry's view of it too (a reader
-/// never refuses what its producer writes).
+/// event the place-names codec accepts is read by the civil registry's and the assistance
+/// service's views of it too, and an assistance event the civil registry follows by the civil
+/// registry's view (a reader never refuses what its producer writes).
 pub fn run(data: &[u8]) {
     let (event_type, payload) = split(data);
     let Ok(event_type) = std::str::from_utf8(event_type) else {
@@ -28,6 +33,7 @@ pub fn run(data: &[u8]) {
     };
     use minzheng_civilregistry as cr;
     use minzheng_placenames as pn;
+    use minzheng_assistance as asst;
     if let Some(division) = round_trip::<pn::division::Event>(event_type, payload) {
         let decoded =
             PlaceNamesDivisions::decode_payload(event_type, SCHEMA_VERSION, &division.encode());
@@ -35,7 +41,24 @@ pub fn run(data: &[u8]) {
             matches!(decoded, Ok(Some(_))),
             "the civil registry reads the division event {division:?}: {decoded:?}"
         );
+        let decoded =
+            AssistanceDivisions::decode_payload(event_type, SCHEMA_VERSION, &division.encode());
+        assert!(
+            !matches!(decoded, Err(_)),
+            "the assistance service reads the division event {division:?}: {decoded:?}"
+        );
     }
+    if let Some(event) = round_trip::<asst::case::Event>(event_type, payload) {
+        let decoded = AssistanceEvents::decode_payload(event_type, SCHEMA_VERSION, &event.encode());
+        assert!(
+            !matches!(decoded, Err(_)),
+            "the civil registry reads the assistance event {event:?}: {decoded:?}"
+        );
+    }
+    round_trip::<asst::policy::Event>(event_type, payload);
+    round_trip::<asst::calendar::Event>(event_type, payload);
+    round_trip::<asst::fund::Event>(event_type, payload);
+    round_trip::<asst::cycle::Event>(event_type, payload);
     round_trip::<pn::adjustment::Event>(event_type, payload);
     round_trip::<pn::placename::Event>(event_type, payload);
     round_trip::<pn::boundary::Event>(event_type, payload);
@@ -48,13 +71,24 @@ pub fn run(data: &[u8]) {
     round_trip::<cr::death::Event>(event_type, payload);
     let _ = PlaceNamesDivisions::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = AssistanceEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
+    let _ = AssistanceDivisions::decode_payload(event_type, SCHEMA_VERSION, payload);
+    let _ = CivilRegistryEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
+    let _ = DataSharingEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
 }
 
 /// Every event type some decoder reads, for seeding the corpus and checking coverage.
 pub fn event_types() -> Vec<&'static str> {
+    use minzheng_assistance as asst;
     use minzheng_civilregistry as cr;
     use minzheng_placenames as pn;
     let mut types: Vec<&'static str> = [
+        asst::case::Event::EVENT_TYPES,
+        asst::policy::Event::EVENT_TYPES,
+        asst::calendar::Event::EVENT_TYPES,
+        asst::fund::Event::EVENT_TYPES,
+        asst::cycle::Event::EVENT_TYPES,
+        CivilRegistryEvents::EVENT_TYPES,
+        DataSharingEvents::EVENT_TYPES,
         pn::division::Event::EVENT_TYPES,
         pn::adjustment::Event::EVENT_TYPES,
         pn::placename::Event::EVENT_TYPES,

@@ -258,4 +258,9 @@ fn every_listed_type_is_read_in_the_fuzzed_version() {
     check::<minzheng_civilregistry::marriage::Event>();
     check::<minzheng_civilregistry::divorce::Event>();
     check::<minzheng_civilregistry::death::Event>();
+    check::<minzheng_assistance::case::Event>();
+    check::<minzheng_assistance::policy::Event>();
+    check::<minzheng_assistance::calendar::Event>();
+    check::<minzheng_assistance::fund::Event>();
+    check::<minzheng_assistance::cycle::Event>();
 }

@@ -614,6 +614,8 @@ impl FromMessage<pb::AssistanceGranted> for case::Granted {
     fn from_message(m: pb::AssistanceGranted, d: &Decoder<'_>) -> Result<Self, CodecError> {
         let category = match category_from_pb(d, "category", m.category)? {
             Category::Dibao if m.single_person => Category::SinglePerson,
+            // A one-off payment to a household already in assistance is never a grant.
+            Category::Heating => return Err(d.invalid("category: heating assistance is never granted")),
             other => other,
         };
         Ok(Self {
