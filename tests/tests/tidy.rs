@@ -146,6 +146,17 @@ const ADAPTERS: &[(&str, &[&str])] = &[
             "assistance_feed.rs", // bus projection of the assistance events into SQL
         ],
     ),
+    (
+        "assistance",
+        &[
+            "codec/",       // the protobuf event messages, its own and those it follows
+            "grpc/",        // the gRPC service
+            "app/",         // commands with today's date, commits across streams
+            "module.rs",    // the ServiceModule: consumers, the dev seed
+            "projections/", // the read model and the bus projections
+            "stand_in.rs",  // the data-sharing stand-in the tests and the bench host
+        ],
+    ),
 ];
 
 /// What a domain module must not use, with what it would mean.

@@ -51,3 +51,4 @@ pub mod app;
 pub mod grpc;
 pub mod module;
 pub mod projections;
+pub mod stand_in;

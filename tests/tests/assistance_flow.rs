@@ -1,0 +1,393 @@
+//! Social assistance with the services it works with, as they run side by side: the real
+//! place-names service (Benxi's divisions route the application), the real civil registry (it
+//! waives a funeral fee for a household in assistance, and its death record changes the case),
+//! and the assistance service; the data-sharing service, not built yet, is the stand-in that
+//! answers verification requests through the real bus (`minzheng_assistance::stand_in`).
+//!
+//! The scenario: a dibao application → the verification request on the bus → the stand-in's
+//! result → township review → 7 days of notice → the county's approval → `AssistanceGranted` →
+//! a member dies: the civil registry waives the basic funeral fee → the case covers the one left
+//! from the next month, at the amount re-computed for them. Over PostgreSQL and NATS (seen by a
+//! plain NATS subscriber) and embedded, as `minzheng dev` runs it.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::StreamExt as _;
+use minzheng_assistance::stand_in::DataSharingStandIn;
+use minzheng_host::testing::{TestHost, TestHostBuilder, token, with_token};
+use minzheng_kit::{auth::Role, clock::FixedClock};
+use minzheng_proto::{
+    assistance::v1::{self as pb, assistance_service_client::AssistanceServiceClient},
+    civilregistry::v1::{self as cr, civil_registry_service_client::CivilRegistryServiceClient},
+    common::v1 as common,
+};
+use secrecy::SecretString;
+use time::{Date, macros::date};
+use tonic::transport::Channel;
+
+const KEY: &str = "assistance-flow-test-pseudonym-key-32-bytes";
+/// 平山区 and its township 南地街道.
+const PINGSHAN: &str = "210502000000";
+const NANDI: &str = "210502001000";
+/// The applicant, born 1950, with a pension of 400 元 a month; his wife, born 1952, without
+/// income.
+const APPLICANT: &str = "210502195001010019";
+const WIFE: &str = "210502195203040021";
+const SUBMITTED: Date = date!(2026 - 01 - 05);
+
+fn metadata() -> Option<common::CommandMetadata> {
+    Some(common::CommandMetadata {
+        idempotency_key: uuid::Uuid::now_v7().to_string(),
+        correlation_id: String::new(),
+    })
+}
+
+fn citizen(number: &str) -> Option<common::CitizenRef> {
+    Some(common::CitizenRef {
+        citizen_id: number.to_owned(),
+    })
+}
+
+fn region(code: &str) -> Option<common::RegionCode> {
+    Some(common::RegionCode {
+        code: code.to_owned(),
+    })
+}
+
+fn day(d: Date) -> Option<common::Date> {
+    Some(d.into())
+}
+
+fn authorization(number: &str) -> pb::Authorization {
+    pb::Authorization {
+        signed_by: citizen(number),
+        signed_on: day(date!(2026 - 01 - 02)),
+        data_classes: (1..=9).collect(),
+        expires_on: day(date!(2027 - 01 - 01)),
+    }
+}
+
+fn application() -> pb::SubmitApplicationRequest {
+    pb::SubmitApplicationRequest {
+        metadata: metadata(),
+        category: pb::AssistanceCategory::Dibao.into(),
+        registered_division: region(NANDI),
+        window: region(NANDI),
+        area: pb::ResidenceArea::Urban.into(),
+        applicant: citizen(APPLICANT),
+        members: vec![
+            pb::HouseholdMember {
+                citizen: citizen(APPLICANT),
+                name: "张三".into(),
+                relation: pb::Relation::Applicant.into(),
+                ..Default::default()
+            },
+            pb::HouseholdMember {
+                citizen: citizen(WIFE),
+                name: "李四".into(),
+                relation: pb::Relation::Spouse.into(),
+                ..Default::default()
+            },
+        ],
+        incomes: vec![pb::DeclaredIncome {
+            member: citizen(APPLICANT),
+            kind: pb::IncomeKind::Pension.into(),
+            monthly: Some(common::Money { fen: 40_000 }),
+        }],
+        authorizations: vec![authorization(APPLICANT), authorization(WIFE)],
+        payment_account: "6217000012345678".into(),
+        ..Default::default()
+    }
+}
+
+/// The four services on one clock, the stand-in answering with the applicant's pension.
+fn services(builder: TestHostBuilder, clock: &FixedClock) -> TestHostBuilder {
+    let stand_in = DataSharingStandIn::new();
+    stand_in.set_income(APPLICANT, 40_000);
+    builder
+        .service(minzheng_placenames::Module::default().with_seed(minzheng_placenames::BENXI))
+        .service(
+            minzheng_civilregistry::Module::new(SecretString::from(KEY))
+                .with_clock(Arc::new(clock.clone())),
+        )
+        .service(
+            minzheng_assistance::Module::new(SecretString::from(KEY))
+                .with_clock(Arc::new(clock.clone()))
+                .with_seed(minzheng_assistance::module::Seed::benxi()),
+        )
+        .service(stand_in)
+}
+
+struct Clients {
+    assistance: AssistanceServiceClient<Channel>,
+    registry: CivilRegistryServiceClient<Channel>,
+}
+
+impl Clients {
+    async fn of(host: &TestHost) -> Self {
+        Self {
+            assistance: AssistanceServiceClient::new(host.channel("assistance").await),
+            registry: CivilRegistryServiceClient::new(host.channel("civilregistry").await),
+        }
+    }
+}
+
+fn caseworker() -> String {
+    token(&[Role::Caseworker], &[NANDI])
+}
+
+fn approver() -> String {
+    token(&[Role::Approver], &[PINGSHAN])
+}
+
+async fn case(clients: &mut Clients, case_id: &str) -> pb::Case {
+    clients
+        .assistance
+        .get_case(with_token(
+            pb::GetCaseRequest {
+                case_id: case_id.to_owned(),
+                read: None,
+            },
+            &approver(),
+        ))
+        .await
+        .expect("the case")
+        .into_inner()
+        .case
+        .expect("a case")
+}
+
+/// The scenario up to the grant: answers the case id.
+async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedClock) -> String {
+    host.settle().await;
+    let submitted = clients
+        .assistance
+        .submit_application(with_token(application(), &caseworker()))
+        .await
+        .expect("submitted at the window")
+        .into_inner();
+    assert!(submitted.case_id.starts_with("210502-DB-2026-"), "{submitted:?}");
+    assert_eq!(
+        submitted.verification_request_id,
+        format!("{}-V1", submitted.case_id)
+    );
+    // The stand-in answers through the bus.
+    host.settle().await;
+    let verified = case(clients, &submitted.case_id).await;
+    assert_eq!(
+        verified.stage(),
+        pb::CaseStage::AwaitingTownshipReview,
+        "{verified:?}"
+    );
+    clients
+        .assistance
+        .record_township_review(with_token(
+            pb::RecordTownshipReviewRequest {
+                metadata: metadata(),
+                case_id: submitted.case_id.clone(),
+                recommends_approval: true,
+                opinion: "入户调查属实，建议纳入低保".into(),
+                visited_on: day(SUBMITTED),
+            },
+            &caseworker(),
+        ))
+        .await
+        .expect("reviewed");
+    let notice = clients
+        .assistance
+        .post_notice(with_token(
+            pb::PostNoticeRequest {
+                metadata: metadata(),
+                case_id: submitted.case_id.clone(),
+            },
+            &caseworker(),
+        ))
+        .await
+        .expect("posted")
+        .into_inner();
+    assert_eq!(notice.ends_on, day(date!(2026 - 01 - 12)));
+    clock.set(date!(2026 - 01 - 12));
+    let decided = clients
+        .assistance
+        .decide_application(with_token(
+            pb::DecideApplicationRequest {
+                metadata: metadata(),
+                case_id: submitted.case_id.clone(),
+                decision: pb::Decision::Approve.into(),
+                ..Default::default()
+            },
+            &approver(),
+        ))
+        .await
+        .expect("approved")
+        .into_inner();
+    // (665.00 − 400.00 ÷ 2) × 2 = 665.00 × 2 − 400.00 = 930.00 元, from February.
+    let calculation = decided.calculation.expect("a calculation");
+    assert_eq!(calculation.monthly_amount, Some(common::Money { fen: 93_000 }));
+    submitted.case_id
+}
+
+/// The death of the wife on 2026-02-10 and her funeral; answers the funeral's waiver.
+async fn wife_dies(clients: &mut Clients, clock: &FixedClock) -> Option<cr::FeeWaiver> {
+    clock.set(date!(2026 - 02 - 11));
+    let death = clients
+        .registry
+        .record_death(with_token(
+            cr::RecordDeathRequest {
+                metadata: metadata(),
+                citizen: citizen(WIFE),
+                name: "李四".into(),
+                died_on: day(date!(2026 - 02 - 10)),
+                county: region(PINGSHAN),
+                source: cr::DeathSource::Hospital.into(),
+                source_reference: "BX-2026-0042".into(),
+            },
+            &token(&[Role::Agency], &[PINGSHAN]),
+        ))
+        .await
+        .expect("death notified")
+        .into_inner();
+    clients
+        .registry
+        .record_funeral_service(with_token(
+            cr::RecordFuneralServiceRequest {
+                metadata: metadata(),
+                death_id: death.death_id,
+                funeral_home: "本溪市殡仪馆".into(),
+                cremated_on: day(date!(2026 - 02 - 11)),
+                burial: cr::BurialType::Columbarium.into(),
+                buried_on: day(date!(2026 - 02 - 11)),
+                basic_fee: Some(common::Money { fen: 180_000 }),
+            },
+            &token(&[Role::Caseworker], &[PINGSHAN]),
+        ))
+        .await
+        .expect("funeral recorded")
+        .into_inner()
+        .waiver
+}
+
+/// After the death: the husband alone from March at 665.00 − 400.00 = 265.00 元.
+async fn assert_recomputed_for_the_one_left(clients: &mut Clients, case_id: &str) {
+    let after = case(clients, case_id).await;
+    assert_eq!(after.stage(), pb::CaseStage::Active);
+    assert_eq!(after.members, vec![citizen(APPLICANT).expect("a citizen")]);
+    let explain = |month: Date| pb::ExplainBenefitRequest {
+        case_id: case_id.to_owned(),
+        month: day(month),
+        read: None,
+    };
+    let february = clients
+        .assistance
+        .explain_benefit(with_token(explain(date!(2026 - 02 - 01)), &approver()))
+        .await
+        .expect("explained")
+        .into_inner();
+    assert_eq!(february.amount, Some(common::Money { fen: 93_000 }));
+    let march = clients
+        .assistance
+        .explain_benefit(with_token(explain(date!(2026 - 03 - 01)), &approver()))
+        .await
+        .expect("explained")
+        .into_inner();
+    assert_eq!(march.amount, Some(common::Money { fen: 26_500 }), "{march:?}");
+    let formula = march.calculation.expect("a calculation").formula;
+    assert!(formula.contains("265.00"), "{formula}");
+}
+
+#[tokio::test]
+async fn distributed_an_application_is_granted_and_a_death_waives_the_fee_and_recomputes_the_case()
+{
+    let clock = FixedClock::new(SUBMITTED);
+    let host = services(TestHost::distributed(), &clock).start().await;
+    let mut clients = Clients::of(&host).await;
+    let prefix = host.bus_prefix().to_owned();
+    let mut subscriber = host
+        .nats()
+        .subscribe(format!("{prefix}.assistance.case.>"))
+        .await
+        .expect("subscribed");
+    host.nats().flush().await.expect("flushed");
+
+    let case_id = apply_and_grant(&host, &mut clients, &clock).await;
+    host.settle().await;
+    let waiver = wife_dies(&mut clients, &clock).await;
+    assert!(
+        waiver.as_ref().is_some_and(|w| w.case_id == case_id),
+        "the fee is waived for the household in assistance: {waiver:?}"
+    );
+    host.settle().await;
+    assert_recomputed_for_the_one_left(&mut clients, &case_id).await;
+
+    // What an agency subscribed to the case subjects received, in order.
+    let wanted = [
+        "application_submitted",
+        "verification_requested",
+        "verification_received",
+        "township_reviewed",
+        "notice_posted",
+        "application_approved",
+        "assistance_granted",
+        "assistance_members_changed",
+        "benefit_recalculated",
+    ];
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while seen.len() < wanted.len() {
+        let message = tokio::time::timeout_at(deadline, subscriber.next())
+            .await
+            .unwrap_or_else(|_| panic!("events missing; got {seen:?}"))
+            .expect("subscription open");
+        let mut visible = message.subject.to_string();
+        for (name, values) in message.headers.clone().unwrap_or_default().iter() {
+            visible.push_str(name.as_ref());
+            for value in values {
+                visible.push_str(value.as_str());
+            }
+        }
+        for number in [APPLICANT, WIFE] {
+            assert!(!visible.contains(number), "a citizen id in {}", message.subject);
+        }
+        let event = message
+            .subject
+            .strip_prefix(&format!("{prefix}.assistance.case."))
+            .unwrap_or_default()
+            .to_owned();
+        if event == "benefit_recalculated" {
+            let recalculated = pb::BenefitRecalculated::decode_from(&message.payload);
+            assert_eq!(recalculated.effective_on, day(date!(2026 - 03 - 01)));
+            assert_eq!(recalculated.previous_amount, Some(common::Money { fen: 93_000 }));
+        }
+        seen.push(event);
+    }
+    assert_eq!(seen, wanted);
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn embedded_an_application_is_granted_and_a_death_waives_the_fee_and_recomputes_the_case() {
+    let clock = FixedClock::new(SUBMITTED);
+    let host = services(TestHost::embedded(), &clock).start().await;
+    let mut clients = Clients::of(&host).await;
+    let case_id = apply_and_grant(&host, &mut clients, &clock).await;
+    host.settle().await;
+    let waiver = wife_dies(&mut clients, &clock).await;
+    assert!(
+        waiver.as_ref().is_some_and(|w| w.case_id == case_id),
+        "the fee is waived for the household in assistance: {waiver:?}"
+    );
+    host.settle().await;
+    assert_recomputed_for_the_one_left(&mut clients, &case_id).await;
+    host.shutdown().await;
+}
+
+/// Decoding a published payload in the test.
+trait DecodeFrom: Sized {
+    fn decode_from(bytes: &[u8]) -> Self;
+}
+
+impl<M: prost::Message + Default> DecodeFrom for M {
+    fn decode_from(bytes: &[u8]) -> Self {
+        M::decode(bytes).expect("a published event decodes")
+    }
+}
