@@ -156,9 +156,10 @@ fn case_id(violations: &mut Violations, value: &str) -> Option<CaseId> {
 }
 
 impl AssistanceApi {
-    /// A case for a command: its scope checked against the case's township.
+    /// A case for a command: its scope checked against the case's township, as stored (the
+    /// view may not show a case submitted a moment ago).
     async fn case_in_township<T>(&self, call: &Call<T>, id: &CaseId) -> Result<(), Error> {
-        let (case, _) = self.app.case(id).await?;
+        let case = self.app.case_as_stored(id).await?;
         self.require_case_township(call, &case)
     }
 

@@ -6,7 +6,10 @@
 //! the consumed event's id, so a redelivery records nothing twice (the key stays in the store:
 //! no window has to hold). A result for an unknown case, or one the case does not await (an
 //! old request, a closed case), fails: the consumer retries it and then parks it on the
-//! dead-letter subject — it is never dropped.
+//! dead-letter subject — it is never dropped. A result counts as consumed only once the
+//! in-memory overview shows it, so a reader that waited for the consumer reads the result.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use minzheng_eventstore::RecordedEvent;
@@ -21,6 +24,9 @@ use crate::{
 
 /// The durable consumer's name.
 pub const CONSUMER: &str = "assistance-verifications";
+
+/// How long a result waits for the overview to show it before the delivery is retried.
+const VIEW_WAIT: Duration = Duration::from_secs(10);
 
 /// Records verification results on their cases.
 #[derive(Debug, Clone)]
@@ -56,11 +62,22 @@ impl TypedProjection for VerificationFeed {
                 let context = CommandContext::new()
                     .with_idempotency_key(format!("verification-{}", recorded.id))
                     .with_causation_id(recorded.id);
-                self.app
+                let committed = self
+                    .app
                     .receive_verification(case_id, verification.clone(), &context)
                     .await
                     .map_err(|error| {
                         anyhow::anyhow!("verification result for case {case_id}: {error}")
+                    })?;
+                // The result is consumed once the overview shows it: whoever waits for this
+                // consumer (a settled host) then reads the case with its result.
+                self.app
+                    .caught_up(committed.position, VIEW_WAIT)
+                    .await
+                    .map_err(|error| {
+                        anyhow::anyhow!(
+                            "the overview did not catch up with case {case_id}: {error}"
+                        )
                     })?;
             }
         }

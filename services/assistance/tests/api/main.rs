@@ -1,0 +1,29 @@
+//! The assistance service over real gRPC, one test per behaviour, each on its own test host
+//! (`minzheng_host::testing::TestHost`): embedded (SQLite, as `minzheng dev`) unless the test is
+//! about the bus, the database or the verification results, which run distributed (PostgreSQL
+//! and NATS JetStream, as `minzheng assistance`). The results run distributed because in one
+//! process a consumer that appends to its own SQLite store (the data-sharing stand-in, and the
+//! service's own `assistance-verifications` consumer) waits for the write lock its own
+//! transaction holds, and never catches up. Beside the service run two stand-ins, through the
+//! real bus: the
+//! place-names service, whose store publishes Benxi's divisions and two adjustments (a merger
+//! across counties, a split) as `DivisionRecorded` / `DivisionSuperseded` events; and the
+//! data-sharing service, which answers every `VerificationRequested` with a
+//! `HouseholdVerificationCompleted` carrying the incomes the test configured.
+//!
+//! - `flow`: an application from the window to the amount in force, rejection, objections,
+//!   the lists and the overdue steps;
+//! - `routing`: where an application lands (adjusted divisions, temporary assistance) and the
+//!   refusals of submission;
+//! - `malformed`: every RPC's malformed input is INVALID_ARGUMENT naming the field;
+//! - `access`: the access policy at the edge, its matrix in `ACCESS.md`, scopes, the read audit;
+//! - `database_cut`: every RPC with the database cut is UNAVAILABLE, promptly, and recovers;
+//! - `bus`: what an agency subscribed to the service's subjects receives.
+
+mod access;
+mod bus;
+mod database_cut;
+mod flow;
+mod malformed;
+mod routing;
+mod support;

@@ -1,0 +1,812 @@
+//! What the tests share: the stand-ins for the services this one works with (the place-names
+//! service's divisions, the data-sharing service's verification results), the hosts they start,
+//! tokens, request builders, and the steps several tests go through (an application submitted,
+//! reviewed, posted and decided).
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use async_trait::async_trait;
+use minzheng_assistance::{Module, module::Seed};
+use minzheng_eventstore::{
+    AppendRequest, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SharedStore, StoreError,
+    StreamId,
+};
+use minzheng_host::{
+    ServiceContext, ServiceModule,
+    testing::{TestHost, TestHostBuilder, token, with_token},
+};
+use minzheng_kit::{auth::Role, clock::FixedClock, server::ServerBuilder};
+use minzheng_proto::{
+    assistance::v1::{self as pb, assistance_service_client::AssistanceServiceClient},
+    common::v1 as common,
+    datasharing::v1 as datasharing,
+    placenames::v1 as placenames,
+};
+use prost::Message as _;
+use secrecy::SecretString;
+use sqlx::AnyConnection;
+use time::macros::date;
+use tokio::sync::watch;
+use tonic::{Code, transport::Channel};
+use tonic_types::StatusExt as _;
+
+pub const PSEUDONYM_KEY: &str = "assistance-test-pseudonym-key-32-bytes!!";
+
+pub const LIAONING: &str = "210000000000";
+pub const BENXI_CITY: &str = "210500000000";
+/// 平山区 and two of its subdistricts.
+pub const PINGSHAN: &str = "210502000000";
+pub const PINGSHAN_STREET: &str = "210502001000";
+pub const DONGMING_STREET: &str = "210502002000";
+/// 溪湖区 and one of its subdistricts.
+pub const XIHU: &str = "210503000000";
+pub const HEXI_STREET: &str = "210503001000";
+/// 桓仁满族自治县 and the town that absorbed a township of 本溪满族自治县.
+pub const HUANREN: &str = "210522000000";
+pub const MERGED_SUCCESSOR: &str = "210522101000";
+/// A township of 本溪满族自治县 merged into [`MERGED_SUCCESSOR`] (in another county) on
+/// [`ADJUSTED_ON`].
+pub const MERGED_OLD: &str = "210521100000";
+/// A township of 溪湖区 split into [`SPLIT_SUCCESSORS`] on [`ADJUSTED_ON`].
+pub const SPLIT_OLD: &str = "210503100000";
+pub const SPLIT_SUCCESSORS: [&str; 2] = ["210503101000", "210503102000"];
+/// The day the adjustments took effect.
+pub const ADJUSTED_ON: time::Date = date!(2024 - 01 - 01);
+
+/// A household of three in 平山区: a man born 1985-03-01, his wife born 1987-06-15 and their
+/// son born 2015-09-01 (a minor, who signs no authorization).
+pub const HUSBAND: &str = "210502198503010012";
+pub const WIFE: &str = "210502198706150023";
+pub const SON: &str = "210502201509010034";
+/// A couple in 平山区 (born 1970 and 1972).
+pub const OLD_MAN: &str = "210502197001010050";
+pub const OLD_WOMAN: &str = "210502197202020060";
+/// A couple registered in 本溪满族自治县 (born 1980 and 1982).
+pub const RURAL_MAN: &str = "210521198001010070";
+pub const RURAL_WOMAN: &str = "210521198202020080";
+/// A couple registered in 溪湖区 (born 1975 and 1977).
+pub const XIHU_MAN: &str = "210503197505050095";
+pub const XIHU_WOMAN: &str = "210503197707070000";
+/// Two more adults of 明山区.
+pub const MINGSHAN_MAN: &str = "210504199001010116";
+pub const MINGSHAN_WOMAN: &str = "210504199202020222";
+
+/// Every citizen id the tests use (none may show outside a payload).
+pub const EVERY_CITIZEN: [&str; 13] = [
+    HUSBAND,
+    WIFE,
+    SON,
+    OLD_MAN,
+    OLD_WOMAN,
+    RURAL_MAN,
+    RURAL_WOMAN,
+    XIHU_MAN,
+    XIHU_WOMAN,
+    MINGSHAN_MAN,
+    MINGSHAN_WOMAN,
+    "21052219880808013X",
+    "210522198909090249",
+];
+
+/// The day the tests start on: a Monday, a week before the National Day holiday
+/// (2025-10-01 to 2025-10-08, with 2025-09-28 and 2025-10-11 working days).
+pub const FIRST_DAY: time::Date = date!(2025 - 09 - 22);
+
+pub type Client = AssistanceServiceClient<Channel>;
+
+/// The divisions the place-names stand-in records: Benxi's city, its six counties and a few
+/// townships, each `(code, name, level, parent)`.
+const DIVISIONS: [(&str, &str, common::RegionLevel, &str); 19] = [
+    (BENXI_CITY, "本溪市", common::RegionLevel::City, LIAONING),
+    (PINGSHAN, "平山区", common::RegionLevel::County, BENXI_CITY),
+    (XIHU, "溪湖区", common::RegionLevel::County, BENXI_CITY),
+    (
+        "210504000000",
+        "明山区",
+        common::RegionLevel::County,
+        BENXI_CITY,
+    ),
+    (
+        "210505000000",
+        "南芬区",
+        common::RegionLevel::County,
+        BENXI_CITY,
+    ),
+    (
+        "210521000000",
+        "本溪满族自治县",
+        common::RegionLevel::County,
+        BENXI_CITY,
+    ),
+    (
+        HUANREN,
+        "桓仁满族自治县",
+        common::RegionLevel::County,
+        BENXI_CITY,
+    ),
+    (
+        PINGSHAN_STREET,
+        "平山街道",
+        common::RegionLevel::Township,
+        PINGSHAN,
+    ),
+    (
+        DONGMING_STREET,
+        "东明街道",
+        common::RegionLevel::Township,
+        PINGSHAN,
+    ),
+    (HEXI_STREET, "河西街道", common::RegionLevel::Township, XIHU),
+    (
+        "210504001000",
+        "新明街道",
+        common::RegionLevel::Township,
+        "210504000000",
+    ),
+    (
+        "210505001000",
+        "铁山街道",
+        common::RegionLevel::Township,
+        "210505000000",
+    ),
+    (
+        "210521001000",
+        "小市镇",
+        common::RegionLevel::Township,
+        "210521000000",
+    ),
+    (
+        MERGED_OLD,
+        "草河掌镇",
+        common::RegionLevel::Township,
+        "210521000000",
+    ),
+    (
+        MERGED_SUCCESSOR,
+        "二棚甸子镇",
+        common::RegionLevel::Township,
+        HUANREN,
+    ),
+    (
+        "210522001000",
+        "桓仁镇",
+        common::RegionLevel::Township,
+        HUANREN,
+    ),
+    (SPLIT_OLD, "火连寨镇", common::RegionLevel::Township, XIHU),
+    (
+        SPLIT_SUCCESSORS[0],
+        "火连寨东镇",
+        common::RegionLevel::Township,
+        XIHU,
+    ),
+    (
+        SPLIT_SUCCESSORS[1],
+        "火连寨西镇",
+        common::RegionLevel::Township,
+        XIHU,
+    ),
+];
+
+/// Plays the place-names service: at its first start, its store receives the
+/// `minzheng.placenames.v1.DivisionRecorded` events of [`DIVISIONS`] (valid from 2020-01-01)
+/// and, for the adjustments of [`ADJUSTED_ON`], `DivisionSuperseded` events of a township merged
+/// into a town of another county ([`MERGED_OLD`]) and of one split in two ([`SPLIT_OLD`]). Its
+/// relay publishes them when distributed; they are fed in process when embedded.
+#[derive(Debug, Clone, Copy)]
+pub struct PlaceNamesStandIn;
+
+impl PlaceNamesStandIn {
+    fn events() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+        let mut events: Vec<(&str, &str, Vec<u8>)> = DIVISIONS
+            .iter()
+            .map(|(code, name, level, parent)| {
+                let recorded = placenames::DivisionRecorded {
+                    code: region(code),
+                    name: (*name).to_owned(),
+                    level: (*level).into(),
+                    parent: region(parent),
+                    valid_from: day(date!(2020 - 01 - 01)),
+                    adjustment_id: String::new(),
+                };
+                (
+                    *code,
+                    "minzheng.placenames.v1.DivisionRecorded",
+                    recorded.encode_to_vec(),
+                )
+            })
+            .collect();
+        for (code, successors, adjustment) in [
+            (MERGED_OLD, vec![MERGED_SUCCESSOR], "BX-2023-merge"),
+            (SPLIT_OLD, SPLIT_SUCCESSORS.to_vec(), "BX-2023-split"),
+        ] {
+            let superseded = placenames::DivisionSuperseded {
+                code: region(code),
+                successors: successors.into_iter().filter_map(region).collect(),
+                valid_to: day(ADJUSTED_ON),
+                adjustment_id: adjustment.to_owned(),
+            };
+            events.push((
+                code,
+                "minzheng.placenames.v1.DivisionSuperseded",
+                superseded.encode_to_vec(),
+            ));
+        }
+        events
+    }
+}
+
+#[async_trait]
+impl ServiceModule for PlaceNamesStandIn {
+    fn name(&self) -> &'static str {
+        "placenames"
+    }
+
+    async fn start(
+        &self,
+        context: &ServiceContext,
+        server: ServerBuilder,
+    ) -> anyhow::Result<ServerBuilder> {
+        // Written once: a restart finds the streams there.
+        if context
+            .store()
+            .stream_version(&StreamId::new("division", BENXI_CITY)?)
+            .await?
+            > 0
+        {
+            return Ok(server);
+        }
+        for (code, event_type, payload) in Self::events() {
+            context
+                .store()
+                .append(AppendRequest {
+                    stream: StreamId::new("division", code)?,
+                    expected: ExpectedVersion::Any,
+                    events: vec![NewEvent::new(event_type, 1, payload)],
+                    metadata: Metadata::default(),
+                })
+                .await?;
+        }
+        Ok(server)
+    }
+}
+
+/// What the data-sharing stand-in answers: each citizen's verified monthly incomes (fen), and
+/// the households (named by any member) it leaves unanswered.
+#[derive(Debug, Default)]
+pub struct Answers {
+    incomes: HashMap<String, Vec<i64>>,
+    silent: HashSet<String>,
+}
+
+/// The answers a test configures, shared with the stand-in; and a gate the stand-in waits at
+/// before answering (open unless the test holds it).
+#[derive(Debug, Clone)]
+pub struct Verifications {
+    answers: Arc<Mutex<Answers>>,
+    open: Arc<watch::Sender<bool>>,
+}
+
+impl Default for Verifications {
+    fn default() -> Self {
+        Self {
+            answers: Arc::default(),
+            open: Arc::new(watch::Sender::new(true)),
+        }
+    }
+}
+
+impl Verifications {
+    /// The stand-in answers nothing until [`Verifications::release`] (it waits: nothing is
+    /// lost, and a settle waits with it).
+    pub fn hold(&self) {
+        self.open.send_replace(false);
+    }
+
+    /// The stand-in answers again, what it held first.
+    pub fn release(&self) {
+        self.open.send_replace(true);
+    }
+
+    async fn opened(&self) {
+        let mut open = self.open.subscribe();
+        // The sender lives as long as `self`.
+        let _ = open.wait_for(|open| *open).await;
+    }
+
+    /// `citizen` earns `fen` a month (one more income record each call).
+    pub fn income(&self, citizen: &str, fen: i64) {
+        self.lock()
+            .incomes
+            .entry(citizen.to_owned())
+            .or_default()
+            .push(fen);
+    }
+
+    /// Requests naming `citizen` are never answered.
+    pub fn never_answer(&self, citizen: &str) {
+        self.lock().silent.insert(citizen.to_owned());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Answers> {
+        self.answers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The result for `request`, or `None` when its household is not to be answered.
+    fn answer(
+        &self,
+        request: &pb::VerificationRequested,
+    ) -> Option<datasharing::HouseholdVerificationCompleted> {
+        let answers = self.lock();
+        let members: Vec<&str> = request
+            .members
+            .iter()
+            .map(|m| m.citizen_id.as_str())
+            .collect();
+        if members.iter().any(|m| answers.silent.contains(*m)) {
+            return None;
+        }
+        let incomes: Vec<datasharing::VerifiedIncomeItem> = members
+            .iter()
+            .flat_map(|member| {
+                answers
+                    .incomes
+                    .get(*member)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(move |(n, fen)| datasharing::VerifiedIncomeItem {
+                        member: citizen(member),
+                        kind: "WAGES".to_owned(),
+                        monthly: Some(common::Money { fen: *fen }),
+                        source: Some(datasharing::SourceRecord {
+                            agency: "人社".to_owned(),
+                            record_id: format!("RS-{}-{n}", request.request_id),
+                            as_of: request.requested_on,
+                        }),
+                    })
+            })
+            .collect();
+        let total: i64 = incomes
+            .iter()
+            .filter_map(|i| i.monthly.as_ref())
+            .map(|m| m.fen)
+            .sum();
+        let size = u32::try_from(members.len()).unwrap_or(u32::MAX);
+        Some(datasharing::HouseholdVerificationCompleted {
+            request_id: request.request_id.clone(),
+            case_id: request.case_id.clone(),
+            verified_on: request.requested_on,
+            total_monthly_income: Some(common::Money { fen: total }),
+            per_capita_monthly_income: Some(common::Money {
+                fen: total / i64::from(size.max(1)),
+            }),
+            incomes,
+            assets: vec![],
+            flags: vec![],
+            household_size: size,
+        })
+    }
+}
+
+/// Plays the data-sharing service: a consumer of the assistance service's events that answers
+/// every `minzheng.assistance.v1.VerificationRequested` by appending
+/// `minzheng.datasharing.v1.HouseholdVerificationCompleted` to its own store (stream
+/// `verification-<request_id>`), with the incomes the test configured. So the contract runs
+/// through the real bus both ways (JetStream: it is hosted distributed only, see
+/// [`embedded`]).
+#[derive(Debug, Clone, Default)]
+pub struct DataSharingStandIn {
+    pub answers: Verifications,
+}
+
+#[async_trait]
+impl ServiceModule for DataSharingStandIn {
+    fn name(&self) -> &'static str {
+        "datasharing"
+    }
+
+    async fn start(
+        &self,
+        context: &ServiceContext,
+        server: ServerBuilder,
+    ) -> anyhow::Result<ServerBuilder> {
+        context.spawn_consumer(
+            "assistance",
+            Arc::new(Verifier {
+                store: context.store().clone(),
+                answers: self.answers.clone(),
+            }),
+        )?;
+        Ok(server)
+    }
+}
+
+/// The stand-in's consumer of the assistance events.
+#[derive(Debug)]
+struct Verifier {
+    store: SharedStore,
+    answers: Verifications,
+}
+
+#[async_trait]
+impl minzheng_bus::Projection for Verifier {
+    fn name(&self) -> &str {
+        "datasharing-verifier"
+    }
+
+    async fn apply(&self, _tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()> {
+        if event.event_type != "minzheng.assistance.v1.VerificationRequested" {
+            return Ok(());
+        }
+        let request = pb::VerificationRequested::decode(event.payload.clone())?;
+        self.answers.opened().await;
+        let Some(answer) = self.answers.answer(&request) else {
+            return Ok(());
+        };
+        let appended = self
+            .store
+            .append(AppendRequest {
+                stream: StreamId::new("verification", request.request_id.clone())?,
+                expected: ExpectedVersion::NoStream,
+                events: vec![NewEvent::new(
+                    "minzheng.datasharing.v1.HouseholdVerificationCompleted",
+                    1,
+                    answer.encode_to_vec(),
+                )],
+                metadata: Metadata::default(),
+            })
+            .await;
+        match appended {
+            // A redelivery: answered already.
+            Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// The assistance service with the Benxi seed (standards and holiday calendars), its audit
+/// pseudonyms keyed under the test key, today given by `clock`.
+pub fn assistance(clock: &FixedClock) -> Module {
+    Module::new(SecretString::from(PSEUDONYM_KEY))
+        .with_clock(Arc::new(clock.clone()))
+        .with_seed(Seed::benxi())
+}
+
+/// A host of the assistance service beside its stand-ins, settled, on a clock at
+/// [`FIRST_DAY`], with the data-sharing stand-in's answers.
+pub struct Hosted {
+    pub host: TestHost,
+    pub client: Client,
+    pub clock: FixedClock,
+    pub answers: Verifications,
+}
+
+/// The assistance service embedded beside the place-names stand-in, settled (the divisions are
+/// known). No data-sharing stand-in: verification requests wait (in one process a consumer
+/// cannot append to its own SQLite store while its transaction holds the write lock, so
+/// verification results are not recorded embedded; the tests of results run distributed).
+pub async fn embedded() -> Hosted {
+    let clock = FixedClock::new(FIRST_DAY);
+    let (host, client) = start(
+        TestHost::embedded()
+            .service(PlaceNamesStandIn)
+            .service(assistance(&clock)),
+    )
+    .await;
+    Hosted {
+        host,
+        client,
+        clock,
+        answers: Verifications::default(),
+    }
+}
+
+/// The assistance service and both stand-ins distributed (PostgreSQL and NATS JetStream),
+/// settled: the divisions are known, and verification requests are answered through the bus.
+pub async fn distributed() -> Hosted {
+    let clock = FixedClock::new(FIRST_DAY);
+    let answers = Verifications::default();
+    let (host, client) = start(hosted(TestHost::distributed(), &clock, &answers)).await;
+    Hosted {
+        host,
+        client,
+        clock,
+        answers,
+    }
+}
+
+/// `builder` with the place-names stand-in, the data-sharing stand-in answering `answers`, and
+/// the assistance service on `clock`.
+pub fn hosted(
+    builder: TestHostBuilder,
+    clock: &FixedClock,
+    answers: &Verifications,
+) -> TestHostBuilder {
+    builder
+        .service(PlaceNamesStandIn)
+        .service(DataSharingStandIn {
+            answers: answers.clone(),
+        })
+        .service(assistance(clock))
+}
+
+/// Starts `services` and settles them (the divisions are projected).
+pub async fn start(services: TestHostBuilder) -> (TestHost, Client) {
+    let host = services.start().await;
+    host.settle().await;
+    let client = client(&host).await;
+    (host, client)
+}
+
+pub async fn client(host: &TestHost) -> Client {
+    AssistanceServiceClient::new(host.channel("assistance").await)
+}
+
+pub fn region(digits: &str) -> Option<common::RegionCode> {
+    Some(common::RegionCode {
+        code: digits.to_owned(),
+    })
+}
+
+pub fn day(d: time::Date) -> Option<common::Date> {
+    Some(d.into())
+}
+
+pub fn citizen(number: &str) -> Option<common::CitizenRef> {
+    Some(common::CitizenRef {
+        citizen_id: number.to_owned(),
+    })
+}
+
+pub fn yuan(fen: i64) -> Option<common::Money> {
+    Some(common::Money { fen })
+}
+
+pub fn metadata() -> Option<common::CommandMetadata> {
+    Some(common::CommandMetadata {
+        idempotency_key: uuid::Uuid::now_v7().to_string(),
+        correlation_id: String::new(),
+    })
+}
+
+/// Read-your-writes of `result`.
+pub fn after(result: &Option<common::CommandResult>) -> Option<common::ReadOptions> {
+    Some(common::ReadOptions {
+        min_position: result.as_ref().map_or(0, |r| r.position),
+    })
+}
+
+/// A caseworker of `township`.
+pub fn caseworker(township: &str) -> String {
+    token(&[Role::Caseworker], &[township])
+}
+
+/// An approver of `county`.
+pub fn approver(county: &str) -> String {
+    token(&[Role::Approver], &[county])
+}
+
+/// An auditor of `region`.
+pub fn auditor(region: &str) -> String {
+    token(&[Role::Auditor], &[region])
+}
+
+/// A member of a household.
+pub fn member(number: &str, name: &str, relation: pb::Relation) -> pb::HouseholdMember {
+    pb::HouseholdMember {
+        citizen: citizen(number),
+        name: name.to_owned(),
+        relation: relation.into(),
+        seriously_ill: false,
+        severely_disabled: false,
+        work_capacity: pb::WorkCapacity::Full.into(),
+        self_care: pb::SelfCareLevel::Able.into(),
+    }
+}
+
+/// `number`'s authorization of every data class, signed a week before [`FIRST_DAY`], valid
+/// for a year.
+pub fn authorization(number: &str) -> pb::Authorization {
+    pb::Authorization {
+        signed_by: citizen(number),
+        signed_on: day(date!(2025 - 09 - 15)),
+        data_classes: [
+            pb::DataClass::Income,
+            pb::DataClass::BankDeposits,
+            pb::DataClass::RealEstate,
+            pb::DataClass::Vehicles,
+            pb::DataClass::BusinessRegistration,
+            pb::DataClass::Tax,
+            pb::DataClass::SocialInsurance,
+            pb::DataClass::HousingFund,
+            pb::DataClass::Securities,
+        ]
+        .into_iter()
+        .map(i32::from)
+        .collect(),
+        expires_on: day(date!(2026 - 09 - 14)),
+    }
+}
+
+/// A dibao application of an urban household registered in `division`, received at `window`:
+/// `adults` (the first the applicant, the second the spouse) and `children`, each adult's
+/// authorization signed.
+pub fn dibao(
+    division: &str,
+    window: &str,
+    adults: &[&str],
+    children: &[&str],
+) -> pb::SubmitApplicationRequest {
+    let mut members = Vec::new();
+    for (n, adult) in adults.iter().enumerate() {
+        let relation = if n == 0 {
+            pb::Relation::Applicant
+        } else {
+            pb::Relation::Spouse
+        };
+        members.push(member(adult, "成员", relation));
+    }
+    for child in children {
+        members.push(member(child, "子女", pb::Relation::Child));
+    }
+    pb::SubmitApplicationRequest {
+        metadata: metadata(),
+        category: pb::AssistanceCategory::Dibao.into(),
+        registered_division: region(division),
+        window: region(window),
+        area: pb::ResidenceArea::Urban.into(),
+        applicant: citizen(adults[0]),
+        members,
+        incomes: vec![],
+        assets: vec![],
+        authorizations: adults.iter().map(|a| authorization(a)).collect(),
+        payment_account: "6222020000000000012".to_owned(),
+        ..Default::default()
+    }
+}
+
+/// The dibao application of the household of three (HUSBAND, WIFE, SON) of 平山街道, at its
+/// own window.
+pub fn family_of_three() -> pb::SubmitApplicationRequest {
+    dibao(PINGSHAN_STREET, PINGSHAN_STREET, &[HUSBAND, WIFE], &[SON])
+}
+
+/// Submits `request` as a caseworker of `window`.
+pub async fn submit(
+    client: &mut Client,
+    request: pb::SubmitApplicationRequest,
+) -> pb::SubmitApplicationResponse {
+    let window = request
+        .window
+        .as_ref()
+        .map(|w| w.code.clone())
+        .unwrap_or_default();
+    client
+        .submit_application(with_token(request, &caseworker(&window)))
+        .await
+        .expect("submitted")
+        .into_inner()
+}
+
+/// The case `id` as a caseworker of `township` reads it, after `read`.
+pub async fn get_case(
+    client: &mut Client,
+    id: &str,
+    township: &str,
+    read: Option<common::ReadOptions>,
+) -> pb::Case {
+    client
+        .get_case(with_token(
+            pb::GetCaseRequest {
+                case_id: id.to_owned(),
+                read,
+            },
+            &caseworker(township),
+        ))
+        .await
+        .expect("the case is read")
+        .into_inner()
+        .case
+        .expect("a case")
+}
+
+/// The township of 平山街道 reviews case `id` on today's date (the home visit today),
+/// recommending approval.
+pub async fn review(client: &mut Client, id: &str, today: time::Date) -> common::CommandResult {
+    client
+        .record_township_review(with_token(
+            pb::RecordTownshipReviewRequest {
+                metadata: metadata(),
+                case_id: id.to_owned(),
+                recommends_approval: true,
+                opinion: "入户调查属实，建议确认".to_owned(),
+                visited_on: day(today),
+            },
+            &caseworker(PINGSHAN_STREET),
+        ))
+        .await
+        .expect("reviewed")
+        .into_inner()
+        .result
+        .expect("a result")
+}
+
+/// 平山街道 posts case `id` for notice today.
+pub async fn post_notice(client: &mut Client, id: &str) -> pb::PostNoticeResponse {
+    client
+        .post_notice(with_token(
+            pb::PostNoticeRequest {
+                metadata: metadata(),
+                case_id: id.to_owned(),
+            },
+            &caseworker(PINGSHAN_STREET),
+        ))
+        .await
+        .expect("posted")
+        .into_inner()
+}
+
+/// 平山区's approver decides case `id`.
+pub async fn decide(
+    client: &mut Client,
+    id: &str,
+    decision: pb::Decision,
+    reason: &str,
+) -> Result<pb::DecideApplicationResponse, tonic::Status> {
+    client
+        .decide_application(with_token(
+            pb::DecideApplicationRequest {
+                metadata: metadata(),
+                case_id: id.to_owned(),
+                decision: decision.into(),
+                reason: reason.to_owned(),
+                amount: None,
+            },
+            &approver(PINGSHAN),
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// The rule of a FAILED_PRECONDITION refusal.
+pub fn refusal_rule(status: &tonic::Status) -> String {
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
+}
+
+/// The fields an INVALID_ARGUMENT status names.
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// HUSBAND's and WIFE's verified wages: 630.00 元 a month together (400.00 + 230.00).
+pub fn family_earns_630(answers: &Verifications) {
+    answers.income(HUSBAND, 40_000);
+    answers.income(WIFE, 23_000);
+}
+
+/// The family of three submitted on [`FIRST_DAY`] and verified (630.00 元), reviewed and posted
+/// for notice on the same day: returns the case id and the notice's answer.
+pub async fn family_in_notice(
+    client: &mut Client,
+    host: &TestHost,
+    answers: &Verifications,
+) -> (String, pb::PostNoticeResponse) {
+    family_earns_630(answers);
+    let submitted = submit(client, family_of_three()).await;
+    host.settle().await;
+    review(client, &submitted.case_id, FIRST_DAY).await;
+    let posted = post_notice(client, &submitted.case_id).await;
+    (submitted.case_id, posted)
+}
