@@ -56,13 +56,29 @@ pub trait TypedProjection: Send + Sync + 'static {
     fn name(&self) -> &str;
 
     /// Applies one event the contract lists inside `tx`, a transaction the consumer commits;
-    /// `recorded` carries its id, position and metadata.
+    /// `recorded` carries its id, position and metadata. Nothing by default (a projection whose
+    /// effects are all commands acts in [`TypedProjection::act`]).
     async fn apply(
         &self,
         tx: &mut AnyConnection,
         event: &<Self::Contract as Contract>::Event,
         recorded: &RecordedEvent,
-    ) -> anyhow::Result<()>;
+    ) -> anyhow::Result<()> {
+        let _ = (tx, event, recorded);
+        Ok(())
+    }
+
+    /// Runs the commands one event the contract lists causes on the consumer's own store,
+    /// outside the consumer's transaction and before it (see `minzheng_bus::Projection::act`):
+    /// idempotent, since it runs again for a redelivered event. Nothing by default.
+    async fn act(
+        &self,
+        event: &<Self::Contract as Contract>::Event,
+        recorded: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        let _ = (event, recorded);
+        Ok(())
+    }
 }
 
 /// A [`TypedProjection`] as the bus's raw projection: events the contract does not list are
@@ -89,6 +105,18 @@ impl<P: TypedProjection> minzheng_bus::Projection for Typed<P> {
             Some(decoded) => self.projection.apply(tx, &decoded, event).await,
             None => Ok(()),
         }
+    }
+
+    async fn act(&self, events: &[RecordedEvent]) -> anyhow::Result<()> {
+        for event in events {
+            // One that does not decode fails in `apply`, which parks it.
+            if let Ok(Some(decoded)) = P::Contract::decode(event) {
+                let span = minzheng_bus::event_span(self.projection.name(), event);
+                tracing::Instrument::instrument(self.projection.act(&decoded, event), span)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 }
 

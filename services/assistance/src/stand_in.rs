@@ -145,7 +145,22 @@ impl Projection for Answerer {
         "datasharing-stand-in"
     }
 
-    async fn apply(&self, _tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()> {
+    async fn apply(&self, _tx: &mut AnyConnection, _event: &RecordedEvent) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// Answers outside the consumer's transaction: the stand-in's store shares its database in
+    /// the embedded mode.
+    async fn act(&self, events: &[RecordedEvent]) -> anyhow::Result<()> {
+        for event in events {
+            self.answer_event(event).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Answerer {
+    async fn answer_event(&self, event: &RecordedEvent) -> anyhow::Result<()> {
         if event.event_type != assistance::VerificationRequested::full_name() {
             return Ok(());
         }

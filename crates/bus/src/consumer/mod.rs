@@ -58,6 +58,19 @@ pub trait Projection: Send + Sync + 'static {
     /// whole transaction back.
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()>;
 
+    /// Effects outside the consumer's transaction, run for a batch's events before it begins:
+    /// commands on the consumer's own event store. In the embedded mode that store shares the
+    /// consumer's SQLite database, whose single writer the transaction holds, so an append from
+    /// inside [`Projection::apply`] would wait on itself. An event is delivered again until its
+    /// transaction commits, and these effects run again for it (for an event already applied,
+    /// too): they must be idempotent — commands under an idempotency key derived from the
+    /// event's id, say. An error fails the batch as one from `apply` does (retried, then
+    /// parked).
+    async fn act(&self, events: &[RecordedEvent]) -> anyhow::Result<()> {
+        let _ = events;
+        Ok(())
+    }
+
     /// Applies a batch of new events inside `tx`. The default applies them one by one, each in
     /// a span continuing the trace the event was recorded in; an override that handles the batch
     /// in bulk should open those spans itself with [`event_span`].
@@ -338,6 +351,13 @@ impl Core {
         events: &[RecordedEvent],
         cursor: Option<(&str, Cursor)>,
     ) -> Result<Applied, ApplyError> {
+        self.projection.act(events).await.map_err(|error| {
+            if is_transient(&error) {
+                ApplyError::Unavailable(error)
+            } else {
+                ApplyError::Handler(error)
+            }
+        })?;
         let mut tx = self.db.begin().await.map_err(unavailable)?;
         let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
         let mut claimed = inbox::claim(&mut tx, self.name.as_str(), &ids)

@@ -75,7 +75,7 @@ impl TypedProjection for DivisionsProjection {
         &self,
         tx: &mut AnyConnection,
         event: &DivisionEvent,
-        recorded: &RecordedEvent,
+        _recorded: &RecordedEvent,
     ) -> anyhow::Result<()> {
         match event {
             DivisionEvent::Recorded { code, .. } => {
@@ -111,13 +111,24 @@ impl TypedProjection for DivisionsProjection {
                 .bind(adjustment_id)
                 .execute(&mut *tx)
                 .await?;
-                if code.level() == RegionLevel::Township {
-                    self.app
-                        .follow_adjustment(*code, successors, *valid_to, adjustment_id, recorded.id)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("cases of superseded {code}: {e}"))?;
-                }
             }
+        }
+        Ok(())
+    }
+
+    async fn act(&self, event: &DivisionEvent, recorded: &RecordedEvent) -> anyhow::Result<()> {
+        if let DivisionEvent::Superseded {
+            code,
+            successors,
+            valid_to,
+            adjustment_id,
+        } = event
+            && code.level() == RegionLevel::Township
+        {
+            self.app
+                .follow_adjustment(*code, successors, *valid_to, adjustment_id, recorded.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("cases of superseded {code}: {e}"))?;
         }
         Ok(())
     }

@@ -10,7 +10,6 @@ use async_trait::async_trait;
 use minzheng_eventstore::RecordedEvent;
 use minzheng_host::codec::TypedProjection;
 use minzheng_kit::aggregate::CommandContext;
-use sqlx::AnyConnection;
 
 use crate::{
     app::Assistance,
@@ -41,12 +40,7 @@ impl TypedProjection for HouseholdsProjection {
         CONSUMER
     }
 
-    async fn apply(
-        &self,
-        _tx: &mut AnyConnection,
-        event: &RegistryEvent,
-        recorded: &RecordedEvent,
-    ) -> anyhow::Result<()> {
+    async fn act(&self, event: &RegistryEvent, recorded: &RecordedEvent) -> anyhow::Result<()> {
         let context = |case: &crate::ids::CaseId| {
             CommandContext::new()
                 .with_idempotency_key(format!("civilregistry-{}-{case}", recorded.id))

@@ -15,7 +15,6 @@ use async_trait::async_trait;
 use minzheng_eventstore::RecordedEvent;
 use minzheng_host::codec::TypedProjection;
 use minzheng_kit::aggregate::CommandContext;
-use sqlx::AnyConnection;
 
 use crate::{
     app::Assistance,
@@ -48,12 +47,7 @@ impl TypedProjection for VerificationFeed {
         CONSUMER
     }
 
-    async fn apply(
-        &self,
-        _tx: &mut AnyConnection,
-        event: &SharedEvent,
-        recorded: &RecordedEvent,
-    ) -> anyhow::Result<()> {
+    async fn act(&self, event: &SharedEvent, recorded: &RecordedEvent) -> anyhow::Result<()> {
         match event {
             SharedEvent::Verified {
                 case_id,
