@@ -102,8 +102,8 @@ fn application() -> pb::SubmitApplicationRequest {
 
 /// The four services on one clock, the stand-in answering with the applicant's pension.
 fn services(builder: TestHostBuilder, clock: &FixedClock) -> TestHostBuilder {
-    let stand_in = DataSharingStandIn::new();
-    stand_in.set_income(APPLICANT, 40_000);
+    let stand_in = DataSharingStandIn::default();
+    stand_in.answers.income(APPLICANT, 40_000);
     builder
         .service(minzheng_placenames::Module::default().with_seed(minzheng_placenames::BENXI))
         .service(
@@ -166,7 +166,10 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
         .await
         .expect("submitted at the window")
         .into_inner();
-    assert!(submitted.case_id.starts_with("210502-DB-2026-"), "{submitted:?}");
+    assert!(
+        submitted.case_id.starts_with("210502-DB-2026-"),
+        "{submitted:?}"
+    );
     assert_eq!(
         submitted.verification_request_id,
         format!("{}-V1", submitted.case_id)
@@ -223,7 +226,10 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
         .into_inner();
     // (665.00 − 400.00 ÷ 2) × 2 = 665.00 × 2 − 400.00 = 930.00 元, from February.
     let calculation = decided.calculation.expect("a calculation");
-    assert_eq!(calculation.monthly_amount, Some(common::Money { fen: 93_000 }));
+    assert_eq!(
+        calculation.monthly_amount,
+        Some(common::Money { fen: 93_000 })
+    );
     submitted.case_id
 }
 
@@ -290,7 +296,11 @@ async fn assert_recomputed_for_the_one_left(clients: &mut Clients, case_id: &str
         .await
         .expect("explained")
         .into_inner();
-    assert_eq!(march.amount, Some(common::Money { fen: 26_500 }), "{march:?}");
+    assert_eq!(
+        march.amount,
+        Some(common::Money { fen: 26_500 }),
+        "{march:?}"
+    );
     let formula = march.calculation.expect("a calculation").formula;
     assert!(formula.contains("265.00"), "{formula}");
 }
@@ -346,7 +356,11 @@ async fn distributed_an_application_is_granted_and_a_death_waives_the_fee_and_re
             }
         }
         for number in [APPLICANT, WIFE] {
-            assert!(!visible.contains(number), "a citizen id in {}", message.subject);
+            assert!(
+                !visible.contains(number),
+                "a citizen id in {}",
+                message.subject
+            );
         }
         let event = message
             .subject
@@ -356,7 +370,10 @@ async fn distributed_an_application_is_granted_and_a_death_waives_the_fee_and_re
         if event == "benefit_recalculated" {
             let recalculated = pb::BenefitRecalculated::decode_from(&message.payload);
             assert_eq!(recalculated.effective_on, day(date!(2026 - 03 - 01)));
-            assert_eq!(recalculated.previous_amount, Some(common::Money { fen: 93_000 }));
+            assert_eq!(
+                recalculated.previous_amount,
+                Some(common::Money { fen: 93_000 })
+            );
         }
         seen.push(event);
     }

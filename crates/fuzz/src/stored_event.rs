@@ -31,9 +31,9 @@ pub fn run(data: &[u8]) {
     let Ok(event_type) = std::str::from_utf8(event_type) else {
         return;
     };
+    use minzheng_assistance as asst;
     use minzheng_civilregistry as cr;
     use minzheng_placenames as pn;
-    use minzheng_assistance as asst;
     if let Some(division) = round_trip::<pn::division::Event>(event_type, payload) {
         let decoded =
             PlaceNamesDivisions::decode_payload(event_type, SCHEMA_VERSION, &division.encode());

@@ -112,8 +112,7 @@ impl<P: TypedProjection> minzheng_bus::Projection for Typed<P> {
             // One that does not decode fails in `apply`, which parks it.
             if let Ok(Some(decoded)) = P::Contract::decode(event) {
                 let span = minzheng_bus::event_span(self.projection.name(), event);
-                tracing::Instrument::instrument(self.projection.act(&decoded, event), span)
-                    .await?;
+                tracing::Instrument::instrument(self.projection.act(&decoded, event), span).await?;
             }
         }
         Ok(())

@@ -4,12 +4,7 @@
 //! each `minzheng.assistance.v1.VerificationRequested` with a
 //! `minzheng.datasharing.v1.HouseholdVerificationCompleted` in its own store — which its relay
 //! publishes and this service consumes. The contract is exercised both ways; nothing of this
-//! service's own code is mocked.
-//!
-//! The verified incomes are what the test sets per citizen id ([`DataSharingStandIn::set_income`],
-//! none: zero); each comes with a source record. Requests for a household the test marked
-//! [`DataSharingStandIn::withhold`] get no answer (a verification that never arrives).
-//! Never hosted by `minzheng dev` or `minzheng assistance`.
+//! service's own code is mocked. Never hosted by `minzheng dev` or `minzheng assistance`.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -17,50 +12,146 @@ use std::{
 };
 
 use async_trait::async_trait;
-use minzheng_bus::Projection;
 use minzheng_eventstore::{
     AppendRequest, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SharedStore, StoreError,
     StreamId,
 };
 use minzheng_host::{ServiceContext, ServiceModule};
 use minzheng_kit::server::ServerBuilder;
-use minzheng_proto::{assistance::v1 as assistance, common::v1 as common, datasharing::v1 as pb};
+use minzheng_proto::{assistance::v1 as pb, common::v1 as common, datasharing::v1 as datasharing};
 use prost::{Message as _, Name as _};
 use sqlx::AnyConnection;
+use tokio::sync::watch;
 
-/// What the stand-in answers with.
+/// What the data-sharing stand-in answers: each citizen's verified monthly incomes (fen), and
+/// the households (named by any member) it leaves unanswered.
 #[derive(Debug, Default)]
-struct Answers {
-    /// Monthly income in fen per citizen id number.
-    incomes: HashMap<String, i64>,
-    /// Citizen id numbers whose households get no answer.
-    withheld: HashSet<String>,
+pub struct Answers {
+    incomes: HashMap<String, Vec<i64>>,
+    silent: HashSet<String>,
 }
 
-/// See the [module documentation](self).
-#[derive(Debug, Clone, Default)]
-pub struct DataSharingStandIn {
+/// The answers a test configures, shared with the stand-in; and a gate the stand-in waits at
+/// before answering (open unless the test holds it).
+#[derive(Debug, Clone)]
+pub struct Verifications {
     answers: Arc<Mutex<Answers>>,
+    open: Arc<watch::Sender<bool>>,
 }
 
-impl DataSharingStandIn {
-    pub fn new() -> Self {
-        Self::default()
+impl Default for Verifications {
+    fn default() -> Self {
+        Self {
+            answers: Arc::default(),
+            open: Arc::new(watch::Sender::new(true)),
+        }
+    }
+}
+
+impl Verifications {
+    /// The stand-in answers nothing until [`Verifications::release`] (it waits: nothing is
+    /// lost, and a settle waits with it).
+    pub fn hold(&self) {
+        self.open.send_replace(false);
     }
 
-    /// The verified monthly income of `citizen_id`, in fen.
-    pub fn set_income(&self, citizen_id: &str, fen: i64) {
-        self.answers().incomes.insert(citizen_id.to_owned(), fen);
+    /// The stand-in answers again, what it held first.
+    pub fn release(&self) {
+        self.open.send_replace(true);
     }
 
-    /// Leaves every request naming `citizen_id` unanswered.
-    pub fn withhold(&self, citizen_id: &str) {
-        self.answers().withheld.insert(citizen_id.to_owned());
+    async fn opened(&self) {
+        let mut open = self.open.subscribe();
+        // The sender lives as long as `self`.
+        let _ = open.wait_for(|open| *open).await;
     }
 
-    fn answers(&self) -> std::sync::MutexGuard<'_, Answers> {
+    /// `citizen` earns `fen` a month (one more income record each call).
+    pub fn income(&self, citizen: &str, fen: i64) {
+        self.lock()
+            .incomes
+            .entry(citizen.to_owned())
+            .or_default()
+            .push(fen);
+    }
+
+    /// Requests naming `citizen` are never answered.
+    pub fn never_answer(&self, citizen: &str) {
+        self.lock().silent.insert(citizen.to_owned());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Answers> {
         self.answers.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The result for `request`, or `None` when its household is not to be answered.
+    fn answer(
+        &self,
+        request: &pb::VerificationRequested,
+    ) -> Option<datasharing::HouseholdVerificationCompleted> {
+        let answers = self.lock();
+        let members: Vec<&str> = request
+            .members
+            .iter()
+            .map(|m| m.citizen_id.as_str())
+            .collect();
+        if members.iter().any(|m| answers.silent.contains(*m)) {
+            return None;
+        }
+        let incomes: Vec<datasharing::VerifiedIncomeItem> = members
+            .iter()
+            .flat_map(|member| {
+                answers
+                    .incomes
+                    .get(*member)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(move |(n, fen)| datasharing::VerifiedIncomeItem {
+                        member: Some(common::CitizenRef {
+                            citizen_id: (*member).to_owned(),
+                        }),
+                        kind: "WAGES".to_owned(),
+                        monthly: Some(common::Money { fen: *fen }),
+                        source: Some(datasharing::SourceRecord {
+                            agency: "人社".to_owned(),
+                            record_id: format!("RS-{}-{n}", request.request_id),
+                            as_of: request.requested_on,
+                        }),
+                    })
+            })
+            .collect();
+        let total: i64 = incomes
+            .iter()
+            .filter_map(|i| i.monthly.as_ref())
+            .map(|m| m.fen)
+            .sum();
+        let size = u32::try_from(members.len()).unwrap_or(u32::MAX);
+        Some(datasharing::HouseholdVerificationCompleted {
+            request_id: request.request_id.clone(),
+            case_id: request.case_id.clone(),
+            verified_on: request.requested_on,
+            total_monthly_income: Some(common::Money { fen: total }),
+            per_capita_monthly_income: Some(common::Money {
+                fen: total / i64::from(size.max(1)),
+            }),
+            incomes,
+            assets: vec![],
+            flags: vec![],
+            household_size: size,
+        })
+    }
+}
+
+/// Plays the data-sharing service: a consumer of the assistance service's events that answers
+/// every `minzheng.assistance.v1.VerificationRequested` by appending
+/// `minzheng.datasharing.v1.HouseholdVerificationCompleted` to its own store (stream
+/// `verification-<request_id>`), with the incomes the test configured. So the contract runs
+/// through the real bus both ways (JetStream when distributed, the stores' feeds when
+/// embedded).
+#[derive(Debug, Clone, Default)]
+pub struct DataSharingStandIn {
+    pub answers: Verifications,
 }
 
 #[async_trait]
@@ -76,7 +167,7 @@ impl ServiceModule for DataSharingStandIn {
     ) -> anyhow::Result<ServerBuilder> {
         context.spawn_consumer(
             "assistance",
-            Arc::new(Answerer {
+            Arc::new(Verifier {
                 store: context.store().clone(),
                 answers: self.answers.clone(),
             }),
@@ -85,104 +176,58 @@ impl ServiceModule for DataSharingStandIn {
     }
 }
 
-/// Answers verification requests.
-struct Answerer {
+/// The stand-in's consumer of the assistance events.
+#[derive(Debug)]
+struct Verifier {
     store: SharedStore,
-    answers: Arc<Mutex<Answers>>,
-}
-
-impl Answerer {
-    /// The result for `request`, or `None` when it is withheld.
-    fn answer(&self, request: &assistance::VerificationRequested) -> Option<pb::HouseholdVerificationCompleted> {
-        let answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
-        let members: Vec<&common::CitizenRef> = request.members.iter().collect();
-        if members
-            .iter()
-            .any(|m| answers.withheld.contains(&m.citizen_id))
-        {
-            return None;
-        }
-        let incomes: Vec<pb::VerifiedIncomeItem> = members
-            .iter()
-            .filter_map(|m| {
-                let fen = *answers.incomes.get(&m.citizen_id)?;
-                Some(pb::VerifiedIncomeItem {
-                    member: Some((*m).clone()),
-                    kind: "PENSION".to_owned(),
-                    monthly: Some(common::Money { fen }),
-                    source: Some(pb::SourceRecord {
-                        agency: "人社".to_owned(),
-                        record_id: format!("SI-{}", request.request_id),
-                        as_of: request.requested_on,
-                    }),
-                })
-            })
-            .collect();
-        let total: i64 = incomes
-            .iter()
-            .filter_map(|i| i.monthly.as_ref().map(|m| m.fen))
-            .sum();
-        let size = i64::try_from(members.len()).unwrap_or(1).max(1);
-        Some(pb::HouseholdVerificationCompleted {
-            request_id: request.request_id.clone(),
-            case_id: request.case_id.clone(),
-            verified_on: request.requested_on,
-            total_monthly_income: Some(common::Money { fen: total }),
-            per_capita_monthly_income: Some(common::Money {
-                fen: (total + size / 2) / size,
-            }),
-            incomes,
-            assets: Vec::new(),
-            flags: Vec::new(),
-            household_size: u32::try_from(members.len()).unwrap_or(u32::MAX),
-        })
-    }
+    answers: Verifications,
 }
 
 #[async_trait]
-impl Projection for Answerer {
+impl minzheng_bus::Projection for Verifier {
     fn name(&self) -> &str {
-        "datasharing-stand-in"
+        "datasharing-verifier"
     }
 
     async fn apply(&self, _tx: &mut AnyConnection, _event: &RecordedEvent) -> anyhow::Result<()> {
         Ok(())
     }
 
-    /// Answers outside the consumer's transaction: the stand-in's store shares its database in
-    /// the embedded mode.
+    /// Answers outside the consumer's transaction: in the embedded mode the stand-in's store
+    /// shares the database the transaction writes.
     async fn act(&self, events: &[RecordedEvent]) -> anyhow::Result<()> {
         for event in events {
-            self.answer_event(event).await?;
+            self.answer(event).await?;
         }
         Ok(())
     }
 }
 
-impl Answerer {
-    async fn answer_event(&self, event: &RecordedEvent) -> anyhow::Result<()> {
-        if event.event_type != assistance::VerificationRequested::full_name() {
+impl Verifier {
+    async fn answer(&self, event: &RecordedEvent) -> anyhow::Result<()> {
+        if event.event_type != pb::VerificationRequested::full_name() {
             return Ok(());
         }
-        let request = assistance::VerificationRequested::decode(event.payload.as_ref())?;
-        let Some(result) = self.answer(&request) else {
+        let request = pb::VerificationRequested::decode(event.payload.clone())?;
+        self.answers.opened().await;
+        let Some(answer) = self.answers.answer(&request) else {
             return Ok(());
         };
         let appended = self
             .store
             .append(AppendRequest {
-                stream: StreamId::new("verification", &request.request_id)?,
+                stream: StreamId::new("verification", request.request_id.clone())?,
                 expected: ExpectedVersion::NoStream,
                 events: vec![NewEvent::new(
-                    pb::HouseholdVerificationCompleted::full_name(),
+                    datasharing::HouseholdVerificationCompleted::full_name(),
                     1,
-                    result.encode_to_vec(),
+                    answer.encode_to_vec(),
                 )],
                 metadata: Metadata::default(),
             })
             .await;
         match appended {
-            // A redelivered request was answered already.
+            // A redelivery: answered already.
             Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
             Err(error) => Err(error.into()),
         }

@@ -615,7 +615,9 @@ impl FromMessage<pb::AssistanceGranted> for case::Granted {
         let category = match category_from_pb(d, "category", m.category)? {
             Category::Dibao if m.single_person => Category::SinglePerson,
             // A one-off payment to a household already in assistance is never a grant.
-            Category::Heating => return Err(d.invalid("category: heating assistance is never granted")),
+            Category::Heating => {
+                return Err(d.invalid("category: heating assistance is never granted"));
+            }
             other => other,
         };
         Ok(Self {

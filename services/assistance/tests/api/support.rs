@@ -3,17 +3,11 @@
 //! tokens, request builders, and the steps several tests go through (an application submitted,
 //! reviewed, posted and decided).
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::{Arc, Mutex, PoisonError},
-};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use minzheng_assistance::{Module, module::Seed};
-use minzheng_eventstore::{
-    AppendRequest, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SharedStore, StoreError,
-    StreamId,
-};
+use minzheng_eventstore::{AppendRequest, ExpectedVersion, Metadata, NewEvent, StreamId};
 use minzheng_host::{
     ServiceContext, ServiceModule,
     testing::{TestHost, TestHostBuilder, token, with_token},
@@ -22,14 +16,11 @@ use minzheng_kit::{auth::Role, clock::FixedClock, server::ServerBuilder};
 use minzheng_proto::{
     assistance::v1::{self as pb, assistance_service_client::AssistanceServiceClient},
     common::v1 as common,
-    datasharing::v1 as datasharing,
     placenames::v1 as placenames,
 };
 use prost::Message as _;
 use secrecy::SecretString;
-use sqlx::AnyConnection;
 use time::macros::date;
-use tokio::sync::watch;
 use tonic::{Code, transport::Channel};
 use tonic_types::StatusExt as _;
 
@@ -274,199 +265,7 @@ impl ServiceModule for PlaceNamesStandIn {
     }
 }
 
-/// What the data-sharing stand-in answers: each citizen's verified monthly incomes (fen), and
-/// the households (named by any member) it leaves unanswered.
-#[derive(Debug, Default)]
-pub struct Answers {
-    incomes: HashMap<String, Vec<i64>>,
-    silent: HashSet<String>,
-}
-
-/// The answers a test configures, shared with the stand-in; and a gate the stand-in waits at
-/// before answering (open unless the test holds it).
-#[derive(Debug, Clone)]
-pub struct Verifications {
-    answers: Arc<Mutex<Answers>>,
-    open: Arc<watch::Sender<bool>>,
-}
-
-impl Default for Verifications {
-    fn default() -> Self {
-        Self {
-            answers: Arc::default(),
-            open: Arc::new(watch::Sender::new(true)),
-        }
-    }
-}
-
-impl Verifications {
-    /// The stand-in answers nothing until [`Verifications::release`] (it waits: nothing is
-    /// lost, and a settle waits with it).
-    pub fn hold(&self) {
-        self.open.send_replace(false);
-    }
-
-    /// The stand-in answers again, what it held first.
-    pub fn release(&self) {
-        self.open.send_replace(true);
-    }
-
-    async fn opened(&self) {
-        let mut open = self.open.subscribe();
-        // The sender lives as long as `self`.
-        let _ = open.wait_for(|open| *open).await;
-    }
-
-    /// `citizen` earns `fen` a month (one more income record each call).
-    pub fn income(&self, citizen: &str, fen: i64) {
-        self.lock()
-            .incomes
-            .entry(citizen.to_owned())
-            .or_default()
-            .push(fen);
-    }
-
-    /// Requests naming `citizen` are never answered.
-    pub fn never_answer(&self, citizen: &str) {
-        self.lock().silent.insert(citizen.to_owned());
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Answers> {
-        self.answers.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The result for `request`, or `None` when its household is not to be answered.
-    fn answer(
-        &self,
-        request: &pb::VerificationRequested,
-    ) -> Option<datasharing::HouseholdVerificationCompleted> {
-        let answers = self.lock();
-        let members: Vec<&str> = request
-            .members
-            .iter()
-            .map(|m| m.citizen_id.as_str())
-            .collect();
-        if members.iter().any(|m| answers.silent.contains(*m)) {
-            return None;
-        }
-        let incomes: Vec<datasharing::VerifiedIncomeItem> = members
-            .iter()
-            .flat_map(|member| {
-                answers
-                    .incomes
-                    .get(*member)
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                    .map(move |(n, fen)| datasharing::VerifiedIncomeItem {
-                        member: citizen(member),
-                        kind: "WAGES".to_owned(),
-                        monthly: Some(common::Money { fen: *fen }),
-                        source: Some(datasharing::SourceRecord {
-                            agency: "人社".to_owned(),
-                            record_id: format!("RS-{}-{n}", request.request_id),
-                            as_of: request.requested_on,
-                        }),
-                    })
-            })
-            .collect();
-        let total: i64 = incomes
-            .iter()
-            .filter_map(|i| i.monthly.as_ref())
-            .map(|m| m.fen)
-            .sum();
-        let size = u32::try_from(members.len()).unwrap_or(u32::MAX);
-        Some(datasharing::HouseholdVerificationCompleted {
-            request_id: request.request_id.clone(),
-            case_id: request.case_id.clone(),
-            verified_on: request.requested_on,
-            total_monthly_income: Some(common::Money { fen: total }),
-            per_capita_monthly_income: Some(common::Money {
-                fen: total / i64::from(size.max(1)),
-            }),
-            incomes,
-            assets: vec![],
-            flags: vec![],
-            household_size: size,
-        })
-    }
-}
-
-/// Plays the data-sharing service: a consumer of the assistance service's events that answers
-/// every `minzheng.assistance.v1.VerificationRequested` by appending
-/// `minzheng.datasharing.v1.HouseholdVerificationCompleted` to its own store (stream
-/// `verification-<request_id>`), with the incomes the test configured. So the contract runs
-/// through the real bus both ways (JetStream: it is hosted distributed only, see
-/// [`embedded`]).
-#[derive(Debug, Clone, Default)]
-pub struct DataSharingStandIn {
-    pub answers: Verifications,
-}
-
-#[async_trait]
-impl ServiceModule for DataSharingStandIn {
-    fn name(&self) -> &'static str {
-        "datasharing"
-    }
-
-    async fn start(
-        &self,
-        context: &ServiceContext,
-        server: ServerBuilder,
-    ) -> anyhow::Result<ServerBuilder> {
-        context.spawn_consumer(
-            "assistance",
-            Arc::new(Verifier {
-                store: context.store().clone(),
-                answers: self.answers.clone(),
-            }),
-        )?;
-        Ok(server)
-    }
-}
-
-/// The stand-in's consumer of the assistance events.
-#[derive(Debug)]
-struct Verifier {
-    store: SharedStore,
-    answers: Verifications,
-}
-
-#[async_trait]
-impl minzheng_bus::Projection for Verifier {
-    fn name(&self) -> &str {
-        "datasharing-verifier"
-    }
-
-    async fn apply(&self, _tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()> {
-        if event.event_type != "minzheng.assistance.v1.VerificationRequested" {
-            return Ok(());
-        }
-        let request = pb::VerificationRequested::decode(event.payload.clone())?;
-        self.answers.opened().await;
-        let Some(answer) = self.answers.answer(&request) else {
-            return Ok(());
-        };
-        let appended = self
-            .store
-            .append(AppendRequest {
-                stream: StreamId::new("verification", request.request_id.clone())?,
-                expected: ExpectedVersion::NoStream,
-                events: vec![NewEvent::new(
-                    "minzheng.datasharing.v1.HouseholdVerificationCompleted",
-                    1,
-                    answer.encode_to_vec(),
-                )],
-                metadata: Metadata::default(),
-            })
-            .await;
-        match appended {
-            // A redelivery: answered already.
-            Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
-            Err(error) => Err(error.into()),
-        }
-    }
-}
+pub use minzheng_assistance::stand_in::{DataSharingStandIn, Verifications};
 
 /// The assistance service with the Benxi seed (standards and holiday calendars), its audit
 /// pseudonyms keyed under the test key, today given by `clock`.
