@@ -63,6 +63,8 @@ impl TypedProjection for VerificationFeed {
                         anyhow::anyhow!("verification result for case {case_id}: {error}")
                     })?;
             }
+            // Alerts are the referrals feed's (`super::referrals`).
+            SharedEvent::AlertRaised(_) => {}
         }
         Ok(())
     }
