@@ -124,14 +124,15 @@ impl CaseFacts {
         ) {
             return None;
         }
-        // The household counted as the decision counts it: every member of the application's
-        // household, or those covered now when the household changed since.
-        let counted = if case.members.is_empty() {
-            application.household.members.len()
-        } else {
-            case.members.len().max(application.household.members.len())
-        };
-        let size = HouseholdSize::new(u32::try_from(counted).unwrap_or(0));
+        // The household counted as the last calculation counted it (a review after a death
+        // counts fewer), else every member of the application's household, as a decision does.
+        let counted = case
+            .amounts
+            .last()
+            .map(|a| a.calculation.inputs.size)
+            .filter(|size| *size > 0)
+            .unwrap_or_else(|| u32::try_from(application.household.members.len()).unwrap_or(0));
+        let size = HouseholdSize::new(counted);
         let verified = case.verification.as_ref().and_then(|v| {
             Some((
                 Figures {
