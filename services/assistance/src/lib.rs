@@ -21,6 +21,12 @@
 //! - [`payments`]: planning a month's payment lines from the entitlements in force (资金发放).
 //! - [`cycle`]: a county's monthly payment cycle: generated, approved, exported, settled.
 //! - [`bank_file`]: the CSV files exchanged with the paying bank (`docs/bank-file.md`).
+//! - [`referral`]: a proactive-discovery referral from a household alert (主动发现线索, stream
+//!   `referral-<alert_id>`), and what the township's caseworker did.
+//! - [`monitoring`]: the county's monitoring list (困难家庭基本信息数据库): who is just above or
+//!   near the line, who is named by an open alert.
+//! - [`indicators`]: the plan's indicators (the urban/rural standard ratio, townships with a
+//!   reserve fund) and the recipients by category, as arithmetic.
 //!
 //! Around it:
 //!
@@ -42,8 +48,11 @@ pub mod cycle;
 pub mod fund;
 pub mod household;
 pub mod ids;
+pub mod indicators;
+pub mod monitoring;
 pub mod payments;
 pub mod policy;
+pub mod referral;
 
 pub use module::{Module, Settings};
 

@@ -1,6 +1,6 @@
 //! How a host runs the assistance service: its settings, its tables, the consumers of the
-//! place-names divisions and the data-sharing verification results, the read model, and the
-//! RPCs. In `minzheng dev` it also seeds Benxi's end-2020 standards and the official holiday
+//! place-names divisions and the data-sharing verification results and household alerts, the
+//! read model, and the RPCs. In `minzheng dev` it also seeds Benxi's end-2020 standards and the official holiday
 //! calendars.
 
 use std::sync::Arc;
@@ -19,11 +19,15 @@ use minzheng_types::RegionCode;
 use secrecy::SecretString;
 
 use crate::{
-    app::{Assistance, Deadlines},
+    app::{
+        Assistance, Deadlines,
+        monitoring::{Monitoring, MonitoringSettings},
+    },
     calendar::{self, HolidayCalendar},
     grpc::AssistanceApi,
     ids::CalendarYear,
     policy::{self, Policy},
+    projections::referrals::AlertFeed,
     projections::verifications::VerificationFeed,
     projections::{
         divisions::{self, Divisions, DivisionsProjection},
@@ -59,6 +63,10 @@ pub struct Settings {
     pub pseudonym_key: Option<SecretString>,
     /// Working days each step may take (`MZ_ASSISTANCE__DEADLINES__DECISION=30`, …).
     pub deadlines: Deadlines,
+    /// Monitoring: the working days to act on an alert, the monitoring list's thresholds
+    /// (`MZ_ASSISTANCE__MONITORING__REFERRAL_DEADLINE_WORKING_DAYS=5`, `…__NEAR_LINE_PERCENT=10`,
+    /// `…__DEFAULT_LOW_INCOME_PERMILLE=1500`).
+    pub monitoring: MonitoringSettings,
 }
 
 /// What `minzheng dev` seeds: standards for these counties, and the holiday calendars.
@@ -254,6 +262,18 @@ impl ServiceModule for Module {
                 "verification results are not followed; verification requests wait"
             ),
         }
+        let monitoring = Monitoring::new(app.clone(), settings.monitoring);
+        match context.spawn_consumer(
+            DATASHARING,
+            Arc::new(Typed::new(AlertFeed::new(monitoring.clone()))),
+        ) {
+            Ok(()) => {}
+            // Embedded without the data-sharing service: no alert arrives.
+            Err(error) => tracing::info!(
+                error = %format!("{error:#}"),
+                "household alerts are not followed; no referral is recorded"
+            ),
+        }
 
         let token = context.shutdown_token();
         let follower = app.view().clone().follow(None, token);
@@ -262,6 +282,10 @@ impl ServiceModule for Module {
             Ok(())
         });
         let audit = context.audit_log(self.clock.clone());
-        Ok(server.add_service(AssistanceApi::new(app, audit).into_server()))
+        Ok(server.add_service(
+            AssistanceApi::new(app, audit)
+                .with_monitoring(monitoring)
+                .into_server(),
+        ))
     }
 }

@@ -7,10 +7,12 @@
 //! - [`deadlines`]: each step's deadline in working days, and the overdue list;
 //! - [`temporary`]: temporary assistance at the window: the reserve fund, payment at once;
 //! - [`standards`]: recording standards (and re-computing the benefits they change), calendars;
-//! - [`payments`]: the monthly payment cycles.
+//! - [`payments`]: the monthly payment cycles;
+//! - [`monitoring`]: referrals from household alerts, the monitoring list, the indicators.
 
 pub mod deadlines;
 pub mod dynamic;
+pub mod monitoring;
 pub mod payments;
 pub mod standards;
 pub mod steps;

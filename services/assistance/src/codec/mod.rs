@@ -14,6 +14,7 @@ pub mod datasharing;
 pub mod fund;
 pub mod placenames;
 pub mod policy;
+pub mod referral;
 
 /// The schema version every event of this service is written in.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -53,5 +54,6 @@ minzheng_host::own_store! {
         Calendar(crate::calendar::HolidayCalendar),
         Fund(crate::fund::ReserveFund),
         Cycle(crate::cycle::PaymentCycle),
+        Referral(crate::referral::Referral),
     }
 }

@@ -2,8 +2,9 @@
 //! domain value, every violation reported at once as INVALID_ARGUMENT naming the field and the
 //! rule) and answers. Proto types stop here.
 //!
-//! The RPCs live in `cases` (applications and their steps) and `money` (standards, calendars,
-//! reserve funds and payments at once, payment cycles); `household` parses an application's
+//! The RPCs live in `cases` (applications and their steps), `money` (standards, calendars,
+//! reserve funds and payments at once, payment cycles) and `monitoring` (referrals from household
+//! alerts, the monitoring list, the indicators); `household` parses an application's
 //! household. The table at the end of this file declares each RPC with its
 //! access rule, and `grpc_service!` serves each through the shared edge (admission, region
 //! scope, read audit, refusals logged at INFO).
@@ -11,6 +12,7 @@
 mod cases;
 mod household;
 mod money;
+mod monitoring;
 
 use minzheng_host::{audit::AuditLog, edge::Call};
 use minzheng_kit::{Error, access::Rule, auth::Role};
@@ -19,18 +21,37 @@ use minzheng_proto::assistance::v1::{
     assistance_service_server::{AssistanceService, AssistanceServiceServer},
 };
 
-use crate::{app::Assistance, case::Case};
+use crate::{
+    app::{
+        Assistance,
+        monitoring::{Monitoring, MonitoringSettings},
+    },
+    case::Case,
+};
 
 /// The gRPC service.
 #[derive(Debug, Clone)]
 pub struct AssistanceApi {
     app: Assistance,
     audit: AuditLog,
+    monitoring: Monitoring,
 }
 
 impl AssistanceApi {
+    /// The API over `app`, with the default monitoring settings.
     pub fn new(app: Assistance, audit: AuditLog) -> Self {
-        Self { app, audit }
+        let monitoring = Monitoring::new(app.clone(), MonitoringSettings::default());
+        Self {
+            app,
+            audit,
+            monitoring,
+        }
+    }
+
+    /// Answers the monitoring RPCs from `monitoring` (configured by the settings).
+    pub fn with_monitoring(mut self, monitoring: Monitoring) -> Self {
+        self.monitoring = monitoring;
+        self
     }
 
     pub fn into_server(self) -> AssistanceServiceServer<Self> {
@@ -86,6 +107,7 @@ const CASE_TOWNSHIP: &str = "the case's township";
 const CASE_COUNTY: &str = "the case's county";
 const CASE_WINDOW: &str = "the township that took the application";
 const CYCLE_COUNTY: &str = "the cycle's county";
+const REFERRAL_TOWNSHIP: &str = "the referral's township";
 
 // The RPCs and their access rules, declared once. Every caller acts only within its token's
 // regions: a caseworker's township, an approver's or auditor's county.
@@ -177,5 +199,21 @@ minzheng_host::grpc_service! {
         get_payment_cycle(GetPaymentCycle):
             pb::GetPaymentCycleRequest => pb::GetPaymentCycleResponse
             = Rule::roles(COUNTY_READERS).in_record(CYCLE_COUNTY);
+        // Monitoring (致贫返贫监测预警): a township's caseworkers read and act on its referrals
+        // (with the members each alert names: audited); the county's approvers and auditors read
+        // the list, which names cases and alerts only, and the indicators — not public: they are
+        // computed from the cases. A city's figures need a city-scoped token.
+        list_referrals(ListReferrals):
+            pb::ListReferralsRequest => pb::ListReferralsResponse
+            = Rule::roles(READERS).in_field("township, else county").reads_personal_data();
+        act_on_referral(ActOnReferral):
+            pb::ActOnReferralRequest => pb::ActOnReferralResponse
+            = Rule::roles(TOWNSHIP).in_record(REFERRAL_TOWNSHIP);
+        list_monitored_households(ListMonitoredHouseholds):
+            pb::ListMonitoredHouseholdsRequest => pb::ListMonitoredHouseholdsResponse
+            = Rule::roles(COUNTY_READERS).in_field("county");
+        get_indicators(GetIndicators):
+            pb::GetIndicatorsRequest => pb::GetIndicatorsResponse
+            = Rule::roles(COUNTY_READERS).in_field("region (a county, or a city)");
     }
 }

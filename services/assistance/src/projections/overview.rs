@@ -2,8 +2,9 @@
 //! [`minzheng_kit::live::LiveView`]: every instance folded by its aggregate's own `apply` (one
 //! truth for what a case, a policy, a fund or a cycle is) — cases indexed by county and by
 //! member, with the ordinals issued per county, category and year; each county's standards;
-//! the holiday calendar as one [`WorkingCalendar`]; the townships' reserve funds; the payment
-//! cycles.
+//! the holiday calendar as one [`WorkingCalendar`]; the townships' reserve funds (with the day
+//! each was established, for the indicators); the payment cycles; the referrals from household
+//! alerts, by county.
 //!
 //! It holds personal data (the households): it is memory of this process only, never logged,
 //! and every RPC that answers from it with a household's data is audited at the edge. At
@@ -24,6 +25,7 @@ use crate::{
     fund::{self, ReserveFund},
     ids::{CaseId, CycleId},
     policy::{self, Policy},
+    referral::{self, AlertId, Referral},
 };
 
 /// See the [module documentation](self).
@@ -39,7 +41,11 @@ pub struct Overview {
     calendars: BTreeMap<i32, HolidayCalendar>,
     working: WorkingCalendar,
     funds: BTreeMap<RegionCode, ReserveFund>,
+    /// The day each township's fund was first replenished (established).
+    funds_established: BTreeMap<RegionCode, time::Date>,
     cycles: BTreeMap<CycleId, PaymentCycle>,
+    referrals: BTreeMap<AlertId, Referral>,
+    referrals_by_county: HashMap<RegionCode, Vec<AlertId>>,
 }
 
 impl Overview {
@@ -114,6 +120,29 @@ impl Overview {
         self.funds.iter()
     }
 
+    /// The day `township`'s reserve fund was established, if it was.
+    pub fn fund_established_on(&self, township: RegionCode) -> Option<time::Date> {
+        self.funds_established.get(&township).copied()
+    }
+
+    /// A referral, once recorded.
+    pub fn referral(&self, id: &AlertId) -> Option<&Referral> {
+        self.referrals.get(id)
+    }
+
+    /// The referrals of `county`, by alert id.
+    pub fn referrals_of(&self, county: RegionCode) -> Vec<(&AlertId, &Referral)> {
+        let mut ids: Vec<&AlertId> = self
+            .referrals_by_county
+            .get(&county)
+            .map(|ids| ids.iter().collect())
+            .unwrap_or_default();
+        ids.sort();
+        ids.into_iter()
+            .filter_map(|id| self.referrals.get_key_value(id))
+            .collect()
+    }
+
     /// A payment cycle.
     pub fn cycle(&self, id: &CycleId) -> Option<&PaymentCycle> {
         self.cycles.get(id)
@@ -152,8 +181,31 @@ impl Overview {
     fn apply_fund(&mut self, event: &fund::Event, recorded: &RecordedEvent) -> anyhow::Result<()> {
         let township = RegionCode::parse(recorded.stream.key())
             .map_err(|e| anyhow::anyhow!("fund stream {}: {e}", recorded.stream))?;
+        if let fund::Event::Replenished(replenished) = event {
+            self.funds_established
+                .entry(township)
+                .or_insert(replenished.on);
+        }
         let state = self.funds.remove(&township).unwrap_or_default();
         self.funds.insert(township, state.apply(event));
+        Ok(())
+    }
+
+    fn apply_referral(
+        &mut self,
+        event: &referral::Event,
+        recorded: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        let id = AlertId::parse(recorded.stream.key())
+            .map_err(|e| anyhow::anyhow!("referral stream {}: {e}", recorded.stream))?;
+        if let referral::Event::Recorded(r) = event {
+            let ids = self.referrals_by_county.entry(r.county).or_default();
+            if !ids.contains(&id) {
+                ids.push(id.clone());
+            }
+        }
+        let state = self.referrals.remove(&id).unwrap_or_default();
+        self.referrals.insert(id, state.apply(event));
         Ok(())
     }
 
@@ -221,6 +273,7 @@ impl LiveProjection for Overview {
             }
             Recorded::Fund(e) => self.apply_fund(&e, recorded),
             Recorded::Cycle(e) => self.apply_cycle(&e, recorded),
+            Recorded::Referral(e) => self.apply_referral(&e, recorded),
         }
     }
 }

@@ -74,6 +74,8 @@ impl TypedProjection for VerificationFeed {
                         )
                     })?;
             }
+            // Alerts are the referrals feed's (`super::referrals`).
+            SharedEvent::AlertRaised(_) => {}
         }
         Ok(())
     }
