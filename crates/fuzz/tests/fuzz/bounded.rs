@@ -263,4 +263,5 @@ fn every_listed_type_is_read_in_the_fuzzed_version() {
     check::<minzheng_assistance::calendar::Event>();
     check::<minzheng_assistance::fund::Event>();
     check::<minzheng_assistance::cycle::Event>();
+    check::<minzheng_assistance::referral::Event>();
 }

@@ -21,6 +21,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The case the first valid request (the submission) creates.
 const CASE: &str = "210502-DB-2025-000001";
+/// 平山区's payment cycle of October 2025.
+const CYCLE: &str = "210502-202510";
 
 #[tokio::test]
 async fn every_rpc_is_unavailable_while_the_database_is_cut_and_recovers() {
@@ -51,6 +53,15 @@ async fn every_rpc_is_unavailable_while_the_database_is_cut_and_recovers() {
                 (
                     "ListOverdueSteps",
                     "the overdue steps come from the in-memory overview and calendar (no audit)",
+                ),
+                (
+                    "ListStandards",
+                    "the standards are public and come from the in-memory overview",
+                ),
+                (
+                    "ListMonitoredHouseholds",
+                    "case and alert ids from the in-memory overview, without personal data (no \
+                     audit)",
                 ),
             ],
             recovery: (
@@ -124,6 +135,136 @@ fn valid_request(method: &str) -> Option<Bytes> {
         .encode_to_vec(),
         "ListOverdueSteps" => pb::ListOverdueStepsRequest {
             county: region(PINGSHAN),
+            read: None,
+        }
+        .encode_to_vec(),
+        "StartReview" => pb::StartReviewRequest {
+            metadata: metadata(),
+            case_id: CASE.into(),
+            cause: pb::ReviewCause::Periodic.into(),
+        }
+        .encode_to_vec(),
+        "CompleteReview" => pb::CompleteReviewRequest {
+            metadata: metadata(),
+            case_id: CASE.into(),
+        }
+        .encode_to_vec(),
+        "SuspendCase" => pb::SuspendCaseRequest {
+            metadata: metadata(),
+            case_id: CASE.into(),
+            reason: "外出务工，待核实".into(),
+        }
+        .encode_to_vec(),
+        "ResumeCase" => pb::ResumeCaseRequest {
+            metadata: metadata(),
+            case_id: CASE.into(),
+        }
+        .encode_to_vec(),
+        "TerminateCase" => pb::TerminateCaseRequest {
+            metadata: metadata(),
+            case_id: CASE.into(),
+            reason: "家庭收入超过标准".into(),
+        }
+        .encode_to_vec(),
+        "RecordStandard" => pb::RecordStandardRequest {
+            metadata: metadata(),
+            county: region(PINGSHAN),
+            standard: Some(pb::record_standard_request::Standard::LowIncomeMultiplier(
+                pb::LowIncomeMultiplier { permille: 1600 },
+            )),
+            effective_from: day(date!(2025 - 11 - 01)),
+            decided_by: "平政发〔2025〕9号".into(),
+        }
+        .encode_to_vec(),
+        "ListStandards" => pb::ListStandardsRequest {
+            county: region(PINGSHAN),
+            read: None,
+        }
+        .encode_to_vec(),
+        "LoadHolidayCalendar" => pb::LoadHolidayCalendarRequest {
+            metadata: metadata(),
+            year: 2027,
+            holidays: vec![date!(2027 - 01 - 01).into()],
+            working_days: vec![],
+            source: "国办发明电〔2026〕1号".into(),
+        }
+        .encode_to_vec(),
+        "ReplenishReserveFund" => pb::ReplenishReserveFundRequest {
+            metadata: metadata(),
+            township: region(PINGSHAN_STREET),
+            amount: Some(minzheng_proto::common::v1::Money { fen: 1_000_000 }),
+            reference: "平财社〔2025〕3号".into(),
+        }
+        .encode_to_vec(),
+        "GetReserveFund" => pb::GetReserveFundRequest {
+            township: region(PINGSHAN_STREET),
+            read: None,
+        }
+        .encode_to_vec(),
+        "PayTemporaryAidAtOnce" => pb::PayTemporaryAidAtOnceRequest {
+            metadata: metadata(),
+            case_id: CASE.into(),
+            amount: Some(minzheng_proto::common::v1::Money { fen: 50_000 }),
+        }
+        .encode_to_vec(),
+        "ReportTemporaryAid" => pb::ReportTemporaryAidRequest {
+            metadata: metadata(),
+            case_id: CASE.into(),
+        }
+        .encode_to_vec(),
+        "TransferTemporaryAid" => pb::TransferTemporaryAidRequest {
+            metadata: metadata(),
+            case_id: CASE.into(),
+        }
+        .encode_to_vec(),
+        "GeneratePaymentCycle" => pb::GeneratePaymentCycleRequest {
+            metadata: metadata(),
+            county: region(PINGSHAN),
+            month: day(date!(2025 - 10 - 01)),
+        }
+        .encode_to_vec(),
+        "ApprovePaymentCycle" => pb::ApprovePaymentCycleRequest {
+            metadata: metadata(),
+            cycle_id: CYCLE.into(),
+        }
+        .encode_to_vec(),
+        "ExportPaymentCycle" => pb::ExportPaymentCycleRequest {
+            metadata: metadata(),
+            cycle_id: CYCLE.into(),
+        }
+        .encode_to_vec(),
+        "ImportPaymentResults" => pb::ImportPaymentResultsRequest {
+            metadata: metadata(),
+            cycle_id: CYCLE.into(),
+            file: b"line_no,case_id,amount_yuan,status,reason\r\n".to_vec(),
+        }
+        .encode_to_vec(),
+        "GetPaymentCycle" => pb::GetPaymentCycleRequest {
+            cycle_id: CYCLE.into(),
+            read: None,
+        }
+        .encode_to_vec(),
+        "ListReferrals" => pb::ListReferralsRequest {
+            county: region(PINGSHAN),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        "ActOnReferral" => pb::ActOnReferralRequest {
+            metadata: metadata(),
+            alert_id: "AL-2025-0001".into(),
+            outcome: pb::ReferralOutcome::CouldNotReach.into(),
+            case_id: String::new(),
+            note: "两次入户未遇".into(),
+        }
+        .encode_to_vec(),
+        "ListMonitoredHouseholds" => pb::ListMonitoredHouseholdsRequest {
+            county: region(PINGSHAN),
+            read: None,
+        }
+        .encode_to_vec(),
+        "GetIndicators" => pb::GetIndicatorsRequest {
+            region: region(PINGSHAN),
+            as_of: day(date!(2025 - 10 - 01)),
             read: None,
         }
         .encode_to_vec(),
