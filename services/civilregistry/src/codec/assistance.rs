@@ -269,6 +269,7 @@ mod tests {
             county: Some(county().into()),
             members: vec![(&grandmother()).into()],
             effective_from: Some(date!(2025 - 03 - 01).into()),
+            single_person: false,
         };
         assert!(decode(ASSISTANCE_GRANTED, 1, &grant().encode_to_vec()).is_ok());
         invalid(
@@ -320,6 +321,7 @@ mod tests {
                 case_id: "210502-DB-2025-000123".into(),
                 effective_on: None,
                 reason: "收入超过低保标准".into(),
+                cause: 0,
             }
             .encode_to_vec(),
         );
@@ -331,6 +333,7 @@ mod tests {
             case_id: "210502-DB-2025-000123".into(),
             effective_on: Some(date!(2026 - 01 - 01).into()),
             reason: "收入超过低保标准".into(),
+            cause: 0,
         }
         .encode_to_vec();
         assert_eq!(

@@ -63,6 +63,7 @@ async fn a_household_in_assistance_has_the_basic_funeral_fee_waived() {
             },
         ],
         effective_from: day(date!(2025 - 01 - 01)),
+        single_person: false,
     };
     let clock = FixedClock::new(FIRST_DAY);
     let (host, mut client) = support::start(
