@@ -22,6 +22,7 @@ use crate::{
     app::{
         Assistance, Deadlines,
         monitoring::{Monitoring, MonitoringSettings},
+        reviews::ReviewIntervals,
     },
     calendar::{self, HolidayCalendar},
     grpc::AssistanceApi,
@@ -41,6 +42,9 @@ const PLACENAMES: &str = "placenames";
 const CIVILREGISTRY: &str = "civilregistry";
 /// The service that answers verification requests.
 const DATASHARING: &str = "datasharing";
+
+/// How often the periodic-review scheduler looks for reviews due.
+const REVIEW_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Benxi's six county-level divisions, which `minzheng dev` gives the end-2020 standards.
 pub const BENXI_COUNTIES: [&str; 6] = [
@@ -67,6 +71,9 @@ pub struct Settings {
     /// (`MZ_ASSISTANCE__MONITORING__REFERRAL_DEADLINE_WORKING_DAYS=5`, `…__NEAR_LINE_PERCENT=10`,
     /// `…__DEFAULT_LOW_INCOME_PERMILLE=1500`).
     pub monitoring: MonitoringSettings,
+    /// Months between periodic reviews per category (`MZ_ASSISTANCE__REVIEWS__DIBAO=12`,
+    /// `…__SINGLE_PERSON`, `…__TEKUN`, `…__LOW_INCOME`; 0: none).
+    pub reviews: ReviewIntervals,
 }
 
 /// What `minzheng dev` seeds: standards for these counties, and the holiday calendars.
@@ -276,6 +283,22 @@ impl ServiceModule for Module {
         }
 
         let token = context.shutdown_token();
+        let scheduler = app.clone();
+        let intervals = settings.reviews;
+        let stop = token.clone();
+        context.spawn("assistance periodic reviews".to_owned(), async move {
+            loop {
+                match scheduler.start_due_reviews(&intervals).await {
+                    Ok(0) => {}
+                    Ok(started) => tracing::info!(started, "periodic reviews started"),
+                    Err(error) => tracing::warn!(%error, "periodic reviews failed; will retry"),
+                }
+                tokio::select! {
+                    () = stop.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(REVIEW_SWEEP_EVERY) => {}
+                }
+            }
+        });
         let follower = app.view().clone().follow(None, token);
         context.spawn("assistance overview".to_owned(), async move {
             follower.await;

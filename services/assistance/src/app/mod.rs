@@ -14,6 +14,7 @@ pub mod deadlines;
 pub mod dynamic;
 pub mod monitoring;
 pub mod payments;
+pub mod reviews;
 pub mod standards;
 pub mod steps;
 pub mod submit;
