@@ -161,12 +161,6 @@ impl Assistance {
         loaded.state.notice.map(|(_, ends)| ends)
     }
 
-    /// Case `id` as stored (not as the view has it yet), for a command's checks: a command
-    /// right after the submission finds the case. Without an application when there is none.
-    pub async fn case_as_stored(&self, id: &CaseId) -> Result<Case, Error> {
-        Ok(self.cases.load(id).await?.state)
-    }
-
     /// How many objections case `id` has recorded, as stored.
     pub async fn objections(&self, id: &CaseId) -> u32 {
         self.cases.load(id).await.map_or(0, |loaded| {

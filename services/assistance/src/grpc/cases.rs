@@ -159,7 +159,7 @@ impl AssistanceApi {
     /// A case for a command: its scope checked against the case's township, as stored (the
     /// view may not show a case submitted a moment ago).
     async fn case_in_township<T>(&self, call: &Call<T>, id: &CaseId) -> Result<(), Error> {
-        let case = self.app.case_as_stored(id).await?;
+        let case = self.app.stored_case(id).await?;
         self.require_case_township(call, &case)
     }
 
