@@ -657,6 +657,9 @@ pub struct Latency {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// The `SubmitApplication` call itself, sent to answered: the service's share of the trip.
+    pub answer_p50_ms: f64,
+    pub answer_p99_ms: f64,
     /// Submissions per second actually sent.
     pub offered: f64,
 }
@@ -733,19 +736,21 @@ pub async fn verification_latency(
         let sent = sent.clone();
         calls.push(tokio::spawn(async move {
             let request = with_token(request, &token);
+            let at = Instant::now();
             sent.lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .insert(correlation, Instant::now());
+                .insert(correlation, at);
             client
                 .submit_application(request)
                 .await
                 .context("submitting an application")?;
-            anyhow::Ok(())
+            anyhow::Ok(at.elapsed())
         }));
     }
     let offered = super::rate(count, started.elapsed());
+    let mut answers = hdrhistogram::Histogram::<u64>::new(3)?;
     for call in try_join_all(calls).await? {
-        call?;
+        answers.record(u64::try_from(call?.as_micros())?.max(1))?;
     }
     let arrived = arrivals.await??;
     let sent = sent.lock().unwrap_or_else(PoisonError::into_inner).clone();
@@ -766,6 +771,8 @@ pub async fn verification_latency(
         p50_ms: histogram.value_at_quantile(0.50) as f64 / 1000.0,
         p99_ms: histogram.value_at_quantile(0.99) as f64 / 1000.0,
         max_ms: histogram.max() as f64 / 1000.0,
+        answer_p50_ms: answers.value_at_quantile(0.50) as f64 / 1000.0,
+        answer_p99_ms: answers.value_at_quantile(0.99) as f64 / 1000.0,
         offered,
     })
 }

@@ -11,7 +11,10 @@
 use std::{str::FromStr, sync::Arc, time::Duration};
 
 use minzheng_bus::BusNaming;
-use minzheng_eventstore::{SharedStore, Upcasters, postgres::PostgresStore};
+use minzheng_eventstore::{
+    SharedStore, Upcasters,
+    postgres::{self, PostgresStore},
+};
 use minzheng_testkit::{TestDatabase, nats, unique_name};
 use minzheng_tests::bench::{
     assistance, civilregistry, nats_baseline, placenames, platform, postgres_baseline,
@@ -584,23 +587,56 @@ async fn assistance_section(
         sizes.rounds, sizes.submissions
     );
     let mut service = assistance::Service::start().await?;
+    // The service's store has a pool of the store's default size; the baseline store has the
+    // other sections' pool. The second baseline, beside it, is the same appends through a pool
+    // of the service's size.
+    let small_pool = PgPoolOptions::new()
+        .max_connections(postgres::DEFAULT_MAX_CONNECTIONS)
+        .test_before_acquire(false)
+        .connect_with(PgConnectOptions::from_str(&db.url)?)
+        .await?;
+    let small_store: SharedStore =
+        Arc::new(PostgresStore::from_pool(small_pool.clone(), Upcasters::new()).await?);
     let per_writer = sizes.submissions.div_ceil(WRITERS);
-    let (mut base, mut ours) = (Vec::new(), Vec::new());
+    let (mut base, mut small, mut ours) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..sizes.rounds {
         base.push(
             assistance::new_stream_appends(&store, &format!("as{round}x"), WRITERS, per_writer)
                 .await?,
         );
+        small.push(
+            assistance::new_stream_appends(
+                &small_store,
+                &format!("asp{round}x"),
+                WRITERS,
+                per_writer,
+            )
+            .await?,
+        );
         ours.push(assistance::submit(&mut service, sizes.submissions, WRITERS).await?);
     }
+    small_pool.close().await;
+    drop(small_store);
+    let ours = median(ours);
     figures.push(figure(
         &format!("SubmitApplication, {WRITERS} gRPC clients"),
-        median(ours),
+        ours,
         "/s",
         &format!("store append, {WRITERS} wr., new stream each"),
         median(base),
         0.5,
     ));
+    figures.push(Figure {
+        name: "  (same, beside a pool of the service's size)".to_owned(),
+        value: ours,
+        unit: "/s",
+        baseline_name: format!(
+            "same, pool of {} connections",
+            postgres::DEFAULT_MAX_CONNECTIONS
+        ),
+        baseline: median(small),
+        target_ratio: None,
+    });
 
     let rate = sizes.latency_rate;
     eprintln!(
@@ -631,6 +667,17 @@ async fn assistance_section(
         unit: "ms",
         target: None,
     });
+    for (name, value) in [
+        ("p50", latency.answer_p50_ms),
+        ("p99", latency.answer_p99_ms),
+    ] {
+        measurements.push(Measurement {
+            name: format!("  (SubmitApplication answered {name}, {rate}/s)"),
+            value,
+            unit: "ms",
+            target: None,
+        });
+    }
 
     let cases = sizes.cases;
     eprintln!("bench: assistance: a caseload of {cases} active cases (not timed)");
