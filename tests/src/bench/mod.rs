@@ -1,6 +1,7 @@
 //! The benchmark harness: baselines, the platform's figures, and the report that sets them side
 //! by side.
 
+pub mod assistance;
 pub mod civilregistry;
 pub mod nats_baseline;
 pub mod placenames;

@@ -4,16 +4,20 @@
 //! a fresh database and fresh streams, removed afterwards.
 //!
 //! `bench [SECTION]`: with no argument every section runs; with one of `platform`,
-//! `placenames` or `civilregistry`, only that one (`cargo run --release -p minzheng-tests --bin
-//! bench -- civilregistry`).
+//! `placenames`, `civilregistry` or `assistance`, only that one (`cargo run --release -p
+//! minzheng-tests --bin bench -- civilregistry`). The assistance section's sizes come from
+//! `MZ_BENCH_ASSISTANCE_*` (see `minzheng_tests::bench::assistance::Sizes`).
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
 use minzheng_bus::BusNaming;
-use minzheng_eventstore::{SharedStore, Upcasters, postgres::PostgresStore};
+use minzheng_eventstore::{
+    SharedStore, Upcasters,
+    postgres::{self, PostgresStore},
+};
 use minzheng_testkit::{TestDatabase, nats, unique_name};
 use minzheng_tests::bench::{
-    civilregistry, nats_baseline, placenames, platform, postgres_baseline,
+    assistance, civilregistry, nats_baseline, placenames, platform, postgres_baseline,
     report::{Figure, Measurement, render},
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -42,7 +46,13 @@ const QUERY_SECONDS: u64 = 3;
 const REGISTRATION_ROUNDS: usize = 3;
 const REGISTRATIONS_PER_ROUND: usize = 1_000;
 /// The sections, in the order they run.
-const SECTIONS: [&str; 3] = ["platform", "placenames", "civilregistry"];
+const SECTIONS: [&str; 4] = ["platform", "placenames", "civilregistry", "assistance"];
+/// Assistance: the transactions of 100 one-event appends per baseline round (the
+/// re-computation commits its cases in batches of 100).
+const RECOMPUTE_BASELINE_TRANSACTIONS: usize = 50;
+const RECOMPUTE_BATCH: usize = 100;
+/// Assistance: submissions are offered at this rate for the latency figure, p99 below this.
+const VERIFICATION_P99_TARGET_MS: f64 = 50.0;
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -104,6 +114,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("civilregistry") {
         civilregistry_section(&mut figures, &mut measurements).await?;
+    }
+    if wanted("assistance") {
+        assistance_section(&mut figures, &mut measurements).await?;
     }
 
     println!("{}", render(&figures, &measurements));
@@ -550,4 +563,198 @@ async fn civilregistry_section(
         )),
     });
     service.stop().await
+}
+
+/// The assistance service: applications at 32 clients beside the store's 32-writer appends to
+/// new streams; the re-computation of a county's caseload after a raised standard beside the
+/// store's 100-stream batched appends; a monthly payment cycle of the caseload beside a plain
+/// `COPY` of its rows; and the latency from a submission to its verification request on the
+/// bus at a paced rate.
+async fn assistance_section(
+    figures: &mut Vec<Figure>,
+    measurements: &mut Vec<Measurement>,
+) -> anyhow::Result<()> {
+    let sizes = assistance::Sizes::from_env();
+    eprintln!("bench: assistance: {sizes:?}");
+    let db = TestDatabase::create().await;
+    let plain = pool(&db.url).await?;
+    let store: SharedStore =
+        Arc::new(PostgresStore::from_pool(plain.clone(), Upcasters::new()).await?);
+
+    eprintln!(
+        "bench: assistance: SubmitApplication, {WRITERS} clients ({} interleaved rounds of {}, \
+         medians)",
+        sizes.rounds, sizes.submissions
+    );
+    let mut service = assistance::Service::start().await?;
+    // The service's store has a pool of the store's default size; the baseline store has the
+    // other sections' pool. The second baseline, beside it, is the same appends through a pool
+    // of the service's size.
+    let small_pool = PgPoolOptions::new()
+        .max_connections(postgres::DEFAULT_MAX_CONNECTIONS)
+        .test_before_acquire(false)
+        .connect_with(PgConnectOptions::from_str(&db.url)?)
+        .await?;
+    let small_store: SharedStore =
+        Arc::new(PostgresStore::from_pool(small_pool.clone(), Upcasters::new()).await?);
+    let per_writer = sizes.submissions.div_ceil(WRITERS);
+    let (mut base, mut small, mut ours) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..sizes.rounds {
+        base.push(
+            assistance::new_stream_appends(&store, &format!("as{round}x"), WRITERS, per_writer)
+                .await?,
+        );
+        small.push(
+            assistance::new_stream_appends(
+                &small_store,
+                &format!("asp{round}x"),
+                WRITERS,
+                per_writer,
+            )
+            .await?,
+        );
+        ours.push(assistance::submit(&mut service, sizes.submissions, WRITERS).await?);
+    }
+    small_pool.close().await;
+    drop(small_store);
+    let ours = median(ours);
+    figures.push(figure(
+        &format!("SubmitApplication, {WRITERS} gRPC clients"),
+        ours,
+        "/s",
+        &format!("store append, {WRITERS} wr., new stream each"),
+        median(base),
+        0.5,
+    ));
+    figures.push(Figure {
+        name: "  (same, beside a pool of the service's size)".to_owned(),
+        value: ours,
+        unit: "/s",
+        baseline_name: format!(
+            "same, pool of {} connections",
+            postgres::DEFAULT_MAX_CONNECTIONS
+        ),
+        baseline: median(small),
+        target_ratio: None,
+    });
+
+    let rate = sizes.latency_rate;
+    eprintln!(
+        "bench: assistance: submission -> verification request on the bus at {rate}/s for {} s",
+        sizes.latency_seconds
+    );
+    let latency =
+        assistance::verification_latency(&mut service, rate, sizes.latency_seconds).await?;
+    service.stop().await;
+    measurements.push(Measurement {
+        name: format!("submit -> verification_requested p50, {rate}/s"),
+        value: latency.p50_ms,
+        unit: "ms",
+        target: None,
+    });
+    measurements.push(Measurement {
+        name: format!("submit -> verification_requested p99, {rate}/s"),
+        value: latency.p99_ms,
+        unit: "ms",
+        target: Some((
+            format!("< {VERIFICATION_P99_TARGET_MS:.0} ms"),
+            latency.p99_ms < VERIFICATION_P99_TARGET_MS,
+        )),
+    });
+    measurements.push(Measurement {
+        name: format!("  (max; offered {:.0}/s)", latency.offered),
+        value: latency.max_ms,
+        unit: "ms",
+        target: None,
+    });
+    for (name, value) in [
+        ("p50", latency.answer_p50_ms),
+        ("p99", latency.answer_p99_ms),
+    ] {
+        measurements.push(Measurement {
+            name: format!("  (SubmitApplication answered {name}, {rate}/s)"),
+            value,
+            unit: "ms",
+            target: None,
+        });
+    }
+
+    let cases = sizes.cases;
+    eprintln!("bench: assistance: a caseload of {cases} active cases (not timed)");
+    let caseload = assistance::Caseload::start(cases).await?;
+    let mut base = Vec::new();
+    for round in 0..sizes.rounds {
+        base.push(
+            assistance::batched_appends(
+                &store,
+                &format!("ab{round}x"),
+                RECOMPUTE_BASELINE_TRANSACTIONS,
+                RECOMPUTE_BATCH,
+            )
+            .await?,
+        );
+    }
+    eprintln!("bench: assistance: RecordStandard re-computing {cases} cases");
+    let recomputed = assistance::raise_standard(&caseload).await?;
+    figures.push(figure(
+        &format!("re-compute {cases} cases (RecordStandard)"),
+        f64::from(recomputed.cases) / recomputed.elapsed.as_secs_f64(),
+        "/s",
+        "store append_all, 100 streams x 1 event",
+        median(base),
+        0.3,
+    ));
+    measurements.push(Measurement {
+        name: format!("RecordStandard wall time, {cases} cases"),
+        value: recomputed.elapsed.as_secs_f64() * 1000.0,
+        unit: "ms",
+        target: None,
+    });
+
+    eprintln!(
+        "bench: assistance: payment cycles of {cases} lines ({} interleaved rounds, one month \
+         each, medians)",
+        sizes.rounds
+    );
+    let (mut base, mut ours, mut cycles) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..sizes.rounds {
+        base.push(assistance::copy_lines(&plain, &format!("r{round}"), &caseload.lines).await?);
+        let cycle = assistance::payment_cycle(&caseload, assistance::cycle_month(round)).await?;
+        ours.push(cycle.lines as f64 / cycle.total().as_secs_f64());
+        cycles.push(cycle);
+    }
+    caseload.stop().await;
+    figures.push(figure(
+        &format!("payment cycle, {cases} lines (gen+appr+export)"),
+        median(ours),
+        "/s",
+        "plain COPY of the same rows",
+        median(base),
+        0.3,
+    ));
+    for (name, step) in [
+        (
+            "GeneratePaymentCycle",
+            (|c: &assistance::Cycle| c.generate) as fn(&_) -> _,
+        ),
+        ("ApprovePaymentCycle", |c| c.approve),
+        ("ExportPaymentCycle", |c| c.export),
+    ] {
+        measurements.push(Measurement {
+            name: format!("{name}, {cases} lines"),
+            value: median(
+                cycles
+                    .iter()
+                    .map(|c| step(c).as_secs_f64() * 1000.0)
+                    .collect(),
+            ),
+            unit: "ms",
+            target: None,
+        });
+    }
+
+    plain.close().await;
+    drop(store);
+    drop(db);
+    Ok(())
 }

@@ -49,6 +49,8 @@ const PERSON_DOMAIN: &str = "person";
 
 /// Cases kept loaded by the repository.
 const CASES_CACHED: usize = 16_384;
+/// Payment cycles kept loaded (a county's cycle of 100,000 lines is read after each step).
+const CYCLES_CACHED: usize = 64;
 
 /// The assistance service's application layer; cheap to clone.
 #[derive(Debug, Clone)]
@@ -82,7 +84,7 @@ impl Assistance {
             funds: Arc::new(Repository::new(store.clone())),
             policies: Arc::new(Repository::new(store.clone())),
             calendars: Arc::new(Repository::new(store.clone())),
-            cycles: Arc::new(Repository::new(store.clone())),
+            cycles: Arc::new(Repository::new(store.clone()).with_cache(CYCLES_CACHED)),
             view: LiveView::new(store.clone(), Overview::default()),
             store,
             clock,
