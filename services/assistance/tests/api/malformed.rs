@@ -183,5 +183,187 @@ async fn every_rpc_names_the_malformed_field() {
         },
         "county.code"
     );
+    let no_case = "210502-DB-2025-00001";
+    check!(
+        start_review,
+        pb::StartReviewRequest {
+            metadata: support::metadata(),
+            case_id: no_case.into(),
+            cause: pb::ReviewCause::Periodic.into(),
+        },
+        "case_id"
+    );
+    check!(start_review, pb::StartReviewRequest::default(), "cause");
+    check!(
+        complete_review,
+        pb::CompleteReviewRequest::default(),
+        "case_id"
+    );
+    check!(suspend_case, pb::SuspendCaseRequest::default(), "reason");
+    check!(resume_case, pb::ResumeCaseRequest::default(), "case_id");
+    check!(
+        terminate_case,
+        pb::TerminateCaseRequest::default(),
+        "reason"
+    );
+    check!(
+        record_standard,
+        pb::RecordStandardRequest {
+            metadata: support::metadata(),
+            county: support::region(support::PINGSHAN),
+            standard: None,
+            effective_from: bad_date,
+            decided_by: "平政发〔2025〕9号".into(),
+        },
+        "standard"
+    );
+    check!(
+        record_standard,
+        pb::RecordStandardRequest {
+            metadata: support::metadata(),
+            county: support::region(support::PINGSHAN),
+            standard: Some(pb::record_standard_request::Standard::Dibao(
+                pb::DibaoStandard {
+                    area: pb::ResidenceArea::Urban.into(),
+                    amount: Some(common::Money { fen: 70_000 }),
+                    period: 0,
+                },
+            )),
+            effective_from: bad_date,
+            decided_by: "平政发〔2025〕9号".into(),
+        },
+        "dibao.period"
+    );
+    check!(
+        record_standard,
+        pb::RecordStandardRequest::default(),
+        "effective_from"
+    );
+    check!(
+        list_standards,
+        pb::ListStandardsRequest {
+            county: support::region(PINGSHAN_STREET),
+            read: None,
+        },
+        "county.code"
+    );
+    check!(
+        load_holiday_calendar,
+        pb::LoadHolidayCalendarRequest {
+            metadata: support::metadata(),
+            year: 2027,
+            holidays: vec![bad_date.expect("a date")],
+            working_days: vec![],
+            source: "国办发明电〔2026〕1号".into(),
+        },
+        "holidays[0]"
+    );
+    check!(
+        load_holiday_calendar,
+        pb::LoadHolidayCalendarRequest::default(),
+        "year"
+    );
+    check!(
+        replenish_reserve_fund,
+        pb::ReplenishReserveFundRequest {
+            metadata: support::metadata(),
+            township: support::region(support::PINGSHAN),
+            amount: Some(common::Money { fen: -1 }),
+            reference: "平财社〔2025〕3号".into(),
+        },
+        "township.code"
+    );
+    check!(
+        replenish_reserve_fund,
+        pb::ReplenishReserveFundRequest::default(),
+        "reference"
+    );
+    check!(
+        get_reserve_fund,
+        pb::GetReserveFundRequest::default(),
+        "township.code"
+    );
+    check!(
+        pay_temporary_aid_at_once,
+        pb::PayTemporaryAidAtOnceRequest {
+            metadata: support::metadata(),
+            case_id: "210502-LS-2025-000001".into(),
+            amount: None,
+        },
+        "amount.fen"
+    );
+    check!(
+        report_temporary_aid,
+        pb::ReportTemporaryAidRequest::default(),
+        "case_id"
+    );
+    check!(
+        transfer_temporary_aid,
+        pb::TransferTemporaryAidRequest::default(),
+        "case_id"
+    );
+    check!(
+        generate_payment_cycle,
+        pb::GeneratePaymentCycleRequest {
+            metadata: support::metadata(),
+            county: support::region(support::PINGSHAN),
+            month: bad_date,
+        },
+        "month"
+    );
+    check!(
+        approve_payment_cycle,
+        pb::ApprovePaymentCycleRequest {
+            metadata: support::metadata(),
+            cycle_id: "210502-202513".into(),
+        },
+        "cycle_id"
+    );
+    check!(
+        export_payment_cycle,
+        pb::ExportPaymentCycleRequest::default(),
+        "cycle_id"
+    );
+    check!(
+        import_payment_results,
+        pb::ImportPaymentResultsRequest {
+            metadata: support::metadata(),
+            cycle_id: "210502-202510".into(),
+            file: Vec::new(),
+        },
+        "file"
+    );
+    check!(
+        get_payment_cycle,
+        pb::GetPaymentCycleRequest::default(),
+        "cycle_id"
+    );
+    check!(
+        list_referrals,
+        pb::ListReferralsRequest::default(),
+        "county.code"
+    );
+    check!(
+        act_on_referral,
+        pb::ActOnReferralRequest::default(),
+        "alert_id"
+    );
+    check!(
+        list_monitored_households,
+        pb::ListMonitoredHouseholdsRequest {
+            county: support::region(PINGSHAN_STREET),
+            read: None,
+        },
+        "county.code"
+    );
+    check!(
+        get_indicators,
+        pb::GetIndicatorsRequest {
+            region: None,
+            as_of: bad_date,
+            read: None,
+        },
+        "region.code"
+    );
     host.shutdown().await;
 }
