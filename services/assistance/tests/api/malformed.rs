@@ -252,7 +252,11 @@ async fn every_rpc_names_the_malformed_field() {
         pb::LoadHolidayCalendarRequest {
             metadata: support::metadata(),
             year: 2027,
-            holidays: vec![bad_date.expect("a date")],
+            holidays: vec![common::Date {
+                year: 2027,
+                month: 2,
+                day: 30,
+            }],
             working_days: vec![],
             source: "国办发明电〔2026〕1号".into(),
         },
