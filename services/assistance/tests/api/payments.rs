@@ -256,10 +256,7 @@ async fn a_payment_cycle_pays_the_benefits_in_force_and_reissues_a_failed_line_n
     approve_cycle(&mut client, &cycle_id).await;
     let first = export(&mut client, &cycle_id).await.expect("exported");
     assert_eq!(first.sha256, sha256_hex(&first.file));
-    assert_eq!(
-        totals(first.totals.clone()).generated_total,
-        money(november_total)
-    );
+    assert_eq!(totals(first.totals).generated_total, money(november_total));
     let lines = payment_rows(&first.file, &cycle_id, november_total);
     let listed: Vec<(&str, String)> = lines
         .iter()
@@ -325,7 +322,7 @@ async fn a_payment_cycle_pays_the_benefits_in_force_and_reissues_a_failed_line_n
     let repeat = import(&mut client, &cycle_id, &results)
         .await
         .expect("a repeat is accepted");
-    assert_eq!(repeat.totals, Some(settled.clone()));
+    assert_eq!(repeat.totals, Some(settled));
     let repeat_position = repeat.result.as_ref().map_or(0, |r| r.position);
     assert!(
         repeat_position == 0 || repeat_position == position,
@@ -354,7 +351,7 @@ async fn a_payment_cycle_pays_the_benefits_in_force_and_reissues_a_failed_line_n
     let december_total: i64 = december.iter().sum::<i64>() + november[1];
     let (december_id, file) = exported(&mut client, DECEMBER).await;
     assert_eq!(december_id, "210502-202512");
-    let december_totals = totals(file.totals.clone());
+    let december_totals = totals(file.totals);
     assert_eq!(december_totals.generated_count, 4);
     assert_eq!(december_totals.generated_total, money(december_total));
     let lines = payment_rows(&file.file, &december_id, december_total);
