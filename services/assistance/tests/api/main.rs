@@ -18,12 +18,21 @@
 //! - `malformed`: every RPC's malformed input is INVALID_ARGUMENT naming the field;
 //! - `access`: the access policy at the edge, its matrix in `ACCESS.md`, scopes, the read audit;
 //! - `database_cut`: every RPC with the database cut is UNAVAILABLE, promptly, and recovers;
-//! - `bus`: what an agency subscribed to the service's subjects receives.
+//! - `bus`: what an agency subscribed to the service's subjects receives;
+//! - `payments`: a payment cycle end to end (generate, approve, export the bank file, import
+//!   the results, re-issue a failed line), aid paid at once and ended cases left out;
+//! - `standards`: a standard raised from a day re-computes the cases from that day; the
+//!   refusals of RecordStandard; a loaded holiday calendar moves a deadline;
+//! - `temporary`: payments at once racing for one reserve fund (distributed), the township's
+//!   limit and the transfer to the county, the report.
 
 mod access;
 mod bus;
 mod database_cut;
 mod flow;
 mod malformed;
+mod payments;
 mod routing;
+mod standards;
 mod support;
+mod temporary;

@@ -304,6 +304,21 @@ pub async fn embedded() -> Hosted {
     }
 }
 
+/// The assistance service embedded beside both stand-ins, settled: the data-sharing
+/// stand-in answers through the store's feed (it appends outside the consumer's transaction),
+/// so applications are verified as when distributed.
+pub async fn embedded_verified() -> Hosted {
+    let clock = FixedClock::new(FIRST_DAY);
+    let answers = Verifications::default();
+    let (host, client) = start(hosted(TestHost::embedded(), &clock, &answers)).await;
+    Hosted {
+        host,
+        client,
+        clock,
+        answers,
+    }
+}
+
 /// The assistance service and both stand-ins distributed (PostgreSQL and NATS JetStream),
 /// settled: the divisions are known, and verification requests are answered through the bus.
 pub async fn distributed() -> Hosted {
@@ -608,4 +623,93 @@ pub async fn family_in_notice(
     review(client, &submitted.case_id, FIRST_DAY).await;
     let posted = post_notice(client, &submitted.case_id).await;
     (submitted.case_id, posted)
+}
+
+/// Submits `request` (a dibao application at its registered township's window), lets the
+/// data-sharing stand-in answer, and has that township review it and post it for notice today;
+/// returns the case id.
+pub async fn in_notice(
+    client: &mut Client,
+    host: &TestHost,
+    request: pb::SubmitApplicationRequest,
+) -> String {
+    let township = request
+        .window
+        .as_ref()
+        .map(|w| w.code.clone())
+        .unwrap_or_default();
+    let submitted = submit(client, request).await;
+    host.settle().await;
+    let case_id = submitted.case_id;
+    client
+        .record_township_review(with_token(
+            pb::RecordTownshipReviewRequest {
+                metadata: metadata(),
+                case_id: case_id.clone(),
+                recommends_approval: true,
+                opinion: "入户调查属实，建议确认".to_owned(),
+                visited_on: day(FIRST_DAY),
+            },
+            &caseworker(&township),
+        ))
+        .await
+        .expect("reviewed");
+    client
+        .post_notice(with_token(
+            pb::PostNoticeRequest {
+                metadata: metadata(),
+                case_id: case_id.clone(),
+            },
+            &caseworker(&township),
+        ))
+        .await
+        .expect("posted");
+    case_id
+}
+
+/// `county`'s approver approves case `id` today.
+pub async fn approve_in(
+    client: &mut Client,
+    id: &str,
+    county: &str,
+) -> pb::DecideApplicationResponse {
+    client
+        .decide_application(with_token(
+            pb::DecideApplicationRequest {
+                metadata: metadata(),
+                case_id: id.to_owned(),
+                decision: pb::Decision::Approve.into(),
+                reason: String::new(),
+                amount: None,
+            },
+            &approver(county),
+        ))
+        .await
+        .expect("approved")
+        .into_inner()
+}
+
+/// The messages of an INVALID_ARGUMENT status's violations of `field`.
+pub fn violations_of(status: &tonic::Status, field: &str) -> Vec<String> {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .map(|bad| {
+            bad.field_violations
+                .into_iter()
+                .filter(|v| v.field == field)
+                .map(|v| v.description)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A temporary-assistance application (an accident) of the household of three, at `window`,
+/// asking `requested` fen.
+pub fn temporary(window: &str, requested: i64) -> pb::SubmitApplicationRequest {
+    let mut request = dibao(PINGSHAN_STREET, window, &[HUSBAND, WIFE], &[SON]);
+    request.category = pb::AssistanceCategory::Temporary.into();
+    request.hardship = pb::Hardship::Accident.into();
+    request.requested_amount = yuan(requested);
+    request
 }
