@@ -1,12 +1,8 @@
 //! The assistance service over real gRPC, one test per behaviour, each on its own test host
-//! (`minzheng_host::testing::TestHost`): embedded (SQLite, as `minzheng dev`) unless the test is
-//! about the bus, the database or the verification results, which run distributed (PostgreSQL
-//! and NATS JetStream, as `minzheng assistance`). The results run distributed because in one
-//! process a consumer that appends to its own SQLite store (the data-sharing stand-in, and the
-//! service's own `assistance-verifications` consumer) waits for the write lock its own
-//! transaction holds, and never catches up. Beside the service run two stand-ins, through the
-//! real bus: the
-//! place-names service, whose store publishes Benxi's divisions and two adjustments (a merger
+//! (`minzheng_host::testing::TestHost`): embedded (SQLite, as `minzheng dev`) or distributed
+//! (PostgreSQL and NATS JetStream, as `minzheng assistance`) for the bus, the database and
+//! racing writers. Beside the service run two stand-ins, through the real bus: the place-names
+//! service, whose store publishes Benxi's divisions and two adjustments (a merger
 //! across counties, a split) as `DivisionRecorded` / `DivisionSuperseded` events; and the
 //! data-sharing service, which answers every `VerificationRequested` with a
 //! `HouseholdVerificationCompleted` carrying the incomes the test configured.

@@ -285,9 +285,8 @@ pub struct Hosted {
 }
 
 /// The assistance service embedded beside the place-names stand-in, settled (the divisions are
-/// known). No data-sharing stand-in: verification requests wait (in one process a consumer
-/// cannot append to its own SQLite store while its transaction holds the write lock, so
-/// verification results are not recorded embedded; the tests of results run distributed).
+/// known). No data-sharing stand-in: verification requests wait (see [`embedded_verified`] for
+/// one that answers).
 pub async fn embedded() -> Hosted {
     let clock = FixedClock::new(FIRST_DAY);
     let (host, client) = start(
