@@ -156,3 +156,22 @@ async fn heating_assistance_without_a_case_in_force_is_refused() {
 
     host.shutdown().await;
 }
+
+/// A submission retried with the same idempotency key (the answer was lost) answers the case the
+/// first one created, where it was recorded, and records nothing else: the next application is
+/// the county's second.
+#[tokio::test]
+async fn a_retried_submission_answers_the_first_case_and_records_nothing_else() {
+    let support::Hosted {
+        host, mut client, ..
+    } = support::embedded().await;
+    let request = family_of_three();
+    let first = submit(&mut client, request.clone()).await;
+    let again = submit(&mut client, request).await;
+    assert_eq!(again.case_id, first.case_id);
+    assert_eq!(again.result, first.result);
+    assert_eq!(again.verification_request_id, first.verification_request_id);
+    let next = submit(&mut client, family_of_three()).await;
+    assert_eq!(next.case_id, "210502-DB-2025-000002", "{next:?}");
+    host.shutdown().await;
+}
