@@ -21,7 +21,7 @@ use time::Date;
 use crate::{
     bank_file::Sha256Digest,
     cycle,
-    ids::{CaseId, CycleId, StandardVersion},
+    ids::{CaseId, CycleId},
     payments::{
         BankAccount, DecisionRef, LineKind, LineResult, Outcome, Payee, PaymentLine, Period, Totals,
     },
@@ -215,10 +215,7 @@ fn line_to_pb(line: &PaymentLine) -> pb::PaymentLine {
         amount: Some(line.amount.into()),
         decision_version,
         decided_on: Some(line.decision.decided_on.into()),
-        standard: line.standard.map(|s| pb::StandardVersionRef {
-            county: Some(s.county.into()),
-            number: s.number,
-        }),
+        standard: line.standard.map(super::policy::version_to_pb),
         payee: Some((&line.payee.citizen).into()),
         payee_name: line.payee.name.as_str().to_owned(),
         account: line.payee.account.expose().to_owned(),
@@ -253,12 +250,8 @@ fn line_from_pb(d: &Decoder<'_>, m: pb::PaymentLine) -> Result<PaymentLine, Code
         decision,
         standard: m
             .standard
-            .map(|s| {
-                Ok::<_, CodecError>(StandardVersion {
-                    county: d.code("lines.standard.county", &s.county)?,
-                    number: s.number,
-                })
-            })
+            .as_ref()
+            .map(|s| super::policy::version_from_pb(d, s))
             .transpose()?,
         payee: Payee {
             citizen: d.citizen("lines.payee", &m.payee)?,
