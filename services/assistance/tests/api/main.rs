@@ -17,6 +17,7 @@
 //! - `bus`: what an agency subscribed to the service's subjects receives;
 //! - `payments`: a payment cycle end to end (generate, approve, export the bank file, import
 //!   the results, re-issue a failed line), aid paid at once and ended cases left out;
+//! - `reviews`: periodic reviews started by the scheduler, with a new verification, once;
 //! - `standards`: a standard raised from a day re-computes the cases from that day; the
 //!   refusals of RecordStandard; a loaded holiday calendar moves a deadline;
 //! - `temporary`: payments at once racing for one reserve fund (distributed), the township's
@@ -28,6 +29,7 @@ mod database_cut;
 mod flow;
 mod malformed;
 mod payments;
+mod reviews;
 mod routing;
 mod standards;
 mod support;
