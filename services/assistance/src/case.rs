@@ -737,8 +737,7 @@ impl Case {
             return Err(CaseError::AlreadySubmitted);
         }
         let mut events = vec![Event::Submitted(Box::new(application.clone()))];
-        if application.category.needs_verification() && application.category != Category::Temporary
-        {
+        if application.category.needs_verification() {
             events.push(Event::VerificationRequested(VerificationRequested {
                 case_id: application.case_id,
                 request: 1,

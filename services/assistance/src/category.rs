@@ -57,10 +57,12 @@ impl Category {
         )
     }
 
-    /// Whether a decision needs the household's economic status verified first
-    /// (家庭经济状况核对). Heating assistance rests on the household's case already in force.
+    /// Whether the submission requests the verification of the household's economic status
+    /// (家庭经济状况核对) before the decision. Heating assistance rests on the household's case
+    /// already in force; temporary assistance is decided at once (先行救助) or by the county after
+    /// a transfer.
     pub fn needs_verification(self) -> bool {
-        !matches!(self, Category::Heating)
+        !matches!(self, Category::Heating | Category::Temporary)
     }
 }
 

@@ -94,12 +94,7 @@ impl Assistance {
                         committed,
                         case_id,
                         county,
-                        verification_request: submission
-                            .category
-                            .needs_verification()
-                            .then_some(submission.category != Category::Temporary)
-                            .filter(|requested| *requested)
-                            .map(|_| crate::codec::case::request_id(&case_id, 1)),
+                        verification_request: first_request(&case_id),
                     });
                 }
                 // Another process issued this id first: take the next one.
@@ -141,11 +136,7 @@ impl Assistance {
             ..outcome.into()
         };
         Ok(Some(Submitted {
-            verification_request: case_id
-                .category()
-                .needs_verification()
-                .then(|| crate::codec::case::request_id(&case_id, 1))
-                .filter(|_| case_id.category() != Category::Temporary),
+            verification_request: first_request(&case_id),
             committed,
             case_id,
             county,
@@ -259,6 +250,13 @@ impl Assistance {
         CaseId::new(county, category, year, next)
             .ok_or_else(|| Error::internal(anyhow::anyhow!("{county} is not county-level")))
     }
+}
+
+/// The verification request a submission of case `id` makes, when its category makes one.
+fn first_request(id: &CaseId) -> Option<String> {
+    id.category()
+        .needs_verification()
+        .then(|| crate::codec::case::request_id(id, 1))
 }
 
 fn county_of(township: RegionCode) -> Result<RegionCode, Error> {
