@@ -282,20 +282,30 @@ impl ServiceModule for Module {
             ),
         }
 
+        // The reviews due while the service was down are started before it serves, so that
+        // whoever reads a case after the start sees its review; then the sweep runs
+        // periodically.
+        let intervals = settings.reviews;
+        let started = app
+            .start_due_reviews(&intervals)
+            .await
+            .map_err(|e| anyhow::anyhow!("starting the periodic reviews due: {e}"))?;
+        if started > 0 {
+            tracing::info!(started, "periodic reviews started");
+        }
         let token = context.shutdown_token();
         let scheduler = app.clone();
-        let intervals = settings.reviews;
         let stop = token.clone();
         context.spawn("assistance periodic reviews".to_owned(), async move {
             loop {
+                tokio::select! {
+                    () = stop.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(REVIEW_SWEEP_EVERY) => {}
+                }
                 match scheduler.start_due_reviews(&intervals).await {
                     Ok(0) => {}
                     Ok(started) => tracing::info!(started, "periodic reviews started"),
                     Err(error) => tracing::warn!(%error, "periodic reviews failed; will retry"),
-                }
-                tokio::select! {
-                    () = stop.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(REVIEW_SWEEP_EVERY) => {}
                 }
             }
         });

@@ -3,7 +3,7 @@
 //! household's economic status (民发〔2021〕57号: 对……家庭……每年核查一次, 收入来源不固定的……
 //! 每半年核查一次 — the intervals are the county's to set, here by category).
 //!
-//! The scheduler runs at start and then periodically; each review it starts carries an
+//! The scheduler runs at start, before the service serves, and then periodically; each review it starts carries an
 //! idempotency key naming the case and the day it fell due, so running it again (on another
 //! replica, after a crash) starts nothing twice.
 
