@@ -30,6 +30,7 @@ mod convert;
 pub mod migrations;
 mod multi;
 pub mod postgres;
+mod signal;
 pub mod sqlite;
 mod upcast;
 
@@ -436,6 +437,11 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
 
     /// Which backend this is, for logs and metrics: `"postgres"` or `"sqlite"`.
     fn backend(&self) -> &'static str;
+
+    /// A receiver that changes whenever an append through this store (or a clone of it) ends (committed,
+    /// refused or failed), for a reader following the store to read again at once rather than
+    /// at its next poll. Appends by other processes do not change it: keep polling for those.
+    fn append_ended(&self) -> tokio::sync::watch::Receiver<u64>;
 }
 
 /// A shared, type-erased store.

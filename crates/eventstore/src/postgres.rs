@@ -47,6 +47,7 @@ use sqlx::{
 use tracing::debug;
 use uuid::Uuid;
 
+use crate::signal::AppendSignal;
 use crate::{
     AppendOutcome, AppendRequest, Cursor, DEFAULT_ACQUIRE_TIMEOUT, EventStore, ExpectedVersion,
     Metadata, ReadBatch, RecordedEvent, Result, Snapshot, StoreError, StreamId, Upcasters,
@@ -540,6 +541,7 @@ enum Settling {
 pub struct PostgresStore {
     pool: PgPool,
     upcasters: Upcasters,
+    appends: AppendSignal,
 }
 
 /// What one append attempt came to.
@@ -607,7 +609,11 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(migrations::error)?;
-        Ok(Self { pool, upcasters })
+        Ok(Self {
+            pool,
+            upcasters,
+            appends: AppendSignal::new(),
+        })
     }
 
     /// The store's pool, for a service's own tables in the same database.
@@ -951,6 +957,7 @@ impl EventStore for PostgresStore {
         if request.events.is_empty() {
             return Err(StoreError::EmptyAppend);
         }
+        let _ended = self.appends.on_end();
         let mut attempt = 1;
         loop {
             match self.append_once(&request, attempt > 1).await? {
@@ -992,6 +999,7 @@ impl EventStore for PostgresStore {
         {
             return Ok(vec![self.append(request).await?]);
         }
+        let _ended = self.appends.on_end();
         let mut attempt = 1;
         loop {
             match self.append_all_once(&requests).await? {
@@ -1252,6 +1260,10 @@ impl EventStore for PostgresStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn append_ended(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.appends.subscribe()
     }
 }
 

@@ -32,6 +32,7 @@ use tokio::sync::Mutex;
 use tracing::debug;
 use uuid::Uuid;
 
+use crate::signal::AppendSignal;
 use crate::{
     AppendOutcome, AppendRequest, Cursor, DEFAULT_ACQUIRE_TIMEOUT, EventStore, Metadata, NewEvent,
     ReadBatch, RecordedEvent, Result, Snapshot, StoreError, StreamId, Upcasters,
@@ -80,6 +81,7 @@ pub struct SqliteStore {
     upcasters: Upcasters,
     /// Held by every write in this process, so writers queue in order instead of polling.
     writer: Arc<Mutex<()>>,
+    appends: AppendSignal,
 }
 
 impl SqliteStore {
@@ -136,6 +138,7 @@ impl SqliteStore {
             pool,
             upcasters,
             writer: Arc::new(Mutex::new(())),
+            appends: AppendSignal::new(),
         })
     }
 
@@ -365,6 +368,7 @@ impl EventStore for SqliteStore {
         if request.events.is_empty() {
             return Err(StoreError::EmptyAppend);
         }
+        let _ended = self.appends.on_end();
         let _writer = self.writer.lock().await;
         let mut tx = self
             .pool
@@ -411,6 +415,7 @@ impl EventStore for SqliteStore {
         {
             return Ok(vec![self.append(request).await?]);
         }
+        let _ended = self.appends.on_end();
         let _writer = self.writer.lock().await;
         let mut tx = self
             .pool
@@ -618,6 +623,10 @@ impl EventStore for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn append_ended(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.appends.subscribe()
     }
 }
 

@@ -604,17 +604,16 @@ impl<A: Aggregate> Repository<A> {
     /// [`Repository::execute`] for an instance the caller believes does not exist yet (a bulk
     /// import of new records, say): decides on the default state and appends expecting no
     /// stream, one round trip instead of a load and an append. If the stream exists after all,
-    /// it falls back to [`Repository::execute`], so the outcome is the same either way. Commands
-    /// with an idempotency key go straight to [`Repository::execute`].
+    /// it falls back to [`Repository::execute`], so the outcome is the same either way. An
+    /// idempotency key is checked by the append itself, before anything else: a key already
+    /// used for this stream answers the first outcome (`replayed`), one used for another stream
+    /// is [`StoreError::IdempotencyKeyReused`], as with [`Repository::execute`].
     pub async fn execute_new(
         &self,
         key: &(impl StreamKey + ?Sized),
         command: &A::Command,
         context: &CommandContext,
     ) -> Result<Result<Committed, A::Error>, RunError> {
-        if context.idempotency_key.is_some() {
-            return self.execute(key, command, context).await;
-        }
         let stream = self.stream_id(key)?;
         let events = match A::default().handle(command) {
             Ok(events) if !events.is_empty() => events,

@@ -17,7 +17,11 @@
 //! for consumers.
 //!
 //! When idle the relay polls with a short, growing interval rather than waiting for a
-//! notification (per-row `NOTIFY` serialises commits; see `DESIGN.md`, "Known pitfalls"). NATS
+//! notification (per-row `NOTIFY` serialises commits; see `DESIGN.md`, "Known pitfalls"), and
+//! reads again at once whenever an append of its own process ends
+//! ([`minzheng_eventstore::EventStore::append_ended`]): an event is published a round trip
+//! after its commit, and an event read past because an earlier transaction was still open is
+//! read as soon as that transaction ends. NATS
 //! and store failures are logged and retried with back-off; nothing here gives up while the
 //! process runs. A relay that has been failing for longer than `unready_after` reports why in
 //! [`RelayState::trouble`] (the host turns that into the service's readiness) until a batch goes
@@ -309,7 +313,10 @@ impl Relay {
         let mut drain_to: Option<Cursor> = None;
         let mut idle = self.config.idle_poll;
         let mut lease_checked = Instant::now();
+        let mut appends = self.store.append_ended();
         loop {
+            // Appends that end from here on wake an idle wait below.
+            appends.mark_unchanged();
             if cancel.is_cancelled() && drain_to.is_none() {
                 // Publish what is committed now, not what keeps arriving while we stop.
                 match self.store.head().await {
@@ -350,6 +357,9 @@ impl Relay {
                 }
                 tokio::select! {
                     () = tokio::time::sleep(idle) => {}
+                    // An append of this process ended: read again at once. (A closed channel
+                    // never resolves here; the poll goes on.)
+                    Ok(()) = appends.changed() => {}
                     () = cancel.cancelled() => {}
                 }
                 idle = (idle * 2).min(self.config.max_idle_poll);

@@ -270,6 +270,38 @@ async fn graceful_shutdown_flushes_up_to_the_head() {
 }
 
 #[tokio::test]
+async fn an_idle_relay_publishes_an_append_of_its_process_without_waiting_for_its_poll() {
+    let (_db, store) = pg_store().await;
+    let client = minzheng_testkit::nats().await;
+    let js = jetstream::new(client.clone());
+    let naming = naming();
+    // Polls so rare that only the store's signal can explain a publish within the test.
+    let config = RelayConfig {
+        idle_poll: Duration::from_secs(3_600),
+        max_idle_poll: Duration::from_secs(3_600),
+        lease_check_interval: Duration::from_secs(3_600),
+        ..fast_relay()
+    };
+    let relay =
+        Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay).with_config(config);
+    let mut state = relay.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone()));
+    state
+        .wait_for(|s| s.leader)
+        .await
+        .expect("relay takes the lease");
+    // Let it find the store empty and settle into its (hour-long) idle wait.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let last = append_many(&*store, 1).await;
+    wait_relayed(&*store, &state, last).await;
+    assert_eq!(stream_count(&js, naming.stream_name()).await, 1);
+    cancel.cancel();
+    task.await.expect("relay task").expect("graceful stop");
+    delete_streams(&js, &naming).await;
+}
+
+#[tokio::test]
 async fn advisory_lease_admits_one_holder_at_a_time() {
     let (_db, store) = pg_store().await;
     let mut first = PgAdvisoryLease::new(store.pool().clone(), "relay:X");

@@ -347,6 +347,51 @@ async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
     assert_eq!(Error::from(error).code(), Code::InvalidArgument);
 }
 
+async fn a_keyed_creation_is_answered_once_in_one_append(store: SharedStore) {
+    let repo = counter(&store);
+    let keyed = ctx().with_idempotency_key("create-1");
+    let first = repo
+        .execute_new(&Key("c1"), &Command::Add(5), &keyed)
+        .await
+        .expect("store works")
+        .expect("accepted");
+    assert!(!first.replayed);
+    repo.run(&Key("c1"), &Command::Add(1), &ctx())
+        .await
+        .expect("another command");
+    // The retry decides on the default state again, but the append answers the first outcome.
+    let retry = repo
+        .execute_new(&Key("c1"), &Command::Add(5), &keyed)
+        .await
+        .expect("store works")
+        .expect("accepted");
+    assert!(retry.replayed);
+    assert_eq!(
+        (retry.stream_version, retry.position, &retry.event_ids),
+        (first.stream_version, first.position, &first.event_ids)
+    );
+    assert_eq!(
+        repo.load(&Key("c1")).await.expect("load").state.value,
+        6,
+        "added once"
+    );
+    // The key names the stream it created: creating another with it is refused.
+    let error = repo
+        .execute_new(&Key("c2"), &Command::Add(5), &keyed)
+        .await
+        .expect_err("key reused for another stream");
+    assert!(
+        matches!(
+            &error,
+            RunError::Store(StoreError::IdempotencyKeyReused { used_for, .. })
+                if used_for.to_string() == "counter-c1"
+        ),
+        "{error:?}"
+    );
+    let c2 = repo.stream_id(&Key("c2")).expect("stream id");
+    assert_eq!(store.stream_version(&c2).await.expect("version"), 0);
+}
+
 async fn events_carry_the_command_metadata(store: SharedStore) {
     crate::support::trace_with_opentelemetry();
     let repo = counter(&store);
@@ -474,6 +519,10 @@ impl EventStore for Interfering {
     }
     fn backend(&self) -> &'static str {
         self.inner.backend()
+    }
+
+    fn append_ended(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.append_ended()
     }
 }
 
@@ -775,6 +824,7 @@ on_both_backends!(
     a_refusal_appends_nothing,
     a_command_that_decides_nothing_appends_nothing,
     an_idempotent_retry_returns_the_first_outcome,
+    a_keyed_creation_is_answered_once_in_one_append,
     events_carry_the_command_metadata,
     a_conflict_reloads_and_decides_again,
     decisions_on_several_streams_commit_together,

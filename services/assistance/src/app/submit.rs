@@ -11,6 +11,7 @@
 //!   ordinal it issued (the view may lag behind its own appends); should another process have
 //!   taken the same id first, the case exists and the next ordinal is tried.
 
+use minzheng_eventstore::{StoreError, StreamId};
 use minzheng_kit::{
     Error,
     aggregate::{CommandContext, Committed, RunError},
@@ -63,9 +64,6 @@ impl Assistance {
         submission: Submission,
         context: &CommandContext,
     ) -> Result<Submitted, Error> {
-        if let Some(answer) = self.earlier_submission(context).await? {
-            return Ok(answer);
-        }
         let today = self.today();
         check_household(&submission.household, today)?;
         let (county, resolved) = self.route(&submission, today).await?;
@@ -100,6 +98,13 @@ impl Assistance {
                 // Another process issued this id first: take the next one.
                 Ok(Err(CaseError::AlreadySubmitted)) => continue,
                 Ok(Err(refusal)) => return Err(Error::from_refusal(&refusal)),
+                // The idempotency key opened a case already: this is a retry of that
+                // submission, answered with its case.
+                Err(RunError::Store(StoreError::IdempotencyKeyReused { used_for, .. })) => {
+                    self.give_back(county, submission.category, year, case_id)
+                        .await;
+                    return self.earlier_submission(&used_for, context).await;
+                }
                 Err(error) => return Err(error.into()),
             }
         }
@@ -108,39 +113,43 @@ impl Assistance {
         ))
     }
 
-    /// The answer to a repeated submission (the same idempotency key): the case it created.
+    /// The answer to a repeated submission, whose idempotency key recorded stream `used_for`:
+    /// the case it created. A key used for anything but a case's creation is refused.
     async fn earlier_submission(
         &self,
+        used_for: &StreamId,
         context: &CommandContext,
-    ) -> Result<Option<Submitted>, Error> {
-        let Some(key) = &context.idempotency_key else {
-            return Ok(None);
-        };
-        let Some(outcome) = self
-            .store
-            .find_idempotent(key)
-            .await
-            .map_err(RunError::from)?
-        else {
-            return Ok(None);
-        };
-        let case_id = CaseId::parse(outcome.stream.key()).map_err(|_| {
+    ) -> Result<Submitted, Error> {
+        let reused = || {
             Error::refused(
                 "idempotency_key_reused",
                 "this idempotency key was used for another command",
             )
-        })?;
+        };
+        let key = context.idempotency_key.as_deref().ok_or_else(reused)?;
+        let outcome = self
+            .store
+            .find_idempotent(key)
+            .await
+            .map_err(RunError::from)?
+            .filter(|outcome| {
+                // The case's creation: the key's append began the stream.
+                &outcome.stream == used_for
+                    && outcome.stream_version == outcome.event_ids.len() as u64
+            })
+            .ok_or_else(reused)?;
+        let case_id = CaseId::parse(outcome.stream.key()).map_err(|_| reused())?;
         let county = case_id.county();
         let committed = Committed {
             replayed: true,
             ..outcome.into()
         };
-        Ok(Some(Submitted {
+        Ok(Submitted {
             verification_request: first_request(&case_id),
             committed,
             case_id,
             county,
-        }))
+        })
     }
 
     /// The county deciding the application and the household's current township.
@@ -249,6 +258,17 @@ impl Assistance {
         *last = next;
         CaseId::new(county, category, year, next)
             .ok_or_else(|| Error::internal(anyhow::anyhow!("{county} is not county-level")))
+    }
+
+    /// Returns the ordinal of `unused`, which recorded nothing, unless a later one was issued
+    /// meanwhile (then the number stays unused, a gap nobody relies on).
+    async fn give_back(&self, county: RegionCode, category: Category, year: u16, unused: CaseId) {
+        let mut issued = self.ordinals.lock().await;
+        if let Some(last) = issued.get_mut(&(county, category, year))
+            && *last == unused.ordinal()
+        {
+            *last -= 1;
+        }
     }
 }
 
