@@ -1,13 +1,15 @@
 //! No personal data leaves the payloads: a citizen id number typed into every free-text field
 //! of every command (names, references, notes, addresses, reasons), and the parties' own id
-//! numbers, must appear in no stream key, no NATS subject, no message header (CloudEvents
-//! `ce-subject` included), no log line and no span field. The payloads may hold them: they are
-//! the record.
+//! numbers (and the assistance households' bank account), must appear in no stream key, no NATS
+//! subject, no message header (CloudEvents `ce-subject` included), no log line and no span
+//! field. The payloads may hold them: they are the record.
 //!
-//! The services run as Kubernetes runs them (distributed: PostgreSQL and JetStream), with every
-//! event the test captures: every stream id in both stores, every message on the hosts' bus
-//! prefix, and every event and span field formatted by a tracing layer installed for the whole
-//! test binary (one test, so the global subscriber sees only it).
+//! The services run as Kubernetes runs them (distributed: PostgreSQL and JetStream): the
+//! place-names service, the civil registry, the social-assistance service and the data-sharing
+//! stand-in that answers its verification requests through the bus. The test captures every
+//! stream id in their stores, every message on the hosts' bus prefix, and every event and span
+//! field formatted by a tracing layer installed for the whole test binary (one test, so the
+//! global subscriber sees only it).
 //!
 //! The free-text fields are found in the request descriptors (every `string` field of a
 //! command's request, nested messages included, that is not an id, a code, a token or another
@@ -24,17 +26,22 @@ use std::{
 
 use bytes::{BufMut as _, Bytes};
 use futures::StreamExt as _;
-use minzheng_eventstore::{Cursor, Upcasters};
+use minzheng_assistance::stand_in::DataSharingStandIn;
+use minzheng_eventstore::{
+    AppendRequest, Cursor, ExpectedVersion, Metadata, NewEvent, StreamId, Upcasters,
+};
 use minzheng_host::testing::{PROVINCE, RawCodec, TestHost, token, with_token};
 use minzheng_kit::{auth::Role, clock::FixedClock};
 use minzheng_placenames::BENXI;
 use minzheng_proto::{
     FILE_DESCRIPTOR_SET,
+    assistance::v1::{self as aid, assistance_service_client::AssistanceServiceClient},
     civilregistry::v1::{self as pb, civil_registry_service_client::CivilRegistryServiceClient},
     common::v1 as common,
+    datasharing::v1 as datasharing,
     placenames::v1::{self as placenames, place_names_service_client::PlaceNamesServiceClient},
 };
-use prost::Message as _;
+use prost::{Message as _, Name as _};
 use prost_types::{DescriptorProto, FileDescriptorSet, field_descriptor_proto::Type};
 use secrecy::SecretString;
 use time::macros::date;
@@ -59,18 +66,52 @@ const HUSBAND: &str = "210502199005010014";
 const WIFE: &str = "210502199503080023";
 const OTHER_MAN: &str = "210502198801010010";
 const OTHER_WOMAN: &str = "210502199601010029";
-const PERSONAL: [&str; 5] = [TYPED, HUSBAND, WIFE, OTHER_MAN, OTHER_WOMAN];
+/// The social-assistance households (社会救助), all of 南地街道 in 平山区: a couple of pensioners
+/// granted the minimum living allowance (低保) and then reviewed, suspended, resumed and ended; a
+/// man whose dibao application is rejected; a woman of 87 unable to look after herself, applying
+/// for extreme-poverty support (特困供养) cared for at home; two adults struck by accidents
+/// (temporary assistance, 临时救助), one paid at once from the township's reserve fund, one
+/// transferred to the county; a man named by a data-sharing alert (a referral, 主动发现).
+const PENSIONER: &str = "210502195001010019";
+const PENSIONER_WIFE: &str = "210502195203040021";
+const REJECTED: &str = "210502196210100031";
+const TEKUN: &str = "210502193901010103";
+const ACCIDENT_PAID: &str = "210502198606060071";
+const ACCIDENT_TRANSFERRED: &str = "210502198009090088";
+const ALERTED: &str = "210502197511110094";
+/// The assistance households' bank account (PERSONAL DATA too: it is in the bank file).
+const ACCOUNT: &str = "6217000012345678";
+const PERSONAL: [&str; 13] = [
+    TYPED,
+    HUSBAND,
+    WIFE,
+    OTHER_MAN,
+    OTHER_WOMAN,
+    PENSIONER,
+    PENSIONER_WIFE,
+    REJECTED,
+    TEKUN,
+    ACCIDENT_PAID,
+    ACCIDENT_TRANSFERRED,
+    ALERTED,
+    ACCOUNT,
+];
 
 const PINGSHAN: &str = "210502000000";
 const XIHU: &str = "210503000000";
+/// 南地街道, a township of 平山区.
+const NANDI: &str = "210502001000";
 const PSEUDONYM_KEY: &str = "personal-data-test-pseudonym-key-32-bytes";
-const SERVICES: [&str; 2] = [
+const SERVICES: [&str; 3] = [
     "minzheng.placenames.v1.PlaceNamesService",
     "minzheng.civilregistry.v1.CivilRegistryService",
+    "minzheng.assistance.v1.AssistanceService",
 ];
 
 /// String fields that are not free text: ids and codes (checked forms the services parse),
-/// client tokens, hashes, media types, search prefixes, pinyin (letters and tone marks only).
+/// client tokens, hashes, media types, search prefixes, pinyin (letters and tone marks only),
+/// a bank account (8 to 32 digits: a number cannot hold the typed one, whose check character is
+/// `X`; the account itself is among [`PERSONAL`]).
 fn is_free_text(field: &str) -> bool {
     !(field.ends_with("_id")
         || matches!(
@@ -84,6 +125,7 @@ fn is_free_text(field: &str) -> bool {
                 | "prefix"
                 | "pinyin"
                 | "replaces"
+                | "payment_account"
         ))
 }
 
@@ -922,6 +964,515 @@ async fn place_names_commands(client: &mut PlaceNamesServiceClient<Channel>, sen
     );
 }
 
+/// A member of an assistance household, named with the typed number.
+fn member(
+    number: &str,
+    relation: aid::Relation,
+    work: aid::WorkCapacity,
+    self_care: aid::SelfCareLevel,
+) -> aid::HouseholdMember {
+    aid::HouseholdMember {
+        citizen: citizen(number),
+        name: text(),
+        relation: relation.into(),
+        seriously_ill: false,
+        severely_disabled: false,
+        work_capacity: work.into(),
+        self_care: self_care.into(),
+    }
+}
+
+/// An application of `category` by a household of 南地街道 received at its window: `members`
+/// (the first the applicant, every one of them an adult who signed an authorization of every
+/// data class), each named with the typed number.
+fn application(
+    category: aid::AssistanceCategory,
+    members: Vec<aid::HouseholdMember>,
+) -> aid::SubmitApplicationRequest {
+    let authorizations = members
+        .iter()
+        .map(|m| aid::Authorization {
+            signed_by: m.citizen.clone(),
+            signed_on: day(date!(2026 - 01 - 02)),
+            data_classes: (1..=9).collect(),
+            expires_on: day(date!(2027 - 01 - 01)),
+        })
+        .collect();
+    aid::SubmitApplicationRequest {
+        metadata: metadata(),
+        category: category.into(),
+        registered_division: region(NANDI),
+        window: region(NANDI),
+        area: aid::ResidenceArea::Urban.into(),
+        applicant: members.first().and_then(|m| m.citizen.clone()),
+        members,
+        authorizations,
+        payment_account: ACCOUNT.into(),
+        ..Default::default()
+    }
+}
+
+/// An adult able to work and to look after themselves.
+fn adult(number: &str, relation: aid::Relation) -> aid::HouseholdMember {
+    member(
+        number,
+        relation,
+        aid::WorkCapacity::Full,
+        aid::SelfCareLevel::Able,
+    )
+}
+
+fn money(fen: i64) -> Option<common::Money> {
+    Some(common::Money { fen })
+}
+
+/// `number`'s alert, raised by the data-sharing service: written to the stand-in's store, whose
+/// relay publishes it; the assistance service records it as a referral.
+async fn raise_alert(host: &TestHost, alert_id: &str, number: &str, raised_on: time::Date) {
+    let store =
+        minzheng_eventstore::connect(host.database_url("datasharing"), Upcasters::default())
+            .await
+            .expect("the data-sharing stand-in's store opens");
+    let alert = datasharing::HouseholdAlertRaised {
+        alert_id: alert_id.to_owned(),
+        kind: datasharing::AlertKind::IncomeLoss.into(),
+        members: vec![citizen(number).expect("set")],
+        division: region(NANDI),
+        raised_on: day(raised_on),
+        sources: vec![datasharing::SourceRecord {
+            agency: "人社".into(),
+            record_id: "RS-2026-0001".into(),
+            as_of: day(raised_on),
+        }],
+    };
+    store
+        .append(AppendRequest {
+            stream: StreamId::new("alert", alert_id).expect("a valid stream id"),
+            expected: ExpectedVersion::NoStream,
+            events: vec![NewEvent::new(
+                datasharing::HouseholdAlertRaised::full_name(),
+                1,
+                alert.encode_to_vec(),
+            )],
+            metadata: Metadata::default(),
+        })
+        .await
+        .expect("the alert is stored");
+}
+
+/// Submits `request` at 南地街道's window; answers the case id.
+async fn submit(
+    client: &mut AssistanceServiceClient<Channel>,
+    sent: &mut Sent,
+    request: aid::SubmitApplicationRequest,
+) -> String {
+    let caseworker = token(&[Role::Caseworker], &[NANDI]);
+    command!(sent, client, submit_application, &caseworker, request).case_id
+}
+
+/// The social-assistance commands, every free-text field holding [`TYPED`] and every member
+/// named with it: standards, a holiday calendar and a reserve fund recorded; a dibao household
+/// verified, reviewed by the township, posted for notice, objected to (the objection looked
+/// into), approved, paid (the bank's result file failing the line with a reason), reviewed,
+/// suspended, resumed and ended; another rejected; an extreme-poverty application cared for at
+/// home; temporary assistance paid at once and reported, another transferred to the county and
+/// granted; heating assistance for the household in force; a referral acted on. The clock
+/// starts on 2026-01-05, a Monday.
+async fn assistance_commands(
+    host: &TestHost,
+    client: &mut AssistanceServiceClient<Channel>,
+    clock: &FixedClock,
+    sent: &mut Sent,
+) {
+    let caseworker = token(&[Role::Caseworker], &[NANDI]);
+    let approver = token(&[Role::Approver], &[PINGSHAN]);
+    let operator = token(&[Role::Operator], &[PROVINCE]);
+    clock.set(date!(2026 - 01 - 05));
+
+    command!(
+        sent,
+        client,
+        load_holiday_calendar,
+        &operator,
+        aid::LoadHolidayCalendarRequest {
+            metadata: metadata(),
+            year: 2027,
+            holidays: vec![date!(2027 - 01 - 01).into()],
+            working_days: vec![],
+            source: text(),
+        }
+    );
+    let standard = |standard, effective_from| aid::RecordStandardRequest {
+        metadata: metadata(),
+        county: region(PINGSHAN),
+        standard: Some(standard),
+        effective_from: day(effective_from),
+        decided_by: text(),
+    };
+    command!(
+        sent,
+        client,
+        record_standard,
+        &approver,
+        standard(
+            aid::record_standard_request::Standard::TemporaryAidLimit(aid::TemporaryAidLimit {
+                township: None,
+                amount: money(50_000),
+            }),
+            date!(2026 - 01 - 01),
+        )
+    );
+    command!(
+        sent,
+        client,
+        record_standard,
+        &approver,
+        standard(
+            aid::record_standard_request::Standard::Heating(aid::HeatingAmounts {
+                winter: 2025,
+                dibao: money(60_000),
+                extreme_poverty: money(60_000),
+                low_income: money(30_000),
+            }),
+            date!(2026 - 01 - 01),
+        )
+    );
+    command!(
+        sent,
+        client,
+        replenish_reserve_fund,
+        &approver,
+        aid::ReplenishReserveFundRequest {
+            metadata: metadata(),
+            township: region(NANDI),
+            amount: money(100_000),
+            reference: text(),
+        }
+    );
+
+    let mut pensioners = application(
+        aid::AssistanceCategory::Dibao,
+        vec![
+            adult(PENSIONER, aid::Relation::Applicant),
+            adult(PENSIONER_WIFE, aid::Relation::Spouse),
+        ],
+    );
+    pensioners.incomes = vec![aid::DeclaredIncome {
+        member: citizen(PENSIONER),
+        kind: aid::IncomeKind::Pension.into(),
+        monthly: money(40_000),
+    }];
+    pensioners.assets = vec![aid::DeclaredAsset {
+        owner: citizen(PENSIONER_WIFE),
+        kind: aid::AssetKind::Deposits.into(),
+        value: money(500_000),
+    }];
+    let granted = submit(client, sent, pensioners).await;
+    let rejected = submit(
+        client,
+        sent,
+        application(
+            aid::AssistanceCategory::Dibao,
+            vec![adult(REJECTED, aid::Relation::Applicant)],
+        ),
+    )
+    .await;
+    let mut tekun = application(
+        aid::AssistanceCategory::Tekun,
+        vec![member(
+            TEKUN,
+            aid::Relation::Applicant,
+            aid::WorkCapacity::None,
+            aid::SelfCareLevel::FullyUnable,
+        )],
+    );
+    tekun.care_arrangement = aid::CareArrangement::AtHome.into();
+    tekun.care_at_home_reason = text();
+    submit(client, sent, tekun).await;
+    let accident = |number: &str, requested: i64| {
+        let mut request = application(
+            aid::AssistanceCategory::Temporary,
+            vec![adult(number, aid::Relation::Applicant)],
+        );
+        request.hardship = aid::Hardship::Accident.into();
+        request.requested_amount = money(requested);
+        request
+    };
+    let paid_at_once = submit(client, sent, accident(ACCIDENT_PAID, 30_000)).await;
+    let transferred = submit(client, sent, accident(ACCIDENT_TRANSFERRED, 80_000)).await;
+    // The stand-in answers the verifications through the bus.
+    host.settle().await;
+
+    command!(
+        sent,
+        client,
+        pay_temporary_aid_at_once,
+        &caseworker,
+        aid::PayTemporaryAidAtOnceRequest {
+            metadata: metadata(),
+            case_id: paid_at_once.clone(),
+            amount: money(30_000),
+        }
+    );
+    command!(
+        sent,
+        client,
+        report_temporary_aid,
+        &caseworker,
+        aid::ReportTemporaryAidRequest {
+            metadata: metadata(),
+            case_id: paid_at_once,
+        }
+    );
+    command!(
+        sent,
+        client,
+        transfer_temporary_aid,
+        &caseworker,
+        aid::TransferTemporaryAidRequest {
+            metadata: metadata(),
+            case_id: transferred.clone(),
+        }
+    );
+    let decide = |case_id: &str, decision: aid::Decision, reason: String, amount| {
+        aid::DecideApplicationRequest {
+            metadata: metadata(),
+            case_id: case_id.to_owned(),
+            decision: decision.into(),
+            reason,
+            amount,
+        }
+    };
+    command!(
+        sent,
+        client,
+        decide_application,
+        &approver,
+        decide(
+            &transferred,
+            aid::Decision::Approve,
+            String::new(),
+            money(80_000)
+        )
+    );
+
+    for case_id in [&granted, &rejected] {
+        command!(
+            sent,
+            client,
+            record_township_review,
+            &caseworker,
+            aid::RecordTownshipReviewRequest {
+                metadata: metadata(),
+                case_id: case_id.clone(),
+                recommends_approval: true,
+                opinion: text(),
+                visited_on: day(date!(2026 - 01 - 05)),
+            }
+        );
+        command!(
+            sent,
+            client,
+            post_notice,
+            &caseworker,
+            aid::PostNoticeRequest {
+                metadata: metadata(),
+                case_id: case_id.clone(),
+            }
+        );
+    }
+    let objection = command!(
+        sent,
+        client,
+        record_objection,
+        &caseworker,
+        aid::RecordObjectionRequest {
+            metadata: metadata(),
+            case_id: granted.clone(),
+            summary: text(),
+        }
+    )
+    .objection;
+    command!(
+        sent,
+        client,
+        resolve_objection,
+        &caseworker,
+        aid::ResolveObjectionRequest {
+            metadata: metadata(),
+            case_id: granted.clone(),
+            objection,
+            upheld: false,
+            finding: text(),
+        }
+    );
+
+    // The notice is over: the county decides.
+    clock.set(date!(2026 - 01 - 12));
+    command!(
+        sent,
+        client,
+        decide_application,
+        &approver,
+        decide(&granted, aid::Decision::Approve, String::new(), None)
+    );
+    command!(
+        sent,
+        client,
+        decide_application,
+        &approver,
+        decide(&rejected, aid::Decision::Reject, text(), None)
+    );
+    let mut heating = application(
+        aid::AssistanceCategory::Heating,
+        vec![
+            adult(PENSIONER, aid::Relation::Applicant),
+            adult(PENSIONER_WIFE, aid::Relation::Spouse),
+        ],
+    );
+    heating.winter = 2025;
+    heating.related_case_id = granted.clone();
+    submit(client, sent, heating).await;
+
+    // February's payments: the pensioners' line fails at the bank, with the bank's reason.
+    let cycle_id = command!(
+        sent,
+        client,
+        generate_payment_cycle,
+        &approver,
+        aid::GeneratePaymentCycleRequest {
+            metadata: metadata(),
+            county: region(PINGSHAN),
+            month: day(date!(2026 - 02 - 01)),
+        }
+    )
+    .cycle_id;
+    command!(
+        sent,
+        client,
+        approve_payment_cycle,
+        &approver,
+        aid::ApprovePaymentCycleRequest {
+            metadata: metadata(),
+            cycle_id: cycle_id.clone(),
+        }
+    );
+    let exported = command!(
+        sent,
+        client,
+        export_payment_cycle,
+        &approver,
+        aid::ExportPaymentCycleRequest {
+            metadata: metadata(),
+            cycle_id: cycle_id.clone(),
+        }
+    );
+    let file = String::from_utf8(exported.file).expect("UTF-8");
+    let mut results = "line_no,case_id,amount_yuan,status,reason\r\n".to_owned();
+    for row in file.split("\r\n").filter(|r| r.starts_with("LINE,")) {
+        let fields: Vec<&str> = row.split(',').collect();
+        assert!(
+            fields[3..5] == [text().as_str(), ACCOUNT],
+            "the payee and the account: {row}"
+        );
+        let _ = write!(
+            results,
+            "{},{},{},FAILED,{}\r\n",
+            fields[1],
+            fields[2],
+            fields[5],
+            text()
+        );
+    }
+    assert!(results.contains(&granted), "{file}");
+    let imported = command!(
+        sent,
+        client,
+        import_payment_results,
+        &approver,
+        aid::ImportPaymentResultsRequest {
+            metadata: metadata(),
+            cycle_id,
+            file: results.into_bytes(),
+        }
+    );
+    assert!(
+        imported.totals.is_some_and(|t| t.failed_count > 0),
+        "the bank's failures were imported"
+    );
+
+    command!(
+        sent,
+        client,
+        start_review,
+        &approver,
+        aid::StartReviewRequest {
+            metadata: metadata(),
+            case_id: granted.clone(),
+            cause: aid::ReviewCause::Periodic.into(),
+        }
+    );
+    host.settle().await;
+    command!(
+        sent,
+        client,
+        complete_review,
+        &approver,
+        aid::CompleteReviewRequest {
+            metadata: metadata(),
+            case_id: granted.clone(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        suspend_case,
+        &approver,
+        aid::SuspendCaseRequest {
+            metadata: metadata(),
+            case_id: granted.clone(),
+            reason: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        resume_case,
+        &approver,
+        aid::ResumeCaseRequest {
+            metadata: metadata(),
+            case_id: granted.clone(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        terminate_case,
+        &approver,
+        aid::TerminateCaseRequest {
+            metadata: metadata(),
+            case_id: granted,
+            reason: text(),
+        }
+    );
+
+    raise_alert(host, "BX-ALERT-2026-1", ALERTED, date!(2026 - 01 - 12)).await;
+    host.settle().await;
+    command!(
+        sent,
+        client,
+        act_on_referral,
+        &caseworker,
+        aid::ActOnReferralRequest {
+            metadata: metadata(),
+            alert_id: "BX-ALERT-2026-1".into(),
+            outcome: aid::ReferralOutcome::VisitedNotEligible.into(),
+            case_id: String::new(),
+            note: text(),
+        }
+    );
+}
+
 /// Calls every RPC of [`SERVICES`] once with every string field set to [`TYPED`], as a caller
 /// with every role in the whole province; whatever the answer (most are refusals).
 async fn every_rpc_with_the_number_everywhere(host: &TestHost, descriptors: &Descriptors) {
@@ -929,6 +1480,8 @@ async fn every_rpc_with_the_number_everywhere(host: &TestHost, descriptors: &Des
     for (path, input) in &descriptors.rpcs {
         let service = if path.contains("PlaceNames") {
             "placenames"
+        } else if path.contains("Assistance") {
+            "assistance"
         } else {
             "civilregistry"
         };
@@ -943,6 +1496,13 @@ async fn every_rpc_with_the_number_everywhere(host: &TestHost, descriptors: &Des
             )
             .await;
     }
+}
+
+/// The data-sharing stand-in, the pensioner's verified pension 400.00 元 a month.
+fn answering_the_pension() -> DataSharingStandIn {
+    let stand_in = DataSharingStandIn::default();
+    stand_in.answers.income(PENSIONER, 40_000);
+    stand_in
 }
 
 /// Every stream id in `service`'s store.
@@ -984,6 +1544,15 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
             minzheng_civilregistry::Module::new(SecretString::from(PSEUDONYM_KEY))
                 .with_clock(Arc::new(clock.clone())),
         )
+        // After both: it follows the divisions and the civil registry's deaths and marriages.
+        .service(
+            minzheng_assistance::Module::new(SecretString::from(PSEUDONYM_KEY))
+                .with_clock(Arc::new(clock.clone()))
+                .with_seed(minzheng_assistance::module::Seed::benxi()),
+        )
+        // The data-sharing service's stand-in answers the verification requests through the bus,
+        // with the pensioner's pension.
+        .service(answering_the_pension())
         .start()
         .await;
     let mut messages = host
@@ -1022,6 +1591,8 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
     place_names_commands(&mut place_names, &mut sent).await;
     let mut civil_registry = CivilRegistryServiceClient::new(host.channel("civilregistry").await);
     civil_registry_commands(&mut civil_registry, &clock, &mut sent).await;
+    let mut assistance = AssistanceServiceClient::new(host.channel("assistance").await);
+    assistance_commands(&host, &mut assistance, &clock, &mut sent).await;
     every_rpc_with_the_number_everywhere(&host, &descriptors).await;
     host.settle().await;
 
@@ -1054,12 +1625,33 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
             .any(|m| m.contains(".civilregistry.marriage.backfilled")),
         "the back-filled marriage was published: {on_the_bus:#?}"
     );
+    assert!(
+        on_the_bus
+            .iter()
+            .any(|m| m.contains(".assistance.case.application_approved")),
+        "the approved application was published: {on_the_bus:#?}"
+    );
+    assert!(
+        on_the_bus
+            .iter()
+            .any(|m| m.contains(".assistance.referral.acted_on")),
+        "the referral acted on was published: {on_the_bus:#?}"
+    );
     let mut streams = stream_ids(&host, "civilregistry").await;
     streams.extend(stream_ids(&host, "placenames").await);
     assert!(
         streams.iter().any(|s| s.starts_with("marriage-A-")),
         "the back-filled marriage was stored: {streams:#?}"
     );
+    let assistance_streams = stream_ids(&host, "assistance").await;
+    assert!(
+        assistance_streams
+            .iter()
+            .any(|s| s.starts_with("case-210502-DB-2026-")),
+        "the dibao cases were stored: {assistance_streams:#?}"
+    );
+    streams.extend(assistance_streams);
+    streams.extend(stream_ids(&host, "datasharing").await);
     let logs = captured.lines();
     host.shutdown().await;
 
