@@ -400,6 +400,27 @@ impl<A> StateCache<A> {
     }
 
     fn put(&self, stream: &StreamId, loaded: &Loaded<A>) {
+        if self.holds(stream, loaded.version) {
+            return;
+        }
+        self.put_owned(
+            stream,
+            Loaded {
+                state: (self.clone)(&loaded.state),
+                version: loaded.version,
+            },
+        );
+    }
+
+    /// Whether the cache holds `stream` at `version` or later.
+    fn holds(&self, stream: &StreamId, version: u64) -> bool {
+        let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        states
+            .get(stream)
+            .is_some_and(|cached| cached.version >= version)
+    }
+
+    fn put_owned(&self, stream: &StreamId, loaded: Loaded<A>) {
         let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         if states
             .get(stream)
@@ -411,13 +432,7 @@ impl<A> StateCache<A> {
             // Crude but bounded: forget everything and warm up again.
             states.clear();
         }
-        states.insert(
-            stream.clone(),
-            Loaded {
-                state: (self.clone)(&loaded.state),
-                version: loaded.version,
-            },
-        );
+        states.insert(stream.clone(), loaded);
     }
 }
 
@@ -587,7 +602,7 @@ impl<A: Aggregate> Repository<A> {
             match self.store.append(request).await {
                 Ok(outcome) => {
                     if !outcome.replayed {
-                        self.maybe_snapshot(&stream, state, version, &events, &outcome)
+                        self.after_append(&stream, state, version, &events, &outcome)
                             .await;
                     }
                     return Ok(Ok(outcome.into()));
@@ -730,7 +745,10 @@ impl<A: Aggregate> Repository<A> {
         }
     }
 
-    async fn maybe_snapshot(
+    /// After `events`, decided on `state` as loaded at `loaded_version`, were appended: the
+    /// new state goes to the cache (so that the next load reads nothing already known) and, when
+    /// the append crossed a multiple of the snapshot interval, into a snapshot.
+    async fn after_append(
         &self,
         stream: &StreamId,
         state: A,
@@ -738,19 +756,44 @@ impl<A: Aggregate> Repository<A> {
         events: &[A::Event],
         outcome: &AppendOutcome,
     ) {
-        let Some(policy) = &self.snapshots else {
-            return;
-        };
-        let every = policy.every.get();
-        if loaded_version / every == outcome.stream_version / every {
+        let snapshot = self.snapshots.as_ref().filter(|policy| {
+            let every = policy.every.get();
+            loaded_version / every != outcome.stream_version / every
+        });
+        // The appended events follow the loaded state directly (the append checked the
+        // version), so folding them gives the state at the outcome's version.
+        let follows = outcome.stream_version == loaded_version + events.len() as u64;
+        let cache = self.cache.as_ref().filter(|_| follows);
+        if snapshot.is_none() && cache.is_none() {
             return;
         }
         let state = events.iter().fold(state, |state, event| state.apply(event));
+        if let Some(policy) = snapshot {
+            self.save_snapshot(policy, stream, &state, outcome).await;
+        }
+        if let Some(cache) = cache {
+            cache.put_owned(
+                stream,
+                Loaded {
+                    state,
+                    version: outcome.stream_version,
+                },
+            );
+        }
+    }
+
+    async fn save_snapshot(
+        &self,
+        policy: &SnapshotPolicy<A>,
+        stream: &StreamId,
+        state: &A,
+        outcome: &AppendOutcome,
+    ) {
         let snapshot = Snapshot {
             stream: stream.clone(),
             stream_version: outcome.stream_version,
             schema_version: policy.schema_version,
-            payload: (policy.encode)(&state),
+            payload: (policy.encode)(state),
         };
         // The command has committed; a failed snapshot only makes later loads slower.
         if let Err(error) = self.store.save_snapshot(snapshot).await {

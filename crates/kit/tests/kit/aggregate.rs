@@ -443,6 +443,8 @@ async fn events_carry_the_command_metadata(store: SharedStore) {
 struct Interfering {
     inner: SharedStore,
     competing: Mutex<Option<AppendRequest>>,
+    /// The `from_version` of every `read_stream`, in order.
+    stream_reads: Arc<Mutex<Vec<u64>>>,
 }
 
 impl Interfering {
@@ -456,7 +458,19 @@ impl Interfering {
         Arc::new(Self {
             inner: inner.clone(),
             competing: Mutex::new(Some(request)),
+            stream_reads: Arc::default(),
         })
+    }
+
+    /// `inner`, recording where each stream read starts, with nobody competing.
+    fn watching(inner: &SharedStore) -> (SharedStore, Arc<Mutex<Vec<u64>>>) {
+        let reads = Arc::<Mutex<Vec<u64>>>::default();
+        let store = Arc::new(Self {
+            inner: inner.clone(),
+            competing: Mutex::new(None),
+            stream_reads: reads.clone(),
+        });
+        (store, reads)
     }
 }
 
@@ -491,6 +505,7 @@ impl EventStore for Interfering {
         from_version: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.stream_reads.lock().expect("lock").push(from_version);
         self.inner.read_stream(stream, from_version, limit).await
     }
     async fn read_all(&self, after: Cursor, limit: usize) -> Result<ReadBatch, StoreError> {
@@ -662,6 +677,20 @@ async fn a_cached_repository_sees_what_others_appended(store: SharedStore) {
     }
 }
 
+async fn a_cached_repository_keeps_the_state_its_own_command_made(store: SharedStore) {
+    let (watched, reads) = Interfering::watching(&store);
+    let cached = Repository::<Counter>::new(watched).with_cache(2);
+    cached
+        .run(&Key("k"), &Command::Add(2), &ctx())
+        .await
+        .expect("add");
+    let loaded = cached.load(&Key("k")).await.expect("load");
+    assert_eq!((loaded.state.value, loaded.version), (2, 1));
+    // The command's load read the (empty) stream from the start; the load after it read only
+    // what might follow the event the command appended.
+    assert_eq!(*reads.lock().expect("lock"), [1, 2]);
+}
+
 async fn concurrent_commands_lose_no_update(store: SharedStore) {
     const WRITERS: u64 = 6;
     const EACH: u64 = 5;
@@ -829,6 +858,7 @@ on_both_backends!(
     a_conflict_reloads_and_decides_again,
     decisions_on_several_streams_commit_together,
     a_cached_repository_sees_what_others_appended,
+    a_cached_repository_keeps_the_state_its_own_command_made,
     concurrent_commands_lose_no_update,
     snapshots_are_taken_and_used,
     an_undecodable_event_is_an_internal_error,
