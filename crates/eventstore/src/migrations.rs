@@ -146,6 +146,11 @@ const POSTGRES: &[Embedded] = &[
         "consumer tables",
         include_str!("../migrations/postgres/0002_consumer_tables.sql"),
     ),
+    (
+        3,
+        "lz4 payloads",
+        include_str!("../migrations/postgres/0003_lz4_payloads.sql"),
+    ),
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -158,6 +163,11 @@ const SQLITE: &[Embedded] = &[
         2,
         "consumer tables",
         include_str!("../migrations/sqlite/0002_consumer_tables.sql"),
+    ),
+    (
+        3,
+        "lz4 payloads",
+        include_str!("../migrations/sqlite/0003_lz4_payloads.sql"),
     ),
 ];
 

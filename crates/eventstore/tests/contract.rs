@@ -1345,7 +1345,7 @@ async fn service_migrations_apply_once_across_restarts(backend: &Backend) {
         backend.run_service_migrations().await;
     }
     let pool = backend.any_pool().await;
-    assert_eq!(recorded_versions(&pool).await, [1, 2, 1000, 1001]);
+    assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 1000, 1001]);
     // The table is there, with its index, and usable with portable SQL.
     sqlx::query("INSERT INTO svc_things (id, name) VALUES ($1, $2)")
         .bind(1_i64)
@@ -1368,7 +1368,7 @@ async fn service_migrations_apply_once_across_restarts(backend: &Backend) {
         "CREATE TABLE t (x BIGINT)",
     )];
     assert!(migrations::run_service(&pool, &platform).await.is_err());
-    assert_eq!(recorded_versions(&pool).await, [1, 2, 1000, 1001]);
+    assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 1000, 1001]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1935,6 +1935,26 @@ mod postgres_only {
 
     use super::*;
 
+    /// Large payloads are compressed with LZ4, not pglz (a server that has it, as here).
+    #[tokio::test]
+    async fn payloads_are_compressed_with_lz4() {
+        let db = TestDatabase::create().await;
+        let store = PostgresStore::connect(&db.url, Upcasters::new())
+            .await
+            .expect("connect");
+        for table in ["mz_events", "mz_snapshots"] {
+            let method: String = sqlx::query_scalar(
+                "SELECT attcompression::text FROM pg_attribute \
+                 WHERE attrelid = $1::regclass AND attname = 'payload'",
+            )
+            .bind(table)
+            .fetch_one(store.pool())
+            .await
+            .expect("the column's compression");
+            assert_eq!(method, "l", "{table}.payload");
+        }
+    }
+
     /// Replicas of a service starting at once against one database each run the store's and
     /// the service's migrations: every version is applied exactly once, and every replica
     /// starts.
@@ -1962,7 +1982,7 @@ mod postgres_only {
             started.expect("no panic").expect("every replica starts");
         }
         let pool = backend.any_pool().await;
-        assert_eq!(recorded_versions(&pool).await, [1, 2, 1000, 1001]);
+        assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 1000, 1001]);
     }
 
     /// A transaction that commits after later ones is delivered in its place, not skipped:

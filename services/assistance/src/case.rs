@@ -140,6 +140,8 @@ pub enum ReviewCause {
     DivisionSplit,
     Alert,
     Periodic,
+    /// A household member the case does not cover died.
+    MemberDied,
 }
 
 /// What a review concluded.

@@ -33,7 +33,10 @@
 //! two cycles pay the same key rests on the plan and on the application giving it every
 //! cycle's issued keys.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use minzheng_kit::aggregate::{Aggregate, DomainError, RefusalKind};
 use minzheng_types::{BoundedText, Fen};
@@ -93,7 +96,9 @@ struct Cycle {
     generated_on: Date,
     /// As recorded when generated.
     generated: Totals,
-    lines: Vec<LineState>,
+    /// Shared, so that a copy of the state (the repository's cache hands out copies) costs
+    /// nothing however many lines there are; changed copy-on-write.
+    lines: Arc<Vec<LineState>>,
     /// Lines neither paid nor failed.
     pending: usize,
     exported: Option<Sha256Digest>,
@@ -378,7 +383,7 @@ impl Aggregate for PaymentCycle {
                 status: Status::Generated,
                 generated_on: e.generated_on,
                 generated: e.totals,
-                lines: Vec::with_capacity(e.totals.count as usize),
+                lines: Arc::new(Vec::with_capacity(e.totals.count as usize)),
                 pending: 0,
                 exported: None,
             });
@@ -391,7 +396,7 @@ impl Aggregate for PaymentCycle {
             Event::Generated(_) => {}
             Event::LinesAdded(e) => {
                 cycle.pending += e.lines.len();
-                cycle.lines.extend(e.lines.iter().map(|line| LineState {
+                Arc::make_mut(&mut cycle.lines).extend(e.lines.iter().map(|line| LineState {
                     line: line.clone(),
                     status: LineStatus::Pending,
                 }));
@@ -402,9 +407,10 @@ impl Aggregate for PaymentCycle {
                 cycle.exported = Some(e.file_sha256);
             }
             Event::ResultsImported(e) => {
+                let lines = Arc::make_mut(&mut cycle.lines);
                 for result in &e.results {
                     let index = (result.line_no as usize).checked_sub(1);
-                    if let Some(state) = index.and_then(|i| cycle.lines.get_mut(i)) {
+                    if let Some(state) = index.and_then(|i| lines.get_mut(i)) {
                         state.status = status_of(&result.outcome);
                         cycle.pending = cycle.pending.saturating_sub(1);
                     }
@@ -578,7 +584,7 @@ fn settled(
     settled_on: Date,
 ) -> Result<Event, Error> {
     let (mut paid, mut failed) = (Totals::default(), Totals::default());
-    for state in &cycle.lines {
+    for state in cycle.lines.iter() {
         let is_paid = match settling.get(&state.line.line_no) {
             Some(outcome) => matches!(outcome, Outcome::Paid),
             None => state.status == LineStatus::Paid,

@@ -42,7 +42,7 @@ impl Assistance {
         };
         if !case.members.contains(citizen) {
             return self
-                .flag(id, ReviewCause::Periodic, None, died_on, context)
+                .flag(id, ReviewCause::MemberDied, None, died_on, context)
                 .await
                 .map(Some);
         }

@@ -91,7 +91,7 @@ enum_codec!(recalculation_to_pb, recalculation_from_pb, RecalculationCause, Reca
     StandardChanged <=> StandardChanged, MembersChanged <=> MembersChanged, Review <=> Review);
 enum_codec!(review_cause_to_pb, review_cause_from_pb, ReviewCause, ReviewCause, "review cause";
     Marriage <=> Marriage, Divorce <=> Divorce, DivisionSplit <=> DivisionSplit, Alert <=> Alert,
-    Periodic <=> Periodic);
+    Periodic <=> Periodic, MemberDied <=> MemberDied);
 enum_codec!(outcome_to_pb, outcome_from_pb, ReviewOutcome, ReviewOutcome, "review outcome";
     Continued <=> Continued, Changed <=> Changed, Ended <=> Ended);
 enum_codec!(end_to_pb, end_from_pb, EndCause, EndCause, "end cause";

@@ -72,6 +72,7 @@ fn review_cause_to_pb(cause: ReviewCause) -> i32 {
         ReviewCause::DivisionSplit => pb::ReviewCause::DivisionSplit,
         ReviewCause::Alert => pb::ReviewCause::Alert,
         ReviewCause::Periodic => pb::ReviewCause::Periodic,
+        ReviewCause::MemberDied => pb::ReviewCause::MemberDied,
     }
     .into()
 }
@@ -465,7 +466,8 @@ fn review_cause_from_pb(violations: &mut Violations, value: i32) -> Option<Revie
         Ok(pb::ReviewCause::DivisionSplit) => ReviewCause::DivisionSplit,
         Ok(pb::ReviewCause::Alert) => ReviewCause::Alert,
         Ok(pb::ReviewCause::Periodic) => ReviewCause::Periodic,
-        Ok(pb::ReviewCause::Unspecified) | Err(_) => {
+        // Raised by the service when the civil registry records the death.
+        Ok(pb::ReviewCause::Unspecified | pb::ReviewCause::MemberDied) | Err(_) => {
             violations.push(
                 "cause",
                 "must be PERIODIC, MARRIAGE, DIVORCE, DIVISION_SPLIT or ALERT",

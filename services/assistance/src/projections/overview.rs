@@ -31,12 +31,10 @@ use crate::{
 /// See the [module documentation](self).
 #[derive(Debug, Clone, Default)]
 pub struct Overview {
-    cases: BTreeMap<CaseId, (Case, u64)>,
+    cases: BTreeMap<CaseId, Entry>,
     by_county: HashMap<RegionCode, HashSet<CaseId>>,
     by_member: HashMap<CitizenId, Vec<CaseId>>,
     ordinals: HashMap<(RegionCode, Category, u16), u32>,
-    /// The stream version of each case's decision (what a payment line names).
-    decisions: HashMap<CaseId, u64>,
     policies: HashMap<RegionCode, Policy>,
     calendars: BTreeMap<i32, HolidayCalendar>,
     working: WorkingCalendar,
@@ -48,10 +46,20 @@ pub struct Overview {
     referrals_by_county: HashMap<RegionCode, Vec<AlertId>>,
 }
 
+/// A case as the overview keeps it.
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    case: Case,
+    /// The case stream's version.
+    version: u64,
+    /// The stream version of the case's decision, once decided (what a payment line names).
+    decision: Option<u64>,
+}
+
 impl Overview {
     /// A case and its stream version.
     pub fn case(&self, id: &CaseId) -> Option<(&Case, u64)> {
-        self.cases.get(id).map(|(case, version)| (case, *version))
+        self.cases.get(id).map(|entry| (&entry.case, entry.version))
     }
 
     /// The cases of `county` (by id).
@@ -63,13 +71,30 @@ impl Overview {
             .unwrap_or_default();
         ids.sort();
         ids.into_iter()
-            .filter_map(|id| self.cases.get_key_value(id).map(|(id, (c, _))| (id, c)))
+            .filter_map(|id| self.cases.get_key_value(id).map(|(id, e)| (id, &e.case)))
             .collect()
+    }
+
+    /// The cases of `county` with the stream version of their decision (in no order), for a
+    /// pass over a whole county's caseload.
+    pub fn decided_cases_of(
+        &self,
+        county: RegionCode,
+    ) -> impl Iterator<Item = (&CaseId, &Case, Option<u64>)> {
+        self.by_county
+            .get(&county)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| {
+                self.cases
+                    .get_key_value(id)
+                    .map(|(id, e)| (id, &e.case, e.decision))
+            })
     }
 
     /// Every case.
     pub fn all(&self) -> impl Iterator<Item = (&CaseId, &Case)> {
-        self.cases.iter().map(|(id, (case, _))| (id, case))
+        self.cases.iter().map(|(id, entry)| (id, &entry.case))
     }
 
     /// The cases a citizen is a member of (applied for or covered by).
@@ -79,7 +104,7 @@ impl Overview {
 
     /// The stream version of the decision of case `id`, once decided.
     pub fn decision_version(&self, id: &CaseId) -> Option<u64> {
-        self.decisions.get(id).copied()
+        self.cases.get(id).and_then(|entry| entry.decision)
     }
 
     /// The highest ordinal issued for `county`, `category` and `year`.
@@ -236,23 +261,23 @@ impl Overview {
             _ => CaseId::parse(recorded.stream.key())
                 .map_err(|e| anyhow::anyhow!("case stream {}: {e}", recorded.stream))?,
         };
+        let entry = self.cases.entry(id).or_default();
         if matches!(event, case::Event::Approved(_) | case::Event::PaidAtOnce(_)) {
-            self.decisions.insert(id, recorded.stream_version);
+            entry.decision = Some(recorded.stream_version);
         }
-        let (state, version) = self.cases.remove(&id).unwrap_or_default();
-        let before = state.county;
-        let state = state.apply(event);
+        let before = entry.case.county;
+        entry.case = std::mem::take(&mut entry.case).apply(event);
+        entry.version = entry.version.max(recorded.stream_version);
+        let after = entry.case.county;
         if let Some(previous) = before
-            && Some(previous) != state.county
+            && Some(previous) != after
             && let Some(ids) = self.by_county.get_mut(&previous)
         {
             ids.remove(&id);
         }
-        if let Some(county) = state.county {
+        if let Some(county) = after {
             self.by_county.entry(county).or_default().insert(id);
         }
-        self.cases
-            .insert(id, (state, version.max(recorded.stream_version)));
         Ok(())
     }
 }

@@ -9,11 +9,12 @@
 //! and then parks it on the dead-letter subject — it is never dropped. Verification results are
 //! [`super::verifications`]'s.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use minzheng_eventstore::RecordedEvent;
 use minzheng_host::codec::TypedProjection;
 use minzheng_kit::aggregate::CommandContext;
-use sqlx::AnyConnection;
 
 use crate::{
     app::monitoring::Monitoring,
@@ -22,6 +23,9 @@ use crate::{
 
 /// The durable consumer's name.
 pub const CONSUMER: &str = "assistance-referrals";
+
+/// How long a referral may take to show in the overview before the alert is retried.
+const VIEW_WAIT: Duration = Duration::from_secs(10);
 
 /// Records household alerts as referrals.
 #[derive(Debug, Clone)]
@@ -43,22 +47,29 @@ impl TypedProjection for AlertFeed {
         CONSUMER
     }
 
-    async fn apply(
-        &self,
-        _tx: &mut AnyConnection,
-        event: &SharedEvent,
-        recorded: &RecordedEvent,
-    ) -> anyhow::Result<()> {
+    // A command on the service's own store: in `act`, outside the consumer's transaction (in
+    // the embedded mode that transaction holds the database's only write lock).
+    async fn act(&self, event: &SharedEvent, recorded: &RecordedEvent) -> anyhow::Result<()> {
         let SharedEvent::AlertRaised(alert) = event else {
             return Ok(());
         };
         let context = CommandContext::new()
             .with_idempotency_key(format!("alert-{}", recorded.id))
             .with_causation_id(recorded.id);
-        self.monitoring
+        let committed = self
+            .monitoring
             .record_alert(alert, &context)
             .await
             .map_err(|error| anyhow::anyhow!("alert {}: {error}", alert.alert_id))?;
+        // Consumed once the overview shows the referral: whoever waits for this consumer (a
+        // settled host) then lists it.
+        self.monitoring
+            .app()
+            .caught_up(committed.position, VIEW_WAIT)
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!("the overview did not catch up with alert {}: {error}", alert.alert_id)
+            })?;
         Ok(())
     }
 }
