@@ -3,7 +3,10 @@
 //! through the real bus (JetStream when distributed, the store's feed when embedded) and answers
 //! each `minzheng.assistance.v1.VerificationRequested` with a
 //! `minzheng.datasharing.v1.HouseholdVerificationCompleted` in its own store — which its relay
-//! publishes and this service consumes. The contract is exercised both ways; nothing of this
+//! publishes and this service consumes. A test can also have it publish what the data-sharing
+//! service publishes unasked: a household alert (`HouseholdAlertRaised`, 致贫返贫监测预警) or a
+//! verification result of its own making ([`Verifications::raise_alert`],
+//! [`Verifications::publish_result`]). The contract is exercised both ways; nothing of this
 //! service's own code is mocked. Never hosted by `minzheng dev` or `minzheng assistance`.
 
 use std::{
@@ -31,12 +34,14 @@ pub struct Answers {
     silent: HashSet<String>,
 }
 
-/// The answers a test configures, shared with the stand-in; and a gate the stand-in waits at
-/// before answering (open unless the test holds it).
+/// The answers a test configures, shared with the stand-in; a gate the stand-in waits at
+/// before answering (open unless the test holds it); and the stand-in's store once it started,
+/// through which a test publishes as the data-sharing service.
 #[derive(Debug, Clone)]
 pub struct Verifications {
     answers: Arc<Mutex<Answers>>,
     open: Arc<watch::Sender<bool>>,
+    store: Arc<Mutex<Option<SharedStore>>>,
 }
 
 impl Default for Verifications {
@@ -44,6 +49,7 @@ impl Default for Verifications {
         Self {
             answers: Arc::default(),
             open: Arc::new(watch::Sender::new(true)),
+            store: Arc::default(),
         }
     }
 }
@@ -82,6 +88,61 @@ impl Verifications {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Answers> {
         self.answers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The data-sharing service raises `alert`: appended to the stand-in's store (stream
+    /// `alert-<alert_id>`), whence it reaches this service through the bus. Fails when the
+    /// stand-in has not started, or the alert was raised already.
+    pub async fn raise_alert(
+        &self,
+        alert: datasharing::HouseholdAlertRaised,
+    ) -> anyhow::Result<()> {
+        let stream = StreamId::new("alert", alert.alert_id.clone())?;
+        self.publish(
+            stream,
+            datasharing::HouseholdAlertRaised::full_name(),
+            alert.encode_to_vec(),
+        )
+        .await
+    }
+
+    /// The data-sharing service publishes `result`, whatever was requested (a result for a case
+    /// never issued, say): appended to the stand-in's store (stream `verification-<request_id>`).
+    /// Fails when the stand-in has not started, or that request was answered already.
+    pub async fn publish_result(
+        &self,
+        result: datasharing::HouseholdVerificationCompleted,
+    ) -> anyhow::Result<()> {
+        let stream = StreamId::new("verification", result.request_id.clone())?;
+        self.publish(
+            stream,
+            datasharing::HouseholdVerificationCompleted::full_name(),
+            result.encode_to_vec(),
+        )
+        .await
+    }
+
+    async fn publish(
+        &self,
+        stream: StreamId,
+        event_type: String,
+        payload: Vec<u8>,
+    ) -> anyhow::Result<()> {
+        let store = self
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("the data-sharing stand-in has not started"))?;
+        store
+            .append(AppendRequest {
+                stream,
+                expected: ExpectedVersion::NoStream,
+                events: vec![NewEvent::new(event_type, 1, payload)],
+                metadata: Metadata::default(),
+            })
+            .await?;
+        Ok(())
     }
 
     /// The result for `request`, or `None` when its household is not to be answered.
@@ -165,6 +226,12 @@ impl ServiceModule for DataSharingStandIn {
         context: &ServiceContext,
         server: ServerBuilder,
     ) -> anyhow::Result<ServerBuilder> {
+        // Kept for what a test publishes (a restart replaces it with the new host's store).
+        *self
+            .answers
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(context.store().clone());
         context.spawn_consumer(
             "assistance",
             Arc::new(Verifier {

@@ -26,8 +26,10 @@
 mod access;
 mod bus;
 mod database_cut;
+mod dynamic;
 mod flow;
 mod malformed;
+mod monitoring;
 mod payments;
 mod reviews;
 mod routing;

@@ -712,3 +712,221 @@ pub fn temporary(window: &str, requested: i64) -> pb::SubmitApplicationRequest {
     request.requested_amount = yuan(requested);
     request
 }
+
+/// The approver of `county` decides case `id` (`decision`, with `reason` for a rejection).
+pub async fn decide_in(
+    client: &mut Client,
+    id: &str,
+    county: &str,
+    decision: pb::Decision,
+    reason: &str,
+) -> Result<pb::DecideApplicationResponse, tonic::Status> {
+    client
+        .decide_application(with_token(
+            pb::DecideApplicationRequest {
+                metadata: metadata(),
+                case_id: id.to_owned(),
+                decision: decision.into(),
+                reason: reason.to_owned(),
+                amount: None,
+            },
+            &approver(county),
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// The place-names stand-in ([`PlaceNamesStandIn`]'s divisions and adjustments at its first
+/// start) that a test can also make publish a later adjustment ([`AdjustablePlaceNames::supersede`]),
+/// as the place-names service does when a division is merged after cases were filed under it.
+#[derive(Debug, Clone, Default)]
+pub struct AdjustablePlaceNames {
+    store: Arc<std::sync::Mutex<Option<minzheng_eventstore::SharedStore>>>,
+}
+
+impl AdjustablePlaceNames {
+    /// The place-names service records that `code` ceased on `valid_to`, superseded by
+    /// `successors` under `adjustment_id`: a `minzheng.placenames.v1.DivisionSuperseded` on the
+    /// division's stream, published by its relay (distributed) or fed (embedded).
+    pub async fn supersede(
+        &self,
+        code: &str,
+        successors: &[&str],
+        valid_to: time::Date,
+        adjustment_id: &str,
+    ) {
+        let store = self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .expect("the place-names stand-in has started");
+        let superseded = placenames::DivisionSuperseded {
+            code: region(code),
+            successors: successors.iter().filter_map(|s| region(s)).collect(),
+            valid_to: day(valid_to),
+            adjustment_id: adjustment_id.to_owned(),
+        };
+        store
+            .append(AppendRequest {
+                stream: StreamId::new("division", code).expect("a valid stream id"),
+                expected: ExpectedVersion::Any,
+                events: vec![NewEvent::new(
+                    "minzheng.placenames.v1.DivisionSuperseded",
+                    1,
+                    superseded.encode_to_vec(),
+                )],
+                metadata: Metadata::default(),
+            })
+            .await
+            .expect("the adjustment recorded");
+    }
+}
+
+#[async_trait]
+impl ServiceModule for AdjustablePlaceNames {
+    fn name(&self) -> &'static str {
+        "placenames"
+    }
+
+    async fn start(
+        &self,
+        context: &ServiceContext,
+        server: ServerBuilder,
+    ) -> anyhow::Result<ServerBuilder> {
+        let server = PlaceNamesStandIn.start(context, server).await?;
+        *self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(context.store().clone());
+        Ok(server)
+    }
+}
+
+/// The assistance service embedded beside the data-sharing stand-in and a place-names stand-in
+/// the test can make publish later adjustments, settled.
+pub async fn embedded_adjustable() -> (Hosted, AdjustablePlaceNames) {
+    let clock = FixedClock::new(FIRST_DAY);
+    let answers = Verifications::default();
+    let places = AdjustablePlaceNames::default();
+    let (host, client) = start(
+        TestHost::embedded()
+            .service(places.clone())
+            .service(DataSharingStandIn {
+                answers: answers.clone(),
+            })
+            .service(assistance(&clock)),
+    )
+    .await;
+    let hosted = Hosted {
+        host,
+        client,
+        clock,
+        answers,
+    };
+    (hosted, places)
+}
+
+/// The service and both stand-ins in one embedded host built directly (not a [`TestHost`]), its
+/// consumers parking an event after 3 attempts 20 ms apart instead of the platform's minutes of
+/// back-off, so that a test sees what is parked: the rows of `mz_parked` in the service's
+/// database ([`QuickParking::parked`]).
+pub struct QuickParking {
+    pub host: minzheng_host::RunningHost,
+    pub client: Client,
+    pub answers: Verifications,
+    dir: tempfile::TempDir,
+}
+
+impl QuickParking {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        // On FIRST_DAY for good: nothing here moves the clock.
+        let clock = FixedClock::new(FIRST_DAY);
+        let answers = Verifications::default();
+        let settings = minzheng_kit::settings::PlatformSettings {
+            listen: "127.0.0.1:0".parse().expect("a valid address"),
+            data_dir: dir.path().to_owned(),
+            ..Default::default()
+        };
+        let host = minzheng_host::Host::new(minzheng_host::Mode::Embedded, settings)
+            .module(PlaceNamesStandIn)
+            .module(DataSharingStandIn {
+                answers: answers.clone(),
+            })
+            .module(assistance(&clock))
+            .authenticator(
+                minzheng_kit::auth::Authenticator::dev(&SecretString::from(
+                    minzheng_host::testing::TOKEN_SECRET,
+                ))
+                .expect("a valid test secret"),
+            )
+            .consumer_settings(minzheng_bus::ConsumerSettings {
+                max_attempts: 3,
+                retry_delays: vec![std::time::Duration::from_millis(20)],
+                ..Default::default()
+            })
+            .start()
+            .await
+            .expect("the embedded host starts");
+        let channel =
+            tonic::transport::Channel::from_shared(format!("http://{}", host.local_addr()))
+                .expect("a valid endpoint")
+                .connect()
+                .await
+                .expect("the host accepts connections");
+        let parking = Self {
+            host,
+            client: AssistanceServiceClient::new(channel),
+            answers,
+            dir,
+        };
+        parking.settle().await;
+        parking
+    }
+
+    /// Every relay and consumer has caught up (a parked event counts as passed).
+    pub async fn settle(&self) {
+        for _ in 0..2 {
+            self.host
+                .settle(std::time::Duration::from_secs(60))
+                .await
+                .expect("the host settles");
+        }
+    }
+
+    /// The events consumer `consumer` of the assistance service parked: `(stream, event type,
+    /// last error)`, by stream.
+    pub async fn parked(&self, consumer: &str) -> Vec<(String, String, String)> {
+        use sqlx::Row as _;
+        let url = format!(
+            "sqlite://{}?mode=ro",
+            self.dir.path().join("assistance.db").display()
+        );
+        let pool = minzheng_bus::connect_any(&url, std::time::Duration::from_secs(10))
+            .await
+            .expect("the service's database opens");
+        let rows = sqlx::query(
+            "SELECT stream_id, event_type, last_error FROM mz_parked WHERE consumer = $1 \
+             ORDER BY stream_id",
+        )
+        .bind(consumer)
+        .fetch_all(&pool)
+        .await
+        .expect("mz_parked is read");
+        pool.close().await;
+        rows.iter()
+            .map(|row| {
+                (
+                    row.get::<String, _>("stream_id"),
+                    row.get::<String, _>("event_type"),
+                    row.get::<String, _>("last_error"),
+                )
+            })
+            .collect()
+    }
+
+    pub async fn shutdown(self) {
+        self.host.shutdown().await.expect("the host stops cleanly");
+    }
+}
