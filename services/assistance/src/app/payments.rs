@@ -49,11 +49,11 @@ impl Assistance {
                 issued.extend(cycle.issued_keys());
                 failed.extend(cycle.failed_lines());
             }
-            let entitlements = view
-                .decided_cases_of(county)
-                .filter_map(|(case_id, case, decision)| {
-                    entitlement(case_id, case, decision?, month)
-                });
+            let entitlements =
+                view.decided_cases_of(county)
+                    .filter_map(|(case_id, case, decision)| {
+                        entitlement(case_id, case, decision?, month)
+                    });
             payments::plan(month, county, entitlements, &issued, failed)
         };
         let command = cycle::Command::Generate(cycle::Generate {

@@ -68,7 +68,10 @@ impl TypedProjection for AlertFeed {
             .caught_up(committed.position, VIEW_WAIT)
             .await
             .map_err(|error| {
-                anyhow::anyhow!("the overview did not catch up with alert {}: {error}", alert.alert_id)
+                anyhow::anyhow!(
+                    "the overview did not catch up with alert {}: {error}",
+                    alert.alert_id
+                )
             })?;
         Ok(())
     }

@@ -7,6 +7,9 @@
 //! data-sharing service, which answers every `VerificationRequested` with a
 //! `HouseholdVerificationCompleted` carrying the incomes the test configured.
 //!
+//! - `dynamic`: cases following the other services' events — a township merged into another
+//!   re-homes the open cases, a split flags them, a verification result for an unknown or
+//!   closed case is parked and later ones still applied;
 //! - `flow`: an application from the window to the amount in force, rejection, objections,
 //!   the lists and the overdue steps;
 //! - `routing`: where an application lands (adjusted divisions, temporary assistance) and the
@@ -15,6 +18,9 @@
 //! - `access`: the access policy at the edge, its matrix in `ACCESS.md`, scopes, the read audit;
 //! - `database_cut`: every RPC with the database cut is UNAVAILABLE, promptly, and recovers;
 //! - `bus`: what an agency subscribed to the service's subjects receives;
+//! - `monitoring`: the monitoring list (rejected just above the line, open alerts), household
+//!   alerts becoming referrals a township acts on once (embedded and distributed), overdue
+//!   referrals, and the indicators;
 //! - `payments`: a payment cycle end to end (generate, approve, export the bank file, import
 //!   the results, re-issue a failed line), aid paid at once and ended cases left out;
 //! - `reviews`: periodic reviews started by the scheduler, with a new verification, once;

@@ -342,7 +342,6 @@ async fn distributed_a_household_alert_opens_a_referral_that_its_township_acts_o
 
 /// A referral no one acted on is overdue from the day after its due day (not on it), counted
 /// among the county's overdue referrals, and no longer once a caseworker acts, late.
-/// Distributed: embedded, no alert becomes a referral (see the ignored test below).
 #[tokio::test]
 async fn distributed_a_referral_not_acted_on_by_its_due_day_is_listed_as_overdue() {
     let support::Hosted {
@@ -419,10 +418,6 @@ async fn distributed_a_referral_not_acted_on_by_its_due_day_is_listed_as_overdue
 /// distributed; the consumer parks nothing. On a host whose consumers park after three quick
 /// attempts, so that the failure shows at once.
 #[tokio::test]
-#[ignore = "bug: embedded, AlertFeed::apply (projections/referrals.rs) appends the referral from \
-            inside the consumer's SQLite transaction, which holds the single writer: the append \
-            fails ('event store unavailable') and every alert is parked, no referral recorded; \
-            recording it from `act`, as the verification feed does, would not wait on itself"]
 async fn embedded_a_household_alert_opens_a_referral() {
     let parking = support::QuickParking::start().await;
     let mut client = parking.client.clone();
