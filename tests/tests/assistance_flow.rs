@@ -8,7 +8,8 @@
 //! result → township review → 7 days of notice → the county's approval → `AssistanceGranted` →
 //! a member dies: the civil registry waives the basic funeral fee → the case covers the one left
 //! from the next month, at the amount re-computed for them. Over PostgreSQL and NATS (seen by a
-//! plain NATS subscriber) and embedded, as `minzheng dev` runs it.
+//! plain NATS subscriber) and embedded, as `minzheng dev` runs it. And single-person coverage,
+//! whose household member the case does not cover dies: the case is flagged for review.
 
 use std::{sync::Arc, time::Duration};
 
@@ -100,10 +101,11 @@ fn application() -> pb::SubmitApplicationRequest {
     }
 }
 
-/// The four services on one clock, the stand-in answering with the applicant's pension.
-fn services(builder: TestHostBuilder, clock: &FixedClock) -> TestHostBuilder {
+/// The four services on one clock, the stand-in answering with the applicant's monthly income
+/// (`income_fen`; his pension of 400 元 in the main scenario).
+fn services(builder: TestHostBuilder, clock: &FixedClock, income_fen: i64) -> TestHostBuilder {
     let stand_in = DataSharingStandIn::default();
-    stand_in.answers.income(APPLICANT, 40_000);
+    stand_in.answers.income(APPLICANT, income_fen);
     builder
         .service(minzheng_placenames::Module::default().with_seed(minzheng_placenames::BENXI))
         .service(
@@ -176,7 +178,24 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
     );
     // The stand-in answers through the bus.
     host.settle().await;
-    let verified = case(clients, &submitted.case_id).await;
+    let decided = review_notice_and_approve(clients, clock, &submitted.case_id).await;
+    // (665.00 − 400.00 ÷ 2) × 2 = 665.00 × 2 − 400.00 = 930.00 元, from February.
+    let calculation = decided.calculation.expect("a calculation");
+    assert_eq!(
+        calculation.monthly_amount,
+        Some(common::Money { fen: 93_000 })
+    );
+    submitted.case_id
+}
+
+/// From the verified case `case_id` to its approval on 2026-01-12: the township's review, the
+/// 7 days of notice, the county's decision.
+async fn review_notice_and_approve(
+    clients: &mut Clients,
+    clock: &FixedClock,
+    case_id: &str,
+) -> pb::DecideApplicationResponse {
+    let verified = case(clients, case_id).await;
     assert_eq!(
         verified.stage(),
         pb::CaseStage::AwaitingTownshipReview,
@@ -187,7 +206,7 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
         .record_township_review(with_token(
             pb::RecordTownshipReviewRequest {
                 metadata: metadata(),
-                case_id: submitted.case_id.clone(),
+                case_id: case_id.to_owned(),
                 recommends_approval: true,
                 opinion: "入户调查属实，建议纳入低保".into(),
                 visited_on: day(SUBMITTED),
@@ -201,7 +220,7 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
         .post_notice(with_token(
             pb::PostNoticeRequest {
                 metadata: metadata(),
-                case_id: submitted.case_id.clone(),
+                case_id: case_id.to_owned(),
             },
             &caseworker(),
         ))
@@ -210,12 +229,12 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
         .into_inner();
     assert_eq!(notice.ends_on, day(date!(2026 - 01 - 12)));
     clock.set(date!(2026 - 01 - 12));
-    let decided = clients
+    clients
         .assistance
         .decide_application(with_token(
             pb::DecideApplicationRequest {
                 metadata: metadata(),
-                case_id: submitted.case_id.clone(),
+                case_id: case_id.to_owned(),
                 decision: pb::Decision::Approve.into(),
                 ..Default::default()
             },
@@ -223,14 +242,7 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
         ))
         .await
         .expect("approved")
-        .into_inner();
-    // (665.00 − 400.00 ÷ 2) × 2 = 665.00 × 2 − 400.00 = 930.00 元, from February.
-    let calculation = decided.calculation.expect("a calculation");
-    assert_eq!(
-        calculation.monthly_amount,
-        Some(common::Money { fen: 93_000 })
-    );
-    submitted.case_id
+        .into_inner()
 }
 
 /// The death of the wife on 2026-02-10 and her funeral; answers the funeral's waiver.
@@ -309,7 +321,9 @@ async fn assert_recomputed_for_the_one_left(clients: &mut Clients, case_id: &str
 async fn distributed_an_application_is_granted_and_a_death_waives_the_fee_and_recomputes_the_case()
 {
     let clock = FixedClock::new(SUBMITTED);
-    let host = services(TestHost::distributed(), &clock).start().await;
+    let host = services(TestHost::distributed(), &clock, 40_000)
+        .start()
+        .await;
     let mut clients = Clients::of(&host).await;
     let prefix = host.bus_prefix().to_owned();
     let mut subscriber = host
@@ -384,7 +398,7 @@ async fn distributed_an_application_is_granted_and_a_death_waives_the_fee_and_re
 #[tokio::test]
 async fn embedded_an_application_is_granted_and_a_death_waives_the_fee_and_recomputes_the_case() {
     let clock = FixedClock::new(SUBMITTED);
-    let host = services(TestHost::embedded(), &clock).start().await;
+    let host = services(TestHost::embedded(), &clock, 40_000).start().await;
     let mut clients = Clients::of(&host).await;
     let case_id = apply_and_grant(&host, &mut clients, &clock).await;
     host.settle().await;
@@ -395,6 +409,86 @@ async fn embedded_an_application_is_granted_and_a_death_waives_the_fee_and_recom
     );
     host.settle().await;
     assert_recomputed_for_the_one_left(&mut clients, &case_id).await;
+    host.shutdown().await;
+}
+
+/// Single-person coverage (单人保) of the wife, seriously ill, in a household just above the
+/// line (the husband earns 1,400 元: 700 元 per person, above 665 元 and at most 1.5 × 665 元):
+/// when the husband, a member the case does not cover, dies, the case is flagged for review
+/// (MEMBER_DIED) and keeps covering the wife at the same amount.
+#[tokio::test]
+async fn embedded_the_death_of_a_member_single_person_coverage_does_not_cover_flags_the_case() {
+    let clock = FixedClock::new(SUBMITTED);
+    let host = services(TestHost::embedded(), &clock, 140_000)
+        .start()
+        .await;
+    let mut clients = Clients::of(&host).await;
+    host.settle().await;
+    let mut request = application();
+    request.category = pb::AssistanceCategory::SinglePerson.into();
+    request.covered_member = citizen(WIFE);
+    request.members[1].seriously_ill = true;
+    request.incomes[0].monthly = Some(common::Money { fen: 140_000 });
+    let submitted = clients
+        .assistance
+        .submit_application(with_token(request, &caseworker()))
+        .await
+        .expect("submitted at the window")
+        .into_inner();
+    host.settle().await;
+    let decided = review_notice_and_approve(&mut clients, &clock, &submitted.case_id).await;
+    let amount = decided
+        .calculation
+        .and_then(|c| c.monthly_amount)
+        .expect("an amount");
+    assert!(amount.fen > 0, "{amount:?}");
+    host.settle().await;
+
+    clock.set(date!(2026 - 02 - 11));
+    clients
+        .registry
+        .record_death(with_token(
+            cr::RecordDeathRequest {
+                metadata: metadata(),
+                citizen: citizen(APPLICANT),
+                name: "张三".into(),
+                died_on: day(date!(2026 - 02 - 10)),
+                county: region(PINGSHAN),
+                source: cr::DeathSource::Hospital.into(),
+                source_reference: "BX-2026-0043".into(),
+            },
+            &token(&[Role::Agency], &[PINGSHAN]),
+        ))
+        .await
+        .expect("death notified");
+    host.settle().await;
+
+    let after = case(&mut clients, &submitted.case_id).await;
+    assert_eq!(after.stage(), pb::CaseStage::Active, "{after:?}");
+    assert_eq!(after.members, vec![citizen(WIFE).expect("a citizen")]);
+    assert_eq!(
+        after.flags().collect::<Vec<_>>(),
+        [pb::ReviewCause::MemberDied],
+        "{after:?}"
+    );
+    let march = clients
+        .assistance
+        .explain_benefit(with_token(
+            pb::ExplainBenefitRequest {
+                case_id: submitted.case_id.clone(),
+                month: day(date!(2026 - 03 - 01)),
+                read: None,
+            },
+            &approver(),
+        ))
+        .await
+        .expect("explained")
+        .into_inner();
+    assert_eq!(
+        march.amount,
+        Some(amount),
+        "the amount stands until the review"
+    );
     host.shutdown().await;
 }
 
