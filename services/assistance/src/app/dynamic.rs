@@ -1,6 +1,8 @@
 //! Dynamic management (动态管理): what the other services' events change on the cases in force —
 //! a member's death, a marriage or divorce, a division adjustment.
 
+use std::time::Duration;
+
 use minzheng_kit::{
     Error,
     aggregate::{CommandContext, Committed},
@@ -13,6 +15,9 @@ use crate::{
     case::{self, ReviewCause, next_month},
     ids::CaseId,
 };
+
+/// How long the overview may take to show the cases an adjustment moved.
+const FOLLOW_VIEW_WAIT: Duration = Duration::from_secs(10);
 
 impl Assistance {
     /// The cases in force covering `citizen` (or whose household they are in).
@@ -123,6 +128,7 @@ impl Assistance {
                 .collect()
         };
         let mut followed = 0;
+        let mut last_position = 0;
         for id in cases {
             let context = CommandContext::new()
                 .with_idempotency_key(format!("placenames-{event}-{id}"))
@@ -140,14 +146,19 @@ impl Assistance {
                 },
             };
             match self.cases.execute(&id, &command, &context).await? {
-                Ok(_) => followed += 1,
+                Ok(committed) => {
+                    followed += 1;
+                    last_position = last_position.max(committed.position);
+                }
                 // A case not in force cannot be flagged: its township is kept as filed.
                 Err(refusal) => {
                     tracing::info!(case = %id, rule = minzheng_kit::aggregate::DomainError::rule(&refusal), "case not re-homed")
                 }
             }
         }
-        self.view.nudge();
+        // The adjustment is consumed once the overview shows every case it moved: whoever waits
+        // for the consumer (a settled host) then reads each case where it now belongs.
+        self.caught_up(last_position, FOLLOW_VIEW_WAIT).await?;
         Ok(followed)
     }
 }
