@@ -146,10 +146,16 @@ impl<P: LiveProjection> LiveView<P> {
                 return Ok(total);
             }
             total += batch.events.len();
+            // Decoded before the write lock is taken: readers wait only for the folding.
+            let decoded: Vec<_> = batch
+                .events
+                .iter()
+                .map(|event| P::Contract::decode(event))
+                .collect();
             {
                 let mut state = self.inner.state.write().await;
-                for event in &batch.events {
-                    let applied = match P::Contract::decode(event) {
+                for (event, decoded) in batch.events.iter().zip(decoded) {
+                    let applied = match decoded {
                         Ok(Some(decoded)) => state.apply(decoded, event),
                         Ok(None) => Ok(()),
                         Err(error) => Err(error.into()),

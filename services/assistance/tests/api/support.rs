@@ -570,19 +570,7 @@ pub async fn decide(
     decision: pb::Decision,
     reason: &str,
 ) -> Result<pb::DecideApplicationResponse, tonic::Status> {
-    client
-        .decide_application(with_token(
-            pb::DecideApplicationRequest {
-                metadata: metadata(),
-                case_id: id.to_owned(),
-                decision: decision.into(),
-                reason: reason.to_owned(),
-                amount: None,
-            },
-            &approver(PINGSHAN),
-        ))
-        .await
-        .map(tonic::Response::into_inner)
+    decide_in(client, id, PINGSHAN, decision, reason).await
 }
 
 /// The rule of a FAILED_PRECONDITION refusal.
