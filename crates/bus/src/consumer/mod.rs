@@ -111,10 +111,16 @@ pub fn event_span(consumer: &str, event: &RecordedEvent) -> Span {
 /// event store's pools, so a query against a database that is down fails in that time instead
 /// of sqlx's default of 30 s; pass the platform setting (`MZ_DATABASE_ACQUIRE_TIMEOUT_MS`) or
 /// `minzheng_eventstore::DEFAULT_ACQUIRE_TIMEOUT`.
+///
+/// Like the event store's pools, it does not ping a connection before lending it (sqlx's
+/// default does): that ping is a round trip before every query. A connection that died while
+/// idle fails the call that used it, as UNAVAILABLE, and the pool replaces it; the caller's
+/// retry (a consumer's next attempt, a client's retry) succeeds.
 pub async fn connect_any(url: &str, acquire_timeout: Duration) -> Result<AnyPool, sqlx::Error> {
     sqlx::any::install_default_drivers();
     AnyPoolOptions::new()
         .acquire_timeout(acquire_timeout)
+        .test_before_acquire(false)
         .connect(url)
         .await
 }
