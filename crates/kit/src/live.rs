@@ -147,11 +147,7 @@ impl<P: LiveProjection> LiveView<P> {
             }
             total += batch.events.len();
             // Decoded before the write lock is taken: readers wait only for the folding.
-            let decoded: Vec<_> = batch
-                .events
-                .iter()
-                .map(|event| P::Contract::decode(event))
-                .collect();
+            let decoded: Vec<_> = batch.events.iter().map(P::Contract::decode).collect();
             {
                 let mut state = self.inner.state.write().await;
                 for (event, decoded) in batch.events.iter().zip(decoded) {
