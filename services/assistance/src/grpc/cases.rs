@@ -152,7 +152,8 @@ fn case_to_pb(case: &Case, version: u64, pending: Option<Pending>, today: time::
     }
 }
 
-fn case_id(violations: &mut Violations, value: &str) -> Option<CaseId> {
+/// The request's `case_id`, parsed.
+pub(super) fn case_id(violations: &mut Violations, value: &str) -> Option<CaseId> {
     violations.id("case_id", value, CaseId::parse)
 }
 

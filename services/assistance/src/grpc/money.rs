@@ -14,7 +14,7 @@ use minzheng_proto::{
 };
 use minzheng_types::{FieldViolation, RegionLevel, Violations};
 
-use super::{AssistanceApi, household};
+use super::{AssistanceApi, cases::case_id, household};
 use crate::{
     calendar::LoadYear,
     codec::policy::{calculation_to_pb, standard_from_pb, version_to_pb},
@@ -241,7 +241,7 @@ impl AssistanceApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let id = violations.id("case_id", &body.case_id, CaseId::parse);
+        let id = case_id(&mut violations, &body.case_id);
         let amount = household::money(&mut violations, "amount", &body.amount);
         let (id, amount) = violations.finish((id, amount))?;
         self.case_at_window(&call, &id).await?;
@@ -260,7 +260,7 @@ impl AssistanceApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let id = violations.id("case_id", &body.case_id, CaseId::parse);
+        let id = case_id(&mut violations, &body.case_id);
         let id = violations.finish(id)?;
         self.case_at_window(&call, &id).await?;
         let committed = self.app.report_temporary_aid(&id, &context).await?;
@@ -276,7 +276,7 @@ impl AssistanceApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let id = violations.id("case_id", &body.case_id, CaseId::parse);
+        let id = case_id(&mut violations, &body.case_id);
         let id = violations.finish(id)?;
         self.case_at_window(&call, &id).await?;
         let committed = self.app.transfer_temporary_aid(&id, &context).await?;
