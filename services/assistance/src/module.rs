@@ -43,8 +43,23 @@ const CIVILREGISTRY: &str = "civilregistry";
 /// The service that answers verification requests.
 const DATASHARING: &str = "datasharing";
 
-/// How often the periodic-review scheduler looks for reviews due.
+/// How often the scheduler looks for periodic reviews due and for open cases still under a
+/// township an adjustment ended (see `Assistance::follow_missed_adjustments`).
 const REVIEW_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The scheduler's sweep: the periodic reviews due, and the open cases still under a township
+/// an adjustment ended (`Assistance::follow_missed_adjustments`).
+async fn sweep(app: &Assistance, intervals: &ReviewIntervals) -> Result<(), minzheng_kit::Error> {
+    let started = app.start_due_reviews(intervals).await?;
+    if started > 0 {
+        tracing::info!(started, "periodic reviews started");
+    }
+    let moved = app.follow_missed_adjustments().await?;
+    if moved > 0 {
+        tracing::info!(cases = moved, "cases followed the adjustments they missed");
+    }
+    Ok(())
+}
 
 /// Benxi's six county-level divisions, which `minzheng dev` gives the end-2020 standards.
 pub const BENXI_COUNTIES: [&str; 6] = [
@@ -282,37 +297,29 @@ impl ServiceModule for Module {
             ),
         }
 
-        // The reviews due while the service was down are started before it serves, so that
-        // whoever reads a case after the start sees its review; then the sweep runs
-        // periodically.
-        let intervals = settings.reviews;
-        let started = app
-            .start_due_reviews(&intervals)
-            .await
-            .map_err(|e| anyhow::anyhow!("starting the periodic reviews due: {e}"))?;
-        if started > 0 {
-            tracing::info!(started, "periodic reviews started");
-        }
         let token = context.shutdown_token();
-        let scheduler = app.clone();
-        let stop = token.clone();
-        context.spawn("assistance periodic reviews".to_owned(), async move {
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(REVIEW_SWEEP_EVERY) => {}
-                }
-                match scheduler.start_due_reviews(&intervals).await {
-                    Ok(0) => {}
-                    Ok(started) => tracing::info!(started, "periodic reviews started"),
-                    Err(error) => tracing::warn!(%error, "periodic reviews failed; will retry"),
-                }
-            }
-        });
-        let follower = app.view().clone().follow(None, token);
+        let follower = app.view().clone().follow(None, token.clone());
         context.spawn("assistance overview".to_owned(), async move {
             follower.await;
             Ok(())
+        });
+        // What fell due while the service was down is started before it serves, so that
+        // whoever reads a case after the start sees it; then the sweep runs periodically.
+        let intervals = settings.reviews;
+        sweep(&app, &intervals)
+            .await
+            .map_err(|e| anyhow::anyhow!("the sweep at start: {e}"))?;
+        let scheduler = app.clone();
+        context.spawn("assistance sweep".to_owned(), async move {
+            loop {
+                tokio::select! {
+                    () = token.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(REVIEW_SWEEP_EVERY) => {}
+                }
+                if let Err(error) = sweep(&scheduler, &intervals).await {
+                    tracing::warn!(%error, "the sweep failed; it runs again later");
+                }
+            }
         });
         let audit = context.audit_log(self.clock.clone());
         Ok(server.add_service(

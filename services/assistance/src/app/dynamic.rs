@@ -1,7 +1,7 @@
 //! Dynamic management (动态管理): what the other services' events change on the cases in force —
 //! a member's death, a marriage or divorce, a division adjustment.
 
-use std::time::Duration;
+use std::{collections::BTreeSet, time::Duration};
 
 use minzheng_kit::{
     Error,
@@ -108,14 +108,16 @@ impl Assistance {
     }
 
     /// The cases whose township `code` ceased on `valid_to`: each follows its single successor
-    /// (re-homed, its county possibly another), or is flagged for review after a split.
+    /// (re-homed, its county possibly another), or is flagged for review after a split. `event`
+    /// is the place-names event that said so; `None` from the sweep
+    /// ([`Assistance::follow_missed_adjustments`]).
     pub async fn follow_adjustment(
         &self,
         code: RegionCode,
         successors: &[RegionCode],
         valid_to: Date,
         adjustment_id: &str,
-        event: uuid::Uuid,
+        event: Option<uuid::Uuid>,
     ) -> Result<u32, Error> {
         let cases: Vec<CaseId> = {
             let view = self.view.read().await;
@@ -130,9 +132,13 @@ impl Assistance {
         let mut followed = 0;
         let mut last_position = 0;
         for id in cases {
-            let context = CommandContext::new()
-                .with_idempotency_key(format!("placenames-{event}-{id}"))
-                .with_causation_id(event);
+            let context = match event {
+                Some(event) => CommandContext::new()
+                    .with_idempotency_key(format!("placenames-{event}-{id}"))
+                    .with_causation_id(event),
+                None => CommandContext::new()
+                    .with_idempotency_key(format!("adjustment-sweep-{adjustment_id}-{id}")),
+            };
             let command = match successors {
                 [one] => case::Command::Rehome {
                     division: *one,
@@ -147,7 +153,9 @@ impl Assistance {
             };
             match self.cases.execute(&id, &command, &context).await? {
                 Ok(committed) => {
-                    followed += 1;
+                    if !committed.replayed && committed.position > 0 {
+                        followed += 1;
+                    }
                     last_position = last_position.max(committed.position);
                 }
                 // A case not in force cannot be flagged: its township is kept as filed.
@@ -159,6 +167,36 @@ impl Assistance {
         // The adjustment is consumed once the overview shows every case it moved: whoever waits
         // for the consumer (a settled host) then reads each case where it now belongs.
         self.caught_up(last_position, FOLLOW_VIEW_WAIT).await?;
+        Ok(followed)
+    }
+
+    /// Follows the adjustments that open cases missed: a case filed under a township while the
+    /// township's supersession was being applied (routed by the divisions as they were a moment
+    /// before, recorded after the adjustment moved the cases it saw) still names the township.
+    /// Run at start and with the periodic reviews; answers how many cases moved.
+    pub async fn follow_missed_adjustments(&self) -> Result<u32, Error> {
+        let divisions: BTreeSet<RegionCode> = {
+            let view = self.view.read().await;
+            view.all()
+                .filter(|(_, c)| !matches!(c.stage, case::Stage::Ended | case::Stage::Rejected))
+                .filter_map(|(_, c)| c.division)
+                .collect()
+        };
+        let mut followed = 0;
+        for code in divisions {
+            let Some(ended) = self.divisions.supersession(code).await? else {
+                continue;
+            };
+            followed += self
+                .follow_adjustment(
+                    code,
+                    &ended.successors,
+                    ended.valid_to,
+                    &ended.adjustment_id,
+                    None,
+                )
+                .await?;
+        }
         Ok(followed)
     }
 }

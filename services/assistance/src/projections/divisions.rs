@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 use minzheng_eventstore::{RecordedEvent, StoreError, migrations::ServiceMigration};
 use minzheng_host::codec::TypedProjection;
-use minzheng_types::{RegionCode, RegionLevel, format_date};
+use minzheng_types::{RegionCode, RegionLevel, format_date, parse_date};
 use sqlx::{AnyConnection, AnyPool, Row};
 use time::Date;
 
@@ -126,12 +126,26 @@ impl TypedProjection for DivisionsProjection {
             && code.level() == RegionLevel::Township
         {
             self.app
-                .follow_adjustment(*code, successors, *valid_to, adjustment_id, recorded.id)
+                .follow_adjustment(
+                    *code,
+                    successors,
+                    *valid_to,
+                    adjustment_id,
+                    Some(recorded.id),
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("cases of superseded {code}: {e}"))?;
         }
         Ok(())
     }
+}
+
+/// A division's end as the place-names service recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supersession {
+    pub valid_to: Date,
+    pub successors: Vec<RegionCode>,
+    pub adjustment_id: String,
 }
 
 /// Where a filed township code leads.
@@ -186,6 +200,37 @@ impl Divisions {
             }
         }
         Ok(Resolution::Unknown)
+    }
+
+    /// How `code` ceased, when the place-names service recorded that it did: the day, its
+    /// successors and the adjustment.
+    pub async fn supersession(&self, code: RegionCode) -> Result<Option<Supersession>, StoreError> {
+        let row = sqlx::query(
+            "SELECT valid_to, successors, adjustment_id FROM as_divisions \
+             WHERE code = $1 AND valid_to IS NOT NULL",
+        )
+        .bind(code.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let valid_to: String = row.try_get("valid_to").map_err(StoreError::from_sqlx)?;
+        let successors: String = row.try_get("successors").map_err(StoreError::from_sqlx)?;
+        let adjustment_id: String = row
+            .try_get("adjustment_id")
+            .map_err(StoreError::from_sqlx)?;
+        let valid_to = parse_date(&valid_to)
+            .map_err(|e| StoreError::Corrupt(format!("as_divisions.valid_to of {code}: {e}")))?;
+        Ok(Some(Supersession {
+            valid_to,
+            successors: successors
+                .split_whitespace()
+                .filter_map(|s| RegionCode::parse(s).ok())
+                .collect(),
+            adjustment_id,
+        }))
     }
 
     /// Township-level divisions valid on `day` in `county` (or everywhere), for the indicators.

@@ -74,6 +74,51 @@ async fn case_ids(
         .collect()
 }
 
+/// An open case left under a township whose supersession the divisions already record — filed
+/// while the adjustment was being applied, after it moved the cases it saw — follows the
+/// adjustment at the service's next sweep (here, at its start).
+#[tokio::test]
+async fn an_open_case_that_missed_its_townships_merger_follows_it_at_the_next_sweep() {
+    let (
+        support::Hosted {
+            host, mut client, ..
+        },
+        _places,
+    ) = support::embedded_adjustable().await;
+    let mut request = support::dibao(MERGED, PINGSHAN_STREET, &[RURAL_MAN, RURAL_WOMAN], &[]);
+    request.area = pb::ResidenceArea::Rural.into();
+    let open = submit(&mut client, request).await;
+    host.settle().await;
+    let dir = host.data_dir().to_owned();
+    let stopped = host.stop().await;
+    // The divisions record the merger; no case was moved by it.
+    let url = format!("sqlite://{}", dir.join("assistance.db").display());
+    let db = minzheng_bus::connect_any(&url, std::time::Duration::from_secs(10))
+        .await
+        .expect("the service's database opens");
+    let updated = sqlx::query(
+        "UPDATE as_divisions SET valid_to = $1, successors = $2, adjustment_id = $3 \
+         WHERE code = $4",
+    )
+    .bind(minzheng_types::format_date(FIRST_DAY))
+    .bind(SUCCESSOR)
+    .bind("BX-2025-missed")
+    .bind(MERGED)
+    .execute(&db)
+    .await
+    .expect("the merger recorded");
+    assert_eq!(updated.rows_affected(), 1);
+    db.close().await;
+
+    let host = stopped.start().await;
+    host.settle().await;
+    let mut client = support::client(&host).await;
+    let case = get_case(&mut client, &open.case_id, SUCCESSOR, None).await;
+    assert_eq!(case.division, support::region(SUCCESSOR), "{case:?}");
+    assert_eq!(case.county, support::region(HUANREN));
+    host.shutdown().await;
+}
+
 /// A township merged into another (of another county) after a case was filed under it: the
 /// place-names service's `DivisionSuperseded` re-homes the open case to the successor — its
 /// division and county are the successor's, its id and the application's registered township
