@@ -26,10 +26,8 @@ use std::{
 
 use bytes::{BufMut as _, Bytes};
 use futures::StreamExt as _;
-use minzheng_assistance::stand_in::DataSharingStandIn;
-use minzheng_eventstore::{
-    AppendRequest, Cursor, ExpectedVersion, Metadata, NewEvent, StreamId, Upcasters,
-};
+use minzheng_assistance::stand_in::{DataSharingStandIn, Verifications};
+use minzheng_eventstore::{Cursor, Upcasters};
 use minzheng_host::testing::{PROVINCE, RawCodec, TestHost, token, with_token};
 use minzheng_kit::{auth::Role, clock::FixedClock};
 use minzheng_placenames::BENXI;
@@ -41,7 +39,7 @@ use minzheng_proto::{
     datasharing::v1 as datasharing,
     placenames::v1::{self as placenames, place_names_service_client::PlaceNamesServiceClient},
 };
-use prost::{Message as _, Name as _};
+use prost::Message as _;
 use prost_types::{DescriptorProto, FileDescriptorSet, field_descriptor_proto::Type};
 use secrecy::SecretString;
 use time::macros::date;
@@ -1028,11 +1026,12 @@ fn money(fen: i64) -> Option<common::Money> {
 
 /// `number`'s alert, raised by the data-sharing service: written to the stand-in's store, whose
 /// relay publishes it; the assistance service records it as a referral.
-async fn raise_alert(host: &TestHost, alert_id: &str, number: &str, raised_on: time::Date) {
-    let store =
-        minzheng_eventstore::connect(host.database_url("datasharing"), Upcasters::default())
-            .await
-            .expect("the data-sharing stand-in's store opens");
+async fn raise_alert(
+    data_sharing: &Verifications,
+    alert_id: &str,
+    number: &str,
+    raised_on: time::Date,
+) {
     let alert = datasharing::HouseholdAlertRaised {
         alert_id: alert_id.to_owned(),
         kind: datasharing::AlertKind::IncomeLoss.into(),
@@ -1045,17 +1044,8 @@ async fn raise_alert(host: &TestHost, alert_id: &str, number: &str, raised_on: t
             as_of: day(raised_on),
         }],
     };
-    store
-        .append(AppendRequest {
-            stream: StreamId::new("alert", alert_id).expect("a valid stream id"),
-            expected: ExpectedVersion::NoStream,
-            events: vec![NewEvent::new(
-                datasharing::HouseholdAlertRaised::full_name(),
-                1,
-                alert.encode_to_vec(),
-            )],
-            metadata: Metadata::default(),
-        })
+    data_sharing
+        .raise_alert(alert)
         .await
         .expect("the alert is stored");
 }
@@ -1080,6 +1070,7 @@ async fn submit(
 /// starts on 2026-01-05, a Monday.
 async fn assistance_commands(
     host: &TestHost,
+    data_sharing: &Verifications,
     client: &mut AssistanceServiceClient<Channel>,
     clock: &FixedClock,
     sent: &mut Sent,
@@ -1456,7 +1447,13 @@ async fn assistance_commands(
         }
     );
 
-    raise_alert(host, "BX-ALERT-2026-1", ALERTED, date!(2026 - 01 - 12)).await;
+    raise_alert(
+        data_sharing,
+        "BX-ALERT-2026-1",
+        ALERTED,
+        date!(2026 - 01 - 12),
+    )
+    .await;
     host.settle().await;
     command!(
         sent,
@@ -1538,6 +1535,7 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
     let descriptors = Descriptors::load();
 
     let clock = FixedClock::new(date!(2025 - 06 - 01));
+    let data_sharing = answering_the_pension();
     let host = TestHost::distributed()
         .service(minzheng_placenames::Module::default())
         .service(
@@ -1552,7 +1550,7 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
         )
         // The data-sharing service's stand-in answers the verification requests through the bus,
         // with the pensioner's pension.
-        .service(answering_the_pension())
+        .service(data_sharing.clone())
         .start()
         .await;
     let mut messages = host
@@ -1592,7 +1590,14 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
     let mut civil_registry = CivilRegistryServiceClient::new(host.channel("civilregistry").await);
     civil_registry_commands(&mut civil_registry, &clock, &mut sent).await;
     let mut assistance = AssistanceServiceClient::new(host.channel("assistance").await);
-    assistance_commands(&host, &mut assistance, &clock, &mut sent).await;
+    assistance_commands(
+        &host,
+        &data_sharing.answers,
+        &mut assistance,
+        &clock,
+        &mut sent,
+    )
+    .await;
     every_rpc_with_the_number_everywhere(&host, &descriptors).await;
     host.settle().await;
 
