@@ -11,10 +11,10 @@
 //!   ordinal it issued (the view may lag behind its own appends); should another process have
 //!   taken the same id first, the case exists and the next ordinal is tried.
 
-use minzheng_eventstore::{StoreError, StreamId};
+use minzheng_eventstore::StoreError;
 use minzheng_kit::{
     Error,
-    aggregate::{CommandContext, Committed, RunError},
+    aggregate::{Aggregate, CommandContext, Committed, RunError},
 };
 use minzheng_types::{RegionCode, RegionLevel};
 use time::Date;
@@ -65,8 +65,16 @@ impl Assistance {
         context: &CommandContext,
     ) -> Result<Submitted, Error> {
         let today = self.today();
-        check_household(&submission.household, today)?;
-        let (county, resolved) = self.route(&submission, today).await?;
+        let routed = match check_household(&submission.household, today) {
+            Ok(()) => self.route(&submission, today).await,
+            Err(refusal) => Err(refusal),
+        };
+        let (county, resolved) = match routed {
+            Ok(routed) => routed,
+            // A retry is answered with its first outcome, even if the rules refuse it now (an
+            // authorization expired since, a township superseded).
+            Err(refusal) => return self.earlier_submission(context).await?.ok_or(refusal),
+        };
         let year = u16::try_from(today.year())
             .map_err(|_| Error::internal(anyhow::anyhow!("year out of range")))?;
         for _ in 0..ID_ATTEMPTS {
@@ -100,10 +108,13 @@ impl Assistance {
                 Ok(Err(refusal)) => return Err(Error::from_refusal(&refusal)),
                 // The idempotency key opened a case already: this is a retry of that
                 // submission, answered with its case.
-                Err(RunError::Store(StoreError::IdempotencyKeyReused { used_for, .. })) => {
+                Err(RunError::Store(StoreError::IdempotencyKeyReused { .. })) => {
                     self.give_back(county, submission.category, year, case_id)
                         .await;
-                    return self.earlier_submission(&used_for, context).await;
+                    return self
+                        .earlier_submission(context)
+                        .await?
+                        .ok_or_else(key_reused);
                 }
                 Err(error) => return Err(error.into()),
             }
@@ -113,43 +124,42 @@ impl Assistance {
         ))
     }
 
-    /// The answer to a repeated submission, whose idempotency key recorded stream `used_for`:
-    /// the case it created. A key used for anything but a case's creation is refused.
+    /// The answer to a repeated submission (the same idempotency key): the case it created;
+    /// `None` when the key was never used. A key used for anything but a case's creation is
+    /// refused.
     async fn earlier_submission(
         &self,
-        used_for: &StreamId,
         context: &CommandContext,
-    ) -> Result<Submitted, Error> {
-        let reused = || {
-            Error::refused(
-                "idempotency_key_reused",
-                "this idempotency key was used for another command",
-            )
+    ) -> Result<Option<Submitted>, Error> {
+        let Some(key) = context.idempotency_key.as_deref() else {
+            return Ok(None);
         };
-        let key = context.idempotency_key.as_deref().ok_or_else(reused)?;
-        let outcome = self
+        let Some(outcome) = self
             .store
             .find_idempotent(key)
             .await
             .map_err(RunError::from)?
-            .filter(|outcome| {
-                // The case's creation: the key's append began the stream.
-                &outcome.stream == used_for
-                    && outcome.stream_version == outcome.event_ids.len() as u64
-            })
-            .ok_or_else(reused)?;
-        let case_id = CaseId::parse(outcome.stream.key()).map_err(|_| reused())?;
+        else {
+            return Ok(None);
+        };
+        // A case's creation: the key's append began a case's stream.
+        if outcome.stream.category() != <case::Case as Aggregate>::CATEGORY
+            || outcome.stream_version != outcome.event_ids.len() as u64
+        {
+            return Err(key_reused());
+        }
+        let case_id = CaseId::parse(outcome.stream.key()).map_err(|_| key_reused())?;
         let county = case_id.county();
         let committed = Committed {
             replayed: true,
             ..outcome.into()
         };
-        Ok(Submitted {
+        Ok(Some(Submitted {
             verification_request: first_request(&case_id),
             committed,
             case_id,
             county,
-        })
+        }))
     }
 
     /// The county deciding the application and the household's current township.
@@ -270,6 +280,14 @@ impl Assistance {
             *last -= 1;
         }
     }
+}
+
+/// The refusal of an idempotency key used for another command.
+fn key_reused() -> Error {
+    Error::refused(
+        "idempotency_key_reused",
+        "this idempotency key was used for another command",
+    )
 }
 
 /// The verification request a submission of case `id` makes, when its category makes one.

@@ -4,6 +4,7 @@
 
 use minzheng_host::testing::with_token;
 use minzheng_proto::assistance::v1 as pb;
+use time::macros::date;
 
 use crate::support::{
     self, HEXI_STREET, HUANREN, HUSBAND, MERGED_OLD, MERGED_SUCCESSOR, PINGSHAN_STREET, RURAL_MAN,
@@ -159,19 +160,33 @@ async fn heating_assistance_without_a_case_in_force_is_refused() {
 
 /// A submission retried with the same idempotency key (the answer was lost) answers the case the
 /// first one created, where it was recorded, and records nothing else: the next application is
-/// the county's second.
+/// the county's second. Retried once the household's authorizations have expired, which the
+/// rules refuse now, it still answers its case.
 #[tokio::test]
 async fn a_retried_submission_answers_the_first_case_and_records_nothing_else() {
     let support::Hosted {
-        host, mut client, ..
+        host,
+        mut client,
+        clock,
+        ..
     } = support::embedded().await;
     let request = family_of_three();
     let first = submit(&mut client, request.clone()).await;
-    let again = submit(&mut client, request).await;
+    let again = submit(&mut client, request.clone()).await;
     assert_eq!(again.case_id, first.case_id);
     assert_eq!(again.result, first.result);
     assert_eq!(again.verification_request_id, first.verification_request_id);
     let next = submit(&mut client, family_of_three()).await;
     assert_eq!(next.case_id, "210502-DB-2025-000002", "{next:?}");
+
+    clock.set(date!(2026 - 10 - 01));
+    let expired = client
+        .submit_application(with_token(family_of_three(), &caseworker(PINGSHAN_STREET)))
+        .await
+        .expect_err("the authorizations have expired");
+    assert_eq!(refusal_rule(&expired), "authorization_missing");
+    let late = submit(&mut client, request).await;
+    assert_eq!(late.case_id, first.case_id);
+    assert_eq!(late.result, first.result);
     host.shutdown().await;
 }
