@@ -13,7 +13,7 @@ use crate::support::{
     self, FIRST_DAY, HEXI_STREET, HUANREN, OLD_MAN, OLD_WOMAN, PINGSHAN, PINGSHAN_STREET,
     QuickParking, RURAL_MAN, RURAL_WOMAN, SPLIT_SUCCESSORS, XIHU, XIHU_MAN, XIHU_WOMAN, after,
     approve_in, approver, caseworker, decide_in, family_earns_630, family_of_three, get_case,
-    in_notice, metadata, submit,
+    in_notice, submit,
 };
 
 /// 小市镇 of 本溪满族自治县, merged in these tests into [`SUCCESSOR`].
@@ -27,25 +27,13 @@ fn stage(case: &pb::Case) -> pb::CaseStage {
     pb::CaseStage::try_from(case.stage).unwrap_or_default()
 }
 
-/// The township's review of case `id` by a caseworker of `township`, today.
+/// The township's review of case `id` by a caseworker of `township`, the visit on the first day.
 async fn review_as(
     client: &mut support::Client,
     id: &str,
     township: &str,
 ) -> Result<pb::RecordTownshipReviewResponse, tonic::Status> {
-    client
-        .record_township_review(with_token(
-            pb::RecordTownshipReviewRequest {
-                metadata: metadata(),
-                case_id: id.to_owned(),
-                recommends_approval: true,
-                opinion: "入户调查属实，建议确认".to_owned(),
-                visited_on: support::day(FIRST_DAY),
-            },
-            &caseworker(township),
-        ))
-        .await
-        .map(tonic::Response::into_inner)
+    support::review_as(client, id, township, FIRST_DAY).await
 }
 
 /// The cases of `county` as its approver lists them, after `read`.

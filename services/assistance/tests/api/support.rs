@@ -530,6 +530,21 @@ pub async fn get_case(
 /// The township of 平山街道 reviews case `id` on today's date (the home visit today),
 /// recommending approval.
 pub async fn review(client: &mut Client, id: &str, today: time::Date) -> common::CommandResult {
+    review_as(client, id, PINGSHAN_STREET, today)
+        .await
+        .expect("reviewed")
+        .result
+        .expect("a result")
+}
+
+/// A caseworker of `township` records the township's review of case `id` (the home visit on
+/// `visited_on`), recommending approval.
+pub async fn review_as(
+    client: &mut Client,
+    id: &str,
+    township: &str,
+    visited_on: time::Date,
+) -> Result<pb::RecordTownshipReviewResponse, tonic::Status> {
     client
         .record_township_review(with_token(
             pb::RecordTownshipReviewRequest {
@@ -537,15 +552,12 @@ pub async fn review(client: &mut Client, id: &str, today: time::Date) -> common:
                 case_id: id.to_owned(),
                 recommends_approval: true,
                 opinion: "入户调查属实，建议确认".to_owned(),
-                visited_on: day(today),
+                visited_on: day(visited_on),
             },
-            &caseworker(PINGSHAN_STREET),
+            &caseworker(township),
         ))
         .await
-        .expect("reviewed")
-        .into_inner()
-        .result
-        .expect("a result")
+        .map(tonic::Response::into_inner)
 }
 
 /// 平山街道 posts case `id` for notice today.
