@@ -47,7 +47,6 @@ use sqlx::{
 use tracing::debug;
 use uuid::Uuid;
 
-use crate::signal::AppendSignal;
 use crate::{
     AppendOutcome, AppendRequest, Cursor, DEFAULT_ACQUIRE_TIMEOUT, EventStore, ExpectedVersion,
     Metadata, ReadBatch, RecordedEvent, Result, Snapshot, StoreError, StreamId, Upcasters,
@@ -56,6 +55,7 @@ use crate::{
         stream_from_db, to_db,
     },
     migrations, multi,
+    signal::AppendSignal,
 };
 
 /// Pool size used by [`PostgresStore::connect`]; use [`PostgresStore::from_pool`] to choose.

@@ -32,7 +32,6 @@ use tokio::sync::Mutex;
 use tracing::debug;
 use uuid::Uuid;
 
-use crate::signal::AppendSignal;
 use crate::{
     AppendOutcome, AppendRequest, Cursor, DEFAULT_ACQUIRE_TIMEOUT, EventStore, Metadata, NewEvent,
     ReadBatch, RecordedEvent, Result, Snapshot, StoreError, StreamId, Upcasters,
@@ -41,6 +40,7 @@ use crate::{
         stream_from_db, to_db,
     },
     migrations, multi,
+    signal::AppendSignal,
 };
 
 /// Pool size used by [`SqliteStore::connect`] for a database file: one writer at a time plus
