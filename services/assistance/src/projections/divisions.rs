@@ -140,6 +140,14 @@ impl TypedProjection for DivisionsProjection {
     }
 }
 
+/// The successors column: codes separated by spaces.
+fn parse_successors(column: &str) -> Vec<RegionCode> {
+    column
+        .split_whitespace()
+        .filter_map(|s| RegionCode::parse(s).ok())
+        .collect()
+}
+
 /// A division's end as the place-names service recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Supersession {
@@ -189,11 +197,7 @@ impl Divisions {
             if !gone {
                 return Ok(Resolution::Current(current));
             }
-            let successors: Vec<RegionCode> = successors
-                .split_whitespace()
-                .filter_map(|s| RegionCode::parse(s).ok())
-                .collect();
-            match successors.as_slice() {
+            match parse_successors(&successors).as_slice() {
                 [one] => current = *one,
                 [] => return Ok(Resolution::Unknown),
                 many => return Ok(Resolution::Split(many.to_vec())),
@@ -225,10 +229,7 @@ impl Divisions {
             .map_err(|e| StoreError::Corrupt(format!("as_divisions.valid_to of {code}: {e}")))?;
         Ok(Some(Supersession {
             valid_to,
-            successors: successors
-                .split_whitespace()
-                .filter_map(|s| RegionCode::parse(s).ok())
-                .collect(),
+            successors: parse_successors(&successors),
             adjustment_id,
         }))
     }

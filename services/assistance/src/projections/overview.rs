@@ -102,11 +102,6 @@ impl Overview {
         self.by_member.get(citizen).cloned().unwrap_or_default()
     }
 
-    /// The stream version of the decision of case `id`, once decided.
-    pub fn decision_version(&self, id: &CaseId) -> Option<u64> {
-        self.cases.get(id).and_then(|entry| entry.decision)
-    }
-
     /// The highest ordinal issued for `county`, `category` and `year`.
     pub fn last_ordinal(&self, county: RegionCode, category: Category, year: u16) -> u32 {
         self.ordinals
