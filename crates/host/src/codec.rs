@@ -79,6 +79,12 @@ pub trait TypedProjection: Send + Sync + 'static {
         let _ = (event, recorded);
         Ok(())
     }
+
+    /// Told that what [`TypedProjection::apply`] wrote for `events` committed (see
+    /// `minzheng_bus::Projection::committed`). Nothing by default.
+    fn committed(&self, events: &[RecordedEvent]) {
+        let _ = events;
+    }
 }
 
 /// A [`TypedProjection`] as the bus's raw projection: events the contract does not list are
@@ -105,6 +111,10 @@ impl<P: TypedProjection> minzheng_bus::Projection for Typed<P> {
             Some(decoded) => self.projection.apply(tx, &decoded, event).await,
             None => Ok(()),
         }
+    }
+
+    fn committed(&self, events: &[RecordedEvent]) {
+        self.projection.committed(events);
     }
 
     async fn act(&self, events: &[RecordedEvent]) -> anyhow::Result<()> {

@@ -20,6 +20,12 @@ mod tools;
 
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's malloc: the services allocate and free many small values (a
+/// payment cycle's 100,000 lines, a submission's household), where glibc spends up to a third
+/// of the time consolidating and unlinking free chunks (measured with `perf`, `make bench`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let invocation = cli::parse();
     let result = tokio::runtime::Builder::new_multi_thread()

@@ -38,11 +38,12 @@ pub fn citizen_id(
     parent: &str,
     person: &Option<common::CitizenRef>,
 ) -> Result<CitizenId, FieldViolation> {
-    let field = field_path(parent, "citizen_id");
+    // The path is made only for a violation: this runs for every id of every stored event read.
+    let field = || field_path(parent, "citizen_id");
     match person {
         Some(person) if !person.citizen_id.is_empty() => CitizenId::parse(&person.citizen_id)
-            .map_err(|e| FieldViolation::new(field, e.to_string())),
-        _ => Err(FieldViolation::required(field)),
+            .map_err(|e| FieldViolation::new(field(), e.to_string())),
+        _ => Err(FieldViolation::required(field())),
     }
 }
 
@@ -52,12 +53,12 @@ pub fn region_code(
     parent: &str,
     region: &Option<common::RegionCode>,
 ) -> Result<RegionCode, FieldViolation> {
-    let field = field_path(parent, "code");
+    let field = || field_path(parent, "code");
     match region {
         Some(region) if !region.code.is_empty() => {
-            RegionCode::parse(&region.code).map_err(|e| FieldViolation::new(field, e.to_string()))
+            RegionCode::parse(&region.code).map_err(|e| FieldViolation::new(field(), e.to_string()))
         }
-        _ => Err(FieldViolation::required(field)),
+        _ => Err(FieldViolation::required(field())),
     }
 }
 
@@ -67,12 +68,12 @@ pub fn money_non_negative(
     parent: &str,
     money: &Option<common::Money>,
 ) -> Result<Fen, FieldViolation> {
-    let field = field_path(parent, "fen");
+    let field = || field_path(parent, "fen");
     match money {
         Some(money) => {
-            Fen::non_negative(money.fen).map_err(|e| FieldViolation::new(field, e.to_string()))
+            Fen::non_negative(money.fen).map_err(|e| FieldViolation::new(field(), e.to_string()))
         }
-        None => Err(FieldViolation::required(field)),
+        None => Err(FieldViolation::required(field())),
     }
 }
 

@@ -407,7 +407,8 @@ mod tests {
 
     fn lines() -> Vec<PaymentLine> {
         let mut comma = monthly(3, 1);
-        comma.payee.name = BoundedText::parse("李,\"小\"明", 100).expect("valid");
+        std::sync::Arc::make_mut(&mut comma.payee).name =
+            BoundedText::parse("李,\"小\"明", 100).expect("valid");
         plan(
             date!(2026 - 06 - 01),
             county(),

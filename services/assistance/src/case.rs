@@ -32,7 +32,7 @@ use crate::{
     category::{Area, Category},
     household::Household,
     ids::CaseId,
-    payments::BankAccount,
+    payments::{BankAccount, Payee},
 };
 
 /// Days a public notice runs (公示期为7天, 民发〔2021〕57号 第二十一条).
@@ -692,6 +692,19 @@ impl Case {
         self.suspensions
             .iter()
             .any(|(from, to)| *from <= day && to.is_none_or(|to| day < to))
+    }
+
+    /// Who the case's payments go to: the applicant, at the account the application gave;
+    /// `None` before an application (or with an applicant missing from the household).
+    pub fn payee(&self) -> Option<Payee> {
+        let application = self.application.as_deref()?;
+        let household = &application.household;
+        let applicant = household.member(&household.applicant)?;
+        Some(Payee {
+            citizen: household.applicant.clone(),
+            name: applicant.name.clone(),
+            account: application.payment_account.clone(),
+        })
     }
 
     /// The last amount decided (whatever the day).

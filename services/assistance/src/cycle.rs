@@ -35,7 +35,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::Arc,
+    sync::{Arc, OnceLock},
 };
 
 use minzheng_kit::aggregate::{Aggregate, DomainError, RefusalKind};
@@ -43,7 +43,7 @@ use minzheng_types::{BoundedText, Fen};
 use time::Date;
 
 use crate::{
-    bank_file::{self, BankFile, Sha256Digest},
+    bank_file::{self, BankFile, ExportError, Sha256Digest},
     ids::CycleId,
     payments::{
         FailedLine, LineKind, LineResult, Outcome, PAYEE_NAME_MAX_CHARS, PaymentKey, PaymentLine,
@@ -102,7 +102,31 @@ struct Cycle {
     /// Lines neither paid nor failed.
     pending: usize,
     exported: Option<Sha256Digest>,
+    /// The bank file of `lines`, written once: export decides on it and then answers it.
+    bank_file: BankFileMemo,
 }
+
+/// A bank file written at most once for a cycle's lines (which do not change once generated:
+/// results change their status, not what the file says), shared by the copies of the state.
+/// Equal whatever it holds: it is derived from the lines.
+#[derive(Debug, Clone, Default)]
+struct BankFileMemo(Arc<OnceLock<Result<BankFile, ExportError>>>);
+
+impl BankFileMemo {
+    fn get_or_write(&self, id: CycleId, lines: &[LineState]) -> Result<BankFile, ExportError> {
+        self.0
+            .get_or_init(|| bank_file::export(id, lines.iter().map(|s| &s.line)))
+            .clone()
+    }
+}
+
+impl PartialEq for BankFileMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for BankFileMemo {}
 
 /// The state of one cycle; `Default` is one not generated yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -349,7 +373,9 @@ impl PaymentCycle {
         if cycle.status == Status::Generated {
             return Err(Error::NotApproved);
         }
-        bank_file::export(cycle.id, cycle.lines.iter().map(|s| &s.line))
+        cycle
+            .bank_file
+            .get_or_write(cycle.id, &cycle.lines)
             .map_err(|_| Error::TotalOverflows)
     }
 }
@@ -386,6 +412,7 @@ impl Aggregate for PaymentCycle {
                 lines: Arc::new(Vec::with_capacity(e.totals.count as usize)),
                 pending: 0,
                 exported: None,
+                bank_file: BankFileMemo::default(),
             });
             return self;
         }
@@ -396,6 +423,7 @@ impl Aggregate for PaymentCycle {
             Event::Generated(_) => {}
             Event::LinesAdded(e) => {
                 cycle.pending += e.lines.len();
+                cycle.bank_file = BankFileMemo::default();
                 Arc::make_mut(&mut cycle.lines).extend(e.lines.iter().map(|line| LineState {
                     line: line.clone(),
                     status: LineStatus::Pending,
@@ -1137,7 +1165,8 @@ pub(crate) mod tests {
         refused(lines, "paid_twice");
 
         let mut lines = june_lines();
-        lines[0].payee.name = BoundedText::parse(&"名".repeat(101), 1_000).expect("valid");
+        Arc::make_mut(&mut lines[0].payee).name =
+            BoundedText::parse(&"名".repeat(101), 1_000).expect("valid");
         refused(lines, "payee_name_too_long");
 
         let mut lines = june_lines();

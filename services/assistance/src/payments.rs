@@ -33,6 +33,7 @@
 use std::{
     collections::{HashMap, HashSet},
     fmt,
+    sync::Arc,
 };
 
 use minzheng_types::{BoundedText, CitizenId, Fen, RegionCode};
@@ -180,7 +181,8 @@ pub struct Entitlement {
     pub decision: DecisionRef,
     /// The standards the amount was computed with; `None` for a one-off set by the decision.
     pub standard: Option<StandardVersion>,
-    pub payee: Payee,
+    /// Shared with the case's other lines and cycles.
+    pub payee: Arc<Payee>,
     pub months: Months,
 }
 
@@ -224,7 +226,8 @@ pub struct PaymentLine {
     pub amount: Fen,
     pub decision: DecisionRef,
     pub standard: Option<StandardVersion>,
-    pub payee: Payee,
+    /// Shared (a cycle's lines are cloned into its events and states).
+    pub payee: Arc<Payee>,
     pub kind: LineKind,
 }
 
@@ -331,7 +334,7 @@ pub fn plan(
         .filter(|f| f.line.case.county() == county)
         .collect();
     let reissued_cases: HashSet<CaseId> = failed.iter().map(|f| f.line.case).collect();
-    let mut current_payees: HashMap<CaseId, Payee> = HashMap::new();
+    let mut current_payees: HashMap<CaseId, Arc<Payee>> = HashMap::new();
     let mut planned: HashSet<PaymentKey> = HashSet::new();
     let mut lines: Vec<PaymentLine> = Vec::new();
     for entitlement in entitlements {
@@ -445,7 +448,7 @@ pub(crate) mod tests {
                 decided_on,
             },
             standard: Some(standard()),
-            payee: payee(ordinal),
+            payee: Arc::new(payee(ordinal)),
             months: Months::after_approval(decided_on),
         }
     }
@@ -577,7 +580,7 @@ pub(crate) mod tests {
         assert_eq!(first.period, Period::Month(JUNE));
         assert_eq!(first.decision.version, 4);
         assert_eq!(first.standard, Some(standard()));
-        assert_eq!(first.payee, payee(2));
+        assert_eq!(*first.payee, payee(2));
         assert_eq!(first.kind, LineKind::Regular);
         assert_eq!((lines[1].line_no, lines[1].case), (2, case(7)));
     }
@@ -658,7 +661,8 @@ pub(crate) mod tests {
         let issued = HashSet::from([june[0].key()]);
         // The household gave a new account since.
         let mut moved = monthly(2, 45_000);
-        moved.payee.account = BankAccount::parse("6217000011112222").expect("valid");
+        Arc::make_mut(&mut moved.payee).account =
+            BankAccount::parse("6217000011112222").expect("valid");
         let july = plan(
             JULY,
             county(),

@@ -87,6 +87,11 @@ fn figure(
     }
 }
 
+/// The allocator the `minzheng` binary runs its services with (see its `main`): the bench hosts
+/// them in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = minzheng_telemetry::init(&minzheng_telemetry::TelemetryConfig {

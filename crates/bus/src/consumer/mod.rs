@@ -71,6 +71,14 @@ pub trait Projection: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Told, once the transaction that applied `events` (the new ones of a batch) committed,
+    /// that what [`Projection::apply`] wrote for them is visible: for state this process keeps
+    /// beside the tables (a cache of them to drop, say). Not called when the commit fails.
+    /// Nothing by default.
+    fn committed(&self, events: &[RecordedEvent]) {
+        let _ = events;
+    }
+
     /// Applies a batch of new events inside `tx`. The default applies them one by one, each in
     /// a span continuing the trace the event was recorded in; an override that handles the batch
     /// in bulk should open those spans itself with [`event_span`].
@@ -394,6 +402,9 @@ impl Core {
                 .map_err(unavailable)?;
         }
         tx.commit().await.map_err(unavailable)?;
+        if !fresh.is_empty() {
+            self.projection.committed(&fresh);
+        }
         let applied = Applied {
             applied: fresh.len() as u64,
             redelivered: (events.len() - fresh.len()) as u64,

@@ -100,6 +100,11 @@ impl Assistance {
         &self.view
     }
 
+    /// The divisions applications are routed through.
+    pub fn divisions(&self) -> &Divisions {
+        &self.divisions
+    }
+
     /// Today in China Standard Time.
     pub fn today(&self) -> Date {
         self.clock.today()

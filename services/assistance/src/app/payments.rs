@@ -19,11 +19,12 @@ use time::Date;
 use super::Assistance;
 use crate::{
     bank_file::{self, BankFile},
-    case::{Case, Stage},
+    case::Stage,
     category::Category,
     cycle::{self, CycleTotals, PaymentCycle},
-    ids::{CaseId, CycleId, first_of_month},
-    payments::{self, DecisionRef, Entitlement, Months, Payee, PaymentKey, Schedule},
+    ids::{CycleId, first_of_month},
+    payments::{self, DecisionRef, Entitlement, Months, PaymentKey, Schedule},
+    projections::overview::Decided,
 };
 
 impl Assistance {
@@ -49,11 +50,9 @@ impl Assistance {
                 issued.extend(cycle.issued_keys());
                 failed.extend(cycle.failed_lines());
             }
-            let entitlements =
-                view.decided_cases_of(county)
-                    .filter_map(|(case_id, case, decision)| {
-                        entitlement(case_id, case, decision?, month)
-                    });
+            let entitlements = view
+                .decided_cases_of(county)
+                .filter_map(|decided| entitlement(decided, month));
             payments::plan(month, county, entitlements, &issued, failed)
         };
         let command = cycle::Command::Generate(cycle::Generate {
@@ -140,23 +139,17 @@ impl Assistance {
     }
 }
 
-/// What case `id` may be paid in the month starting `month`: its monthly amount in force (none
-/// when suspended, ended or zero), or its approved one-off payment; `None` when nothing.
-fn entitlement(
-    id: &CaseId,
-    case: &Case,
-    decision_version: u64,
-    month: Date,
-) -> Option<Entitlement> {
+/// What a decided case may be paid in the month starting `month`: its monthly amount in force
+/// (none when suspended, ended or zero), or its approved one-off payment; `None` when nothing.
+fn entitlement(decided: Decided<'_>, month: Date) -> Option<Entitlement> {
+    let Decided {
+        id,
+        case,
+        decision_version,
+        payee,
+    } = decided;
     let application = case.application.as_deref()?;
-    let member = application
-        .household
-        .member(&application.household.applicant)?;
-    let payee = Payee {
-        citizen: application.household.applicant.clone(),
-        name: member.name.clone(),
-        account: application.payment_account.clone(),
-    };
+    let payee = payee.clone();
     let decision = DecisionRef {
         version: decision_version,
         decided_on: case.decided_on?,

@@ -10,6 +10,8 @@
 //! cycle decided (amounts, totals, which lines a chunk holds, how results match lines) is read
 //! as recorded.
 
+use std::sync::Arc;
+
 use minzheng_host::{
     codec::{FromMessage, ToMessage},
     decode::Decoder,
@@ -253,11 +255,11 @@ fn line_from_pb(d: &Decoder<'_>, m: pb::PaymentLine) -> Result<PaymentLine, Code
             .as_ref()
             .map(|s| super::policy::version_from_pb(d, s))
             .transpose()?,
-        payee: Payee {
+        payee: Arc::new(Payee {
             citizen: d.citizen("lines.payee", &m.payee)?,
             name: d.text("lines.payee_name", &m.payee_name)?,
             account: d.parse("lines.account", BankAccount::parse(&m.account))?,
-        },
+        }),
         kind: match m.reissue_of {
             None => LineKind::Regular,
             Some(r) => LineKind::Reissue {
@@ -463,8 +465,9 @@ mod tests {
         let long_name = "买".repeat(crate::payments::PAYEE_NAME_MAX_CHARS);
         let entitlements = (1..=1_000).map(|n| {
             let mut e = monthly(n, 99_999_999);
-            e.payee.name = BoundedText::parse(&long_name, 1_000).expect("valid");
-            e.payee.account = BankAccount::parse(&"9".repeat(32)).expect("valid");
+            let payee = Arc::make_mut(&mut e.payee);
+            payee.name = BoundedText::parse(&long_name, 1_000).expect("valid");
+            payee.account = BankAccount::parse(&"9".repeat(32)).expect("valid");
             e
         });
         let lines = plan(

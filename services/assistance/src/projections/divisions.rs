@@ -7,6 +7,19 @@
 //! Routing follows supersessions: a code superseded by one successor resolves to that
 //! successor (and on, through later adjustments); one superseded by several (a split) cannot be
 //! resolved without the household's new township.
+//!
+//! Every submission routes through these rows, so [`Divisions`] keeps the rows it read in
+//! memory. This process's projection drops them as soon as its writes commit (a row read
+//! before the commit is not kept); a row another replica's projection changed is read again
+//! after [`ROW_FRESH_FOR`]. Routing is no more exact than the projection's own lag either way:
+//! a case filed under a township superseded meanwhile is moved to the successor by the
+//! adjustment's follower or the periodic sweep of missed adjustments.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 use minzheng_eventstore::{RecordedEvent, StoreError, migrations::ServiceMigration};
@@ -38,6 +51,10 @@ pub const MIGRATION: ServiceMigration = ServiceMigration::portable(
 
 /// Most supersessions followed from one code (a loop in the data stops here).
 const MAX_HOPS: usize = 16;
+
+/// How long a row read is used before it is read again (for another replica's changes; this
+/// process's own drop the rows at once).
+pub const ROW_FRESH_FOR: Duration = Duration::from_secs(5);
 
 /// Follows the place-names service's division events; a township superseded moves the cases
 /// filed under it to its successor (see [`Assistance::follow_adjustment`]), under idempotency
@@ -116,6 +133,10 @@ impl TypedProjection for DivisionsProjection {
         Ok(())
     }
 
+    fn committed(&self, _events: &[RecordedEvent]) {
+        self.app.divisions().forget();
+    }
+
     async fn act(&self, event: &DivisionEvent, recorded: &RecordedEvent) -> anyhow::Result<()> {
         if let DivisionEvent::Superseded {
             code,
@@ -171,39 +192,95 @@ pub enum Resolution {
 #[derive(Debug, Clone)]
 pub struct Divisions {
     pool: AnyPool,
+    rows: Arc<Mutex<RowCache>>,
+}
+
+/// A division's row as routing reads it.
+#[derive(Debug, Clone)]
+struct RoutingRow {
+    /// The day it ceased (`YYYY-MM-DD`), if it did.
+    valid_to: Option<String>,
+    successors: Vec<RegionCode>,
+}
+
+/// The rows read, each with when; `generation` counts this process's commits of the table, so
+/// that a row read before one is not kept after it.
+#[derive(Debug, Default)]
+struct RowCache {
+    generation: u64,
+    rows: HashMap<RegionCode, (Instant, RoutingRow)>,
 }
 
 impl Divisions {
     pub fn new(pool: AnyPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            rows: Arc::default(),
+        }
+    }
+
+    /// Drops the rows kept: the projection's writes committed.
+    pub fn forget(&self) {
+        let mut cache = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.generation += 1;
+        cache.rows.clear();
     }
 
     /// Follows `code` through its supersessions as of `day`.
     pub async fn resolve(&self, code: RegionCode, day: Date) -> Result<Resolution, StoreError> {
         let mut current = code;
         for _ in 0..MAX_HOPS {
-            let row = sqlx::query("SELECT valid_to, successors FROM as_divisions WHERE code = $1")
-                .bind(current.to_string())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-            let Some(row) = row else {
+            let Some(row) = self.routing_row(current).await? else {
                 return Ok(Resolution::Unknown);
             };
-            let valid_to: Option<String> =
-                row.try_get("valid_to").map_err(StoreError::from_sqlx)?;
-            let successors: String = row.try_get("successors").map_err(StoreError::from_sqlx)?;
-            let gone = valid_to.is_some_and(|to| to.as_str() <= format_date(day).as_str());
+            let gone = row
+                .valid_to
+                .is_some_and(|to| to.as_str() <= format_date(day).as_str());
             if !gone {
                 return Ok(Resolution::Current(current));
             }
-            match parse_successors(&successors).as_slice() {
+            match row.successors.as_slice() {
                 [one] => current = *one,
                 [] => return Ok(Resolution::Unknown),
                 many => return Ok(Resolution::Split(many.to_vec())),
             }
         }
         Ok(Resolution::Unknown)
+    }
+
+    /// `code`'s row: the one kept while fresh, else read (and kept, unless the projection
+    /// committed meanwhile). A code not recorded is read again every time.
+    async fn routing_row(&self, code: RegionCode) -> Result<Option<RoutingRow>, StoreError> {
+        let generation = {
+            let cache = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((read_at, row)) = cache.rows.get(&code)
+                && read_at.elapsed() < ROW_FRESH_FOR
+            {
+                return Ok(Some(row.clone()));
+            }
+            cache.generation
+        };
+        let read_at = Instant::now();
+        let row = sqlx::query("SELECT valid_to, successors FROM as_divisions WHERE code = $1")
+            .bind(code.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let row = RoutingRow {
+            valid_to: row.try_get("valid_to").map_err(StoreError::from_sqlx)?,
+            successors: parse_successors(
+                &row.try_get::<String, _>("successors")
+                    .map_err(StoreError::from_sqlx)?,
+            ),
+        };
+        let mut cache = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.generation == generation {
+            cache.rows.insert(code, (read_at, row.clone()));
+        }
+        Ok(Some(row))
     }
 
     /// How `code` ceased, when the place-names service recorded that it did: the day, its

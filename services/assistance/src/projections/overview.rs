@@ -10,7 +10,10 @@
 //! and every RPC that answers from it with a household's data is audited at the edge. At
 //! 100,000 cases it takes on the order of 200 MB.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Arc,
+};
 
 use minzheng_eventstore::RecordedEvent;
 use minzheng_kit::{aggregate::Aggregate, live::LiveProjection};
@@ -24,6 +27,7 @@ use crate::{
     cycle::{self, PaymentCycle},
     fund::{self, ReserveFund},
     ids::{CaseId, CycleId},
+    payments::Payee,
     policy::{self, Policy},
     referral::{self, AlertId, Referral},
 };
@@ -32,7 +36,8 @@ use crate::{
 #[derive(Debug, Clone, Default)]
 pub struct Overview {
     cases: BTreeMap<CaseId, Entry>,
-    by_county: HashMap<RegionCode, HashSet<CaseId>>,
+    /// Ordered as `cases` is, so a pass over a county's cases walks that map in order.
+    by_county: HashMap<RegionCode, BTreeSet<CaseId>>,
     by_member: HashMap<CitizenId, Vec<CaseId>>,
     ordinals: HashMap<(RegionCode, Category, u16), u32>,
     policies: HashMap<RegionCode, Policy>,
@@ -54,6 +59,18 @@ struct Entry {
     version: u64,
     /// The stream version of the case's decision, once decided (what a payment line names).
     decision: Option<u64>,
+    /// Once decided, who its payments go to: shared by every line of every cycle that pays it.
+    payee: Option<Arc<Payee>>,
+}
+
+/// A decided case, as a payment cycle plans from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Decided<'a> {
+    pub id: &'a CaseId,
+    pub case: &'a Case,
+    /// The case stream's version of its decision.
+    pub decision_version: u64,
+    pub payee: &'a Arc<Payee>,
 }
 
 impl Overview {
@@ -64,31 +81,28 @@ impl Overview {
 
     /// The cases of `county` (by id).
     pub fn cases_of(&self, county: RegionCode) -> Vec<(&CaseId, &Case)> {
-        let mut ids: Vec<&CaseId> = self
-            .by_county
+        self.by_county
             .get(&county)
-            .map(|ids| ids.iter().collect())
-            .unwrap_or_default();
-        ids.sort();
-        ids.into_iter()
+            .into_iter()
+            .flatten()
             .filter_map(|id| self.cases.get_key_value(id).map(|(id, e)| (id, &e.case)))
             .collect()
     }
 
-    /// The cases of `county` with the stream version of their decision (in no order), for a
-    /// pass over a whole county's caseload.
-    pub fn decided_cases_of(
-        &self,
-        county: RegionCode,
-    ) -> impl Iterator<Item = (&CaseId, &Case, Option<u64>)> {
+    /// The decided cases of `county` (by id), for a pass over a whole county's caseload.
+    pub fn decided_cases_of(&self, county: RegionCode) -> impl Iterator<Item = Decided<'_>> {
         self.by_county
             .get(&county)
             .into_iter()
             .flatten()
             .filter_map(|id| {
-                self.cases
-                    .get_key_value(id)
-                    .map(|(id, e)| (id, &e.case, e.decision))
+                let (id, entry) = self.cases.get_key_value(id)?;
+                Some(Decided {
+                    id,
+                    case: &entry.case,
+                    decision_version: entry.decision?,
+                    payee: entry.payee.as_ref()?,
+                })
             })
     }
 
@@ -262,6 +276,12 @@ impl Overview {
         }
         let before = entry.case.county;
         entry.case = std::mem::take(&mut entry.case).apply(event);
+        if entry.decision.is_some() {
+            let payee = entry.case.payee();
+            if entry.payee.as_deref() != payee.as_ref() {
+                entry.payee = payee.map(Arc::new);
+            }
+        }
         entry.version = entry.version.max(recorded.stream_version);
         let after = entry.case.county;
         if let Some(previous) = before

@@ -111,7 +111,8 @@ async fn an_open_case_that_missed_its_townships_merger_follows_it_at_the_next_sw
 /// place-names service's `DivisionSuperseded` re-homes the open case to the successor — its
 /// division and county are the successor's, its id and the application's registered township
 /// are kept — so the successor's caseworker carries out its steps and the old township's
-/// caseworker and county no longer can; a rejected case stays where it was filed.
+/// caseworker and county no longer can; a rejected case stays where it was filed; a new
+/// application under the old code is routed to the successor.
 #[tokio::test]
 async fn an_open_case_follows_its_township_merged_into_another() {
     let (
@@ -195,6 +196,14 @@ async fn an_open_case_follows_its_township_merged_into_another() {
     let kept = get_case(&mut client, &rejected.case_id, MERGED, read).await;
     assert_eq!(kept.division, support::region(MERGED));
     assert_eq!(stage(&kept), pb::CaseStage::Rejected);
+
+    // An application under the old code from now on lands at the successor's county: the
+    // routing row the first two submissions read is dropped when the merger is recorded.
+    let mut request = support::dibao(MERGED, PINGSHAN_STREET, &[XIHU_MAN, XIHU_WOMAN], &[]);
+    request.area = pb::ResidenceArea::Rural.into();
+    let later = submit(&mut client, request).await;
+    assert!(later.case_id.starts_with("210522-DB-2025-"), "{later:?}");
+    assert_eq!(later.county, support::region(HUANREN));
     host.shutdown().await;
 }
 
