@@ -23,7 +23,7 @@ use crate::{
     category::Category,
     cycle::{self, CycleTotals, PaymentCycle},
     ids::{CycleId, first_of_month},
-    payments::{self, DecisionRef, Entitlement, Months, PaymentKey, Schedule},
+    payments::{self, DecisionRef, Entitlement, FailedLine, Months, PaymentKey, Period, Schedule},
     projections::overview::Decided,
 };
 
@@ -41,15 +41,27 @@ impl Assistance {
         let month = first_of_month(month);
         let lines = {
             let view = self.view.read().await;
-            let mut issued: HashSet<PaymentKey> = HashSet::new();
-            let mut failed = Vec::new();
-            for (cycle_id, cycle) in view.cycles_of(county) {
-                if *cycle_id == id {
-                    continue;
-                }
-                issued.extend(cycle.issued_keys());
-                failed.extend(cycle.failed_lines());
-            }
+            let earlier = || {
+                view.cycles_of(county)
+                    .filter(|(cycle_id, _)| **cycle_id != id)
+            };
+            let failed: Vec<FailedLine> = earlier()
+                .flat_map(|(_, cycle)| cycle.failed_lines())
+                .collect();
+            // Only the keys this cycle could list again matter: this month's, one-offs' and
+            // those of the failed lines it re-issues (a county's history holds a line per case
+            // and month; hashing all of it would slow every cycle down month after month).
+            let periods: HashSet<Period> = failed
+                .iter()
+                .map(|f| f.line.period)
+                .chain([Period::Month(month)])
+                .collect();
+            let issued: HashSet<PaymentKey> = earlier()
+                .flat_map(|(_, cycle)| cycle.issued_keys())
+                .filter(|key| {
+                    matches!(key.period, Period::OneOff { .. }) || periods.contains(&key.period)
+                })
+                .collect();
             let entitlements = view
                 .decided_cases_of(county)
                 .filter_map(|decided| entitlement(decided, month));
