@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use minzheng_eventstore::{RecordedEvent, StoreError, migrations::ServiceMigration};
 use minzheng_host::codec::TypedProjection;
 use minzheng_types::{RegionCode, RegionLevel, format_date, parse_date};
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row, any::AnyRow};
 use time::Date;
 
 use crate::{
@@ -261,12 +261,13 @@ impl Divisions {
             cache.generation
         };
         let read_at = Instant::now();
-        let row = sqlx::query("SELECT valid_to, successors FROM as_divisions WHERE code = $1")
-            .bind(code.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        let Some(row) = row else {
+        let Some(row) = self
+            .row_of(
+                "SELECT valid_to, successors FROM as_divisions WHERE code = $1",
+                code,
+            )
+            .await?
+        else {
             return Ok(None);
         };
         let row = RoutingRow {
@@ -283,18 +284,30 @@ impl Divisions {
         Ok(Some(row))
     }
 
+    /// The row `sql` selects for `code` (its one parameter), if any.
+    async fn row_of(
+        &self,
+        sql: &'static str,
+        code: RegionCode,
+    ) -> Result<Option<AnyRow>, StoreError> {
+        sqlx::query(sql)
+            .bind(code.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)
+    }
+
     /// How `code` ceased, when the place-names service recorded that it did: the day, its
     /// successors and the adjustment.
     pub async fn supersession(&self, code: RegionCode) -> Result<Option<Supersession>, StoreError> {
-        let row = sqlx::query(
-            "SELECT valid_to, successors, adjustment_id FROM as_divisions \
-             WHERE code = $1 AND valid_to IS NOT NULL",
-        )
-        .bind(code.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        let Some(row) = row else {
+        let Some(row) = self
+            .row_of(
+                "SELECT valid_to, successors, adjustment_id FROM as_divisions \
+                 WHERE code = $1 AND valid_to IS NOT NULL",
+                code,
+            )
+            .await?
+        else {
             return Ok(None);
         };
         let valid_to: String = row.try_get("valid_to").map_err(StoreError::from_sqlx)?;
