@@ -2,8 +2,11 @@
 //! to the service's JetStream stream, after it committed, in store order, each exactly once.
 //!
 //! The loop is: read a batch after the checkpoint, check the lease, publish the whole batch with
-//! pipelined asynchronous publishes (send all, then await the acks in order), and save the
-//! checkpoint only once every publish in the batch was acknowledged.
+//! pipelined asynchronous publishes (send all, then await the acks in order), and move the
+//! checkpoint only once every publish in the batch was acknowledged. A busy relay stores it at
+//! most every `checkpoint_interval`, an idle or stopping one at once: it is where a term starts
+//! only when the stream's end names no stored event (see below), so a stored checkpoint behind
+//! the stream costs nothing, and one committed write per batch would.
 //!
 //! Exactly once does not rest on JetStream's duplicate window (a relay stalled between publish
 //! and checkpoint can outlive any window): before it publishes, at the start of each term as
@@ -76,6 +79,11 @@ pub struct RelayConfig {
     /// How often an idle leader confirms it still holds the lease (a busy one checks before
     /// every batch).
     pub lease_check_interval: Duration,
+    /// How often a busy relay stores its checkpoint; an idle or stopping one stores it at once.
+    /// The checkpoint only says where to look when the stream's end names no stored event
+    /// (every term starts from the stream's end, see `tail`), so storing it after every batch
+    /// would spend a committed write per batch for nothing.
+    pub checkpoint_interval: Duration,
     /// How long the relay fails without a success before it reports itself in trouble
     /// ([`RelayState::trouble`]); shorter blips (a NATS restart) only log.
     pub unready_after: Duration,
@@ -94,6 +102,7 @@ impl Default for RelayConfig {
             retry_max: Duration::from_secs(5),
             standby_poll: Duration::from_secs(1),
             lease_check_interval: Duration::from_secs(1),
+            checkpoint_interval: Duration::from_secs(1),
             unready_after: Duration::from_secs(10),
             stream: StreamSettings::default(),
         }
@@ -307,6 +316,8 @@ impl Relay {
             }
         };
         self.state.send_modify(|s| s.checkpoint = checkpoint);
+        // The checkpoint as stored, and when it was.
+        let (mut stored, mut stored_at) = (checkpoint, Instant::now());
         // The stream's last sequence as this relay knows it; `None` until resynchronised, and
         // again after any batch whose outcome is uncertain.
         let mut tail: Option<u64> = None;
@@ -328,6 +339,11 @@ impl Relay {
                 }
             }
             if drain_to.is_some_and(|head| checkpoint >= head) {
+                if checkpoint != stored
+                    && let Err(error) = self.store.save_checkpoint(&name, checkpoint).await
+                {
+                    warn!(%error, "relay stopping without storing its checkpoint");
+                }
                 return Ok(Term::Stopped);
             }
             let batch = match self
@@ -345,6 +361,16 @@ impl Relay {
                 }
             };
             if batch.events.is_empty() {
+                if checkpoint != stored {
+                    if let Err(error) = self.store.save_checkpoint(&name, checkpoint).await {
+                        self.failed("store", &error);
+                        if drain_to.is_some() || !pause(&mut retry, cancel).await {
+                            return Ok(Term::Stopped);
+                        }
+                        continue;
+                    }
+                    (stored, stored_at) = (checkpoint, Instant::now());
+                }
                 if drain_to.is_some() {
                     return Ok(Term::Stopped);
                 }
@@ -428,19 +454,21 @@ impl Relay {
                 return Err(RelayError::InjectedFault(RelayFault::StopAfterPublish));
             }
             tail = Some(last_sequence);
-            if let Err(error) = self.store.save_checkpoint(&name, batch.next).await {
-                // The batch is in the stream: the resync finds it there and moves on.
-                tail = None;
-                self.failed("store", &error);
-                if drain_to.is_some() || !pause(&mut retry, cancel).await {
-                    return Ok(Term::Stopped);
-                }
-                continue;
-            }
             checkpoint = batch.next;
+            self.record(&batch.events, checkpoint);
+            if stored_at.elapsed() >= self.config.checkpoint_interval {
+                if let Err(error) = self.store.save_checkpoint(&name, checkpoint).await {
+                    // The batch is in the stream, and the next term starts from there.
+                    self.failed("store", &error);
+                    if drain_to.is_some() || !pause(&mut retry, cancel).await {
+                        return Ok(Term::Stopped);
+                    }
+                    continue;
+                }
+                (stored, stored_at) = (checkpoint, Instant::now());
+            }
             retry = self.retry();
             self.recovered();
-            self.record(&batch.events, checkpoint);
         }
     }
 

@@ -301,6 +301,39 @@ async fn an_idle_relay_publishes_an_append_of_its_process_without_waiting_for_it
     delete_streams(&js, &naming).await;
 }
 
+/// A busy relay stores its checkpoint at most every `checkpoint_interval`; one that goes idle
+/// stores it at once, so the stored checkpoint reaches the head without waiting for the
+/// interval (here an hour) or a stop.
+#[tokio::test]
+async fn an_idle_relay_stores_its_checkpoint_at_once_whatever_the_interval() {
+    let (_db, store) = pg_store().await;
+    let client = minzheng_testkit::nats().await;
+    let js = jetstream::new(client.clone());
+    let naming = naming();
+    let config = RelayConfig {
+        checkpoint_interval: Duration::from_secs(3_600),
+        ..fast_relay()
+    };
+    let relay =
+        Relay::new(store.clone(), client.clone(), naming.clone(), SoleRelay).with_config(config);
+    let state = relay.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone()));
+    // More than one batch (fast_relay reads 50 at a time).
+    let last = append_many(&*store, 120).await;
+    wait_relayed(&*store, &state, last).await;
+    let head = store.head().await.expect("head");
+    eventually("the stored checkpoint to reach the head", WAIT, || {
+        let (store, checkpoint) = (store.clone(), naming.relay_checkpoint());
+        async move { store.load_checkpoint(&checkpoint).await.ok() == Some(head) }
+    })
+    .await;
+    assert_eq!(stream_count(&js, naming.stream_name()).await, 120);
+    cancel.cancel();
+    task.await.expect("relay task").expect("graceful stop");
+    delete_streams(&js, &naming).await;
+}
+
 #[tokio::test]
 async fn advisory_lease_admits_one_holder_at_a_time() {
     let (_db, store) = pg_store().await;
