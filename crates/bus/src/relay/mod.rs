@@ -360,17 +360,95 @@ impl Relay {
                     continue;
                 }
             };
-            if batch.events.is_empty() {
-                if checkpoint != stored {
-                    if let Err(error) = self.store.save_checkpoint(&name, checkpoint).await {
-                        self.failed("store", &error);
-                        if drain_to.is_some() || !pause(&mut retry, cancel).await {
+            let idle_read = batch.events.is_empty();
+            if !idle_read {
+                idle = self.config.idle_poll;
+                if self.fault == Some(RelayFault::StopAfterRead) {
+                    return Err(RelayError::InjectedFault(RelayFault::StopAfterRead));
+                }
+                if !self.lease.is_held().await {
+                    return Ok(Term::LeaseLost);
+                }
+                lease_checked = Instant::now();
+                let Some(last_sequence) = tail else {
+                    match tail::resync(js, &self.naming, self.store.as_ref(), checkpoint).await {
+                        Ok(found) => {
+                            tail = Some(found.sequence);
+                            if found.cursor != checkpoint {
+                                info!(
+                                    from = checkpoint.position,
+                                    to = found.cursor.position,
+                                    "relay resumes after the stream's last event, not its checkpoint"
+                                );
+                                checkpoint = found.cursor;
+                                self.metrics.resyncs.add(1, &self.metrics.attrs());
+                                // Best effort: the next term resynchronises anyway.
+                                if let Err(error) =
+                                    self.store.save_checkpoint(&name, checkpoint).await
+                                {
+                                    warn!(%error, "relay cannot save its resynchronised checkpoint");
+                                }
+                                self.state.send_modify(|s| s.checkpoint = checkpoint);
+                            }
+                        }
+                        Err(error) => {
+                            self.failed("resync", &error);
+                            if drain_to.is_some() || !pause(&mut retry, cancel).await {
+                                return Ok(Term::Stopped);
+                            }
+                        }
+                    }
+                    // Read again from where the stream really ends.
+                    continue;
+                };
+                let last_sequence = match self.publish(js, &batch.events, last_sequence).await {
+                    Ok(sequence) => sequence,
+                    Err(error) => {
+                        tail = None;
+                        let kind = match error {
+                            BatchError::Encode(_) => "encode",
+                            BatchError::Publish(_) | BatchError::OutOfLine { .. } => "nats",
+                        };
+                        self.failed(kind, &error);
+                        if drain_to.is_some() {
+                            warn!(
+                                "relay stopping with unpublished events; the next relay resumes from the stream's end"
+                            );
+                            return Ok(Term::Stopped);
+                        }
+                        if !pause(&mut retry, cancel).await {
                             return Ok(Term::Stopped);
                         }
                         continue;
                     }
-                    (stored, stored_at) = (checkpoint, Instant::now());
+                };
+                if self.fault == Some(RelayFault::StopAfterPublish) {
+                    return Err(RelayError::InjectedFault(RelayFault::StopAfterPublish));
                 }
+                tail = Some(last_sequence);
+                checkpoint = batch.next;
+                self.record(&batch.events, checkpoint);
+            }
+            // Stored at once when idle, at most every `checkpoint_interval` when busy. Should
+            // storing fail after a publish, the batch is in the stream, and the next term
+            // starts from there.
+            let due = if idle_read {
+                checkpoint != stored
+            } else {
+                stored_at.elapsed() >= self.config.checkpoint_interval
+            };
+            if due {
+                let draining = drain_to.is_some();
+                match self
+                    .store_checkpoint(&name, checkpoint, &mut retry, cancel, draining)
+                    .await
+                {
+                    Stored::Yes => (stored, stored_at) = (checkpoint, Instant::now()),
+                    Stored::ReadAgain => continue,
+                    Stored::Stop => return Ok(Term::Stopped),
+                }
+            }
+            if idle_read {
                 if drain_to.is_some() {
                     return Ok(Term::Stopped);
                 }
@@ -390,82 +468,6 @@ impl Relay {
                 }
                 idle = (idle * 2).min(self.config.max_idle_poll);
                 continue;
-            }
-            idle = self.config.idle_poll;
-            if self.fault == Some(RelayFault::StopAfterRead) {
-                return Err(RelayError::InjectedFault(RelayFault::StopAfterRead));
-            }
-            if !self.lease.is_held().await {
-                return Ok(Term::LeaseLost);
-            }
-            lease_checked = Instant::now();
-            let Some(last_sequence) = tail else {
-                match tail::resync(js, &self.naming, self.store.as_ref(), checkpoint).await {
-                    Ok(found) => {
-                        tail = Some(found.sequence);
-                        if found.cursor != checkpoint {
-                            info!(
-                                from = checkpoint.position,
-                                to = found.cursor.position,
-                                "relay resumes after the stream's last event, not its checkpoint"
-                            );
-                            checkpoint = found.cursor;
-                            self.metrics.resyncs.add(1, &self.metrics.attrs());
-                            // Best effort: the next term resynchronises anyway.
-                            if let Err(error) = self.store.save_checkpoint(&name, checkpoint).await
-                            {
-                                warn!(%error, "relay cannot save its resynchronised checkpoint");
-                            }
-                            self.state.send_modify(|s| s.checkpoint = checkpoint);
-                        }
-                    }
-                    Err(error) => {
-                        self.failed("resync", &error);
-                        if drain_to.is_some() || !pause(&mut retry, cancel).await {
-                            return Ok(Term::Stopped);
-                        }
-                    }
-                }
-                // Read again from where the stream really ends.
-                continue;
-            };
-            let last_sequence = match self.publish(js, &batch.events, last_sequence).await {
-                Ok(sequence) => sequence,
-                Err(error) => {
-                    tail = None;
-                    let kind = match error {
-                        BatchError::Encode(_) => "encode",
-                        BatchError::Publish(_) | BatchError::OutOfLine { .. } => "nats",
-                    };
-                    self.failed(kind, &error);
-                    if drain_to.is_some() {
-                        warn!(
-                            "relay stopping with unpublished events; the next relay resumes from the stream's end"
-                        );
-                        return Ok(Term::Stopped);
-                    }
-                    if !pause(&mut retry, cancel).await {
-                        return Ok(Term::Stopped);
-                    }
-                    continue;
-                }
-            };
-            if self.fault == Some(RelayFault::StopAfterPublish) {
-                return Err(RelayError::InjectedFault(RelayFault::StopAfterPublish));
-            }
-            tail = Some(last_sequence);
-            checkpoint = batch.next;
-            self.record(&batch.events, checkpoint);
-            if stored_at.elapsed() >= self.config.checkpoint_interval {
-                if let Err(error) = self.store.save_checkpoint(&name, checkpoint).await {
-                    // The batch is in the stream, and the next term starts from there.
-                    self.failed("store", &error);
-                    if drain_to.is_some() || !pause(&mut retry, cancel).await {
-                        return Ok(Term::Stopped);
-                    }
-                    continue;
-                }
-                (stored, stored_at) = (checkpoint, Instant::now());
             }
             retry = self.retry();
             self.recovered();
@@ -530,6 +532,28 @@ impl Relay {
 
     /// Counts and logs a failure; once failures have lasted `unready_after`, reports it as the
     /// relay's trouble.
+    /// Stores `checkpoint`; a failure is reported and its back-off waited out.
+    async fn store_checkpoint(
+        &mut self,
+        name: &str,
+        checkpoint: Cursor,
+        retry: &mut impl Iterator<Item = Duration>,
+        cancel: &CancellationToken,
+        draining: bool,
+    ) -> Stored {
+        match self.store.save_checkpoint(name, checkpoint).await {
+            Ok(()) => Stored::Yes,
+            Err(error) => {
+                self.failed("store", &error);
+                if draining || !pause(retry, cancel).await {
+                    Stored::Stop
+                } else {
+                    Stored::ReadAgain
+                }
+            }
+        }
+    }
+
     fn failed(&mut self, kind: &'static str, error: &dyn std::fmt::Display) {
         self.metrics.error(kind);
         warn!(%error, kind, "relay cannot publish");
@@ -558,6 +582,15 @@ impl Relay {
             .without_max_times()
             .build()
     }
+}
+
+/// What became of storing the checkpoint.
+enum Stored {
+    Yes,
+    /// It failed, and the back-off is over: read again.
+    ReadAgain,
+    /// It failed while stopping, or the relay was cancelled meanwhile.
+    Stop,
 }
 
 /// Sleeps for the next back-off delay; false when cancelled first.
