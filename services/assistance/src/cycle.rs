@@ -110,12 +110,12 @@ struct Cycle {
 /// results change their status, not what the file says), shared by the copies of the state.
 /// Equal whatever it holds: it is derived from the lines.
 #[derive(Debug, Clone, Default)]
-struct BankFileMemo(Arc<OnceLock<Result<BankFile, ExportError>>>);
+struct BankFileMemo(Arc<OnceLock<Result<Arc<BankFile>, ExportError>>>);
 
 impl BankFileMemo {
-    fn get_or_write(&self, id: CycleId, lines: &[LineState]) -> Result<BankFile, ExportError> {
+    fn get_or_write(&self, id: CycleId, lines: &[LineState]) -> Result<Arc<BankFile>, ExportError> {
         self.0
-            .get_or_init(|| bank_file::export(id, lines.iter().map(|s| &s.line)))
+            .get_or_init(|| bank_file::export(id, lines.iter().map(|s| &s.line)).map(Arc::new))
             .clone()
     }
 }
@@ -368,7 +368,7 @@ impl PaymentCycle {
     }
 
     /// The bank file, once approved: the bytes a bank (re-)downloads.
-    pub fn bank_file(&self) -> Result<BankFile, Error> {
+    pub fn bank_file(&self) -> Result<Arc<BankFile>, Error> {
         let cycle = self.cycle.as_ref().ok_or(Error::NotGenerated)?;
         if cycle.status == Status::Generated {
             return Err(Error::NotApproved);

@@ -382,12 +382,7 @@ impl Relay {
                                 );
                                 checkpoint = found.cursor;
                                 self.metrics.resyncs.add(1, &self.metrics.attrs());
-                                // Best effort: the next term resynchronises anyway.
-                                if let Err(error) =
-                                    self.store.save_checkpoint(&name, checkpoint).await
-                                {
-                                    warn!(%error, "relay cannot save its resynchronised checkpoint");
-                                }
+                                // Stored with the next batch's checkpoint, or at once if idle.
                                 self.state.send_modify(|s| s.checkpoint = checkpoint);
                             }
                         }

@@ -7,7 +7,7 @@
 //! cycle of the county listed and the bank did not fail. Temporary assistance paid at once from
 //! a township's reserve fund is already paid, and is never listed.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc};
 
 use minzheng_kit::{
     Error,
@@ -97,7 +97,7 @@ impl Assistance {
         &self,
         id: &CycleId,
         context: &CommandContext,
-    ) -> Result<(Committed, BankFile), Error> {
+    ) -> Result<(Committed, Arc<BankFile>), Error> {
         let command = cycle::Command::Export(cycle::Export {
             exported_on: self.today(),
         });

@@ -339,7 +339,7 @@ impl AssistanceApi {
         Ok(pb::ExportPaymentCycleResponse {
             result: Some(edge::result(&committed)),
             sha256: file.sha256.to_string(),
-            file: file.bytes,
+            file: file.bytes.clone(),
             totals: Some(totals_to_pb(&totals)),
         })
     }

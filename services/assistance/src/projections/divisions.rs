@@ -169,6 +169,12 @@ fn parse_successors(column: &str) -> Vec<RegionCode> {
         .collect()
 }
 
+/// The `valid_to` column of `code`'s row.
+fn parse_valid_to(code: RegionCode, column: &str) -> Result<Date, StoreError> {
+    parse_date(column)
+        .map_err(|e| StoreError::Corrupt(format!("as_divisions.valid_to of {code}: {e}")))
+}
+
 /// A division's end as the place-names service recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Supersession {
@@ -198,8 +204,8 @@ pub struct Divisions {
 /// A division's row as routing reads it.
 #[derive(Debug, Clone)]
 struct RoutingRow {
-    /// The day it ceased (`YYYY-MM-DD`), if it did.
-    valid_to: Option<String>,
+    /// The day it ceased, if it did.
+    valid_to: Option<Date>,
     successors: Vec<RegionCode>,
 }
 
@@ -233,9 +239,7 @@ impl Divisions {
             let Some(row) = self.routing_row(current).await? else {
                 return Ok(Resolution::Unknown);
             };
-            let gone = row
-                .valid_to
-                .is_some_and(|to| to.as_str() <= format_date(day).as_str());
+            let gone = row.valid_to.is_some_and(|to| to <= day);
             if !gone {
                 return Ok(Resolution::Current(current));
             }
@@ -270,8 +274,9 @@ impl Divisions {
         else {
             return Ok(None);
         };
+        let valid_to: Option<String> = row.try_get("valid_to").map_err(StoreError::from_sqlx)?;
         let row = RoutingRow {
-            valid_to: row.try_get("valid_to").map_err(StoreError::from_sqlx)?,
+            valid_to: valid_to.map(|to| parse_valid_to(code, &to)).transpose()?,
             successors: parse_successors(
                 &row.try_get::<String, _>("successors")
                     .map_err(StoreError::from_sqlx)?,
@@ -315,8 +320,7 @@ impl Divisions {
         let adjustment_id: String = row
             .try_get("adjustment_id")
             .map_err(StoreError::from_sqlx)?;
-        let valid_to = parse_date(&valid_to)
-            .map_err(|e| StoreError::Corrupt(format!("as_divisions.valid_to of {code}: {e}")))?;
+        let valid_to = parse_valid_to(code, &valid_to)?;
         Ok(Some(Supersession {
             valid_to,
             successors: parse_successors(&successors),
