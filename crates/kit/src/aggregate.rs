@@ -382,6 +382,37 @@ struct SnapshotPolicy<A> {
     decode: fn(&[u8]) -> Result<A, CodecError>,
 }
 
+/// Fewest events a command must cause for their encoding to be shared out between threads.
+const PARALLEL_ENCODE_MIN_EVENTS: usize = 16;
+
+/// The events, encoded for the store, in order. A command that causes many events (a payment
+/// cycle's chunks of lines: megabytes) has them encoded on every core at once, each thread a
+/// run of consecutive events; the few events of an ordinary command are encoded here.
+fn encode_events<E: EventCodec + Sync>(events: &[E]) -> Vec<NewEvent> {
+    let encode = |e: &E| NewEvent::new(e.event_type(), e.schema_version(), e.encode());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || events.len() < PARALLEL_ENCODE_MIN_EVENTS {
+        return events.iter().map(encode).collect();
+    }
+    let per_thread = events.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut runs = events.chunks(per_thread);
+        let first = runs.next().unwrap_or_default();
+        let others: Vec<_> = runs
+            .map(|run| scope.spawn(move || run.iter().map(encode).collect::<Vec<_>>()))
+            .collect();
+        let mut encoded: Vec<NewEvent> = Vec::with_capacity(events.len());
+        encoded.extend(first.iter().map(encode));
+        for other in others {
+            match other.join() {
+                Ok(run) => encoded.extend(run),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        encoded
+    })
+}
+
 /// Recently loaded states, so that a load reads only the events appended since (see
 /// [`Repository::with_cache`]).
 struct StateCache<A> {
@@ -593,10 +624,7 @@ impl<A: Aggregate> Repository<A> {
                 } else {
                     ExpectedVersion::Exact(version)
                 },
-                events: events
-                    .iter()
-                    .map(|e| NewEvent::new(e.event_type(), e.schema_version(), e.encode()))
-                    .collect(),
+                events: encode_events(&events),
                 metadata: metadata.clone(),
             };
             match self.store.append(request).await {
@@ -638,10 +666,7 @@ impl<A: Aggregate> Repository<A> {
         let request = AppendRequest {
             stream: stream.clone(),
             expected: ExpectedVersion::NoStream,
-            events: events
-                .iter()
-                .map(|e| NewEvent::new(e.event_type(), e.schema_version(), e.encode()))
-                .collect(),
+            events: encode_events(&events),
             metadata: context.metadata(),
         };
         match self.store.append(request).await {
@@ -666,10 +691,7 @@ impl<A: Aggregate> Repository<A> {
             } else {
                 ExpectedVersion::Exact(loaded_version)
             },
-            events: events
-                .iter()
-                .map(|e| NewEvent::new(e.event_type(), e.schema_version(), e.encode()))
-                .collect(),
+            events: encode_events(events),
         })
     }
 

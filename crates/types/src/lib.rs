@@ -26,7 +26,7 @@ pub use date::{
 };
 pub use id::IdError;
 pub use key::StreamKey;
-pub use money::{Fen, MoneyError, Rounding};
+pub use money::{Fen, MoneyError, Rounding, Yuan};
 pub use region::{RegionCode, RegionCodeError, RegionLevel};
 pub use text::{BoundedText, TextError};
 pub use violation::{FieldViolation, Parsed, Violations, field_path};

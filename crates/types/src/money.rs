@@ -207,9 +207,25 @@ impl Fen {
     /// The amount in yuan with exactly two decimals and no unit (`-665.50`); read back by
     /// [`Fen::parse_yuan`].
     pub fn to_yuan_string(self) -> String {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let magnitude = self.0.unsigned_abs();
-        format!("{sign}{}.{:02}", magnitude / 100, magnitude % 100)
+        self.yuan().to_string()
+    }
+
+    /// The amount in yuan as [`Fen::to_yuan_string`] writes it, for writing into a buffer
+    /// without a string of its own.
+    pub fn yuan(self) -> Yuan {
+        Yuan(self)
+    }
+}
+
+/// An amount shown in yuan with exactly two decimals and no unit (`-665.50`): [`Fen::yuan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Yuan(Fen);
+
+impl fmt::Display for Yuan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0.0 < 0 { "-" } else { "" };
+        let magnitude = self.0.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", magnitude / 100, magnitude % 100)
     }
 }
 

@@ -56,6 +56,24 @@ impl CaseId {
         })
     }
 
+    /// Every case id filed under `county`, from the least to the greatest: the ids of a map
+    /// ordered by case id that a county's own cases occupy, one run.
+    pub fn filed_under(county: RegionCode) -> std::ops::RangeInclusive<CaseId> {
+        let first = Self {
+            county,
+            category: Category::ALL[0],
+            year: 0,
+            ordinal: 0,
+        };
+        let last = Self {
+            county,
+            category: Category::ALL[Category::ALL.len() - 1],
+            year: u16::MAX,
+            ordinal: u32::MAX,
+        };
+        first..=last
+    }
+
     pub fn parse(input: &str) -> Result<Self, FormError> {
         let mut parts = input.split('-');
         let (Some(county), Some(category), Some(year), Some(ordinal), None) = (

@@ -335,8 +335,8 @@ pub fn plan(
         .collect();
     let reissued_cases: HashSet<CaseId> = failed.iter().map(|f| f.line.case).collect();
     let mut current_payees: HashMap<CaseId, Arc<Payee>> = HashMap::new();
-    let mut planned: HashSet<PaymentKey> = HashSet::new();
-    let mut lines: Vec<PaymentLine> = Vec::new();
+    let entitlements = entitlements.into_iter();
+    let mut lines: Vec<PaymentLine> = Vec::with_capacity(entitlements.size_hint().0);
     for entitlement in entitlements {
         if entitlement.case.county() != county {
             continue;
@@ -350,12 +350,12 @@ pub fn plan(
             continue;
         }
         let line = regular_line(entitlement, month);
-        if !issued.contains(&line.key()) && planned.insert(line.key()) {
+        if !issued.contains(&line.key()) {
             lines.push(line);
         }
     }
     for FailedLine { cycle, line } in failed {
-        if issued.contains(&line.key()) || !planned.insert(line.key()) {
+        if issued.contains(&line.key()) {
             continue;
         }
         let payee = current_payees
@@ -395,9 +395,12 @@ fn regular_line(entitlement: Entitlement, month: Date) -> PaymentLine {
     }
 }
 
-/// Orders the lines by case, then period, and numbers them from 1.
+/// Orders the lines by case, then period, keeps the first of lines paying the same key (a
+/// regular line before a re-issue: they were pushed in that order and the sort is stable), and
+/// numbers them from 1.
 fn number(mut lines: Vec<PaymentLine>) -> Vec<PaymentLine> {
-    lines.sort_unstable_by_key(PaymentLine::key);
+    lines.sort_by_key(PaymentLine::key);
+    lines.dedup_by_key(|line| line.key());
     for (index, line) in lines.iter_mut().enumerate() {
         line.line_no = u32::try_from(index + 1).expect("fewer than 4 billion lines");
     }

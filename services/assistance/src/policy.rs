@@ -483,7 +483,7 @@ impl Policy {
     }
 
     /// Whether `c` records exactly what is already in force of its kind from the same day.
-    fn already_in_force(&self, c: &RecordStandard) -> bool {
+    pub fn already_in_force(&self, c: &RecordStandard) -> bool {
         self.in_force(c.standard.kind(), c.effective_from)
             .is_some_and(|v| v.effective_from == c.effective_from && v.standard == c.standard)
     }

@@ -43,6 +43,8 @@ enum Command {
     Subtract(u64),
     /// Decides nothing: no events.
     Touch,
+    /// Adds 1, 2, …, n, an event each.
+    AddEach(u64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +77,7 @@ impl Aggregate for Counter {
             Command::Subtract(n) if *n > self.value => Err(Refusal::BelowZero),
             Command::Subtract(n) => Ok(vec![Event::Subtracted(*n)]),
             Command::Touch => Ok(Vec::new()),
+            Command::AddEach(n) => Ok((1..=*n).map(Event::Added).collect()),
         }
     }
 
@@ -235,6 +238,25 @@ async fn commands_append_and_reload(store: SharedStore) {
     assert_eq!((loaded.state.value, loaded.version), (5, 2));
     let fresh = repo.load(&Key("c2")).await.expect("load");
     assert_eq!((fresh.state, fresh.version), (Counter::default(), 0));
+}
+
+async fn many_events_are_stored_in_the_order_decided(store: SharedStore) {
+    // Enough events for their encoding to be shared out between threads.
+    let committed = counter(&store)
+        .execute(&Key("many"), &Command::AddEach(100), &ctx())
+        .await
+        .expect("store works")
+        .expect("accepted");
+    assert_eq!(committed.stream_version, 100);
+    let stream = StreamId::new("counter", "many").expect("valid");
+    let stored: Vec<u64> = store
+        .read_stream(&stream, 1, 1000)
+        .await
+        .expect("read")
+        .iter()
+        .map(|e| number(ADDED, &e.payload).expect("a number"))
+        .collect();
+    assert_eq!(stored, (1..=100).collect::<Vec<u64>>());
 }
 
 async fn creating_a_new_instance_skips_the_load_but_not_the_rules(store: SharedStore) {
@@ -849,6 +871,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     commands_append_and_reload,
+    many_events_are_stored_in_the_order_decided,
     creating_a_new_instance_skips_the_load_but_not_the_rules,
     a_refusal_appends_nothing,
     a_command_that_decides_nothing_appends_nothing,

@@ -49,8 +49,10 @@ const PERSON_DOMAIN: &str = "person";
 
 /// Cases kept loaded by the repository.
 const CASES_CACHED: usize = 16_384;
-/// Payment cycles kept loaded (a county's cycle of 100,000 lines is read after each step).
-const CYCLES_CACHED: usize = 64;
+/// Payment cycles kept loaded: a county's cycle of 100,000 lines is read after each step, and
+/// generating a cycle reads the county's earlier ones (three years of Benxi's seven counties
+/// and the city fit).
+const CYCLES_CACHED: usize = 320;
 
 /// The assistance service's application layer; cheap to clone.
 #[derive(Debug, Clone)]

@@ -39,29 +39,38 @@ impl Assistance {
             Error::invalid_field("county.code", "must be a county-level division")
         })?;
         let month = first_of_month(month);
+        // The county's earlier cycles, through their repository: exact (read from the store)
+        // and, once loaded, kept (see `CYCLES_CACHED`).
+        let earlier_ids: Vec<CycleId> = {
+            let view = self.view.read().await;
+            view.cycles_of(county)
+                .filter(|c| **c != id)
+                .copied()
+                .collect()
+        };
+        let mut earlier = Vec::with_capacity(earlier_ids.len());
+        for cycle_id in &earlier_ids {
+            earlier.push(self.cycles.load(cycle_id).await?.state);
+        }
+        let failed: Vec<FailedLine> = earlier.iter().flat_map(|c| c.failed_lines()).collect();
+        // Only the keys this cycle could list again matter: this month's, one-offs' and those
+        // of the failed lines it re-issues (a county's history holds a line per case and
+        // month; hashing all of it would slow every cycle down month after month).
+        let periods: HashSet<Period> = failed
+            .iter()
+            .map(|f| f.line.period)
+            .chain([Period::Month(month)])
+            .collect();
+        let issued: HashSet<PaymentKey> = earlier
+            .iter()
+            .flat_map(|cycle| cycle.issued_keys())
+            .filter(|key| {
+                matches!(key.period, Period::OneOff { .. }) || periods.contains(&key.period)
+            })
+            .collect();
+        drop(earlier);
         let lines = {
             let view = self.view.read().await;
-            let earlier = || {
-                view.cycles_of(county)
-                    .filter(|(cycle_id, _)| **cycle_id != id)
-            };
-            let failed: Vec<FailedLine> = earlier()
-                .flat_map(|(_, cycle)| cycle.failed_lines())
-                .collect();
-            // Only the keys this cycle could list again matter: this month's, one-offs' and
-            // those of the failed lines it re-issues (a county's history holds a line per case
-            // and month; hashing all of it would slow every cycle down month after month).
-            let periods: HashSet<Period> = failed
-                .iter()
-                .map(|f| f.line.period)
-                .chain([Period::Month(month)])
-                .collect();
-            let issued: HashSet<PaymentKey> = earlier()
-                .flat_map(|(_, cycle)| cycle.issued_keys())
-                .filter(|key| {
-                    matches!(key.period, Period::OneOff { .. }) || periods.contains(&key.period)
-                })
-                .collect();
             let entitlements = view
                 .decided_cases_of(county)
                 .filter_map(|decided| entitlement(decided, month));

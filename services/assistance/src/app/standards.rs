@@ -40,13 +40,15 @@ impl Assistance {
         decided_by: BoundedText,
         context: &CommandContext,
     ) -> Result<(Committed, Option<StandardRecorded>, u32), Error> {
-        let command = policy::Command::Record(RecordStandard {
+        let record = RecordStandard {
             county,
             standard,
             effective_from,
             decided_by,
             recorded_on: self.today(),
-        });
+        };
+        self.check_months_unpaid(&record).await?;
+        let command = policy::Command::Record(record);
         let committed = self.policies.run(&county, &command, context).await?;
         let policy = self.policies.load(&county).await?.state;
         // The version this command recorded (or, for a repeat, recorded before).
@@ -62,6 +64,40 @@ impl Assistance {
             None => 0,
         };
         Ok((committed, version, changed))
+    }
+
+    /// Refuses a new monthly standard from a month whose payment cycle the county has already
+    /// generated: its lines were computed with the old standard, and back pay (补发) of the
+    /// difference is not modelled, so the difference would silently never be paid. (A standard
+    /// may start on the first of the month it is recorded in; this catches the month whose list
+    /// went out before the decision.) Recording the same standard again is answered as before.
+    async fn check_months_unpaid(&self, record: &RecordStandard) -> Result<(), Error> {
+        if !record.standard.is_monthly() {
+            return Ok(());
+        }
+        // Every cycle generated so far, whichever replica generated it.
+        self.view.catch_up().await?;
+        let view = self.view.read().await;
+        if view
+            .policy(record.county)
+            .is_some_and(|policy| policy.already_in_force(record))
+        {
+            return Ok(());
+        }
+        match view
+            .cycles_of(record.county)
+            .find(|cycle| cycle.month() >= record.effective_from)
+        {
+            Some(cycle) => Err(Error::refused(
+                "month_already_paid",
+                format!(
+                    "payment cycle {cycle} was generated with the standards in force before; a \
+                     standard cannot take effect from a month already listed for payment (back \
+                     pay is not modelled): take effect from a later month"
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Re-computes, from `version`'s effective day, every active case it affects; answers how

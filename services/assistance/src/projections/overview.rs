@@ -3,8 +3,13 @@
 //! truth for what a case, a policy, a fund or a cycle is) — cases indexed by county and by
 //! member, with the ordinals issued per county, category and year; each county's standards;
 //! the holiday calendar as one [`WorkingCalendar`]; the townships' reserve funds (with the day
-//! each was established, for the indicators); the payment cycles; the referrals from household
-//! alerts, by county.
+//! each was established, for the indicators); which payment cycles each county has; the
+//! referrals from household alerts, by county.
+//!
+//! A payment cycle's events are not decoded here ([`OverviewEvents`]): a county's cycle holds a
+//! line per case and month, which only the generation of a later cycle needs, and that reads the
+//! cycles through their repository (from the store, so also exact). The overview notes a
+//! cycle's id from its stream's first event, without reading the payload.
 //!
 //! It holds personal data (the households): it is memory of this process only, never logged,
 //! and every RPC that answers from it with a household's data is audited at the edge. At
@@ -16,15 +21,18 @@ use std::{
 };
 
 use minzheng_eventstore::RecordedEvent;
-use minzheng_kit::{aggregate::Aggregate, live::LiveProjection};
+use minzheng_kit::{
+    aggregate::{Aggregate, CodecError, Contract},
+    live::LiveProjection,
+};
 use minzheng_types::{CitizenId, RegionCode};
 
 use crate::{
     calendar::{self, HolidayCalendar, WorkingCalendar},
     case::{self, Case},
     category::Category,
-    codec::{self, Recorded},
-    cycle::{self, PaymentCycle},
+    codec::{OwnStore, Recorded},
+    cycle::PaymentCycle,
     fund::{self, ReserveFund},
     ids::{CaseId, CycleId},
     payments::Payee,
@@ -36,7 +44,8 @@ use crate::{
 #[derive(Debug, Clone, Default)]
 pub struct Overview {
     cases: BTreeMap<CaseId, Entry>,
-    /// Ordered as `cases` is, so a pass over a county's cases walks that map in order.
+    /// The cases each county decides now, by id (a case re-homed by a place-names adjustment
+    /// keeps the id it was filed under).
     by_county: HashMap<RegionCode, BTreeSet<CaseId>>,
     by_member: HashMap<CitizenId, Vec<CaseId>>,
     ordinals: HashMap<(RegionCode, Category, u16), u32>,
@@ -46,7 +55,8 @@ pub struct Overview {
     funds: BTreeMap<RegionCode, ReserveFund>,
     /// The day each township's fund was first replenished (established).
     funds_established: BTreeMap<RegionCode, time::Date>,
-    cycles: BTreeMap<CycleId, PaymentCycle>,
+    /// The payment cycles generated, by county and month.
+    cycles: BTreeMap<RegionCode, BTreeSet<CycleId>>,
     referrals: BTreeMap<AlertId, Referral>,
     referrals_by_county: HashMap<RegionCode, Vec<AlertId>>,
 }
@@ -89,21 +99,29 @@ impl Overview {
             .collect()
     }
 
-    /// The decided cases of `county` (by id), for a pass over a whole county's caseload.
+    /// The decided cases of `county`, for a pass over a whole county's caseload: those filed
+    /// under it, by id, walked in one run of the case map, then those re-homed to it from
+    /// another county (by id).
     pub fn decided_cases_of(&self, county: RegionCode) -> impl Iterator<Item = Decided<'_>> {
-        self.by_county
+        let filed_here = self
+            .cases
+            .range(CaseId::filed_under(county))
+            .filter(move |(_, entry)| entry.case.county == Some(county));
+        let moved_here = self
+            .by_county
             .get(&county)
             .into_iter()
             .flatten()
-            .filter_map(|id| {
-                let (id, entry) = self.cases.get_key_value(id)?;
-                Some(Decided {
-                    id,
-                    case: &entry.case,
-                    decision_version: entry.decision?,
-                    payee: entry.payee.as_ref()?,
-                })
+            .filter(move |id| id.county() != county)
+            .filter_map(|id| self.cases.get_key_value(id));
+        filed_here.chain(moved_here).filter_map(|(id, entry)| {
+            Some(Decided {
+                id,
+                case: &entry.case,
+                decision_version: entry.decision?,
+                payee: entry.payee.as_ref()?,
             })
+        })
     }
 
     /// Every case.
@@ -177,16 +195,9 @@ impl Overview {
             .collect()
     }
 
-    /// A payment cycle.
-    pub fn cycle(&self, id: &CycleId) -> Option<&PaymentCycle> {
-        self.cycles.get(id)
-    }
-
-    /// The payment cycles of `county`, by month.
-    pub fn cycles_of(&self, county: RegionCode) -> impl Iterator<Item = (&CycleId, &PaymentCycle)> {
-        self.cycles
-            .iter()
-            .filter(move |(id, _)| id.county() == county)
+    /// The payment cycles generated for `county`, by month.
+    pub fn cycles_of(&self, county: RegionCode) -> impl Iterator<Item = &CycleId> {
+        self.cycles.get(&county).into_iter().flatten()
     }
 
     fn apply_policy(&mut self, event: &policy::Event) {
@@ -243,15 +254,10 @@ impl Overview {
         Ok(())
     }
 
-    fn apply_cycle(
-        &mut self,
-        event: &cycle::Event,
-        recorded: &RecordedEvent,
-    ) -> anyhow::Result<()> {
+    fn apply_cycle_generated(&mut self, recorded: &RecordedEvent) -> anyhow::Result<()> {
         let id = CycleId::parse(recorded.stream.key())
             .map_err(|e| anyhow::anyhow!("cycle stream {}: {e}", recorded.stream))?;
-        let state = self.cycles.remove(&id).unwrap_or_default();
-        self.cycles.insert(id, state.apply(event));
+        self.cycles.entry(id.county()).or_default().insert(id);
         Ok(())
     }
 
@@ -297,10 +303,38 @@ impl Overview {
     }
 }
 
-impl LiveProjection for Overview {
-    type Contract = codec::OwnStore;
+/// What the overview reads of the service's store (see the [module documentation](self)).
+#[derive(Debug)]
+pub enum OverviewEvent {
+    /// An event of any stream but a payment cycle's, decoded.
+    Own(Recorded),
+    /// A payment cycle's first event (its generation), not decoded.
+    CycleGenerated,
+}
 
-    fn apply(&mut self, event: Recorded, recorded: &RecordedEvent) -> anyhow::Result<()> {
+/// Decodes the service's own store for the overview, skipping payment cycles' payloads.
+#[derive(Debug, Clone, Copy)]
+pub struct OverviewEvents;
+
+impl Contract for OverviewEvents {
+    type Event = OverviewEvent;
+
+    fn decode(event: &RecordedEvent) -> Result<Option<OverviewEvent>, CodecError> {
+        if event.stream.category() == PaymentCycle::CATEGORY {
+            return Ok((event.stream_version == 1).then_some(OverviewEvent::CycleGenerated));
+        }
+        Ok(OwnStore::decode(event)?.map(OverviewEvent::Own))
+    }
+}
+
+impl LiveProjection for Overview {
+    type Contract = OverviewEvents;
+
+    fn apply(&mut self, event: OverviewEvent, recorded: &RecordedEvent) -> anyhow::Result<()> {
+        let event = match event {
+            OverviewEvent::Own(event) => event,
+            OverviewEvent::CycleGenerated => return self.apply_cycle_generated(recorded),
+        };
         match event {
             Recorded::Case(e) => self.apply_case(&e, recorded),
             Recorded::Policy(e) => {
@@ -312,7 +346,8 @@ impl LiveProjection for Overview {
                 Ok(())
             }
             Recorded::Fund(e) => self.apply_fund(&e, recorded),
-            Recorded::Cycle(e) => self.apply_cycle(&e, recorded),
+            // Not decoded for the overview (see `OverviewEvents`).
+            Recorded::Cycle(_) => Ok(()),
             Recorded::Referral(e) => self.apply_referral(&e, recorded),
         }
     }

@@ -480,3 +480,54 @@ async fn aid_paid_at_once_is_never_in_a_cycle_and_a_terminated_case_stops_the_mo
     assert_eq!(paid, [cases[0].as_str()], "the ended case is not paid");
     hosted.host.shutdown().await;
 }
+
+/// 平山区's urban dibao standard of 700.00 元 a month from `effective_from`.
+fn urban_700(effective_from: time::Date) -> pb::RecordStandardRequest {
+    pb::RecordStandardRequest {
+        metadata: metadata(),
+        county: support::region(PINGSHAN),
+        standard: Some(pb::record_standard_request::Standard::Dibao(
+            pb::DibaoStandard {
+                area: pb::ResidenceArea::Urban.into(),
+                amount: yuan(70_000),
+                period: pb::AmountPeriod::Month.into(),
+            },
+        )),
+        effective_from: support::day(effective_from),
+        decided_by: "本政发〔2025〕18号".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_standard_cannot_start_in_a_month_whose_cycle_is_generated() {
+    let hosted = support::embedded_verified().await;
+    let mut client = hosted.client.clone();
+    let cases = approved(&hosted, &mut client, three_households(&hosted.answers)).await;
+    hosted.clock.set(date!(2025 - 10 - 27));
+    let before = due(&mut client, &cases[0], NOVEMBER).await;
+    generate(&mut client, NOVEMBER).await;
+
+    // Decided mid-November from the 1st: November's list went out with the old standard, and
+    // the difference has no line to be paid by (back pay is not modelled), so it is refused and
+    // nothing changes.
+    hosted.clock.set(date!(2025 - 11 - 15));
+    let refused = client
+        .record_standard(with_token(urban_700(NOVEMBER), &approver(PINGSHAN)))
+        .await
+        .expect_err("November is listed for payment");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(refusal_rule(&refused), "month_already_paid");
+    hosted.host.settle().await;
+    assert_eq!(due(&mut client, &cases[0], NOVEMBER).await, before);
+
+    // From December, whose cycle is not generated: recorded, and December's amount changes.
+    let recorded = client
+        .record_standard(with_token(urban_700(DECEMBER), &approver(PINGSHAN)))
+        .await
+        .expect("December is not listed yet")
+        .into_inner();
+    assert!(recorded.recalculated_cases > 0, "{recorded:?}");
+    hosted.host.settle().await;
+    assert_eq!(due(&mut client, &cases[0], NOVEMBER).await, before);
+    assert!(due(&mut client, &cases[0], DECEMBER).await > before);
+}
