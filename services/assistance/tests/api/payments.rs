@@ -481,23 +481,6 @@ async fn aid_paid_at_once_is_never_in_a_cycle_and_a_terminated_case_stops_the_mo
     hosted.host.shutdown().await;
 }
 
-/// 平山区's urban dibao standard of 700.00 元 a month from `effective_from`.
-fn urban_700(effective_from: time::Date) -> pb::RecordStandardRequest {
-    pb::RecordStandardRequest {
-        metadata: metadata(),
-        county: support::region(PINGSHAN),
-        standard: Some(pb::record_standard_request::Standard::Dibao(
-            pb::DibaoStandard {
-                area: pb::ResidenceArea::Urban.into(),
-                amount: yuan(70_000),
-                period: pb::AmountPeriod::Month.into(),
-            },
-        )),
-        effective_from: support::day(effective_from),
-        decided_by: "本政发〔2025〕18号".to_owned(),
-    }
-}
-
 #[tokio::test]
 async fn a_standard_cannot_start_in_a_month_whose_cycle_is_generated() {
     let hosted = support::embedded_verified().await;
@@ -512,7 +495,10 @@ async fn a_standard_cannot_start_in_a_month_whose_cycle_is_generated() {
     // nothing changes.
     hosted.clock.set(date!(2025 - 11 - 15));
     let refused = client
-        .record_standard(with_token(urban_700(NOVEMBER), &approver(PINGSHAN)))
+        .record_standard(with_token(
+            support::urban_700(NOVEMBER),
+            &approver(PINGSHAN),
+        ))
         .await
         .expect_err("November is listed for payment");
     assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
@@ -522,7 +508,10 @@ async fn a_standard_cannot_start_in_a_month_whose_cycle_is_generated() {
 
     // From December, whose cycle is not generated: recorded, and December's amount changes.
     let recorded = client
-        .record_standard(with_token(urban_700(DECEMBER), &approver(PINGSHAN)))
+        .record_standard(with_token(
+            support::urban_700(DECEMBER),
+            &approver(PINGSHAN),
+        ))
         .await
         .expect("December is not listed yet")
         .into_inner();

@@ -22,23 +22,6 @@ const NOVEMBER: time::Date = date!(2025 - 11 - 01);
 /// The first day of the raised standard.
 const DECEMBER: time::Date = date!(2025 - 12 - 01);
 
-/// 平山区's urban dibao standard of 700.00 元 a month from `effective_from`.
-fn urban_700(effective_from: time::Date) -> pb::RecordStandardRequest {
-    pb::RecordStandardRequest {
-        metadata: metadata(),
-        county: support::region(PINGSHAN),
-        standard: Some(pb::record_standard_request::Standard::Dibao(
-            pb::DibaoStandard {
-                area: pb::ResidenceArea::Urban.into(),
-                amount: yuan(70_000),
-                period: pb::AmountPeriod::Month.into(),
-            },
-        )),
-        effective_from: support::day(effective_from),
-        decided_by: "本政发〔2025〕18号".to_owned(),
-    }
-}
-
 async fn record(
     client: &mut Client,
     request: pb::RecordStandardRequest,
@@ -144,7 +127,7 @@ async fn a_raised_standard_recomputes_the_countys_urban_cases_from_its_first_day
         untouched_december.push(explain(&mut client, id, county, DECEMBER).await);
     }
 
-    let request = urban_700(DECEMBER);
+    let request = support::urban_700(DECEMBER);
     let recorded = record(&mut client, request.clone())
         .await
         .expect("recorded");
@@ -200,11 +183,11 @@ async fn a_standard_mid_month_back_dated_or_missing_is_refused() {
         ..
     } = support::embedded().await;
     clock.set(date!(2025 - 10 - 20));
-    let mid_month = record(&mut client, urban_700(date!(2025 - 12 - 15)))
+    let mid_month = record(&mut client, support::urban_700(date!(2025 - 12 - 15)))
         .await
         .expect_err("mid-month");
     assert_eq!(refusal_rule(&mid_month), "not_first_of_month");
-    let back_dated = record(&mut client, urban_700(date!(2025 - 09 - 01)))
+    let back_dated = record(&mut client, support::urban_700(date!(2025 - 09 - 01)))
         .await
         .expect_err("before the current month");
     assert_eq!(refusal_rule(&back_dated), "back_dated");

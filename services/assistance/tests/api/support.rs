@@ -379,6 +379,23 @@ pub fn yuan(fen: i64) -> Option<common::Money> {
     Some(common::Money { fen })
 }
 
+/// 平山区's urban dibao standard of 700.00 元 a month from `effective_from`.
+pub fn urban_700(effective_from: time::Date) -> pb::RecordStandardRequest {
+    pb::RecordStandardRequest {
+        metadata: metadata(),
+        county: region(PINGSHAN),
+        standard: Some(pb::record_standard_request::Standard::Dibao(
+            pb::DibaoStandard {
+                area: pb::ResidenceArea::Urban.into(),
+                amount: yuan(70_000),
+                period: pb::AmountPeriod::Month.into(),
+            },
+        )),
+        effective_from: day(effective_from),
+        decided_by: "本政发〔2025〕18号".to_owned(),
+    }
+}
+
 pub fn metadata() -> Option<common::CommandMetadata> {
     Some(common::CommandMetadata {
         idempotency_key: uuid::Uuid::now_v7().to_string(),
