@@ -36,6 +36,13 @@ pub trait ToMessage {
     type Message: prost::Message + prost::Name;
 
     fn to_message(&self) -> Self::Message;
+
+    /// The message's bytes as stored and published. By default the message built by
+    /// `to_message`, encoded; an event of megabytes may write the same bytes directly (a test
+    /// must hold them equal to the default's).
+    fn encode_message(&self) -> Vec<u8> {
+        prost::Message::encode_to_vec(&self.to_message())
+    }
 }
 
 /// A domain value read from the protobuf message `M`. Checks shape only (every value present
@@ -139,6 +146,11 @@ pub mod __private {
     };
     pub use prost;
 
+    /// `event`'s bytes as message `M` (what the generated `encode` calls).
+    pub fn encode_as<M, T: super::ToMessage<Message = M>>(event: &T) -> Vec<u8> {
+        event.encode_message()
+    }
+
     /// `package` + `.` + `name` as bytes, at compile time (`N` is the sum of the lengths + 1).
     pub const fn join<const N: usize>(package: &str, name: &str) -> [u8; N] {
         let (package, name) = (package.as_bytes(), name.as_bytes());
@@ -215,13 +227,11 @@ macro_rules! event_codec {
             }
 
             fn encode(&self) -> $crate::codec::__private::Bytes {
-                use $crate::codec::__private::prost::Message as _;
                 match self {
                     $(
-                        Self::$variant(event) => {
-                            let message: $message = $crate::codec::ToMessage::to_message(event);
-                            $crate::codec::__private::Bytes::from(message.encode_to_vec())
-                        }
+                        Self::$variant(event) => $crate::codec::__private::Bytes::from(
+                            $crate::codec::__private::encode_as::<$message, _>(event),
+                        ),
                     )+
                 }
             }

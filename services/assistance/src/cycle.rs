@@ -147,7 +147,8 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generate {
     pub cycle: CycleId,
-    pub lines: Vec<PaymentLine>,
+    /// Shared, so that the bank file can be written from them while they are stored.
+    pub lines: Arc<Vec<PaymentLine>>,
     pub generated_on: Date,
 }
 
@@ -367,6 +368,18 @@ impl PaymentCycle {
             .map(|s| s.line.key())
     }
 
+    /// Hands the state the bank file of its lines written beforehand (while the generation was
+    /// being stored, from the same lines), so that export does not write it again. Kept only
+    /// when none is written yet and it lists as many lines for as much as the cycle.
+    pub fn prime_bank_file(&self, file: Arc<BankFile>) {
+        if let Some(cycle) = &self.cycle
+            && file.totals == cycle.generated
+            && file.totals.count as usize == cycle.lines.len()
+        {
+            let _ = cycle.bank_file.0.set(Ok(file));
+        }
+    }
+
     /// The bank file, once approved: the bytes a bank (re-)downloads.
     pub fn bank_file(&self) -> Result<Arc<BankFile>, Error> {
         let cycle = self.cycle.as_ref().ok_or(Error::NotGenerated)?;
@@ -462,7 +475,7 @@ fn status_of(outcome: &Outcome) -> LineStatus {
 /// [`Generated`] and the lines in chunks, after checking each line.
 fn generated(c: &Generate) -> Result<Vec<Event>, Error> {
     check_lines(c.cycle, &c.lines)?;
-    let totals = crate::payments::totals(&c.lines).ok_or(Error::TotalOverflows)?;
+    let totals = crate::payments::totals(c.lines.iter()).ok_or(Error::TotalOverflows)?;
     let mut events = Vec::with_capacity(1 + c.lines.len().div_ceil(LINES_PER_EVENT));
     events.push(Event::Generated(Generated {
         cycle: c.cycle,
@@ -670,7 +683,7 @@ pub(crate) mod tests {
     pub(crate) fn generate(cycle: CycleId, lines: Vec<PaymentLine>) -> Command {
         Command::Generate(Generate {
             cycle,
-            lines,
+            lines: Arc::new(lines),
             generated_on: date!(2026 - 06 - 03),
         })
     }
@@ -710,6 +723,22 @@ pub(crate) mod tests {
             given::<PaymentCycle>(approved_june()).state().clone(),
             export(),
         )
+    }
+
+    #[test]
+    fn a_bank_file_written_beforehand_is_used_only_if_it_is_the_cycles() {
+        let state = given::<PaymentCycle>(approved_june()).state().clone();
+        let own = Arc::new(bank_file::export(june(), &june_lines()).expect("written"));
+        state.prime_bank_file(own.clone());
+        assert!(Arc::ptr_eq(&state.bank_file().expect("approved"), &own));
+
+        // A file of other lines (one line fewer) is not taken: the cycle writes its own.
+        let state = given::<PaymentCycle>(approved_june()).state().clone();
+        let other = Arc::new(bank_file::export(june(), &june_lines()[..2]).expect("written"));
+        state.prime_bank_file(other.clone());
+        let written = state.bank_file().expect("approved");
+        assert!(!Arc::ptr_eq(&written, &other));
+        assert_eq!(written.bytes, own.bytes);
     }
 
     /// The bank's result file for June: line 2 failed.

@@ -71,11 +71,21 @@ impl Assistance {
         drop(earlier);
         let lines = {
             let view = self.view.read().await;
-            let entitlements = view
-                .decided_cases_of(county)
-                .filter_map(|decided| entitlement(decided, month));
-            payments::plan(month, county, entitlements, &issued, failed)
+            let decided: Vec<Decided<'_>> = view.decided_cases_of(county).collect();
+            payments::plan(
+                month,
+                county,
+                entitlements(&decided, month),
+                &issued,
+                failed,
+            )
         };
+        // The bank file depends only on the lines: written while the database stores them.
+        let lines = Arc::new(lines);
+        let bank_file = tokio::task::spawn_blocking({
+            let lines = lines.clone();
+            move || bank_file::export(id, lines.iter())
+        });
         let command = cycle::Command::Generate(cycle::Generate {
             cycle: id,
             lines,
@@ -83,8 +93,14 @@ impl Assistance {
         });
         let committed = self.cycles.run(&id, &command, context).await?;
         self.view.nudge();
-        let totals = self.cycles.load(&id).await?.state.totals();
-        Ok((committed, id, totals))
+        let cycle = self.cycles.load(&id).await?.state;
+        // A retry answered from the store may have stored other lines than these.
+        if !committed.replayed
+            && let Ok(Ok(file)) = bank_file.await
+        {
+            cycle.prime_bank_file(Arc::new(file));
+        }
+        Ok((committed, id, cycle.totals()))
     }
 
     /// The county approves cycle `id` today.
@@ -158,6 +174,38 @@ impl Assistance {
         }
         Ok(cycle)
     }
+}
+
+/// Fewest decided cases worth sharing out between threads.
+const PARALLEL_MIN_CASES: usize = 4096;
+
+/// The entitlements of `decided` for the month starting `month`, in the same order; a county's
+/// caseload is shared out between the cores (each thread a run of consecutive cases).
+fn entitlements(decided: &[Decided<'_>], month: Date) -> Vec<Entitlement> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || decided.len() < PARALLEL_MIN_CASES {
+        return decided
+            .iter()
+            .filter_map(|d| entitlement(*d, month))
+            .collect();
+    }
+    let per_thread = decided.len().div_ceil(threads);
+    let of_run = |run: &[Decided<'_>]| -> Vec<Entitlement> {
+        run.iter().filter_map(|d| entitlement(*d, month)).collect()
+    };
+    std::thread::scope(|scope| {
+        let mut runs = decided.chunks(per_thread);
+        let first = runs.next().unwrap_or_default();
+        let others: Vec<_> = runs.map(|run| scope.spawn(move || of_run(run))).collect();
+        let mut all = of_run(first);
+        for other in others {
+            match other.join() {
+                Ok(run) => all.extend(run),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    })
 }
 
 /// What a decided case may be paid in the month starting `month`: its monthly amount in force

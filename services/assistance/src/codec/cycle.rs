@@ -82,6 +82,13 @@ impl ToMessage for cycle::LinesAdded {
             lines: self.lines.iter().map(line_to_pb).collect(),
         }
     }
+
+    /// A cycle's 100,000 lines are megabytes: written straight into the buffer, without a
+    /// `pb::PaymentLine` and its strings per line — the bytes prost writes for
+    /// [`Self::to_message`] (held equal by a test).
+    fn encode_message(&self) -> Vec<u8> {
+        lines_wire::encode(self)
+    }
 }
 
 impl FromMessage<pb::PaymentLinesAdded> for cycle::LinesAdded {
@@ -202,6 +209,154 @@ impl FromMessage<pb::PaymentCycleSettled> for cycle::Settled {
             },
             settled_on: d.date("settled_on", &m.settled_on)?,
         })
+    }
+}
+
+/// The protobuf encoding of `PaymentLinesAdded` written by hand, field for field as prost writes
+/// it: fields in tag order, a scalar or string at its default (zero, empty) left out, a
+/// message present even when empty. Keep in step with [`line_to_pb`] and `payments.proto`.
+mod lines_wire {
+    use std::fmt::Write as _;
+
+    use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+
+    use super::{LineKind, PaymentLine, Period, cycle};
+
+    pub(super) fn encode(event: &cycle::LinesAdded) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + event.lines.len() * 160);
+        let mut text = String::new();
+        write!(text, "{}", event.cycle).expect("writing to a string");
+        put_str(&mut out, 1, &text);
+        let mut line_body = Vec::with_capacity(256);
+        for line in event.lines.iter() {
+            line_body.clear();
+            put_line(&mut line_body, &mut text, line);
+            message(&mut out, 2, &line_body);
+        }
+        out
+    }
+
+    fn put_line(out: &mut Vec<u8>, text: &mut String, line: &PaymentLine) {
+        let (month, decision_version) = match line.period {
+            Period::Month(month) => (Some(month), line.decision.version),
+            Period::OneOff { decision_version } => (None, decision_version),
+        };
+        put_varint(out, 1, u64::from(line.line_no));
+        text.clear();
+        write!(text, "{}", line.case).expect("writing to a string");
+        put_str(out, 2, text);
+        put_int(
+            out,
+            3,
+            i64::from(super::super::case::category_to_pb(line.category)),
+        );
+        put_money(out, 4, line.amount.fen());
+        put_varint(out, 5, decision_version);
+        put_date(out, 6, line.decision.decided_on);
+        if let Some(standard) = line.standard {
+            text.clear();
+            write!(text, "{}", standard.county).expect("writing to a string");
+            let county = str_len(1, text);
+            let body = (1 + len_delimited(county)) + varint_len(2, u64::from(standard.number));
+            head(out, 7, body);
+            head(out, 1, county);
+            put_str(out, 1, text);
+            put_varint(out, 2, u64::from(standard.number));
+        }
+        let citizen = line.payee.citizen.expose();
+        head(out, 8, str_len(1, citizen));
+        put_str(out, 1, citizen);
+        put_str(out, 9, line.payee.name.as_str());
+        put_str(out, 10, line.payee.account.expose());
+        if let Some(month) = month {
+            put_date(out, 11, month);
+        }
+        if let LineKind::Reissue { cycle, line_no } = line.kind {
+            text.clear();
+            write!(text, "{cycle}").expect("writing to a string");
+            head(
+                out,
+                12,
+                str_len(1, text) + varint_len(2, u64::from(line_no)),
+            );
+            put_str(out, 1, text);
+            put_varint(out, 2, u64::from(line_no));
+        }
+    }
+
+    /// A length-delimited field: its key, `body`'s length, then `body`.
+    fn message(out: &mut Vec<u8>, tag: u32, body: &[u8]) {
+        head(out, tag, body.len());
+        out.extend_from_slice(body);
+    }
+
+    /// The key and length of a length-delimited field of `len` bytes.
+    fn head(out: &mut Vec<u8>, tag: u32, len: usize) {
+        encode_key(tag, WireType::LengthDelimited, out);
+        encode_varint(len as u64, out);
+    }
+
+    /// The bytes of a length-delimited field's length prefix and body, key excluded.
+    fn len_delimited(len: usize) -> usize {
+        encoded_len_varint(len as u64) + len
+    }
+
+    fn put_str(out: &mut Vec<u8>, tag: u32, text: &str) {
+        if !text.is_empty() {
+            head(out, tag, text.len());
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+
+    /// The bytes `put_str` writes (one-byte keys: every tag here is below 16).
+    fn str_len(_tag: u32, text: &str) -> usize {
+        if text.is_empty() {
+            0
+        } else {
+            1 + len_delimited(text.len())
+        }
+    }
+
+    fn put_varint(out: &mut Vec<u8>, tag: u32, value: u64) {
+        if value != 0 {
+            encode_key(tag, WireType::Varint, out);
+            encode_varint(value, out);
+        }
+    }
+
+    /// An `int32`/`int64`/enum field: negative values as ten-byte varints, as protobuf has it.
+    fn put_int(out: &mut Vec<u8>, tag: u32, value: i64) {
+        put_varint(out, tag, value as u64);
+    }
+
+    /// The bytes `put_varint` writes.
+    fn varint_len(_tag: u32, value: u64) -> usize {
+        if value == 0 {
+            0
+        } else {
+            1 + encoded_len_varint(value)
+        }
+    }
+
+    /// A `common.v1.Money`, present.
+    fn put_money(out: &mut Vec<u8>, tag: u32, fen: i64) {
+        head(out, tag, varint_len(1, fen as u64));
+        put_int(out, 1, fen);
+    }
+
+    /// A `common.v1.Date`, present.
+    fn put_date(out: &mut Vec<u8>, tag: u32, day: time::Date) {
+        let (year, month, day) = (
+            i64::from(day.year()),
+            i64::from(u8::from(day.month())),
+            i64::from(day.day()),
+        );
+        let body =
+            varint_len(1, year as u64) + varint_len(2, month as u64) + varint_len(3, day as u64);
+        head(out, tag, body);
+        put_int(out, 1, year);
+        put_int(out, 2, month);
+        put_int(out, 3, day);
     }
 }
 
@@ -373,6 +528,20 @@ mod tests {
             &HashSet::new(),
             [failed],
         )
+    }
+
+    #[test]
+    fn lines_are_written_as_prost_writes_them() {
+        let mut long_name = june_lines();
+        Arc::make_mut(&mut long_name[0].payee).name =
+            minzheng_types::BoundedText::parse(&"买买提·艾力".repeat(15), 100).expect("valid");
+        for lines in [varied_lines(), june_lines(), long_name, Vec::new()] {
+            let event = cycle::LinesAdded {
+                cycle: june(),
+                lines,
+            };
+            assert_eq!(event.encode_message(), event.to_message().encode_to_vec());
+        }
     }
 
     fn events() -> Vec<cycle::Event> {
