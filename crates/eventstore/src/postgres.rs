@@ -9,7 +9,10 @@
 //! race surfaces as a unique violation on `(stream_id, stream_version)` — a
 //! [`StoreError::Conflict`], or for [`ExpectedVersion::Any`] a retry that queues on a
 //! per-stream advisory lock — or on the idempotency key, and then the first append's outcome is
-//! returned. Nothing uses `ON CONFLICT DO NOTHING` on events.
+//! returned. Nothing uses `ON CONFLICT DO NOTHING` on events. An append of a megabyte of
+//! payloads or more (a payment cycle's lines) is copied in instead (`COPY … (FORMAT binary)`,
+//! streamed; see the `copy` module), in a transaction under the stream's lock, with the same
+//! outcomes.
 //!
 //! **Multi-stream appends** ([`EventStore::append_all`]) are one transaction: it takes the
 //! per-stream locks in the order of the stream ids (so two such appends never deadlock), reads
@@ -57,6 +60,8 @@ use crate::{
     migrations, multi,
     signal::AppendSignal,
 };
+
+mod copy;
 
 /// Pool size used by [`PostgresStore::connect`]; use [`PostgresStore::from_pool`] to choose.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
@@ -680,6 +685,9 @@ impl PostgresStore {
     /// One try at an append: the single statement in autocommit, or, for a retry, the same
     /// statement in a transaction that first takes the stream's lock.
     async fn append_once(&self, request: &AppendRequest, queued: bool) -> Result<Attempt> {
+        if copy::is_large(request) {
+            return self.append_by_copy(request).await;
+        }
         let ids: Vec<Uuid> = request.events.iter().map(|e| e.id).collect();
         let key = request.metadata.idempotency_key.as_deref();
         let query = append_statement(request, request.expected, &ids);

@@ -115,6 +115,9 @@ macro_rules! contract {
 
 contract!(
     appended_events_read_back_by_stream_and_by_position,
+    large_appends_keep_order_versions_keys_and_metadata,
+    large_appends_check_the_expected_version,
+    concurrent_large_appends_under_one_key_write_once,
     appends_of_every_size_keep_their_order,
     expected_versions_are_enforced_with_the_actual_version,
     an_empty_append_is_refused,
@@ -280,6 +283,153 @@ async fn wait_for_head(store: &SharedStore, want: Cursor) {
 
 // ---------------------------------------------------------------------------------------------
 // The contract.
+
+/// `count` events of 96 KiB each (a payment cycle's chunks are about this size), each payload
+/// starting with its index: more than a megabyte in all, which PostgreSQL copies in.
+fn large_events(count: u8) -> Vec<NewEvent> {
+    (0..count)
+        .map(|i| {
+            let mut payload = vec![i; 96 * 1024];
+            payload[1] = 0xff;
+            NewEvent::new("test.Large", 1, Bytes::from(payload))
+        })
+        .collect()
+}
+
+async fn large_appends_keep_order_versions_keys_and_metadata(backend: &Backend) {
+    let store = backend.store().await;
+    let stream = new_stream("large");
+    append(
+        &store,
+        request(&stream, ExpectedVersion::NoStream, events(&["a", "b"])),
+    )
+    .await;
+    let correlation = Uuid::now_v7();
+    let mut large = keyed(
+        &stream,
+        ExpectedVersion::Exact(2),
+        large_events(24),
+        "big-1",
+    );
+    large.metadata.correlation_id = Some(correlation);
+    large.metadata.actor = Some("approver".to_owned());
+    let ids: Vec<Uuid> = large.events.iter().map(|e| e.id).collect();
+    let first = append(&store, large.clone()).await;
+    assert_eq!(first.stream_version, 26);
+    assert_eq!(first.event_ids, ids);
+    assert!(!first.replayed);
+    assert!(first.first_position < first.last_position);
+
+    let read = store.read_stream(&stream, 3, 100).await.expect("read");
+    assert_eq!(read.len(), 24);
+    for (i, event) in read.iter().enumerate() {
+        assert_eq!(event.stream_version, 3 + i as u64);
+        assert_eq!(event.id, ids[i]);
+        assert_eq!(event.event_type, "test.Large");
+        assert_eq!(event.payload.len(), 96 * 1024);
+        assert_eq!((event.payload[0], event.payload[1]), (i as u8, 0xff));
+        assert_eq!(event.metadata.correlation_id, Some(correlation));
+        assert_eq!(event.metadata.actor.as_deref(), Some("approver"));
+    }
+    assert_eq!(read[0].position, first.first_position);
+    assert_eq!(read[23].position, first.last_position);
+
+    // The same key again: the first outcome, nothing written; on another stream: refused.
+    let again = append(&store, large.clone()).await;
+    assert_eq!(
+        again,
+        AppendOutcome {
+            replayed: true,
+            ..first.clone()
+        }
+    );
+    assert_eq!(store.stream_version(&stream).await.expect("version"), 26);
+    let elsewhere = store
+        .append(AppendRequest {
+            stream: new_stream("large"),
+            ..large
+        })
+        .await;
+    assert!(
+        matches!(elsewhere, Err(StoreError::IdempotencyKeyReused { .. })),
+        "{elsewhere:?}"
+    );
+}
+
+async fn concurrent_large_appends_under_one_key_write_once(backend: &Backend) {
+    let store = backend.store().await;
+    let stream = new_stream("large");
+    let large = keyed(
+        &stream,
+        ExpectedVersion::NoStream,
+        large_events(12),
+        "big-twice",
+    );
+    let (a, b) = tokio::join!(store.append(large.clone()), store.append(large));
+    let (a, b) = (a.expect("first"), b.expect("second"));
+    assert_ne!(
+        a.replayed, b.replayed,
+        "one writes, the other replays: {a:?} {b:?}"
+    );
+    assert_eq!(
+        AppendOutcome {
+            replayed: false,
+            ..a
+        },
+        AppendOutcome {
+            replayed: false,
+            ..b
+        }
+    );
+    assert_eq!(
+        store
+            .read_stream(&stream, 1, 100)
+            .await
+            .expect("read")
+            .len(),
+        12
+    );
+}
+
+async fn large_appends_check_the_expected_version(backend: &Backend) {
+    let store = backend.store().await;
+    let stream = new_stream("large");
+    let (_, actual) = expect_conflict(
+        store
+            .append(request(
+                &stream,
+                ExpectedVersion::Exact(4),
+                large_events(12),
+            ))
+            .await,
+    );
+    assert_eq!(actual, 0);
+    let any = append(
+        &store,
+        request(&stream, ExpectedVersion::Any, large_events(12)),
+    )
+    .await;
+    assert_eq!(any.stream_version, 12);
+    let (expected, actual) = expect_conflict(
+        store
+            .append(request(
+                &stream,
+                ExpectedVersion::NoStream,
+                large_events(12),
+            ))
+            .await,
+    );
+    assert_eq!((expected, actual), (ExpectedVersion::NoStream, 12));
+    // A refused append leaves nothing.
+    assert_eq!(
+        store
+            .read_stream(&stream, 1, 100)
+            .await
+            .expect("read")
+            .len(),
+        12
+    );
+}
 
 async fn appended_events_read_back_by_stream_and_by_position(backend: &Backend) {
     let store = backend.store().await;
