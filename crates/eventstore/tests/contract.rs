@@ -296,6 +296,11 @@ fn large_events(count: u8) -> Vec<NewEvent> {
         .collect()
 }
 
+/// How many events `stream` holds (up to 100).
+async fn events_in(store: &SharedStore, stream: &StreamId) -> usize {
+    store.read_stream(stream, 1, 100).await.expect("read").len()
+}
+
 async fn large_appends_keep_order_versions_keys_and_metadata(backend: &Backend) {
     let store = backend.store().await;
     let stream = new_stream("large");
@@ -381,14 +386,7 @@ async fn concurrent_large_appends_under_one_key_write_once(backend: &Backend) {
             ..b
         }
     );
-    assert_eq!(
-        store
-            .read_stream(&stream, 1, 100)
-            .await
-            .expect("read")
-            .len(),
-        12
-    );
+    assert_eq!(events_in(&store, &stream).await, 12);
 }
 
 async fn large_appends_check_the_expected_version(backend: &Backend) {
@@ -421,14 +419,7 @@ async fn large_appends_check_the_expected_version(backend: &Backend) {
     );
     assert_eq!((expected, actual), (ExpectedVersion::NoStream, 12));
     // A refused append leaves nothing.
-    assert_eq!(
-        store
-            .read_stream(&stream, 1, 100)
-            .await
-            .expect("read")
-            .len(),
-        12
-    );
+    assert_eq!(events_in(&store, &stream).await, 12);
 }
 
 async fn appended_events_read_back_by_stream_and_by_position(backend: &Backend) {
