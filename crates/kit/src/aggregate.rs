@@ -386,30 +386,15 @@ struct SnapshotPolicy<A> {
 const PARALLEL_ENCODE_MIN_EVENTS: usize = 16;
 
 /// The events, encoded for the store, in order. A command that causes many events (a payment
-/// cycle's chunks of lines: megabytes) has them encoded on every core at once, each thread a
-/// run of consecutive events; the few events of an ordinary command are encoded here.
+/// cycle's chunks of lines: megabytes) has them encoded on every core at once; the few events
+/// of an ordinary command are encoded here.
 fn encode_events<E: EventCodec + Sync>(events: &[E]) -> Vec<NewEvent> {
-    let encode = |e: &E| NewEvent::new(e.event_type(), e.schema_version(), e.encode());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || events.len() < PARALLEL_ENCODE_MIN_EVENTS {
-        return events.iter().map(encode).collect();
-    }
-    let per_thread = events.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut runs = events.chunks(per_thread);
-        let first = runs.next().unwrap_or_default();
-        let others: Vec<_> = runs
-            .map(|run| scope.spawn(move || run.iter().map(encode).collect::<Vec<_>>()))
-            .collect();
-        let mut encoded: Vec<NewEvent> = Vec::with_capacity(events.len());
-        encoded.extend(first.iter().map(encode));
-        for other in others {
-            match other.join() {
-                Ok(run) => encoded.extend(run),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        encoded
+    crate::parallel::filter_map_in_order(events, PARALLEL_ENCODE_MIN_EVENTS, |e| {
+        Some(NewEvent::new(
+            e.event_type(),
+            e.schema_version(),
+            e.encode(),
+        ))
     })
 }
 

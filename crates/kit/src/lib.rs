@@ -27,6 +27,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod live;
+pub mod parallel;
 pub mod pseudonym;
 mod rpc_telemetry;
 pub mod server;

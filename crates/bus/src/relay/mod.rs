@@ -525,8 +525,6 @@ impl Relay {
         });
     }
 
-    /// Counts and logs a failure; once failures have lasted `unready_after`, reports it as the
-    /// relay's trouble.
     /// Stores `checkpoint`; a failure is reported and its back-off waited out.
     async fn store_checkpoint(
         &mut self,
@@ -549,6 +547,8 @@ impl Relay {
         }
     }
 
+    /// Counts and logs a failure; once failures have lasted `unready_after`, reports it as the
+    /// relay's trouble.
     fn failed(&mut self, kind: &'static str, error: &dyn std::fmt::Display) {
         self.metrics.error(kind);
         warn!(%error, kind, "relay cannot publish");

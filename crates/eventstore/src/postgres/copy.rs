@@ -54,65 +54,54 @@ impl PostgresStore {
     pub(super) async fn append_by_copy(&self, request: &AppendRequest) -> Result<Attempt> {
         let ids: Vec<Uuid> = request.events.iter().map(|e| e.id).collect();
         let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        let failed = match copy_in(&mut tx, request, &ids).await {
-            Ok(Copied::Done(outcome)) => match tx.commit().await {
-                Ok(()) => return Ok(Attempt::Done(outcome)),
-                Err(error) => error,
-            },
-            Ok(stopped) => {
+        let ended = match copy_in(&mut tx, request, &ids).await {
+            Ok(Copied::Done(outcome)) => tx.commit().await.map(|()| Copied::Done(outcome)),
+            stopped => {
                 let _ = tx.rollback().await;
-                return match stopped {
-                    Copied::Mismatch { actual } => Err(StoreError::Conflict {
-                        stream: request.stream.clone(),
-                        expected: request.expected,
-                        actual,
-                    }),
-                    // Recorded before we held the lock: the first outcome, as it was recorded.
-                    Copied::KeyUsed => match request.metadata.idempotency_key.as_deref() {
-                        Some(key) => match self.find_idempotent(key).await? {
-                            Some(first) => replay(first, &request.stream).map(Attempt::Done),
-                            None => Ok(Attempt::Retry),
-                        },
-                        None => Ok(Attempt::Retry),
-                    },
-                    Copied::Done(_) => unreachable!("handled above"),
-                };
-            }
-            Err(error) => {
-                let _ = tx.rollback().await;
-                error
+                stopped
             }
         };
-        match failed {
-            sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => {
+        match ended {
+            Ok(Copied::Done(outcome)) => Ok(Attempt::Done(outcome)),
+            Ok(Copied::Mismatch { actual }) => Err(StoreError::Conflict {
+                stream: request.stream.clone(),
+                expected: request.expected,
+                actual,
+            }),
+            // Recorded before we held the lock: the first outcome, as it was recorded.
+            Ok(Copied::KeyUsed(key)) => match self.find_idempotent(key).await? {
+                Some(first) => replay(first, &request.stream).map(Attempt::Done),
+                None => Ok(Attempt::Retry),
+            },
+            Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => {
                 let constraint = db.constraint().map(str::to_owned);
                 self.after_unique_violation(request, constraint.as_deref(), &ids, db)
                     .await
             }
-            error => Err(StoreError::from_sqlx(error)),
+            Err(error) => Err(StoreError::from_sqlx(error)),
         }
     }
 }
 
 /// How the transaction of a large append ended.
-enum Copied {
+enum Copied<'a> {
     Done(AppendOutcome),
     /// The stream is at `actual`, not at the version expected.
     Mismatch {
         actual: u64,
     },
     /// The idempotency key is recorded already.
-    KeyUsed,
+    KeyUsed(&'a str),
 }
 
 /// The append inside its transaction, under the stream's lock: the key checked (a concurrent
 /// append under the same key that held the lock first has committed by now), the version
 /// checked, the rows copied, the key recorded.
-async fn copy_in(
+async fn copy_in<'r>(
     tx: &mut Transaction<'static, Postgres>,
-    request: &AppendRequest,
+    request: &'r AppendRequest,
     ids: &[Uuid],
-) -> std::result::Result<Copied, sqlx::Error> {
+) -> std::result::Result<Copied<'r>, sqlx::Error> {
     let stream = request.stream.to_string();
     sqlx::query(STREAM_LOCK)
         .bind(&stream)
@@ -125,7 +114,7 @@ async fn copy_in(
                 .fetch_one(&mut **tx)
                 .await?;
         if used {
-            return Ok(Copied::KeyUsed);
+            return Ok(Copied::KeyUsed(key));
         }
     }
     let current: i64 = sqlx::query_scalar(

@@ -180,31 +180,10 @@ impl Assistance {
 const PARALLEL_MIN_CASES: usize = 4096;
 
 /// The entitlements of `decided` for the month starting `month`, in the same order; a county's
-/// caseload is shared out between the cores (each thread a run of consecutive cases).
+/// caseload is shared out between the cores.
 fn entitlements(decided: &[Decided<'_>], month: Date) -> Vec<Entitlement> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || decided.len() < PARALLEL_MIN_CASES {
-        return decided
-            .iter()
-            .filter_map(|d| entitlement(*d, month))
-            .collect();
-    }
-    let per_thread = decided.len().div_ceil(threads);
-    let of_run = |run: &[Decided<'_>]| -> Vec<Entitlement> {
-        run.iter().filter_map(|d| entitlement(*d, month)).collect()
-    };
-    std::thread::scope(|scope| {
-        let mut runs = decided.chunks(per_thread);
-        let first = runs.next().unwrap_or_default();
-        let others: Vec<_> = runs.map(|run| scope.spawn(move || of_run(run))).collect();
-        let mut all = of_run(first);
-        for other in others {
-            match other.join() {
-                Ok(run) => all.extend(run),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        all
+    minzheng_kit::parallel::filter_map_in_order(decided, PARALLEL_MIN_CASES, |d| {
+        entitlement(*d, month)
     })
 }
 

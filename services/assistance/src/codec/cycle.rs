@@ -256,15 +256,15 @@ mod lines_wire {
         if let Some(standard) = line.standard {
             text.clear();
             write!(text, "{}", standard.county).expect("writing to a string");
-            let county = str_len(1, text);
-            let body = (1 + len_delimited(county)) + varint_len(2, u64::from(standard.number));
+            let county = str_len(text);
+            let body = (1 + len_delimited(county)) + varint_len(u64::from(standard.number));
             head(out, 7, body);
             head(out, 1, county);
             put_str(out, 1, text);
             put_varint(out, 2, u64::from(standard.number));
         }
         let citizen = line.payee.citizen.expose();
-        head(out, 8, str_len(1, citizen));
+        head(out, 8, str_len(citizen));
         put_str(out, 1, citizen);
         put_str(out, 9, line.payee.name.as_str());
         put_str(out, 10, line.payee.account.expose());
@@ -274,11 +274,7 @@ mod lines_wire {
         if let LineKind::Reissue { cycle, line_no } = line.kind {
             text.clear();
             write!(text, "{cycle}").expect("writing to a string");
-            head(
-                out,
-                12,
-                str_len(1, text) + varint_len(2, u64::from(line_no)),
-            );
+            head(out, 12, str_len(text) + varint_len(u64::from(line_no)));
             put_str(out, 1, text);
             put_varint(out, 2, u64::from(line_no));
         }
@@ -309,7 +305,7 @@ mod lines_wire {
     }
 
     /// The bytes `put_str` writes (one-byte keys: every tag here is below 16).
-    fn str_len(_tag: u32, text: &str) -> usize {
+    fn str_len(text: &str) -> usize {
         if text.is_empty() {
             0
         } else {
@@ -329,8 +325,8 @@ mod lines_wire {
         put_varint(out, tag, value as u64);
     }
 
-    /// The bytes `put_varint` writes.
-    fn varint_len(_tag: u32, value: u64) -> usize {
+    /// The bytes `put_varint` writes (one-byte keys, as for `str_len`).
+    fn varint_len(value: u64) -> usize {
         if value == 0 {
             0
         } else {
@@ -340,7 +336,7 @@ mod lines_wire {
 
     /// A `common.v1.Money`, present.
     fn put_money(out: &mut Vec<u8>, tag: u32, fen: i64) {
-        head(out, tag, varint_len(1, fen as u64));
+        head(out, tag, varint_len(fen as u64));
         put_int(out, 1, fen);
     }
 
@@ -351,8 +347,7 @@ mod lines_wire {
             i64::from(u8::from(day.month())),
             i64::from(day.day()),
         );
-        let body =
-            varint_len(1, year as u64) + varint_len(2, month as u64) + varint_len(3, day as u64);
+        let body = varint_len(year as u64) + varint_len(month as u64) + varint_len(day as u64);
         head(out, tag, body);
         put_int(out, 1, year);
         put_int(out, 2, month);

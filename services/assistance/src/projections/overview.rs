@@ -1,6 +1,6 @@
 //! The in-memory read model of the service's own events, kept by a
 //! [`minzheng_kit::live::LiveView`]: every instance folded by its aggregate's own `apply` (one
-//! truth for what a case, a policy, a fund or a cycle is) — cases indexed by county and by
+//! truth for what a case, a policy, a fund or a referral is) — cases indexed by county and by
 //! member, with the ordinals issued per county, category and year; each county's standards;
 //! the holiday calendar as one [`WorkingCalendar`]; the townships' reserve funds (with the day
 //! each was established, for the indicators); which payment cycles each county has; the
