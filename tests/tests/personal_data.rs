@@ -1042,6 +1042,7 @@ async fn raise_alert(
             agency: "人社".into(),
             record_id: "RS-2026-0001".into(),
             as_of: day(raised_on),
+            ..datasharing::SourceRecord::default()
         }],
     };
     data_sharing

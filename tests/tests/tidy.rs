@@ -157,6 +157,14 @@ const ADAPTERS: &[(&str, &[&str])] = &[
             "stand_in.rs",  // the data-sharing stand-in the tests and the bench host
         ],
     ),
+    (
+        "datasharing",
+        &[
+            "codec/",       // the protobuf event messages
+            "knowledge.rs", // the knowledge clock's table
+            "store.rs",     // the agency-record tables, loaded through COPY
+        ],
+    ),
 ];
 
 /// What a domain module must not use, with what it would mean.

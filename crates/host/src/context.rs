@@ -42,6 +42,8 @@ pub struct ServiceContext {
     pub(crate) name: &'static str,
     pub(crate) store: SharedStore,
     pub(crate) db: AnyPool,
+    /// The same database's PostgreSQL pool, when it is PostgreSQL.
+    pub(crate) postgres: Option<sqlx::PgPool>,
     pub(crate) sources: Sources,
     pub(crate) background: CancellationToken,
     pub(crate) tasks: Tasks,
@@ -80,6 +82,12 @@ impl ServiceContext {
     /// as its store, so the event store's `mz_inbox`/`mz_parked` tables are there).
     pub fn db(&self) -> &AnyPool {
         &self.db
+    }
+
+    /// The service's own database as a PostgreSQL pool, when it is one (distributed mode): for
+    /// what `sqlx::Any` cannot do, such as bulk loads through `COPY`. `None` on SQLite.
+    pub fn postgres(&self) -> Option<&sqlx::PgPool> {
+        self.postgres.as_ref()
     }
 
     /// Cancelled when background work must stop (after the gRPC server has drained).

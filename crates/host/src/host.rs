@@ -229,6 +229,7 @@ impl Host {
                 name: o.module.name(),
                 store: o.store.clone(),
                 db: o.db.clone(),
+                postgres: o.postgres.as_ref().map(|store| store.pool().clone()),
                 sources: sources.clone(),
                 background: background.clone(),
                 tasks: tasks.clone(),

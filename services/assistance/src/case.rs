@@ -207,6 +207,9 @@ pub struct VerificationRequested {
     pub authorizations: Vec<crate::household::Authorization>,
     pub requested_on: Date,
     pub county: RegionCode,
+    /// The household's area, for the standard the verification measures against (`None` in
+    /// requests recorded before it was carried).
+    pub area: Option<Area>,
 }
 
 /// See [`Event::VerificationReceived`].
@@ -761,6 +764,7 @@ impl Case {
                 authorizations: application.household.authorizations.clone(),
                 requested_on: application.submitted_on,
                 county: application.county,
+                area: Some(application.area),
             }));
         }
         Ok(events)
@@ -1216,6 +1220,7 @@ impl Aggregate for Case {
                         authorizations: application.household.authorizations.clone(),
                         requested_on: *on,
                         county: self.county.unwrap_or(application.county),
+                        area: Some(application.area),
                     }),
                 ])
             }

@@ -210,6 +210,7 @@ fn requested(category: Category, request: u32, purpose: Purpose, on: Date) -> Ev
         authorizations: household().authorizations,
         requested_on: on,
         county: county(),
+        area: Some(application(category).area),
     })
 }
 

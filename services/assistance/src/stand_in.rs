@@ -178,6 +178,8 @@ impl Verifications {
                             agency: "人社".to_owned(),
                             record_id: format!("RS-{}-{n}", request.request_id),
                             as_of: request.requested_on,
+                            agency_code: datasharing::Agency::HumanResources.into(),
+                            ..datasharing::SourceRecord::default()
                         }),
                     })
             })
@@ -200,6 +202,7 @@ impl Verifications {
             assets: vec![],
             flags: vec![],
             household_size: size,
+            report: None,
         })
     }
 }

@@ -381,6 +381,7 @@ impl ToMessage for case::VerificationRequested {
                 .collect(),
             requested_on: Some(self.requested_on.into()),
             county: Some(self.county.into()),
+            area: self.area.map_or(0, area_to_pb),
         }
     }
 }
@@ -401,6 +402,11 @@ impl FromMessage<pb::VerificationRequested> for case::VerificationRequested {
                 .collect::<Result<_, _>>()?,
             requested_on: d.date("requested_on", &m.requested_on)?,
             county: d.code("county", &m.county)?,
+            // Absent in requests recorded before the field existed.
+            area: match m.area {
+                0 => None,
+                area => Some(area_from_pb(d, "area", area)?),
+            },
         })
     }
 }

@@ -269,6 +269,7 @@ fn result_for(case_id: &str, request_id: &str) -> datasharing::HouseholdVerifica
         assets: vec![],
         flags: vec![],
         household_size: 2,
+        report: None,
     }
 }
 

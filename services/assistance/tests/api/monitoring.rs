@@ -151,6 +151,7 @@ fn income_loss(alert_id: &str) -> datasharing::HouseholdAlertRaised {
             agency: "人社".to_owned(),
             record_id: "RS-UNEMPLOYMENT-0001".to_owned(),
             as_of: support::day(RAISED_ON),
+            ..datasharing::SourceRecord::default()
         }],
     }
 }

@@ -1,0 +1,20 @@
+//! The data-sharing service (数据共享, plan ch. 2 §2–3 and box 2; `DOMAIN.md` §6): other
+//! agencies' records about citizens, kept bitemporally; the members' authorizations (授权书);
+//! and the household economic-status verification (家庭经济状况核对) the assistance service's
+//! decisions rest on.
+//!
+//! - Domain (pure): [`records`] (agencies, record kinds, data classes, a record's rules and
+//!   digest), [`authorization`] (stream `authorization-<id>`), [`thresholds`] (stream
+//!   `thresholds-<county>`: the verification's limits as effective-dated policy),
+//!   [`verification`] (the report from records, standards and thresholds).
+//! - Storage: [`knowledge`] (the clock every recorded fact is versioned by, so questions can be
+//!   asked "as known" at an earlier time) and [`store`] (`ds_records`, loaded through `COPY` on
+//!   PostgreSQL).
+
+pub mod authorization;
+pub mod codec;
+pub mod knowledge;
+pub mod records;
+pub mod store;
+pub mod thresholds;
+pub mod verification;

@@ -1,0 +1,484 @@
+//! Where agency records are kept: `ds_records`, one row per record ever received (never updated
+//! or deleted), keyed by the record's digest so a record loaded again is recognised, each row
+//! with the knowledge version that learnt it ([`crate::knowledge`]); and `ds_extracts`, per load
+//! commit the newest `as_of` it brought from its agency, from which a verification tells fresh
+//! sources from stale ones.
+//!
+//! On PostgreSQL a load streams its rows with `COPY` into a temporary table and moves the new
+//! ones into `ds_records` with one `INSERT … SELECT … ON CONFLICT DO NOTHING`; on SQLite (the
+//! embedded mode) it inserts them in multi-row statements. Either way one batch is one
+//! transaction under one knowledge version, and a batch that brings nothing new records nothing.
+
+use std::collections::BTreeMap;
+
+use minzheng_eventstore::{StoreError, migrations::ServiceMigration};
+use minzheng_types::{CitizenId, Fen};
+use sqlx::{AnyPool, PgPool, Row as _};
+use time::{Date, OffsetDateTime};
+
+use crate::{
+    knowledge::{self, Knowledge},
+    records::{self, Agency, AgencyRecord, RecordKind, Reference},
+};
+
+/// The tables, PostgreSQL and SQLite. Days are Julian day numbers.
+pub const MIGRATION: ServiceMigration = ServiceMigration {
+    version: 1001,
+    description: "agency records",
+    postgres: "CREATE TABLE ds_records (\
+            digest BYTEA PRIMARY KEY, \
+            citizen TEXT NOT NULL, \
+            agency SMALLINT NOT NULL, \
+            reference TEXT NOT NULL, \
+            kind SMALLINT NOT NULL, \
+            as_of INTEGER NOT NULL, \
+            amount BIGINT NOT NULL, \
+            ended SMALLINT NOT NULL, \
+            details TEXT NOT NULL, \
+            known_version BIGINT NOT NULL, \
+            load_id TEXT NOT NULL); \
+        CREATE INDEX ds_records_citizen ON ds_records (citizen, known_version); \
+        CREATE TABLE ds_extracts (\
+            agency SMALLINT NOT NULL, \
+            known_version BIGINT NOT NULL, \
+            latest_as_of INTEGER NOT NULL, \
+            load_id TEXT NOT NULL, \
+            PRIMARY KEY (agency, known_version))",
+    sqlite: "CREATE TABLE ds_records (\
+            digest BLOB PRIMARY KEY, \
+            citizen TEXT NOT NULL, \
+            agency INTEGER NOT NULL, \
+            reference TEXT NOT NULL, \
+            kind INTEGER NOT NULL, \
+            as_of INTEGER NOT NULL, \
+            amount INTEGER NOT NULL, \
+            ended INTEGER NOT NULL, \
+            details TEXT NOT NULL, \
+            known_version INTEGER NOT NULL, \
+            load_id TEXT NOT NULL); \
+        CREATE INDEX ds_records_citizen ON ds_records (citizen, known_version); \
+        CREATE TABLE ds_extracts (\
+            agency INTEGER NOT NULL, \
+            known_version INTEGER NOT NULL, \
+            latest_as_of INTEGER NOT NULL, \
+            load_id TEXT NOT NULL, \
+            PRIMARY KEY (agency, known_version))",
+};
+
+/// Rows per SQLite statement (11 parameters each, well under SQLite's limit).
+const SQLITE_ROWS_PER_STATEMENT: usize = 400;
+
+/// What one batch recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// New records.
+    pub recorded: u64,
+    /// Records identical to one already kept.
+    pub already_known: u64,
+    /// The knowledge version they were recorded under; `None` when nothing was new.
+    pub knowledge: Option<Knowledge>,
+}
+
+/// A kept record, as a verification reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    pub agency: Agency,
+    pub record: AgencyRecord,
+    pub known_version: u64,
+}
+
+/// The record tables of the service's database.
+#[derive(Debug, Clone)]
+pub struct RecordStore {
+    db: AnyPool,
+    /// The same database when it is PostgreSQL: loads go through `COPY`.
+    postgres: Option<PgPool>,
+}
+
+impl RecordStore {
+    pub fn new(db: AnyPool, postgres: Option<PgPool>) -> Self {
+        Self { db, postgres }
+    }
+
+    /// The database (for the knowledge clock's readers).
+    pub fn db(&self) -> &AnyPool {
+        &self.db
+    }
+
+    /// Records one batch of `agency`'s checked records, brought by `load_id`, at `now`.
+    pub async fn store(
+        &self,
+        agency: Agency,
+        load_id: &str,
+        records: &[AgencyRecord],
+        now: OffsetDateTime,
+    ) -> Result<Stored, StoreError> {
+        if records.is_empty() {
+            return Ok(Stored {
+                recorded: 0,
+                already_known: 0,
+                knowledge: None,
+            });
+        }
+        let rows: Vec<Row<'_>> = records.iter().map(|r| Row::new(agency, r)).collect();
+        let latest_as_of = records.iter().map(|r| r.as_of).max().unwrap_or(Date::MIN);
+        let what = format!("load {load_id}: {} records", agency.code());
+        match &self.postgres {
+            Some(pool) => {
+                store_postgres(pool, agency, load_id, &rows, latest_as_of, now, &what).await
+            }
+            None => {
+                store_portable(&self.db, agency, load_id, &rows, latest_as_of, now, &what).await
+            }
+        }
+    }
+
+    /// Every record about `citizens` known at `knowledge`, oldest knowledge first.
+    pub async fn records_of(
+        &self,
+        citizens: &[CitizenId],
+        knowledge: Knowledge,
+    ) -> Result<Vec<Kept>, StoreError> {
+        if citizens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (2..citizens.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT agency, reference, kind, citizen, as_of, amount, ended, details, known_version \
+             FROM ds_records WHERE known_version <= $1 AND citizen IN ({}) \
+             ORDER BY known_version, reference",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(version_i64(knowledge.version));
+        for citizen in citizens {
+            query = query.bind(citizen.expose().to_owned());
+        }
+        let rows = query
+            .fetch_all(&self.db)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        rows.iter().map(read_kept).collect()
+    }
+
+    /// Per agency, the newest `as_of` of any record it sent, as known at `knowledge`.
+    pub async fn latest_extracts(
+        &self,
+        knowledge: Knowledge,
+    ) -> Result<BTreeMap<Agency, Date>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT agency, MAX(latest_as_of) AS latest FROM ds_extracts \
+             WHERE known_version <= $1 GROUP BY agency",
+        )
+        .bind(version_i64(knowledge.version))
+        .fetch_all(&self.db)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        let mut latest = BTreeMap::new();
+        for row in rows {
+            let agency: i64 = get(&row, "agency")?;
+            let day: i64 = get(&row, "latest")?;
+            let agency = Agency::from_number(agency).ok_or_else(|| corrupt("agency"))?;
+            latest.insert(agency, day_of(day).ok_or_else(|| corrupt("latest_as_of"))?);
+        }
+        Ok(latest)
+    }
+}
+
+/// A record as one row of `ds_records`.
+#[derive(Debug)]
+struct Row<'a> {
+    digest: [u8; 16],
+    citizen: &'a str,
+    reference: &'a str,
+    kind: i16,
+    as_of: i32,
+    amount: i64,
+    ended: i16,
+    details: String,
+}
+
+impl<'a> Row<'a> {
+    fn new(agency: Agency, record: &'a AgencyRecord) -> Self {
+        Self {
+            digest: records::digest(agency, record),
+            citizen: record.citizen.expose(),
+            reference: record.reference.as_str(),
+            kind: record.kind.number(),
+            as_of: record.as_of.to_julian_day(),
+            amount: record.amount.fen(),
+            ended: i16::from(record.ended),
+            details: records::encode_details(&record.details),
+        }
+    }
+}
+
+fn version_i64(version: u64) -> i64 {
+    i64::try_from(version).unwrap_or(i64::MAX)
+}
+
+/// PostgreSQL: the rows copied into a temporary table, then the new ones moved in under one
+/// knowledge version.
+async fn store_postgres(
+    pool: &PgPool,
+    agency: Agency,
+    load_id: &str,
+    rows: &[Row<'_>],
+    latest_as_of: Date,
+    now: OffsetDateTime,
+    what: &str,
+) -> Result<Stored, StoreError> {
+    let mut tx = pool.begin().await.map_err(StoreError::from_sqlx)?;
+    sqlx::query(
+        "CREATE TEMPORARY TABLE ds_load (\
+            digest BYTEA, citizen TEXT, reference TEXT, kind SMALLINT, as_of INTEGER, \
+            amount BIGINT, ended SMALLINT, details TEXT) ON COMMIT DROP",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY ds_load (digest, citizen, reference, kind, as_of, amount, ended, details) \
+             FROM STDIN",
+        )
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let mut buffer = String::with_capacity(rows.len() * 120);
+    for row in rows {
+        copy_text_row(&mut buffer, row);
+        if buffer.len() > 1 << 20 {
+            copy.send(std::mem::take(&mut buffer).into_bytes())
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        }
+    }
+    if !buffer.is_empty() {
+        copy.send(buffer.into_bytes())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    }
+    copy.finish().await.map_err(StoreError::from_sqlx)?;
+    let knowledge = knowledge::advance_postgres(&mut tx, now, what).await?;
+    let recorded = sqlx::query(
+        "INSERT INTO ds_records (digest, citizen, agency, reference, kind, as_of, amount, ended, \
+            details, known_version, load_id) \
+         SELECT DISTINCT ON (digest) digest, citizen, $1, reference, kind, as_of, amount, ended, \
+            details, $2, $3 FROM ds_load \
+         ON CONFLICT (digest) DO NOTHING",
+    )
+    .bind(agency.number())
+    .bind(version_i64(knowledge.version))
+    .bind(load_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::from_sqlx)?
+    .rows_affected();
+    finish(
+        tx,
+        agency,
+        load_id,
+        rows.len() as u64,
+        recorded,
+        latest_as_of,
+        knowledge,
+    )
+    .await
+}
+
+/// Ends a PostgreSQL batch: its extract noted and committed when it recorded something, rolled
+/// back (the knowledge version unused) when not.
+async fn finish(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    agency: Agency,
+    load_id: &str,
+    received: u64,
+    recorded: u64,
+    latest_as_of: Date,
+    knowledge: Knowledge,
+) -> Result<Stored, StoreError> {
+    if recorded == 0 {
+        tx.rollback().await.map_err(StoreError::from_sqlx)?;
+        return Ok(Stored {
+            recorded: 0,
+            already_known: received,
+            knowledge: None,
+        });
+    }
+    sqlx::query(
+        "INSERT INTO ds_extracts (agency, known_version, latest_as_of, load_id) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(agency.number())
+    .bind(version_i64(knowledge.version))
+    .bind(latest_as_of.to_julian_day())
+    .bind(load_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    tx.commit().await.map_err(StoreError::from_sqlx)?;
+    Ok(Stored {
+        recorded,
+        already_known: received - recorded,
+        knowledge: Some(knowledge),
+    })
+}
+
+/// One row in `COPY`'s text format: tab-separated, `\N`-free, with backslash, tab, newline and
+/// carriage return escaped.
+fn copy_text_row(out: &mut String, row: &Row<'_>) {
+    use std::fmt::Write as _;
+    out.push_str("\\\\x");
+    for byte in row.digest {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out.push('\t');
+    escape_copy(out, row.citizen);
+    out.push('\t');
+    escape_copy(out, row.reference);
+    let _ = write!(
+        out,
+        "\t{}\t{}\t{}\t{}\t",
+        row.kind, row.as_of, row.amount, row.ended
+    );
+    escape_copy(out, &row.details);
+    out.push('\n');
+}
+
+fn escape_copy(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// SQLite (and any other backend): multi-row inserts in one transaction.
+async fn store_portable(
+    db: &AnyPool,
+    agency: Agency,
+    load_id: &str,
+    rows: &[Row<'_>],
+    latest_as_of: Date,
+    now: OffsetDateTime,
+    what: &str,
+) -> Result<Stored, StoreError> {
+    let mut tx = db.begin().await.map_err(StoreError::from_sqlx)?;
+    let knowledge = knowledge::advance(&mut tx, now, what).await?;
+    let mut recorded = 0;
+    for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 9;
+                format!(
+                    "(${}, ${}, {}, ${}, ${}, ${}, ${}, ${}, ${}, {}, ${})",
+                    p + 1,
+                    p + 2,
+                    agency.number(),
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8,
+                    knowledge.version,
+                    p + 9
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO ds_records (digest, citizen, agency, reference, kind, as_of, amount, \
+                ended, details, known_version, load_id) VALUES {} \
+             ON CONFLICT (digest) DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            query = query
+                .bind(row.digest.to_vec())
+                .bind(row.citizen.to_owned())
+                .bind(row.reference.to_owned())
+                .bind(row.kind)
+                .bind(row.as_of)
+                .bind(row.amount)
+                .bind(row.ended)
+                .bind(row.details.clone())
+                .bind(load_id.to_owned());
+        }
+        recorded += query
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?
+            .rows_affected();
+    }
+    let received = rows.len() as u64;
+    if recorded == 0 {
+        tx.rollback().await.map_err(StoreError::from_sqlx)?;
+        return Ok(Stored {
+            recorded: 0,
+            already_known: received,
+            knowledge: None,
+        });
+    }
+    sqlx::query(
+        "INSERT INTO ds_extracts (agency, known_version, latest_as_of, load_id) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(agency.number())
+    .bind(version_i64(knowledge.version))
+    .bind(latest_as_of.to_julian_day())
+    .bind(load_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    tx.commit().await.map_err(StoreError::from_sqlx)?;
+    Ok(Stored {
+        recorded,
+        already_known: received - recorded,
+        knowledge: Some(knowledge),
+    })
+}
+
+fn get<'r, T>(row: &'r sqlx::any::AnyRow, column: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(column).map_err(StoreError::from_sqlx)
+}
+
+fn corrupt(column: &str) -> StoreError {
+    StoreError::Corrupt(format!("ds_records: {column} does not read back"))
+}
+
+fn day_of(julian: i64) -> Option<Date> {
+    Date::from_julian_day(i32::try_from(julian).ok()?).ok()
+}
+
+fn read_kept(row: &sqlx::any::AnyRow) -> Result<Kept, StoreError> {
+    let agency: i64 = get(row, "agency")?;
+    let kind: i64 = get(row, "kind")?;
+    let reference: String = get(row, "reference")?;
+    let citizen: String = get(row, "citizen")?;
+    let as_of: i64 = get(row, "as_of")?;
+    let amount: i64 = get(row, "amount")?;
+    let ended: i64 = get(row, "ended")?;
+    let details: String = get(row, "details")?;
+    let known_version: i64 = get(row, "known_version")?;
+    let kind = RecordKind::from_number(kind).ok_or_else(|| corrupt("kind"))?;
+    Ok(Kept {
+        agency: Agency::from_number(agency).ok_or_else(|| corrupt("agency"))?,
+        record: AgencyRecord {
+            reference: Reference::parse(&reference).map_err(|_| corrupt("reference"))?,
+            kind,
+            citizen: CitizenId::parse(&citizen).map_err(|_| corrupt("citizen"))?,
+            as_of: day_of(as_of).ok_or_else(|| corrupt("as_of"))?,
+            amount: Fen::non_negative(amount).map_err(|_| corrupt("amount"))?,
+            ended: ended != 0,
+            details: records::decode_details(kind, &details).ok_or_else(|| corrupt("details"))?,
+        },
+        known_version: u64::try_from(known_version).map_err(|_| corrupt("known_version"))?,
+    })
+}
