@@ -160,7 +160,11 @@ const ADAPTERS: &[(&str, &[&str])] = &[
     (
         "datasharing",
         &[
-            "codec/",       // the protobuf event messages
+            "codec/",       // the protobuf event messages, its own and those it follows
+            "grpc/",        // the gRPC service and the load file
+            "app/",         // loads, authorizations, the verification, the answers
+            "module.rs",    // the ServiceModule: consumers, the dev seed
+            "projections/", // the read model and the bus projections
             "knowledge.rs", // the knowledge clock's table
             "store.rs",     // the agency-record tables, loaded through COPY
         ],

@@ -65,6 +65,12 @@ impl<T> Call<T> {
         self.request.get_ref()
     }
 
+    /// The request message, to read from: a client-streaming RPC's `tonic::Streaming` of
+    /// messages.
+    pub fn body_mut(&mut self) -> &mut T {
+        self.request.get_mut()
+    }
+
     /// The whole request (metadata, extensions).
     pub fn request(&self) -> &Request<T> {
         &self.request

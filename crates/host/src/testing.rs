@@ -20,7 +20,7 @@ use std::{
 use bytes::{Buf, BufMut, Bytes};
 use minzheng_kit::{
     access::AccessPolicy,
-    auth::{Authenticator, Role, mint_dev_token},
+    auth::{Authenticator, Claims, Role, mint_dev_token, mint_hs256},
     settings::PlatformSettings,
 };
 use minzheng_testkit::{
@@ -476,6 +476,18 @@ pub fn token(roles: &[Role], regions: &[&str]) -> String {
         Duration::from_secs(600),
     )
     .expect("a test token")
+}
+
+/// A token of the agency role acting for `agency` (the token's `agency` claim), unscoped.
+pub fn agency_token(agency: &str) -> String {
+    let claims = Claims::new(
+        "agency-system",
+        &[Role::Agency],
+        &[],
+        Duration::from_secs(600),
+    )
+    .with_agency(agency);
+    mint_hs256(&SecretString::from(TOKEN_SECRET), &claims).expect("a test token")
 }
 
 /// `message` with `token` as its bearer.

@@ -56,6 +56,17 @@ pub const SERVICES: &[Service] = &[
         tools: None,
         add: add_assistance,
     },
+    Service {
+        name: "datasharing",
+        about: "Data sharing: agency records, authorizations, household verification (数据共享)",
+        env: &[(
+            "MZ_DATASHARING__PSEUDONYM_KEY",
+            "key of the pseudonyms that name persons in the read audit, at least 32 bytes; set \
+             once, never changed [required]",
+        )],
+        tools: Some(tools::DATASHARING),
+        add: add_datasharing,
+    },
 ];
 
 /// The service called `name`.
@@ -113,6 +124,26 @@ fn add_assistance(host: Host, mode: Mode, settings: &PlatformSettings) -> anyhow
                     .context("the assistance settings (MZ_ASSISTANCE__…)")?;
             module
                 .with_seed(minzheng_assistance::module::Seed::benxi())
+                .with_pseudonym_key(dev_secret::pseudonym_key(
+                    settings,
+                    configured.pseudonym_key.as_ref(),
+                )?)
+        }
+    }))
+}
+
+fn add_datasharing(host: Host, mode: Mode, settings: &PlatformSettings) -> anyhow::Result<Host> {
+    let module = minzheng_datasharing::Module::default();
+    Ok(host.module(match mode {
+        Mode::Distributed => module,
+        // `minzheng dev` records development thresholds for Benxi's counties, and keeps a
+        // pseudonym key under its data directory unless one is configured.
+        Mode::Embedded => {
+            let configured: minzheng_datasharing::Settings =
+                minzheng_kit::settings::load_section("datasharing")
+                    .context("the datasharing settings (MZ_DATASHARING__…)")?;
+            module
+                .with_seed(minzheng_datasharing::Seed::benxi())
                 .with_pseudonym_key(dev_secret::pseudonym_key(
                     settings,
                     configured.pseudonym_key.as_ref(),

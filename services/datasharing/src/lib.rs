@@ -5,16 +5,29 @@
 //!
 //! - Domain (pure): [`records`] (agencies, record kinds, data classes, a record's rules and
 //!   digest), [`authorization`] (stream `authorization-<id>`), [`thresholds`] (stream
-//!   `thresholds-<county>`: the verification's limits as effective-dated policy),
-//!   [`verification`] (the report from records, standards and thresholds).
+//!   `thresholds-<county>`: the verification's limits as effective-dated policy), [`load`]
+//!   (stream `load-<id>`: what one load kept), [`assistance`] (the assistance service's events
+//!   as this service reads them), [`verification`] (the report from records, standards and
+//!   thresholds).
 //! - Storage: [`knowledge`] (the clock every recorded fact is versioned by, so questions can be
 //!   asked "as known" at an earlier time) and [`store`] (`ds_records`, loaded through `COPY` on
 //!   PostgreSQL).
+//! - [`app`]: loads, authorizations, the verification and the answers to requests;
+//!   [`projections`]: the read model and the consumers; [`grpc`]: the RPCs and the load file;
+//!   [`module`]: the `ServiceModule`.
 
+pub mod app;
+pub mod assistance;
 pub mod authorization;
 pub mod codec;
+pub mod grpc;
 pub mod knowledge;
+pub mod load;
+pub mod module;
+pub mod projections;
 pub mod records;
 pub mod store;
 pub mod thresholds;
 pub mod verification;
+
+pub use module::{Module, Seed, Settings};

@@ -19,6 +19,11 @@ minzheng_host::event_codec! {
     Withdrawn(Withdrawal) <=> pb::AuthorizationWithdrawn,
 }
 
+/// An authorization as its message.
+pub fn recorded_to_pb(authorization: &Authorization) -> pb::AuthorizationRecorded {
+    authorization.to_message()
+}
+
 impl ToMessage for Authorization {
     type Message = pb::AuthorizationRecorded;
 

@@ -15,6 +15,11 @@ minzheng_host::event_codec! {
     Recorded(ThresholdsRecorded) <=> pb::ThresholdsRecorded,
 }
 
+/// A version as its message.
+pub fn recorded_to_pb(version: &ThresholdsRecorded) -> pb::ThresholdsRecorded {
+    version.to_message()
+}
+
 impl ToMessage for ThresholdsRecorded {
     type Message = pb::ThresholdsRecorded;
 

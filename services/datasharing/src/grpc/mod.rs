@@ -1,0 +1,82 @@
+//! `minzheng.datasharing.v1.DataSharingService`: request conversion (every field parsed into a
+//! domain value, every violation reported at once as INVALID_ARGUMENT naming the field and the
+//! rule) and answers. Proto types stop here.
+//!
+//! The RPCs live in `records` (loads of agency records, client streaming), `authorizations`
+//! and `verify` (the verification and the thresholds); `file` reads a load file (CSV or JSONL)
+//! into the load's messages, for `minzheng datasharing load`. The table at the end of this file
+//! declares each RPC with its access rule, and `grpc_service!` serves each through the shared
+//! edge (admission, region scope, read audit, refusals logged at INFO).
+
+mod authorizations;
+pub mod file;
+mod records;
+mod verify;
+
+use minzheng_host::audit::AuditLog;
+use minzheng_kit::{access::Rule, auth::Role};
+use minzheng_proto::datasharing::v1::{
+    self as pb,
+    data_sharing_service_server::{DataSharingService, DataSharingServiceServer},
+};
+
+use crate::app::DataSharing;
+
+/// The gRPC service.
+#[derive(Debug, Clone)]
+pub struct DataSharingApi {
+    app: DataSharing,
+    audit: AuditLog,
+}
+
+impl DataSharingApi {
+    pub fn new(app: DataSharing, audit: AuditLog) -> Self {
+        Self { app, audit }
+    }
+
+    pub fn into_server(self) -> DataSharingServiceServer<Self> {
+        DataSharingServiceServer::new(self).max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+}
+
+/// The largest message taken (a load's message of many records).
+const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Who loads agency records: the agencies (their own records) and operators.
+const LOADERS: &[Role] = &[Role::Agency, Role::Operator];
+/// Township staff.
+const TOWNSHIP: &[Role] = &[Role::Caseworker];
+/// Who reads a citizen's authorizations.
+const READERS: &[Role] = &[Role::Caseworker, Role::Approver, Role::Auditor];
+/// Who verifies: township caseworkers, and auditors reproducing a report.
+const VERIFIERS: &[Role] = &[Role::Caseworker, Role::Auditor];
+
+// The RPCs and their access rules, declared once. Loads and authorizations are not bound to a
+// region: an agency's records cover the city, and a citizen may sign or withdraw at any window.
+minzheng_host::grpc_service! {
+    impl DataSharingService for DataSharingApi {
+        server: DataSharingServiceServer<DataSharingApi>,
+        audit: audit,
+        load_agency_records(LoadAgencyRecords):
+            tonic::Streaming<pb::LoadAgencyRecordsRequest> => pb::LoadAgencyRecordsResponse
+            = Rule::roles(LOADERS);
+        record_authorization(RecordAuthorization):
+            pb::RecordAuthorizationRequest => pb::RecordAuthorizationResponse
+            = Rule::roles(TOWNSHIP).in_field("township");
+        withdraw_authorization(WithdrawAuthorization):
+            pb::WithdrawAuthorizationRequest => pb::WithdrawAuthorizationResponse
+            = Rule::roles(TOWNSHIP);
+        list_authorizations(ListAuthorizations):
+            pb::ListAuthorizationsRequest => pb::ListAuthorizationsResponse
+            = Rule::roles(READERS).reads_personal_data();
+        record_thresholds(RecordThresholds):
+            pb::RecordThresholdsRequest => pb::RecordThresholdsResponse
+            = Rule::roles(&[Role::Approver]).in_field("county");
+        list_thresholds(ListThresholds):
+            pb::ListThresholdsRequest => pb::ListThresholdsResponse
+            = Rule::public();
+        verify_household(VerifyHousehold):
+            pb::VerifyHouseholdRequest => pb::VerifyHouseholdResponse
+            = Rule::roles(VERIFIERS).in_field("township").reads_personal_data();
+    }
+}
