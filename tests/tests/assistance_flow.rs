@@ -1,11 +1,12 @@
 //! Social assistance with the services it works with, as they run side by side: the real
 //! place-names service (Benxi's divisions route the application), the real civil registry (it
 //! waives a funeral fee for a household in assistance, and its death record changes the case),
-//! and the assistance service; the data-sharing service, not built yet, is the stand-in that
-//! answers verification requests through the real bus (`minzheng_assistance::stand_in`).
+//! the real data-sharing service (it answers the verification request through the bus, from the
+//! human resources agency's record of the applicant's pension, loaded first), and the assistance
+//! service.
 //!
-//! The scenario: a dibao application → the verification request on the bus → the stand-in's
-//! result → township review → 7 days of notice → the county's approval → `AssistanceGranted` →
+//! The scenario: a dibao application → the verification request on the bus → the data-sharing
+//! service's result, computed from the loaded record → township review → 7 days of notice → the county's approval → `AssistanceGranted` →
 //! a member dies: the civil registry waives the basic funeral fee → the case covers the one left
 //! from the next month, at the amount re-computed for them. Over PostgreSQL and NATS (seen by a
 //! plain NATS subscriber) and embedded, as `minzheng dev` runs it. And single-person coverage,
@@ -14,13 +15,13 @@
 use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt as _;
-use minzheng_assistance::stand_in::DataSharingStandIn;
-use minzheng_host::testing::{TestHost, TestHostBuilder, token, with_token};
+use minzheng_host::testing::{TestHost, TestHostBuilder, agency_token, token, with_token};
 use minzheng_kit::{auth::Role, clock::FixedClock};
 use minzheng_proto::{
     assistance::v1::{self as pb, assistance_service_client::AssistanceServiceClient},
     civilregistry::v1::{self as cr, civil_registry_service_client::CivilRegistryServiceClient},
     common::v1 as common,
+    datasharing::v1::{self as ds, data_sharing_service_client::DataSharingServiceClient},
 };
 use secrecy::SecretString;
 use time::{Date, macros::date};
@@ -101,11 +102,8 @@ fn application() -> pb::SubmitApplicationRequest {
     }
 }
 
-/// The four services on one clock, the stand-in answering with the applicant's monthly income
-/// (`income_fen`; his pension of 400 元 in the main scenario).
-fn services(builder: TestHostBuilder, clock: &FixedClock, income_fen: i64) -> TestHostBuilder {
-    let stand_in = DataSharingStandIn::default();
-    stand_in.answers.income(APPLICANT, income_fen);
+/// The four services on one clock.
+fn services(builder: TestHostBuilder, clock: &FixedClock) -> TestHostBuilder {
     builder
         .service(minzheng_placenames::Module::default().with_seed(minzheng_placenames::BENXI))
         .service(
@@ -117,7 +115,42 @@ fn services(builder: TestHostBuilder, clock: &FixedClock, income_fen: i64) -> Te
                 .with_clock(Arc::new(clock.clone()))
                 .with_seed(minzheng_assistance::module::Seed::benxi()),
         )
-        .service(stand_in)
+        .service(
+            minzheng_datasharing::Module::default()
+                .with_pseudonym_key(SecretString::from(KEY))
+                .with_clock(Arc::new(clock.clone())),
+        )
+}
+
+/// The human resources agency sends the applicant's pension of `fen` a month (as of the end of
+/// 2025), which the verification finds.
+async fn pension_on_record(host: &TestHost, fen: i64) {
+    let mut client = DataSharingServiceClient::new(host.channel("datasharing").await);
+    let message = ds::LoadAgencyRecordsRequest {
+        agency: ds::Agency::HumanResources.into(),
+        extract: "人社养老金发放 2025-12".into(),
+        metadata: metadata(),
+        records: vec![ds::LoadedRecord {
+            line: 2,
+            record: Some(ds::AgencyRecord {
+                reference: "YL-2025-000017".into(),
+                kind: ds::RecordKind::Pension.into(),
+                citizen: citizen(APPLICANT),
+                as_of: day(date!(2025 - 12 - 31)),
+                amount: Some(common::Money { fen }),
+                ..Default::default()
+            }),
+        }],
+    };
+    let loaded = client
+        .load_agency_records(with_token(
+            futures::stream::iter([message]),
+            &agency_token("human_resources"),
+        ))
+        .await
+        .expect("the agency's records load")
+        .into_inner();
+    assert_eq!(loaded.load.map(|l| l.recorded), Some(1));
 }
 
 struct Clients {
@@ -176,7 +209,7 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
         submitted.verification_request_id,
         format!("{}-V1", submitted.case_id)
     );
-    // The stand-in answers through the bus.
+    // The data-sharing service answers through the bus.
     host.settle().await;
     let decided = review_notice_and_approve(clients, clock, &submitted.case_id).await;
     // (665.00 − 400.00 ÷ 2) × 2 = 665.00 × 2 − 400.00 = 930.00 元, from February.
@@ -321,9 +354,8 @@ async fn assert_recomputed_for_the_one_left(clients: &mut Clients, case_id: &str
 async fn distributed_an_application_is_granted_and_a_death_waives_the_fee_and_recomputes_the_case()
 {
     let clock = FixedClock::new(SUBMITTED);
-    let host = services(TestHost::distributed(), &clock, 40_000)
-        .start()
-        .await;
+    let host = services(TestHost::distributed(), &clock).start().await;
+    pension_on_record(&host, 40_000).await;
     let mut clients = Clients::of(&host).await;
     let prefix = host.bus_prefix().to_owned();
     let mut subscriber = host
@@ -398,7 +430,8 @@ async fn distributed_an_application_is_granted_and_a_death_waives_the_fee_and_re
 #[tokio::test]
 async fn embedded_an_application_is_granted_and_a_death_waives_the_fee_and_recomputes_the_case() {
     let clock = FixedClock::new(SUBMITTED);
-    let host = services(TestHost::embedded(), &clock, 40_000).start().await;
+    let host = services(TestHost::embedded(), &clock).start().await;
+    pension_on_record(&host, 40_000).await;
     let mut clients = Clients::of(&host).await;
     let case_id = apply_and_grant(&host, &mut clients, &clock).await;
     host.settle().await;
@@ -419,9 +452,8 @@ async fn embedded_an_application_is_granted_and_a_death_waives_the_fee_and_recom
 #[tokio::test]
 async fn embedded_the_death_of_a_member_single_person_coverage_does_not_cover_flags_the_case() {
     let clock = FixedClock::new(SUBMITTED);
-    let host = services(TestHost::embedded(), &clock, 140_000)
-        .start()
-        .await;
+    let host = services(TestHost::embedded(), &clock).start().await;
+    pension_on_record(&host, 140_000).await;
     let mut clients = Clients::of(&host).await;
     host.settle().await;
     let mut request = application();

@@ -110,7 +110,8 @@ pub struct Item {
 /// Something a caseworker must look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flag {
-    pub code: &'static str,
+    /// A code, e.g. `VEHICLE_ABOVE_LIMIT`, or `SOURCE_MISSING:banks`.
+    pub code: String,
     pub member: Option<CitizenId>,
     pub source: Option<Source>,
 }
@@ -165,6 +166,10 @@ pub const VEHICLE_ABOVE_LIMIT: &str = "VEHICLE_ABOVE_LIMIT";
 pub const FINANCIAL_ASSETS_ABOVE_LIMIT: &str = "FINANCIAL_ASSETS_ABOVE_LIMIT";
 pub const BUSINESS_REGISTERED: &str = "BUSINESS_REGISTERED";
 pub const HOUSING_FUND_WITHOUT_WAGES: &str = "HOUSING_FUND_WITHOUT_WAGES";
+/// An agency whose data the verification reads sent nothing ever (`SOURCE_MISSING:<agency>`).
+pub const SOURCE_MISSING: &str = "SOURCE_MISSING";
+/// An agency's newest data is older than allowed (`SOURCE_STALE:<agency>`).
+pub const SOURCE_STALE: &str = "SOURCE_STALE";
 
 /// Whole days from `from` to `to`, 0 when `to` is earlier.
 fn days_between(from: Date, to: Date) -> u32 {
@@ -255,7 +260,7 @@ pub fn verify(inputs: &Inputs<'_>) -> Report {
             | RecordKind::Vehicle
             | RecordKind::RealEstate => assets.push(item(kept, record.amount)),
             RecordKind::HousingFund if !has_wages(&record.citizen) => flags.push(Flag {
-                code: HOUSING_FUND_WITHOUT_WAGES,
+                code: HOUSING_FUND_WITHOUT_WAGES.to_owned(),
                 member: Some(record.citizen.clone()),
                 source: Some(source(kept)),
             }),
@@ -340,7 +345,20 @@ pub fn verify(inputs: &Inputs<'_>) -> Report {
                 }
             }
         })
-        .collect();
+        .collect::<Vec<SourceStatus>>();
+    // What was not verified is flagged, so the case that reads only the flags knows it.
+    for status in &sources {
+        let code = match status.state {
+            SourceState::Fresh => continue,
+            SourceState::Stale => SOURCE_STALE,
+            SourceState::Missing => SOURCE_MISSING,
+        };
+        flags.push(Flag {
+            code: format!("{code}:{}", status.agency.code()),
+            member: None,
+            source: None,
+        });
+    }
 
     Report {
         members: inputs.members.to_vec(),
@@ -379,7 +397,7 @@ fn threshold_flags(
         .collect();
     if properties.len() > thresholds.max_properties as usize {
         flags.extend(properties.iter().map(|k| Flag {
-            code: REAL_ESTATE_ABOVE_LIMIT,
+            code: REAL_ESTATE_ABOVE_LIMIT.to_owned(),
             member: Some(k.record.citizen.clone()),
             source: Some(source(k)),
         }));
@@ -388,7 +406,7 @@ fn threshold_flags(
         k.record.kind == RecordKind::Vehicle && k.record.amount > thresholds.vehicle_value_limit
     }) {
         flags.push(Flag {
-            code: VEHICLE_ABOVE_LIMIT,
+            code: VEHICLE_ABOVE_LIMIT.to_owned(),
             member: Some(kept.record.citizen.clone()),
             source: Some(source(kept)),
         });
@@ -399,7 +417,7 @@ fn threshold_flags(
                 || k.record.amount > thresholds.business_capital_limit)
     }) {
         flags.push(Flag {
-            code: BUSINESS_REGISTERED,
+            code: BUSINESS_REGISTERED.to_owned(),
             member: Some(kept.record.citizen.clone()),
             source: Some(source(kept)),
         });
@@ -420,7 +438,7 @@ fn threshold_flags(
                 .unwrap_or(Fen::new(i64::MAX));
             if financial > limit {
                 flags.push(Flag {
-                    code: FINANCIAL_ASSETS_ABOVE_LIMIT,
+                    code: FINANCIAL_ASSETS_ABOVE_LIMIT.to_owned(),
                     member: None,
                     source: None,
                 });
@@ -521,8 +539,8 @@ mod tests {
         crate::thresholds::development_defaults()
     }
 
-    fn codes(report: &Report) -> Vec<&'static str> {
-        report.flags.iter().map(|f| f.code).collect()
+    fn codes(report: &Report) -> Vec<&str> {
+        report.flags.iter().map(|f| f.code.as_str()).collect()
     }
 
     /// 民发〔2021〕57号: the household's income is that of every member living together; per
@@ -900,6 +918,11 @@ mod tests {
         );
         assert_eq!(report.position, Position::Unknown);
         assert_eq!(report.unchecked, [FINANCIAL_ASSETS_ABOVE_LIMIT]);
+        assert_eq!(
+            codes(&report),
+            ["SOURCE_MISSING:vehicles", "SOURCE_STALE:banks"],
+            "what was not verified is flagged"
+        );
     }
 
     #[test]

@@ -10,7 +10,6 @@ use minzheng_eventstore::{
 use minzheng_host::audit::{Entry, Outcome};
 use minzheng_kit::{Error, aggregate::CommandContext};
 use minzheng_types::{BoundedText, CitizenId, RegionCode};
-use prost::{Message as _, Name as _};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -112,24 +111,17 @@ impl DataSharing {
                     as_known_at: None,
                 })
                 .await?;
-            let message = report::completed(request.request_id.as_str(), &request.case_id, &report);
-            (
-                minzheng_proto::datasharing::v1::HouseholdVerificationCompleted::full_name(),
-                message.encode_to_vec(),
-                Outcome::Allowed,
-            )
+            let (event_type, payload) =
+                report::completed_event(request.request_id.as_str(), &request.case_id, &report);
+            (event_type, payload, Outcome::Allowed)
         } else {
-            let message = report::refused(
+            let (event_type, payload) = report::refused_event(
                 request.request_id.as_str(),
                 &request.case_id,
                 today,
                 &missing,
             );
-            (
-                minzheng_proto::datasharing::v1::HouseholdVerificationRefused::full_name(),
-                message.encode_to_vec(),
-                Outcome::Refused,
-            )
+            (event_type, payload, Outcome::Refused)
         };
         let appended = self
             .store

@@ -52,7 +52,7 @@ fn asset(i: &Item) -> pb::VerifiedAssetItem {
 
 fn flag(f: &Flag) -> pb::VerificationFlag {
     pb::VerificationFlag {
-        code: f.code.to_owned(),
+        code: f.code.clone(),
         member: f.member.as_ref().map(citizen),
         source: f.source.as_ref().map(source),
     }
@@ -126,6 +126,32 @@ pub fn report_to_pb(r: &Report) -> pb::VerificationReport {
             .collect(),
         unchecked: r.unchecked.iter().map(|c| (*c).to_owned()).collect(),
     }
+}
+
+/// An answer as it is stored: its event type and payload.
+pub type Encoded = (String, Vec<u8>);
+
+/// [`completed`], encoded.
+pub fn completed_event(request_id: &str, case_id: &str, r: &Report) -> Encoded {
+    use prost::{Message as _, Name as _};
+    (
+        pb::HouseholdVerificationCompleted::full_name(),
+        completed(request_id, case_id, r).encode_to_vec(),
+    )
+}
+
+/// [`refused`], encoded.
+pub fn refused_event(
+    request_id: &str,
+    case_id: &str,
+    on: Date,
+    missing: &[(CitizenId, Vec<DataClass>)],
+) -> Encoded {
+    use prost::{Message as _, Name as _};
+    (
+        pb::HouseholdVerificationRefused::full_name(),
+        refused(request_id, case_id, on, missing).encode_to_vec(),
+    )
 }
 
 /// The answer to request `request_id` of case `case_id`.

@@ -182,7 +182,12 @@ async fn the_report_names_every_figure_with_its_source_and_flags_by_the_threshol
     assert_eq!((source.record_id.as_str(), source.age_days), ("W-1", 10));
     assert_eq!(source.agency, "人社");
     let flags: Vec<&str> = report.flags.iter().map(|f| f.code.as_str()).collect();
-    assert_eq!(flags, ["VEHICLE_ABOVE_LIMIT"]);
+    assert_eq!(flags[0], "VEHICLE_ABOVE_LIMIT", "{flags:?}");
+    assert!(flags.contains(&"SOURCE_MISSING:banks"), "{flags:?}");
+    assert!(
+        !flags.iter().any(|f| f.ends_with(":human_resources")),
+        "{flags:?}"
+    );
     assert_eq!(report.thresholds.as_ref().map(|t| t.number), Some(1));
     let state = |agency: pb::Agency| {
         report
