@@ -2,6 +2,8 @@
 //! authorizations, the verification and its reproducibility, access.
 
 mod access;
+mod database_cut;
 mod loads;
+mod malformed;
 mod support;
 mod verification;
