@@ -14,6 +14,7 @@ use minzheng_assistance::codec::{
 use minzheng_civilregistry::codec::{
     assistance::AssistanceEvents, placenames::PlaceNamesDivisions,
 };
+use minzheng_datasharing::codec::assistance::AssistanceEvents as DataSharingAssistanceEvents;
 use minzheng_kit::aggregate::EventCodec;
 
 /// The schema version every service's events are stored in today. A codec that moves on makes
@@ -33,6 +34,7 @@ pub fn run(data: &[u8]) {
     };
     use minzheng_assistance as asst;
     use minzheng_civilregistry as cr;
+    use minzheng_datasharing as ds;
     use minzheng_placenames as pn;
     if let Some(division) = round_trip::<pn::division::Event>(event_type, payload) {
         let decoded =
@@ -54,8 +56,30 @@ pub fn run(data: &[u8]) {
             decoded.is_ok(),
             "the civil registry reads the assistance event {event:?}: {decoded:?}"
         );
+        let decoded = DataSharingAssistanceEvents::decode_payload(
+            event_type,
+            SCHEMA_VERSION,
+            &event.encode(),
+        );
+        assert!(
+            decoded.is_ok(),
+            "the data-sharing service reads the assistance event {event:?}: {decoded:?}"
+        );
     }
-    round_trip::<asst::policy::Event>(event_type, payload);
+    if let Some(event) = round_trip::<asst::policy::Event>(event_type, payload) {
+        let decoded = DataSharingAssistanceEvents::decode_payload(
+            event_type,
+            SCHEMA_VERSION,
+            &event.encode(),
+        );
+        assert!(
+            decoded.is_ok(),
+            "the data-sharing service reads the standard {event:?}: {decoded:?}"
+        );
+    }
+    round_trip::<ds::authorization::Event>(event_type, payload);
+    round_trip::<ds::thresholds::Event>(event_type, payload);
+    round_trip::<ds::load::Event>(event_type, payload);
     round_trip::<asst::calendar::Event>(event_type, payload);
     round_trip::<asst::fund::Event>(event_type, payload);
     round_trip::<asst::cycle::Event>(event_type, payload);
@@ -75,12 +99,14 @@ pub fn run(data: &[u8]) {
     let _ = AssistanceDivisions::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = CivilRegistryEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = DataSharingEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
+    let _ = DataSharingAssistanceEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
 }
 
 /// Every event type some decoder reads, for seeding the corpus and checking coverage.
 pub fn event_types() -> Vec<&'static str> {
     use minzheng_assistance as asst;
     use minzheng_civilregistry as cr;
+    use minzheng_datasharing as ds;
     use minzheng_placenames as pn;
     let mut types: Vec<&'static str> = [
         asst::case::Event::EVENT_TYPES,
@@ -104,6 +130,10 @@ pub fn event_types() -> Vec<&'static str> {
         cr::death::Event::EVENT_TYPES,
         PlaceNamesDivisions::EVENT_TYPES,
         AssistanceEvents::EVENT_TYPES,
+        ds::authorization::Event::EVENT_TYPES,
+        ds::thresholds::Event::EVENT_TYPES,
+        ds::load::Event::EVENT_TYPES,
+        DataSharingAssistanceEvents::EVENT_TYPES,
     ]
     .concat();
     types.sort_unstable();
