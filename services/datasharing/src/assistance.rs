@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use minzheng_types::{CitizenId, Fen, RegionCode};
 use time::Date;
 
-use crate::{records::DataClass, verification::Area};
+use crate::{discovery::Relation, records::DataClass, verification::Area};
 
 minzheng_types::id_type!(
     /// A verification request's id, issued by the assistance service: the case id, "-V" and the
@@ -59,9 +59,39 @@ pub struct VerificationRequest {
     pub area: Option<Area>,
 }
 
+/// A household as an application declared it: its members and their relation to the applicant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseHousehold {
+    pub case_id: String,
+    /// The category's code, e.g. `DIBAO`.
+    pub category: String,
+    /// The household's township, followed through adjustments at submission.
+    pub division: RegionCode,
+    pub members: Vec<(CitizenId, Relation)>,
+}
+
 /// What this service reads of the assistance service's events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     StandardRecorded(Standard),
     VerificationRequested(VerificationRequest),
+    ApplicationSubmitted(CaseHousehold),
+    /// A case's members receive assistance from a day.
+    Granted {
+        case_id: String,
+        category: String,
+        members: Vec<CitizenId>,
+        effective_from: Date,
+    },
+    /// A case covers these members from a day on.
+    MembersChanged {
+        case_id: String,
+        members: Vec<CitizenId>,
+        effective_on: Date,
+    },
+    /// A case ended on a day.
+    Ended {
+        case_id: String,
+        effective_on: Date,
+    },
 }

@@ -7,7 +7,8 @@
 //!   digest), [`authorization`] (stream `authorization-<id>`), [`thresholds`] (stream
 //!   `thresholds-<county>`: the verification's limits as effective-dated policy), [`load`]
 //!   (stream `load-<id>`: what one load kept), [`assistance`] (the assistance service's events
-//!   as this service reads them), [`verification`] (the report from records, standards and
+//!   as this service reads them), [`discovery`] (who a death leaves in difficulty),
+//!   [`verification`] (the report from records, standards and
 //!   thresholds).
 //! - Storage: [`knowledge`] (the clock every recorded fact is versioned by, so questions can be
 //!   asked "as known" at an earlier time) and [`store`] (`ds_records`, loaded through `COPY` on
@@ -20,6 +21,7 @@ pub mod app;
 pub mod assistance;
 pub mod authorization;
 pub mod codec;
+pub mod discovery;
 pub mod grpc;
 pub mod knowledge;
 pub mod load;

@@ -23,7 +23,10 @@ use crate::{
     grpc::DataSharingApi,
     knowledge,
     projections::{
-        self, lines::LinesProjection, requests::RequestsProjection,
+        self,
+        lines::LinesProjection,
+        people::{HouseholdsProjection, PersonsProjection},
+        requests::RequestsProjection,
         thresholds::ThresholdsProjection,
     },
     store::{self, RecordStore},
@@ -32,6 +35,8 @@ use crate::{
 
 /// The service whose standards and verification requests it follows.
 const ASSISTANCE: &str = "assistance";
+/// The service whose deaths and marital status it follows.
+const CIVILREGISTRY: &str = "civilregistry";
 /// This service: its own threshold versions are followed into the knowledge clock.
 const DATASHARING: &str = "datasharing";
 
@@ -154,6 +159,7 @@ impl ServiceModule for Module {
             knowledge::MIGRATION,
             store::MIGRATION,
             projections::MIGRATION,
+            projections::people::MIGRATION,
         ]
     }
 
@@ -203,16 +209,33 @@ impl ServiceModule for Module {
             ASSISTANCE,
             Arc::new(Typed::new(LinesProjection::new(self.clock.clone()))),
         ) {
-            Ok(()) => context
-                .spawn_consumer(
-                    ASSISTANCE,
-                    Arc::new(Typed::new(RequestsProjection::new(app.clone()))),
-                )
-                .context("following the verification requests")?,
+            Ok(()) => {
+                context
+                    .spawn_consumer(
+                        ASSISTANCE,
+                        Arc::new(Typed::new(RequestsProjection::new(app.clone()))),
+                    )
+                    .context("following the verification requests")?;
+                context
+                    .spawn_consumer(ASSISTANCE, Arc::new(Typed::new(HouseholdsProjection)))
+                    .context("following the application households")?;
+            }
             // Embedded without the assistance service: no standards, no requests.
             Err(error) => tracing::info!(
                 error = %format!("{error:#}"),
                 "assistance events are not followed; no standard or request arrives"
+            ),
+        }
+
+        match context.spawn_consumer(
+            CIVILREGISTRY,
+            Arc::new(Typed::new(PersonsProjection::new(app.clone()))),
+        ) {
+            Ok(()) => {}
+            // Embedded without the civil registry: no deaths, no discovery.
+            Err(error) => tracing::info!(
+                error = %format!("{error:#}"),
+                "civil-registry events are not followed; deaths reveal nothing"
             ),
         }
 

@@ -36,8 +36,10 @@ pub const MIGRATION: ServiceMigration = ServiceMigration {
             ended SMALLINT NOT NULL, \
             details TEXT NOT NULL, \
             known_version BIGINT NOT NULL, \
-            load_id TEXT NOT NULL); \
+            load_id TEXT NOT NULL, \
+            household TEXT NOT NULL DEFAULT ''); \
         CREATE INDEX ds_records_citizen ON ds_records (citizen, known_version); \
+        CREATE INDEX ds_records_household ON ds_records (household) WHERE household <> ''; \
         CREATE TABLE ds_extracts (\
             agency SMALLINT NOT NULL, \
             known_version BIGINT NOT NULL, \
@@ -55,8 +57,10 @@ pub const MIGRATION: ServiceMigration = ServiceMigration {
             ended INTEGER NOT NULL, \
             details TEXT NOT NULL, \
             known_version INTEGER NOT NULL, \
-            load_id TEXT NOT NULL); \
+            load_id TEXT NOT NULL, \
+            household TEXT NOT NULL DEFAULT ''); \
         CREATE INDEX ds_records_citizen ON ds_records (citizen, known_version); \
+        CREATE INDEX ds_records_household ON ds_records (household) WHERE household <> ''; \
         CREATE TABLE ds_extracts (\
             agency INTEGER NOT NULL, \
             known_version INTEGER NOT NULL, \
@@ -65,7 +69,7 @@ pub const MIGRATION: ServiceMigration = ServiceMigration {
             PRIMARY KEY (agency, known_version))",
 };
 
-/// Rows per SQLite statement (11 parameters each, well under SQLite's limit).
+/// Rows per SQLite statement (10 parameters each, well under SQLite's limit).
 const SQLITE_ROWS_PER_STATEMENT: usize = 400;
 
 /// What one batch recorded.
@@ -75,6 +79,9 @@ pub struct Stored {
     pub recorded: u64,
     /// Records identical to one already kept.
     pub already_known: u64,
+    /// Records received about citizens the other services' events never named (`ds_persons`):
+    /// kept all the same (agencies often know people before we do).
+    pub unknown_citizens: u64,
     /// The knowledge version they were recorded under; `None` when nothing was new.
     pub knowledge: Option<Knowledge>,
 }
@@ -117,6 +124,7 @@ impl RecordStore {
             return Ok(Stored {
                 recorded: 0,
                 already_known: 0,
+                unknown_citizens: 0,
                 knowledge: None,
             });
         }
@@ -160,6 +168,27 @@ impl RecordStore {
         rows.iter().map(read_kept).collect()
     }
 
+    /// Every household-registration record of the households `citizen` was ever registered in
+    /// (its own included), as known at `knowledge`.
+    pub async fn registrations_around(
+        &self,
+        citizen: &CitizenId,
+        knowledge: Knowledge,
+    ) -> Result<Vec<Kept>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT agency, reference, kind, citizen, as_of, amount, ended, details, known_version \
+             FROM ds_records WHERE known_version <= $1 AND household IN \
+                (SELECT household FROM ds_records WHERE citizen = $2 AND household <> '') \
+             ORDER BY known_version, reference",
+        )
+        .bind(version_i64(knowledge.version))
+        .bind(citizen.expose().to_owned())
+        .fetch_all(&self.db)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        rows.iter().map(read_kept).collect()
+    }
+
     /// Per agency, the newest `as_of` of any record it sent, as known at `knowledge`.
     pub async fn latest_extracts(
         &self,
@@ -195,6 +224,9 @@ struct Row<'a> {
     amount: i64,
     ended: i16,
     details: String,
+    /// A household-registration record's household, `<division>/<booklet number>` (a booklet
+    /// number is unique within its township only); empty for other records.
+    household: String,
 }
 
 impl<'a> Row<'a> {
@@ -208,6 +240,14 @@ impl<'a> Row<'a> {
             amount: record.amount.fen(),
             ended: i16::from(record.ended),
             details: records::encode_details(&record.details),
+            household: match &record.details {
+                records::Details::Registration {
+                    division,
+                    household_number,
+                    ..
+                } => format!("{division}/{household_number}"),
+                _ => String::new(),
+            },
         }
     }
 }
@@ -231,15 +271,15 @@ async fn store_postgres(
     sqlx::query(
         "CREATE TEMPORARY TABLE ds_load (\
             digest BYTEA, citizen TEXT, reference TEXT, kind SMALLINT, as_of INTEGER, \
-            amount BIGINT, ended SMALLINT, details TEXT) ON COMMIT DROP",
+            amount BIGINT, ended SMALLINT, details TEXT, household TEXT) ON COMMIT DROP",
     )
     .execute(&mut *tx)
     .await
     .map_err(StoreError::from_sqlx)?;
     let mut copy = tx
         .copy_in_raw(
-            "COPY ds_load (digest, citizen, reference, kind, as_of, amount, ended, details) \
-             FROM STDIN",
+            "COPY ds_load (digest, citizen, reference, kind, as_of, amount, ended, details, \
+                household) FROM STDIN",
         )
         .await
         .map_err(StoreError::from_sqlx)?;
@@ -258,12 +298,20 @@ async fn store_postgres(
             .map_err(StoreError::from_sqlx)?;
     }
     copy.finish().await.map_err(StoreError::from_sqlx)?;
+    let unknown: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ds_load l \
+         WHERE NOT EXISTS (SELECT 1 FROM ds_persons p WHERE p.citizen = l.citizen)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let unknown = u64::try_from(unknown).unwrap_or(0);
     let knowledge = knowledge::advance_postgres(&mut tx, now, what).await?;
     let recorded = sqlx::query(
         "INSERT INTO ds_records (digest, citizen, agency, reference, kind, as_of, amount, ended, \
-            details, known_version, load_id) \
+            details, known_version, load_id, household) \
          SELECT DISTINCT ON (digest) digest, citizen, $1, reference, kind, as_of, amount, ended, \
-            details, $2, $3 FROM ds_load \
+            details, $2, $3, household FROM ds_load \
          ON CONFLICT (digest) DO NOTHING",
     )
     .bind(agency.number())
@@ -273,7 +321,7 @@ async fn store_postgres(
     .await
     .map_err(StoreError::from_sqlx)?
     .rows_affected();
-    finish(
+    let mut stored = finish(
         tx,
         agency,
         load_id,
@@ -282,7 +330,9 @@ async fn store_postgres(
         latest_as_of,
         knowledge,
     )
-    .await
+    .await?;
+    stored.unknown_citizens = unknown;
+    Ok(stored)
 }
 
 /// Ends a PostgreSQL batch: its extract noted and committed when it recorded something, rolled
@@ -301,6 +351,7 @@ async fn finish(
         return Ok(Stored {
             recorded: 0,
             already_known: received,
+            unknown_citizens: 0,
             knowledge: None,
         });
     }
@@ -319,6 +370,7 @@ async fn finish(
     Ok(Stored {
         recorded,
         already_known: received - recorded,
+        unknown_citizens: 0,
         knowledge: Some(knowledge),
     })
 }
@@ -341,6 +393,8 @@ fn copy_text_row(out: &mut String, row: &Row<'_>) {
         row.kind, row.as_of, row.amount, row.ended
     );
     escape_copy(out, &row.details);
+    out.push('\t');
+    escape_copy(out, &row.household);
     out.push('\n');
 }
 
@@ -372,9 +426,9 @@ async fn store_portable(
     for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let p = i * 9;
+                let p = i * 10;
                 format!(
-                    "(${}, ${}, {}, ${}, ${}, ${}, ${}, ${}, ${}, {}, ${})",
+                    "(${}, ${}, {}, ${}, ${}, ${}, ${}, ${}, ${}, {}, ${}, ${})",
                     p + 1,
                     p + 2,
                     agency.number(),
@@ -385,13 +439,14 @@ async fn store_portable(
                     p + 7,
                     p + 8,
                     knowledge.version,
-                    p + 9
+                    p + 9,
+                    p + 10
                 )
             })
             .collect();
         let sql = format!(
             "INSERT INTO ds_records (digest, citizen, agency, reference, kind, as_of, amount, \
-                ended, details, known_version, load_id) VALUES {} \
+                ended, details, known_version, load_id, household) VALUES {} \
              ON CONFLICT (digest) DO NOTHING",
             values.join(", ")
         );
@@ -406,7 +461,8 @@ async fn store_portable(
                 .bind(row.amount)
                 .bind(row.ended)
                 .bind(row.details.clone())
-                .bind(load_id.to_owned());
+                .bind(load_id.to_owned())
+                .bind(row.household.clone());
         }
         recorded += query
             .execute(&mut *tx)
@@ -415,11 +471,13 @@ async fn store_portable(
             .rows_affected();
     }
     let received = rows.len() as u64;
+    let unknown = unknown_portable(&mut tx, rows).await?;
     if recorded == 0 {
         tx.rollback().await.map_err(StoreError::from_sqlx)?;
         return Ok(Stored {
             recorded: 0,
             already_known: received,
+            unknown_citizens: unknown,
             knowledge: None,
         });
     }
@@ -438,8 +496,40 @@ async fn store_portable(
     Ok(Stored {
         recorded,
         already_known: received - recorded,
+        unknown_citizens: unknown,
         knowledge: Some(knowledge),
     })
+}
+
+/// How many of `rows` are about citizens `ds_persons` does not list.
+async fn unknown_portable(
+    tx: &mut sqlx::AnyConnection,
+    rows: &[Row<'_>],
+) -> Result<u64, StoreError> {
+    let mut citizens: Vec<&str> = rows.iter().map(|r| r.citizen).collect();
+    citizens.sort_unstable();
+    citizens.dedup();
+    let mut known = std::collections::HashSet::new();
+    for chunk in citizens.chunks(SQLITE_ROWS_PER_STATEMENT) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT citizen FROM ds_persons WHERE citizen IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for citizen in chunk {
+            query = query.bind((*citizen).to_owned());
+        }
+        for row in query
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?
+        {
+            let citizen: String = row.try_get("citizen").map_err(StoreError::from_sqlx)?;
+            known.insert(citizen);
+        }
+    }
+    Ok(rows.iter().filter(|r| !known.contains(r.citizen)).count() as u64)
 }
 
 fn get<'r, T>(row: &'r sqlx::any::AnyRow, column: &str) -> Result<T, StoreError>

@@ -39,6 +39,7 @@ pub struct Loading {
     received: u64,
     recorded: u64,
     already_known: u64,
+    unknown_citizens: u64,
     rejected_count: u64,
     pub rejected: Vec<Rejected>,
     first_known_version: u64,
@@ -91,6 +92,7 @@ impl DataSharing {
             received: 0,
             recorded: 0,
             already_known: 0,
+            unknown_citizens: 0,
             rejected_count: 0,
             rejected: Vec::new(),
             first_known_version: 0,
@@ -116,6 +118,7 @@ impl DataSharing {
         loading.pending.clear();
         loading.recorded += stored.recorded;
         loading.already_known += stored.already_known;
+        loading.unknown_citizens += stored.unknown_citizens;
         if let Some(knowledge) = stored.knowledge {
             if loading.first_known_version == 0 {
                 loading.first_known_version = knowledge.version;
@@ -141,7 +144,7 @@ impl DataSharing {
             recorded: loading.recorded,
             already_known: loading.already_known,
             rejected: loading.rejected_count,
-            unknown_citizens: 0,
+            unknown_citizens: loading.unknown_citizens,
             first_known_version: loading.first_known_version,
             last_known_version: loading.last_known_version,
             loaded_at_micros: micros(self.now()),

@@ -8,6 +8,7 @@
 //! - [`verify`]: the verification, asked over gRPC or by the assistance service's request.
 
 pub mod authorizations;
+pub mod discovery;
 pub mod loads;
 pub mod verify;
 

@@ -9,8 +9,10 @@ use minzheng_types::Rounding;
 
 use crate::{
     assistance::{
-        Event, RequestId, SignedAuthorization, Standard, StandardKind, VerificationRequest,
+        CaseHousehold, Event, RequestId, SignedAuthorization, Standard, StandardKind,
+        VerificationRequest,
     },
+    discovery::Relation,
     records::DataClass,
     verification::Area,
 };
@@ -24,6 +26,101 @@ minzheng_host::contract! {
     AssistanceEvents => Event, schema_version = SCHEMA_VERSION;
     pb::StandardRecorded,
     pb::VerificationRequested,
+    pb::ApplicationSubmitted,
+    pb::AssistanceGranted,
+    pb::AssistanceMembersChanged,
+    pb::AssistanceEnded,
+}
+
+fn case_id(d: &Decoder<'_>, value: &str) -> Result<String, CodecError> {
+    d.parse(
+        "case_id",
+        minzheng_types::id::check(value).map(|()| value.to_owned()),
+    )
+}
+
+fn category(value: i32) -> String {
+    pb::AssistanceCategory::try_from(value)
+        .map(|c| {
+            c.as_str_name()
+                .trim_start_matches("ASSISTANCE_CATEGORY_")
+                .to_owned()
+        })
+        .unwrap_or_else(|_| "UNKNOWN".to_owned())
+}
+
+fn relation(value: i32) -> Relation {
+    match pb::Relation::try_from(value) {
+        Ok(pb::Relation::Applicant) => Relation::Reference,
+        Ok(pb::Relation::Spouse) => Relation::Spouse,
+        Ok(pb::Relation::Child) => Relation::Child,
+        Ok(pb::Relation::Parent) => Relation::Parent,
+        Ok(pb::Relation::Grandparent) => Relation::Grandparent,
+        Ok(pb::Relation::Grandchild) => Relation::Grandchild,
+        Ok(pb::Relation::Sibling) => Relation::Sibling,
+        _ => Relation::Other,
+    }
+}
+
+fn citizens(
+    d: &Decoder<'_>,
+    field: &str,
+    members: &[minzheng_proto::common::v1::CitizenRef],
+) -> Result<Vec<minzheng_types::CitizenId>, CodecError> {
+    members
+        .iter()
+        .map(|c| d.citizen(field, &Some(c.clone())))
+        .collect()
+}
+
+impl FromMessage<pb::ApplicationSubmitted> for Event {
+    fn from_message(m: pb::ApplicationSubmitted, d: &Decoder<'_>) -> Result<Self, CodecError> {
+        Ok(Event::ApplicationSubmitted(CaseHousehold {
+            case_id: case_id(d, &m.case_id)?,
+            category: category(m.category),
+            division: d.code("resolved_division", &m.resolved_division)?,
+            members: m
+                .members
+                .iter()
+                .map(|member| {
+                    Ok((
+                        d.citizen("members.citizen", &member.citizen)?,
+                        relation(member.relation),
+                    ))
+                })
+                .collect::<Result<_, CodecError>>()?,
+        }))
+    }
+}
+
+impl FromMessage<pb::AssistanceGranted> for Event {
+    fn from_message(m: pb::AssistanceGranted, d: &Decoder<'_>) -> Result<Self, CodecError> {
+        Ok(Event::Granted {
+            case_id: case_id(d, &m.case_id)?,
+            category: category(m.category),
+            members: citizens(d, "members", &m.members)?,
+            effective_from: d.date("effective_from", &m.effective_from)?,
+        })
+    }
+}
+
+impl FromMessage<pb::AssistanceMembersChanged> for Event {
+    fn from_message(m: pb::AssistanceMembersChanged, d: &Decoder<'_>) -> Result<Self, CodecError> {
+        Ok(Event::MembersChanged {
+            case_id: case_id(d, &m.case_id)?,
+            members: citizens(d, "members", &m.members)?,
+            effective_on: d.date("effective_on", &m.effective_on)?,
+        })
+    }
+}
+
+impl FromMessage<pb::AssistanceEnded> for Event {
+    fn from_message(m: pb::AssistanceEnded, d: &Decoder<'_>) -> Result<Self, CodecError> {
+        Ok(Event::Ended {
+            case_id: case_id(d, &m.case_id)?,
+            effective_on: d.date("effective_on", &m.effective_on)?,
+        })
+    }
 }
 
 fn area(d: &Decoder<'_>, field: &str, value: i32) -> Result<Area, CodecError> {
@@ -97,15 +194,8 @@ impl FromMessage<pb::VerificationRequested> for Event {
             .collect::<Result<_, CodecError>>()?;
         Ok(Event::VerificationRequested(VerificationRequest {
             request_id: d.parse("request_id", RequestId::parse(&m.request_id))?,
-            case_id: d.parse(
-                "case_id",
-                minzheng_types::id::check(&m.case_id).map(|()| m.case_id.clone()),
-            )?,
-            members: m
-                .members
-                .iter()
-                .map(|c| d.citizen("members", &Some(c.clone())))
-                .collect::<Result<_, _>>()?,
+            case_id: case_id(d, &m.case_id)?,
+            members: citizens(d, "members", &m.members)?,
             authorizations,
             requested_on: d.date("requested_on", &m.requested_on)?,
             county: d.code("county", &m.county)?,

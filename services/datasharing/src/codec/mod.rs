@@ -7,8 +7,10 @@
 //! Decoding checks shape only (through [`minzheng_host::decode::Decoder`]): a stored event is
 //! history, read as recorded.
 
+pub mod alerts;
 pub mod assistance;
 pub mod authorization;
+pub mod civilregistry;
 pub mod load;
 pub mod records;
 pub mod report;

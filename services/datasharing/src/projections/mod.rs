@@ -6,6 +6,7 @@
 
 pub mod lines;
 pub mod overview;
+pub mod people;
 pub mod requests;
 pub mod thresholds;
 
