@@ -490,6 +490,19 @@ pub fn agency_token(agency: &str) -> String {
     mint_hs256(&SecretString::from(TOKEN_SECRET), &claims).expect("a test token")
 }
 
+/// A token of the citizen role for `citizen` (its `citizen` claim), unscoped.
+pub fn citizen_token(citizen: &str) -> String {
+    let citizen = minzheng_types::CitizenId::parse(citizen).expect("a valid citizen id");
+    let claims = Claims::new(
+        "citizen-portal",
+        &[Role::Citizen],
+        &[],
+        Duration::from_secs(600),
+    )
+    .with_citizen(&citizen);
+    mint_hs256(&SecretString::from(TOKEN_SECRET), &claims).expect("a test token")
+}
+
 /// `message` with `token` as its bearer.
 pub fn with_token<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);

@@ -307,11 +307,13 @@ mod tests {
         let matrix = POLICY.matrix();
         let lines: Vec<&str> = matrix.lines().collect();
         assert_eq!(lines.len(), 4, "{matrix}");
-        assert!(lines[0].contains("| caseworker | approver | auditor | operator | agency |"));
+        assert!(
+            lines[0].contains("| caseworker | approver | auditor | operator | agency | citizen |")
+        );
         assert!(lines[2].starts_with("| `GetThing` | public |"), "{matrix}");
         assert_eq!(
             lines[3],
-            "| `ReadPerson` | ✓ | ✓ |  |  |  | region of the person's township | yes |"
+            "| `ReadPerson` | ✓ | ✓ |  |  |  |  | region of the person's township | yes |"
         );
         assert_eq!(
             POLICY.rpc("ReadPerson").map(|r| r.method),

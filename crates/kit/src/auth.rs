@@ -30,7 +30,7 @@ use futures::future::{Either, Ready, ready};
 use jsonwebtoken::{
     Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind,
 };
-use minzheng_types::RegionCode;
+use minzheng_types::{CitizenId, RegionCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -56,15 +56,19 @@ pub enum Role {
     Operator,
     /// Another agency's system, receiving what its agreement allows.
     Agency,
+    /// A citizen, reading what concerns them (who looked at their data); the token names them
+    /// in its `citizen` claim.
+    Citizen,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Caseworker,
         Role::Approver,
         Role::Auditor,
         Role::Operator,
         Role::Agency,
+        Role::Citizen,
     ];
 
     /// The name used in tokens.
@@ -75,6 +79,7 @@ impl Role {
             Role::Auditor => "auditor",
             Role::Operator => "operator",
             Role::Agency => "agency",
+            Role::Citizen => "citizen",
         }
     }
 }
@@ -94,7 +99,8 @@ impl FromStr for Role {
             .find(|role| role.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown role {s:?}; expected caseworker, approver, auditor, operator or agency"
+                    "unknown role {s:?}; expected caseworker, approver, auditor, operator, agency or \
+                     citizen"
                 )
             })
     }
@@ -107,6 +113,7 @@ pub struct Principal {
     roles: BTreeSet<Role>,
     regions: Vec<RegionCode>,
     agency: Option<String>,
+    citizen: Option<CitizenId>,
 }
 
 impl Principal {
@@ -121,12 +128,24 @@ impl Principal {
             roles: roles.into_iter().collect(),
             regions: regions.into_iter().collect(),
             agency: None,
+            citizen: None,
         }
     }
 
     pub fn with_agency(mut self, agency: impl Into<String>) -> Self {
         self.agency = Some(agency.into());
         self
+    }
+
+    /// The citizen a citizen-role principal is (the token's `citizen` claim).
+    pub fn with_citizen(mut self, citizen: CitizenId) -> Self {
+        self.citizen = Some(citizen);
+        self
+    }
+
+    /// The citizen this principal is, for the citizen role (never logged: it is an id number).
+    pub fn citizen(&self) -> Option<&CitizenId> {
+        self.citizen.as_ref()
     }
 
     /// The account id (`sub`): what events record as their actor.
@@ -236,6 +255,10 @@ pub struct Claims {
     pub regions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
+    /// The citizen's id number, for the citizen role. PERSONAL DATA: a token is a credential,
+    /// never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citizen: Option<String>,
     /// Expiry, seconds since the Unix epoch.
     pub exp: u64,
     /// Issue time, seconds since the Unix epoch.
@@ -258,6 +281,7 @@ impl Claims {
             roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
             regions: regions.iter().map(ToString::to_string).collect(),
             agency: None,
+            citizen: None,
             exp: now.saturating_add(ttl.as_secs()),
             iat: now,
             iss: DEFAULT_ISSUER.to_owned(),
@@ -267,6 +291,12 @@ impl Claims {
 
     pub fn with_agency(mut self, agency: impl Into<String>) -> Self {
         self.agency = Some(agency.into());
+        self
+    }
+
+    /// Names the citizen a citizen-role token is for.
+    pub fn with_citizen(mut self, citizen: &CitizenId) -> Self {
+        self.citizen = Some(citizen.expose().to_owned());
         self
     }
 
@@ -355,6 +385,8 @@ struct VerifiedClaims {
     regions: Vec<String>,
     #[serde(default)]
     agency: Option<String>,
+    #[serde(default)]
+    citizen: Option<String>,
 }
 
 impl Authenticator {
@@ -525,11 +557,19 @@ fn principal_from(claims: VerifiedClaims) -> Result<Principal, TokenError> {
         .map_err(|_| {
             TokenError::InvalidClaims("regions must be 12-digit division codes".to_owned())
         })?;
+    let citizen = claims
+        .citizen
+        .as_deref()
+        .map(CitizenId::parse)
+        .transpose()
+        // A malformed citizen claim must not pass for nobody: fail closed.
+        .map_err(|_| TokenError::InvalidClaims("citizen must be a citizen id number".to_owned()))?;
     Ok(Principal {
         subject: claims.sub,
         roles,
         regions,
         agency: claims.agency,
+        citizen,
     })
 }
 

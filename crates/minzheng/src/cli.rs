@@ -56,7 +56,7 @@ pub enum Builtin {
         /// Subject: the staff or system account the token stands for.
         #[arg(long, default_value = "dev")]
         sub: String,
-        /// Roles (repeatable): caseworker, approver, auditor, operator, agency.
+        /// Roles (repeatable): caseworker, approver, auditor, operator, agency, citizen.
         #[arg(long = "role", required = true)]
         roles: Vec<Role>,
         /// Region codes the token is scoped to (repeatable, 12 digits).
@@ -65,6 +65,9 @@ pub enum Builtin {
         /// Agency name, for the agency role.
         #[arg(long)]
         agency: Option<String>,
+        /// The citizen's id number, for the citizen role (who reads their own audit trail).
+        #[arg(long)]
+        citizen: Option<minzheng_types::CitizenId>,
         /// Lifetime, e.g. 30m, 8h, 2d.
         #[arg(long, default_value = "8h", value_parser = parse_ttl)]
         ttl: Duration,
@@ -152,6 +155,7 @@ impl Invocation {
                 roles,
                 regions,
                 agency,
+                citizen,
                 ttl,
                 data_dir,
             }) => {
@@ -162,6 +166,9 @@ impl Invocation {
                 let mut claims = minzheng_kit::auth::Claims::new(&sub, &roles, &regions, ttl);
                 if let Some(agency) = agency {
                     claims = claims.with_agency(agency);
+                }
+                if let Some(citizen) = &citizen {
+                    claims = claims.with_citizen(citizen);
                 }
                 println!("{}", minzheng_kit::auth::mint_hs256(&secret, &claims)?);
                 Ok(())

@@ -24,6 +24,7 @@ use crate::{
     knowledge,
     projections::{
         self,
+        audit::AuditProjection,
         lines::LinesProjection,
         people::{HouseholdsProjection, PersonsProjection},
         requests::RequestsProjection,
@@ -37,6 +38,8 @@ use crate::{
 const ASSISTANCE: &str = "assistance";
 /// The service whose deaths and marital status it follows.
 const CIVILREGISTRY: &str = "civilregistry";
+/// The services whose read audits make the citizens' trails (this one's own included).
+const AUDITED: [&str; 4] = ["placenames", "civilregistry", "assistance", "datasharing"];
 /// This service: its own threshold versions are followed into the knowledge clock.
 const DATASHARING: &str = "datasharing";
 
@@ -160,6 +163,7 @@ impl ServiceModule for Module {
             store::MIGRATION,
             projections::MIGRATION,
             projections::people::MIGRATION,
+            projections::audit::MIGRATION,
         ]
     }
 
@@ -237,6 +241,21 @@ impl ServiceModule for Module {
                 error = %format!("{error:#}"),
                 "civil-registry events are not followed; deaths reveal nothing"
             ),
+        }
+
+        // Every service's read audit, for the citizens' trails: one line per service.
+        for producer in AUDITED {
+            match context.spawn_consumer(
+                producer,
+                Arc::new(Typed::new(AuditProjection::new(producer))),
+            ) {
+                Ok(()) => {}
+                Err(error) => tracing::info!(
+                    service = producer,
+                    error = %format!("{error:#}"),
+                    "this service's read audit is not collected"
+                ),
+            }
         }
 
         let token = context.shutdown_token();

@@ -142,6 +142,7 @@ impl tonic::server::UnaryService<WhoamiRequest> for Handler {
                     Role::Auditor => &[Role::Auditor],
                     Role::Operator => &[Role::Operator],
                     Role::Agency => &[Role::Agency],
+                    Role::Citizen => &[Role::Citizen],
                 });
                 let principal = auth::principal(&request);
                 rule.admit(principal)?;

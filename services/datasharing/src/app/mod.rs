@@ -38,7 +38,7 @@ use crate::{
 const PERSON_DOMAIN: &str = "person";
 
 /// A store failure as the caller sees it (UNAVAILABLE, or INTERNAL for a bug).
-pub(crate) fn store_error(error: StoreError) -> Error {
+pub fn store_error(error: StoreError) -> Error {
     Error::from(RunError::from(error))
 }
 

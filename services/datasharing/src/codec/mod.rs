@@ -9,6 +9,7 @@
 
 pub mod alerts;
 pub mod assistance;
+pub mod audit;
 pub mod authorization;
 pub mod civilregistry;
 pub mod load;

@@ -8,6 +8,7 @@
 //! declares each RPC with its access rule, and `grpc_service!` serves each through the shared
 //! edge (admission, region scope, read audit, refusals logged at INFO).
 
+mod audit;
 mod authorizations;
 pub mod file;
 mod records;
@@ -78,5 +79,8 @@ minzheng_host::grpc_service! {
         verify_household(VerifyHousehold):
             pb::VerifyHouseholdRequest => pb::VerifyHouseholdResponse
             = Rule::roles(VERIFIERS).in_field("township").reads_personal_data();
+        audit_trail(AuditTrail):
+            pb::AuditTrailRequest => pb::AuditTrailResponse
+            = Rule::roles(&[Role::Citizen, Role::Auditor]).reads_personal_data();
     }
 }

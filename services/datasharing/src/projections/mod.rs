@@ -4,6 +4,7 @@
 //! ([`thresholds`]), each recorded under the knowledge clock — and the verification requests it
 //! answers ([`requests`]).
 
+pub mod audit;
 pub mod lines;
 pub mod overview;
 pub mod people;

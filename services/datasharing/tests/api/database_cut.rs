@@ -80,6 +80,11 @@ fn valid_request(method: &str) -> Option<Bytes> {
         }
         .encode_to_vec(),
         "VerifyHousehold" => verify_request(&[HUSBAND], None).encode_to_vec(),
+        "AuditTrail" => pb::AuditTrailRequest {
+            citizen: citizen(HUSBAND),
+            limit: 10,
+        }
+        .encode_to_vec(),
         _ => return None,
     };
     Some(encoded.into())

@@ -162,6 +162,18 @@ async fn every_rpc(client: &mut Client) {
         ],
     );
 
+    let status = client
+        .audit_trail(with_token(
+            pb::AuditTrailRequest {
+                citizen: citizen(BAD_NUMBER),
+                limit: 5_000,
+            },
+            &support::auditor(PINGSHAN),
+        ))
+        .await
+        .expect_err("malformed");
+    assert_names(&status, &["citizen.citizen_id", "limit"]);
+
     let status = support::load_as(
         client,
         "human_resources",

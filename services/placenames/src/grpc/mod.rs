@@ -89,6 +89,15 @@ const fn decision(what: &'static str) -> Rule {
 // standard-name, boundary and sign queries are public; `GetPlaceName` answers a name still in its
 // workflow only to a caller with a token. Changes need staff scoped to every division they touch;
 // decisions need an approver scoped at county level or above. Nothing here is personal data.
+/// Every role but the citizen's: an adjustment under way is the bureau's and its partners'.
+const STAFF_AND_AGENCIES: &[Role] = &[
+    Role::Caseworker,
+    Role::Approver,
+    Role::Auditor,
+    Role::Operator,
+    Role::Agency,
+];
+
 minzheng_host::grpc_service! {
     impl PlaceNamesService for PlaceNamesApi {
         server: PlaceNamesServiceServer<PlaceNamesApi>,
@@ -125,7 +134,7 @@ minzheng_host::grpc_service! {
             = decision(ADJUSTED);
         get_adjustment(GetAdjustment):
             pb::GetAdjustmentRequest => pb::GetAdjustmentResponse
-            = Rule::roles(&Role::ALL);
+            = Rule::roles(STAFF_AND_AGENCIES);
         propose_place_name(ProposePlaceName):
             pb::ProposePlaceNameRequest => pb::ProposePlaceNameResponse
             = Rule::roles(STAFF).in_field("division");
