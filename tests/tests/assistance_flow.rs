@@ -534,3 +534,72 @@ impl<M: prost::Message + Default> DecodeFrom for M {
         M::decode(bytes).expect("a published event decodes")
     }
 }
+
+/// Proactive discovery (主动发现) of a household in assistance: after the grant, the human
+/// resources agency sends the wife's new wages (1,000 元): the household's verified income per
+/// person (700 元) is now above the dibao standard (665 元). The data-sharing service raises a
+/// household alert when the load ends, and the assistance service's monitoring list shows it as a
+/// referral for the township, naming the household's members.
+#[tokio::test]
+async fn embedded_an_income_above_the_line_reaches_the_assistance_monitoring_list() {
+    let clock = FixedClock::new(SUBMITTED);
+    let host = services(TestHost::embedded(), &clock).start().await;
+    pension_on_record(&host, 40_000).await;
+    let mut clients = Clients::of(&host).await;
+    let case_id = apply_and_grant(&host, &mut clients, &clock).await;
+    host.settle().await;
+
+    let mut sharing = DataSharingServiceClient::new(host.channel("datasharing").await);
+    let wages = ds::LoadAgencyRecordsRequest {
+        agency: ds::Agency::HumanResources.into(),
+        extract: "人社工资 2026-01".into(),
+        metadata: metadata(),
+        records: vec![ds::LoadedRecord {
+            line: 2,
+            record: Some(ds::AgencyRecord {
+                reference: "GZ-2026-000301".into(),
+                kind: ds::RecordKind::Wages.into(),
+                citizen: citizen(WIFE),
+                as_of: day(date!(2026 - 01 - 10)),
+                amount: Some(common::Money { fen: 100_000 }),
+                ..Default::default()
+            }),
+        }],
+    };
+    sharing
+        .load_agency_records(with_token(
+            futures::stream::iter([wages]),
+            &agency_token("human_resources"),
+        ))
+        .await
+        .expect("the wages load");
+    host.settle().await;
+
+    let referrals = clients
+        .assistance
+        .list_referrals(with_token(
+            pb::ListReferralsRequest {
+                county: region(PINGSHAN),
+                township: region(NANDI),
+                open_only: true,
+                ..Default::default()
+            },
+            &caseworker(),
+        ))
+        .await
+        .expect("listed")
+        .into_inner()
+        .referrals;
+    assert_eq!(referrals.len(), 1, "{referrals:?} (case {case_id})");
+    assert_eq!(referrals[0].kind(), pb::ReferralKind::IncomeAboveLine);
+    let mut members = referrals[0].members.clone();
+    members.sort_by(|a, b| a.citizen_id.cmp(&b.citizen_id));
+    assert_eq!(
+        members,
+        vec![
+            citizen(APPLICANT).expect("set"),
+            citizen(WIFE).expect("set")
+        ]
+    );
+    host.shutdown().await;
+}

@@ -95,6 +95,9 @@ pub enum AlertKind {
     Disaster,
     /// Other agencies' records put the income near or below the line (收入下降).
     IncomeNearLine,
+    /// Other agencies' records put the income of a household in assistance above its line
+    /// (收入超标): its case is to be reviewed.
+    IncomeAboveLine,
 }
 
 /// What the caseworker found.

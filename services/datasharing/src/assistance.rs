@@ -67,6 +67,8 @@ pub struct CaseHousehold {
     pub category: String,
     /// The household's township, followed through adjustments at submission.
     pub division: RegionCode,
+    /// Urban or rural, for the standard.
+    pub area: Option<Area>,
     pub members: Vec<(CitizenId, Relation)>,
 }
 

@@ -90,6 +90,33 @@ pub enum Alert {
     },
 }
 
+/// What other agencies' records say of a household in assistance, against its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncomeAlert {
+    /// A household receiving the dibao (or extreme-poverty support) whose per-capita income is
+    /// now above the dibao standard (收入超标): its case is to be reviewed.
+    AboveLine,
+    /// A low-income household whose per-capita income fell to the dibao standard or below (收入
+    /// 下降): it may now be entitled to the dibao.
+    BelowLine,
+}
+
+/// The income alert, if any, for a case of `category` (the assistance category's code) whose
+/// verified income now stands at `position`.
+pub fn income_alert(
+    category: &str,
+    position: crate::verification::Position,
+) -> Option<IncomeAlert> {
+    use crate::verification::Position;
+    match (category, position) {
+        ("DIBAO" | "SINGLE_PERSON" | "TEKUN", Position::LowIncome | Position::AboveLowIncome) => {
+            Some(IncomeAlert::AboveLine)
+        }
+        ("LOW_INCOME", Position::AtOrBelowDibao) => Some(IncomeAlert::BelowLine),
+        _ => None,
+    }
+}
+
 /// Age in whole years on `day` (birth date from the id number).
 pub fn age_on(citizen: &CitizenId, day: Date) -> i32 {
     let birth = citizen.birth_date();
@@ -271,6 +298,27 @@ mod tests {
         // A younger widow is not elderly.
         let young = household(&[(FATHER, Relation::Reference), (MOTHER, Relation::Spouse)]);
         assert!(run(&young, FATHER, &[FATHER]).is_empty());
+    }
+
+    #[test]
+    fn incomes_above_or_below_the_line_alert_by_category() {
+        use crate::verification::Position;
+        assert_eq!(
+            income_alert("DIBAO", Position::LowIncome),
+            Some(IncomeAlert::AboveLine)
+        );
+        assert_eq!(income_alert("DIBAO", Position::AtOrBelowDibao), None);
+        assert_eq!(
+            income_alert("LOW_INCOME", Position::AtOrBelowDibao),
+            Some(IncomeAlert::BelowLine)
+        );
+        assert_eq!(income_alert("LOW_INCOME", Position::LowIncome), None);
+        assert_eq!(
+            income_alert("DIBAO", Position::Unknown),
+            None,
+            "no line, no guess"
+        );
+        assert_eq!(income_alert("TEMPORARY", Position::AboveLowIncome), None);
     }
 
     #[test]

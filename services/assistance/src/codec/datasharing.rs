@@ -67,6 +67,7 @@ impl FromMessage<pb::HouseholdAlertRaised> for SharedEvent {
             Ok(pb::AlertKind::IncomeLoss) => AlertKind::IncomeLoss,
             Ok(pb::AlertKind::Disaster) => AlertKind::Disaster,
             Ok(pb::AlertKind::IncomeNearLine) => AlertKind::IncomeNearLine,
+            Ok(pb::AlertKind::IncomeAboveLine) => AlertKind::IncomeAboveLine,
             Ok(pb::AlertKind::Unspecified) | Err(_) => {
                 return Err(d.invalid("kind is not a known alert kind"));
             }

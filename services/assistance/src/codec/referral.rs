@@ -31,7 +31,7 @@ minzheng_host::event_codec! {
 
 enum_codec!(kind_to_pb, kind_from_pb, AlertKind, ReferralKind, "referral kind";
     MedicalSpending <=> MedicalSpending, Disability <=> Disability, IncomeLoss <=> IncomeLoss,
-    Disaster <=> Disaster, IncomeNearLine <=> IncomeNearLine,
+    Disaster <=> Disaster, IncomeNearLine <=> IncomeNearLine, IncomeAboveLine <=> IncomeAboveLine,
 );
 
 /// An outcome's message enum and case id (empty but for an application).

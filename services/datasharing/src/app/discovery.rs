@@ -14,8 +14,9 @@ use time::Date;
 
 use super::{DataSharing, store_error};
 use crate::{
-    codec::alerts::alert_event,
-    discovery::{self, Alert, Death, Household, HouseholdSource, Relation},
+    app::verify::Question,
+    codec::alerts::{alert_event, household_alert_event},
+    discovery::{self, Alert, Death, Household, HouseholdSource, IncomeAlert, Relation},
     knowledge,
     projections::people,
     records::Details,
@@ -107,6 +108,62 @@ impl DataSharing {
             .collect())
     }
 
+    /// Looks at the incomes of `cases` (in assistance) as the records now stand, and raises a
+    /// household alert for each whose income crossed its line (at most one per case, kind and
+    /// month).
+    pub async fn review_incomes(
+        &self,
+        cases: &std::collections::BTreeSet<String>,
+    ) -> Result<(), Error> {
+        let today = self.today();
+        for case_id in cases {
+            let Some(case) = people::active_case(self.records.db(), case_id)
+                .await
+                .map_err(store_error)?
+            else {
+                continue;
+            };
+            let Some(county) = case
+                .division
+                .and_then(|d| d.ancestor_at(minzheng_types::RegionLevel::County))
+            else {
+                continue;
+            };
+            let report = self
+                .verify(&Question {
+                    members: case.members.clone(),
+                    county,
+                    area: case.area,
+                    verify_on: today,
+                    as_known_at: None,
+                })
+                .await?;
+            let Some(alert) = discovery::income_alert(&case.category, report.position) else {
+                continue;
+            };
+            let kind = match alert {
+                IncomeAlert::AboveLine => "above",
+                IncomeAlert::BelowLine => "below",
+            };
+            let pseudonym = self.pseudonyms.of_text(
+                "alert-income",
+                &format!(
+                    "{case_id}|{kind}|{}-{:02}",
+                    today.year(),
+                    today.month() as u8
+                ),
+            );
+            let alert_id = format!(
+                "AL-{}",
+                pseudonym.get(..ALERT_KEY_CHARS).unwrap_or(&pseudonym)
+            );
+            let (event_type, payload) =
+                household_alert_event(&alert_id, alert, case.division, &report, today);
+            self.append_alert(&alert_id, event_type, payload).await?;
+        }
+        Ok(())
+    }
+
     /// Raises `alert` once: its id is a keyed pseudonym of whom it concerns and the deaths it
     /// rests on, so a second discovery of the same finds its stream.
     async fn raise(&self, alert: &Alert, on: Date) -> Result<(), Error> {
@@ -134,7 +191,17 @@ impl DataSharing {
             pseudonym.get(..ALERT_KEY_CHARS).unwrap_or(&pseudonym)
         );
         let (event_type, payload) = alert_event(&alert_id, alert, on);
-        let stream = StreamId::new("alert", alert_id.as_str()).map_err(store_error)?;
+        self.append_alert(&alert_id, event_type, payload).await
+    }
+
+    /// Appends an alert on its own stream, once (a second raise finds it there).
+    async fn append_alert(
+        &self,
+        alert_id: &str,
+        event_type: String,
+        payload: Vec<u8>,
+    ) -> Result<(), Error> {
+        let stream = StreamId::new("alert", alert_id).map_err(store_error)?;
         let appended = self
             .store
             .append(AppendRequest {

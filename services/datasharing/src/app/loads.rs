@@ -44,6 +44,9 @@ pub struct Loading {
     pub rejected: Vec<Rejected>,
     first_known_version: u64,
     last_known_version: u64,
+    /// Cases in assistance covering someone the load is about: their incomes are looked at
+    /// again once it ends.
+    cases_to_review: std::collections::BTreeSet<String>,
 }
 
 impl Loading {
@@ -97,6 +100,7 @@ impl DataSharing {
             rejected: Vec::new(),
             first_known_version: 0,
             last_known_version: 0,
+            cases_to_review: std::collections::BTreeSet::new(),
         }
     }
 
@@ -104,6 +108,19 @@ impl DataSharing {
     pub async fn store_pending(&self, loading: &mut Loading) -> Result<(), Error> {
         if loading.pending.is_empty() {
             return Ok(());
+        }
+        if loading
+            .agency
+            .kinds()
+            .any(|k| crate::records::DataClass::ECONOMIC.contains(&k.data_class()))
+        {
+            let citizens: Vec<&minzheng_types::CitizenId> =
+                loading.pending.iter().map(|r| &r.citizen).collect();
+            let cases =
+                crate::projections::people::active_cases_among(self.records.db(), &citizens)
+                    .await
+                    .map_err(store_error)?;
+            loading.cases_to_review.extend(cases);
         }
         let stored = self
             .records
@@ -136,6 +153,9 @@ impl DataSharing {
         context: &CommandContext,
     ) -> Result<(LoadSummary, Vec<Rejected>, Committed), Error> {
         self.store_pending(&mut loading).await?;
+        // Before the load is recorded: should this fail, the caller's retry (which records
+        // nothing new) looks at the same cases again.
+        self.review_incomes(&loading.cases_to_review).await?;
         let summary = LoadSummary {
             id: loading.id.clone(),
             agency: loading.agency,

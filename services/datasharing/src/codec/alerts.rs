@@ -6,7 +6,10 @@ use prost::{Message as _, Name as _};
 use time::Date;
 
 use super::report::Encoded;
-use crate::discovery::{Alert, Death, HouseholdSource};
+use crate::{
+    discovery::{Alert, Death, HouseholdSource, IncomeAlert},
+    verification::Report,
+};
 
 fn death(d: &Death) -> pb::DeathSource {
     pb::DeathSource {
@@ -61,4 +64,39 @@ pub fn alert_event(alert_id: &str, alert: &Alert, on: Date) -> Encoded {
             .encode_to_vec(),
         ),
     }
+}
+
+/// The household alert (`HouseholdAlertRaised`) for a case in assistance whose verified income
+/// crossed its line: the case's members, its township, the income records behind it.
+pub fn household_alert_event(
+    alert_id: &str,
+    alert: IncomeAlert,
+    division: Option<minzheng_types::RegionCode>,
+    report: &Report,
+    on: Date,
+) -> Encoded {
+    let kind = match alert {
+        IncomeAlert::AboveLine => pb::AlertKind::IncomeAboveLine,
+        IncomeAlert::BelowLine => pb::AlertKind::IncomeNearLine,
+    };
+    (
+        pb::HouseholdAlertRaised::full_name(),
+        pb::HouseholdAlertRaised {
+            alert_id: alert_id.to_owned(),
+            kind: kind.into(),
+            members: report
+                .members
+                .iter()
+                .map(common::CitizenRef::from)
+                .collect(),
+            division: division.map(Into::into),
+            raised_on: Some(on.into()),
+            sources: report
+                .incomes
+                .iter()
+                .map(|i| super::report::source(&i.source))
+                .collect(),
+        }
+        .encode_to_vec(),
+    )
 }

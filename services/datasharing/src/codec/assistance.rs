@@ -79,6 +79,10 @@ impl FromMessage<pb::ApplicationSubmitted> for Event {
             case_id: case_id(d, &m.case_id)?,
             category: category(m.category),
             division: d.code("resolved_division", &m.resolved_division)?,
+            area: match m.area {
+                0 => None,
+                value => Some(area(d, "area", value)?),
+            },
             members: m
                 .members
                 .iter()

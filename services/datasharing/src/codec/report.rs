@@ -21,7 +21,7 @@ fn citizen(id: &CitizenId) -> common::CitizenRef {
     }
 }
 
-fn source(s: &Source) -> pb::SourceRecord {
+pub(crate) fn source(s: &Source) -> pb::SourceRecord {
     pb::SourceRecord {
         agency: s.agency.chinese_name().to_owned(),
         record_id: s.reference.clone(),

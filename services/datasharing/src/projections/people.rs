@@ -25,6 +25,7 @@ use crate::{
         civilregistry::{CivilRegistryEvents, RegistryEvent},
     },
     discovery::{Death, Household, HouseholdSource, Relation},
+    verification::Area,
 };
 
 /// The durable consumers' names.
@@ -46,6 +47,7 @@ pub const MIGRATION: ServiceMigration = ServiceMigration::portable(
         citizen TEXT NOT NULL, \
         relation TEXT NOT NULL, \
         division TEXT NOT NULL, \
+        area TEXT NOT NULL, \
         PRIMARY KEY (case_id, citizen)); \
      CREATE INDEX ds_case_members_citizen ON ds_case_members (citizen); \
      CREATE TABLE ds_benefits (\
@@ -229,13 +231,18 @@ impl TypedProjection for HouseholdsProjection {
                 for (citizen, relation) in &household.members {
                     known(tx, citizen).await?;
                     sqlx::query(
-                        "INSERT INTO ds_case_members (case_id, citizen, relation, division) \
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (case_id, citizen) DO NOTHING",
+                        "INSERT INTO ds_case_members (case_id, citizen, relation, division, area) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, citizen) DO NOTHING",
                     )
                     .bind(household.case_id.clone())
                     .bind(citizen.expose().to_owned())
                     .bind(relation_code(*relation))
                     .bind(household.division.to_string())
+                    .bind(match household.area {
+                        Some(Area::Urban) => "urban",
+                        Some(Area::Rural) => "rural",
+                        None => "",
+                    })
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -379,4 +386,82 @@ pub async fn death_of(db: &AnyPool, citizen: &CitizenId) -> Result<Option<Death>
         .and_then(|d| Date::from_julian_day(d).ok())
         .ok_or_else(|| StoreError::Corrupt("ds_persons.died_on".into()))?;
     Ok(Some(Death { death_id, died_on }))
+}
+
+/// A case in force, as the verification of its household needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveCase {
+    pub case_id: String,
+    /// The assistance category's code, e.g. `DIBAO`.
+    pub category: String,
+    pub division: Option<RegionCode>,
+    pub area: Option<Area>,
+    /// The members it covers now.
+    pub members: Vec<CitizenId>,
+}
+
+/// The cases in force covering any of `citizens`.
+pub async fn active_cases_among(
+    db: &AnyPool,
+    citizens: &[&CitizenId],
+) -> Result<Vec<String>, StoreError> {
+    let mut cases = Vec::new();
+    for chunk in citizens.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT case_id FROM ds_benefits \
+             WHERE until_day IS NULL AND citizen IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for citizen in chunk {
+            query = query.bind(citizen.expose().to_owned());
+        }
+        for row in query.fetch_all(db).await.map_err(StoreError::from_sqlx)? {
+            cases.push(row.try_get("case_id").map_err(StoreError::from_sqlx)?);
+        }
+    }
+    cases.sort();
+    cases.dedup();
+    Ok(cases)
+}
+
+/// A case in force, with the members it covers now; `None` when it is not in force.
+pub async fn active_case(db: &AnyPool, case_id: &str) -> Result<Option<ActiveCase>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT b.citizen, b.category, m.division, m.area FROM ds_benefits b \
+         LEFT JOIN ds_case_members m ON m.case_id = b.case_id AND m.citizen = b.citizen \
+         WHERE b.case_id = $1 AND b.until_day IS NULL ORDER BY b.citizen",
+    )
+    .bind(case_id.to_owned())
+    .fetch_all(db)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let mut case: Option<ActiveCase> = None;
+    for row in rows {
+        let text = |column: &str| -> Result<Option<String>, StoreError> {
+            row.try_get(column).map_err(StoreError::from_sqlx)
+        };
+        let citizen = text("citizen")?.unwrap_or_default();
+        let citizen = CitizenId::parse(&citizen)
+            .map_err(|_| StoreError::Corrupt("ds_benefits.citizen".into()))?;
+        let entry = case.get_or_insert_with(|| ActiveCase {
+            case_id: case_id.to_owned(),
+            category: String::new(),
+            division: None,
+            area: None,
+            members: Vec::new(),
+        });
+        entry.category = text("category")?.unwrap_or_default();
+        if let Some(division) = text("division")?.and_then(|d| RegionCode::parse(&d).ok()) {
+            entry.division = Some(division);
+        }
+        match text("area")?.as_deref() {
+            Some("urban") => entry.area = Some(Area::Urban),
+            Some("rural") => entry.area = Some(Area::Rural),
+            _ => {}
+        }
+        entry.members.push(citizen);
+    }
+    Ok(case)
 }
