@@ -3,6 +3,7 @@
 
 pub mod assistance;
 pub mod civilregistry;
+pub mod datasharing;
 pub mod nats_baseline;
 pub mod placenames;
 pub mod platform;

@@ -17,7 +17,7 @@ use minzheng_eventstore::{
 };
 use minzheng_testkit::{TestDatabase, nats, unique_name};
 use minzheng_tests::bench::{
-    assistance, civilregistry, nats_baseline, placenames, platform, postgres_baseline,
+    assistance, civilregistry, datasharing, nats_baseline, placenames, platform, postgres_baseline,
     report::{Figure, Measurement, render},
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -46,7 +46,16 @@ const QUERY_SECONDS: u64 = 3;
 const REGISTRATION_ROUNDS: usize = 3;
 const REGISTRATIONS_PER_ROUND: usize = 1_000;
 /// The sections, in the order they run.
-const SECTIONS: [&str; 4] = ["platform", "placenames", "civilregistry", "assistance"];
+const SECTIONS: [&str; 5] = [
+    "platform",
+    "placenames",
+    "civilregistry",
+    "assistance",
+    "datasharing",
+];
+const VERIFY_CLIENTS: usize = 32;
+const VERIFY_P99_TARGET_MS: f64 = 20.0;
+const MEMORY_TARGET_MIB: f64 = 2048.0;
 /// Assistance: the transactions of 100 one-event appends per baseline round (the
 /// re-computation commits its cases in batches of 100).
 const RECOMPUTE_BASELINE_TRANSACTIONS: usize = 50;
@@ -122,6 +131,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("assistance") {
         assistance_section(&mut figures, &mut measurements).await?;
+    }
+    if wanted("datasharing") {
+        datasharing_section(&mut figures, &mut measurements).await?;
     }
 
     println!("{}", render(&figures, &measurements));
@@ -761,5 +773,78 @@ async fn assistance_section(
     plain.close().await;
     drop(store);
     drop(db);
+    Ok(())
+}
+
+async fn datasharing_section(
+    figures: &mut Vec<Figure>,
+    measurements: &mut Vec<Measurement>,
+) -> anyhow::Result<()> {
+    let sizes = datasharing::Sizes::from_env();
+    eprintln!("bench: datasharing: {sizes:?}");
+    let city = datasharing::City::new(&sizes);
+    let service = datasharing::Service::start().await?;
+    let baseline_db = TestDatabase::create().await;
+    let plain = pool(&baseline_db.url).await?;
+
+    eprintln!("bench: datasharing: plain COPY of every agency's rows");
+    let copy = datasharing::plain_copy(&plain, &city).await?;
+    eprintln!("bench: datasharing: LoadAgencyRecords of every agency's rows");
+    let (load, rows) = datasharing::load_all(&service, &city).await?;
+    figures.push(figure(
+        &format!("agency records loaded, {rows} rows"),
+        load,
+        "/s",
+        "plain COPY of the same rows",
+        copy,
+        0.5,
+    ));
+
+    eprintln!(
+        "bench: datasharing: {} households authorize; VerifyHousehold at {VERIFY_CLIENTS} clients \
+         for {} s",
+        sizes.verified_households, sizes.verify_seconds
+    );
+    let households = datasharing::authorize(&service, &city, sizes.verified_households).await?;
+    let (rate, p50, p99) = datasharing::verify(
+        &service,
+        &city,
+        &households,
+        VERIFY_CLIENTS,
+        sizes.verify_seconds,
+    )
+    .await?;
+    measurements.push(Measurement {
+        name: format!("VerifyHousehold, {VERIFY_CLIENTS} clients"),
+        value: rate,
+        unit: "/s",
+        target: None,
+    });
+    measurements.push(Measurement {
+        name: "VerifyHousehold p50".to_owned(),
+        value: p50,
+        unit: "ms",
+        target: None,
+    });
+    measurements.push(Measurement {
+        name: "VerifyHousehold p99".to_owned(),
+        value: p99,
+        unit: "ms",
+        target: Some((
+            format!("< {VERIFY_P99_TARGET_MS} ms"),
+            p99 < VERIFY_P99_TARGET_MS,
+        )),
+    });
+    let memory = datasharing::resident_mib();
+    measurements.push(Measurement {
+        name: format!("memory of the bench process hosting the service ({rows} rows)"),
+        value: memory,
+        unit: "MiB",
+        target: Some((
+            format!("< {MEMORY_TARGET_MIB} MiB"),
+            memory < MEMORY_TARGET_MIB,
+        )),
+    });
+    service.stop().await;
     Ok(())
 }

@@ -1,0 +1,504 @@
+//! The data-sharing service's figures (数据共享), each beside a raw baseline measured in the same
+//! run, over a generated city: persons in households spread over Benxi's 508 villages and
+//! communities, and six-odd agencies' records about them (household registration for everyone,
+//! wages or pensions, taxed income, properties, vehicles, businesses, housing fund, two bank
+//! accounts each, securities, disability certificates — about 5.5 records a person).
+//!
+//! 1. the load of every agency's records through `LoadAgencyRecords` (client streaming, as
+//!    `minzheng datasharing load` sends them), in rows per second, beside a plain PostgreSQL
+//!    `COPY` of the same rows into a bare table;
+//! 2. `VerifyHousehold` at 32 concurrent gRPC clients over households whose members signed an
+//!    authorization: throughput, and latency p50/p99 (target p99 under 20 ms);
+//! 3. the memory of the process hosting the service once everything is loaded (target under
+//!    2 GiB; the bench's own generator and clients are in the same process, so this is an upper
+//!    bound).
+//!
+//! The service runs distributed on the test host (PostgreSQL, JetStream), as `minzheng
+//! datasharing` runs it. Sizes come from the environment (see [`Sizes`]); the defaults are the
+//! issue's city (1.3 million persons in 500,000 households).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use futures::{StreamExt as _, future::try_join_all};
+use minzheng_datasharing::{codec::records::agency_to_pb, records::Agency};
+use minzheng_host::testing::{TestHost, agency_token, token, with_token};
+use minzheng_kit::auth::Role;
+use minzheng_proto::{
+    common::v1 as common,
+    datasharing::v1::{self as pb, data_sharing_service_client::DataSharingServiceClient},
+};
+use secrecy::SecretString;
+use sqlx::PgPool;
+use time::{Date, Duration as Days, macros::date};
+use tonic::transport::Channel;
+
+/// The key of the audit's pseudonyms (at least 32 bytes).
+const PSEUDONYM_KEY: &str = "datasharing-bench-pseudonym-key-32-bytes";
+/// Records per message of a load.
+const PER_MESSAGE: usize = 2_000;
+/// The day the records are as of.
+const AS_OF: Date = date!(2026 - 03 - 31);
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// How big the city is, and how long the verifications run.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    /// `MZ_BENCH_DATASHARING_PERSONS` (default 1,300,000).
+    pub persons: usize,
+    /// `MZ_BENCH_DATASHARING_HOUSEHOLDS` (default 500,000).
+    pub households: usize,
+    /// `MZ_BENCH_DATASHARING_VERIFIED_HOUSEHOLDS` (default 2,000): households authorized and
+    /// verified.
+    pub verified_households: usize,
+    /// `MZ_BENCH_DATASHARING_VERIFY_SECONDS` (default 10).
+    pub verify_seconds: u64,
+}
+
+impl Sizes {
+    pub fn from_env() -> Self {
+        let persons = env_usize("MZ_BENCH_DATASHARING_PERSONS", 1_300_000).max(10);
+        Self {
+            persons,
+            households: env_usize("MZ_BENCH_DATASHARING_HOUSEHOLDS", 500_000).clamp(1, persons),
+            verified_households: env_usize("MZ_BENCH_DATASHARING_VERIFIED_HOUSEHOLDS", 2_000)
+                .max(1),
+            verify_seconds: env_usize("MZ_BENCH_DATASHARING_VERIFY_SECONDS", 10).max(1) as u64,
+        }
+    }
+}
+
+/// The generated city: who lives where.
+#[derive(Debug, Clone)]
+pub struct City {
+    villages: Arc<Vec<String>>,
+    persons: usize,
+    households: usize,
+}
+
+/// GB 11643 check character of 17 digits.
+fn check_character(first17: &[u8]) -> char {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    b"10X98765432"[(sum % 11) as usize] as char
+}
+
+impl City {
+    pub fn new(sizes: &Sizes) -> Self {
+        let villages: Vec<String> = minzheng_placenames::BENXI
+            .csv
+            .lines()
+            .filter_map(|line| {
+                let mut columns = line.split(',');
+                let code = columns.next()?;
+                let level = columns.nth(1)?;
+                (level == "village").then(|| code.to_owned())
+            })
+            .collect();
+        Self {
+            villages: Arc::new(villages),
+            persons: sizes.persons,
+            households: sizes.households,
+        }
+    }
+
+    /// Person `p`'s id number: unique per index (county, birth day and sequence derive from it).
+    pub fn citizen(&self, p: usize) -> String {
+        let counties = ["210502", "210503", "210504", "210505", "210521", "210522"];
+        let county = counties[p % counties.len()];
+        let rest = p / counties.len();
+        let birth = date!(1950 - 01 - 01) + Days::days((rest % 14_600) as i64);
+        let sequence = (rest / 14_600) % 1000;
+        let first17 = format!(
+            "{county}{:04}{:02}{:02}{sequence:03}",
+            birth.year(),
+            birth.month() as u8,
+            birth.day()
+        );
+        let check = check_character(first17.as_bytes());
+        format!("{first17}{check}")
+    }
+
+    /// The members of household `h`: persons `[start, end)`.
+    pub fn household(&self, h: usize) -> std::ops::Range<usize> {
+        let start = h * self.persons / self.households;
+        let end = (h + 1) * self.persons / self.households;
+        start..end.max(start + 1).min(self.persons)
+    }
+
+    /// The village (a township's village or community) household `h` is registered in.
+    fn village(&self, h: usize) -> &str {
+        &self.villages[h % self.villages.len()]
+    }
+
+    /// The township of household `h`'s village.
+    pub fn township(&self, h: usize) -> String {
+        format!("{}000", &self.village(h)[..9])
+    }
+
+    /// Every record `agency` holds, in order.
+    pub fn records(&self, agency: Agency) -> impl Iterator<Item = pb::AgencyRecord> + '_ {
+        (0..self.households).flat_map(move |h| {
+            self.household(h)
+                .enumerate()
+                .flat_map(move |(position, p)| self.person_records(agency, h, position, p))
+        })
+    }
+
+    fn person_records(
+        &self,
+        agency: Agency,
+        h: usize,
+        position: usize,
+        p: usize,
+    ) -> Vec<pb::AgencyRecord> {
+        use minzheng_datasharing::codec::records::kind_to_pb;
+        use minzheng_datasharing::records::RecordKind as K;
+        let citizen = self.citizen(p);
+        let record = |kind: K, n: usize, fen: i64| pb::AgencyRecord {
+            reference: format!("{}-{p}-{n}", kind.code()),
+            kind: kind_to_pb(kind),
+            citizen: Some(common::CitizenRef {
+                citizen_id: citizen.clone(),
+            }),
+            as_of: Some(AS_OF.into()),
+            amount: Some(common::Money { fen }),
+            ..pb::AgencyRecord::default()
+        };
+        let roll = |salt: usize| (p.wrapping_mul(2_654_435_761) ^ salt) % 100;
+        let mut out = Vec::new();
+        match agency {
+            Agency::PublicSecurity => {
+                let mut r = record(K::HouseholdRegistration, 0, 0);
+                r.division = Some(common::RegionCode {
+                    code: self.township(h),
+                });
+                r.household_number = format!("H{h}");
+                r.relation_to_head = match position {
+                    0 => "户主",
+                    1 => "配偶",
+                    _ => "子",
+                }
+                .to_owned();
+                out.push(r);
+            }
+            Agency::HumanResources => {
+                if roll(1) < 60 {
+                    out.push(record(K::Wages, 0, 150_000 + (roll(2) as i64) * 1_000));
+                } else if roll(1) < 85 {
+                    out.push(record(K::Pension, 0, 200_000 + (roll(3) as i64) * 500));
+                }
+            }
+            Agency::Tax if roll(4) < 40 => out.push(record(
+                K::TaxedIncome,
+                0,
+                2_000_000 + (roll(5) as i64) * 10_000,
+            )),
+            Agency::RealEstate if position == 0 && roll(6) < 90 => {
+                out.push(record(K::RealEstate, 0, 30_000_000));
+                if roll(7) < 20 {
+                    out.push(record(K::RealEstate, 1, 20_000_000));
+                }
+            }
+            Agency::Vehicles if roll(8) < 20 => out.push(record(K::Vehicle, 0, 8_000_000)),
+            Agency::MarketRegulation if roll(9) < 5 => out.push(record(K::Business, 0, 10_000_000)),
+            Agency::HousingFund if roll(10) < 30 => out.push(record(K::HousingFund, 0, 30_000)),
+            Agency::Banks => {
+                out.push(record(K::Deposits, 0, (roll(11) as i64) * 100_000));
+                out.push(record(K::Deposits, 1, (roll(12) as i64) * 10_000));
+            }
+            Agency::Securities if roll(13) < 10 => out.push(record(K::Securities, 0, 5_000_000)),
+            Agency::DisabledPersonsFederation if roll(14) < 3 => {
+                let mut r = record(K::Disability, 0, 0);
+                r.disability_grade = 2;
+                out.push(r);
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+/// The service, distributed on the test host.
+#[derive(Debug)]
+pub struct Service {
+    pub host: TestHost,
+    channel: Channel,
+}
+
+impl Service {
+    pub async fn start() -> anyhow::Result<Self> {
+        let host = TestHost::distributed()
+            .service(
+                minzheng_datasharing::Module::default()
+                    .with_pseudonym_key(SecretString::from(PSEUDONYM_KEY)),
+            )
+            .start()
+            .await;
+        host.settle().await;
+        let channel = host.channel("datasharing").await;
+        Ok(Self { host, channel })
+    }
+
+    fn client(&self) -> DataSharingServiceClient<Channel> {
+        DataSharingServiceClient::new(self.channel.clone()).max_encoding_message_size(64 << 20)
+    }
+
+    pub async fn stop(self) {
+        self.host.shutdown().await;
+    }
+}
+
+/// Loads every agency's records; rows per second, and the rows.
+pub async fn load_all(service: &Service, city: &City) -> anyhow::Result<(f64, usize)> {
+    let started = Instant::now();
+    let mut rows = 0;
+    for agency in Agency::ALL {
+        let count = Arc::new(AtomicUsize::new(0));
+        let messages = {
+            let count = count.clone();
+            let city = city.clone();
+            let (sender, receiver) = tokio::sync::mpsc::channel(4);
+            tokio::task::spawn_blocking(move || {
+                let mut first = true;
+                let mut batch = Vec::with_capacity(PER_MESSAGE);
+                let mut line = 0u64;
+                let send = |records: Vec<pb::LoadedRecord>, first: &mut bool| {
+                    let mut message = pb::LoadAgencyRecordsRequest {
+                        records,
+                        ..pb::LoadAgencyRecordsRequest::default()
+                    };
+                    if std::mem::take(first) {
+                        message.agency = agency_to_pb(agency);
+                        message.extract = format!("bench-{}", agency.code());
+                        message.metadata = Some(common::CommandMetadata {
+                            idempotency_key: uuid::Uuid::now_v7().to_string(),
+                            correlation_id: String::new(),
+                        });
+                    }
+                    sender.blocking_send(message).is_ok()
+                };
+                for record in city.records(agency) {
+                    line += 1;
+                    batch.push(pb::LoadedRecord {
+                        line,
+                        record: Some(record),
+                    });
+                    if batch.len() == PER_MESSAGE && !send(std::mem::take(&mut batch), &mut first) {
+                        return;
+                    }
+                }
+                count.store(line as usize, Ordering::Relaxed);
+                send(batch, &mut first);
+            });
+            futures::stream::unfold(receiver, |mut receiver| async move {
+                receiver.recv().await.map(|m| (m, receiver))
+            })
+            .boxed()
+        };
+        let response = service
+            .client()
+            .load_agency_records(with_token(messages, &agency_token(agency.code())))
+            .await
+            .with_context(|| format!("loading {}", agency.code()))?
+            .into_inner();
+        let load = response.load.context("a load record")?;
+        anyhow::ensure!(
+            load.rejected == 0,
+            "{} rows refused: {:?}",
+            load.rejected,
+            response.rejected.first()
+        );
+        rows += count.load(Ordering::Relaxed);
+        eprintln!(
+            "bench: datasharing: {} loaded: {} rows ({:.0} s in all)",
+            agency.code(),
+            load.received,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok((super::rate(rows, started.elapsed()), rows))
+}
+
+/// The same rows, COPY'd into a bare table of the same columns; rows per second.
+pub async fn plain_copy(pool: &PgPool, city: &City) -> anyhow::Result<f64> {
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS bench_records (agency SMALLINT, reference TEXT, kind SMALLINT, \
+         citizen TEXT, as_of INTEGER, amount BIGINT, details TEXT)",
+    )
+    .execute(pool)
+    .await?;
+    let started = Instant::now();
+    let mut rows = 0;
+    for agency in Agency::ALL {
+        let mut connection = pool.acquire().await?;
+        let mut copy = connection
+            .copy_in_raw(
+                "COPY bench_records (agency, reference, kind, citizen, as_of, amount, details) \
+                 FROM STDIN",
+            )
+            .await?;
+        let mut buffer = String::with_capacity(1 << 20);
+        for record in city.records(agency) {
+            rows += 1;
+            let citizen = record.citizen.map(|c| c.citizen_id).unwrap_or_default();
+            let details = record.household_number;
+            buffer.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                agency.number(),
+                record.reference,
+                record.kind,
+                citizen,
+                AS_OF.to_julian_day(),
+                record.amount.map_or(0, |m| m.fen),
+                details
+            ));
+            if buffer.len() > 1 << 20 {
+                copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+            }
+        }
+        copy.send(buffer.into_bytes()).await?;
+        copy.finish().await?;
+    }
+    Ok(super::rate(rows, started.elapsed()))
+}
+
+/// Every member of `count` households (spread over the city) signs an authorization.
+pub async fn authorize(service: &Service, city: &City, count: usize) -> anyhow::Result<Vec<usize>> {
+    let step = (city.households / count).max(1);
+    let households: Vec<usize> = (0..count).map(|i| (i * step) % city.households).collect();
+    let next = Arc::new(AtomicUsize::new(0));
+    let households = Arc::new(households);
+    try_join_all((0..16).map(|_| {
+        let (next, households, city) = (next.clone(), households.clone(), city.clone());
+        let mut client = service.client();
+        async move {
+            while let Some(&h) = households.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let township = city.township(h);
+                for p in city.household(h) {
+                    client
+                        .record_authorization(with_token(
+                            pb::RecordAuthorizationRequest {
+                                metadata: Some(common::CommandMetadata {
+                                    idempotency_key: uuid::Uuid::now_v7().to_string(),
+                                    correlation_id: String::new(),
+                                }),
+                                signed_by: Some(common::CitizenRef {
+                                    citizen_id: city.citizen(p),
+                                }),
+                                signed_on: Some(date!(2026 - 01 - 01).into()),
+                                data_classes: (1..=9).collect(),
+                                agencies: vec![],
+                                purpose: "低保申请家庭经济状况核对".into(),
+                                expires_on: Some(date!(2099 - 12 - 31).into()),
+                                township: Some(common::RegionCode {
+                                    code: township.clone(),
+                                }),
+                            },
+                            &token(&[Role::Caseworker], &[&township]),
+                        ))
+                        .await
+                        .context("recording an authorization")?;
+                }
+            }
+            anyhow::Ok(())
+        }
+    }))
+    .await?;
+    Ok(Arc::try_unwrap(households).unwrap_or_else(|h| (*h).clone()))
+}
+
+/// Verifications at `clients` concurrent clients for `seconds`, round-robin over `households`:
+/// per second, and the latencies (ms) p50 and p99.
+pub async fn verify(
+    service: &Service,
+    city: &City,
+    households: &[usize],
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let households = Arc::new(households.to_vec());
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let histograms = try_join_all((0..clients).map(|_| {
+        let (next, households, city) = (next.clone(), households.clone(), city.clone());
+        let mut client = service.client();
+        async move {
+            let mut histogram = hdrhistogram::Histogram::<u64>::new(3)?;
+            while Instant::now() < deadline {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let h = households[n % households.len()];
+                let township = city.township(h);
+                let request = pb::VerifyHouseholdRequest {
+                    members: city
+                        .household(h)
+                        .map(|p| common::CitizenRef {
+                            citizen_id: city.citizen(p),
+                        })
+                        .collect(),
+                    township: Some(common::RegionCode {
+                        code: township.clone(),
+                    }),
+                    area: minzheng_proto::assistance::v1::ResidenceArea::Urban.into(),
+                    verify_on: None,
+                    as_known_on: None,
+                };
+                let sent = Instant::now();
+                let report = client
+                    .verify_household(with_token(
+                        request,
+                        &token(&[Role::Caseworker], &[&township]),
+                    ))
+                    .await
+                    .context("verifying a household")?
+                    .into_inner()
+                    .report
+                    .context("a report")?;
+                histogram.record(sent.elapsed().as_micros() as u64)?;
+                anyhow::ensure!(!report.incomes.is_empty() || !report.assets.is_empty());
+            }
+            anyhow::Ok(histogram)
+        }
+    }))
+    .await?;
+    let elapsed = started.elapsed();
+    let mut all = hdrhistogram::Histogram::<u64>::new(3)?;
+    for h in &histograms {
+        all.add(h)?;
+    }
+    Ok((
+        super::rate(all.len() as usize, elapsed),
+        all.value_at_quantile(0.5) as f64 / 1000.0,
+        all.value_at_quantile(0.99) as f64 / 1000.0,
+    ))
+}
+
+/// The resident memory of this process, in MiB (Linux).
+pub fn resident_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
