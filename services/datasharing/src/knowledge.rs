@@ -67,6 +67,31 @@ const ADVANCE: &str = "UPDATE ds_knowledge_clock SET version = version + 1, \
 /// Logs a version.
 const LOG: &str = "INSERT INTO ds_knowledge (version, at_micros, what) VALUES ($1, $2, $3)";
 
+/// The body of [`advance`] and [`advance_postgres`], one per connection type.
+macro_rules! advance_on {
+    ($tx:expr, $now:expr, $what:expr) => {{
+        let now = micros($now);
+        let row = sqlx::query(ADVANCE)
+            .bind(now)
+            .bind(now)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let knowledge = Knowledge {
+            version: read_version(row.try_get("version").map_err(StoreError::from_sqlx)?),
+            at_micros: row.try_get("at_micros").map_err(StoreError::from_sqlx)?,
+        };
+        sqlx::query(LOG)
+            .bind(i64::try_from(knowledge.version).unwrap_or(i64::MAX))
+            .bind(knowledge.at_micros)
+            .bind($what)
+            .execute(&mut *$tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok(knowledge)
+    }};
+}
+
 /// Advances the clock inside `tx`, a transaction about to record facts (`what`: a few words for
 /// the log, never personal data): the version its facts are recorded under. The clock stays
 /// locked until `tx` ends.
@@ -75,25 +100,7 @@ pub async fn advance(
     now: OffsetDateTime,
     what: &str,
 ) -> Result<Knowledge, StoreError> {
-    let now = micros(now);
-    let row = sqlx::query(ADVANCE)
-        .bind(now)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    let knowledge = Knowledge {
-        version: read_version(row.try_get("version").map_err(StoreError::from_sqlx)?),
-        at_micros: row.try_get("at_micros").map_err(StoreError::from_sqlx)?,
-    };
-    sqlx::query(LOG)
-        .bind(i64::try_from(knowledge.version).unwrap_or(i64::MAX))
-        .bind(knowledge.at_micros)
-        .bind(what)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    Ok(knowledge)
+    advance_on!(tx, now, what)
 }
 
 /// [`advance`] on a PostgreSQL connection (for the loads that `COPY`).
@@ -102,25 +109,7 @@ pub async fn advance_postgres(
     now: OffsetDateTime,
     what: &str,
 ) -> Result<Knowledge, StoreError> {
-    let now = micros(now);
-    let row = sqlx::query(ADVANCE)
-        .bind(now)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    let knowledge = Knowledge {
-        version: read_version(row.try_get("version").map_err(StoreError::from_sqlx)?),
-        at_micros: row.try_get("at_micros").map_err(StoreError::from_sqlx)?,
-    };
-    sqlx::query(LOG)
-        .bind(i64::try_from(knowledge.version).unwrap_or(i64::MAX))
-        .bind(knowledge.at_micros)
-        .bind(what)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    Ok(knowledge)
+    advance_on!(tx, now, what)
 }
 
 fn read_version(version: i64) -> u64 {

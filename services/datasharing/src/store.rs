@@ -69,6 +69,10 @@ pub const MIGRATION: ServiceMigration = ServiceMigration {
             PRIMARY KEY (agency, known_version))",
 };
 
+/// Notes a committing batch's extract: its agency's newest `as_of`, under its version.
+const NOTE_EXTRACT: &str = "INSERT INTO ds_extracts (agency, known_version, latest_as_of, load_id) \
+     VALUES ($1, $2, $3, $4)";
+
 /// Rows per SQLite statement (10 parameters each, well under SQLite's limit).
 const SQLITE_ROWS_PER_STATEMENT: usize = 400;
 
@@ -355,17 +359,14 @@ async fn finish(
             knowledge: None,
         });
     }
-    sqlx::query(
-        "INSERT INTO ds_extracts (agency, known_version, latest_as_of, load_id) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(agency.number())
-    .bind(version_i64(knowledge.version))
-    .bind(latest_as_of.to_julian_day())
-    .bind(load_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::from_sqlx)?;
+    sqlx::query(NOTE_EXTRACT)
+        .bind(agency.number())
+        .bind(version_i64(knowledge.version))
+        .bind(latest_as_of.to_julian_day())
+        .bind(load_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_sqlx)?;
     tx.commit().await.map_err(StoreError::from_sqlx)?;
     Ok(Stored {
         recorded,
@@ -481,17 +482,14 @@ async fn store_portable(
             knowledge: None,
         });
     }
-    sqlx::query(
-        "INSERT INTO ds_extracts (agency, known_version, latest_as_of, load_id) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(agency.number())
-    .bind(version_i64(knowledge.version))
-    .bind(latest_as_of.to_julian_day())
-    .bind(load_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::from_sqlx)?;
+    sqlx::query(NOTE_EXTRACT)
+        .bind(agency.number())
+        .bind(version_i64(knowledge.version))
+        .bind(latest_as_of.to_julian_day())
+        .bind(load_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_sqlx)?;
     tx.commit().await.map_err(StoreError::from_sqlx)?;
     Ok(Stored {
         recorded,
