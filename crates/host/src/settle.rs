@@ -108,14 +108,47 @@ async fn nothing_after(store: &SharedStore, cursor: Cursor) -> anyhow::Result<bo
     Ok(store.read_all(cursor, 1).await?.events.is_empty())
 }
 
-/// Waits until every probe has caught up at once, at most `timeout`.
+/// The stores the probes read (each once), whose heads tell whether anything was appended.
+fn stores_of(probes: &[Probe]) -> Vec<SharedStore> {
+    let mut stores: Vec<SharedStore> = Vec::new();
+    for probe in probes {
+        let mine: Vec<&SharedStore> = match probe {
+            Probe::Relay { store, .. } => vec![store],
+            Probe::Feed {
+                producer, consumer, ..
+            } => vec![producer, consumer],
+            Probe::JetStream { .. } => vec![],
+        };
+        for store in mine {
+            if !stores.iter().any(|s| Arc::ptr_eq(s, store)) {
+                stores.push(store.clone());
+            }
+        }
+    }
+    stores
+}
+
+async fn heads(stores: &[SharedStore]) -> anyhow::Result<Vec<Cursor>> {
+    let mut heads = Vec::with_capacity(stores.len());
+    for store in stores {
+        heads.push(store.head().await?);
+    }
+    Ok(heads)
+}
+
+/// Waits until every probe has caught up at once, at most `timeout`: a pass over the probes
+/// that finds each caught up, during which no store moved (the probes are looked at one after
+/// the other, so a consumer that appends — an answer to what it consumed — after its producer's
+/// relay was looked at would otherwise go unseen).
 pub(crate) async fn settle(probes: &Probes, timeout: Duration) -> anyhow::Result<()> {
     let probes = probes
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
+    let stores = stores_of(&probes);
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
+        let before = heads(&stores).await?;
         let mut behind = Vec::new();
         for probe in &probes {
             if !probe
@@ -127,7 +160,10 @@ pub(crate) async fn settle(probes: &Probes, timeout: Duration) -> anyhow::Result
             }
         }
         if behind.is_empty() {
-            return Ok(());
+            if heads(&stores).await? == before {
+                return Ok(());
+            }
+            behind.push("a store that moved while the probes were looked at".to_owned());
         }
         if tokio::time::Instant::now() >= deadline {
             anyhow::bail!("not caught up within {timeout:?}: {}", behind.join(", "));
