@@ -26,6 +26,7 @@ pub mod streams;
 pub use consumer::{
     Consumer, ConsumerError, ConsumerFault, ConsumerSettings, ConsumerState, FeedSource,
     JetStreamSource, Projection, Source, connect_any, event_span,
+    reset::{delete_durable, forget_consumer},
 };
 pub use lease::{Lease, LeaseError, PgAdvisoryLease, SoleRelay};
 pub use naming::{BusNaming, ConsumerName, NamingError, feed_checkpoint};

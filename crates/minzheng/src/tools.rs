@@ -185,12 +185,17 @@ enum DataSharingTool {
     /// Loads an agency's records (CSV or JSON Lines) into a running data-sharing service.
     #[command(after_help = LOAD_HELP)]
     Load(LoadArgs),
+    /// Replays the projections of the other services' events (persons, households, benefits,
+    /// the audit trail) from zero, with the service stopped (MZ_DATABASE_URL, MZ_NATS_URL).
+    #[command(after_help = REBUILD_HELP)]
+    Rebuild,
 }
 
 impl Tool for DataSharingTool {
     async fn run(self, settings: PlatformSettings) -> anyhow::Result<()> {
         match self {
             DataSharingTool::Load(args) => load(&settings, args).await,
+            DataSharingTool::Rebuild => rebuild(settings).await,
         }
     }
 }
@@ -206,6 +211,55 @@ Access: an agency token naming the agency (it loads only its own records) or an 
 from MZ_TOKEN. Without MZ_TOKEN a development operator token is minted with the secret under
 MZ_DATA_DIR: only a server verifying tokens with that secret, such as `minzheng dev` on the same
 data directory, accepts it.";
+
+/// What the rebuild does, for the tool's help.
+pub const REBUILD_HELP: &str = "\
+Stop every replica of the data-sharing service first. The tool empties the projections' tables,
+makes their consumers forget what they applied (inbox, durable JetStream consumers), then runs the
+service itself until every event of the placenames, civilregistry, assistance and datasharing
+streams is applied again, printing what is left. The standards' lines and the thresholds, which
+reports are reproduced from, are history and are not replayed. It reads the service's settings
+(MZ_DATABASE_URL or MZ_DATASHARING__…, MZ_NATS_URL) as `minzheng datasharing` does.";
+
+/// Replays the data-sharing projections; see [`REBUILD_HELP`].
+async fn rebuild(mut settings: PlatformSettings) -> anyhow::Result<()> {
+    use minzheng_datasharing::app::rebuild;
+    use secrecy::ExposeSecret as _;
+    let url = settings.database_url_or_embedded("datasharing");
+    let db = minzheng_bus::connect_any(url.expose_secret(), settings.database_acquire_timeout())
+        .await
+        .context("opening the data-sharing database")?;
+    let nats_url = settings
+        .nats_url
+        .clone()
+        .context("MZ_NATS_URL must be set: the projections replay from the bus")?;
+    let client = async_nats::connect(&nats_url)
+        .await
+        .with_context(|| format!("connecting to NATS at {nats_url}"))?;
+    rebuild::reset(&db, Some((&client, "minzheng"))).await?;
+    eprintln!("rebuild: projections emptied; replaying");
+    // The service, on a port of its own, until everything is applied again.
+    settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let service = crate::services::find("datasharing").context("the datasharing service")?;
+    let host = (service.add)(
+        minzheng_host::Host::new(minzheng_host::Mode::Distributed, settings.clone()),
+        minzheng_host::Mode::Distributed,
+        &settings,
+    )?
+    .start()
+    .await?;
+    loop {
+        match host.settle(Duration::from_secs(1)).await {
+            Ok(()) => break,
+            Err(_) => {
+                let left = rebuild::pending(&client, "minzheng").await?;
+                eprint!("\rrebuild: {left} events left to apply   ");
+            }
+        }
+    }
+    eprintln!("\rrebuild: every event applied again                ");
+    host.shutdown().await
+}
 
 #[derive(Debug, Args)]
 struct LoadArgs {

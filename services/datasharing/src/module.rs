@@ -39,7 +39,7 @@ const ASSISTANCE: &str = "assistance";
 /// The service whose deaths and marital status it follows.
 const CIVILREGISTRY: &str = "civilregistry";
 /// The services whose read audits make the citizens' trails (this one's own included).
-const AUDITED: [&str; 4] = ["placenames", "civilregistry", "assistance", "datasharing"];
+pub const AUDITED: [&str; 4] = ["placenames", "civilregistry", "assistance", "datasharing"];
 /// This service: its own threshold versions are followed into the knowledge clock.
 const DATASHARING: &str = "datasharing";
 

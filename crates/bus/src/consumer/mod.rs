@@ -22,6 +22,7 @@
 mod feed;
 pub(crate) mod inbox;
 mod jetstream;
+pub mod reset;
 
 use std::{sync::Arc, time::Duration};
 

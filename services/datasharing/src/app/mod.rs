@@ -10,6 +10,7 @@
 pub mod authorizations;
 pub mod discovery;
 pub mod loads;
+pub mod rebuild;
 pub mod verify;
 
 use std::sync::Arc;

@@ -42,8 +42,13 @@ impl AuditProjection {
     pub fn new(service: &'static str) -> Self {
         Self {
             service,
-            name: format!("datasharing-audit-{service}"),
+            name: Self::consumer_name(service),
         }
+    }
+
+    /// The durable consumer's name for `service`'s read audit.
+    pub fn consumer_name(service: &str) -> String {
+        format!("datasharing-audit-{service}")
     }
 }
 
