@@ -9,6 +9,7 @@
 
 pub mod authorizations;
 pub mod discovery;
+pub mod facts;
 pub mod loads;
 pub mod rebuild;
 pub mod verify;
@@ -55,6 +56,8 @@ pub struct DataSharing {
     clock: Arc<dyn Clock>,
     pseudonyms: Pseudonymizer,
     audit: AuditLog,
+    /// The facts verifications of one knowledge version share.
+    facts: facts::Facts,
 }
 
 impl DataSharing {
@@ -75,6 +78,7 @@ impl DataSharing {
             clock,
             pseudonyms,
             audit,
+            facts: facts::Facts::default(),
         }
     }
 

@@ -19,7 +19,6 @@ use crate::{
     authorization::{Authorization, AuthorizationId, PURPOSE_MAX_CHARS},
     codec::report,
     knowledge,
-    projections::{lines, thresholds},
     records::DataClass,
     verification::{self, Area, Inputs, Report},
 };
@@ -49,23 +48,20 @@ impl DataSharing {
         }
         .map_err(store_error)?;
         let day = question.verify_on;
-        let lines = match question.area {
-            Some(area) => lines::lines(db, question.county, area, day, known)
-                .await
-                .map_err(store_error)?,
-            None => None,
-        };
-        let thresholds = thresholds::in_force(db, question.county, day, known)
+        let county = self
+            .facts
+            .county(db, question.county, question.area, day, known)
             .await
             .map_err(store_error)?;
+        let (lines, thresholds) = &*county;
         let records = self
             .records
             .records_of(&question.members, known)
             .await
             .map_err(store_error)?;
         let latest_extracts = self
-            .records
-            .latest_extracts(known)
+            .facts
+            .extracts(&self.records, known)
             .await
             .map_err(store_error)?;
         Ok(verification::verify(&Inputs {
@@ -76,7 +72,7 @@ impl DataSharing {
             knowledge: known,
             records: &records,
             latest_extracts: &latest_extracts,
-            lines,
+            lines: *lines,
             thresholds: thresholds.as_ref().map(|(number, t)| (*number, t)),
         }))
     }
