@@ -15,6 +15,7 @@ pub mod civilregistry;
 pub mod load;
 pub mod records;
 pub mod report;
+pub mod share;
 pub mod thresholds;
 
 /// The schema version every event of this service is written in.
