@@ -77,6 +77,7 @@ pub fn run(data: &[u8]) {
             "the data-sharing service reads the standard {event:?}: {decoded:?}"
         );
     }
+    round_trip::<ds::agreement::Event>(event_type, payload);
     round_trip::<ds::authorization::Event>(event_type, payload);
     round_trip::<ds::thresholds::Event>(event_type, payload);
     round_trip::<ds::load::Event>(event_type, payload);
@@ -130,6 +131,7 @@ pub fn event_types() -> Vec<&'static str> {
         cr::death::Event::EVENT_TYPES,
         PlaceNamesDivisions::EVENT_TYPES,
         AssistanceEvents::EVENT_TYPES,
+        ds::agreement::Event::EVENT_TYPES,
         ds::authorization::Event::EVENT_TYPES,
         ds::thresholds::Event::EVENT_TYPES,
         ds::load::Event::EVENT_TYPES,

@@ -3,7 +3,8 @@
 //! and the household economic-status verification (家庭经济状况核对) the assistance service's
 //! decisions rest on.
 //!
-//! - Domain (pure): [`records`] (agencies, record kinds, data classes, a record's rules and
+//! - Domain (pure): [`agreement`] (stream `agreement-<id>`: what an agency may receive),
+//!   [`records`] (agencies, record kinds, data classes, a record's rules and
 //!   digest), [`authorization`] (stream `authorization-<id>`), [`thresholds`] (stream
 //!   `thresholds-<county>`: the verification's limits as effective-dated policy), [`load`]
 //!   (stream `load-<id>`: what one load kept), [`assistance`] (the assistance service's events
@@ -17,6 +18,7 @@
 //!   [`projections`]: the read model and the consumers; [`grpc`]: the RPCs and the load file;
 //!   [`module`]: the `ServiceModule`.
 
+pub mod agreement;
 pub mod app;
 pub mod assistance;
 pub mod authorization;

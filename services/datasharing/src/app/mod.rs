@@ -7,6 +7,7 @@
 //!   open;
 //! - [`verify`]: the verification, asked over gRPC or by the assistance service's request.
 
+pub mod agreements;
 pub mod authorizations;
 pub mod discovery;
 pub mod facts;
@@ -52,6 +53,7 @@ pub struct DataSharing {
     authorizations: Arc<Repository<AuthorizationState>>,
     thresholds: Arc<Repository<CountyThresholds>>,
     loads: Arc<Repository<Load>>,
+    agreements: Arc<Repository<crate::agreement::AgreementState>>,
     view: LiveView<Overview>,
     clock: Arc<dyn Clock>,
     pseudonyms: Pseudonymizer,
@@ -72,6 +74,7 @@ impl DataSharing {
             authorizations: Arc::new(Repository::new(store.clone())),
             thresholds: Arc::new(Repository::new(store.clone())),
             loads: Arc::new(Repository::new(store.clone())),
+            agreements: Arc::new(Repository::new(store.clone())),
             view: LiveView::new(store.clone(), Overview::default()),
             store,
             records,

@@ -7,6 +7,7 @@
 //! Decoding checks shape only (through [`minzheng_host::decode::Decoder`]): a stored event is
 //! history, read as recorded.
 
+pub mod agreement;
 pub mod alerts;
 pub mod assistance;
 pub mod audit;
@@ -43,6 +44,7 @@ minzheng_host::own_store! {
     /// and the read audit are not listed.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Recorded for OwnStore {
+        Agreement(crate::agreement::AgreementState),
         Authorization(crate::authorization::AuthorizationState),
         Thresholds(crate::thresholds::CountyThresholds),
     }

@@ -54,6 +54,14 @@ impl Descriptors {
         Self { messages }
     }
 
+    /// The top-level field names of the message `message_type` (its full name, without the
+    /// leading dot); `None` when the descriptors have no such message.
+    pub fn fields(&self, message_type: &str) -> Option<Vec<&str>> {
+        self.messages
+            .get(&format!(".{message_type}"))
+            .map(|m| m.field.iter().filter_map(|f| f.name.as_deref()).collect())
+    }
+
     /// `payload`, an event of type `event_type` (its full name, without the leading dot), with
     /// only the top-level fields named in `allowed`, and each citizen id number replaced by
     /// `pseudonym` of it when given.

@@ -8,6 +8,7 @@
 //! declares each RPC with its access rule, and `grpc_service!` serves each through the shared
 //! edge (admission, region scope, read audit, refusals logged at INFO).
 
+mod agreements;
 mod audit;
 mod authorizations;
 pub mod file;
@@ -28,11 +29,17 @@ use crate::app::DataSharing;
 pub struct DataSharingApi {
     app: DataSharing,
     audit: AuditLog,
+    /// The platform's message descriptors, which agreements name events and fields of.
+    descriptors: std::sync::Arc<crate::codec::share::Descriptors>,
 }
 
 impl DataSharingApi {
     pub fn new(app: DataSharing, audit: AuditLog) -> Self {
-        Self { app, audit }
+        Self {
+            app,
+            audit,
+            descriptors: std::sync::Arc::new(crate::codec::share::Descriptors::platform()),
+        }
     }
 
     pub fn into_server(self) -> DataSharingServiceServer<Self> {
@@ -82,5 +89,14 @@ minzheng_host::grpc_service! {
         audit_trail(AuditTrail):
             pb::AuditTrailRequest => pb::AuditTrailResponse
             = Rule::roles(&[Role::Citizen, Role::Auditor]).reads_personal_data();
+        record_agreement(RecordAgreement):
+            pb::RecordAgreementRequest => pb::RecordAgreementResponse
+            = Rule::roles(&[Role::Operator]);
+        end_agreement(EndAgreement):
+            pb::EndAgreementRequest => pb::EndAgreementResponse
+            = Rule::roles(&[Role::Operator]);
+        list_agreements(ListAgreements):
+            pb::ListAgreementsRequest => pb::ListAgreementsResponse
+            = Rule::roles(&[Role::Operator, Role::Auditor]);
     }
 }

@@ -1,5 +1,5 @@
 //! The service's own events in memory (a `LiveView`): every authorization, indexed by whoever
-//! signed it, and each county's threshold versions. Nothing else: loads, answers and the read
+//! signed it, each county's threshold versions, and the data-sharing agreements. Nothing else: loads, answers and the read
 //! audit are not folded.
 
 use std::collections::{BTreeMap, HashMap};
@@ -9,6 +9,7 @@ use minzheng_kit::{aggregate::Aggregate as _, live::LiveProjection};
 use minzheng_types::{CitizenId, RegionCode};
 
 use crate::{
+    agreement::{self, AgreementId, AgreementState},
     authorization::{self, AuthorizationId, AuthorizationState},
     codec::{OwnStore, Recorded},
     thresholds::{self, CountyThresholds},
@@ -20,6 +21,7 @@ pub struct Overview {
     authorizations: HashMap<AuthorizationId, AuthorizationState>,
     signed_by: HashMap<CitizenId, Vec<AuthorizationId>>,
     thresholds: BTreeMap<RegionCode, CountyThresholds>,
+    agreements: BTreeMap<AgreementId, AgreementState>,
 }
 
 impl Overview {
@@ -35,6 +37,11 @@ impl Overview {
 
     pub fn authorization(&self, id: &AuthorizationId) -> Option<&AuthorizationState> {
         self.authorizations.get(id)
+    }
+
+    /// Every agreement, by id.
+    pub fn agreements(&self) -> impl Iterator<Item = &AgreementState> {
+        self.agreements.values()
     }
 
     /// A county's threshold versions.
@@ -61,6 +68,14 @@ impl LiveProjection for Overview {
                 };
                 let state = self.authorizations.remove(&id).unwrap_or_default();
                 self.authorizations.insert(id, state.apply(&event));
+            }
+            Recorded::Agreement(event) => {
+                let id = match &event {
+                    agreement::Event::Recorded(a) => a.id.clone(),
+                    agreement::Event::Ended(e) => e.id.clone(),
+                };
+                let state = self.agreements.remove(&id).unwrap_or_default();
+                self.agreements.insert(id, state.apply(&event));
             }
             Recorded::Thresholds(event) => {
                 let thresholds::Event::Recorded(v) = &event;

@@ -80,6 +80,25 @@ fn valid_request(method: &str) -> Option<Bytes> {
         }
         .encode_to_vec(),
         "VerifyHousehold" => verify_request(&[HUSBAND], None).encode_to_vec(),
+        "RecordAgreement" => pb::RecordAgreementRequest {
+            metadata: metadata(),
+            agency: "province_civil_affairs".into(),
+            events: vec![pb::SharedEventType {
+                event_type: "minzheng.assistance.v1.AssistanceGranted".into(),
+                fields: vec!["members".into()],
+            }],
+            purpose: "省级社会救助统计".into(),
+            expires_on: Some(date!(2026 - 12 - 31).into()),
+            real_id_granted: false,
+        }
+        .encode_to_vec(),
+        "EndAgreement" => pb::EndAgreementRequest {
+            metadata: metadata(),
+            agreement_id: "AG-unknown".into(),
+            reason: "终止".into(),
+        }
+        .encode_to_vec(),
+        "ListAgreements" => pb::ListAgreementsRequest::default().encode_to_vec(),
         "AuditTrail" => pb::AuditTrailRequest {
             citizen: citizen(HUSBAND),
             limit: 10,

@@ -2,6 +2,7 @@
 //! authorizations, the verification and its reproducibility, access.
 
 mod access;
+mod agreements;
 mod audit;
 mod database_cut;
 mod loads;

@@ -174,6 +174,22 @@ async fn every_rpc(client: &mut Client) {
         .expect_err("malformed");
     assert_names(&status, &["citizen.citizen_id", "limit"]);
 
+    let status = client
+        .record_agreement(with_token(
+            pb::RecordAgreementRequest {
+                metadata: support::metadata(),
+                agency: "Province".into(),
+                events: vec![],
+                purpose: String::new(),
+                expires_on: None,
+                real_id_granted: false,
+            },
+            &minzheng_host::testing::token(&[minzheng_kit::auth::Role::Operator], &[PINGSHAN]),
+        ))
+        .await
+        .expect_err("malformed");
+    assert_names(&status, &["agency", "events", "purpose", "expires_on"]);
+
     let status = support::load_as(
         client,
         "human_resources",
