@@ -28,6 +28,7 @@ use crate::{
         lines::LinesProjection,
         people::{HouseholdsProjection, PersonsProjection},
         requests::RequestsProjection,
+        share::ShareProjection,
         thresholds::ThresholdsProjection,
     },
     store::{self, RecordStore},
@@ -241,6 +242,19 @@ impl ServiceModule for Module {
                 error = %format!("{error:#}"),
                 "civil-registry events are not followed; deaths reveal nothing"
             ),
+        }
+
+        // Sharing out: every followed service's events, for the agencies' agreements.
+        let descriptors = Arc::new(crate::codec::share::Descriptors::platform());
+        for producer in AUDITED {
+            let projection = ShareProjection::new(app.clone(), descriptors.clone(), producer);
+            if let Err(error) = context.spawn_consumer(producer, Arc::new(projection)) {
+                tracing::info!(
+                    service = producer,
+                    error = %format!("{error:#}"),
+                    "this service's events are not shared"
+                );
+            }
         }
 
         // Every service's read audit, for the citizens' trails: one line per service.

@@ -105,6 +105,17 @@ impl DataSharing {
         self.clock.now()
     }
 
+    /// The service's own store.
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// `agency`'s pseudonym of the citizen id number `id`: keyed per agency, so the same person
+    /// has the same pseudonym for one agency and unrelated ones for two.
+    pub fn agency_pseudonym(&self, agency: &str, id: &str) -> String {
+        self.pseudonyms.of_text(&format!("share-{agency}"), id)
+    }
+
     /// A person's pseudonym, for the read audit.
     pub fn pseudonym(&self, citizen: &CitizenId) -> String {
         self.pseudonyms.of(PERSON_DOMAIN, citizen)

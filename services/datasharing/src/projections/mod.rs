@@ -9,6 +9,7 @@ pub mod lines;
 pub mod overview;
 pub mod people;
 pub mod requests;
+pub mod share;
 pub mod thresholds;
 
 use minzheng_eventstore::migrations::ServiceMigration;

@@ -1,0 +1,108 @@
+//! The republisher (sharing out, 数据共享): every event of the services it follows, for each
+//! agreement in force that grants its type, cut to the granted fields with citizen ids replaced
+//! by the agency's pseudonyms (unless the real id is granted) and appended to the agency's stream
+//! `share-<agency>` in this service's store — whence it is published and read back by
+//! `Subscribe`. In `act`, once per event and agreement (an idempotency key from both), so a
+//! redelivered event shares nothing twice.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use minzheng_eventstore::{
+    AppendRequest, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StreamId,
+};
+use sqlx::AnyConnection;
+
+use crate::{app::DataSharing, codec::share::Descriptors};
+
+/// The category of the agencies' streams.
+pub const SHARE_CATEGORY: &str = "share";
+
+/// Shares one producer's events.
+#[derive(Debug, Clone)]
+pub struct ShareProjection {
+    app: DataSharing,
+    descriptors: Arc<Descriptors>,
+    name: String,
+}
+
+impl ShareProjection {
+    pub fn new(app: DataSharing, descriptors: Arc<Descriptors>, producer: &str) -> Self {
+        Self {
+            app,
+            descriptors,
+            name: format!("datasharing-share-{producer}"),
+        }
+    }
+}
+
+#[async_trait]
+impl minzheng_bus::Projection for ShareProjection {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn apply(&self, _tx: &mut AnyConnection, _event: &RecordedEvent) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn act(&self, events: &[RecordedEvent]) -> anyhow::Result<()> {
+        let today = self.app.today();
+        let agreements = self
+            .app
+            .agreements(None)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the agreements: {e}"))?;
+        for event in events {
+            // What is shared is not shared again.
+            if event.stream.category() == SHARE_CATEGORY {
+                continue;
+            }
+            for state in &agreements {
+                let (Some(agreement), Some(fields)) = (
+                    state.agreement.as_ref(),
+                    state.fields_shared(&event.event_type, today),
+                ) else {
+                    continue;
+                };
+                let agency = agreement.agency.as_str();
+                let pseudonym = |id: &str| self.app.agency_pseudonym(agency, id);
+                let payload = self
+                    .descriptors
+                    .share(
+                        &event.event_type,
+                        &event.payload,
+                        fields,
+                        (!agreement.real_id_granted)
+                            .then_some(&pseudonym as &dyn Fn(&str) -> String),
+                    )
+                    .map_err(|e| anyhow::anyhow!("sharing {}: {e}", event.event_type))?;
+                self.app
+                    .store()
+                    .append(AppendRequest {
+                        stream: StreamId::new(SHARE_CATEGORY, agency)?,
+                        expected: ExpectedVersion::Any,
+                        events: vec![NewEvent::new(
+                            event.event_type.clone(),
+                            event.schema_version,
+                            payload,
+                        )],
+                        metadata: Metadata {
+                            causation_id: Some(event.id),
+                            correlation_id: event.metadata.correlation_id,
+                            actor: Some("datasharing".to_owned()),
+                            traceparent: event.metadata.traceparent.clone(),
+                            tracestate: event.metadata.tracestate.clone(),
+                            idempotency_key: Some(format!(
+                                "share-{}-{}",
+                                event.id,
+                                agreement.id.as_str()
+                            )),
+                        },
+                    })
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! Sharing out (数据共享) over PostgreSQL and NATS: agencies' agreements with the data-sharing
+//! service decide what of the civil registry's deaths each receives — only the granted fields,
+//! citizen ids as that agency's own pseudonyms unless the real id is granted — on the
+//! data-sharing service's stream, seen by a plain NATS subscriber.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use futures::StreamExt as _;
+use minzheng_host::testing::{TestHost, token, with_token};
+use minzheng_kit::{auth::Role, clock::FixedClock, pseudonym::Pseudonymizer};
+use minzheng_proto::{
+    civilregistry::v1::{self as cr, civil_registry_service_client::CivilRegistryServiceClient},
+    common::v1 as common,
+    datasharing::v1::{self as ds, data_sharing_service_client::DataSharingServiceClient},
+};
+use prost::Message as _;
+use secrecy::SecretString;
+use time::macros::date;
+
+const KEY: &str = "sharing-test-pseudonym-key-32-bytes-long!!";
+const PINGSHAN: &str = "210502000000";
+const DECEASED: &str = "210502195803120025";
+
+fn metadata() -> Option<common::CommandMetadata> {
+    Some(common::CommandMetadata {
+        idempotency_key: uuid::Uuid::now_v7().to_string(),
+        correlation_id: String::new(),
+    })
+}
+
+#[tokio::test]
+async fn each_agency_receives_only_its_granted_fields_under_its_own_pseudonyms() {
+    let clock = FixedClock::new(date!(2026 - 04 - 10));
+    let host = TestHost::distributed()
+        .service(minzheng_placenames::Module::default().with_seed(minzheng_placenames::BENXI))
+        .service(
+            minzheng_civilregistry::Module::new(SecretString::from(KEY))
+                .with_clock(Arc::new(clock.clone())),
+        )
+        .service(
+            minzheng_datasharing::Module::default()
+                .with_pseudonym_key(SecretString::from(KEY))
+                .with_clock(Arc::new(clock.clone())),
+        )
+        .start()
+        .await;
+    host.settle().await;
+    let prefix = host.bus_prefix().to_owned();
+    let mut shared = host
+        .nats()
+        .subscribe(format!("{prefix}.datasharing.share.>"))
+        .await
+        .expect("subscribed");
+    host.nats().flush().await.expect("flushed");
+
+    let mut sharing = DataSharingServiceClient::new(host.channel("datasharing").await);
+    let operator = token(&[Role::Operator], &["210000000000"]);
+    for (agency, fields, real_id) in [
+        (
+            "health_commission",
+            vec!["death_id", "citizen", "died_on"],
+            false,
+        ),
+        ("police", vec!["citizen"], true),
+        ("statistics", vec!["citizen", "county"], false),
+    ] {
+        sharing
+            .record_agreement(with_token(
+                ds::RecordAgreementRequest {
+                    metadata: metadata(),
+                    agency: agency.into(),
+                    events: vec![ds::SharedEventType {
+                        event_type: "minzheng.civilregistry.v1.DeathRecorded".into(),
+                        fields: fields.into_iter().map(str::to_owned).collect(),
+                    }],
+                    purpose: "死亡信息共享".into(),
+                    expires_on: Some(date!(2026 - 12 - 31).into()),
+                    real_id_granted: real_id,
+                },
+                &operator,
+            ))
+            .await
+            .expect("agreement recorded");
+    }
+    host.settle().await;
+
+    let mut registry = CivilRegistryServiceClient::new(host.channel("civilregistry").await);
+    let death = registry
+        .record_death(with_token(
+            cr::RecordDeathRequest {
+                metadata: metadata(),
+                citizen: Some(common::CitizenRef {
+                    citizen_id: DECEASED.into(),
+                }),
+                name: "张三".into(),
+                died_on: Some(date!(2026 - 04 - 08).into()),
+                county: Some(common::RegionCode {
+                    code: PINGSHAN.into(),
+                }),
+                source: cr::DeathSource::Hospital.into(),
+                source_reference: "BX-2026-0099".into(),
+            },
+            &token(&[Role::Agency], &[PINGSHAN]),
+        ))
+        .await
+        .expect("death notified")
+        .into_inner();
+    host.settle().await;
+
+    let mut received: HashMap<String, cr::DeathRecorded> = HashMap::new();
+    while received.len() < 3 {
+        let message = tokio::time::timeout(Duration::from_secs(30), shared.next())
+            .await
+            .expect("three shared events")
+            .expect("subscription open");
+        assert!(!message.subject.contains(DECEASED));
+        let stream = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("ce-subject"))
+            .map(|v| v.as_str().to_owned())
+            .expect("a stream");
+        let agency = stream.trim_start_matches("share-").to_owned();
+        let event = cr::DeathRecorded::decode(message.payload.as_ref()).expect("a death");
+        received.insert(agency, event);
+    }
+    let pseudonyms = Pseudonymizer::new(&SecretString::from(KEY)).expect("a key");
+    let health = &received["health_commission"];
+    assert_eq!(health.death_id, death.death_id);
+    assert_eq!(
+        health.citizen.as_ref().map(|c| c.citizen_id.clone()),
+        Some(pseudonyms.of_text("share-health_commission", DECEASED)),
+        "the agency's own pseudonym"
+    );
+    assert_eq!(health.name, "", "the name is not granted");
+    assert_eq!(health.county, None, "the county is not granted");
+    let police = &received["police"];
+    assert_eq!(
+        police.citizen.as_ref().map(|c| c.citizen_id.as_str()),
+        Some(DECEASED),
+        "the real id, granted"
+    );
+    assert_eq!(police.death_id, "", "only the citizen is granted");
+    let statistics = &received["statistics"];
+    assert_ne!(
+        statistics.citizen, health.citizen,
+        "pseudonyms differ between agencies"
+    );
+    assert_eq!(
+        statistics.county.as_ref().map(|c| c.code.as_str()),
+        Some(PINGSHAN)
+    );
+    host.shutdown().await;
+}
