@@ -1,7 +1,8 @@
 //! Sharing out (数据共享) over PostgreSQL and NATS: agencies' agreements with the data-sharing
 //! service decide what of the civil registry's deaths each receives — only the granted fields,
 //! citizen ids as that agency's own pseudonyms unless the real id is granted — on the
-//! data-sharing service's stream, seen by a plain NATS subscriber.
+//! data-sharing service's stream, seen by a plain NATS subscriber — and the person's audit trail
+//! names each agency that received their data.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -150,5 +151,29 @@ async fn each_agency_receives_only_its_granted_fields_under_its_own_pseudonyms()
         statistics.county.as_ref().map(|c| c.code.as_str()),
         Some(PINGSHAN)
     );
+
+    // The person's audit trail names every agency that received their data.
+    host.settle().await;
+    let trail = sharing
+        .audit_trail(with_token(
+            ds::AuditTrailRequest {
+                citizen: Some(common::CitizenRef {
+                    citizen_id: DECEASED.into(),
+                }),
+                limit: 0,
+            },
+            &token(&[Role::Auditor], &[PINGSHAN]),
+        ))
+        .await
+        .expect("the trail")
+        .into_inner();
+    let mut agencies: Vec<&str> = trail
+        .entries
+        .iter()
+        .filter(|e| e.method == "share minzheng.civilregistry.v1.DeathRecorded")
+        .map(|e| e.agency.as_str())
+        .collect();
+    agencies.sort_unstable();
+    assert_eq!(agencies, ["health_commission", "police", "statistics"]);
     host.shutdown().await;
 }

@@ -119,22 +119,44 @@ impl DataSharing {
             .collect())
     }
 
-    /// What the members' authorizations do not open of `needed` on each of `days` (the store
-    /// read first, so a withdrawal a moment ago counts).
+    /// What the members' authorizations do not open of `needed` on each of `days`.
+    ///
+    /// Which authorizations a member signed comes from the view (plus `also`, ids known to the
+    /// caller, such as those a request carries); each is then read from the store, exactly, so a
+    /// withdrawal or an expiry a moment ago always counts. An authorization recorded a moment
+    /// ago that the view has not caught up with yet opens nothing until it has: a look-up may be
+    /// refused for an instant, never granted wrongly.
     pub async fn missing_authorizations(
         &self,
         members: &[CitizenId],
         needed: &[DataClass],
         days: &[Date],
+        also: &[AuthorizationId],
     ) -> Result<Missing, Error> {
         self.view.catch_up().await?;
-        let view = self.view.read().await;
+        let mut ids: Vec<AuthorizationId> = {
+            let view = self.view.read().await;
+            members
+                .iter()
+                .flat_map(|m| view.authorizations_of(m))
+                .filter_map(|s| s.authorization.as_ref().map(|a| a.id.clone()))
+                .collect()
+        };
+        ids.extend(also.iter().cloned());
+        ids.sort();
+        ids.dedup();
+        let mut held: Vec<AuthorizationState> = Vec::with_capacity(ids.len());
+        for id in &ids {
+            held.push(self.authorizations.load(id).await?.state);
+        }
         let mut missing = Missing::new();
         for member in members {
-            let held = view.authorizations_of(member);
-            let signed = held
-                .iter()
-                .filter_map(|s| s.authorization.as_ref().map(|a| (a, s.withdrawn_on)));
+            let signed = held.iter().filter_map(|s| {
+                s.authorization
+                    .as_ref()
+                    .filter(|a| a.signed_by == *member)
+                    .map(|a| (a, s.withdrawn_on))
+            });
             let mut lacking: BTreeSet<DataClass> = BTreeSet::new();
             for day in days {
                 lacking.extend(authorization::missing_classes(signed.clone(), needed, *day));

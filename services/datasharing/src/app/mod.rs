@@ -116,6 +116,36 @@ impl DataSharing {
         self.pseudonyms.of_text(&format!("share-{agency}"), id)
     }
 
+    /// Records in the read audit that `agreement`'s agency received an event of `event_type`
+    /// about `citizens` (their id numbers; the audit names them by pseudonym).
+    pub async fn audit_shared(
+        &self,
+        event_type: &str,
+        agreement: &crate::agreement::Agreement,
+        citizens: &[String],
+    ) -> Result<(), Error> {
+        let mut records: Vec<(&'static str, String)> =
+            vec![("agreement", agreement.id.as_str().to_owned())];
+        for id in citizens {
+            if let Ok(citizen) = CitizenId::parse(id) {
+                records.push(("person", self.pseudonym(&citizen)));
+            }
+        }
+        self.audit
+            .record(minzheng_host::audit::Entry {
+                method: format!("share {event_type}"),
+                actor: "datasharing".to_owned(),
+                roles: vec!["agency".to_owned()],
+                agency: Some(agreement.agency.as_str().to_owned()),
+                purpose: agreement.purpose.as_str().to_owned(),
+                records,
+                outcome: minzheng_host::audit::Outcome::Allowed,
+                status_code: 0,
+                trace_id: None,
+            })
+            .await
+    }
+
     /// A person's pseudonym, for the read audit.
     pub fn pseudonym(&self, citizen: &CitizenId) -> String {
         self.pseudonyms.of(PERSON_DOMAIN, citizen)

@@ -92,10 +92,10 @@ impl DataSharing {
         {
             return Ok(());
         }
-        self.record_carried(request, event_id).await?;
+        let carried = self.record_carried(request, event_id).await?;
         let today = self.today();
         let missing = self
-            .missing_authorizations(&request.members, &DataClass::ECONOMIC, &[today])
+            .missing_authorizations(&request.members, &DataClass::ECONOMIC, &[today], &carried)
             .await?;
         let (event_type, payload, outcome) = if missing.is_empty() {
             let report = self
@@ -142,14 +142,15 @@ impl DataSharing {
     }
 
     /// Records the authorizations a request carries, each under the request's id, "-A" and its
-    /// position; one that breaks a rule (signed after the request, say) opens nothing.
+    /// position; one that breaks a rule (signed after the request, say) opens nothing. Their ids.
     async fn record_carried(
         &self,
         request: &VerificationRequest,
         event_id: Uuid,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<AuthorizationId>, Error> {
         let purpose =
             BoundedText::parse(CARRIED_PURPOSE, PURPOSE_MAX_CHARS).map_err(Error::internal)?;
+        let mut ids = Vec::new();
         for (n, signed) in request.authorizations.iter().enumerate() {
             let Ok(id) =
                 AuthorizationId::parse(&format!("{}-A{}", request.request_id.as_str(), n + 1))
@@ -160,6 +161,7 @@ impl DataSharing {
                 );
                 continue;
             };
+            ids.push(id.clone());
             let authorization = Authorization {
                 id,
                 signed_by: signed.signed_by.clone(),
@@ -184,7 +186,7 @@ impl DataSharing {
                 );
             }
         }
-        Ok(())
+        Ok(ids)
     }
 
     /// The read audit of a request answered from the bus: the persons read, by pseudonym.

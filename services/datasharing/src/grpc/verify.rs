@@ -105,7 +105,7 @@ impl DataSharingApi {
         }
         let missing = self
             .app
-            .missing_authorizations(&members, &DataClass::ECONOMIC, &days)
+            .missing_authorizations(&members, &DataClass::ECONOMIC, &days, &[])
             .await?;
         if !missing.is_empty() {
             return Err(refusal(&members, &missing));

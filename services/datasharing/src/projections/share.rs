@@ -66,17 +66,31 @@ impl minzheng_bus::Projection for ShareProjection {
                     continue;
                 };
                 let agency = agreement.agency.as_str();
-                let pseudonym = |id: &str| self.app.agency_pseudonym(agency, id);
-                let payload = self
-                    .descriptors
-                    .share(
-                        &event.event_type,
-                        &event.payload,
-                        fields,
-                        (!agreement.real_id_granted)
-                            .then_some(&pseudonym as &dyn Fn(&str) -> String),
-                    )
-                    .map_err(|e| anyhow::anyhow!("sharing {}: {e}", event.event_type))?;
+                // Every citizen id shared passes here: noted for the audit, and replaced by the
+                // agency's pseudonym unless the real id is granted (then copied as it was).
+                let (payload, shared_ids) = {
+                    let seen = std::cell::RefCell::new(Vec::new());
+                    let replace = |id: &str| {
+                        seen.borrow_mut().push(id.to_owned());
+                        match agreement.real_id_granted {
+                            true => id.to_owned(),
+                            false => self.app.agency_pseudonym(agency, id),
+                        }
+                    };
+                    let payload = self
+                        .descriptors
+                        .share(&event.event_type, &event.payload, fields, Some(&replace))
+                        .map_err(|e| anyhow::anyhow!("sharing {}: {e}", event.event_type))?;
+                    (payload, seen.into_inner())
+                };
+                // The citizens see it in their audit trail: recorded before the copy, so that a
+                // failure in between records it twice rather than never.
+                if !shared_ids.is_empty() {
+                    self.app
+                        .audit_shared(&event.event_type, agreement, &shared_ids)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("auditing a shared event: {e}"))?;
+                }
                 self.app
                     .store()
                     .append(AppendRequest {
