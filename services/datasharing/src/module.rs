@@ -278,6 +278,6 @@ impl ServiceModule for Module {
             follower.await;
             Ok(())
         });
-        Ok(server.add_service(DataSharingApi::new(app, audit).into_server()))
+        Ok(server.add_service(DataSharingApi::new(app, audit, descriptors).into_server()))
     }
 }

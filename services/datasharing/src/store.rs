@@ -73,6 +73,40 @@ pub const MIGRATION: ServiceMigration = ServiceMigration {
 const NOTE_EXTRACT: &str = "INSERT INTO ds_extracts (agency, known_version, latest_as_of, load_id) \
      VALUES ($1, $2, $3, $4)";
 
+/// Ends a batch's transaction `tx` (PostgreSQL's or `Any`'s): its extract noted and committed
+/// when it recorded something, rolled back (the knowledge version unused) when not.
+macro_rules! finish_batch {
+    ($tx:expr, $agency:expr, $load_id:expr, $received:expr, $recorded:expr, $unknown:expr,
+     $latest_as_of:expr, $knowledge:expr) => {{
+        let (received, recorded, knowledge) = ($received, $recorded, $knowledge);
+        if recorded == 0 {
+            $tx.rollback().await.map_err(StoreError::from_sqlx)?;
+            Ok(Stored {
+                recorded: 0,
+                already_known: received,
+                unknown_citizens: $unknown,
+                knowledge: None,
+            })
+        } else {
+            sqlx::query(NOTE_EXTRACT)
+                .bind($agency.number())
+                .bind(version_i64(knowledge.version))
+                .bind($latest_as_of.to_julian_day())
+                .bind($load_id)
+                .execute(&mut *$tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            $tx.commit().await.map_err(StoreError::from_sqlx)?;
+            Ok(Stored {
+                recorded,
+                already_known: received - recorded,
+                unknown_citizens: $unknown,
+                knowledge: Some(knowledge),
+            })
+        }
+    }};
+}
+
 /// Rows per SQLite statement (10 parameters each, well under SQLite's limit).
 const SQLITE_ROWS_PER_STATEMENT: usize = 400;
 
@@ -325,55 +359,16 @@ async fn store_postgres(
     .await
     .map_err(StoreError::from_sqlx)?
     .rows_affected();
-    let mut stored = finish(
+    finish_batch!(
         tx,
         agency,
         load_id,
         rows.len() as u64,
         recorded,
+        unknown,
         latest_as_of,
-        knowledge,
+        knowledge
     )
-    .await?;
-    stored.unknown_citizens = unknown;
-    Ok(stored)
-}
-
-/// Ends a PostgreSQL batch: its extract noted and committed when it recorded something, rolled
-/// back (the knowledge version unused) when not.
-async fn finish(
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
-    agency: Agency,
-    load_id: &str,
-    received: u64,
-    recorded: u64,
-    latest_as_of: Date,
-    knowledge: Knowledge,
-) -> Result<Stored, StoreError> {
-    if recorded == 0 {
-        tx.rollback().await.map_err(StoreError::from_sqlx)?;
-        return Ok(Stored {
-            recorded: 0,
-            already_known: received,
-            unknown_citizens: 0,
-            knowledge: None,
-        });
-    }
-    sqlx::query(NOTE_EXTRACT)
-        .bind(agency.number())
-        .bind(version_i64(knowledge.version))
-        .bind(latest_as_of.to_julian_day())
-        .bind(load_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    tx.commit().await.map_err(StoreError::from_sqlx)?;
-    Ok(Stored {
-        recorded,
-        already_known: received - recorded,
-        unknown_citizens: 0,
-        knowledge: Some(knowledge),
-    })
 }
 
 /// One row in `COPY`'s text format: tab-separated, `\N`-free, with backslash, tab, newline and
@@ -473,30 +468,16 @@ async fn store_portable(
     }
     let received = rows.len() as u64;
     let unknown = unknown_portable(&mut tx, rows).await?;
-    if recorded == 0 {
-        tx.rollback().await.map_err(StoreError::from_sqlx)?;
-        return Ok(Stored {
-            recorded: 0,
-            already_known: received,
-            unknown_citizens: unknown,
-            knowledge: None,
-        });
-    }
-    sqlx::query(NOTE_EXTRACT)
-        .bind(agency.number())
-        .bind(version_i64(knowledge.version))
-        .bind(latest_as_of.to_julian_day())
-        .bind(load_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    tx.commit().await.map_err(StoreError::from_sqlx)?;
-    Ok(Stored {
+    finish_batch!(
+        tx,
+        agency,
+        load_id,
+        received,
         recorded,
-        already_known: received - recorded,
-        unknown_citizens: unknown,
-        knowledge: Some(knowledge),
-    })
+        unknown,
+        latest_as_of,
+        knowledge
+    )
 }
 
 /// How many of `rows` are about citizens `ds_persons` does not list.

@@ -9,29 +9,18 @@ use minzheng_host::{
 };
 use minzheng_kit::Error;
 use minzheng_proto::datasharing::v1 as pb;
-use minzheng_types::{Violations, contains_citizen_id};
+use minzheng_types::Violations;
 
-use super::DataSharingApi;
+use super::{DataSharingApi, words};
 use crate::{
     agreement::{AgencyCode, AgreementId, AgreementState},
     app::agreements::NewAgreement,
+    authorization::PURPOSE_MAX_CHARS,
     codec::agreement::recorded_to_pb,
 };
 
 /// Most event types one agreement shares.
 const MAX_EVENT_TYPES: usize = 100;
-
-fn words(
-    violations: &mut Violations,
-    field: &str,
-    value: &str,
-) -> Option<minzheng_types::BoundedText> {
-    if contains_citizen_id(value) {
-        violations.push(field, "must not contain a citizen id number");
-        return None;
-    }
-    violations.text(field, value, 200)
-}
 
 fn view(state: &AgreementState, today: time::Date) -> Option<pb::AgreementView> {
     Some(pb::AgreementView {
@@ -88,7 +77,7 @@ impl DataSharingApi {
                 violations.push(format!("events[{n}].event_type"), "is listed twice");
             }
         }
-        let purpose = words(&mut violations, "purpose", &body.purpose);
+        let purpose = words(&mut violations, "purpose", &body.purpose, PURPOSE_MAX_CHARS);
         let expires_on = violations.date("expires_on", &body.expires_on);
         let (agency, purpose, expires_on) = violations.finish((agency, purpose, expires_on))?;
         let (id, committed) = self
@@ -118,7 +107,7 @@ impl DataSharingApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let id = violations.id("agreement_id", &body.agreement_id, AgreementId::parse);
-        let reason = words(&mut violations, "reason", &body.reason);
+        let reason = words(&mut violations, "reason", &body.reason, PURPOSE_MAX_CHARS);
         let (id, reason) = violations.finish((id, reason))?;
         let committed = self.app.end_agreement(&id, reason, &context).await?;
         Ok(pb::EndAgreementResponse {

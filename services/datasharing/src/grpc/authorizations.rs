@@ -8,9 +8,9 @@ use minzheng_host::{
 };
 use minzheng_kit::Error;
 use minzheng_proto::datasharing::v1 as pb;
-use minzheng_types::{BoundedText, RegionLevel, Violations, contains_citizen_id};
+use minzheng_types::{RegionLevel, Violations};
 
-use super::DataSharingApi;
+use super::{DataSharingApi, words};
 use crate::{
     app::authorizations::NewAuthorization,
     authorization::{AuthorizationId, AuthorizationState, PURPOSE_MAX_CHARS},
@@ -19,15 +19,6 @@ use crate::{
         records::{agency_from_pb, class_from_pb},
     },
 };
-
-/// A purpose or reason: 1 to 200 characters, no citizen id number.
-fn words(violations: &mut Violations, field: &str, value: &str) -> Option<BoundedText> {
-    if contains_citizen_id(value) {
-        violations.push(field, "must not contain a citizen id number");
-        return None;
-    }
-    violations.text(field, value, PURPOSE_MAX_CHARS)
-}
 
 fn view(state: &AuthorizationState, today: time::Date) -> Option<pb::AuthorizationView> {
     let authorization = state.authorization.as_ref()?;
@@ -70,7 +61,7 @@ impl DataSharingApi {
                 None => violations.push(format!("agencies[{n}]"), "must be a known agency"),
             }
         }
-        let purpose = words(&mut violations, "purpose", &body.purpose);
+        let purpose = words(&mut violations, "purpose", &body.purpose, PURPOSE_MAX_CHARS);
         let township = violations.region("township", &body.township);
         if township.is_some_and(|t| t.level() != RegionLevel::Township) {
             violations.push(
@@ -115,7 +106,7 @@ impl DataSharingApi {
         );
         let today = self.app.today();
         let withdrawn_on = violations.date_or("withdrawn_on", &body.withdrawn_on, today);
-        let reason = words(&mut violations, "reason", &body.reason);
+        let reason = words(&mut violations, "reason", &body.reason, PURPOSE_MAX_CHARS);
         let (id, withdrawn_on, reason) = violations.finish((id, withdrawn_on, reason))?;
         let committed = self
             .app

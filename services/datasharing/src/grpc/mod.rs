@@ -34,17 +34,37 @@ pub struct DataSharingApi {
 }
 
 impl DataSharingApi {
-    pub fn new(app: DataSharing, audit: AuditLog) -> Self {
+    pub fn new(
+        app: DataSharing,
+        audit: AuditLog,
+        descriptors: std::sync::Arc<crate::codec::share::Descriptors>,
+    ) -> Self {
         Self {
             app,
             audit,
-            descriptors: std::sync::Arc::new(crate::codec::share::Descriptors::platform()),
+            descriptors,
         }
     }
 
     pub fn into_server(self) -> DataSharingServiceServer<Self> {
         DataSharingServiceServer::new(self).max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
+}
+
+/// Words a person types (a purpose, a reason, a decision's reference): 1 to `max` characters,
+/// without a citizen id number.
+fn words(
+    violations: &mut minzheng_types::Violations,
+    field: &str,
+    value: &str,
+    max: usize,
+) -> Option<minzheng_types::BoundedText> {
+    use minzheng_host::fields::Fields as _;
+    if minzheng_types::contains_citizen_id(value) {
+        violations.push(field, "must not contain a citizen id number");
+        return None;
+    }
+    violations.text(field, value, max)
 }
 
 /// The largest message taken (a load's message of many records).

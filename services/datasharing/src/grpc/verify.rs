@@ -8,10 +8,10 @@ use minzheng_host::{
 };
 use minzheng_kit::{Error, auth::Role};
 use minzheng_proto::{assistance::v1 as assistance, convert, datasharing::v1 as pb};
-use minzheng_types::{CitizenId, Fen, RegionLevel, Violations, contains_citizen_id};
+use minzheng_types::{CitizenId, Fen, RegionLevel, Violations};
 use time::OffsetDateTime;
 
-use super::DataSharingApi;
+use super::{DataSharingApi, words};
 use crate::{
     app::{authorizations::refusal, verify::Question},
     codec::{report::report_to_pb, thresholds as codec},
@@ -140,12 +140,7 @@ impl DataSharingApi {
             violations.push("county.code", "must be a county-level division");
         }
         let effective_from = violations.date("effective_from", &body.effective_from);
-        let decided_by = if contains_citizen_id(&body.decided_by) {
-            violations.push("decided_by", "must not contain a citizen id number");
-            None
-        } else {
-            violations.text("decided_by", &body.decided_by, 100)
-        };
+        let decided_by = words(&mut violations, "decided_by", &body.decided_by, 100);
         let vehicle = violations.record(convert::money_non_negative(
             "vehicle_value_limit",
             &body.vehicle_value_limit,
