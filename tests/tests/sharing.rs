@@ -1,13 +1,15 @@
 //! Sharing out (数据共享) over PostgreSQL and NATS: agencies' agreements with the data-sharing
 //! service decide what of the civil registry's deaths each receives — only the granted fields,
-//! citizen ids as that agency's own pseudonyms unless the real id is granted — on the
-//! data-sharing service's stream, seen by a plain NATS subscriber — and the person's audit trail
-//! names each agency that received their data.
+//! citizen ids as that agency's own pseudonyms unless the real id is granted — on the agency's
+//! own subjects `share.<agency>.…`, seen by a plain NATS subscriber and in the agency's own
+//! JetStream stream, and through `Subscribe` for agencies without NATS (from a resumable
+//! position, then live); and the person's audit trail names each agency that received their
+//! data.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use futures::StreamExt as _;
-use minzheng_host::testing::{TestHost, token, with_token};
+use minzheng_host::testing::{TestHost, agency_token, token, with_token};
 use minzheng_kit::{auth::Role, clock::FixedClock, pseudonym::Pseudonymizer};
 use minzheng_proto::{
     civilregistry::v1::{self as cr, civil_registry_service_client::CivilRegistryServiceClient},
@@ -21,6 +23,7 @@ use time::macros::date;
 const KEY: &str = "sharing-test-pseudonym-key-32-bytes-long!!";
 const PINGSHAN: &str = "210502000000";
 const DECEASED: &str = "210502195803120025";
+const LATER_DECEASED: &str = "210502195203040021";
 
 fn metadata() -> Option<common::CommandMetadata> {
     Some(common::CommandMetadata {
@@ -49,7 +52,7 @@ async fn each_agency_receives_only_its_granted_fields_under_its_own_pseudonyms()
     let prefix = host.bus_prefix().to_owned();
     let mut shared = host
         .nats()
-        .subscribe(format!("{prefix}.datasharing.share.>"))
+        .subscribe(format!("{prefix}_share.>"))
         .await
         .expect("subscribed");
     host.nats().flush().await.expect("flushed");
@@ -86,26 +89,7 @@ async fn each_agency_receives_only_its_granted_fields_under_its_own_pseudonyms()
     host.settle().await;
 
     let mut registry = CivilRegistryServiceClient::new(host.channel("civilregistry").await);
-    let death = registry
-        .record_death(with_token(
-            cr::RecordDeathRequest {
-                metadata: metadata(),
-                citizen: Some(common::CitizenRef {
-                    citizen_id: DECEASED.into(),
-                }),
-                name: "张三".into(),
-                died_on: Some(date!(2026 - 04 - 08).into()),
-                county: Some(common::RegionCode {
-                    code: PINGSHAN.into(),
-                }),
-                source: cr::DeathSource::Hospital.into(),
-                source_reference: "BX-2026-0099".into(),
-            },
-            &token(&[Role::Agency], &[PINGSHAN]),
-        ))
-        .await
-        .expect("death notified")
-        .into_inner();
+    let death = record_death(&mut registry, DECEASED).await;
     host.settle().await;
 
     let mut received: HashMap<String, cr::DeathRecorded> = HashMap::new();
@@ -114,16 +98,12 @@ async fn each_agency_receives_only_its_granted_fields_under_its_own_pseudonyms()
             .await
             .expect("three shared events")
             .expect("subscription open");
-        assert!(!message.subject.contains(DECEASED));
-        let stream = message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get("ce-subject"))
-            .map(|v| v.as_str().to_owned())
-            .expect("a stream");
-        let agency = stream.trim_start_matches("share-").to_owned();
+        // `<prefix>_share.<agency>.<service>.<event>`: the agency and the event type only.
+        let tokens: Vec<&str> = message.subject.split('.').collect();
+        assert_eq!(tokens.len(), 4, "{}", message.subject);
+        assert_eq!(tokens[2..], ["civilregistry", "death_recorded"]);
         let event = cr::DeathRecorded::decode(message.payload.as_ref()).expect("a death");
-        received.insert(agency, event);
+        received.insert(tokens[1].to_owned(), event);
     }
     let pseudonyms = Pseudonymizer::new(&SecretString::from(KEY)).expect("a key");
     let health = &received["health_commission"];
@@ -175,5 +155,115 @@ async fn each_agency_receives_only_its_granted_fields_under_its_own_pseudonyms()
         .collect();
     agencies.sort_unstable();
     assert_eq!(agencies, ["health_commission", "police", "statistics"]);
+
+    // The agency's own JetStream stream holds exactly its copies: the placenames' seed and the
+    // other agencies' copies are not there.
+    let js = async_nats::jetstream::new(host.nats().clone());
+    let own = format!("{}_SHARE_HEALTH_COMMISSION", prefix.to_ascii_uppercase());
+    let mut stream = js.get_stream(&own).await.expect("the agency's stream");
+    let mut tries = 0;
+    while stream.info().await.expect("stream info").state.messages < 1 && tries < 300 {
+        tries += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let copy = stream.get_raw_message(1).await.expect("the first copy");
+    assert_eq!(stream.cached_info().state.messages, 1, "only its own copy");
+    assert_eq!(
+        copy.subject.as_str(),
+        format!("{prefix}_share.health_commission.civilregistry.death_recorded")
+    );
+    assert_eq!(
+        cr::DeathRecorded::decode(copy.payload.as_ref()).expect("a death"),
+        *health
+    );
+
+    // `Subscribe`: the same copies from the start, then live; resumed from a position.
+    let health_token = agency_token("health_commission");
+    let mut subscription = sharing
+        .subscribe(with_token(ds::SubscribeRequest { after: 0 }, &health_token))
+        .await
+        .expect("subscribed")
+        .into_inner();
+    let first = next_copy(&mut subscription).await;
+    assert_eq!(first.position, 1);
+    assert_eq!(first.r#type, "minzheng.civilregistry.v1.DeathRecorded");
+    assert_eq!(first.subject, copy.subject.as_str());
+    assert_eq!(
+        cr::DeathRecorded::decode(first.payload.as_slice()).expect("a death"),
+        *health
+    );
+    let later = record_death(&mut registry, LATER_DECEASED).await;
+    let second = next_copy(&mut subscription).await;
+    assert_eq!(second.position, 2, "the next copy, live");
+    let second = cr::DeathRecorded::decode(second.payload.as_slice()).expect("a death");
+    assert_eq!(second.death_id, later.death_id);
+    drop(subscription);
+    let mut resumed = sharing
+        .subscribe(with_token(ds::SubscribeRequest { after: 1 }, &health_token))
+        .await
+        .expect("resumed")
+        .into_inner();
+    assert_eq!(next_copy(&mut resumed).await.position, 2, "resumed after 1");
+    // Another agency reads its own copies only, under its own pseudonyms.
+    let mut statistics_copies = sharing
+        .subscribe(with_token(
+            ds::SubscribeRequest { after: 0 },
+            &agency_token("statistics"),
+        ))
+        .await
+        .expect("subscribed")
+        .into_inner();
+    let theirs = next_copy(&mut statistics_copies).await;
+    assert_eq!(
+        cr::DeathRecorded::decode(theirs.payload.as_slice()).expect("a death"),
+        *statistics
+    );
+    // Past the end, or without an agency, is refused.
+    let beyond = sharing
+        .subscribe(with_token(ds::SubscribeRequest { after: 9 }, &health_token))
+        .await
+        .expect_err("no position 9 yet");
+    assert_eq!(beyond.code(), tonic::Code::InvalidArgument);
+    assert!(beyond.message().contains("after"), "{}", beyond.message());
+    let operator_subscribing = sharing
+        .subscribe(with_token(ds::SubscribeRequest { after: 0 }, &operator))
+        .await
+        .expect_err("not an agency");
+    assert_eq!(operator_subscribing.code(), tonic::Code::PermissionDenied);
+    drop((resumed, statistics_copies));
     host.shutdown().await;
+}
+
+async fn record_death(
+    registry: &mut CivilRegistryServiceClient<tonic::transport::Channel>,
+    citizen: &str,
+) -> cr::RecordDeathResponse {
+    registry
+        .record_death(with_token(
+            cr::RecordDeathRequest {
+                metadata: metadata(),
+                citizen: Some(common::CitizenRef {
+                    citizen_id: citizen.into(),
+                }),
+                name: "张三".into(),
+                died_on: Some(date!(2026 - 04 - 08).into()),
+                county: Some(common::RegionCode {
+                    code: PINGSHAN.into(),
+                }),
+                source: cr::DeathSource::Hospital.into(),
+                source_reference: "BX-2026-0099".into(),
+            },
+            &token(&[Role::Agency], &[PINGSHAN]),
+        ))
+        .await
+        .expect("death notified")
+        .into_inner()
+}
+
+async fn next_copy(copies: &mut tonic::Streaming<ds::SharedEvent>) -> ds::SharedEvent {
+    tokio::time::timeout(Duration::from_secs(30), copies.message())
+        .await
+        .expect("a copy in time")
+        .expect("the stream is healthy")
+        .expect("the stream is open")
 }

@@ -69,6 +69,8 @@ pub struct Envelope {
 pub enum EncodeError {
     #[error("event {event_id}: its type cannot be a header value (control characters)")]
     InvalidEventType { event_id: Uuid },
+    #[error("event {event_id}: shared, but its stream's key is not an agency code")]
+    InvalidAgency { event_id: Uuid },
 }
 
 /// A message that is not an event this bus wrote.
@@ -89,6 +91,20 @@ pub enum DecodeError {
 
 /// The message for `event` under `naming`.
 pub fn encode(naming: &BusNaming, event: &RecordedEvent) -> Result<Envelope, EncodeError> {
+    encode_on(
+        naming,
+        event,
+        naming.subject(&event.stream, &event.event_type),
+    )
+}
+
+/// The message for `event` under `naming`, published on `subject` rather than the event's own
+/// (a shared copy, `ShareNaming::subject`).
+pub fn encode_on(
+    naming: &BusNaming,
+    event: &RecordedEvent,
+    subject: String,
+) -> Result<Envelope, EncodeError> {
     let mut headers = HeaderMap::new();
     let id = event.id.to_string();
     let event_type: HeaderValue = event
@@ -140,7 +156,7 @@ pub fn encode(naming: &BusNaming, event: &RecordedEvent) -> Result<Envelope, Enc
         }
     }
     Ok(Envelope {
-        subject: naming.subject(&event.stream, &event.event_type),
+        subject,
         headers,
         payload: event.payload.clone(),
     })

@@ -40,6 +40,22 @@ pub trait Lease: Send + Sync + std::fmt::Debug {
     async fn release(&mut self);
 }
 
+/// A lease chosen at run time (a PostgreSQL lock or the sole relay's).
+#[async_trait]
+impl Lease for Box<dyn Lease> {
+    async fn try_acquire(&mut self) -> Result<bool, LeaseError> {
+        (**self).try_acquire().await
+    }
+
+    async fn is_held(&mut self) -> bool {
+        (**self).is_held().await
+    }
+
+    async fn release(&mut self) {
+        (**self).release().await
+    }
+}
+
 /// The lease of the only relay there is (embedded mode: one process, one SQLite store).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SoleRelay;

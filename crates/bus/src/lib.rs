@@ -29,6 +29,8 @@ pub use consumer::{
     reset::{delete_durable, forget_consumer},
 };
 pub use lease::{Lease, LeaseError, PgAdvisoryLease, SoleRelay};
-pub use naming::{BusNaming, ConsumerName, NamingError, feed_checkpoint};
+pub use naming::{
+    BusNaming, ConsumerName, DEFAULT_PREFIX, NamingError, ShareNaming, feed_checkpoint,
+};
 pub use relay::{Relay, RelayConfig, RelayError, RelayFault, RelayState};
 pub use streams::StreamSettings;

@@ -119,6 +119,91 @@ impl BusNaming {
     }
 }
 
+/// The names of what is shared out to other agencies (sharing out, 数据共享; `DESIGN.md`, "The
+/// bus contract"). A shared copy is published once on `<root>.<agency>.<service>.<event>` into
+/// the stream `<PREFIX>_SHARE`, which captures `<root>.>`; each agency reads its own stream
+/// `<PREFIX>_SHARE_<AGENCY>`, sourced from it with the filter `<root>.<agency>.>`, so that NATS
+/// permissions can give an agency its stream and subjects and nothing else. The root is `share`
+/// under the production prefix and `<prefix>_share` under any other (tests, side-by-side
+/// deployments), so two prefixes never capture each other's shares.
+///
+/// The agency is a code (lowercase ASCII letters, digits, `_`), never personal data; the service
+/// and event are made only of the event's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareNaming {
+    prefix: String,
+    root: String,
+}
+
+impl ShareNaming {
+    pub fn with_prefix(prefix: &str) -> Result<Self, NamingError> {
+        check_token("subject prefix", prefix)?;
+        let root = match prefix {
+            DEFAULT_PREFIX => "share".to_owned(),
+            other => format!("{other}_share"),
+        };
+        Ok(Self {
+            prefix: prefix.to_owned(),
+            root,
+        })
+    }
+
+    /// The first token of every shared subject.
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The stream every shared copy is published into: `<PREFIX>_SHARE`.
+    pub fn stream_name(&self) -> String {
+        format!("{}_SHARE", self.prefix.to_ascii_uppercase())
+    }
+
+    /// The subjects that stream captures: `<root>.>`.
+    pub fn stream_subjects(&self) -> String {
+        format!("{}.>", self.root)
+    }
+
+    /// An agency's subjects: `<root>.<agency>.>`.
+    pub fn agency_subjects(&self, agency: &str) -> Result<String, NamingError> {
+        check_token("agency", agency)?;
+        Ok(format!("{}.{agency}.>", self.root))
+    }
+
+    /// An agency's own stream, sourced from [`Self::stream_name`]: `<PREFIX>_SHARE_<AGENCY>`.
+    pub fn agency_stream(&self, agency: &str) -> Result<String, NamingError> {
+        check_token("agency", agency)?;
+        Ok(format!(
+            "{}_{}",
+            self.stream_name(),
+            agency.to_ascii_uppercase()
+        ))
+    }
+
+    /// The inbox prefix an agency's client must use (`_INBOX_<agency>`): its permissions let it
+    /// receive replies there and nowhere else, so it never reads another client's replies.
+    pub fn agency_inbox_prefix(&self, agency: &str) -> Result<String, NamingError> {
+        check_token("agency", agency)?;
+        Ok(format!("_INBOX_{agency}"))
+    }
+
+    /// The subject of a copy of an event of `event_type` shared with `agency`:
+    /// `<root>.<agency>.<service>.<event>`, the service being the event type's package
+    /// (`minzheng.<service>.v1.…`; `other` for a type not named so).
+    pub fn subject(&self, agency: &str, event_type: &str) -> Result<String, NamingError> {
+        check_token("agency", agency)?;
+        let mut parts = event_type.split('.');
+        let service = match (parts.next(), parts.next(), parts.next()) {
+            (Some(_), Some(service), Some(_)) if check_token("service", service).is_ok() => service,
+            _ => "other",
+        };
+        Ok(format!(
+            "{}.{agency}.{service}.{}",
+            self.root,
+            event_token("", event_type)
+        ))
+    }
+}
+
 /// The checkpoint under which an embedded feed consumer saves its cursor in its own database
 /// (`mz_checkpoints`).
 pub fn feed_checkpoint(consumer: &str) -> String {
@@ -234,6 +319,38 @@ mod tests {
             naming.deadletter_subject(&consumer),
             "minzheng.deadletter.reports_widgets"
         );
+    }
+
+    #[test]
+    fn shared_copies_are_named_by_agency_and_event_type_only() {
+        let production = ShareNaming::with_prefix(DEFAULT_PREFIX).expect("valid naming");
+        assert_eq!(production.stream_name(), "MINZHENG_SHARE");
+        assert_eq!(production.stream_subjects(), "share.>");
+        assert_eq!(
+            production.subject(
+                "public_security",
+                "minzheng.civilregistry.v1.DeathRegistered"
+            ),
+            Ok("share.public_security.civilregistry.death_registered".to_owned())
+        );
+        assert_eq!(
+            production.agency_stream("public_security"),
+            Ok("MINZHENG_SHARE_PUBLIC_SECURITY".to_owned())
+        );
+        assert_eq!(
+            production.agency_subjects("tax"),
+            Ok("share.tax.>".to_owned())
+        );
+        assert_eq!(
+            production.subject("tax", "Odd"),
+            Ok("share.tax.other.odd".to_owned())
+        );
+        // An agency code that is not a token never reaches a subject.
+        assert!(production.subject("tax.>", "x.y.v1.Z").is_err());
+        assert!(production.agency_stream("Tax").is_err());
+        let test = ShareNaming::with_prefix("t42").expect("valid naming");
+        assert_eq!(test.stream_subjects(), "t42_share.>");
+        assert_eq!(test.stream_name(), "T42_SHARE");
     }
 
     #[test]

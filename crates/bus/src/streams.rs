@@ -1,5 +1,6 @@
 //! The JetStream streams the bus relies on, created or reconciled at start-up: one stream per
-//! service and one dead-letter stream per deployment.
+//! service, one dead-letter stream per deployment, and for sharing out one stream of every
+//! shared copy with one stream per agency sourced from it.
 //!
 //! A stream has two owners. The platform owns what correctness depends on: the subjects it
 //! publishes on, file storage, and the duplicate window (what drops a relay's re-publish within
@@ -21,11 +22,11 @@ use std::time::Duration;
 use async_nats::jetstream::{
     self,
     context::{CreateStreamError, GetStreamError, GetStreamErrorKind},
-    stream::{Config, DiscardPolicy, RetentionPolicy, StorageType},
+    stream::{Config, DiscardPolicy, RetentionPolicy, Source, StorageType},
 };
 use tracing::{info, warn};
 
-use crate::naming::BusNaming;
+use crate::naming::{BusNaming, ShareNaming};
 
 /// JetStream's error code for "stream not found".
 const STREAM_NOT_FOUND: u64 = 10059;
@@ -73,6 +74,8 @@ pub enum StreamSetupError {
          it, or delete it and let the service create it)"
     )]
     MemoryStorage { stream: String },
+    #[error("no stream can be named for the agency: {0}")]
+    Agency(String),
 }
 
 /// Creates the service's stream, or reconciles an existing one (see the module docs).
@@ -108,6 +111,81 @@ pub async fn ensure_deadletter_stream(
     .await
 }
 
+/// Creates the stream of every shared copy (`<PREFIX>_SHARE` on `<root>.>`), or reconciles an
+/// existing one.
+pub async fn ensure_share_stream(
+    js: &jetstream::Context,
+    share: &ShareNaming,
+    settings: &StreamSettings,
+) -> Result<(), StreamSetupError> {
+    ensure(
+        js,
+        share.stream_name(),
+        share.stream_subjects(),
+        "copies of events shared with other agencies under their agreements".to_owned(),
+        settings,
+    )
+    .await
+}
+
+/// Creates an agency's own stream (`<PREFIX>_SHARE_<AGENCY>`), which has no subjects and sources
+/// the share stream filtered to `<root>.<agency>.>`, or adds that source to an existing one.
+/// JetStream copies into it whatever the share stream holds for the agency, from its first
+/// message, whenever it is created; permissions give the agency this stream and nothing else.
+pub async fn ensure_agency_stream(
+    js: &jetstream::Context,
+    share: &ShareNaming,
+    agency: &str,
+    settings: &StreamSettings,
+) -> Result<(), StreamSetupError> {
+    let invalid = |error: crate::NamingError| StreamSetupError::Agency(error.to_string());
+    let name = share.agency_stream(agency).map_err(invalid)?;
+    let source = Source {
+        name: share.stream_name(),
+        filter_subject: Some(share.agency_subjects(agency).map_err(invalid)?),
+        ..Default::default()
+    };
+    let existing = match js.get_stream(&name).await {
+        Ok(stream) => Some(stream.cached_info().config.clone()),
+        Err(error) if is_not_found(&error) => None,
+        Err(source) => {
+            return Err(StreamSetupError::Read {
+                stream: name,
+                source,
+            });
+        }
+    };
+    let written = match existing {
+        None => {
+            let mut config = new_stream_config(
+                name.clone(),
+                None,
+                format!("copies of events shared with the agency {agency}"),
+                settings,
+            );
+            config.sources = Some(vec![source]);
+            js.create_stream(config).await.map(|_| ())
+        }
+        Some(current) => {
+            let sources = current.sources.clone().unwrap_or_default();
+            let has_source = sources
+                .iter()
+                .any(|s| s.name == source.name && s.filter_subject == source.filter_subject);
+            if has_source {
+                return Ok(());
+            }
+            info!(stream = %name, "adding the share stream as a source");
+            let mut config = current;
+            config.sources = Some(sources.into_iter().chain([source]).collect());
+            js.update_stream(config).await.map(|_| ())
+        }
+    };
+    written.map_err(|source| StreamSetupError::Write {
+        stream: name,
+        source,
+    })
+}
+
 async fn ensure(
     js: &jetstream::Context,
     name: String,
@@ -128,7 +206,7 @@ async fn ensure(
     };
     let written = match existing {
         None => {
-            let config = new_stream_config(name.clone(), subject, description, settings);
+            let config = new_stream_config(name.clone(), Some(subject), description, settings);
             js.create_stream(config).await.map(|_| ())
         }
         Some(current) => {
@@ -161,13 +239,13 @@ fn is_not_found(error: &GetStreamError) -> bool {
 /// The configuration of a stream the platform creates.
 fn new_stream_config(
     name: String,
-    subject: String,
+    subject: Option<String>,
     description: String,
     settings: &StreamSettings,
 ) -> Config {
     Config {
         name,
-        subjects: vec![subject],
+        subjects: subject.into_iter().collect(),
         description: Some(description),
         storage: StorageType::File,
         retention: RetentionPolicy::Limits,
@@ -236,7 +314,7 @@ mod tests {
 
     #[test]
     fn a_new_stream_spells_out_every_default_that_matters() {
-        let config = new_stream_config("S".into(), "p.s.>".into(), "d".into(), &settings());
+        let config = new_stream_config("S".into(), Some("p.s.>".into()), "d".into(), &settings());
         assert_eq!(config.storage, StorageType::File);
         assert_eq!(config.retention, RetentionPolicy::Limits);
         assert_eq!(config.duplicate_window, Duration::from_secs(120));
@@ -252,7 +330,7 @@ mod tests {
             replicas: Some(3),
             ..settings()
         };
-        let config = new_stream_config("S".into(), "p.s.>".into(), "d".into(), &settings);
+        let config = new_stream_config("S".into(), Some("p.s.>".into()), "d".into(), &settings);
         assert_eq!(config.max_age, Duration::from_secs(86_400));
         assert_eq!(config.max_bytes, 1 << 30);
         assert_eq!(config.num_replicas, 3);
@@ -265,7 +343,7 @@ mod tests {
             max_bytes: 1_000_000,
             num_replicas: 3,
             deny_delete: true,
-            ..new_stream_config("S".into(), "p.s.>".into(), "d".into(), &settings())
+            ..new_stream_config("S".into(), Some("p.s.>".into()), "d".into(), &settings())
         };
         let configured = StreamSettings {
             max_age: Some(Duration::from_secs(60)),
@@ -294,7 +372,7 @@ mod tests {
     fn a_missing_subject_is_added_beside_the_operators() {
         let operator = Config {
             subjects: vec!["other.>".into()],
-            ..new_stream_config("S".into(), "p.s.>".into(), "d".into(), &settings())
+            ..new_stream_config("S".into(), Some("p.s.>".into()), "d".into(), &settings())
         };
         let update = reconciled(&operator, "p.s.>", &settings()).expect("subject missing");
         assert_eq!(

@@ -5,7 +5,8 @@ use std::{collections::BTreeMap, future::Future, sync::Arc};
 
 use anyhow::{Context as _, anyhow};
 use minzheng_bus::{
-    BusNaming, Consumer, ConsumerSettings, FeedSource, JetStreamSource, Projection, Source,
+    BusNaming, Consumer, ConsumerSettings, FeedSource, JetStreamSource, Projection, ShareNaming,
+    Source,
 };
 use minzheng_eventstore::SharedStore;
 use minzheng_kit::clock::Clock;
@@ -46,6 +47,8 @@ pub struct ServiceContext {
     pub(crate) postgres: Option<sqlx::PgPool>,
     pub(crate) sources: Sources,
     pub(crate) background: CancellationToken,
+    /// Cancelled when the gRPC server starts draining.
+    pub(crate) draining: CancellationToken,
     pub(crate) tasks: Tasks,
     pub(crate) consumer_settings: ConsumerSettings,
     /// The environment the host was configured from, for the services' own settings.
@@ -93,6 +96,22 @@ impl ServiceContext {
     /// Cancelled when background work must stop (after the gRPC server has drained).
     pub fn shutdown_token(&self) -> CancellationToken {
         self.background.clone()
+    }
+
+    /// Cancelled when the gRPC server stops taking calls, before it drains: a long-lived
+    /// response stream ends there, so that shutdown does not wait on it.
+    pub fn draining_token(&self) -> CancellationToken {
+        self.draining.clone()
+    }
+
+    /// The names of what is shared out to agencies on this host's bus (the production names in
+    /// embedded mode, which has no bus).
+    pub fn share_naming(&self) -> anyhow::Result<ShareNaming> {
+        let prefix = match &self.sources {
+            Sources::JetStream { prefix, .. } => prefix.as_str(),
+            Sources::Feeds(_) => minzheng_bus::DEFAULT_PREFIX,
+        };
+        ShareNaming::with_prefix(prefix).context("share naming")
     }
 
     /// Where to read `producer`'s events from in this mode.

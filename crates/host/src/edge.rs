@@ -278,12 +278,14 @@ fn purpose<T>(request: &Request<T>) -> String {
 ///
 /// Each line is `snake_name(ProtoName): Request => Response = rule;`, served by the API's
 /// inherent method of the same snake name, `async fn snake_name(&self, call: Call<Request>) ->
-/// Result<Response, Error>`; `audit` names the API's field holding its [`AuditLog`].
+/// Result<Response, Error>`; `audit` names the API's field holding its [`AuditLog`]. A
+/// server-streaming RPC's response is its stream type, which the server line declares for the
+/// generated trait: `server: FooServer<Api> where WatchStream = Type; OtherStream = Type,`.
 #[macro_export]
 macro_rules! grpc_service {
     (
         impl $service:ident for $api:ty {
-            server: $server:ty,
+            server: $server:ty $( where $( $stream:ident = $stream_type:ty );+ )?,
             audit: $audit:ident,
             $( $method:ident($name:ident): $request:ty => $response:ty = $rule:expr; )*
         }
@@ -310,6 +312,7 @@ macro_rules! grpc_service {
 
         #[$crate::__private::tonic::async_trait]
         impl $service for $api {
+            $( $( type $stream = $stream_type; )+ )?
             $(
                 async fn $method(
                     &self,

@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::{Context as _, bail};
 use minzheng_bus::{
-    BusNaming, ConsumerSettings, PgAdvisoryLease, Relay, RelayConfig, RelayState, SoleRelay,
+    BusNaming, ConsumerSettings, Lease, PgAdvisoryLease, Relay, RelayConfig, RelayState, SoleRelay,
     StreamSettings, connect_any,
 };
 use minzheng_eventstore::{SharedStore, postgres::PostgresStore, sqlite::SqliteStore};
@@ -197,7 +197,7 @@ impl Host {
         let mut relays = Vec::new();
         if let Some(client) = &nats {
             for o in &opened {
-                let relay = start_relay(
+                for relay in start_relays(
                     o,
                     client,
                     &bus_prefix,
@@ -205,8 +205,9 @@ impl Host {
                     &background,
                     &tasks,
                     &probes,
-                )?;
-                relays.push((o.module.name(), relay));
+                )? {
+                    relays.push((o.module.name(), relay));
+                }
             }
         }
         for o in &opened {
@@ -232,6 +233,7 @@ impl Host {
                 postgres: o.postgres.as_ref().map(|store| store.pool().clone()),
                 sources: sources.clone(),
                 background: background.clone(),
+                draining: server_token.clone(),
                 tasks: tasks.clone(),
                 consumer_settings: consumer_settings.clone(),
                 environment: environment.clone(),
@@ -326,7 +328,8 @@ async fn open(
     })
 }
 
-fn start_relay(
+/// Starts the relay of a service's store, and the relay of what it shares out when it does.
+fn start_relays(
     o: &Opened,
     client: &async_nats::Client,
     prefix: &str,
@@ -334,35 +337,56 @@ fn start_relay(
     background: &CancellationToken,
     tasks: &Tasks,
     probes: &Probes,
-) -> anyhow::Result<tokio::sync::watch::Receiver<RelayState>> {
+) -> anyhow::Result<Vec<tokio::sync::watch::Receiver<RelayState>>> {
     let name = o.module.name();
     let naming = BusNaming::with_prefix(prefix, name)?;
-    settle::register(
-        probes,
-        Probe::Relay {
-            what: format!("relay {name}"),
-            store: o.store.clone(),
-            checkpoint: naming.relay_checkpoint(),
-        },
+    // Several replicas of a service share one database: an advisory lock per relay makes
+    // exactly one of them publish.
+    let lease = |key: String| -> Box<dyn Lease> {
+        match &o.postgres {
+            Some(store) => Box::new(PgAdvisoryLease::new(store.pool().clone(), key)),
+            None => Box::new(SoleRelay),
+        }
+    };
+    let mut relays = Vec::new();
+    let own = Relay::new(
+        o.store.clone(),
+        client.clone(),
+        naming.clone(),
+        lease(format!("relay:{name}")),
     );
-    let relay = match &o.postgres {
-        // Several replicas of a service share one database: the advisory lock makes exactly one
-        // of them publish.
-        Some(store) => Relay::new(
-            o.store.clone(),
-            client.clone(),
-            naming,
-            PgAdvisoryLease::new(store.pool().clone(), format!("relay:{name}")),
-        ),
-        None => Relay::new(o.store.clone(), client.clone(), naming, SoleRelay),
+    match o.module.shared_category() {
+        None => relays.push((format!("relay {name}"), own)),
+        Some(category) => {
+            relays.push((format!("relay {name}"), own.except_category(category)));
+            let sharing = Relay::sharing(
+                o.store.clone(),
+                client.clone(),
+                naming,
+                category,
+                lease(format!("relay:{name}:share")),
+            )?;
+            relays.push((format!("share relay {name}"), sharing));
+        }
     }
-    .with_config(relay_config(settings));
-    let state = relay.watch();
-    let token = background.clone();
-    spawn_task(tasks, name, format!("relay {name}"), async move {
-        relay.run(token).await.map_err(anyhow::Error::from)
-    });
-    Ok(state)
+    let mut states = Vec::new();
+    for (what, relay) in relays {
+        settle::register(
+            probes,
+            Probe::Relay {
+                what: what.clone(),
+                store: o.store.clone(),
+                checkpoint: relay.checkpoint_name(),
+            },
+        );
+        let relay = relay.with_config(relay_config(settings));
+        states.push(relay.watch());
+        let token = background.clone();
+        spawn_task(tasks, name, what, async move {
+            relay.run(token).await.map_err(anyhow::Error::from)
+        });
+    }
+    Ok(states)
 }
 
 /// The relay's configuration from the operator's settings.

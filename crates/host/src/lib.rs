@@ -66,6 +66,14 @@ pub trait ServiceModule: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The category of the service's streams that hold copies shared out to other agencies,
+    /// each stream keyed by an agency code (only the data-sharing service has one). In
+    /// distributed mode the host publishes them with their own relay on the agencies' subjects
+    /// (`minzheng_bus::ShareNaming`), not on the service's stream.
+    fn shared_category(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Registers the service's gRPC services on `server` and starts its background work
     /// (consumers, schedulers) through `context`, which stops them on shutdown.
     async fn start(

@@ -28,7 +28,7 @@ use crate::{
         lines::LinesProjection,
         people::{HouseholdsProjection, PersonsProjection},
         requests::RequestsProjection,
-        share::ShareProjection,
+        share::{SHARE_CATEGORY, ShareProjection},
         thresholds::ThresholdsProjection,
     },
     store::{self, RecordStore},
@@ -158,6 +158,10 @@ impl ServiceModule for Module {
         DATASHARING
     }
 
+    fn shared_category(&self) -> Option<&'static str> {
+        Some(SHARE_CATEGORY)
+    }
+
     fn migrations(&self) -> Vec<ServiceMigration> {
         vec![
             knowledge::MIGRATION,
@@ -278,6 +282,15 @@ impl ServiceModule for Module {
             follower.await;
             Ok(())
         });
-        Ok(server.add_service(DataSharingApi::new(app, audit, descriptors).into_server()))
+        Ok(server.add_service(
+            DataSharingApi::new(
+                app,
+                audit,
+                descriptors,
+                context.share_naming()?,
+                context.draining_token(),
+            )
+            .into_server(),
+        ))
     }
 }

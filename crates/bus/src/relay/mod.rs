@@ -37,6 +37,7 @@
 mod tail;
 
 use std::{
+    collections::HashSet,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -56,7 +57,7 @@ use crate::{
     envelope::{self, EncodeError},
     lease::Lease,
     metrics::RelayMetrics,
-    naming::BusNaming,
+    naming::{BusNaming, NamingError, ShareNaming},
     streams::{self, StreamSettings},
 };
 
@@ -147,6 +148,8 @@ enum BatchError {
     Encode(#[from] EncodeError),
     #[error("publish failed: {0}")]
     Publish(#[from] PublishError),
+    #[error(transparent)]
+    AgencyStream(#[from] streams::StreamSetupError),
     #[error(
         "JetStream stored event {event_id} as sequence {actual}, not {expected}; resynchronising"
     )]
@@ -163,12 +166,40 @@ enum Term {
     LeaseLost,
 }
 
+/// What a relay publishes, and where.
+#[derive(Debug, Clone)]
+enum Route {
+    /// The service's events on its own stream, but those of the category another relay shares
+    /// out (`except`).
+    Service { except: Option<String> },
+    /// Only the events of `category`, whose streams are keyed by agency, on the share stream:
+    /// the copies the service shares out (`ShareNaming`).
+    Share {
+        share: ShareNaming,
+        category: String,
+    },
+}
+
+impl Route {
+    fn selects(&self, event: &RecordedEvent) -> bool {
+        match self {
+            Route::Service { except } => except
+                .as_deref()
+                .is_none_or(|category| event.stream.category() != category),
+            Route::Share { category, .. } => event.stream.category() == category,
+        }
+    }
+}
+
 /// The outbox relay of one service's store.
 #[derive(Debug)]
 pub struct Relay {
     store: SharedStore,
     client: async_nats::Client,
     naming: BusNaming,
+    route: Route,
+    /// The agencies' streams this relay has ensured (share route only).
+    agency_streams: HashSet<String>,
     lease: Box<dyn Lease>,
     config: RelayConfig,
     fault: Option<RelayFault>,
@@ -193,12 +224,60 @@ impl Relay {
             store,
             client,
             naming,
+            route: Route::Service { except: None },
+            agency_streams: HashSet::new(),
             lease: Box::new(lease),
             config: RelayConfig::default(),
             fault: None,
             state: Arc::new(watch::Sender::new(RelayState::default())),
             metrics,
             failing_since: None,
+        }
+    }
+
+    /// A relay publishing only the copies a service shares out: the events of its streams of
+    /// `category`, each keyed by the agency it is shared with, on that agency's subjects of
+    /// the share stream (`ShareNaming`); it also creates each agency's own stream. The service's
+    /// own relay leaves them out ([`Self::except_category`]).
+    pub fn sharing(
+        store: SharedStore,
+        client: async_nats::Client,
+        naming: BusNaming,
+        category: &str,
+        lease: impl Lease + 'static,
+    ) -> Result<Self, NamingError> {
+        let share = ShareNaming::with_prefix(naming.prefix())?;
+        let mut relay = Self::new(store, client, naming, lease);
+        relay.metrics = RelayMetrics::new(&share.stream_name());
+        relay.route = Route::Share {
+            share,
+            category: category.to_owned(),
+        };
+        Ok(relay)
+    }
+
+    /// Leaves the events of `category` out of the service's stream: another relay
+    /// ([`Self::sharing`]) publishes them.
+    pub fn except_category(mut self, category: &str) -> Self {
+        if let Route::Service { except } = &mut self.route {
+            *except = Some(category.to_owned());
+        }
+        self
+    }
+
+    /// The JetStream stream this relay publishes to.
+    pub fn stream_name(&self) -> String {
+        match &self.route {
+            Route::Service { .. } => self.naming.stream_name().to_owned(),
+            Route::Share { share, .. } => share.stream_name(),
+        }
+    }
+
+    /// Where in its store this relay records what it has published.
+    pub fn checkpoint_name(&self) -> String {
+        match &self.route {
+            Route::Service { .. } => self.naming.relay_checkpoint(),
+            Route::Share { share, .. } => format!("relay:{}", share.stream_name()),
         }
     }
 
@@ -222,7 +301,7 @@ impl Relay {
     /// Runs until `cancel` fires (then publishes up to the current head, checkpoints and
     /// returns `Ok`) or an injected fault stops it.
     pub async fn run(mut self, cancel: CancellationToken) -> Result<(), RelayError> {
-        let span = info_span!("relay", stream = %self.naming.stream_name());
+        let span = info_span!("relay", stream = %self.stream_name());
         async move {
             let js = jetstream::ContextBuilder::new()
                 .timeout(self.config.publish_timeout)
@@ -259,7 +338,16 @@ impl Relay {
     async fn ensure_stream(&mut self, js: &jetstream::Context, cancel: &CancellationToken) -> bool {
         let mut retry = self.retry();
         loop {
-            match streams::ensure_service_stream(js, &self.naming, &self.config.stream).await {
+            let settings = &self.config.stream;
+            let ensured = match &self.route {
+                Route::Service { .. } => {
+                    streams::ensure_service_stream(js, &self.naming, settings).await
+                }
+                Route::Share { share, .. } => {
+                    streams::ensure_share_stream(js, share, settings).await
+                }
+            };
+            match ensured {
                 Ok(()) => return true,
                 Err(error) => {
                     self.failed("nats", &error);
@@ -302,7 +390,7 @@ impl Relay {
         js: &jetstream::Context,
         cancel: &CancellationToken,
     ) -> Result<Term, RelayError> {
-        let name = self.naming.relay_checkpoint();
+        let name = self.checkpoint_name();
         let mut retry = self.retry();
         let mut checkpoint = loop {
             match self.store.load_checkpoint(&name).await {
@@ -371,7 +459,9 @@ impl Relay {
                 }
                 lease_checked = Instant::now();
                 let Some(last_sequence) = tail else {
-                    match tail::resync(js, &self.naming, self.store.as_ref(), checkpoint).await {
+                    let (stream, source) = (self.stream_name(), self.naming.source());
+                    match tail::resync(js, &stream, &source, self.store.as_ref(), checkpoint).await
+                    {
                         Ok(found) => {
                             tail = Some(found.sequence);
                             if found.cursor != checkpoint {
@@ -396,13 +486,20 @@ impl Relay {
                     // Read again from where the stream really ends.
                     continue;
                 };
-                let last_sequence = match self.publish(js, &batch.events, last_sequence).await {
+                let selected: Vec<&RecordedEvent> = batch
+                    .events
+                    .iter()
+                    .filter(|event| self.route.selects(event))
+                    .collect();
+                let last_sequence = match self.publish(js, &selected, last_sequence).await {
                     Ok(sequence) => sequence,
                     Err(error) => {
                         tail = None;
                         let kind = match error {
                             BatchError::Encode(_) => "encode",
-                            BatchError::Publish(_) | BatchError::OutOfLine { .. } => "nats",
+                            BatchError::Publish(_)
+                            | BatchError::OutOfLine { .. }
+                            | BatchError::AgencyStream(_) => "nats",
                         };
                         self.failed(kind, &error);
                         if drain_to.is_some() {
@@ -422,7 +519,7 @@ impl Relay {
                 }
                 tail = Some(last_sequence);
                 checkpoint = batch.next;
-                self.record(&batch.events, checkpoint);
+                self.record(&selected, checkpoint);
             }
             // Stored at once when idle, at most every `checkpoint_interval` when busy. Should
             // storing fail after a publish, the batch is in the stream, and the next term
@@ -472,11 +569,15 @@ impl Relay {
     /// Publishes `events` in order after stream sequence `after`, pipelined, and waits for
     /// every acknowledgement; returns the sequence of the last one.
     async fn publish(
-        &self,
+        &mut self,
         js: &jetstream::Context,
-        events: &[RecordedEvent],
+        events: &[&RecordedEvent],
         after: u64,
     ) -> Result<u64, BatchError> {
+        if events.is_empty() {
+            return Ok(after);
+        }
+        self.ensure_agency_streams(js, events).await?;
         let span = info_span!("relay_batch", events = events.len());
         async move {
             let mut acks = Vec::with_capacity(events.len());
@@ -485,7 +586,7 @@ impl Relay {
                     subject,
                     mut headers,
                     payload,
-                } = envelope::encode(&self.naming, event)?;
+                } = self.envelope(event)?;
                 headers.insert(NATS_EXPECTED_LAST_SEQUENCE, expected_last.to_string());
                 acks.push(js.publish_with_headers(subject, headers, payload).await?);
             }
@@ -510,7 +611,40 @@ impl Relay {
         .await
     }
 
-    fn record(&self, events: &[RecordedEvent], checkpoint: Cursor) {
+    /// The message of `event` on this relay's route.
+    fn envelope(&self, event: &RecordedEvent) -> Result<envelope::Envelope, EncodeError> {
+        match &self.route {
+            Route::Service { .. } => envelope::encode(&self.naming, event),
+            Route::Share { share, .. } => {
+                let subject = share
+                    .subject(event.stream.key(), &event.event_type)
+                    .map_err(|_| EncodeError::InvalidAgency { event_id: event.id })?;
+                envelope::encode_on(&self.naming, event, subject)
+            }
+        }
+    }
+
+    /// Creates the streams of the agencies `events` are shared with, once per relay.
+    async fn ensure_agency_streams(
+        &mut self,
+        js: &jetstream::Context,
+        events: &[&RecordedEvent],
+    ) -> Result<(), BatchError> {
+        let Route::Share { share, .. } = &self.route else {
+            return Ok(());
+        };
+        for event in events {
+            let agency = event.stream.key();
+            if self.agency_streams.contains(agency) {
+                continue;
+            }
+            streams::ensure_agency_stream(js, share, agency, &self.config.stream).await?;
+            self.agency_streams.insert(agency.to_owned());
+        }
+        Ok(())
+    }
+
+    fn record(&self, events: &[&RecordedEvent], checkpoint: Cursor) {
         let attrs = self.metrics.attrs();
         let count = events.len() as u64;
         self.metrics.published.add(count, &attrs);

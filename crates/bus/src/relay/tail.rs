@@ -18,7 +18,7 @@ use async_nats::jetstream::{
 };
 use minzheng_eventstore::{Cursor, EventStore, StoreError};
 
-use crate::{envelope, naming::BusNaming};
+use crate::envelope;
 
 /// The end of the stream as the relay continues from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,16 +58,17 @@ impl From<RawMessageError> for ResyncError {
     }
 }
 
-/// Reads the end of `naming`'s stream and where it is in `store`. `checkpoint` is kept when the
+/// Reads the end of `stream` and where it is in `store`, whose events bear `source`. `checkpoint` is kept when the
 /// stream is empty, when its last message is gone (removed by a limit or by hand) or when that
 /// message is not one of this service's events (someone else published on its subjects).
 pub(crate) async fn resync(
     js: &jetstream::Context,
-    naming: &BusNaming,
+    stream: &str,
+    source: &str,
     store: &dyn EventStore,
     checkpoint: Cursor,
 ) -> Result<Tail, ResyncError> {
-    let stream = js.get_stream(naming.stream_name()).await?;
+    let stream = js.get_stream(stream).await?;
     let sequence = stream.cached_info().state.last_sequence;
     let keep = Tail {
         sequence,
@@ -94,7 +95,7 @@ pub(crate) async fn resync(
             .map(|value| value.as_str().to_owned())
     };
     let position = match (header(envelope::CE_SOURCE), header(envelope::CE_POSITION)) {
-        (Some(source), Some(position)) if source == naming.source() => position.parse().ok(),
+        (Some(from), Some(position)) if from == source => position.parse().ok(),
         _ => None,
     };
     let Some(position) = position else {

@@ -2,9 +2,10 @@
 //! domain value, every violation reported at once as INVALID_ARGUMENT naming the field and the
 //! rule) and answers. Proto types stop here.
 //!
-//! The RPCs live in `records` (loads of agency records, client streaming), `authorizations`
-//! and `verify` (the verification and the thresholds); `file` reads a load file (CSV or JSONL)
-//! into the load's messages, for `minzheng datasharing load`. The table at the end of this file
+//! The RPCs live in `records` (loads of agency records, client streaming), `authorizations`,
+//! `verify` (the verification and the thresholds), `audit`, and `agreements` and `subscribe`
+//! (sharing out, server streaming); `file` reads a load file (CSV or JSONL) into the load's
+//! messages, for `minzheng datasharing load`. The table at the end of this file
 //! declares each RPC with its access rule, and `grpc_service!` serves each through the shared
 //! edge (admission, region scope, read audit, refusals logged at INFO).
 
@@ -13,6 +14,7 @@ mod audit;
 mod authorizations;
 pub mod file;
 mod records;
+mod subscribe;
 mod verify;
 
 use minzheng_host::audit::AuditLog;
@@ -31,6 +33,10 @@ pub struct DataSharingApi {
     audit: AuditLog,
     /// The platform's message descriptors, which agreements name events and fields of.
     descriptors: std::sync::Arc<crate::codec::share::Descriptors>,
+    /// The subjects of shared copies, as `Subscribe` names them.
+    share: minzheng_bus::ShareNaming,
+    /// Fires when the server starts draining: subscriptions end there.
+    draining: tokio_util::sync::CancellationToken,
 }
 
 impl DataSharingApi {
@@ -38,11 +44,15 @@ impl DataSharingApi {
         app: DataSharing,
         audit: AuditLog,
         descriptors: std::sync::Arc<crate::codec::share::Descriptors>,
+        share: minzheng_bus::ShareNaming,
+        draining: tokio_util::sync::CancellationToken,
     ) -> Self {
         Self {
             app,
             audit,
             descriptors,
+            share,
+            draining,
         }
     }
 
@@ -83,7 +93,8 @@ const VERIFIERS: &[Role] = &[Role::Caseworker, Role::Auditor];
 // region: an agency's records cover the city, and a citizen may sign or withdraw at any window.
 minzheng_host::grpc_service! {
     impl DataSharingService for DataSharingApi {
-        server: DataSharingServiceServer<DataSharingApi>,
+        server: DataSharingServiceServer<DataSharingApi>
+            where SubscribeStream = subscribe::SharedEvents,
         audit: audit,
         load_agency_records(LoadAgencyRecords):
             tonic::Streaming<pb::LoadAgencyRecordsRequest> => pb::LoadAgencyRecordsResponse
@@ -118,5 +129,8 @@ minzheng_host::grpc_service! {
         list_agreements(ListAgreements):
             pb::ListAgreementsRequest => pb::ListAgreementsResponse
             = Rule::roles(&[Role::Operator, Role::Auditor]);
+        subscribe(Subscribe):
+            pb::SubscribeRequest => subscribe::SharedEvents
+            = Rule::roles(&[Role::Agency]);
     }
 }
