@@ -12,6 +12,7 @@ use minzheng_proto::{
     civilregistry::v1::{self as cr, civil_registry_service_client::CivilRegistryServiceClient},
     common::v1 as common,
     datasharing::v1::{self as ds, data_sharing_service_client::DataSharingServiceClient},
+    placenames::v1::{self as pn, place_names_service_client::PlaceNamesServiceClient},
 };
 use prost::Message as _;
 use secrecy::SecretString;
@@ -86,8 +87,8 @@ async fn record_death(
         .death_id
 }
 
-#[tokio::test]
-async fn the_deaths_of_both_parents_raise_one_child_welfare_alert_naming_both_records() {
+/// Place names (with Benxi), the civil registry and data sharing, distributed, on `TODAY`.
+async fn start() -> TestHost {
     let clock = FixedClock::new(TODAY);
     let host = TestHost::distributed()
         .service(minzheng_placenames::Module::default().with_seed(minzheng_placenames::BENXI))
@@ -103,14 +104,11 @@ async fn the_deaths_of_both_parents_raise_one_child_welfare_alert_naming_both_re
         .start()
         .await;
     host.settle().await;
-    let prefix = host.bus_prefix().to_owned();
-    let mut alerts = host
-        .nats()
-        .subscribe(format!("{prefix}.datasharing.alert.>"))
-        .await
-        .expect("subscribed");
-    host.nats().flush().await.expect("flushed");
+    host
+}
 
+/// The public security's registration of the family in 南地街道.
+async fn load_the_family(host: &TestHost) {
     let mut sharing = DataSharingServiceClient::new(host.channel("datasharing").await);
     let loaded = sharing
         .load_agency_records(with_token(
@@ -131,6 +129,19 @@ async fn the_deaths_of_both_parents_raise_one_child_welfare_alert_naming_both_re
         .expect("loaded")
         .into_inner();
     assert_eq!(loaded.load.map(|l| l.recorded), Some(4));
+}
+
+#[tokio::test]
+async fn the_deaths_of_both_parents_raise_one_child_welfare_alert_naming_both_records() {
+    let host = start().await;
+    let prefix = host.bus_prefix().to_owned();
+    let mut alerts = host
+        .nats()
+        .subscribe(format!("{prefix}.datasharing.alert.>"))
+        .await
+        .expect("subscribed");
+    host.nats().flush().await.expect("flushed");
+    load_the_family(&host).await;
 
     let mut registry = CivilRegistryServiceClient::new(host.channel("civilregistry").await);
     let father = record_death(&mut registry, FATHER, date!(2026 - 04 - 01)).await;
@@ -166,6 +177,116 @@ async fn the_deaths_of_both_parents_raise_one_child_welfare_alert_naming_both_re
             .await
             .is_err(),
         "one alert, not one per death"
+    );
+    assert_eq!(
+        alert.division.map(|d| d.code),
+        Some(NANDI.to_owned()),
+        "the registered division"
+    );
+    host.shutdown().await;
+}
+
+/// The code 南地街道 is given by a recode.
+const NANDI_RECODED: &str = "210502099000";
+
+#[tokio::test]
+async fn a_household_follows_its_division_through_an_adjustment() {
+    let host = start().await;
+    let prefix = host.bus_prefix().to_owned();
+    let mut alerts = host
+        .nats()
+        .subscribe(format!("{prefix}.datasharing.alert.>"))
+        .await
+        .expect("subscribed");
+    host.nats().flush().await.expect("flushed");
+    load_the_family(&host).await;
+
+    // 南地街道 is recoded (the family's registration still names the old code).
+    let mut placenames = PlaceNamesServiceClient::new(host.channel("placenames").await);
+    let caseworker = token(&[Role::Caseworker], &[PINGSHAN]);
+    let approver = token(&[Role::Approver], &[PINGSHAN]);
+    let id = "BX-2026-recode".to_owned();
+    let nandi = |code: &str| pn::DivisionRef {
+        code: Some(common::RegionCode {
+            code: code.to_owned(),
+        }),
+        name: "南地街道".into(),
+    };
+    placenames
+        .propose_adjustment(with_token(
+            pn::ProposeAdjustmentRequest {
+                metadata: metadata(),
+                adjustment_id: id.clone(),
+                kind: pn::AdjustmentKind::Recode.into(),
+                before: vec![nandi(NANDI)],
+                after: vec![nandi(NANDI_RECODED)],
+                justification: "调整代码".into(),
+                proposed_on: Some(date!(2026 - 01 - 10).into()),
+                ..Default::default()
+            },
+            &caseworker,
+        ))
+        .await
+        .expect("proposed");
+    for review in [
+        pn::ReviewKind::Expert,
+        pn::ReviewKind::Risk,
+        pn::ReviewKind::PublicOpinion,
+    ] {
+        placenames
+            .record_adjustment_review(with_token(
+                pn::RecordAdjustmentReviewRequest {
+                    metadata: metadata(),
+                    adjustment_id: id.clone(),
+                    review: review.into(),
+                    favourable: true,
+                    summary: "同意".into(),
+                    recorded_on: Some(date!(2026 - 02 - 01).into()),
+                },
+                &caseworker,
+            ))
+            .await
+            .expect("reviewed");
+    }
+    placenames
+        .approve_adjustment(with_token(
+            pn::ApproveAdjustmentRequest {
+                metadata: metadata(),
+                adjustment_id: id.clone(),
+                approved_on: Some(date!(2026 - 03 - 01).into()),
+                approval_reference: "辽政〔2026〕1号".into(),
+            },
+            &approver,
+        ))
+        .await
+        .expect("approved");
+    placenames
+        .put_adjustment_into_effect(with_token(
+            pn::PutAdjustmentIntoEffectRequest {
+                metadata: metadata(),
+                adjustment_id: id.clone(),
+                effective_on: Some(date!(2026 - 03 - 15).into()),
+            },
+            &approver,
+        ))
+        .await
+        .expect("in effect");
+    host.settle().await;
+
+    let mut registry = CivilRegistryServiceClient::new(host.channel("civilregistry").await);
+    record_death(&mut registry, FATHER, date!(2026 - 04 - 01)).await;
+    host.settle().await;
+    record_death(&mut registry, MOTHER, date!(2026 - 04 - 08)).await;
+    host.settle().await;
+    let message = tokio::time::timeout(Duration::from_secs(30), alerts.next())
+        .await
+        .expect("an alert on the bus")
+        .expect("subscription open");
+    let alert = ds::GuardiansDeceased::decode(message.payload.as_ref()).expect("an alert");
+    assert_eq!(
+        alert.division.map(|d| d.code),
+        Some(NANDI_RECODED.to_owned()),
+        "the household is where its division went"
     );
     host.shutdown().await;
 }

@@ -25,6 +25,7 @@ use crate::{
     projections::{
         self,
         audit::AuditProjection,
+        divisions::DivisionsProjection,
         lines::LinesProjection,
         people::{HouseholdsProjection, PersonsProjection},
         requests::RequestsProjection,
@@ -39,6 +40,8 @@ use crate::{
 const ASSISTANCE: &str = "assistance";
 /// The service whose deaths and marital status it follows.
 const CIVILREGISTRY: &str = "civilregistry";
+/// The place-names service: its supersessions, for the division lineage.
+const PLACENAMES: &str = "placenames";
 /// The services whose read audits make the citizens' trails (this one's own included).
 pub const AUDITED: [&str; 4] = ["placenames", "civilregistry", "assistance", "datasharing"];
 /// This service: its own threshold versions are followed into the knowledge clock.
@@ -169,6 +172,7 @@ impl ServiceModule for Module {
             projections::MIGRATION,
             projections::people::MIGRATION,
             projections::audit::MIGRATION,
+            projections::divisions::MIGRATION,
         ]
     }
 
@@ -245,6 +249,15 @@ impl ServiceModule for Module {
             Err(error) => tracing::info!(
                 error = %format!("{error:#}"),
                 "civil-registry events are not followed; deaths reveal nothing"
+            ),
+        }
+
+        match context.spawn_consumer(PLACENAMES, Arc::new(Typed::new(DivisionsProjection))) {
+            Ok(()) => {}
+            // Embedded without place names: households keep the codes they were registered under.
+            Err(error) => tracing::info!(
+                error = %format!("{error:#}"),
+                "place-names events are not followed; divisions follow no adjustment"
             ),
         }
 

@@ -9,7 +9,7 @@ use minzheng_eventstore::{
     AppendRequest, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId,
 };
 use minzheng_kit::Error;
-use minzheng_types::CitizenId;
+use minzheng_types::{CitizenId, RegionCode};
 use time::Date;
 
 use super::{DataSharing, store_error};
@@ -18,7 +18,7 @@ use crate::{
     codec::alerts::{alert_event, household_alert_event},
     discovery::{self, Alert, Death, Household, HouseholdSource, IncomeAlert, Relation},
     knowledge,
-    projections::people,
+    projections::{divisions, people},
     records::Details,
     verification::current_records,
 };
@@ -40,6 +40,10 @@ impl DataSharing {
             .await
             .map_err(store_error)?;
         households.extend(self.registered_households(citizen).await?);
+        // Each household where its division went since it was registered.
+        for household in &mut households {
+            household.division = self.current_division(household.division).await?;
+        }
         let mut deaths: HashMap<CitizenId, Option<Death>> = pending
             .iter()
             .map(|(c, d)| (c.clone(), Some(d.clone())))
@@ -123,9 +127,9 @@ impl DataSharing {
             else {
                 continue;
             };
-            let Some(county) = case
-                .division
-                .and_then(|d| d.ancestor_at(minzheng_types::RegionLevel::County))
+            let division = self.current_division(case.division).await?;
+            let Some(county) =
+                division.and_then(|d| d.ancestor_at(minzheng_types::RegionLevel::County))
             else {
                 continue;
             };
@@ -158,10 +162,24 @@ impl DataSharing {
                 pseudonym.get(..ALERT_KEY_CHARS).unwrap_or(&pseudonym)
             );
             let (event_type, payload) =
-                household_alert_event(&alert_id, alert, case.division, &report, today);
+                household_alert_event(&alert_id, alert, division, &report, today);
             self.append_alert(&alert_id, event_type, payload).await?;
         }
         Ok(())
+    }
+
+    /// The division `code` stands for today, through the division lineage.
+    async fn current_division(
+        &self,
+        code: Option<RegionCode>,
+    ) -> Result<Option<RegionCode>, Error> {
+        let Some(code) = code else {
+            return Ok(None);
+        };
+        divisions::current_division(self.records.db(), code, self.today())
+            .await
+            .map(Some)
+            .map_err(store_error)
     }
 
     /// Raises `alert` once: its id is a keyed pseudonym of whom it concerns and the deaths it

@@ -12,16 +12,23 @@
 use minzheng_bus::{BusNaming, delete_durable, forget_consumer};
 use sqlx::AnyPool;
 
-use crate::projections::{audit::AuditProjection, people};
+use crate::projections::{audit::AuditProjection, divisions, people};
 
 /// The tables of the rebuilt projections.
-pub const TABLES: [&str; 4] = ["ds_persons", "ds_case_members", "ds_benefits", "ds_audit"];
+pub const TABLES: [&str; 5] = [
+    "ds_persons",
+    "ds_case_members",
+    "ds_benefits",
+    "ds_audit",
+    "ds_division_successors",
+];
 
 /// The rebuilt consumers: `(producer, consumer name)`.
 pub fn consumers() -> Vec<(&'static str, String)> {
     let mut consumers = vec![
         ("civilregistry", people::PERSONS.to_owned()),
         ("assistance", people::HOUSEHOLDS.to_owned()),
+        ("placenames", divisions::DIVISIONS.to_owned()),
     ];
     for producer in crate::module::AUDITED {
         consumers.push((producer, AuditProjection::consumer_name(producer)));

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod authorization;
 pub mod civilregistry;
 pub mod load;
+pub mod placenames;
 pub mod records;
 pub mod report;
 pub mod share;

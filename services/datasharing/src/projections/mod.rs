@@ -2,9 +2,12 @@
 //! versions), and, through the bus, facts the verification reads as known at a time — the
 //! assistance service's standards ([`lines`]) and this service's own thresholds
 //! ([`thresholds`]), each recorded under the knowledge clock — and the verification requests it
-//! answers ([`requests`]).
+//! answers ([`requests`]); persons and households ([`people`]) with the division lineage they
+//! follow ([`divisions`]); every service's read audit ([`audit`]); and the copies shared out
+//! ([`share`]).
 
 pub mod audit;
+pub mod divisions;
 pub mod lines;
 pub mod overview;
 pub mod people;
