@@ -9,6 +9,8 @@
 //!   table makes redelivery harmless; events that keep failing are parked, never dropped.
 //! - [`BusNaming`] and [`envelope`] are the public contract on the wire: subjects
 //!   `minzheng.<service>.<aggregate>.<event>`, CloudEvents headers, protobuf payloads.
+//! - [`permissions`] makes the NATS accounts configuration that lets each service publish only
+//!   its own events and each agency read only what is shared with it.
 //!
 //! See `DESIGN.md`, "Event store guarantees", "The bus contract" and "Known pitfalls".
 //!
@@ -20,6 +22,7 @@ pub mod envelope;
 pub mod lease;
 mod metrics;
 pub mod naming;
+pub mod permissions;
 pub mod relay;
 pub mod streams;
 
@@ -32,5 +35,6 @@ pub use lease::{Lease, LeaseError, PgAdvisoryLease, SoleRelay};
 pub use naming::{
     BusNaming, ConsumerName, DEFAULT_PREFIX, NamingError, ShareNaming, feed_checkpoint,
 };
+pub use permissions::{PermissionsError, nats_config};
 pub use relay::{Relay, RelayConfig, RelayError, RelayFault, RelayState};
 pub use streams::StreamSettings;

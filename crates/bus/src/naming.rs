@@ -179,6 +179,13 @@ impl ShareNaming {
         ))
     }
 
+    /// The durable pull consumer of an agency's stream, which the data-sharing service creates
+    /// and the agency reads through (it may create none of its own): the agency's code.
+    pub fn agency_consumer(&self, agency: &str) -> Result<String, NamingError> {
+        check_token("agency", agency)?;
+        Ok(agency.to_owned())
+    }
+
     /// The inbox prefix an agency's client must use (`_INBOX_<agency>`): its permissions let it
     /// receive replies there and nowhere else, so it never reads another client's replies.
     pub fn agency_inbox_prefix(&self, agency: &str) -> Result<String, NamingError> {

@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{
-    self,
+    self, consumer,
     context::{CreateStreamError, GetStreamError, GetStreamErrorKind},
     stream::{Config, DiscardPolicy, RetentionPolicy, Source, StorageType},
 };
@@ -76,6 +76,12 @@ pub enum StreamSetupError {
     MemoryStorage { stream: String },
     #[error("no stream can be named for the agency: {0}")]
     Agency(String),
+    #[error("cannot create the consumer {consumer} of stream {stream}: {source}")]
+    Consumer {
+        stream: String,
+        consumer: String,
+        source: async_nats::jetstream::stream::ConsumerError,
+    },
 }
 
 /// Creates the service's stream, or reconciles an existing one (see the module docs).
@@ -129,9 +135,12 @@ pub async fn ensure_share_stream(
 }
 
 /// Creates an agency's own stream (`<PREFIX>_SHARE_<AGENCY>`), which has no subjects and sources
-/// the share stream filtered to `<root>.<agency>.>`, or adds that source to an existing one.
-/// JetStream copies into it whatever the share stream holds for the agency, from its first
-/// message, whenever it is created; permissions give the agency this stream and nothing else.
+/// the share stream filtered to `<root>.<agency>.>`, or adds that source to an existing one; and
+/// the stream's durable pull consumer the agency reads through ([`ShareNaming::agency_consumer`]).
+/// JetStream copies into the stream whatever the share stream holds for the agency, from its
+/// first message, whenever it is created. Permissions give the agency this stream and this
+/// consumer, and no consumer of its own: a push consumer's delivery subject is any subject the
+/// agency may subscribe to, its shared subjects included, which the share stream would capture.
 pub async fn ensure_agency_stream(
     js: &jetstream::Context,
     share: &ShareNaming,
@@ -181,9 +190,32 @@ pub async fn ensure_agency_stream(
         }
     };
     written.map_err(|source| StreamSetupError::Write {
-        stream: name,
+        stream: name.clone(),
         source,
-    })
+    })?;
+    let durable = share.agency_consumer(agency).map_err(invalid)?;
+    let consumer = consumer::pull::Config {
+        durable_name: Some(durable.clone()),
+        description: Some(format!("what the agency {agency} reads")),
+        ack_policy: consumer::AckPolicy::Explicit,
+        deliver_policy: consumer::DeliverPolicy::All,
+        ..Default::default()
+    };
+    // One already there (perhaps tuned by the operator) is kept as it is.
+    let existing = js
+        .get_consumer_from_stream::<consumer::pull::Config, _, _>(durable.as_str(), name.as_str())
+        .await;
+    if existing.is_ok() {
+        return Ok(());
+    }
+    js.create_consumer_on_stream(consumer, name.as_str())
+        .await
+        .map(|_| ())
+        .map_err(|source| StreamSetupError::Consumer {
+            stream: name,
+            consumer: durable,
+            source,
+        })
 }
 
 async fn ensure(

@@ -165,7 +165,7 @@ impl Host {
         };
         let nats = match &settings.nats_url {
             Some(url) => Some(
-                async_nats::connect(url)
+                crate::connect_nats(&settings, url)
                     .await
                     .with_context(|| format!("connecting to NATS at {url}"))?,
             ),

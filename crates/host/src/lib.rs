@@ -82,3 +82,25 @@ pub trait ServiceModule: Send + Sync + 'static {
         server: ServerBuilder,
     ) -> anyhow::Result<ServerBuilder>;
 }
+
+/// Connects to NATS at `url` as the configured user (`MZ_NATS_USER`, `MZ_NATS_PASSWORD`; the
+/// service's own user under the shipped accounts, `deploy/nats`), or anonymously without one. A
+/// user and password written in the URL are not sent by the client.
+pub async fn connect_nats(
+    settings: &minzheng_kit::settings::PlatformSettings,
+    url: &str,
+) -> Result<async_nats::Client, async_nats::ConnectError> {
+    use secrecy::ExposeSecret as _;
+    let options = match &settings.nats_user {
+        Some(user) => async_nats::ConnectOptions::with_user_and_password(
+            user.clone(),
+            settings
+                .nats_password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned())
+                .unwrap_or_default(),
+        ),
+        None => async_nats::ConnectOptions::new(),
+    };
+    options.connect(url).await
+}

@@ -195,6 +195,13 @@ pub struct PlatformSettings {
     /// NATS server (`MZ_NATS_URL`); `None` runs without a bus (embedded mode).
     #[serde(deserialize_with = "optional_text")]
     pub nats_url: Option<String>,
+    /// The NATS user the process logs in as (`MZ_NATS_USER`; the service's name under the
+    /// shipped accounts, `deploy/nats`); `None` logs in anonymously.
+    #[serde(deserialize_with = "optional_text")]
+    pub nats_user: Option<String>,
+    /// That user's password (`MZ_NATS_PASSWORD`).
+    #[serde(deserialize_with = "optional_secret")]
+    pub nats_password: Option<SecretString>,
     /// OTLP/gRPC collector (`MZ_OTLP_ENDPOINT`); `None` exports no telemetry.
     #[serde(deserialize_with = "optional_text")]
     pub otlp_endpoint: Option<String>,
@@ -233,6 +240,8 @@ impl Default for PlatformSettings {
             )
             .unwrap_or(u64::MAX),
             nats_url: None,
+            nats_user: None,
+            nats_password: None,
             otlp_endpoint: None,
             log_format: LogFormat::Text,
             log_filter: "info".to_owned(),

@@ -1,9 +1,9 @@
 //! Command-line interface: parsing and the three ways to run.
 //!
-//! The built-in commands (`dev`, `token`) are derived; one subcommand per hosted service, with
-//! its tools, is made from `services::SERVICES` ([`command`]). Every usage error, an unknown
-//! service included, is a clap error: it is printed with the usage and exits 2, before anything
-//! runs.
+//! The built-in commands (`dev`, `token`, `nats-config`) are derived; one subcommand per hosted
+//! service, with its tools, is made from `services::SERVICES` ([`command`]). Every usage error,
+//! an unknown service included, is a clap error: it is printed with the usage and exits 2, before
+//! anything runs.
 
 use std::{io::Write as _, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -23,6 +23,7 @@ use tracing::info;
 use crate::{
     dev_secret, help,
     services::{self, Service},
+    tools,
 };
 
 /// The built-in commands; `command` adds the services.
@@ -74,6 +75,15 @@ pub enum Builtin {
         /// Data directory holding the embedded mode's secret (overrides MZ_DATA_DIR).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+    },
+    /// Prints the NATS accounts configuration: one user per service, publishing only its own
+    /// events, and one per agency, reading only what is shared with it.
+    #[command(after_help = help::NATS_CONFIG_HELP)]
+    NatsConfig {
+        /// An agency the data-sharing service shares with (repeatable): its code, lowercase
+        /// letters, digits and '_', e.g. public_security.
+        #[arg(long = "agency", value_name = "AGENCY", value_parser = tools::parse_agency_code)]
+        agencies: Vec<String>,
     },
 }
 
@@ -135,13 +145,15 @@ pub fn parse() -> Invocation {
 
 impl Invocation {
     pub async fn run(self) -> anyhow::Result<()> {
-        let mut settings = PlatformSettings::load().context("loading settings")?;
+        // Loaded by the commands that use them: `nats-config` reads none.
+        let load_settings = || PlatformSettings::load().context("loading settings");
         match self {
             Invocation::Builtin(Builtin::Dev {
                 listen,
                 data_dir,
                 token_region,
             }) => {
+                let mut settings = load_settings()?;
                 if let Some(listen) = listen {
                     settings.listen = listen;
                 }
@@ -159,6 +171,7 @@ impl Invocation {
                 ttl,
                 data_dir,
             }) => {
+                let mut settings = load_settings()?;
                 if let Some(dir) = data_dir {
                     settings.data_dir = dir;
                 }
@@ -180,12 +193,16 @@ impl Invocation {
                 let tools = service
                     .tools
                     .context("clap accepted a tool of a service that has none")?;
-                tools.run(settings, matches).await
+                tools.run(load_settings()?, matches).await
             }
             Invocation::Service {
                 service,
                 tool: None,
-            } => run_service(settings, service).await,
+            } => run_service(load_settings()?, service).await,
+            Invocation::Builtin(Builtin::NatsConfig { agencies }) => {
+                print!("{}", tools::nats_config(&agencies)?);
+                Ok(())
+            }
         }
     }
 }

@@ -20,6 +20,18 @@ Access: needs no token, only the development secret: MZ_AUTH__DEV_SECRET, or the
 dev-secret under MZ_DATA_DIR (created on first use). Only a server verifying tokens with that
 secret, such as `minzheng dev` on the same data directory, accepts what it mints.";
 
+/// What `minzheng nats-config` prints and who may run it, for its help.
+pub const NATS_CONFIG_HELP: &str = "\
+Prints an `accounts { ... }` block for nats-server (2.9 or later) to include from the server's
+configuration (deploy/nats/README.md): one user per hosted service, which publishes only its own
+events and dead letters, and one per --agency, which reads only its own stream
+MINZHENG_SHARE_<AGENCY> and subjects share.<agency>.>, with the inbox prefix _INBOX_<agency>.
+nats-server reads each user's password from MZ_NATS_PASSWORD_<USER> when it starts; no password
+is in the output. deploy/nats/accounts.conf is this command's output; its header gives the
+command that made it.
+
+Access: needs no token; it reads no settings and connects to nothing.";
+
 /// `minzheng <service>`: what it is, what it needs, its tools.
 pub fn service_command(service: &'static Service) -> Command {
     let command = Command::new(service.name)

@@ -6,6 +6,8 @@
 //!   environment variables (what the Kubernetes manifests run); the services are the table in
 //!   [`services`];
 //! - `minzheng token`: mints a development bearer token;
+//! - `minzheng nats-config --agency A …`: prints the NATS accounts configuration (one user per
+//!   service, one per agency; `deploy/nats/accounts.conf` is its output);
 //! - `minzheng <service> <tool> …`: operator tools over gRPC, e.g. `minzheng placenames import
 //!   FILE` (see [`tools`]).
 //!

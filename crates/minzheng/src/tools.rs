@@ -7,6 +7,9 @@
 //!   every row ([`IMPORT_ACCESS`]), from `MZ_TOKEN`; without it, a development token (operator
 //!   role, scoped to the provinces in the file) is minted with the embedded mode's secret, which
 //!   is what a `minzheng dev` server accepts.
+//! - `minzheng nats-config --agency A …` (a built-in command, as it belongs to no service):
+//!   prints the NATS accounts configuration of the hosted services and the agencies
+//!   ([`nats_config`]); `deploy/nats/accounts.conf` is its output.
 
 use std::{collections::BTreeSet, future::Future, path::PathBuf, pin::Pin, time::Duration};
 
@@ -233,7 +236,7 @@ async fn rebuild(mut settings: PlatformSettings) -> anyhow::Result<()> {
         .nats_url
         .clone()
         .context("MZ_NATS_URL must be set: the projections replay from the bus")?;
-    let client = async_nats::connect(&nats_url)
+    let client = minzheng_host::connect_nats(&settings, &nats_url)
         .await
         .with_context(|| format!("connecting to NATS at {nats_url}"))?;
     rebuild::reset(&db, Some((&client, "minzheng"))).await?;
@@ -438,4 +441,104 @@ async fn load(settings: &PlatformSettings, args: LoadArgs) -> anyhow::Result<()>
         unreadable.load(Ordering::Relaxed)
     );
     Ok(())
+}
+
+/// The service that shares out to agencies: it publishes the shared copies and owns their streams.
+const SHARING_SERVICE: &str = "datasharing";
+
+/// The NATS accounts configuration of the hosted services and `agencies`
+/// ([`minzheng_bus::permissions`]), under a header saying how it was made and how to remake it.
+pub fn nats_config(agencies: &[String]) -> anyhow::Result<String> {
+    let services: Vec<&str> = crate::services::names().collect();
+    let agency_codes: Vec<&str> = agencies.iter().map(String::as_str).collect();
+    let accounts = minzheng_bus::nats_config(
+        minzheng_bus::DEFAULT_PREFIX,
+        &services,
+        SHARING_SERVICE,
+        &agency_codes,
+    )
+    .context("the NATS accounts configuration")?;
+    let command: String = agencies
+        .iter()
+        .map(|agency| format!(" --agency {agency}"))
+        .collect();
+    Ok(format!(
+        "# NATS accounts of minzheng: one user per service, which publishes only its own events,\n\
+         # and one per agency, which reads only what is shared with it (deploy/nats/README.md).\n\
+         # Generated; do not edit. Made, and remade after adding a service or an agency, with:\n\
+         #   minzheng nats-config{command}\n\
+         # nats-server reads each user's password from the environment variable named below it.\n\
+         \n{accounts}"
+    ))
+}
+
+/// An agency code for `nats-config`: what can name an agency's subjects and stream.
+pub fn parse_agency_code(text: &str) -> Result<String, String> {
+    minzheng_bus::ShareNaming::with_prefix(minzheng_bus::DEFAULT_PREFIX)
+        .and_then(|share| share.agency_subjects(text))
+        .map(|_| text.to_owned())
+        .map_err(|error| error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `deploy/nats/accounts.conf`, as shipped.
+    fn shipped() -> String {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/nats/accounts.conf"
+        );
+        std::fs::read_to_string(path).expect("deploy/nats/accounts.conf")
+    }
+
+    #[test]
+    fn the_shipped_accounts_are_what_the_command_prints_for_their_agencies() {
+        let shipped = shipped();
+        let command = shipped
+            .lines()
+            .find_map(|line| line.strip_prefix("#   minzheng nats-config"))
+            .expect("the header gives the command that made the file");
+        let agencies: Vec<String> = command
+            .split(" --agency ")
+            .map(str::trim)
+            .filter(|agency| !agency.is_empty())
+            .map(str::to_owned)
+            .collect();
+        assert!(
+            agencies.iter().any(|a| a == "public_security")
+                && agencies.iter().any(|a| a == "health"),
+            "the bus tests log in as these agencies: {agencies:?}"
+        );
+        assert!(
+            shipped == nats_config(&agencies).expect("valid agencies"),
+            "deploy/nats/accounts.conf is out of date: run `minzheng nats-config{command} > \
+             deploy/nats/accounts.conf`"
+        );
+    }
+
+    #[test]
+    fn every_hosted_service_has_a_user_and_the_sharing_service_is_hosted() {
+        let config = nats_config(&["health".to_owned()]).expect("valid configuration");
+        for service in crate::services::names() {
+            assert!(
+                config.contains(&format!("        user: {service}\n")),
+                "{service}"
+            );
+        }
+        assert!(crate::services::find(SHARING_SERVICE).is_some());
+        assert!(config.contains("#   minzheng nats-config --agency health\n"));
+    }
+
+    #[test]
+    fn agency_codes_must_be_tokens() {
+        assert_eq!(
+            parse_agency_code("public_security"),
+            Ok("public_security".to_owned())
+        );
+        for bad in ["", "Health", "health.>", "*", "a b", "9lives"] {
+            assert!(parse_agency_code(bad).is_err(), "{bad:?}");
+        }
+    }
 }

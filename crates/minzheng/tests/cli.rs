@@ -220,6 +220,10 @@ fn every_tools_help_says_who_may_run_it() {
             ][..],
         ),
         (&["token", "--help"][..], &["Access: needs no token"][..]),
+        (
+            &["nats-config", "--help"][..],
+            &["Access: needs no token", "MZ_NATS_PASSWORD_<USER>"][..],
+        ),
         (&["dev", "--help"][..], &["Access: needs no token"][..]),
     ] {
         let output = minzheng(tool, &[]);
@@ -263,6 +267,10 @@ fn usage_errors_exit_2_with_a_clear_message() {
             &["--ttl", "the unit must be"][..],
         ),
         (vec!["dev", "--token-region", "21"], &["--token-region"][..]),
+        (
+            vec!["nats-config", "--agency", "health.>"],
+            &["--agency", "lowercase ASCII letters"][..],
+        ),
         (vec!["civilregistry", "extra"], &["'extra'"][..]),
         (vec!["placenames", "no-such-tool"], &["'no-such-tool'"][..]),
         (

@@ -3,11 +3,17 @@
 //! the same port and directory, so a test can take "the bus" away and bring it back while its
 //! clients reconnect.
 //!
+//! It can also run with a configuration file and environment variables
+//! ([`NatsServer::start_with_config`]), for tests of what the configuration allows: accounts,
+//! users and their permissions.
+//!
 //! It deliberately knows nothing of streams, subjects or what the test does with the server; it
-//! only owns the process, its port and its directory. Tests that need no faults use the shared
-//! server from [`crate::nats`] instead: starting a server costs a few hundred milliseconds.
+//! only owns the process, its port, its directory and the configuration it was given. Tests that
+//! need no faults use the shared server from [`crate::nats`] instead: starting a server costs a
+//! few hundred milliseconds.
 
 use std::{
+    fs::File,
     net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -38,17 +44,49 @@ pub struct NatsServer {
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    config: Option<Config>,
+}
+
+/// The configuration file a server runs with, and the environment it reads variables from.
+#[derive(Debug, Clone)]
+struct Config {
+    file: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl NatsServer {
     /// Starts a server with JetStream on a free loopback port and waits until it accepts
     /// connections. Panics with a message when the binary is missing or never comes up.
     pub fn start() -> Self {
+        Self::start_as(None)
+    }
+
+    /// Starts a server with the configuration `file` and the environment variables `env` (on top
+    /// of the test's own), which the file can refer to as `$NAME` (passwords, say). The address,
+    /// the port and the store directory are this handle's, whatever the file says: the
+    /// command line overrides them, so the file needs no port and restarts keep the same
+    /// ones. JetStream is enabled. Panics with the server's own message when it refuses the
+    /// configuration.
+    ///
+    /// nats-server 2.9 resolves `include` paths relative to the including file's directory,
+    /// absolute ones included, so a file including another should be written beside it.
+    pub fn start_with_config(file: impl AsRef<Path>, env: &[(&str, &str)]) -> Self {
+        Self::start_as(Some(Config {
+            file: file.as_ref().to_path_buf(),
+            env: env
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        }))
+    }
+
+    fn start_as(config: Option<Config>) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory for the nats-server store");
         let mut server = Self {
             port: free_port(),
             dir,
             child: None,
+            config,
         };
         server.restart();
         server
@@ -68,20 +106,29 @@ impl NatsServer {
         self.child.is_some()
     }
 
-    /// Starts the server again on the same port and store directory (a no-op when it runs).
+    /// Starts the server again on the same port and store directory, with the same configuration
+    /// (a no-op when it runs).
     pub fn restart(&mut self) {
         if self.child.is_some() {
             return;
         }
         let bin = nats_server_bin();
-        let child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        if let Some(config) = &self.config {
+            command.arg("-c").arg(&config.file);
+            command.envs(config.env.iter().map(|(name, value)| (name, value)));
+        }
+        // The server's log, for the message when it does not come up.
+        let log = self.dir.path().join("nats-server.log");
+        let stderr = File::create(&log).map_or_else(|_| Stdio::null(), Stdio::from);
+        let child = command
             .args(["-js", "-a", "127.0.0.1", "-p"])
             .arg(self.port.to_string())
             .arg("-sd")
             .arg(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| {
                 panic!(
@@ -97,9 +144,11 @@ impl NatsServer {
                 && let Ok(Some(status)) = child.try_wait()
             {
                 self.child = None;
+                let said = std::fs::read_to_string(&log).unwrap_or_default();
                 panic!(
-                    "nats-server on port {} exited at start-up: {status}",
-                    self.port
+                    "nats-server on port {} exited at start-up: {status}\n{}",
+                    self.port,
+                    said.trim_end()
                 );
             }
             assert!(

@@ -4,5 +4,6 @@
 
 mod consumer;
 mod feed;
+mod permissions;
 mod relay;
 mod support;
