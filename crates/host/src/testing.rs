@@ -579,13 +579,18 @@ pub async fn assert_access_matrix(channel: Channel, policy: &AccessPolicy) {
     );
 }
 
-/// The token of `role` in the access matrix: scoped to the whole province, and for an agency
-/// naming one.
+/// The token of `role` in the access matrix.
 fn matrix_token(role: Role) -> String {
+    province_token(&[role])
+}
+
+/// A token of `roles` scoped to the whole province, naming an agency (`test_agency`) when the
+/// agency role is among them, as every real agency's token does.
+pub(crate) fn province_token(roles: &[Role]) -> String {
     let province = RegionCode::parse(PROVINCE).expect("a valid region code");
-    let mut claims = Claims::new("tester", &[role], &[province], Duration::from_secs(600));
-    if role == Role::Agency {
-        claims = claims.with_agency("matrix_agency");
+    let mut claims = Claims::new("tester", roles, &[province], Duration::from_secs(600));
+    if roles.contains(&Role::Agency) {
+        claims = claims.with_agency("test_agency");
     }
     mint_hs256(&SecretString::from(TOKEN_SECRET), &claims).expect("a test token")
 }

@@ -173,6 +173,7 @@ impl ServiceModule for Module {
             projections::people::MIGRATION,
             projections::audit::MIGRATION,
             projections::divisions::MIGRATION,
+            store::MIGRATION_KEYED_BY_CITIZEN,
         ]
     }
 

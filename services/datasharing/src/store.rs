@@ -1,5 +1,6 @@
 //! Where agency records are kept: `ds_records`, one row per record ever received (never updated
-//! or deleted), keyed by the record's digest so a record loaded again is recognised, each row
+//! or deleted), keyed by its citizen and the record's digest so a record loaded again is
+//! recognised, each row
 //! with the knowledge version that learnt it ([`crate::knowledge`]); and `ds_extracts`, per load
 //! commit the newest `as_of` it brought from its agency, from which a verification tells fresh
 //! sources from stale ones.
@@ -67,6 +68,36 @@ pub const MIGRATION: ServiceMigration = ServiceMigration {
             latest_as_of INTEGER NOT NULL, \
             load_id TEXT NOT NULL, \
             PRIMARY KEY (agency, known_version))",
+};
+
+/// Keys the records by citizen, then digest, in one index: the digest alone (a hash) sent every
+/// insert of a load to a random page of its own index, which at millions of records made a
+/// load's cost the index's, not the rows'; a load arrives household by household, so under the
+/// citizen its inserts stay together. The same index answers a verification's "every record of
+/// these citizens". (The digest covers the citizen, so the key is as unique as the digest.)
+pub const MIGRATION_KEYED_BY_CITIZEN: ServiceMigration = ServiceMigration {
+    version: 1006,
+    description: "agency records keyed by citizen and digest",
+    postgres: "ALTER TABLE ds_records DROP CONSTRAINT ds_records_pkey;         DROP INDEX ds_records_citizen;         ALTER TABLE ds_records ADD PRIMARY KEY (citizen, digest)",
+    sqlite: "CREATE TABLE ds_records_by_citizen (\
+            digest BLOB NOT NULL, \
+            citizen TEXT NOT NULL, \
+            agency INTEGER NOT NULL, \
+            reference TEXT NOT NULL, \
+            kind INTEGER NOT NULL, \
+            as_of INTEGER NOT NULL, \
+            amount INTEGER NOT NULL, \
+            ended INTEGER NOT NULL, \
+            details TEXT NOT NULL, \
+            known_version INTEGER NOT NULL, \
+            load_id TEXT NOT NULL, \
+            household TEXT NOT NULL DEFAULT '', \
+            PRIMARY KEY (citizen, digest)); \
+        INSERT INTO ds_records_by_citizen SELECT digest, citizen, agency, reference, kind, as_of, \
+            amount, ended, details, known_version, load_id, household FROM ds_records; \
+        DROP TABLE ds_records; \
+        ALTER TABLE ds_records_by_citizen RENAME TO ds_records; \
+        CREATE INDEX ds_records_household ON ds_records (household) WHERE household <> ''",
 };
 
 /// Notes a committing batch's extract: its agency's newest `as_of`, under its version.
@@ -348,9 +379,9 @@ async fn store_postgres(
     let recorded = sqlx::query(
         "INSERT INTO ds_records (digest, citizen, agency, reference, kind, as_of, amount, ended, \
             details, known_version, load_id, household) \
-         SELECT DISTINCT ON (digest) digest, citizen, $1, reference, kind, as_of, amount, ended, \
-            details, $2, $3, household FROM ds_load \
-         ON CONFLICT (digest) DO NOTHING",
+         SELECT DISTINCT ON (citizen, digest) digest, citizen, $1, reference, kind, as_of, \
+            amount, ended, details, $2, $3, household FROM ds_load ORDER BY citizen, digest \
+         ON CONFLICT (citizen, digest) DO NOTHING",
     )
     .bind(agency.number())
     .bind(version_i64(knowledge.version))
@@ -443,7 +474,7 @@ async fn store_portable(
         let sql = format!(
             "INSERT INTO ds_records (digest, citizen, agency, reference, kind, as_of, amount, \
                 ended, details, known_version, load_id, household) VALUES {} \
-             ON CONFLICT (digest) DO NOTHING",
+             ON CONFLICT (citizen, digest) DO NOTHING",
             values.join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

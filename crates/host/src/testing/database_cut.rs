@@ -15,7 +15,7 @@ use bytes::Bytes;
 use minzheng_kit::{access::AccessPolicy, auth::Role};
 use tonic::{Code, Request, client::Grpc, transport::Channel};
 
-use super::{PROVINCE, RawCodec, TestHost, token, with_token};
+use super::{RawCodec, TestHost, province_token, with_token};
 
 /// How long the answers may take, as a multiple of the acquire timeout: a handler may wait for a
 /// connection more than once on its way to failing (its query, then the read audit).
@@ -212,12 +212,17 @@ async fn call(
 ) -> (Code, String, Duration) {
     let mut grpc = grpc.clone();
     let path = format!("/{}/{method}", policy.service);
-    let request: Request<Bytes> = with_token(request, &token(&Role::ALL, &[PROVINCE]));
+    let request: Request<Bytes> = with_token(request, &province_token(&Role::ALL));
     grpc.ready().await.expect("the channel is ready");
     let started = Instant::now();
+    // Read as far as the answer's headers: a server-streaming RPC answers with its open stream.
     let answer = tokio::time::timeout(
         HANG,
-        grpc.unary::<_, Bytes, _>(request, path.parse().expect("a valid path"), RawCodec),
+        grpc.server_streaming::<_, Bytes, _>(
+            request,
+            path.parse().expect("a valid path"),
+            RawCodec,
+        ),
     )
     .await;
     let took = started.elapsed();

@@ -99,6 +99,7 @@ fn valid_request(method: &str) -> Option<Bytes> {
         }
         .encode_to_vec(),
         "ListAgreements" => pb::ListAgreementsRequest::default().encode_to_vec(),
+        "Subscribe" => pb::SubscribeRequest { after: 0 }.encode_to_vec(),
         "AuditTrail" => pb::AuditTrailRequest {
             citizen: citizen(HUSBAND),
             limit: 10,
