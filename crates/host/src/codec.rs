@@ -87,6 +87,35 @@ pub trait TypedProjection: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Applies a batch's events the contract lists, in order, inside `tx` (see
+    /// `minzheng_bus::Projection::apply_batch`): by default one by one with
+    /// [`TypedProjection::apply`], each in its event's span. Override to apply them in bulk.
+    async fn apply_all(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[(<Self::Contract as Contract>::Event, &RecordedEvent)],
+    ) -> anyhow::Result<()> {
+        for (event, recorded) in events {
+            let span = minzheng_bus::event_span(self.name(), recorded);
+            tracing::Instrument::instrument(self.apply(&mut *tx, event, recorded), span).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs the commands a batch's events the contract lists cause, in order (see
+    /// [`TypedProjection::act`]): by default one by one, each in its event's span. Override to
+    /// look at the batch as a whole first (one query for all, say).
+    async fn act_all(
+        &self,
+        events: &[(<Self::Contract as Contract>::Event, &RecordedEvent)],
+    ) -> anyhow::Result<()> {
+        for (event, recorded) in events {
+            let span = minzheng_bus::event_span(self.name(), recorded);
+            tracing::Instrument::instrument(self.act(event, recorded), span).await?;
+        }
+        Ok(())
+    }
+
     /// Told that what [`TypedProjection::apply`] wrote for `events` committed (see
     /// `minzheng_bus::Projection::committed`). Nothing by default.
     fn committed(&self, events: &[RecordedEvent]) {
@@ -120,19 +149,34 @@ impl<P: TypedProjection> minzheng_bus::Projection for Typed<P> {
         }
     }
 
+    async fn apply_batch(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> anyhow::Result<()> {
+        let mut decoded = Vec::with_capacity(events.len());
+        for event in events {
+            if let Some(typed) = P::Contract::decode(event)? {
+                decoded.push((typed, event));
+            }
+        }
+        self.projection.apply_all(tx, &decoded).await
+    }
+
     fn committed(&self, events: &[RecordedEvent]) {
         self.projection.committed(events);
     }
 
     async fn act(&self, events: &[RecordedEvent]) -> anyhow::Result<()> {
-        for event in events {
-            // One that does not decode fails in `apply`, which parks it.
-            if let Ok(Some(decoded)) = P::Contract::decode(event) {
-                let span = minzheng_bus::event_span(self.projection.name(), event);
-                tracing::Instrument::instrument(self.projection.act(&decoded, event), span).await?;
-            }
-        }
-        Ok(())
+        // One that does not decode fails in `apply_batch`, which parks it.
+        let decoded: Vec<_> = events
+            .iter()
+            .filter_map(|event| match P::Contract::decode(event) {
+                Ok(Some(typed)) => Some((typed, event)),
+                _ => None,
+            })
+            .collect();
+        self.projection.act_all(&decoded).await
     }
 }
 

@@ -11,11 +11,22 @@
 //!    authorization: throughput, and latency p50/p99 (target p99 under 20 ms);
 //! 3. the memory of the process hosting the service once everything is loaded (target under
 //!    2 GiB; the bench's own generator and clients are in the same process, so this is an upper
-//!    bound).
+//!    bound);
+//! 4. the projection of another service's events ([`Projecting`]): the civil registry's deaths
+//!    (`DeathRecorded`, one per `death-<id>` stream, appended to its store as it writes them and
+//!    published by its relay) while the data-sharing service is down, then the service started
+//!    on them (it ran once before, so its tables exist): events per second from its start until
+//!    every consumer has applied them, beside a plain JetStream pull + ack of the same stream in
+//!    batches of the platform's consumer batch size (target >= 0.2);
+//! 5. the rebuild from zero of those projections, as `minzheng datasharing rebuild` runs it (the
+//!    service stopped, [`reset`](minzheng_datasharing::app::rebuild::reset), the service started
+//!    again until every consumer has applied everything), in events per second, beside a plain
+//!    ordered read of the civil registry's whole event table (target >= 0.3).
 //!
-//! The service runs distributed on the test host (PostgreSQL, JetStream), as `minzheng
-//! datasharing` runs it. Sizes come from the environment (see [`Sizes`]); the defaults are the
-//! issue's city (1.3 million persons in 500,000 households).
+//! The service runs distributed (PostgreSQL, JetStream), as `minzheng datasharing` runs it: on
+//! the test host for figures 1 to 3, beside the civil registry on one bus for 4 and 5. Sizes come
+//! from the environment (see [`Sizes`]); the defaults are the city (1.3 million persons
+//! in 500,000 households) and 200,000 projected events.
 
 use std::{
     sync::{
@@ -26,16 +37,31 @@ use std::{
 };
 
 use anyhow::Context as _;
-use futures::{StreamExt as _, future::try_join_all};
-use minzheng_datasharing::{codec::records::agency_to_pb, records::Agency};
-use minzheng_host::testing::{TestHost, agency_token, token, with_token};
-use minzheng_kit::auth::Role;
+use async_nats::jetstream;
+use futures::{StreamExt as _, TryStreamExt as _, future::try_join_all};
+use minzheng_bus::BusNaming;
+use minzheng_datasharing::{app::rebuild, codec::records::agency_to_pb, records::Agency};
+use minzheng_eventstore::{
+    AppendRequest, ExpectedVersion, Metadata, NewEvent, SharedStore, StreamId, Upcasters,
+    postgres::PostgresStore,
+};
+use minzheng_host::{
+    Host, Mode, RunningHost, ServiceModule,
+    testing::{TOKEN_SECRET, TestHost, agency_token, token, with_token},
+};
+use minzheng_kit::{
+    auth::{Authenticator, Role},
+    settings::PlatformSettings,
+};
 use minzheng_proto::{
+    civilregistry::v1 as cr,
     common::v1 as common,
     datasharing::v1::{self as pb, data_sharing_service_client::DataSharingServiceClient},
 };
+use minzheng_testkit::{TestDatabase, nats_url, unique_name};
+use prost::{Message as _, Name as _};
 use secrecy::SecretString;
-use sqlx::PgPool;
+use sqlx::{PgPool, postgres::PgPoolOptions};
 use time::{Date, Duration as Days, macros::date};
 use tonic::transport::Channel;
 
@@ -45,6 +71,24 @@ const PSEUDONYM_KEY: &str = "datasharing-bench-pseudonym-key-32-bytes";
 const PER_MESSAGE: usize = 2_000;
 /// The day the records are as of.
 const AS_OF: Date = date!(2026 - 03 - 31);
+/// The producer whose events the projection figures use.
+const CIVILREGISTRY: &str = "civilregistry";
+/// Deaths per append while the civil registry's backlog is written: each on its own stream, all
+/// in one transaction (`append_all`), as a death and what it changes are committed together.
+const DEATHS_PER_APPEND: usize = 500;
+/// Appends under way at once while the backlog is written.
+const APPENDERS: usize = 4;
+/// The first day of death (the deaths spread over the 28 days from it) and the day recorded.
+const FIRST_DEATH: Date = date!(2026 - 03 - 01);
+const RECORDED_ON: Date = date!(2026 - 04 - 01);
+/// How often a host working through a backlog is looked at: seldom enough that looking costs
+/// the machine little (each look asks JetStream about every consumer of the host), often enough
+/// to time a backlog of seconds.
+const SETTLE_POLL: Duration = Duration::from_millis(250);
+/// How often the events left are printed while a backlog is applied.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+/// The longest a backlog may take before the bench gives up.
+const BACKLOG_DEADLINE: Duration = Duration::from_secs(3_600);
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -65,6 +109,9 @@ pub struct Sizes {
     pub verified_households: usize,
     /// `MZ_BENCH_DATASHARING_VERIFY_SECONDS` (default 10).
     pub verify_seconds: u64,
+    /// `MZ_BENCH_DATASHARING_PROJECTED_EVENTS` (default 200,000): the civil registry's deaths
+    /// the service projects, and rebuilds from zero.
+    pub projected_events: usize,
 }
 
 impl Sizes {
@@ -76,6 +123,7 @@ impl Sizes {
             verified_households: env_usize("MZ_BENCH_DATASHARING_VERIFIED_HOUSEHOLDS", 2_000)
                 .max(1),
             verify_seconds: env_usize("MZ_BENCH_DATASHARING_VERIFY_SECONDS", 10).max(1) as u64,
+            projected_events: env_usize("MZ_BENCH_DATASHARING_PROJECTED_EVENTS", 200_000).max(1),
         }
     }
 }
@@ -488,6 +536,335 @@ pub async fn verify(
         all.value_at_quantile(0.5) as f64 / 1000.0,
         all.value_at_quantile(0.99) as f64 / 1000.0,
     ))
+}
+
+/// Events applied, and how long it took.
+#[derive(Debug, Clone, Copy)]
+pub struct Replay {
+    pub events: u64,
+    pub elapsed: Duration,
+}
+
+impl Replay {
+    /// Events per second.
+    pub fn rate(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// The projection of another service's events, for figures 4 and 5: the civil registry and a
+/// data-sharing service of its own, each a distributed host on its own PostgreSQL database, on
+/// one bus prefix (as `minzheng civilregistry` and `minzheng datasharing` share a deployment's
+/// bus). This data-sharing service has no agency records, so the discovery each death sets off
+/// looks up the deceased's households and finds none: what is timed is the consumers' work
+/// (persons, sharing out, read audit of the civil registry's stream), not alerts.
+#[derive(Debug)]
+pub struct Projecting {
+    prefix: String,
+    client: async_nats::Client,
+    registry: RunningHost,
+    /// Running while it projects; stopped to be rebuilt.
+    sharing: Option<RunningHost>,
+    registry_db: TestDatabase,
+    sharing_db: TestDatabase,
+    /// The deaths recorded (each of a different citizen), and the events on the stream.
+    deaths: u64,
+    events: u64,
+}
+
+fn sharing_module() -> minzheng_datasharing::Module {
+    minzheng_datasharing::Module::default().with_pseudonym_key(SecretString::from(PSEUDONYM_KEY))
+}
+
+/// `module` alone in a distributed host on `database`, its bus under `prefix`.
+async fn start_host(
+    module: impl ServiceModule,
+    database: &TestDatabase,
+    prefix: &str,
+) -> anyhow::Result<RunningHost> {
+    let settings = PlatformSettings {
+        listen: "127.0.0.1:0".parse()?,
+        database_url: Some(SecretString::from(database.url.clone())),
+        nats_url: Some(nats_url()),
+        ..PlatformSettings::default()
+    };
+    Host::new(Mode::Distributed, settings)
+        .module(module)
+        .authenticator(Authenticator::dev(&SecretString::from(TOKEN_SECRET))?)
+        .bus_prefix(prefix)
+        .start()
+        .await
+}
+
+/// Person `p`'s death as the civil registry records it: a `DeathRecorded` on its own stream
+/// `death-<id>`, the id 32 hexadecimal digits like the registry's pseudonyms (distinct per `p`).
+fn death(city: &City, p: usize) -> anyhow::Result<AppendRequest> {
+    let citizen = city.citizen(p);
+    let death_id = format!(
+        "{:032x}",
+        (p as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
+    );
+    let message = cr::DeathRecorded {
+        death_id: death_id.clone(),
+        county: Some(common::RegionCode {
+            code: format!("{}000000", &citizen[..6]),
+        }),
+        citizen: Some(common::CitizenRef {
+            citizen_id: citizen,
+        }),
+        name: "某某".to_owned(),
+        died_on: Some((FIRST_DEATH + Days::days((p % 28) as i64)).into()),
+        source: cr::DeathSource::Hospital.into(),
+        source_reference: format!("BENCH-{p}"),
+        recorded_on: Some(RECORDED_ON.into()),
+    };
+    Ok(AppendRequest {
+        stream: StreamId::new("death", death_id)?,
+        expected: ExpectedVersion::NoStream,
+        events: vec![NewEvent::new(
+            cr::DeathRecorded::full_name(),
+            minzheng_civilregistry::codec::SCHEMA_VERSION,
+            message.encode_to_vec(),
+        )],
+        metadata: Metadata {
+            correlation_id: Some(uuid::Uuid::now_v7()),
+            actor: Some("bench".into()),
+            ..Metadata::default()
+        },
+    })
+}
+
+impl Projecting {
+    /// Starts the civil registry, and the data-sharing service once so that its tables and its
+    /// durable consumers exist; then stops the data-sharing service, to start it again on a
+    /// backlog.
+    pub async fn start() -> anyhow::Result<Self> {
+        let prefix = unique_name("dsbench").to_lowercase();
+        let client = minzheng_testkit::nats().await;
+        let registry_db = TestDatabase::create().await;
+        let sharing_db = TestDatabase::create().await;
+        let registry = start_host(
+            minzheng_civilregistry::Module::new(SecretString::from(PSEUDONYM_KEY)),
+            &registry_db,
+            &prefix,
+        )
+        .await
+        .context("starting the civil registry")?;
+        let sharing = start_host(sharing_module(), &sharing_db, &prefix)
+            .await
+            .context("starting the data-sharing service")?;
+        settled(&registry).await?;
+        settled(&sharing).await?;
+        sharing.shutdown().await?;
+        Ok(Self {
+            prefix,
+            client,
+            registry,
+            sharing: None,
+            registry_db,
+            sharing_db,
+            deaths: 0,
+            events: 0,
+        })
+    }
+
+    /// The civil registry's JetStream stream.
+    pub fn stream_name(&self) -> anyhow::Result<String> {
+        Ok(BusNaming::with_prefix(&self.prefix, CIVILREGISTRY)?
+            .stream_name()
+            .to_owned())
+    }
+
+    /// A client of the NATS server both services use.
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// The civil registry's database (its event store).
+    pub fn registry_database_url(&self) -> &str {
+        &self.registry_db.url
+    }
+
+    /// The civil registry records the deaths of `count` citizens (the city's persons from the
+    /// first; past the city's persons the ids are still valid and distinct), written to its
+    /// store as it writes them, [`DEATHS_PER_APPEND`] to a transaction, with the data-sharing
+    /// service down; waits until its relay has published them all. Returns the events on the
+    /// civil registry's stream.
+    pub async fn record_deaths(&mut self, city: &City, count: usize) -> anyhow::Result<u64> {
+        let pool = PgPoolOptions::new()
+            .max_connections(APPENDERS as u32)
+            .connect(&self.registry_db.url)
+            .await?;
+        let store: SharedStore =
+            Arc::new(PostgresStore::from_pool(pool.clone(), Upcasters::new()).await?);
+        let chunks: Vec<std::ops::Range<usize>> = (0..count)
+            .step_by(DEATHS_PER_APPEND)
+            .map(|start| start..(start + DEATHS_PER_APPEND).min(count))
+            .collect();
+        futures::stream::iter(chunks)
+            .map(|chunk| {
+                let store = store.clone();
+                async move {
+                    let requests = chunk
+                        .map(|p| death(city, p))
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    store.append_all(requests).await?;
+                    anyhow::Ok(())
+                }
+            })
+            .buffer_unordered(APPENDERS)
+            .try_collect::<Vec<()>>()
+            .await?;
+        drop(store);
+        pool.close().await;
+        settled(&self.registry).await?;
+        self.deaths = count as u64;
+        self.events = self.stream_messages().await?;
+        anyhow::ensure!(
+            self.events >= self.deaths,
+            "{} events on the civil registry's stream, {} deaths recorded",
+            self.events,
+            self.deaths
+        );
+        Ok(self.events)
+    }
+
+    async fn stream_messages(&self) -> anyhow::Result<u64> {
+        let js = jetstream::new(self.client.clone());
+        let mut stream = js.get_stream(self.stream_name()?).await?;
+        Ok(stream.info().await?.state.messages)
+    }
+
+    /// Figure 4: starts the data-sharing service on the civil registry's backlog, timed from its
+    /// start until every consumer has applied everything (the host settled).
+    pub async fn project(&mut self) -> anyhow::Result<Replay> {
+        anyhow::ensure!(
+            self.sharing.is_none(),
+            "the data-sharing service is running"
+        );
+        let started = Instant::now();
+        let host = start_host(sharing_module(), &self.sharing_db, &self.prefix).await?;
+        self.applied(&host).await?;
+        let elapsed = started.elapsed();
+        self.sharing = Some(host);
+        self.check_deaths().await?;
+        Ok(Replay {
+            events: self.events,
+            elapsed,
+        })
+    }
+
+    /// Figure 5: what `minzheng datasharing rebuild` runs, timed: with the service stopped (not
+    /// timed), [`rebuild::reset`], then the service started until every consumer has applied
+    /// everything again. Of the civil registry's stream, the persons and the read audit are
+    /// replayed; the sharing out is not rebuilt (it keeps its place).
+    pub async fn rebuild(&mut self) -> anyhow::Result<Replay> {
+        if let Some(host) = self.sharing.take() {
+            host.shutdown().await?;
+        }
+        let started = Instant::now();
+        let db = minzheng_bus::connect_any(
+            &self.sharing_db.url,
+            minzheng_eventstore::DEFAULT_ACQUIRE_TIMEOUT,
+        )
+        .await?;
+        rebuild::reset(&db, Some((&self.client, &self.prefix))).await?;
+        db.close().await;
+        let host = start_host(sharing_module(), &self.sharing_db, &self.prefix).await?;
+        self.applied(&host).await?;
+        let elapsed = started.elapsed();
+        self.sharing = Some(host);
+        self.check_deaths().await?;
+        Ok(Replay {
+            events: self.events,
+            elapsed,
+        })
+    }
+
+    /// Waits until `host` has applied everything, printing what is left now and then.
+    async fn applied(&self, host: &RunningHost) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let mut printed = started;
+        loop {
+            match settled_once(host, started + BACKLOG_DEADLINE).await? {
+                true => return Ok(()),
+                false if printed.elapsed() >= PROGRESS_EVERY => {
+                    printed = Instant::now();
+                    let left = rebuild::pending(&self.client, &self.prefix).await?;
+                    eprintln!(
+                        "bench: datasharing: {left} events left to apply ({:.0} s)",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                false => {}
+            }
+        }
+    }
+
+    /// Every death recorded is in the projection (`ds_persons`).
+    async fn check_deaths(&self) -> anyhow::Result<()> {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.sharing_db.url)
+            .await?;
+        let died: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM ds_persons WHERE died_on IS NOT NULL")
+                .fetch_one(&pool)
+                .await?;
+        pool.close().await;
+        anyhow::ensure!(
+            u64::try_from(died).ok() == Some(self.deaths),
+            "{died} deaths projected of {} recorded",
+            self.deaths
+        );
+        Ok(())
+    }
+
+    /// Stops both services and removes the streams of their bus prefix (the databases go with
+    /// the value).
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let Self {
+            prefix,
+            client,
+            registry,
+            sharing,
+            registry_db,
+            sharing_db,
+            ..
+        } = self;
+        if let Some(host) = sharing {
+            host.shutdown().await?;
+        }
+        registry.shutdown().await?;
+        let js = jetstream::new(client);
+        let mine = format!("{}_", prefix.to_ascii_uppercase());
+        let names: Vec<String> = js.stream_names().try_collect().await?;
+        for name in names.into_iter().filter(|n| n.starts_with(&mine)) {
+            let _ = js.delete_stream(name).await;
+        }
+        drop((registry_db, sharing_db));
+        Ok(())
+    }
+}
+
+/// One look at whether `host` has settled: `Ok(false)` after a pause when it has not (before
+/// `deadline`).
+async fn settled_once(host: &RunningHost, deadline: Instant) -> anyhow::Result<bool> {
+    match host.settle(Duration::ZERO).await {
+        Ok(()) => Ok(true),
+        Err(error) if Instant::now() >= deadline => Err(error),
+        Err(_) => {
+            tokio::time::sleep(SETTLE_POLL).await;
+            Ok(false)
+        }
+    }
+}
+
+/// Waits until `host` has settled.
+async fn settled(host: &RunningHost) -> anyhow::Result<()> {
+    let deadline = Instant::now() + BACKLOG_DEADLINE;
+    while !settled_once(host, deadline).await? {}
+    Ok(())
 }
 
 /// The resident memory of this process, in MiB (Linux).

@@ -127,76 +127,128 @@ impl TypedProjection for PersonsProjection {
         &self,
         tx: &mut AnyConnection,
         event: &RegistryEvent,
-        _recorded: &RecordedEvent,
+        recorded: &RecordedEvent,
     ) -> anyhow::Result<()> {
-        match event {
-            RegistryEvent::Died {
-                citizen,
-                died_on,
-                death_id,
-            } => {
-                sqlx::query(
-                    "INSERT INTO ds_persons (citizen, died_on, death_id) VALUES ($1, $2, $3) \
-                     ON CONFLICT (citizen) DO UPDATE SET died_on = $4, death_id = $5",
-                )
-                .bind(citizen.expose().to_owned())
-                .bind(day(*died_on))
-                .bind(death_id.clone())
-                .bind(day(*died_on))
-                .bind(death_id.clone())
-                .execute(&mut *tx)
-                .await?;
+        self.apply_all(tx, &[(event.clone(), recorded)]).await
+    }
+
+    async fn act(&self, event: &RegistryEvent, recorded: &RecordedEvent) -> anyhow::Result<()> {
+        self.act_all(&[(event.clone(), recorded)]).await
+    }
+
+    /// A batch in two statements at most: the deaths, then the changes of marital status, each
+    /// citizen's last of the batch (the two touch different columns, so their order between
+    /// them does not matter).
+    async fn apply_all(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[(RegistryEvent, &RecordedEvent)],
+    ) -> anyhow::Result<()> {
+        let mut deaths: Vec<(String, i64, String)> = Vec::new();
+        let mut statuses: Vec<(String, &'static str, String)> = Vec::new();
+        for (event, _) in events {
+            match event {
+                RegistryEvent::Died {
+                    citizen,
+                    died_on,
+                    death_id,
+                } => {
+                    let citizen = citizen.expose().to_owned();
+                    deaths.retain(|(c, _, _)| *c != citizen);
+                    deaths.push((citizen, day(*died_on), death_id.clone()));
+                }
+                RegistryEvent::MaritalStatusChanged {
+                    citizen,
+                    status,
+                    spouse,
+                    ..
+                } => {
+                    let citizen = citizen.expose().to_owned();
+                    statuses.retain(|(c, _, _)| *c != citizen);
+                    let spouse = spouse
+                        .as_ref()
+                        .map(|s| s.expose().to_owned())
+                        .unwrap_or_default();
+                    statuses.push((citizen, status.code(), spouse));
+                }
             }
-            RegistryEvent::MaritalStatusChanged {
-                citizen,
-                status,
-                spouse,
-                ..
-            } => {
-                let spouse = spouse
-                    .as_ref()
-                    .map(|s| s.expose().to_owned())
-                    .unwrap_or_default();
-                sqlx::query(
-                    "INSERT INTO ds_persons (citizen, marital, spouse) VALUES ($1, $2, $3) \
-                     ON CONFLICT (citizen) DO UPDATE SET marital = $4, spouse = $5",
-                )
-                .bind(citizen.expose().to_owned())
-                .bind(status.code())
-                .bind(spouse.clone())
-                .bind(status.code())
-                .bind(spouse)
-                .execute(&mut *tx)
-                .await?;
+        }
+        for chunk in deaths.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO ds_persons (citizen, died_on, death_id) VALUES {} \
+                 ON CONFLICT (citizen) DO UPDATE SET died_on = excluded.died_on, \
+                 death_id = excluded.death_id",
+                placeholders(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (citizen, died_on, death_id) in chunk {
+                query = query
+                    .bind(citizen.clone())
+                    .bind(*died_on)
+                    .bind(death_id.clone());
             }
+            query.execute(&mut *tx).await?;
+        }
+        for chunk in statuses.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO ds_persons (citizen, marital, spouse) VALUES {} \
+                 ON CONFLICT (citizen) DO UPDATE SET marital = excluded.marital, \
+                 spouse = excluded.spouse",
+                placeholders(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (citizen, status, spouse) in chunk {
+                query = query
+                    .bind(citizen.clone())
+                    .bind(*status)
+                    .bind(spouse.clone());
+            }
+            query.execute(&mut *tx).await?;
         }
         Ok(())
     }
 
-    async fn act(&self, event: &RegistryEvent, _recorded: &RecordedEvent) -> anyhow::Result<()> {
-        let RegistryEvent::Died {
-            citizen,
-            died_on,
-            death_id,
-        } = event
-        else {
+    /// Discovery for the batch's deaths, in order, each knowing the batch's deaths before it;
+    /// only for the deceased who belong to a household at all (one query for the batch), since a
+    /// death reveals something only about the households of the deceased.
+    async fn act_all(&self, events: &[(RegistryEvent, &RecordedEvent)]) -> anyhow::Result<()> {
+        let deaths: Vec<(&CitizenId, Date, &String)> = events
+            .iter()
+            .filter_map(|(event, _)| match event {
+                RegistryEvent::Died {
+                    citizen,
+                    died_on,
+                    death_id,
+                } => Some((citizen, *died_on, death_id)),
+                RegistryEvent::MaritalStatusChanged { .. } => None,
+            })
+            .collect();
+        if deaths.is_empty() {
             return Ok(());
-        };
-        let pending = {
-            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            pending.insert(
-                citizen.clone(),
-                Death {
-                    death_id: death_id.clone(),
-                    died_on: *died_on,
-                },
-            );
-            pending.clone()
-        };
-        self.app
-            .discover_after_death(citizen, *died_on, &pending)
-            .await
-            .map_err(|e| anyhow::anyhow!("discovery after a death: {e}"))
+        }
+        let citizens: Vec<&CitizenId> = deaths.iter().map(|(c, _, _)| *c).collect();
+        let in_households = in_households(self.app.records().db(), &citizens).await?;
+        for (citizen, died_on, death_id) in deaths {
+            let pending = {
+                let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                pending.insert(
+                    citizen.clone(),
+                    Death {
+                        death_id: death_id.clone(),
+                        died_on,
+                    },
+                );
+                pending.clone()
+            };
+            if !in_households.contains(citizen.expose()) {
+                continue;
+            }
+            self.app
+                .discover_after_death(citizen, died_on, &pending)
+                .await
+                .map_err(|e| anyhow::anyhow!("discovery after a death: {e}"))?;
+        }
+        Ok(())
     }
 
     fn committed(&self, _events: &[RecordedEvent]) {
@@ -206,6 +258,51 @@ impl TypedProjection for PersonsProjection {
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
     }
+}
+
+/// Rows per multi-row statement (3 parameters each).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `rows` groups of `columns` numbered placeholders: `($1, $2, $3), ($4, $5, $6)`.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let group: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", group.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Those of `citizens` who belong to a household this service knows: an assistance
+/// application's, or one a household-registration record names.
+async fn in_households(
+    db: &AnyPool,
+    citizens: &[&CitizenId],
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in citizens.chunks(ROWS_PER_STATEMENT) {
+        let list: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let list = list.join(", ");
+        for sql in [
+            format!("SELECT DISTINCT citizen FROM ds_case_members WHERE citizen IN ({list})"),
+            format!(
+                "SELECT DISTINCT citizen FROM ds_records \
+                 WHERE citizen IN ({list}) AND household <> ''"
+            ),
+        ] {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for citizen in chunk {
+                query = query.bind(citizen.expose().to_owned());
+            }
+            for row in query.fetch_all(db).await? {
+                found.insert(row.try_get::<String, _>("citizen")?);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Follows the assistance service: application households and the assistance they receive.
