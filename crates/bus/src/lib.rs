@@ -28,7 +28,7 @@ pub mod streams;
 
 pub use consumer::{
     Consumer, ConsumerError, ConsumerFault, ConsumerSettings, ConsumerState, FeedSource,
-    JetStreamSource, Projection, Source, connect_any, event_span,
+    JetStreamSource, Projection, RedriveRequest, Source, connect_any, event_span, request_redrive,
     reset::{delete_durable, forget_consumer},
 };
 pub use lease::{Lease, LeaseError, PgAdvisoryLease, SoleRelay};

@@ -151,6 +151,11 @@ const POSTGRES: &[Embedded] = &[
         "lz4 payloads",
         include_str!("../migrations/postgres/0003_lz4_payloads.sql"),
     ),
+    (
+        4,
+        "redrivable parked events",
+        include_str!("../migrations/postgres/0004_redrivable_parked_events.sql"),
+    ),
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -168,6 +173,11 @@ const SQLITE: &[Embedded] = &[
         3,
         "lz4 payloads",
         include_str!("../migrations/sqlite/0003_lz4_payloads.sql"),
+    ),
+    (
+        4,
+        "redrivable parked events",
+        include_str!("../migrations/sqlite/0004_redrivable_parked_events.sql"),
     ),
 ];
 

@@ -1486,7 +1486,7 @@ async fn service_migrations_apply_once_across_restarts(backend: &Backend) {
         backend.run_service_migrations().await;
     }
     let pool = backend.any_pool().await;
-    assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 1000, 1001]);
+    assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 4, 1000, 1001]);
     // The table is there, with its index, and usable with portable SQL.
     sqlx::query("INSERT INTO svc_things (id, name) VALUES ($1, $2)")
         .bind(1_i64)
@@ -1509,7 +1509,7 @@ async fn service_migrations_apply_once_across_restarts(backend: &Backend) {
         "CREATE TABLE t (x BIGINT)",
     )];
     assert!(migrations::run_service(&pool, &platform).await.is_err());
-    assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 1000, 1001]);
+    assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 4, 1000, 1001]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2123,7 +2123,7 @@ mod postgres_only {
             started.expect("no panic").expect("every replica starts");
         }
         let pool = backend.any_pool().await;
-        assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 1000, 1001]);
+        assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 4, 1000, 1001]);
     }
 
     /// A transaction that commits after later ones is delivered in its place, not skipped:

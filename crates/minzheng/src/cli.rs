@@ -85,6 +85,20 @@ pub enum Builtin {
         #[arg(long = "agency", value_name = "AGENCY", value_parser = tools::parse_agency_code)]
         agencies: Vec<String>,
     },
+    /// Asks a service's consumers to apply their parked events again (after the fix of what
+    /// made them fail is deployed): each once, within seconds, by the running service; one that
+    /// fails again stays parked with its new error. Reads MZ_DATABASE_URL (or the embedded
+    /// store under MZ_DATA_DIR).
+    Redrive {
+        /// The service whose consumers parked the events, e.g. datasharing.
+        service: String,
+        /// Only this consumer's parked events (its durable name, e.g. datasharing-persons).
+        #[arg(long)]
+        consumer: Option<String>,
+        /// Data directory of the embedded store (overrides MZ_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 /// What the command line asked for.
@@ -199,6 +213,17 @@ impl Invocation {
                 service,
                 tool: None,
             } => run_service(load_settings()?, service).await,
+            Invocation::Builtin(Builtin::Redrive {
+                service,
+                consumer,
+                data_dir,
+            }) => {
+                let mut settings = load_settings()?;
+                if let Some(dir) = data_dir {
+                    settings.data_dir = dir;
+                }
+                tools::redrive(&settings, &service, consumer.as_deref()).await
+            }
             Invocation::Builtin(Builtin::NatsConfig { agencies }) => {
                 print!("{}", tools::nats_config(&agencies)?);
                 Ok(())

@@ -472,6 +472,45 @@ pub fn nats_config(agencies: &[String]) -> anyhow::Result<String> {
     ))
 }
 
+/// `minzheng redrive SERVICE [--consumer NAME]`: marks the service's parked events for its
+/// running consumers to apply again, and says how many.
+pub async fn redrive(
+    settings: &PlatformSettings,
+    service: &str,
+    consumer: Option<&str>,
+) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret as _;
+    let Some(service) = crate::services::find(service) else {
+        anyhow::bail!(
+            "no service called {service:?}; services: {}",
+            crate::services::names().collect::<Vec<_>>().join(", ")
+        );
+    };
+    let consumer = consumer
+        .map(minzheng_bus::ConsumerName::parse)
+        .transpose()
+        .context("--consumer")?;
+    let url = settings.database_url_or_embedded(service.name);
+    let db = minzheng_bus::connect_any(url.expose_secret(), settings.database_acquire_timeout())
+        .await
+        .with_context(|| format!("opening the {} database", service.name))?;
+    let asked = minzheng_bus::request_redrive(&db, consumer.as_ref())
+        .await
+        .with_context(|| format!("marking the {} parked events", service.name))?;
+    println!(
+        "{} parked event(s) will be applied again by the running {} service within seconds",
+        asked.requested, service.name
+    );
+    if asked.not_redrivable > 0 {
+        println!(
+            "{} parked event(s) cannot be: parked before events were kept whole, or not \
+             readable events (see mz_parked and the dead-letter stream)",
+            asked.not_redrivable
+        );
+    }
+    Ok(())
+}
+
 /// An agency code for `nats-config`: what can name an agency's subjects and stream.
 pub fn parse_agency_code(text: &str) -> Result<String, String> {
     minzheng_bus::ShareNaming::with_prefix(minzheng_bus::DEFAULT_PREFIX)

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use minzheng_datasharing::{
     knowledge::{self, Knowledge},
-    projections,
     records::{self, Agency, AgencyRecord, RawRecord, RecordKind},
     store::{self, RecordStore},
     verification,
@@ -54,17 +53,10 @@ async fn open(url: &str, is_postgres: bool) -> RecordStore {
     let db = minzheng_bus::connect_any(url, Duration::from_secs(5))
         .await
         .expect("the database opens");
-    run_service(
-        &db,
-        &[
-            knowledge::MIGRATION,
-            store::MIGRATION,
-            projections::MIGRATION,
-            projections::people::MIGRATION,
-        ],
-    )
-    .await
-    .expect("migrations");
+    // The service's own migrations, all of them, as the host runs them.
+    let migrations =
+        minzheng_host::ServiceModule::migrations(&minzheng_datasharing::Module::default());
+    run_service(&db, &migrations).await.expect("migrations");
     let postgres = match is_postgres {
         true => Some(PgPool::connect(url).await.expect("pg pool")),
         false => None,

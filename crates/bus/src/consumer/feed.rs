@@ -156,6 +156,7 @@ impl FeedSource {
                         attempts: attempt,
                         last_error: format!("{failure:#}"),
                         payload: &event.payload,
+                        event: Some(event),
                     };
                     if !core.park(&parked, cursor, cancel).await {
                         return false;

@@ -8,8 +8,9 @@
 
 use std::collections::HashSet;
 
-use minzheng_eventstore::Cursor;
-use sqlx::{AnyConnection, AssertSqlSafe};
+use minzheng_eventstore::{Cursor, Metadata, RecordedEvent, StreamId};
+use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use uuid::Uuid;
 
 /// Longest error text kept in `mz_parked.last_error`.
@@ -53,6 +54,8 @@ pub struct ParkedEvent<'a> {
     pub attempts: u32,
     pub last_error: String,
     pub payload: &'a [u8],
+    /// The event itself, when the message was one: kept whole, so that it can be re-driven.
+    pub event: Option<&'a RecordedEvent>,
 }
 
 /// Parks an event for `consumer`; parking it again updates attempts and error.
@@ -69,10 +72,14 @@ pub async fn park(
         }
         error.truncate(end);
     }
+    let whole = event.event;
     sqlx::query(
-        "INSERT INTO mz_parked (consumer, event_id, stream_id, event_type, attempts, last_error, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = excluded.attempts, last_error = excluded.last_error",
+        "INSERT INTO mz_parked (consumer, event_id, stream_id, event_type, attempts, last_error, \
+            payload, schema_version, stream_version, event_position, recorded_at, correlation_id, \
+            causation_id, traceparent, tracestate) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = excluded.attempts, \
+            last_error = excluded.last_error, redrive = 0",
     )
     .bind(consumer)
     .bind(&event.event_id)
@@ -81,8 +88,146 @@ pub async fn park(
     .bind(i32::try_from(event.attempts).unwrap_or(i32::MAX))
     .bind(error)
     .bind(event.payload.to_vec())
+    .bind(whole.map(|e| i64::from(e.schema_version)))
+    .bind(whole.map(|e| i64::try_from(e.stream_version).unwrap_or(i64::MAX)))
+    .bind(whole.map(|e| i64::try_from(e.position).unwrap_or(i64::MAX)))
+    .bind(whole.and_then(|e| e.recorded_at.format(&Rfc3339).ok()))
+    .bind(whole.and_then(|e| e.metadata.correlation_id.map(|id| id.to_string())))
+    .bind(whole.and_then(|e| e.metadata.causation_id.map(|id| id.to_string())))
+    .bind(whole.and_then(|e| e.metadata.traceparent.clone()))
+    .bind(whole.and_then(|e| e.metadata.tracestate.clone()))
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Asks for `consumer`'s parked events (every consumer's when `None`) to be applied again by
+/// their consumer, which does so within seconds, once each (through its inbox): what an
+/// operator runs after the fix of what made them fail is deployed. Returns how many were asked
+/// for, and how many cannot be (parked before events were kept whole, or not readable events).
+pub async fn request_redrive(
+    conn: &mut AnyConnection,
+    consumer: Option<&str>,
+) -> Result<(u64, u64), sqlx::Error> {
+    let scope = if consumer.is_some() {
+        " AND consumer = $1"
+    } else {
+        ""
+    };
+    let requested = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE mz_parked SET redrive = 1 WHERE recorded_at IS NOT NULL{scope}"
+    )))
+    .bind(consumer.unwrap_or_default())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let stuck: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM mz_parked WHERE recorded_at IS NULL{scope}"
+    )))
+    .bind(consumer.unwrap_or_default())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((requested, u64::try_from(stuck).unwrap_or(0)))
+}
+
+/// `consumer`'s parked events an operator asked to re-drive, rebuilt whole (at most `limit`).
+pub async fn redrives(
+    conn: &mut AnyConnection,
+    consumer: &str,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT event_id, stream_id, event_type, payload, schema_version, stream_version, \
+            event_position, recorded_at, correlation_id, causation_id, traceparent, tracestate \
+         FROM mz_parked WHERE consumer = $1 AND redrive = 1 AND recorded_at IS NOT NULL \
+         ORDER BY event_position LIMIT $2",
+    )
+    .bind(consumer)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        let text = |column: &str| -> Result<Option<String>, sqlx::Error> { row.try_get(column) };
+        let number = |column: &str| -> Result<u64, sqlx::Error> {
+            let value: Option<i64> = row.try_get(column)?;
+            Ok(value.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
+        };
+        let corrupt = |column: &str| sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: "a parked event's envelope does not parse".into(),
+        };
+        let uuid = |column: &str| -> Result<Option<Uuid>, sqlx::Error> {
+            text(column)?
+                .map(|v| v.parse().map_err(|_| corrupt(column)))
+                .transpose()
+        };
+        let position = number("event_position")?;
+        let payload: Vec<u8> = row.try_get("payload")?;
+        events.push(RecordedEvent {
+            id: uuid("event_id")?.ok_or_else(|| corrupt("event_id"))?,
+            stream: StreamId::parse(&text("stream_id")?.unwrap_or_default())
+                .map_err(|_| corrupt("stream_id"))?,
+            stream_version: number("stream_version")?,
+            position,
+            cursor: Cursor { tx: 0, position },
+            event_type: text("event_type")?.unwrap_or_default(),
+            schema_version: u32::try_from(number("schema_version")?).unwrap_or(u32::MAX),
+            payload: payload.into(),
+            metadata: Metadata {
+                correlation_id: uuid("correlation_id")?,
+                causation_id: uuid("causation_id")?,
+                actor: None,
+                traceparent: text("traceparent")?,
+                tracestate: text("tracestate")?,
+                idempotency_key: None,
+            },
+            recorded_at: OffsetDateTime::parse(&text("recorded_at")?.unwrap_or_default(), &Rfc3339)
+                .map_err(|_| corrupt("recorded_at"))?,
+        });
+    }
+    Ok(events)
+}
+
+/// Leaves a re-driven event that failed again parked, with its new error and the request
+/// cleared.
+pub async fn redrive_failed(
+    conn: &mut AnyConnection,
+    consumer: &str,
+    event_id: Uuid,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    let mut error = error.to_owned();
+    if error.len() > MAX_ERROR_LEN {
+        let mut end = MAX_ERROR_LEN;
+        while !error.is_char_boundary(end) {
+            end -= 1;
+        }
+        error.truncate(end);
+    }
+    sqlx::query(
+        "UPDATE mz_parked SET redrive = 0, attempts = attempts + 1, last_error = $1 \
+         WHERE consumer = $2 AND event_id = $3",
+    )
+    .bind(error)
+    .bind(consumer)
+    .bind(event_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Unparks a re-driven event once applied.
+pub async fn unpark(
+    conn: &mut AnyConnection,
+    consumer: &str,
+    event_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM mz_parked WHERE consumer = $1 AND event_id = $2")
+        .bind(consumer)
+        .bind(event_id.to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -287,6 +287,7 @@ impl JetStreamSource {
                 attempts: delivered(message),
                 last_error: format!("undecodable message: {error}"),
                 payload: &message.payload,
+                event: None,
             };
             let unsettled: Vec<&Message> = undecodable[index..]
                 .iter()
@@ -382,6 +383,7 @@ impl JetStreamSource {
             attempts: attempt,
             last_error: format!("{error:#}"),
             payload: &event.payload,
+            event: Some(event),
         };
         let parking = self.park(core, js, message, &parked, cancel);
         keeper.working_on(unsettled, parking).await

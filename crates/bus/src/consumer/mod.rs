@@ -33,7 +33,7 @@ use minzheng_telemetry::TraceContext;
 use sqlx::{AnyConnection, AnyPool, any::AnyPoolOptions};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, Span, info_span, warn};
+use tracing::{Instrument, Span, debug, info, info_span, warn};
 use uuid::Uuid;
 
 pub use feed::FeedSource;
@@ -134,6 +134,33 @@ pub async fn connect_any(url: &str, acquire_timeout: Duration) -> Result<AnyPool
         .await
 }
 
+/// What [`request_redrive`] asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedriveRequest {
+    /// Parked events their consumers will apply again.
+    pub requested: u64,
+    /// Parked events that cannot be (parked before events were kept whole, or messages that
+    /// were not readable events): they stay parked, for the operator to look at.
+    pub not_redrivable: u64,
+}
+
+/// Asks the consumers of the database `db` (only `consumer`, when given) to apply their parked
+/// events again: what an operator runs once the fix of what made them fail is deployed. Each
+/// running consumer applies its own within `redrive_poll`, each event once (through its
+/// inbox), and unparks it; one that fails again stays parked with its new error.
+pub async fn request_redrive(
+    db: &AnyPool,
+    consumer: Option<&ConsumerName>,
+) -> Result<RedriveRequest, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    let (requested, not_redrivable) =
+        inbox::request_redrive(&mut conn, consumer.map(ConsumerName::as_str)).await?;
+    Ok(RedriveRequest {
+        requested,
+        not_redrivable,
+    })
+}
+
 /// How a consumer batches and retries, whatever its source.
 #[derive(Debug, Clone)]
 pub struct ConsumerSettings {
@@ -148,6 +175,9 @@ pub struct ConsumerSettings {
     /// doubling up to `retry_max`.
     pub retry_min: Duration,
     pub retry_max: Duration,
+    /// How often the consumer looks for parked events an operator asked to re-drive
+    /// ([`inbox::request_redrive`], `minzheng redrive`).
+    pub redrive_poll: Duration,
 }
 
 impl Default for ConsumerSettings {
@@ -161,6 +191,7 @@ impl Default for ConsumerSettings {
                 .collect(),
             retry_min: Duration::from_millis(100),
             retry_max: Duration::from_secs(10),
+            redrive_poll: Duration::from_secs(5),
         }
     }
 }
@@ -285,14 +316,19 @@ impl Consumer {
     /// returns `Ok`. Source and database failures are retried, never returned.
     pub async fn run(self, cancel: CancellationToken) -> Result<(), ConsumerError> {
         let span = info_span!("consumer", consumer = %self.core.name);
-        match &self.source {
-            Source::JetStream(source) => source.run(&self.core, &cancel).instrument(span).await,
-            Source::Feed(source) => source
-                .run(&self.core, &cancel, false)
-                .instrument(span)
-                .await
-                .map(|_| ()),
-        }
+        // Re-driving stops with the consumer, however it stops (an injected fault included).
+        let redriving = cancel.child_token();
+        let consume = async {
+            let consumed = match &self.source {
+                Source::JetStream(source) => source.run(&self.core, &cancel).await,
+                Source::Feed(source) => source.run(&self.core, &cancel, false).await.map(|_| ()),
+            };
+            redriving.cancel();
+            consumed
+        };
+        let both = async { tokio::join!(consume, self.core.redrive_while_running(&redriving)) };
+        let (consumed, ()) = both.instrument(span).await;
+        consumed
     }
 
     /// Embedded feed only: applies everything the producer's `read_all` shows now, then
@@ -443,6 +479,72 @@ impl Core {
                     if !crate::relay::pause(&mut retry, cancel).await {
                         return Outcome::Cancelled;
                     }
+                }
+            }
+        }
+    }
+
+    /// Until `cancel` fires, applies the parked events an operator asked to re-drive, every
+    /// `redrive_poll`: each once, through the inbox (an event applied before, by a run that
+    /// stopped before unparking it, is only unparked), in its own transaction; unparked once
+    /// applied; left parked, with its new error and the request cleared, when it fails again.
+    async fn redrive_while_running(&self, cancel: &CancellationToken) {
+        loop {
+            self.redrive(cancel).await;
+            tokio::select! {
+                () = tokio::time::sleep(self.settings.redrive_poll) => {}
+                () = cancel.cancelled() => return,
+            }
+        }
+    }
+
+    async fn redrive(&self, cancel: &CancellationToken) {
+        const AT_ONCE: usize = 100;
+        let name = self.name.as_str();
+        let requested = async {
+            let mut conn = self.db.acquire().await?;
+            inbox::redrives(&mut conn, name, AT_ONCE).await
+        }
+        .await;
+        let events = match requested {
+            Ok(events) => events,
+            Err(error) => {
+                // The next look retries; parked events wait.
+                debug!(%error, "consumer cannot look for re-driven events");
+                return;
+            }
+        };
+        for event in events {
+            let outcome = self.apply(std::slice::from_ref(&event), None, cancel).await;
+            let settled = async {
+                let mut conn = self.db.acquire().await?;
+                match &outcome {
+                    Outcome::Applied => inbox::unpark(&mut conn, name, event.id).await,
+                    Outcome::Failed(error) => {
+                        inbox::redrive_failed(&mut conn, name, event.id, &format!("{error:#}"))
+                            .await
+                    }
+                    Outcome::Cancelled => Ok(()),
+                }
+            }
+            .await;
+            match (&outcome, settled) {
+                (Outcome::Cancelled, _) => return,
+                (Outcome::Applied, Ok(())) => {
+                    self.state
+                        .send_modify(|s| s.parked = s.parked.saturating_sub(1));
+                    info!(event_id = %event.id, event_type = %event.event_type, "re-driven event applied");
+                }
+                (Outcome::Failed(error), Ok(())) => warn!(
+                    event_id = %event.id,
+                    event_type = %event.event_type,
+                    error = %format!("{error:#}"),
+                    "re-driven event failed again; it stays parked"
+                ),
+                // Applied or failed, but not yet recorded so: the next look settles it (once:
+                // the inbox holds an applied event).
+                (_, Err(error)) => {
+                    warn!(%error, event_id = %event.id, "consumer cannot settle a re-driven event");
                 }
             }
         }

@@ -14,8 +14,8 @@ use std::{
 use async_nats::jetstream::{self, consumer::pull};
 use async_trait::async_trait;
 use minzheng_bus::{
-    BusNaming, Consumer, ConsumerError, ConsumerFault, JetStreamSource, Projection, Relay,
-    SoleRelay,
+    BusNaming, Consumer, ConsumerError, ConsumerFault, ConsumerName, JetStreamSource, Projection,
+    Relay, SoleRelay,
     consumer::{DEADLETTER_CONSUMER, DEFAULT_ACK_WAIT},
 };
 use minzheng_eventstore::RecordedEvent;
@@ -383,6 +383,67 @@ async fn a_poison_event_is_parked_and_later_events_are_still_applied() {
     );
     assert_eq!(letters[0].payload.as_ref(), POISON);
     pipeline.stop().await;
+}
+
+/// After the fix is deployed, an operator's re-drive applies the parked event once; asking again
+/// applies nothing twice.
+#[tokio::test]
+async fn a_redriven_parked_event_is_applied_once_after_the_fix() {
+    let pipeline = Pipeline::start().await;
+    append(&*pipeline.store, &widget("w1"), &[b"before"]).await;
+    let poison = append(&*pipeline.store, &widget("w2"), &[POISON]).await;
+    append_many(&*pipeline.store, 3).await;
+    let recorder = Recorder::new("redriven");
+    let consumer = pipeline.consumer(recorder.clone());
+    let state = consumer.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(cancel.clone()));
+    wait_projected(&pipeline.pool, 4).await;
+    eventually("the poison event to be parked", WAIT, || {
+        let parked = state.borrow().parked;
+        async move { parked == 1 }
+    })
+    .await;
+    let name = ConsumerName::parse("redriven").expect("a consumer name");
+
+    recorder.cure();
+    let asked = minzheng_bus::request_redrive(&pipeline.pool, Some(&name))
+        .await
+        .expect("re-drive requested");
+    assert_eq!(asked.requested, 1);
+    assert_eq!(asked.not_redrivable, 0);
+    wait_projected(&pipeline.pool, 5).await;
+    eventually("the re-driven event to be unparked", WAIT, || {
+        let pool = pipeline.pool.clone();
+        async move { parked_rows(&pool, "redriven").await == 0 }
+    })
+    .await;
+    let applied = projected(&pipeline.pool).await;
+    assert_each_once(&applied, 5);
+    assert!(
+        applied
+            .iter()
+            .any(|(id, _)| *id == poison.event_ids[0].to_string()),
+        "the poison event, applied at last"
+    );
+
+    // Nothing is left to re-drive, and nothing is applied twice.
+    let again = minzheng_bus::request_redrive(&pipeline.pool, Some(&name))
+        .await
+        .expect("re-drive requested");
+    assert_eq!(again.requested, 0);
+    cancel.cancel();
+    task.await.expect("consumer task").expect("graceful stop");
+    assert_each_once(&projected(&pipeline.pool).await, 5);
+    pipeline.stop().await;
+}
+
+async fn parked_rows(pool: &sqlx::AnyPool, consumer: &str) -> i64 {
+    sqlx::query_scalar("SELECT CAST(count(*) AS BIGINT) FROM mz_parked WHERE consumer = $1")
+        .bind(consumer)
+        .fetch_one(pool)
+        .await
+        .expect("count mz_parked")
 }
 
 #[tokio::test]

@@ -165,6 +165,7 @@ pub fn fast_consumer() -> ConsumerSettings {
         retry_delays: vec![Duration::from_millis(20)],
         retry_min: Duration::from_millis(20),
         retry_max: Duration::from_millis(200),
+        redrive_poll: Duration::from_millis(50),
     }
 }
 
@@ -254,6 +255,8 @@ pub struct Recorder {
     name: String,
     calls: AtomicUsize,
     fail_once_on_call: Option<usize>,
+    /// Set by [`Recorder::cure`]: the fix deployed, poison is applied like anything else.
+    cured: std::sync::atomic::AtomicBool,
 }
 
 impl Recorder {
@@ -262,7 +265,13 @@ impl Recorder {
             name: name.to_owned(),
             calls: AtomicUsize::new(0),
             fail_once_on_call: None,
+            cured: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// From now on applies [`POISON`] like any payload (what a deployed fix does).
+    pub fn cure(&self) {
+        self.cured.store(true, Ordering::SeqCst);
     }
 
     /// Fails the `n`-th call (1-based) once, after inserting its row.
@@ -271,6 +280,7 @@ impl Recorder {
             name: name.to_owned(),
             calls: AtomicUsize::new(0),
             fail_once_on_call: Some(n),
+            cured: std::sync::atomic::AtomicBool::new(false),
         })
     }
 }
@@ -282,7 +292,7 @@ impl Projection for Recorder {
     }
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()> {
-        if event.payload.as_ref() == POISON {
+        if event.payload.as_ref() == POISON && !self.cured.load(Ordering::SeqCst) {
             bail!("this projection refuses poison");
         }
         sqlx::query(
