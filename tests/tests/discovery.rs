@@ -107,6 +107,17 @@ async fn start() -> TestHost {
     host
 }
 
+/// The data-sharing service's alerts, as they are published.
+async fn subscribe_to_alerts(host: &TestHost) -> async_nats::Subscriber {
+    let alerts = host
+        .nats()
+        .subscribe(format!("{}.datasharing.alert.>", host.bus_prefix()))
+        .await
+        .expect("subscribed");
+    host.nats().flush().await.expect("flushed");
+    alerts
+}
+
 /// The public security's registration of the family in 南地街道.
 async fn load_the_family(host: &TestHost) {
     let mut sharing = DataSharingServiceClient::new(host.channel("datasharing").await);
@@ -135,12 +146,7 @@ async fn load_the_family(host: &TestHost) {
 async fn the_deaths_of_both_parents_raise_one_child_welfare_alert_naming_both_records() {
     let host = start().await;
     let prefix = host.bus_prefix().to_owned();
-    let mut alerts = host
-        .nats()
-        .subscribe(format!("{prefix}.datasharing.alert.>"))
-        .await
-        .expect("subscribed");
-    host.nats().flush().await.expect("flushed");
+    let mut alerts = subscribe_to_alerts(&host).await;
     load_the_family(&host).await;
 
     let mut registry = CivilRegistryServiceClient::new(host.channel("civilregistry").await);
@@ -192,13 +198,7 @@ const NANDI_RECODED: &str = "210502099000";
 #[tokio::test]
 async fn a_household_follows_its_division_through_an_adjustment() {
     let host = start().await;
-    let prefix = host.bus_prefix().to_owned();
-    let mut alerts = host
-        .nats()
-        .subscribe(format!("{prefix}.datasharing.alert.>"))
-        .await
-        .expect("subscribed");
-    host.nats().flush().await.expect("flushed");
+    let mut alerts = subscribe_to_alerts(&host).await;
     load_the_family(&host).await;
 
     // 南地街道 is recoded (the family's registration still names the old code).

@@ -154,17 +154,7 @@ pub async fn ensure_agency_stream(
         filter_subject: Some(share.agency_subjects(agency).map_err(invalid)?),
         ..Default::default()
     };
-    let existing = match js.get_stream(&name).await {
-        Ok(stream) => Some(stream.cached_info().config.clone()),
-        Err(error) if is_not_found(&error) => None,
-        Err(source) => {
-            return Err(StreamSetupError::Read {
-                stream: name,
-                source,
-            });
-        }
-    };
-    let written = match existing {
+    let written = match existing_config(js, &name).await? {
         None => {
             let mut config = new_stream_config(
                 name.clone(),
@@ -225,18 +215,7 @@ async fn ensure(
     description: String,
     settings: &StreamSettings,
 ) -> Result<(), StreamSetupError> {
-    let existing = match js.get_stream(&name).await {
-        // `get_stream` asked the server for the stream's info, configuration included.
-        Ok(stream) => Some(stream.cached_info().config.clone()),
-        Err(error) if is_not_found(&error) => None,
-        Err(source) => {
-            return Err(StreamSetupError::Read {
-                stream: name,
-                source,
-            });
-        }
-    };
-    let written = match existing {
+    let written = match existing_config(js, &name).await? {
         None => {
             let config = new_stream_config(name.clone(), Some(subject), description, settings);
             js.create_stream(config).await.map(|_| ())
@@ -259,6 +238,22 @@ async fn ensure(
         stream: name,
         source,
     })
+}
+
+/// The configuration of the stream `name` as the server holds it; `None` when there is none.
+async fn existing_config(
+    js: &jetstream::Context,
+    name: &str,
+) -> Result<Option<Config>, StreamSetupError> {
+    match js.get_stream(name).await {
+        // `get_stream` asked the server for the stream's info, configuration included.
+        Ok(stream) => Ok(Some(stream.cached_info().config.clone())),
+        Err(error) if is_not_found(&error) => Ok(None),
+        Err(source) => Err(StreamSetupError::Read {
+            stream: name.to_owned(),
+            source,
+        }),
+    }
 }
 
 fn is_not_found(error: &GetStreamError) -> bool {
