@@ -18,6 +18,8 @@ use crate::{
 
 /// Records stored per transaction.
 pub const BATCH: usize = 10_000;
+/// Records a load must bring for it to end by refreshing the planner's statistics.
+pub const REFRESH_STATISTICS_AFTER: u64 = 50_000;
 /// Refused records reported back, at most (all are counted).
 pub const REPORTED_REJECTIONS: usize = 1_000;
 
@@ -153,6 +155,12 @@ impl DataSharing {
         context: &CommandContext,
     ) -> Result<(LoadSummary, Vec<Rejected>, Committed), Error> {
         self.store_pending(&mut loading).await?;
+        if loading.recorded >= REFRESH_STATISTICS_AFTER
+            && let Err(error) = self.records.refresh_statistics().await
+        {
+            // Only slower plans until autovacuum analyses the table: the load itself is stored.
+            tracing::warn!(%error, "the records' statistics could not be refreshed after a load");
+        }
         // Before the load is recorded: should this fail, the caller's retry (which records
         // nothing new) looks at the same cases again.
         self.review_incomes(&loading.cases_to_review).await?;
