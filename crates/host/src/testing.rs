@@ -529,7 +529,7 @@ pub async fn assert_access_matrix(channel: Channel, policy: &AccessPolicy) {
         for role in callers {
             let mut request = Request::new(Bytes::new());
             if let Some(role) = role {
-                request = with_token(Bytes::new(), &matrix_token(role));
+                request = with_token(Bytes::new(), &province_token(&[role]));
             }
             grpc.ready().await.expect("the channel is ready");
             let code = match grpc
@@ -577,11 +577,6 @@ pub async fn assert_access_matrix(channel: Channel, policy: &AccessPolicy) {
         policy.service,
         mismatches.join("\n")
     );
-}
-
-/// The token of `role` in the access matrix.
-fn matrix_token(role: Role) -> String {
-    province_token(&[role])
 }
 
 /// A token of `roles` scoped to the whole province, naming an agency (`test_agency`) when the

@@ -64,14 +64,6 @@ pub async fn park(
     consumer: &str,
     event: &ParkedEvent<'_>,
 ) -> Result<(), sqlx::Error> {
-    let mut error = event.last_error.clone();
-    if error.len() > MAX_ERROR_LEN {
-        let mut end = MAX_ERROR_LEN;
-        while !error.is_char_boundary(end) {
-            end -= 1;
-        }
-        error.truncate(end);
-    }
     let whole = event.event;
     sqlx::query(
         "INSERT INTO mz_parked (consumer, event_id, stream_id, event_type, attempts, last_error, \
@@ -86,7 +78,7 @@ pub async fn park(
     .bind(&event.stream_id)
     .bind(&event.event_type)
     .bind(i32::try_from(event.attempts).unwrap_or(i32::MAX))
-    .bind(error)
+    .bind(kept_error(&event.last_error))
     .bind(event.payload.to_vec())
     .bind(whole.map(|e| i64::from(e.schema_version)))
     .bind(whole.map(|e| i64::try_from(e.stream_version).unwrap_or(i64::MAX)))
@@ -109,22 +101,20 @@ pub async fn request_redrive(
     conn: &mut AnyConnection,
     consumer: Option<&str>,
 ) -> Result<(u64, u64), sqlx::Error> {
-    let scope = if consumer.is_some() {
-        " AND consumer = $1"
-    } else {
-        ""
-    };
-    let requested = sqlx::query(AssertSqlSafe(format!(
-        "UPDATE mz_parked SET redrive = 1 WHERE recorded_at IS NOT NULL{scope}"
-    )))
-    .bind(consumer.unwrap_or_default())
+    // A consumer's name is never empty: '' stands for every consumer.
+    let consumer = consumer.unwrap_or_default();
+    let requested = sqlx::query(
+        "UPDATE mz_parked SET redrive = 1 \
+         WHERE recorded_at IS NOT NULL AND ($1 = '' OR consumer = $1)",
+    )
+    .bind(consumer)
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    let stuck: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM mz_parked WHERE recorded_at IS NULL{scope}"
-    )))
-    .bind(consumer.unwrap_or_default())
+    let stuck: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM mz_parked WHERE recorded_at IS NULL AND ($1 = '' OR consumer = $1)",
+    )
+    .bind(consumer)
     .fetch_one(&mut *conn)
     .await?;
     Ok((requested, u64::try_from(stuck).unwrap_or(0)))
@@ -197,24 +187,26 @@ pub async fn redrive_failed(
     event_id: Uuid,
     error: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut error = error.to_owned();
-    if error.len() > MAX_ERROR_LEN {
-        let mut end = MAX_ERROR_LEN;
-        while !error.is_char_boundary(end) {
-            end -= 1;
-        }
-        error.truncate(end);
-    }
     sqlx::query(
         "UPDATE mz_parked SET redrive = 0, attempts = attempts + 1, last_error = $1 \
          WHERE consumer = $2 AND event_id = $3",
     )
-    .bind(error)
+    .bind(kept_error(error))
     .bind(consumer)
     .bind(event_id.to_string())
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// `error` as `mz_parked.last_error` keeps it: at most [`MAX_ERROR_LEN`] bytes, cut on a
+/// character boundary.
+fn kept_error(error: &str) -> String {
+    let mut end = error.len().min(MAX_ERROR_LEN);
+    while !error.is_char_boundary(end) {
+        end -= 1;
+    }
+    error[..end].to_owned()
 }
 
 /// Unparks a re-driven event once applied.

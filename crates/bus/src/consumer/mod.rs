@@ -515,37 +515,36 @@ impl Core {
             }
         };
         for event in events {
-            let outcome = self.apply(std::slice::from_ref(&event), None, cancel).await;
+            let failure = match self.apply(std::slice::from_ref(&event), None, cancel).await {
+                Outcome::Cancelled => return,
+                Outcome::Applied => None,
+                Outcome::Failed(error) => Some(format!("{error:#}")),
+            };
             let settled = async {
                 let mut conn = self.db.acquire().await?;
-                match &outcome {
-                    Outcome::Applied => inbox::unpark(&mut conn, name, event.id).await,
-                    Outcome::Failed(error) => {
-                        inbox::redrive_failed(&mut conn, name, event.id, &format!("{error:#}"))
-                            .await
-                    }
-                    Outcome::Cancelled => Ok(()),
+                match &failure {
+                    None => inbox::unpark(&mut conn, name, event.id).await,
+                    Some(error) => inbox::redrive_failed(&mut conn, name, event.id, error).await,
                 }
             }
             .await;
-            match (&outcome, settled) {
-                (Outcome::Cancelled, _) => return,
-                (Outcome::Applied, Ok(())) => {
-                    self.state
-                        .send_modify(|s| s.parked = s.parked.saturating_sub(1));
-                    info!(event_id = %event.id, event_type = %event.event_type, "re-driven event applied");
-                }
-                (Outcome::Failed(error), Ok(())) => warn!(
-                    event_id = %event.id,
-                    event_type = %event.event_type,
-                    error = %format!("{error:#}"),
-                    "re-driven event failed again; it stays parked"
-                ),
+            match (failure, settled) {
                 // Applied or failed, but not yet recorded so: the next look settles it (once:
                 // the inbox holds an applied event).
                 (_, Err(error)) => {
                     warn!(%error, event_id = %event.id, "consumer cannot settle a re-driven event");
                 }
+                (None, Ok(())) => {
+                    self.state
+                        .send_modify(|s| s.parked = s.parked.saturating_sub(1));
+                    info!(event_id = %event.id, event_type = %event.event_type, "re-driven event applied");
+                }
+                (Some(error), Ok(())) => warn!(
+                    event_id = %event.id,
+                    event_type = %event.event_type,
+                    %error,
+                    "re-driven event failed again; it stays parked"
+                ),
             }
         }
     }

@@ -260,18 +260,21 @@ impl TypedProjection for PersonsProjection {
     }
 }
 
-/// Rows per multi-row statement (3 parameters each).
+/// Rows per multi-row statement (3 parameters each), and citizens per `IN` list.
 const ROWS_PER_STATEMENT: usize = 500;
+
+/// `count` numbered placeholders from `$first`: `$1, $2, $3`.
+fn numbered(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// `rows` groups of `columns` numbered placeholders: `($1, $2, $3), ($4, $5, $6)`.
 fn placeholders(rows: usize, columns: usize) -> String {
     (0..rows)
-        .map(|row| {
-            let group: Vec<String> = (1..=columns)
-                .map(|column| format!("${}", row * columns + column))
-                .collect();
-            format!("({})", group.join(", "))
-        })
+        .map(|row| format!("({})", numbered(row * columns + 1, columns)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -284,8 +287,7 @@ async fn in_households(
 ) -> anyhow::Result<std::collections::HashSet<String>> {
     let mut found = std::collections::HashSet::new();
     for chunk in citizens.chunks(ROWS_PER_STATEMENT) {
-        let list: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
-        let list = list.join(", ");
+        let list = numbered(1, chunk.len());
         for sql in [
             format!("SELECT DISTINCT citizen FROM ds_case_members WHERE citizen IN ({list})"),
             format!(
@@ -503,12 +505,11 @@ pub async fn active_cases_among(
     citizens: &[&CitizenId],
 ) -> Result<Vec<String>, StoreError> {
     let mut cases = Vec::new();
-    for chunk in citizens.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+    for chunk in citizens.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT DISTINCT case_id FROM ds_benefits \
              WHERE until_day IS NULL AND citizen IN ({})",
-            placeholders.join(", ")
+            numbered(1, chunk.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for citizen in chunk {
