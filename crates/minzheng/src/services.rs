@@ -67,6 +67,17 @@ pub const SERVICES: &[Service] = &[
         tools: Some(tools::DATASHARING),
         add: add_datasharing,
     },
+    Service {
+        name: "eldercare",
+        about: "Elderly care: institutions and beds, capacity assessments, subsidies, visits (养老服务)",
+        env: &[(
+            "MZ_ELDERCARE__PSEUDONYM_KEY",
+            "key of the pseudonyms that key persons' records, at least 32 bytes; set once, \
+             never changed [required]",
+        )],
+        tools: None,
+        add: add_eldercare,
+    },
 ];
 
 /// The service called `name`.
@@ -144,6 +155,27 @@ fn add_datasharing(host: Host, mode: Mode, settings: &PlatformSettings) -> anyho
                     .context("the datasharing settings (MZ_DATASHARING__…)")?;
             module
                 .with_seed(minzheng_datasharing::Seed::benxi())
+                .with_pseudonym_key(dev_secret::pseudonym_key(
+                    settings,
+                    configured.pseudonym_key.as_ref(),
+                )?)
+        }
+    }))
+}
+
+fn add_eldercare(host: Host, mode: Mode, settings: &PlatformSettings) -> anyhow::Result<Host> {
+    let module = minzheng_eldercare::Module::default();
+    Ok(host.module(match mode {
+        Mode::Distributed => module,
+        // `minzheng dev` seeds a believable Benxi (institutions and beds at the 2020 share,
+        // centres, standards, population), and keeps a pseudonym key under its data directory
+        // unless one is configured.
+        Mode::Embedded => {
+            let configured: minzheng_eldercare::Settings =
+                minzheng_kit::settings::load_section("eldercare")
+                    .context("the eldercare settings (MZ_ELDERCARE__…)")?;
+            module
+                .with_benxi_seed()
                 .with_pseudonym_key(dev_secret::pseudonym_key(
                     settings,
                     configured.pseudonym_key.as_ref(),

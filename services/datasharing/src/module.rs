@@ -43,7 +43,13 @@ const CIVILREGISTRY: &str = "civilregistry";
 /// The place-names service: its supersessions, for the division lineage.
 const PLACENAMES: &str = "placenames";
 /// The services whose read audits make the citizens' trails (this one's own included).
-pub const AUDITED: [&str; 4] = ["placenames", "civilregistry", "assistance", "datasharing"];
+pub const AUDITED: [&str; 5] = [
+    "placenames",
+    "civilregistry",
+    "assistance",
+    "datasharing",
+    "eldercare",
+];
 /// This service: its own threshold versions are followed into the knowledge clock.
 const DATASHARING: &str = "datasharing";
 
