@@ -169,6 +169,19 @@ const ADAPTERS: &[(&str, &[&str])] = &[
             "store.rs",     // the agency-record tables, loaded through COPY
         ],
     ),
+    (
+        "eldercare",
+        &[
+            "codec/",       // the protobuf event messages, its own and those it follows
+            "grpc/",        // the gRPC service
+            "app/",         // commands with today's date, commits across streams, indicators
+            "module.rs",    // the ServiceModule: consumers, the escalation sweep
+            "overview.rs",  // the read model of its own events (LiveView projection)
+            "divisions.rs", // bus projection of the place-names divisions into SQL
+            "feeds.rs",     // the other services' events, applied as commands
+            "seed.rs",      // the dev seed, through the application
+        ],
+    ),
 ];
 
 /// What a domain module must not use, with what it would mean.

@@ -15,6 +15,10 @@ use minzheng_civilregistry::codec::{
     assistance::AssistanceEvents, placenames::PlaceNamesDivisions,
 };
 use minzheng_datasharing::codec::assistance::AssistanceEvents as DataSharingAssistanceEvents;
+use minzheng_eldercare::codec::{
+    others::{AssistanceCases, CivilRegistryDeaths, DataSharingAlerts},
+    placenames::PlaceNamesDivisions as ElderCareDivisions,
+};
 use minzheng_kit::aggregate::EventCodec;
 
 /// The schema version every service's events are stored in today. A codec that moves on makes
@@ -35,8 +39,15 @@ pub fn run(data: &[u8]) {
     use minzheng_assistance as asst;
     use minzheng_civilregistry as cr;
     use minzheng_datasharing as ds;
+    use minzheng_eldercare as ec;
     use minzheng_placenames as pn;
     if let Some(division) = round_trip::<pn::division::Event>(event_type, payload) {
+        let decoded =
+            ElderCareDivisions::decode_payload(event_type, SCHEMA_VERSION, &division.encode());
+        assert!(
+            decoded.is_ok(),
+            "the elderly-care service reads the division event {division:?}: {decoded:?}"
+        );
         let decoded =
             PlaceNamesDivisions::decode_payload(event_type, SCHEMA_VERSION, &division.encode());
         assert!(
@@ -64,6 +75,11 @@ pub fn run(data: &[u8]) {
         assert!(
             decoded.is_ok(),
             "the data-sharing service reads the assistance event {event:?}: {decoded:?}"
+        );
+        let decoded = AssistanceCases::decode_payload(event_type, SCHEMA_VERSION, &event.encode());
+        assert!(
+            decoded.is_ok(),
+            "the elderly-care service reads the assistance event {event:?}: {decoded:?}"
         );
     }
     if let Some(event) = round_trip::<asst::policy::Event>(event_type, payload) {
@@ -94,13 +110,29 @@ pub fn run(data: &[u8]) {
     round_trip::<cr::person::Event>(event_type, payload);
     round_trip::<cr::marriage::Event>(event_type, payload);
     round_trip::<cr::divorce::Event>(event_type, payload);
-    round_trip::<cr::death::Event>(event_type, payload);
+    if let Some(event) = round_trip::<cr::death::Event>(event_type, payload) {
+        let decoded =
+            CivilRegistryDeaths::decode_payload(event_type, SCHEMA_VERSION, &event.encode());
+        assert!(
+            decoded.is_ok(),
+            "the elderly-care service reads the death event {event:?}: {decoded:?}"
+        );
+    }
+    round_trip::<ec::institution::Event>(event_type, payload);
+    round_trip::<ec::service_point::Event>(event_type, payload);
+    round_trip::<ec::elder::Event>(event_type, payload);
+    round_trip::<ec::subsidy::Event>(event_type, payload);
+    round_trip::<ec::population::Event>(event_type, payload);
     let _ = PlaceNamesDivisions::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = AssistanceEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = AssistanceDivisions::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = CivilRegistryEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = DataSharingEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = DataSharingAssistanceEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
+    let _ = ElderCareDivisions::decode_payload(event_type, SCHEMA_VERSION, payload);
+    let _ = AssistanceCases::decode_payload(event_type, SCHEMA_VERSION, payload);
+    let _ = CivilRegistryDeaths::decode_payload(event_type, SCHEMA_VERSION, payload);
+    let _ = DataSharingAlerts::decode_payload(event_type, SCHEMA_VERSION, payload);
 }
 
 /// Every event type some decoder reads, for seeding the corpus and checking coverage.
@@ -108,6 +140,7 @@ pub fn event_types() -> Vec<&'static str> {
     use minzheng_assistance as asst;
     use minzheng_civilregistry as cr;
     use minzheng_datasharing as ds;
+    use minzheng_eldercare as ec;
     use minzheng_placenames as pn;
     let mut types: Vec<&'static str> = [
         asst::case::Event::EVENT_TYPES,
@@ -136,6 +169,15 @@ pub fn event_types() -> Vec<&'static str> {
         ds::thresholds::Event::EVENT_TYPES,
         ds::load::Event::EVENT_TYPES,
         DataSharingAssistanceEvents::EVENT_TYPES,
+        ec::institution::Event::EVENT_TYPES,
+        ec::service_point::Event::EVENT_TYPES,
+        ec::elder::Event::EVENT_TYPES,
+        ec::subsidy::Event::EVENT_TYPES,
+        ec::population::Event::EVENT_TYPES,
+        ElderCareDivisions::EVENT_TYPES,
+        AssistanceCases::EVENT_TYPES,
+        CivilRegistryDeaths::EVENT_TYPES,
+        DataSharingAlerts::EVENT_TYPES,
     ]
     .concat();
     types.sort_unstable();
