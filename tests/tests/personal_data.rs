@@ -37,6 +37,7 @@ use minzheng_proto::{
     civilregistry::v1::{self as pb, civil_registry_service_client::CivilRegistryServiceClient},
     common::v1 as common,
     datasharing::v1 as datasharing,
+    eldercare::v1::{self as elder, elder_care_service_client::ElderCareServiceClient},
     placenames::v1::{self as placenames, place_names_service_client::PlaceNamesServiceClient},
 };
 use prost::Message as _;
@@ -100,10 +101,11 @@ const XIHU: &str = "210503000000";
 /// 南地街道, a township of 平山区.
 const NANDI: &str = "210502001000";
 const PSEUDONYM_KEY: &str = "personal-data-test-pseudonym-key-32-bytes";
-const SERVICES: [&str; 3] = [
+const SERVICES: [&str; 4] = [
     "minzheng.placenames.v1.PlaceNamesService",
     "minzheng.civilregistry.v1.CivilRegistryService",
     "minzheng.assistance.v1.AssistanceService",
+    "minzheng.eldercare.v1.ElderCareService",
 ];
 
 /// String fields that are not free text: ids and codes (checked forms the services parse),
@@ -1473,6 +1475,256 @@ async fn assistance_commands(
 
 /// Calls every RPC of [`SERVICES`] once with every string field set to [`TYPED`], as a caller
 /// with every role in the whole province; whatever the answer (most are refusals).
+/// Every elderly-care command, the typed number in every free-text field: an institution with
+/// its licence, beds, grade, credit record and staff, a resident (the pensioner) admitted and
+/// moved, a service point, an assessment, a subsidy standard, a visit plan with a visit, closed,
+/// and a population figure.
+async fn elder_care_commands(client: &mut ElderCareServiceClient<Channel>, sent: &mut Sent) {
+    let staff = token(&[Role::Caseworker, Role::Approver], &[PINGSHAN]);
+    let city = token(&[Role::Approver], &["210500000000"]);
+    let on = day(date!(2025 - 05 - 01));
+    let registered = command!(
+        sent,
+        client,
+        register_institution,
+        &staff,
+        elder::RegisterInstitutionRequest {
+            metadata: metadata(),
+            name: text(),
+            ownership: elder::Ownership::Private.into(),
+            county: region(PINGSHAN),
+            division: region(NANDI),
+            registered_on: day(date!(2024 - 01 - 01)),
+            general_beds: 10,
+            nursing_beds: 10,
+        }
+    );
+    let institution = registered.institution_id;
+    command!(
+        sent,
+        client,
+        record_licence,
+        &staff,
+        elder::RecordLicenceRequest {
+            metadata: metadata(),
+            institution_id: institution.clone(),
+            kind: elder::LicenceKind::Filing.into(),
+            number: text(),
+            issued_on: day(date!(2024 - 01 - 02)),
+        }
+    );
+    command!(
+        sent,
+        client,
+        change_beds,
+        &staff,
+        elder::ChangeBedsRequest {
+            metadata: metadata(),
+            institution_id: institution.clone(),
+            effective_on: day(date!(2024 - 06 - 01)),
+            general: 8,
+            nursing: 12,
+            reason: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        record_quality_grade,
+        &staff,
+        elder::RecordQualityGradeRequest {
+            metadata: metadata(),
+            institution_id: institution.clone(),
+            grade: 3,
+            graded_on: day(date!(2024 - 07 - 01)),
+            assessor: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        record_credit_entry,
+        &staff,
+        elder::RecordCreditEntryRequest {
+            metadata: metadata(),
+            institution_id: institution.clone(),
+            kind: elder::CreditEntryKind::Violation.into(),
+            recorded_on: day(date!(2024 - 08 - 01)),
+            description: text(),
+            source: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        report_social_workers,
+        &staff,
+        elder::ReportSocialWorkersRequest {
+            metadata: metadata(),
+            institution_id: institution.clone(),
+            social_workers: 2,
+            effective_on: day(date!(2024 - 08 - 01)),
+        }
+    );
+    command!(
+        sent,
+        client,
+        admit_resident,
+        &staff,
+        elder::AdmitResidentRequest {
+            metadata: metadata(),
+            institution_id: institution.clone(),
+            resident: citizen(TEKUN),
+            bed_type: elder::BedType::General.into(),
+            admitted_on: on,
+        }
+    );
+    command!(
+        sent,
+        client,
+        move_resident,
+        &staff,
+        elder::MoveResidentRequest {
+            metadata: metadata(),
+            institution_id: institution.clone(),
+            resident: citizen(TEKUN),
+            bed_type: elder::BedType::Nursing.into(),
+            moved_on: on,
+        }
+    );
+    let point = command!(
+        sent,
+        client,
+        open_service_point,
+        &staff,
+        elder::OpenServicePointRequest {
+            metadata: metadata(),
+            name: text(),
+            kind: elder::ServicePointKind::UrbanCentre.into(),
+            county: region(PINGSHAN),
+            division: region(NANDI),
+            capacity: 30,
+            opened_on: day(date!(2024 - 01 - 01)),
+        }
+    );
+    command!(
+        sent,
+        client,
+        change_service_point_capacity,
+        &staff,
+        elder::ChangeServicePointCapacityRequest {
+            metadata: metadata(),
+            service_point_id: point.service_point_id.clone(),
+            capacity: 40,
+            effective_on: on,
+        }
+    );
+    command!(
+        sent,
+        client,
+        close_service_point,
+        &staff,
+        elder::CloseServicePointRequest {
+            metadata: metadata(),
+            service_point_id: point.service_point_id,
+            closed_on: on,
+        }
+    );
+    command!(
+        sent,
+        client,
+        record_assessment,
+        &staff,
+        elder::RecordAssessmentRequest {
+            metadata: metadata(),
+            person: citizen(PENSIONER),
+            scores: Some(elder::AssessmentScores {
+                self_care: vec![4; 8],
+                basic_motor: vec![4, 4, 4, 3],
+                mental_state: vec![4, 4, 4, 4, 4, 4, 1, 1, 2],
+                perception: vec![2, 2, 4, 3, 4],
+            }),
+            adjustments: None,
+            assessor: text(),
+            assessed_on: on,
+            division: region(NANDI),
+            reassessment_due_on: None,
+        }
+    );
+    command!(
+        sent,
+        client,
+        record_subsidy_standard,
+        &city,
+        elder::RecordSubsidyStandardRequest {
+            metadata: metadata(),
+            city: region("210500000000"),
+            effective_from: day(date!(2025 - 01 - 01)),
+            advanced_age: vec![elder::AgeBand {
+                from_age: 80,
+                monthly: Some(common::Money { fen: 5_000 }),
+            }],
+            nursing: vec![],
+            nursing_requires_low_income: false,
+            service_low_income: Some(common::Money { fen: 10_000 }),
+            decided_by: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        open_visit_plan,
+        &staff,
+        elder::OpenVisitPlanRequest {
+            metadata: metadata(),
+            person: citizen(PENSIONER),
+            difficulties: vec![elder::DifficultyKind::LivingAlone.into()],
+            interval_days: 30,
+            township: region(NANDI),
+            opened_on: day(date!(2025 - 04 - 01)),
+        }
+    );
+    command!(
+        sent,
+        client,
+        record_visit,
+        &staff,
+        elder::RecordVisitRequest {
+            metadata: metadata(),
+            person: citizen(PENSIONER),
+            visited_on: on,
+            visitor: text(),
+            findings: text(),
+            follow_up: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        close_visit_plan,
+        &staff,
+        elder::CloseVisitPlanRequest {
+            metadata: metadata(),
+            person: citizen(PENSIONER),
+            closed_on: on,
+            reason: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        record_elderly_population,
+        &staff,
+        elder::RecordElderlyPopulationRequest {
+            metadata: metadata(),
+            county: region(PINGSHAN),
+            persons: 90_000,
+            as_of: day(date!(2024 - 12 - 31)),
+            source: text(),
+        }
+    );
+}
+
 async fn every_rpc_with_the_number_everywhere(host: &TestHost, descriptors: &Descriptors) {
     let all_roles = token(&Role::ALL, &[PROVINCE]);
     for (path, input) in &descriptors.rpcs {
@@ -1480,6 +1732,8 @@ async fn every_rpc_with_the_number_everywhere(host: &TestHost, descriptors: &Des
             "placenames"
         } else if path.contains("Assistance") {
             "assistance"
+        } else if path.contains("ElderCare") {
+            "eldercare"
         } else {
             "civilregistry"
         };
@@ -1552,6 +1806,11 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
         // The data-sharing service's stand-in answers the verification requests through the bus,
         // with the pensioner's pension.
         .service(data_sharing.clone())
+        // Last: it follows the divisions, the deaths and the assistance cases.
+        .service(
+            minzheng_eldercare::Module::new(SecretString::from(PSEUDONYM_KEY))
+                .with_clock(Arc::new(clock.clone())),
+        )
         .start()
         .await;
     let mut messages = host
@@ -1599,6 +1858,8 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
         &mut sent,
     )
     .await;
+    let mut elder_care = ElderCareServiceClient::new(host.channel("eldercare").await);
+    elder_care_commands(&mut elder_care, &mut sent).await;
     every_rpc_with_the_number_everywhere(&host, &descriptors).await;
     host.settle().await;
 
@@ -1658,6 +1919,12 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
     );
     streams.extend(assistance_streams);
     streams.extend(stream_ids(&host, "datasharing").await);
+    let elder_streams = stream_ids(&host, "eldercare").await;
+    assert!(
+        elder_streams.iter().any(|s| s.starts_with("elder-")),
+        "the elderly persons were stored: {elder_streams:#?}"
+    );
+    streams.extend(elder_streams);
     let logs = captured.lines();
     host.shutdown().await;
 

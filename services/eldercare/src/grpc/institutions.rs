@@ -328,20 +328,24 @@ impl ElderCareApi {
             self.app.today(),
             &mut violations,
         );
-        let leaving = if body.to_institution.is_empty() {
+        let leaving = if body.to_institution_id.is_empty() {
             match discharge_reason_from_pb(body.reason) {
                 Some(DischargeReason::Discharged) => Some(Leaving::Discharged),
                 Some(DischargeReason::Died) => Some(Leaving::Died { death_id: None }),
                 _ => {
                     violations.push(
                         "reason",
-                        "must be DISCHARGED or DIED (a transfer names to_institution)",
+                        "must be DISCHARGED or DIED (a transfer names to_institution_id)",
                     );
                     None
                 }
             }
         } else {
-            let to = institution_id("to_institution", &body.to_institution, &mut violations);
+            let to = institution_id(
+                "to_institution_id",
+                &body.to_institution_id,
+                &mut violations,
+            );
             let bed_type = known(
                 "to_bed_type",
                 bed_type_from_pb(body.to_bed_type),
