@@ -225,18 +225,26 @@ impl ElderCare {
                     Ok(events) => events,
                     Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
                 };
-            let mut person_events =
-                match person
-                    .state
-                    .handle(&elder::Command::EndPlacement(elder::EndPlacement {
-                        elder: elder.clone(),
-                        institution: id,
-                        on,
-                        reason,
-                    })) {
-                    Ok(events) => events,
-                    Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-                };
+            // A death the institution reports is the person's death: it also ends their
+            // subsidies from the next month and closes their visit plan.
+            let person_command = match &leaving {
+                Leaving::Died { death_id } => elder::Command::NoteDeath(elder::NoteDeath {
+                    citizen: citizen.clone(),
+                    elder: elder.clone(),
+                    on,
+                    death_id: death_id.clone(),
+                }),
+                _ => elder::Command::EndPlacement(elder::EndPlacement {
+                    elder: elder.clone(),
+                    institution: id,
+                    on,
+                    reason,
+                }),
+            };
+            let mut person_events = match person.state.handle(&person_command) {
+                Ok(events) => events,
+                Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
+            };
             let mut decided = vec![self.institutions.decided(&id, home.version, &left)?];
             if let Leaving::TransferredTo(to, bed_type) = &leaving {
                 let target = self.institutions.load(to).await?;
