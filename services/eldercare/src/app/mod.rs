@@ -46,6 +46,9 @@ use crate::{
 /// Persons' states a process keeps (assessments and visits are read back by every command).
 const ELDERS_CACHED: usize = 16_384;
 
+/// Institutions' states a process keeps (a city has a few hundred).
+const INSTITUTIONS_CACHED: usize = 1_024;
+
 /// Retries of a command that spans streams after a version conflict.
 const CONFLICT_RETRIES: u32 = DEFAULT_CONFLICT_RETRIES;
 
@@ -78,7 +81,9 @@ impl ElderCare {
         divisions: Divisions,
     ) -> Self {
         Self {
-            institutions: Arc::new(Repository::new(store.clone())),
+            // An institution is read by every admission and discharge and grows by one event
+            // each: cached states make each read the new events only.
+            institutions: Arc::new(Repository::new(store.clone()).with_cache(INSTITUTIONS_CACHED)),
             service_points: Arc::new(Repository::new(store.clone())),
             elders: Arc::new(Repository::new(store.clone()).with_cache(ELDERS_CACHED)),
             policies: Arc::new(Repository::new(store.clone())),
