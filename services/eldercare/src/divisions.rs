@@ -1,7 +1,7 @@
 //! The divisions this service knows from the place-names service's events (`ec_divisions`,
 //! created by [`MIGRATION`]): each code's validity and, when it was superseded by exactly one
 //! division (a merger or a recode), its successor. An institution or service point is registered
-//! only at a division valid on the day, and is counted under the county its division belongs to
+//! only at a division the place-names service records and that had not ended by the day, and is counted under the county its division belongs to
 //! on the day asked about, following adjustments ([`Divisions::current`]); a division split in
 //! several has no single successor and keeps its own code.
 //!
@@ -46,8 +46,12 @@ pub struct Known {
 }
 
 impl Known {
-    fn valid_on(&self, day: Date) -> bool {
-        self.valid_from <= day && self.valid_to.is_none_or(|to| day < to)
+    /// Whether the division may be named on `day`: it had not ended by then. Its `valid_from`
+    /// is not asked: it is when the place-names service first recorded the division (an
+    /// import's vintage, often later than the division itself), and an institution registered
+    /// in 2015 is entered today under today's code.
+    fn usable_on(&self, day: Date) -> bool {
+        self.valid_to.is_none_or(|to| day < to)
     }
 }
 
@@ -122,13 +126,13 @@ impl Divisions {
         }
     }
 
-    /// Whether `code` is a division valid on `day`.
-    pub async fn valid_on(&self, code: RegionCode, day: Date) -> Result<bool, StoreError> {
+    /// Whether `code` is a division the place-names service records, not ended by `day`.
+    pub async fn usable_on(&self, code: RegionCode, day: Date) -> Result<bool, StoreError> {
         Ok(self
             .known()
             .await?
             .get(&code)
-            .is_some_and(|k| k.valid_on(day)))
+            .is_some_and(|k| k.usable_on(day)))
     }
 }
 

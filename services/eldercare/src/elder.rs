@@ -138,6 +138,8 @@ pub struct Elder {
     citizen: Option<CitizenId>,
     assessments: Vec<Assessed>,
     placement: Option<Placement>,
+    /// The institution, day and reason of the last placement's end.
+    last_placement_end: Option<(InstitutionId, Date, DischargeReason)>,
     /// Each assistance case's coverage of the person, as changes over time.
     low_income: BTreeMap<String, Vec<(Date, bool)>>,
     death: Option<(Date, Option<String>)>,
@@ -155,6 +157,11 @@ impl Elder {
 
     pub fn placement(&self) -> Option<&Placement> {
         self.placement.as_ref()
+    }
+
+    /// The institution, day and reason of the last placement's end.
+    pub fn last_placement_end(&self) -> Option<(InstitutionId, Date, DischargeReason)> {
+        self.last_placement_end
     }
 
     pub fn died_on(&self) -> Option<Date> {
@@ -664,7 +671,10 @@ impl Aggregate for Elder {
                     since: e.on,
                 });
             }
-            Event::PlacementEnded(_) => self.placement = None,
+            Event::PlacementEnded(e) => {
+                self.placement = None;
+                self.last_placement_end = Some((e.institution, e.on, e.reason));
+            }
             Event::LowIncomeStatusChanged(e) => {
                 self.citizen.get_or_insert_with(|| e.citizen.clone());
                 self.low_income

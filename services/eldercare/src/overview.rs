@@ -110,6 +110,19 @@ impl Overview {
         self.policies.get(&city)
     }
 
+    /// The city with subsidy standards, when exactly one has them.
+    pub fn only_policy_city(&self) -> Option<RegionCode> {
+        let mut cities = self
+            .policies
+            .iter()
+            .filter(|(_, p)| !p.versions().is_empty())
+            .map(|(city, _)| *city);
+        match (cities.next(), cities.next()) {
+            (Some(city), None) => Some(city),
+            _ => None,
+        }
+    }
+
     pub fn plans(&self) -> &HashMap<ElderId, PlanDates> {
         &self.plans
     }

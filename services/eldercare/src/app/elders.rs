@@ -217,24 +217,28 @@ impl ElderCare {
     }
 
     /// What the person is entitled to for the month of `month`, under the standards of the
-    /// city their latest assessment (or visit plan) places them in.
+    /// city their latest assessment, visit plan or institution places them in.
     pub async fn monthly_subsidy(
         &self,
         citizen: &CitizenId,
         month: Date,
     ) -> Result<(ElderId, Monthly), Error> {
         let (elder, state) = self.elder(citizen).await?;
+        let only_city = self.view.read().await.only_policy_city();
         let city = state
             .assessments()
             .last()
             .map(|a| a.division)
             .or_else(|| state.visit_plan().map(|p| p.township))
+            .or_else(|| state.placement().map(|p| p.institution.county()))
             .and_then(RegionCode::city)
+            // Known only from an assistance case: the one city with standards, when there is one.
+            .or(only_city)
             .ok_or_else(|| {
                 Error::refused(
                     "no_residence",
-                    "the person's division is known from an assessment or a visit plan; \
-                     neither is recorded",
+                    "the person's city is known from an assessment, a visit plan or an \
+                     institution, and none is recorded",
                 )
             })?;
         let policy = self.policy(city).await?;

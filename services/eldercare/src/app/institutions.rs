@@ -204,6 +204,21 @@ impl ElderCare {
                 Leaving::Died { death_id } => (DischargeReason::Died, None, death_id.clone()),
                 Leaving::TransferredTo(to, _) => (DischargeReason::Transferred, Some(*to), None),
             };
+            // A repeat finds the person's placement there ended that day for that reason (and,
+            // for a transfer, the person in the new bed since that day): the first answer.
+            if !home.state.residents().contains_key(&elder)
+                && person.state.last_placement_end() == Some((id, on, reason))
+                && match &leaving {
+                    Leaving::TransferredTo(to, bed_type) => {
+                        person.state.placement().is_some_and(|p| {
+                            p.institution == *to && p.bed_type == *bed_type && p.since == on
+                        })
+                    }
+                    _ => true,
+                }
+            {
+                return Ok(Ok(vec![self.institutions.recorded(&id, home.version).await?]));
+            }
             if let Leaving::TransferredTo(to, _) = &leaving
                 && *to == id
             {
@@ -301,6 +316,14 @@ impl ElderCare {
         let committed = with_conflict_retries(CONFLICT_RETRIES, || async {
             let home = self.institutions.load(&id).await?;
             let person = self.elders.load(&elder).await?;
+            // A repeat finds the resident moved to that bed type on that day: the first answer.
+            if home.state.residents().get(&elder).is_some_and(|r| {
+                r.bed_type == bed_type && r.since == on && r.since != r.admitted_on
+            }) {
+                return Ok(Ok(vec![
+                    self.institutions.recorded(&id, home.version).await?,
+                ]));
+            }
             let moved = match home
                 .state
                 .handle(&institution::Command::Move(institution::Move {
@@ -339,7 +362,7 @@ impl ElderCare {
     ) -> Result<(), Error> {
         if self
             .divisions
-            .valid_on(division, day)
+            .usable_on(division, day)
             .await
             .map_err(RunError::from)?
         {
@@ -348,8 +371,8 @@ impl ElderCare {
             Err(Error::refused(
                 "unknown_division",
                 format!(
-                    "{field} {division} is not a division the place-names service records as \
-                     valid on {day}"
+                    "{field} {division} is not a division the place-names service records, or it \
+                     had ended by {day}"
                 ),
             ))
         }

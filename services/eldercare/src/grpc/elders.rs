@@ -7,7 +7,7 @@ use minzheng_host::{
 };
 use minzheng_kit::Error;
 use minzheng_proto::{convert, eldercare::v1 as pb};
-use minzheng_types::{CitizenId, Fen, FieldViolation, RegionLevel, Violations};
+use minzheng_types::{BoundedText, CitizenId, Fen, FieldViolation, RegionLevel, Violations};
 use time::Date;
 
 use super::{ElderCareApi, county, known, local_division, past_date, person_region, region_at};
@@ -301,26 +301,38 @@ impl ElderCareApi {
             &body.decided_by,
             subsidy::DECIDED_BY_MAX_CHARS,
         );
-        let (city, effective_from, (advanced_age, nursing, service_low_income), decided_by) =
-            violations.finish((city, effective_from, amounts, decided_by))?;
-        let record = Record {
-            city,
-            effective_from,
+        // The standard's shape is checked on what parsed, with stand-ins for what did not, so
+        // that every violation is named at once.
+        let (advanced_age, nursing, service_low_income) = amounts.clone().unwrap_or_default();
+        let mut record = Record {
+            city: city.unwrap_or_else(crate::seed::benxi_city),
+            effective_from: effective_from.unwrap_or(Date::MIN),
             advanced_age,
             nursing,
             nursing_requires_low_income: body.nursing_requires_low_income,
             service_low_income,
-            decided_by,
+            decided_by: decided_by
+                .clone()
+                .unwrap_or_else(|| BoundedText::parse("-", 1).expect("a valid constant text")),
             recorded_on: self.app.today(),
         };
         if let Err(found) = record.check_shape() {
-            return Err(Error::InvalidArgument(
-                found
-                    .into_iter()
-                    .map(|(field, rule)| FieldViolation::new(field, rule))
-                    .collect(),
-            ));
+            for (field, rule) in found {
+                let parsed = match field.as_str() {
+                    "effective_from" => effective_from.is_some(),
+                    "decided_by" => decided_by.is_some(),
+                    _ => amounts.is_some(),
+                };
+                if parsed {
+                    violations.push(field, rule);
+                }
+            }
         }
+        let (city, effective_from, decided_by) =
+            violations.finish((city, effective_from, decided_by))?;
+        record.city = city;
+        record.effective_from = effective_from;
+        record.decided_by = decided_by;
         call.require_region(city)?;
         let (version, committed) = self.app.record_standard(record, &context).await?;
         Ok(pb::RecordSubsidyStandardResponse {
