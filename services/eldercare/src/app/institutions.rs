@@ -217,7 +217,9 @@ impl ElderCare {
                     _ => true,
                 }
             {
-                return Ok(Ok(vec![self.institutions.recorded(&id, home.version).await?]));
+                return Ok(Ok(vec![
+                    self.institutions.recorded(&id, home.version).await?,
+                ]));
             }
             if let Leaving::TransferredTo(to, _) = &leaving
                 && *to == id
