@@ -290,17 +290,15 @@ impl ElderCare {
             if person.version == 0 || person.state.died_on().is_some() {
                 return Ok(Ok(vec![]));
             }
-            let noted = match person
-                .state
-                .handle(&elder::Command::NoteDeath(elder::NoteDeath {
+            let noted = decide!(
+                person.state,
+                elder::Command::NoteDeath(elder::NoteDeath {
                     citizen: citizen.clone(),
                     elder: elder.clone(),
                     on: died_on,
                     death_id: death_id.clone(),
-                })) {
-                Ok(events) => events,
-                Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-            };
+                })
+            );
             let mut decided = Vec::new();
             if let Some(placement) = person.state.placement() {
                 let home = self.institutions.load(&placement.institution).await?;
@@ -310,22 +308,21 @@ impl ElderCare {
                     .state
                     .last_change()
                     .map_or(died_on, |last| died_on.max(last));
-                match home
-                    .state
-                    .handle(&institution::Command::Discharge(institution::Discharge {
+                let freed = decide!(
+                    home.state,
+                    institution::Command::Discharge(institution::Discharge {
                         elder: elder.clone(),
                         on,
                         reason: DischargeReason::Died,
                         transferred_to: None,
                         death_id: death_id.clone(),
-                    })) {
-                    Ok(events) => decided.push(self.institutions.decided(
-                        &placement.institution,
-                        home.version,
-                        &events,
-                    )?),
-                    Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-                }
+                    })
+                );
+                decided.push(self.institutions.decided(
+                    &placement.institution,
+                    home.version,
+                    &freed,
+                )?);
             }
             decided.push(self.elders.decided(&elder, person.version, &noted)?);
             Ok(Ok(commit_together(self.store(), decided, context).await?))

@@ -147,32 +147,26 @@ impl ElderCare {
                     self.institutions.recorded(&id, home.version).await?,
                 ]));
             }
-            let admitted =
-                match home
-                    .state
-                    .handle(&institution::Command::Admit(institution::Admit {
-                        citizen: citizen.clone(),
-                        elder: elder.clone(),
-                        bed_type,
-                        on,
-                        transferred_from: None,
-                    })) {
-                    Ok(events) => events,
-                    Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-                };
-            let placed =
-                match person
-                    .state
-                    .handle(&elder::Command::StartPlacement(elder::StartPlacement {
-                        citizen: citizen.clone(),
-                        elder: elder.clone(),
-                        institution: id,
-                        bed_type,
-                        on,
-                    })) {
-                    Ok(events) => events,
-                    Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-                };
+            let admitted = decide!(
+                home.state,
+                institution::Command::Admit(institution::Admit {
+                    citizen: citizen.clone(),
+                    elder: elder.clone(),
+                    bed_type,
+                    on,
+                    transferred_from: None,
+                })
+            );
+            let placed = decide!(
+                person.state,
+                elder::Command::StartPlacement(elder::StartPlacement {
+                    citizen: citizen.clone(),
+                    elder: elder.clone(),
+                    institution: id,
+                    bed_type,
+                    on,
+                })
+            );
             let decided = vec![
                 self.institutions.decided(&id, home.version, &admitted)?,
                 self.elders.decided(&elder, person.version, &placed)?,
@@ -229,19 +223,16 @@ impl ElderCare {
                     "a transfer goes to another institution; move the resident instead",
                 )));
             }
-            let left =
-                match home
-                    .state
-                    .handle(&institution::Command::Discharge(institution::Discharge {
-                        elder: elder.clone(),
-                        on,
-                        reason,
-                        transferred_to,
-                        death_id,
-                    })) {
-                    Ok(events) => events,
-                    Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-                };
+            let left = decide!(
+                home.state,
+                institution::Command::Discharge(institution::Discharge {
+                    elder: elder.clone(),
+                    on,
+                    reason,
+                    transferred_to,
+                    death_id,
+                })
+            );
             // A death the institution reports is the person's death: it also ends their
             // subsidies from the next month and closes their visit plan.
             let person_command = match &leaving {
@@ -258,39 +249,33 @@ impl ElderCare {
                     reason,
                 }),
             };
-            let mut person_events = match person.state.handle(&person_command) {
-                Ok(events) => events,
-                Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-            };
+            let mut person_events = decide!(person.state, person_command);
             let mut decided = vec![self.institutions.decided(&id, home.version, &left)?];
             if let Leaving::TransferredTo(to, bed_type) = &leaving {
                 let target = self.institutions.load(to).await?;
-                let admitted =
-                    match target
-                        .state
-                        .handle(&institution::Command::Admit(institution::Admit {
-                            citizen: citizen.clone(),
-                            elder: elder.clone(),
-                            bed_type: *bed_type,
-                            on,
-                            transferred_from: Some(id),
-                        })) {
-                        Ok(events) => events,
-                        Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-                    };
+                let admitted = decide!(
+                    target.state,
+                    institution::Command::Admit(institution::Admit {
+                        citizen: citizen.clone(),
+                        elder: elder.clone(),
+                        bed_type: *bed_type,
+                        on,
+                        transferred_from: Some(id),
+                    })
+                );
                 let after_leaving = person_events
                     .iter()
                     .fold(person.state.clone(), |state, event| state.apply(event));
-                match after_leaving.handle(&elder::Command::StartPlacement(elder::StartPlacement {
-                    citizen: citizen.clone(),
-                    elder: elder.clone(),
-                    institution: *to,
-                    bed_type: *bed_type,
-                    on,
-                })) {
-                    Ok(events) => person_events.extend(events),
-                    Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-                }
+                person_events.extend(decide!(
+                    after_leaving,
+                    elder::Command::StartPlacement(elder::StartPlacement {
+                        citizen: citizen.clone(),
+                        elder: elder.clone(),
+                        institution: *to,
+                        bed_type: *bed_type,
+                        on,
+                    })
+                ));
                 decided.push(self.institutions.decided(to, target.version, &admitted)?);
             }
             decided.push(
@@ -326,24 +311,22 @@ impl ElderCare {
                     self.institutions.recorded(&id, home.version).await?,
                 ]));
             }
-            let moved = match home
-                .state
-                .handle(&institution::Command::Move(institution::Move {
+            let moved = decide!(
+                home.state,
+                institution::Command::Move(institution::Move {
                     elder: elder.clone(),
                     bed_type,
                     on,
-                })) {
-                Ok(events) => events,
-                Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-            };
-            let placed = match person.state.handle(&elder::Command::MovePlacement {
-                institution: id,
-                bed_type,
-                on,
-            }) {
-                Ok(events) => events,
-                Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
-            };
+                })
+            );
+            let placed = decide!(
+                person.state,
+                elder::Command::MovePlacement {
+                    institution: id,
+                    bed_type,
+                    on,
+                }
+            );
             let decided = vec![
                 self.institutions.decided(&id, home.version, &moved)?,
                 self.elders.decided(&elder, person.version, &placed)?,

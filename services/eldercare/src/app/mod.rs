@@ -15,6 +15,17 @@
 //!
 //! [`commit_together`]: minzheng_kit::aggregate::commit_together
 
+/// The events `$state` decides for `$command`; a refusal ends the attempt, answering with it
+/// (inside a `with_conflict_retries` closure, whose value is `Result<Result<_, Error>, _>`).
+macro_rules! decide {
+    ($state:expr, $command:expr) => {
+        match $state.handle(&$command) {
+            Ok(events) => events,
+            Err(refusal) => return Ok(Err(Error::from_refusal(&refusal))),
+        }
+    };
+}
+
 pub mod elders;
 pub mod indicators;
 pub mod institutions;

@@ -154,6 +154,25 @@ fn region_filter(
 }
 
 impl ElderCareApi {
+    /// A list's region filter and day, once the read model has what the caller wrote.
+    async fn listing<T>(
+        &self,
+        call: &Call<T>,
+        region: &Option<minzheng_proto::common::v1::RegionCode>,
+        as_of: &Option<minzheng_proto::common::v1::Date>,
+        read: &Option<minzheng_proto::common::v1::ReadOptions>,
+    ) -> Result<(Option<RegionCode>, Date), Error> {
+        let mut violations = Violations::new();
+        let region = region_filter(region, &mut violations);
+        let day = violations.date_or("as_of", as_of, self.app.today());
+        let parsed = violations.finish((region, day))?;
+        self.app
+            .view()
+            .wait_for(edge::min_position(read), call.deadline())
+            .await?;
+        Ok(parsed)
+    }
+
     pub(super) async fn register_institution(
         &self,
         call: Call<pb::RegisterInstitutionRequest>,
@@ -578,13 +597,8 @@ impl ElderCareApi {
         call: Call<pb::ListInstitutionsRequest>,
     ) -> Result<pb::ListInstitutionsResponse, Error> {
         let body = call.body();
-        let mut violations = Violations::new();
-        let region = region_filter(&body.region, &mut violations);
-        let day = violations.date_or("as_of", &body.as_of, self.app.today());
-        let (region, day) = violations.finish((region, day))?;
-        self.app
-            .view()
-            .wait_for(edge::min_position(&body.read), call.deadline())
+        let (region, day) = self
+            .listing(&call, &body.region, &body.as_of, &body.read)
             .await?;
         let view = self.app.view().read().await;
         let (institutions, page) = edge::page(
@@ -727,13 +741,8 @@ impl ElderCareApi {
         call: Call<pb::ListServicePointsRequest>,
     ) -> Result<pb::ListServicePointsResponse, Error> {
         let body = call.body();
-        let mut violations = Violations::new();
-        let region = region_filter(&body.region, &mut violations);
-        let day = violations.date_or("as_of", &body.as_of, self.app.today());
-        let (region, day) = violations.finish((region, day))?;
-        self.app
-            .view()
-            .wait_for(edge::min_position(&body.read), call.deadline())
+        let (region, day) = self
+            .listing(&call, &body.region, &body.as_of, &body.read)
             .await?;
         let view = self.app.view().read().await;
         let (service_points, page) = edge::page(
