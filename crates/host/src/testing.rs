@@ -39,8 +39,10 @@ use tonic::{
 use crate::{Host, Mode, RunningHost, ServiceModule};
 
 mod database_cut;
+mod place_names;
 
 pub use database_cut::{CutAnswer, DatabaseCut, assert_every_rpc_unavailable_while_database_cut};
+pub use place_names::{PlaceNamesStandIn, StandInDivision};
 
 /// The HS256 secret test tokens are signed with.
 pub const TOKEN_SECRET: &str = "minzheng-test-host-token-secret-32-bytes+";

@@ -10,7 +10,7 @@ use minzheng_assistance::{Module, module::Seed};
 use minzheng_eventstore::{AppendRequest, ExpectedVersion, Metadata, NewEvent, StreamId};
 use minzheng_host::{
     ServiceContext, ServiceModule,
-    testing::{TestHost, TestHostBuilder, token, with_token},
+    testing::{PlaceNamesStandIn, TestHost, TestHostBuilder, token, with_token},
 };
 use minzheng_kit::{auth::Role, clock::FixedClock, server::ServerBuilder};
 use minzheng_proto::{
@@ -182,87 +182,18 @@ const DIVISIONS: [(&str, &str, common::RegionLevel, &str); 19] = [
     ),
 ];
 
-/// Plays the place-names service: at its first start, its store receives the
-/// `minzheng.placenames.v1.DivisionRecorded` events of [`DIVISIONS`] (valid from 2020-01-01)
-/// and, for the adjustments of [`ADJUSTED_ON`], `DivisionSuperseded` events of a township merged
-/// into a town of another county ([`MERGED_OLD`]) and of one split in two ([`SPLIT_OLD`]). Its
-/// relay publishes them when distributed; they are fed in process when embedded.
-#[derive(Debug, Clone, Copy)]
-pub struct PlaceNamesStandIn;
-
-impl PlaceNamesStandIn {
-    fn events() -> Vec<(&'static str, &'static str, Vec<u8>)> {
-        let mut events: Vec<(&str, &str, Vec<u8>)> = DIVISIONS
-            .iter()
-            .map(|(code, name, level, parent)| {
-                let recorded = placenames::DivisionRecorded {
-                    code: region(code),
-                    name: (*name).to_owned(),
-                    level: (*level).into(),
-                    parent: region(parent),
-                    valid_from: day(date!(2020 - 01 - 01)),
-                    adjustment_id: String::new(),
-                };
-                (
-                    *code,
-                    "minzheng.placenames.v1.DivisionRecorded",
-                    recorded.encode_to_vec(),
-                )
-            })
-            .collect();
-        for (code, successors, adjustment) in [
-            (MERGED_OLD, vec![MERGED_SUCCESSOR], "BX-2023-merge"),
-            (SPLIT_OLD, SPLIT_SUCCESSORS.to_vec(), "BX-2023-split"),
-        ] {
-            let superseded = placenames::DivisionSuperseded {
-                code: region(code),
-                successors: successors.into_iter().filter_map(region).collect(),
-                valid_to: day(ADJUSTED_ON),
-                adjustment_id: adjustment.to_owned(),
-            };
-            events.push((
-                code,
-                "minzheng.placenames.v1.DivisionSuperseded",
-                superseded.encode_to_vec(),
-            ));
-        }
-        events
-    }
-}
-
-#[async_trait]
-impl ServiceModule for PlaceNamesStandIn {
-    fn name(&self) -> &'static str {
-        "placenames"
-    }
-
-    async fn start(
-        &self,
-        context: &ServiceContext,
-        server: ServerBuilder,
-    ) -> anyhow::Result<ServerBuilder> {
-        // Written once: a restart finds the streams there.
-        if context
-            .store()
-            .stream_version(&StreamId::new("division", BENXI_CITY)?)
-            .await?
-            > 0
-        {
-            return Ok(server);
-        }
-        for (code, event_type, payload) in Self::events() {
-            context
-                .store()
-                .append(AppendRequest {
-                    stream: StreamId::new("division", code)?,
-                    expected: ExpectedVersion::Any,
-                    events: vec![NewEvent::new(event_type, 1, payload)],
-                    metadata: Metadata::default(),
-                })
-                .await?;
-        }
-        Ok(server)
-    }
+/// Plays the place-names service: Benxi's divisions the tests use ([`DIVISIONS`], valid from
+/// 2020-01-01) and, for the adjustments of [`ADJUSTED_ON`], a township merged into a town of
+/// another county ([`MERGED_OLD`]) and one split in two ([`SPLIT_OLD`]).
+pub fn place_names() -> PlaceNamesStandIn {
+    PlaceNamesStandIn::new(&DIVISIONS, date!(2020 - 01 - 01))
+        .superseding(
+            MERGED_OLD,
+            &[MERGED_SUCCESSOR],
+            ADJUSTED_ON,
+            "BX-2023-merge",
+        )
+        .superseding(SPLIT_OLD, &SPLIT_SUCCESSORS, ADJUSTED_ON, "BX-2023-split")
 }
 
 pub use minzheng_assistance::stand_in::{DataSharingStandIn, Verifications};
@@ -291,7 +222,7 @@ pub async fn embedded() -> Hosted {
     let clock = FixedClock::new(FIRST_DAY);
     let (host, client) = start(
         TestHost::embedded()
-            .service(PlaceNamesStandIn)
+            .service(place_names())
             .service(assistance(&clock)),
     )
     .await;
@@ -340,7 +271,7 @@ pub fn hosted(
     answers: &Verifications,
 ) -> TestHostBuilder {
     builder
-        .service(PlaceNamesStandIn)
+        .service(place_names())
         .service(DataSharingStandIn {
             answers: answers.clone(),
         })
@@ -753,7 +684,7 @@ pub async fn decide_in(
         .map(tonic::Response::into_inner)
 }
 
-/// The place-names stand-in ([`PlaceNamesStandIn`]'s divisions and adjustments at its first
+/// The place-names stand-in ([`place_names`]'s divisions and adjustments at its first
 /// start) that a test can also make publish a later adjustment ([`AdjustablePlaceNames::supersede`]),
 /// as the place-names service does when a division is merged after cases were filed under it.
 #[derive(Debug, Clone, Default)]
@@ -811,7 +742,7 @@ impl ServiceModule for AdjustablePlaceNames {
         context: &ServiceContext,
         server: ServerBuilder,
     ) -> anyhow::Result<ServerBuilder> {
-        let server = PlaceNamesStandIn.start(context, server).await?;
+        let server = place_names().start(context, server).await?;
         *self
             .store
             .lock()
@@ -867,7 +798,7 @@ impl QuickParking {
             ..Default::default()
         };
         let host = minzheng_host::Host::new(minzheng_host::Mode::Embedded, settings)
-            .module(PlaceNamesStandIn)
+            .module(place_names())
             .module(DataSharingStandIn {
                 answers: answers.clone(),
             })

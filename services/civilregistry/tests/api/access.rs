@@ -14,9 +14,7 @@ use minzheng_proto::{
 use prost::Message as _;
 use tonic::Code;
 
-use crate::support::{
-    self, BENXI_CITY, FIRST_DAY, PlaceNamesStandIn, WIFE, citizen, civil_registry,
-};
+use crate::support::{self, BENXI_CITY, FIRST_DAY, WIFE, citizen, civil_registry, place_names};
 
 /// Every RPC called with every role and without a token: the edge admits exactly what the
 /// access policy says, in both hosting modes' shared edge (embedded here).
@@ -24,7 +22,7 @@ use crate::support::{
 async fn the_edge_enforces_the_access_policy_for_every_rpc_and_role() {
     let clock = FixedClock::new(FIRST_DAY);
     let host = TestHost::embedded()
-        .service(PlaceNamesStandIn)
+        .service(place_names())
         .service(civil_registry(&clock))
         .start()
         .await;

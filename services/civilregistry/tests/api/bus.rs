@@ -11,8 +11,8 @@ use minzheng_proto::civilregistry::v1 as pb;
 use prost::Message as _;
 
 use crate::support::{
-    self, FIRST_DAY, HUSBAND, OTHER_MAN, OTHER_WOMAN, PlaceNamesStandIn, WIFE, civil_registry,
-    husband_dies, marry,
+    self, FIRST_DAY, HUSBAND, OTHER_MAN, OTHER_WOMAN, WIFE, civil_registry, husband_dies, marry,
+    place_names,
 };
 
 /// A marriage and then the death of one spouse reach JetStream on the documented subjects, with
@@ -23,7 +23,7 @@ async fn distributed_a_marriage_and_a_death_reach_jetstream_without_personal_dat
     let clock = FixedClock::new(FIRST_DAY);
     let (host, mut client) = support::start(
         TestHost::distributed()
-            .service(PlaceNamesStandIn)
+            .service(place_names())
             .service(civil_registry(&clock)),
     )
     .await;

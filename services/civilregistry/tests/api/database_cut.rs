@@ -12,8 +12,8 @@ use prost::Message as _;
 use time::macros::date;
 
 use crate::support::{
-    FIRST_DAY, HUSBAND, OTHER_MAN, PINGSHAN, PlaceNamesStandIn, WIFE, checks, citizen,
-    civil_registry, day, metadata, parties, region,
+    FIRST_DAY, HUSBAND, OTHER_MAN, PINGSHAN, WIFE, checks, citizen, civil_registry, day, metadata,
+    parties, place_names, region,
 };
 
 /// Small, so the test is quick; the bound on the answers is a few of these.
@@ -30,7 +30,7 @@ async fn every_rpc_is_unavailable_while_the_database_is_cut_and_recovers() {
     let host = TestHost::distributed()
         .through_proxy()
         .database_acquire_timeout(ACQUIRE_TIMEOUT)
-        .service(PlaceNamesStandIn)
+        .service(place_names())
         .service(civil_registry(&clock))
         .start()
         .await;

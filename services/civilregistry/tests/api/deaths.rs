@@ -10,8 +10,8 @@ use prost::Message as _;
 use time::macros::date;
 
 use crate::support::{
-    self, AssistanceStandIn, FIRST_DAY, HUSBAND, PINGSHAN, PlaceNamesStandIn, WIFE, citizen,
-    civil_registry, day, funeral, husband_dies, marry, region, staff,
+    self, AssistanceStandIn, FIRST_DAY, HUSBAND, PINGSHAN, WIFE, citizen, civil_registry, day,
+    funeral, husband_dies, marry, place_names, region, staff,
 };
 
 /// Married the day before the death, widowed from the day after it, with the marriage, the
@@ -68,7 +68,7 @@ async fn a_household_in_assistance_has_the_basic_funeral_fee_waived() {
     let clock = FixedClock::new(FIRST_DAY);
     let (host, mut client) = support::start(
         TestHost::embedded()
-            .service(PlaceNamesStandIn)
+            .service(place_names())
             .service(AssistanceStandIn {
                 events: vec![(
                     "minzheng.assistance.v1.AssistanceGranted",

@@ -8,15 +8,13 @@ use minzheng_civilregistry::Module;
 use minzheng_eventstore::{AppendRequest, ExpectedVersion, Metadata, NewEvent, StreamId};
 use minzheng_host::{
     ServiceContext, ServiceModule,
-    testing::{TestHost, TestHostBuilder, token, with_token},
+    testing::{PlaceNamesStandIn, TestHost, TestHostBuilder, token, with_token},
 };
 use minzheng_kit::{auth::Role, clock::FixedClock, server::ServerBuilder};
 use minzheng_proto::{
     civilregistry::v1::{self as pb, civil_registry_service_client::CivilRegistryServiceClient},
     common::v1 as common,
-    placenames::v1 as placenames,
 };
-use prost::Message as _;
 use secrecy::SecretString;
 use time::macros::date;
 use tonic::{Code, transport::Channel};
@@ -69,53 +67,10 @@ const BENXI_DIVISIONS: [(&str, &str, common::RegionLevel, &str); 7] = [
     ),
 ];
 
-/// Plays the place-names service: at its first start, its store receives the
-/// `minzheng.placenames.v1.DivisionRecorded` events of [`BENXI_DIVISIONS`] (valid from
-/// 2023-06-30), which its relay publishes when distributed and which are fed in process when
-/// embedded.
-#[derive(Debug, Clone, Copy)]
-pub struct PlaceNamesStandIn;
-
-#[async_trait::async_trait]
-impl ServiceModule for PlaceNamesStandIn {
-    fn name(&self) -> &'static str {
-        "placenames"
-    }
-
-    async fn start(
-        &self,
-        context: &ServiceContext,
-        server: ServerBuilder,
-    ) -> anyhow::Result<ServerBuilder> {
-        for (code, name, level, parent) in BENXI_DIVISIONS {
-            let stream = StreamId::new("division", code)?;
-            if context.store().stream_version(&stream).await? > 0 {
-                continue;
-            }
-            let recorded = placenames::DivisionRecorded {
-                code: region(code),
-                name: name.to_owned(),
-                level: level.into(),
-                parent: region(parent),
-                valid_from: day(date!(2023 - 06 - 30)),
-                adjustment_id: String::new(),
-            };
-            context
-                .store()
-                .append(AppendRequest {
-                    stream,
-                    expected: ExpectedVersion::NoStream,
-                    events: vec![NewEvent::new(
-                        "minzheng.placenames.v1.DivisionRecorded",
-                        1,
-                        recorded.encode_to_vec(),
-                    )],
-                    metadata: Metadata::default(),
-                })
-                .await?;
-        }
-        Ok(server)
-    }
+/// Plays the place-names service: Benxi's city and six county-level divisions
+/// ([`BENXI_DIVISIONS`]), valid from 2023-06-30.
+pub fn place_names() -> PlaceNamesStandIn {
+    PlaceNamesStandIn::new(&BENXI_DIVISIONS, date!(2023 - 06 - 30))
 }
 
 /// Plays the assistance service, which does not exist yet: its store holds the events its
@@ -162,7 +117,7 @@ pub async fn embedded() -> (TestHost, Client, FixedClock) {
     let clock = FixedClock::new(FIRST_DAY);
     let (host, client) = start(
         TestHost::embedded()
-            .service(PlaceNamesStandIn)
+            .service(place_names())
             .service(civil_registry(&clock)),
     )
     .await;

@@ -11,8 +11,8 @@ use prost::Message as _;
 use tonic::Code;
 
 use crate::support::{
-    self, BENXI_CITY, FIRST_DAY, PINGSHAN, PlaceNamesStandIn, XIHU, assess, born_1940, citizen_ref,
-    eldercare, recorded,
+    self, BENXI_CITY, FIRST_DAY, PINGSHAN, XIHU, assess, born_1940, citizen_ref, eldercare,
+    place_names, recorded,
 };
 
 /// Every RPC called with every role and without a token: the edge admits exactly what the
@@ -21,7 +21,7 @@ use crate::support::{
 async fn the_edge_enforces_the_access_policy_for_every_rpc_and_role() {
     let clock = FixedClock::new(FIRST_DAY);
     let host = TestHost::embedded()
-        .service(PlaceNamesStandIn)
+        .service(place_names())
         .service(eldercare(&clock))
         .start()
         .await;

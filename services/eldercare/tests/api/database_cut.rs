@@ -13,9 +13,8 @@ use prost::Message as _;
 use time::macros::date;
 
 use crate::support::{
-    BENXI_CITY, FIRST_DAY, PINGSHAN, PINGSHAN_STREET, PlaceNamesStandIn, assessment,
-    benxi_standard, born_1940, born_1950, citizen_ref, day, eldercare, metadata, region,
-    registration, resident,
+    BENXI_CITY, FIRST_DAY, PINGSHAN, PINGSHAN_STREET, assessment, benxi_standard, born_1940,
+    born_1950, citizen_ref, day, eldercare, metadata, place_names, region, registration, resident,
 };
 
 /// Small, so the test is quick; the bound on the answers is a few of these.
@@ -31,7 +30,7 @@ async fn every_rpc_is_unavailable_while_the_database_is_cut_and_recovers() {
     let host = TestHost::distributed()
         .through_proxy()
         .database_acquire_timeout(ACQUIRE_TIMEOUT)
-        .service(PlaceNamesStandIn)
+        .service(place_names())
         .service(eldercare(&clock))
         .start()
         .await;

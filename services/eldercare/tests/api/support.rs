@@ -14,7 +14,7 @@ use minzheng_eventstore::{
 };
 use minzheng_host::{
     Mode, ServiceContext, ServiceModule,
-    testing::{TestHost, TestHostBuilder, token, with_token},
+    testing::{PlaceNamesStandIn, TestHost, TestHostBuilder, token, with_token},
 };
 use minzheng_kit::{auth::Role, clock::FixedClock, server::ServerBuilder};
 use minzheng_proto::{
@@ -23,7 +23,6 @@ use minzheng_proto::{
     common::v1 as common,
     datasharing::v1 as sharing,
     eldercare::v1::{self as pb, elder_care_service_client::ElderCareServiceClient},
-    placenames::v1 as placenames,
 };
 use minzheng_types::CitizenId;
 use prost::Message as _;
@@ -100,53 +99,10 @@ const DIVISIONS: [(&str, &str, common::RegionLevel, &str); 10] = [
     (HEXI_STREET, "河西街道", common::RegionLevel::Township, XIHU),
 ];
 
-/// Plays the place-names service: at its first start, its store receives the
-/// `minzheng.placenames.v1.DivisionRecorded` events of [`DIVISIONS`] (valid from 2020-01-01),
-/// which its relay publishes when distributed and which are fed in process when embedded.
-#[derive(Debug, Clone, Copy)]
-pub struct PlaceNamesStandIn;
-
-#[async_trait]
-impl ServiceModule for PlaceNamesStandIn {
-    fn name(&self) -> &'static str {
-        "placenames"
-    }
-
-    async fn start(
-        &self,
-        context: &ServiceContext,
-        server: ServerBuilder,
-    ) -> anyhow::Result<ServerBuilder> {
-        for (code, name, level, parent) in DIVISIONS {
-            let stream = StreamId::new("division", code)?;
-            // Written once: a restart finds the streams there.
-            if context.store().stream_version(&stream).await? > 0 {
-                continue;
-            }
-            let recorded = placenames::DivisionRecorded {
-                code: region(code),
-                name: name.to_owned(),
-                level: level.into(),
-                parent: region(parent),
-                valid_from: day(date!(2020 - 01 - 01)),
-                adjustment_id: String::new(),
-            };
-            context
-                .store()
-                .append(AppendRequest {
-                    stream,
-                    expected: ExpectedVersion::NoStream,
-                    events: vec![NewEvent::new(
-                        "minzheng.placenames.v1.DivisionRecorded",
-                        1,
-                        recorded.encode_to_vec(),
-                    )],
-                    metadata: Metadata::default(),
-                })
-                .await?;
-        }
-        Ok(server)
-    }
+/// Plays the place-names service: Benxi's divisions the tests use ([`DIVISIONS`]), valid from
+/// 2020-01-01.
+pub fn place_names() -> PlaceNamesStandIn {
+    PlaceNamesStandIn::new(&DIVISIONS, date!(2020 - 01 - 01))
 }
 
 /// Plays another service whose public events this one follows: it records nothing at start,
@@ -346,7 +302,7 @@ pub async fn embedded() -> (TestHost, Client, FixedClock) {
     let clock = FixedClock::new(FIRST_DAY);
     let (host, client) = start(
         TestHost::embedded()
-            .service(PlaceNamesStandIn)
+            .service(place_names())
             .service(eldercare(&clock)),
     )
     .await;
@@ -359,7 +315,7 @@ pub async fn distributed() -> (TestHost, Client, FixedClock) {
     let clock = FixedClock::new(FIRST_DAY);
     let (host, client) = start(
         TestHost::distributed()
-            .service(PlaceNamesStandIn)
+            .service(place_names())
             .service(eldercare(&clock)),
     )
     .await;
@@ -395,7 +351,7 @@ async fn with_producers(builder: TestHostBuilder) -> (TestHost, Client, FixedClo
     };
     let (host, client) = start(
         builder
-            .service(PlaceNamesStandIn)
+            .service(place_names())
             .service(producers.deaths.clone())
             .service(producers.cases.clone())
             .service(producers.alerts.clone())
