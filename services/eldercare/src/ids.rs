@@ -19,8 +19,10 @@ use minzheng_types::{RegionCode, RegionLevel};
 /// The most institutions or service points one county can register (four-digit ordinals).
 pub const MAX_ORDINAL: u16 = 9999;
 
-/// The pseudonym domain of elderly persons' streams.
-pub const ELDER_DOMAIN: &str = "elder";
+/// The pseudonym domain of elderly persons' streams: the platform's person pseudonym, the one
+/// every service's read audit names persons by, so the citizens' audit trail finds this
+/// service's reads of them.
+pub const PERSON_DOMAIN: &str = "person";
 
 /// Length of an [`ElderId`] in hex digits (128 bits).
 pub const ELDER_ID_LEN: usize = 32;

@@ -46,7 +46,7 @@ use tokio::sync::Mutex;
 use crate::{
     divisions::Divisions,
     elder::Elder,
-    ids::{ELDER_DOMAIN, ElderId},
+    ids::{ElderId, PERSON_DOMAIN},
     institution::Institution,
     overview::Overview,
     population::Population,
@@ -138,7 +138,7 @@ impl ElderCare {
 
     /// The key of a citizen's `elder-` stream.
     pub fn elder_id(&self, citizen: &CitizenId) -> ElderId {
-        ElderId::parse(&self.pseudonyms.of(ELDER_DOMAIN, citizen))
+        ElderId::parse(&self.pseudonyms.of(PERSON_DOMAIN, citizen))
             .unwrap_or_else(|_| unreachable!("a pseudonym is always 32 lowercase hex digits"))
     }
 
