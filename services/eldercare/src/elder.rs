@@ -255,6 +255,30 @@ pub struct Assess {
     pub division: RegionCode,
 }
 
+impl Assess {
+    /// The assessment as recorded: the level and total derived by the standard's rules.
+    pub fn assessed(&self) -> Result<Assessed, Error> {
+        let outcome = assessment::assess(&self.scores, &self.adjustments).map_err(|v| {
+            Error::InvalidScores(
+                v.iter()
+                    .map(|v| format!("{}: {}", v.field_path(), v.rule()))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        Ok(Assessed {
+            scores: self.scores.clone(),
+            adjustments: self.adjustments,
+            level: outcome.level,
+            total: outcome.total,
+            assessor: self.assessor.clone(),
+            on: self.on,
+            reassessment_due_on: self.reassessment_due_on,
+            division: self.division,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartPlacement {
     pub citizen: CitizenId,
@@ -475,14 +499,7 @@ impl Aggregate for Elder {
         match command {
             Command::Assess(c) => {
                 self.check_person(&c.citizen, c.on, true)?;
-                let outcome = assessment::assess(&c.scores, &c.adjustments).map_err(|v| {
-                    Error::InvalidScores(
-                        v.iter()
-                            .map(|v| format!("{}: {}", v.field_path(), v.rule()))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    )
-                })?;
+                let assessed = c.assessed()?;
                 if self.assessments.last().is_some_and(|a| c.on < a.on) {
                     return Err(Error::BeforeLastAssessment);
                 }
@@ -493,16 +510,7 @@ impl Aggregate for Elder {
                     AssessmentRecorded {
                         elder: c.elder.clone(),
                         citizen: c.citizen.clone(),
-                        assessed: Assessed {
-                            scores: c.scores.clone(),
-                            adjustments: c.adjustments,
-                            level: outcome.level,
-                            total: outcome.total,
-                            assessor: c.assessor.clone(),
-                            on: c.on,
-                            reassessment_due_on: c.reassessment_due_on,
-                            division: c.division,
-                        },
+                        assessed,
                     },
                 ))])
             }

@@ -16,7 +16,7 @@
 //! Each waits for the read model to show what it wrote, so whoever waits for the consumers (a
 //! settled host) then reads it.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use async_trait::async_trait;
 use minzheng_eventstore::{RecordedEvent, migrations::ServiceMigration};
@@ -142,36 +142,51 @@ impl TypedProjection for CasesFeed {
     }
 
     async fn act(&self, event: &CaseEvent, recorded: &RecordedEvent) -> anyhow::Result<()> {
-        let (case_id, members, on) = match event {
-            CaseEvent::Members {
-                case_id,
-                members,
-                on,
-            } => (case_id, members.as_slice(), *on),
-            CaseEvent::Ended { case_id, on } => (case_id, &[][..], *on),
-        };
-        let before = self.members(case_id).await?;
-        let changes = members.iter().map(|m| (m, true)).chain(
-            before
-                .iter()
-                .filter(|b| !members.contains(b))
-                .map(|b| (b, false)),
-        );
+        self.act_all(&[(event.clone(), recorded)]).await
+    }
+
+    /// A batch's events in order, each against the members its case covered just before it:
+    /// the table as committed, then what the batch's earlier events of that case said (the
+    /// table is written after every event of the batch has acted).
+    async fn act_all(&self, events: &[(CaseEvent, &RecordedEvent)]) -> anyhow::Result<()> {
+        let mut told: HashMap<String, Vec<CitizenId>> = HashMap::new();
         let mut last = 0;
-        for (citizen, covered) in changes {
-            let committed = self
-                .app
-                .set_low_income(
-                    citizen,
+        for (event, recorded) in events {
+            let span = minzheng_bus::event_span(CASES, recorded);
+            let (case_id, members, on) = match event {
+                CaseEvent::Members {
                     case_id,
-                    covered,
+                    members,
                     on,
-                    // One key per person: a key belongs to one stream.
-                    &context(recorded, &format!("case-{}", self.app.elder_id(citizen))),
+                } => (case_id, members.as_slice(), *on),
+                CaseEvent::Ended { case_id, on } => (case_id, &[][..], *on),
+            };
+            let before = match told.get(case_id) {
+                Some(members) => members.clone(),
+                None => self.members(case_id).await?,
+            };
+            let changes = members.iter().map(|m| (m, true)).chain(
+                before
+                    .iter()
+                    .filter(|b| !members.contains(b))
+                    .map(|b| (b, false)),
+            );
+            for (citizen, covered) in changes {
+                // One key per person: a key belongs to one stream.
+                let context = context(
+                    recorded,
+                    &format!("case-{}", self.app.elder_id(citizen)),
+                );
+                let committed = tracing::Instrument::instrument(
+                    self.app
+                        .set_low_income(citizen, case_id, covered, on, &context),
+                    span.clone(),
                 )
                 .await
                 .map_err(|error| anyhow::anyhow!("case {case_id}: {error}"))?;
-            last = last.max(committed.map_or(0, |c| c.position));
+                last = last.max(committed.map_or(0, |c| c.position));
+            }
+            told.insert(case_id.clone(), members.to_vec());
         }
         shown(&self.app, last).await
     }

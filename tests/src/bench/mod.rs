@@ -4,6 +4,7 @@
 pub mod assistance;
 pub mod civilregistry;
 pub mod datasharing;
+pub mod eldercare;
 pub mod nats_baseline;
 pub mod placenames;
 pub mod platform;

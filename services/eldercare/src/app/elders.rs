@@ -54,7 +54,7 @@ impl ElderCare {
     ) -> Result<(ElderId, Assessed, Committed), Error> {
         self.not_future("assessed_on", a.on)?;
         let elder = self.elder_id(&a.citizen);
-        let command = elder::Command::Assess(Box::new(elder::Assess {
+        let assess = elder::Assess {
             citizen: a.citizen,
             elder: elder.clone(),
             scores: a.scores,
@@ -65,15 +65,31 @@ impl ElderCare {
                 .reassessment_due_on
                 .unwrap_or_else(|| crate::assessment::reassessment_due(a.on)),
             division: a.division,
-        }));
-        let committed = self.elders.run(&elder, &command, context).await?;
+        };
+        // Most persons are assessed for the first time: one round trip, not a read and a write.
+        let command = elder::Command::Assess(Box::new(assess.clone()));
+        let committed = self
+            .elders
+            .execute_new(&elder, &command, context)
+            .await?
+            .map_err(|refusal| Error::from_refusal(&refusal))?;
         self.written(std::slice::from_ref(&committed));
-        let state = self.elders.load(&elder).await?.state;
-        let assessed = state
-            .assessments()
-            .last()
-            .cloned()
-            .ok_or_else(|| Error::internal(anyhow::anyhow!("the assessment is missing")))?;
+        let assessed = if committed.replayed {
+            // A retry: the assessment as recorded the first time.
+            self.elders
+                .load(&elder)
+                .await?
+                .state
+                .assessments()
+                .last()
+                .cloned()
+                .ok_or_else(|| Error::internal(anyhow::anyhow!("the assessment is missing")))?
+        } else {
+            // What the command recorded, derived as the aggregate derived it.
+            assess
+                .assessed()
+                .map_err(|refusal| Error::from_refusal(&refusal))?
+        };
         Ok((elder, assessed, committed))
     }
 

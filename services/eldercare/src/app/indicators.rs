@@ -6,14 +6,19 @@
 //! An institution or service point counts under the county its division belongs to on the day
 //! (following adjustments); a visit plan under its township's county likewise.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
+use minzheng_eventstore::Cursor;
 use minzheng_kit::{Error, aggregate::RunError};
 use minzheng_types::RegionCode;
 use time::Date;
 
 use super::ElderCare;
-use crate::{divisions, institution::MAX_GRADE, service_point::Kind};
+use crate::{
+    divisions::{self, KnownDivisions},
+    institution::MAX_GRADE,
+    service_point::Kind,
+};
 
 /// The binding target: nursing-type beds per thousand institution beds.
 pub const NURSING_SHARE_TARGET_PERMILLE: u32 = 550;
@@ -107,12 +112,48 @@ pub struct Report {
     pub counties: BTreeMap<RegionCode, Indicators>,
 }
 
+/// A report with what it was computed from.
+#[derive(Debug)]
+pub(crate) struct Cached {
+    day: Date,
+    applied: Cursor,
+    divisions: KnownDivisions,
+    report: Report,
+}
+
 impl ElderCare {
-    /// The indicators on `day`.
+    /// The indicators on `day`: computed once per day, state of the read model and of the
+    /// divisions, then answered from memory until one of them moves.
     pub async fn indicators(&self, day: Date) -> Result<Report, Error> {
         let known = self.divisions.known().await.map_err(RunError::from)?;
+        // Read before the state: a report keyed by an older position than it saw is only
+        // computed again sooner.
+        let applied = self.view.applied();
+        if let Some(cached) = self
+            .indicators
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .filter(|c| c.day == day && c.applied == applied && Arc::ptr_eq(&c.divisions, &known))
+        {
+            return Ok(cached.report.clone());
+        }
+        let report = self.compute_indicators(day, &known).await;
+        *self
+            .indicators
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Cached {
+            day,
+            applied,
+            divisions: known,
+            report: report.clone(),
+        });
+        Ok(report)
+    }
+
+    async fn compute_indicators(&self, day: Date, known: &KnownDivisions) -> Report {
         let county_of = |division: RegionCode, fallback: RegionCode| {
-            divisions::current(&known, division, day)
+            divisions::current(known, division, day)
                 .county()
                 .unwrap_or(fallback)
         };
@@ -177,11 +218,11 @@ impl ElderCare {
         for indicators in counties.values() {
             city.add(indicators);
         }
-        Ok(Report {
+        Report {
             day,
             city,
             counties,
-        })
+        }
     }
 }
 

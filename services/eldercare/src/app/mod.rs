@@ -82,6 +82,9 @@ pub struct ElderCare {
     /// The ordinals this process issued, per kind of id and county.
     ordinals: Arc<Mutex<HashMap<(&'static str, RegionCode), u16>>>,
     escalate_after_days: u32,
+    /// The last indicators computed, for the day, read-model position and divisions they were
+    /// computed from: a dashboard polling them costs nothing until something changes.
+    indicators: Arc<std::sync::Mutex<Option<indicators::Cached>>>,
 }
 
 impl ElderCare {
@@ -106,6 +109,7 @@ impl ElderCare {
             divisions,
             ordinals: Arc::default(),
             escalate_after_days: DEFAULT_ESCALATE_AFTER_DAYS,
+            indicators: Arc::default(),
         }
     }
 

@@ -137,6 +137,35 @@ async fn an_assistance_grant_makes_the_elderly_member_eligible_for_the_service_s
     host.shutdown().await;
 }
 
+/// A member removed from a case is no longer low-income from that day, also when the grant and
+/// the change reach the service together (one batch, as after a backlog): each is decided
+/// against the members the case covered just before it.
+#[tokio::test]
+async fn a_member_removed_from_a_case_granted_in_the_same_batch_is_no_longer_low_income() {
+    let (host, mut client, _clock, producers) = support::embedded_with_producers().await;
+    record_benxi_standard(&mut client).await;
+    let (man, daughter) = (born_1950(), born_1990());
+    assess(&mut client, &man, 80, Default::default()).await;
+    let case = "210502-DB-2025-000124";
+    producers
+        .cases
+        .grant(case, &[&man, &daughter], date!(2025 - 06 - 01))
+        .await;
+    producers
+        .cases
+        .change_members(case, &[&daughter], date!(2025 - 06 - 20))
+        .await;
+    host.settle().await;
+
+    assert!(!elder(&mut client, &man).await.low_income, "not on 2025-07-01");
+    let june = monthly_subsidy(&mut client, &man, date!(2025 - 06 - 01)).await;
+    assert_eq!(fen(&line(&june, pb::SubsidyKind::Service).amount), 15_000);
+    let july = monthly_subsidy(&mut client, &man, date!(2025 - 07 - 01)).await;
+    let service = line(&july, pb::SubsidyKind::Service);
+    assert_eq!(fen(&service.amount), 0, "{service:?}");
+    host.shutdown().await;
+}
+
 /// The data-sharing alert that an elderly woman now lives alone opens a visit plan at her
 /// township, naming the alert, a visit every 30 days.
 #[tokio::test]

@@ -226,6 +226,25 @@ impl AssistanceStandIn {
     }
 }
 
+impl AssistanceStandIn {
+    /// Case `case_id` covers `members` (the full list) from `on`.
+    pub async fn change_members(&self, case_id: &str, members: &[&str], on: time::Date) {
+        let changed = assistance::AssistanceMembersChanged {
+            case_id: case_id.to_owned(),
+            members: members.iter().filter_map(|m| citizen_ref(m)).collect(),
+            effective_on: day(on),
+        };
+        self.0
+            .record(
+                "case",
+                case_id,
+                "minzheng.assistance.v1.AssistanceMembersChanged",
+                changed.encode_to_vec(),
+            )
+            .await;
+    }
+}
+
 /// Plays the data-sharing service: raises "now living alone" alerts
 /// (`minzheng.datasharing.v1.ElderlyLeftAlone`).
 #[derive(Debug, Clone)]
