@@ -173,10 +173,7 @@ impl TypedProjection for CasesFeed {
             );
             for (citizen, covered) in changes {
                 // One key per person: a key belongs to one stream.
-                let context = context(
-                    recorded,
-                    &format!("case-{}", self.app.elder_id(citizen)),
-                );
+                let context = context(recorded, &format!("case-{}", self.app.elder_id(citizen)));
                 let committed = tracing::Instrument::instrument(
                     self.app
                         .set_low_income(citizen, case_id, covered, on, &context),

@@ -157,7 +157,10 @@ async fn a_member_removed_from_a_case_granted_in_the_same_batch_is_no_longer_low
         .await;
     host.settle().await;
 
-    assert!(!elder(&mut client, &man).await.low_income, "not on 2025-07-01");
+    assert!(
+        !elder(&mut client, &man).await.low_income,
+        "not on 2025-07-01"
+    );
     let june = monthly_subsidy(&mut client, &man, date!(2025 - 06 - 01)).await;
     assert_eq!(fen(&line(&june, pb::SubsidyKind::Service).amount), 15_000);
     let july = monthly_subsidy(&mut client, &man, date!(2025 - 07 - 01)).await;
