@@ -27,80 +27,12 @@ use secrecy::SecretString;
 use time::{Date, macros::date};
 use tonic::transport::Channel;
 
+use minzheng_tests::scenario::{
+    APPLICANT, NANDI, PINGSHAN, SUBMITTED, WIFE, application, approver, caseworker, citizen, day,
+    metadata, region,
+};
+
 const KEY: &str = "assistance-flow-test-pseudonym-key-32-bytes";
-/// 平山区 and its township 南地街道.
-const PINGSHAN: &str = "210502000000";
-const NANDI: &str = "210502001000";
-/// The applicant, born 1950, with a pension of 400 元 a month; his wife, born 1952, without
-/// income.
-const APPLICANT: &str = "210502195001010019";
-const WIFE: &str = "210502195203040021";
-const SUBMITTED: Date = date!(2026 - 01 - 05);
-
-fn metadata() -> Option<common::CommandMetadata> {
-    Some(common::CommandMetadata {
-        idempotency_key: uuid::Uuid::now_v7().to_string(),
-        correlation_id: String::new(),
-    })
-}
-
-fn citizen(number: &str) -> Option<common::CitizenRef> {
-    Some(common::CitizenRef {
-        citizen_id: number.to_owned(),
-    })
-}
-
-fn region(code: &str) -> Option<common::RegionCode> {
-    Some(common::RegionCode {
-        code: code.to_owned(),
-    })
-}
-
-fn day(d: Date) -> Option<common::Date> {
-    Some(d.into())
-}
-
-fn authorization(number: &str) -> pb::Authorization {
-    pb::Authorization {
-        signed_by: citizen(number),
-        signed_on: day(date!(2026 - 01 - 02)),
-        data_classes: (1..=9).collect(),
-        expires_on: day(date!(2027 - 01 - 01)),
-    }
-}
-
-fn application() -> pb::SubmitApplicationRequest {
-    pb::SubmitApplicationRequest {
-        metadata: metadata(),
-        category: pb::AssistanceCategory::Dibao.into(),
-        registered_division: region(NANDI),
-        window: region(NANDI),
-        area: pb::ResidenceArea::Urban.into(),
-        applicant: citizen(APPLICANT),
-        members: vec![
-            pb::HouseholdMember {
-                citizen: citizen(APPLICANT),
-                name: "张三".into(),
-                relation: pb::Relation::Applicant.into(),
-                ..Default::default()
-            },
-            pb::HouseholdMember {
-                citizen: citizen(WIFE),
-                name: "李四".into(),
-                relation: pb::Relation::Spouse.into(),
-                ..Default::default()
-            },
-        ],
-        incomes: vec![pb::DeclaredIncome {
-            member: citizen(APPLICANT),
-            kind: pb::IncomeKind::Pension.into(),
-            monthly: Some(common::Money { fen: 40_000 }),
-        }],
-        authorizations: vec![authorization(APPLICANT), authorization(WIFE)],
-        payment_account: "6217000012345678".into(),
-        ..Default::default()
-    }
-}
 
 /// The four services on one clock.
 fn services(builder: TestHostBuilder, clock: &FixedClock) -> TestHostBuilder {
@@ -167,31 +99,6 @@ impl Clients {
     }
 }
 
-fn caseworker() -> String {
-    token(&[Role::Caseworker], &[NANDI])
-}
-
-fn approver() -> String {
-    token(&[Role::Approver], &[PINGSHAN])
-}
-
-async fn case(clients: &mut Clients, case_id: &str) -> pb::Case {
-    clients
-        .assistance
-        .get_case(with_token(
-            pb::GetCaseRequest {
-                case_id: case_id.to_owned(),
-                read: None,
-            },
-            &approver(),
-        ))
-        .await
-        .expect("the case")
-        .into_inner()
-        .case
-        .expect("a case")
-}
-
 /// The scenario up to the grant: answers the case id.
 async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedClock) -> String {
     host.settle().await;
@@ -211,7 +118,12 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
     );
     // The data-sharing service answers through the bus.
     host.settle().await;
-    let decided = review_notice_and_approve(clients, clock, &submitted.case_id).await;
+    let decided = minzheng_tests::scenario::review_notice_and_approve(
+        &mut clients.assistance,
+        clock,
+        &submitted.case_id,
+    )
+    .await;
     // (665.00 − 400.00 ÷ 2) × 2 = 665.00 × 2 − 400.00 = 930.00 元, from February.
     let calculation = decided.calculation.expect("a calculation");
     assert_eq!(
@@ -219,63 +131,6 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
         Some(common::Money { fen: 93_000 })
     );
     submitted.case_id
-}
-
-/// From the verified case `case_id` to its approval on 2026-01-12: the township's review, the
-/// 7 days of notice, the county's decision.
-async fn review_notice_and_approve(
-    clients: &mut Clients,
-    clock: &FixedClock,
-    case_id: &str,
-) -> pb::DecideApplicationResponse {
-    let verified = case(clients, case_id).await;
-    assert_eq!(
-        verified.stage(),
-        pb::CaseStage::AwaitingTownshipReview,
-        "{verified:?}"
-    );
-    clients
-        .assistance
-        .record_township_review(with_token(
-            pb::RecordTownshipReviewRequest {
-                metadata: metadata(),
-                case_id: case_id.to_owned(),
-                recommends_approval: true,
-                opinion: "入户调查属实，建议纳入低保".into(),
-                visited_on: day(SUBMITTED),
-            },
-            &caseworker(),
-        ))
-        .await
-        .expect("reviewed");
-    let notice = clients
-        .assistance
-        .post_notice(with_token(
-            pb::PostNoticeRequest {
-                metadata: metadata(),
-                case_id: case_id.to_owned(),
-            },
-            &caseworker(),
-        ))
-        .await
-        .expect("posted")
-        .into_inner();
-    assert_eq!(notice.ends_on, day(date!(2026 - 01 - 12)));
-    clock.set(date!(2026 - 01 - 12));
-    clients
-        .assistance
-        .decide_application(with_token(
-            pb::DecideApplicationRequest {
-                metadata: metadata(),
-                case_id: case_id.to_owned(),
-                decision: pb::Decision::Approve.into(),
-                ..Default::default()
-            },
-            &approver(),
-        ))
-        .await
-        .expect("approved")
-        .into_inner()
 }
 
 /// The death of the wife on 2026-02-10 and her funeral; answers the funeral's waiver.
@@ -320,7 +175,7 @@ async fn wife_dies(clients: &mut Clients, clock: &FixedClock) -> Option<cr::FeeW
 
 /// After the death: the husband alone from March at 665.00 − 400.00 = 265.00 元.
 async fn assert_recomputed_for_the_one_left(clients: &mut Clients, case_id: &str) {
-    let after = case(clients, case_id).await;
+    let after = minzheng_tests::scenario::case(&mut clients.assistance, case_id).await;
     assert_eq!(after.stage(), pb::CaseStage::Active);
     assert_eq!(after.members, vec![citizen(APPLICANT).expect("a citizen")]);
     let explain = |month: Date| pb::ExplainBenefitRequest {
@@ -468,7 +323,12 @@ async fn embedded_the_death_of_a_member_single_person_coverage_does_not_cover_fl
         .expect("submitted at the window")
         .into_inner();
     host.settle().await;
-    let decided = review_notice_and_approve(&mut clients, &clock, &submitted.case_id).await;
+    let decided = minzheng_tests::scenario::review_notice_and_approve(
+        &mut clients.assistance,
+        &clock,
+        &submitted.case_id,
+    )
+    .await;
     let amount = decided
         .calculation
         .and_then(|c| c.monthly_amount)
@@ -495,7 +355,7 @@ async fn embedded_the_death_of_a_member_single_person_coverage_does_not_cover_fl
         .expect("death notified");
     host.settle().await;
 
-    let after = case(&mut clients, &submitted.case_id).await;
+    let after = minzheng_tests::scenario::case(&mut clients.assistance, &submitted.case_id).await;
     assert_eq!(after.stage(), pb::CaseStage::Active, "{after:?}");
     assert_eq!(after.members, vec![citizen(WIFE).expect("a citizen")]);
     assert_eq!(

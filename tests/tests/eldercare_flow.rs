@@ -19,9 +19,8 @@ use std::sync::Arc;
 use minzheng_host::testing::{TestHost, TestHostBuilder, agency_token, token, with_token};
 use minzheng_kit::{auth::Role, clock::FixedClock};
 use minzheng_proto::{
-    assistance::v1::{self as pb, assistance_service_client::AssistanceServiceClient},
+    assistance::v1::assistance_service_client::AssistanceServiceClient,
     civilregistry::v1::{self as cr, civil_registry_service_client::CivilRegistryServiceClient},
-    common::v1 as common,
     datasharing::v1::{self as ds, data_sharing_service_client::DataSharingServiceClient},
     eldercare::v1::{self as ec, elder_care_service_client::ElderCareServiceClient},
 };
@@ -29,59 +28,22 @@ use secrecy::SecretString;
 use time::{Date, macros::date};
 use tonic::transport::Channel;
 
+use minzheng_tests::scenario::{
+    APPLICANT, NANDI, PINGSHAN, SUBMITTED, WIFE, application, caseworker, citizen, day, metadata,
+    money, region, review_notice_and_approve,
+};
+
 const KEY: &str = "eldercare-flow-test-pseudonym-key-32-bytes";
-/// 本溪市, 平山区 and its township 南地街道.
+/// 本溪市.
 const BENXI: &str = "210500000000";
-const PINGSHAN: &str = "210502000000";
-const NANDI: &str = "210502001000";
-/// The applicant, born 1950, with a pension of 400 元 a month; his wife, born 1952, without
-/// income.
-const APPLICANT: &str = "210502195001010019";
-const WIFE: &str = "210502195203040021";
-const SUBMITTED: Date = date!(2026 - 01 - 05);
 /// The wife's admission, and her death.
 const ADMITTED: Date = date!(2026 - 02 - 02);
 const DIED: Date = date!(2026 - 02 - 10);
 /// The service subsidy for low-income elderly: 150.00 元 a month.
 const SERVICE_FEN: i64 = 15_000;
 
-fn metadata() -> Option<common::CommandMetadata> {
-    Some(common::CommandMetadata {
-        idempotency_key: uuid::Uuid::now_v7().to_string(),
-        correlation_id: String::new(),
-    })
-}
-
-fn citizen(number: &str) -> Option<common::CitizenRef> {
-    Some(common::CitizenRef {
-        citizen_id: number.to_owned(),
-    })
-}
-
-fn region(code: &str) -> Option<common::RegionCode> {
-    Some(common::RegionCode {
-        code: code.to_owned(),
-    })
-}
-
-fn day(d: Date) -> Option<common::Date> {
-    Some(d.into())
-}
-
-fn money(fen: i64) -> Option<common::Money> {
-    Some(common::Money { fen })
-}
-
-fn caseworker() -> String {
-    token(&[Role::Caseworker], &[NANDI])
-}
-
 fn county_caseworker() -> String {
     token(&[Role::Caseworker], &[PINGSHAN])
-}
-
-fn approver() -> String {
-    token(&[Role::Approver], &[PINGSHAN])
 }
 
 /// The five services on one clock, each its own host, producers before their consumers.
@@ -172,48 +134,6 @@ impl Clients {
 
 // ---- The assistance flow, as `assistance_flow.rs` drives it. ----
 
-fn authorization(number: &str) -> pb::Authorization {
-    pb::Authorization {
-        signed_by: citizen(number),
-        signed_on: day(date!(2026 - 01 - 02)),
-        data_classes: (1..=9).collect(),
-        expires_on: day(date!(2027 - 01 - 01)),
-    }
-}
-
-fn application() -> pb::SubmitApplicationRequest {
-    pb::SubmitApplicationRequest {
-        metadata: metadata(),
-        category: pb::AssistanceCategory::Dibao.into(),
-        registered_division: region(NANDI),
-        window: region(NANDI),
-        area: pb::ResidenceArea::Urban.into(),
-        applicant: citizen(APPLICANT),
-        members: vec![
-            pb::HouseholdMember {
-                citizen: citizen(APPLICANT),
-                name: "张三".into(),
-                relation: pb::Relation::Applicant.into(),
-                ..Default::default()
-            },
-            pb::HouseholdMember {
-                citizen: citizen(WIFE),
-                name: "李四".into(),
-                relation: pb::Relation::Spouse.into(),
-                ..Default::default()
-            },
-        ],
-        incomes: vec![pb::DeclaredIncome {
-            member: citizen(APPLICANT),
-            kind: pb::IncomeKind::Pension.into(),
-            monthly: money(40_000),
-        }],
-        authorizations: vec![authorization(APPLICANT), authorization(WIFE)],
-        payment_account: "6217000012345678".into(),
-        ..Default::default()
-    }
-}
-
 /// The human resources agency sends the applicant's pension, which the verification finds.
 async fn pension_on_record(clients: &mut Clients) {
     let message = ds::LoadAgencyRecordsRequest {
@@ -254,66 +174,8 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
         .expect("submitted at the window")
         .into_inner();
     host.settle().await;
-    let case_id = submitted.case_id;
-    let verified = clients
-        .assistance
-        .get_case(with_token(
-            pb::GetCaseRequest {
-                case_id: case_id.clone(),
-                read: None,
-            },
-            &approver(),
-        ))
-        .await
-        .expect("the case")
-        .into_inner()
-        .case
-        .expect("a case");
-    assert_eq!(
-        verified.stage(),
-        pb::CaseStage::AwaitingTownshipReview,
-        "{verified:?}"
-    );
-    clients
-        .assistance
-        .record_township_review(with_token(
-            pb::RecordTownshipReviewRequest {
-                metadata: metadata(),
-                case_id: case_id.clone(),
-                recommends_approval: true,
-                opinion: "入户调查属实，建议纳入低保".into(),
-                visited_on: day(SUBMITTED),
-            },
-            &caseworker(),
-        ))
-        .await
-        .expect("reviewed");
-    clients
-        .assistance
-        .post_notice(with_token(
-            pb::PostNoticeRequest {
-                metadata: metadata(),
-                case_id: case_id.clone(),
-            },
-            &caseworker(),
-        ))
-        .await
-        .expect("posted");
-    clock.set(date!(2026 - 01 - 12));
-    let decided = clients
-        .assistance
-        .decide_application(with_token(
-            pb::DecideApplicationRequest {
-                metadata: metadata(),
-                case_id: case_id.clone(),
-                decision: pb::Decision::Approve.into(),
-                ..Default::default()
-            },
-            &approver(),
-        ))
-        .await
-        .expect("approved")
-        .into_inner();
+    let decided =
+        review_notice_and_approve(&mut clients.assistance, clock, &submitted.case_id).await;
     assert!(
         decided
             .calculation
@@ -321,7 +183,7 @@ async fn apply_and_grant(host: &TestHost, clients: &mut Clients, clock: &FixedCl
             .is_some_and(|m| m.fen > 0),
         "granted with an amount"
     );
-    case_id
+    submitted.case_id
 }
 
 // ---- Elderly care. ----
