@@ -2,6 +2,12 @@
 //! cycle's 100,000 lines need (their entitlements computed, their events encoded) on a
 //! service's few cores. Runs on scoped threads; a small slice is done on the caller's thread.
 
+/// The cores this process may use, asked once.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// `f` over every item of `items`, keeping the `Some`s, in the items' order. When there are at
 /// least `min_items` items and more than one core, each core takes a run of consecutive items
 /// (the caller's thread the first); a panic in any run is raised again here.
@@ -11,10 +17,12 @@ where
     U: Send,
     F: Fn(&T) -> Option<U> + Sync,
 {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || items.len() < min_items.max(2) {
+    // The length first: every command's events pass through here, and asking the system for
+    // its cores reads the cgroup files on Linux.
+    if items.len() < min_items.max(2) || cores() < 2 {
         return items.iter().filter_map(&f).collect();
     }
+    let threads = cores();
     let of_run = |run: &[T]| run.iter().filter_map(&f).collect::<Vec<U>>();
     std::thread::scope(|scope| {
         let mut runs = items.chunks(items.len().div_ceil(threads));
