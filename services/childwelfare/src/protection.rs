@@ -36,10 +36,10 @@ use std::fmt;
 
 use minzheng_kit::aggregate::{DomainError, RefusalKind};
 use minzheng_types::{BoundedText, CitizenId, RegionCode, RegionLevel};
-use time::{Date, Duration};
+use time::Date;
 
 /// The age from which a person is no longer a minor.
-pub const ADULT_AGE: i32 = 18;
+pub const ADULT_AGE: u32 = 18;
 /// Longest names, roles, references, reasons.
 pub const NOTE_MAX_CHARS: usize = 200;
 /// Longest concern, measures, findings, needs.
@@ -368,8 +368,7 @@ impl ProtectionCase {
 }
 
 fn add_days(from: Date, days: u16) -> Date {
-    from.checked_add(Duration::days(i64::from(days)))
-        .unwrap_or(Date::MAX)
+    minzheng_types::add_days(from, i64::from(days)).unwrap_or(Date::MAX)
 }
 
 /// What can be asked of a case.
@@ -501,9 +500,7 @@ impl DomainError for Error {
 
 /// Whether the person born on `birth` is under 18 on `day`.
 fn minor_on(birth: Date, day: Date) -> bool {
-    let years = day.year() - birth.year();
-    let before_birthday = (day.month() as u8, day.day()) < (birth.month() as u8, birth.day());
-    years - i32::from(before_birthday) < ADULT_AGE
+    minzheng_types::age_on(birth, day) < ADULT_AGE
 }
 
 impl ProtectionCase {
@@ -669,7 +666,7 @@ impl ProtectionCase {
 
 #[cfg(test)]
 mod tests {
-    use time::macros::date;
+    use time::{Duration, macros::date};
 
     use super::*;
 

@@ -550,12 +550,7 @@ pub fn assess(scores: &Scores, adjustments: &Adjustments) -> Result<Outcome, Vec
 /// assessment on a change of condition (即时评估) may come earlier; that is the caller's
 /// business. Saturates at [`Date::MAX`].
 pub fn reassessment_due(assessed_on: Date) -> Date {
-    let Some(year) = assessed_on.year().checked_add(1) else {
-        return Date::MAX;
-    };
-    let month = assessed_on.month();
-    let day = assessed_on.day().min(month.length(year));
-    Date::from_calendar_date(year, month, day).unwrap_or(Date::MAX)
+    minzheng_types::add_months(assessed_on, 12).unwrap_or(Date::MAX)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use minzheng_kit::aggregate::{Aggregate, DomainError};
-use minzheng_types::{BoundedText, CitizenId, RegionCode};
+use minzheng_types::{BoundedText, CitizenId, RegionCode, age_on};
 use time::{Date, Duration};
 
 use crate::{
@@ -40,12 +40,16 @@ pub const FINDINGS_MAX_CHARS: usize = 2000;
 /// Longest visit follow-up.
 pub const FOLLOW_UP_MAX_CHARS: usize = 1000;
 
-/// The age in full years on `day` of a person born on `birth`: a 29 February birthday is
-/// reached on 1 March in other years.
-pub fn age_on(birth: Date, day: Date) -> u32 {
-    let years = day.year() - birth.year();
-    let before_birthday = (day.month() as u8, day.day()) < (birth.month() as u8, birth.day());
-    u32::try_from(years - i32::from(before_birthday)).unwrap_or(0)
+/// The day a visit is due: `interval_days` after `last` (the last visit, or the plan's
+/// opening).
+pub fn due_after(last: Date, interval_days: u16) -> Date {
+    last.checked_add(Duration::days(i64::from(interval_days)))
+        .unwrap_or(Date::MAX)
+}
+
+/// How many days a visit due on `due` is overdue on `day`: overdue from the day after.
+pub fn days_overdue(due: Date, day: Date) -> Option<u32> {
+    (day > due).then(|| u32::try_from((day - due).whole_days()).unwrap_or(u32::MAX))
 }
 
 /// Why a person is visited regularly.
@@ -110,9 +114,10 @@ impl VisitPlan {
     /// The day the next visit is due: `interval` days after the last visit, or after the plan
     /// opened.
     pub fn next_due(&self) -> Date {
-        let from = self.visits.last().map_or(self.opened_on, |v| v.on);
-        from.checked_add(Duration::days(i64::from(self.interval_days)))
-            .unwrap_or(Date::MAX)
+        due_after(
+            self.visits.last().map_or(self.opened_on, |v| v.on),
+            self.interval_days,
+        )
     }
 
     pub fn is_open(&self) -> bool {
@@ -122,12 +127,10 @@ impl VisitPlan {
     /// The visit overdue on `day` (its due day, and by how many days), if any.
     pub fn overdue_on(&self, day: Date) -> Option<(Date, u32)> {
         let due = self.next_due();
-        (self.is_open() && day > due).then(|| {
-            (
-                due,
-                u32::try_from((day - due).whole_days()).unwrap_or(u32::MAX),
-            )
-        })
+        self.is_open()
+            .then(|| days_overdue(due, day))
+            .flatten()
+            .map(|days| (due, days))
     }
 }
 

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use minzheng_eventstore::RecordedEvent;
 use minzheng_kit::{aggregate::Aggregate, live::LiveProjection};
 use minzheng_types::RegionCode;
-use time::{Date, Duration};
+use time::Date;
 
 use crate::{
     codec::{OwnStore, Recorded},
@@ -50,8 +50,7 @@ impl PlanDates {
             .find(|v| **v <= day)
             .copied()
             .unwrap_or(self.opened_on);
-        last.checked_add(Duration::days(i64::from(self.interval_days)))
-            .unwrap_or(Date::MAX)
+        elder::due_after(last, self.interval_days)
     }
 
     /// The visit overdue on `day`: its due day and the days since.
@@ -60,12 +59,7 @@ impl PlanDates {
             return None;
         }
         let due = self.due_on(day);
-        (day > due).then(|| {
-            (
-                due,
-                u32::try_from((day - due).whole_days()).unwrap_or(u32::MAX),
-            )
-        })
+        elder::days_overdue(due, day).map(|days| (due, days))
     }
 }
 
@@ -94,20 +88,12 @@ impl Overview {
         &self.institutions
     }
 
-    pub fn institution(&self, id: &InstitutionId) -> Option<&Institution> {
-        self.institutions.get(id)
-    }
-
     pub fn service_points(&self) -> &BTreeMap<ServicePointId, ServicePoint> {
         &self.service_points
     }
 
     pub fn populations(&self) -> &BTreeMap<RegionCode, Population> {
         &self.populations
-    }
-
-    pub fn policy(&self, city: RegionCode) -> Option<&SubsidyPolicy> {
-        self.policies.get(&city)
     }
 
     /// The city with subsidy standards, when exactly one has them.
@@ -171,13 +157,19 @@ impl Overview {
 
     /// The plans overdue now by more than `escalate_after` days whose due day was not
     /// escalated yet: what the sweep escalates.
-    pub fn to_escalate(&self, today: Date, escalate_after: u32) -> Vec<(ElderId, Date)> {
+    /// Each with the county it goes to: its township's.
+    pub fn to_escalate(
+        &self,
+        today: Date,
+        escalate_after: u32,
+    ) -> Vec<(ElderId, Date, RegionCode)> {
         self.plans
             .iter()
             .filter_map(|(elder, plan)| {
                 let (due, days) = plan.overdue_on(today)?;
+                let county = plan.township.county()?;
                 (days > escalate_after && !plan.escalated.contains(&due))
-                    .then(|| (elder.clone(), due))
+                    .then(|| (elder.clone(), due, county))
             })
             .collect()
     }

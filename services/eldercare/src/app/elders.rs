@@ -174,14 +174,7 @@ impl ElderCare {
             .await
             .to_escalate(today, self.escalate_after_days);
         let mut escalated = 0;
-        for (elder, due_on) in due {
-            let county = {
-                let view = self.view.read().await;
-                view.plans()
-                    .get(&elder)
-                    .and_then(|plan| plan.township.county())
-            };
-            let Some(county) = county else { continue };
+        for (elder, due_on, county) in due {
             let context =
                 CommandContext::new().with_idempotency_key(format!("escalate-{elder}-{due_on}"));
             let committed = self
