@@ -15,10 +15,8 @@ use minzheng_civilregistry::codec::{
     assistance::AssistanceEvents, placenames::PlaceNamesDivisions,
 };
 use minzheng_datasharing::codec::assistance::AssistanceEvents as DataSharingAssistanceEvents;
-use minzheng_eldercare::codec::{
-    others::{AssistanceCases, CivilRegistryDeaths, DataSharingAlerts},
-    placenames::PlaceNamesDivisions as ElderCareDivisions,
-};
+use minzheng_eldercare::codec::others::{AssistanceCases, CivilRegistryDeaths, DataSharingAlerts};
+use minzheng_host::divisions::placenames::PlaceNamesDivisions as SharedDivisions;
 use minzheng_kit::aggregate::EventCodec;
 
 /// The schema version every service's events are stored in today. A codec that moves on makes
@@ -43,7 +41,7 @@ pub fn run(data: &[u8]) {
     use minzheng_placenames as pn;
     if let Some(division) = round_trip::<pn::division::Event>(event_type, payload) {
         let decoded =
-            ElderCareDivisions::decode_payload(event_type, SCHEMA_VERSION, &division.encode());
+            SharedDivisions::decode_payload(event_type, SCHEMA_VERSION, &division.encode());
         assert!(
             decoded.is_ok(),
             "the elderly-care service reads the division event {division:?}: {decoded:?}"
@@ -129,7 +127,7 @@ pub fn run(data: &[u8]) {
     let _ = CivilRegistryEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = DataSharingEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = DataSharingAssistanceEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
-    let _ = ElderCareDivisions::decode_payload(event_type, SCHEMA_VERSION, payload);
+    let _ = SharedDivisions::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = AssistanceCases::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = CivilRegistryDeaths::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = DataSharingAlerts::decode_payload(event_type, SCHEMA_VERSION, payload);
@@ -174,7 +172,7 @@ pub fn event_types() -> Vec<&'static str> {
         ec::elder::Event::EVENT_TYPES,
         ec::subsidy::Event::EVENT_TYPES,
         ec::population::Event::EVENT_TYPES,
-        ElderCareDivisions::EVENT_TYPES,
+        SharedDivisions::EVENT_TYPES,
         AssistanceCases::EVENT_TYPES,
         CivilRegistryDeaths::EVENT_TYPES,
         DataSharingAlerts::EVENT_TYPES,

@@ -22,6 +22,7 @@ pub mod audit;
 pub mod codec;
 mod context;
 pub mod decode;
+pub mod divisions;
 pub mod edge;
 pub mod fields;
 mod host;

@@ -2,11 +2,7 @@
 //! 事实无人抚养儿童): a city's effective-dated standards, stream `allowance_policy-<city code>`,
 //! which must rise at least 6% a year, and the pure computation of a child's month.
 //!
-//! This module is pure: no IO, no clock, no codec. [`AllowancePolicy`] has the `handle`/`apply`
-//! shape of an aggregate but does not implement `minzheng_kit::aggregate::Aggregate` yet: the
-//! trait requires an `Event` with an `EventCodec`, which comes with the service's protobuf codec,
-//! and the impl comes with it (moving [`AllowancePolicy::handle`] and
-//! [`AllowancePolicy::apply`] into it unchanged).
+//! This module is pure: no IO, no clock (its codec is [`crate::codec::allowance`]).
 //!
 //! # Who is covered ([`identify`])
 //!
@@ -70,7 +66,9 @@
 //!   last month), the month of **adoption** (收养登记), the month of **death**. The child was a
 //!   minor, not yet adopted, alive on at least one day of that month, and a caseworker need not
 //!   prorate; the month of the 18th birthday is paid even when the birthday is on the 1st, so
-//!   the rule has no exception.
+//!   the rule has no exception. The same for the month in which the child is **no longer
+//!   covered** ([`Child::ceased_on`]: the parents' revised situations no longer make a basis,
+//!   e.g. a parent released from prison), named "was no longer covered on …".
 //! - The **care arrangement in force on the month's first day** decides the amount
 //!   (centralized or family); in the month of identification, when no arrangement was in force
 //!   on the first, the first one recorded in the month. With none recorded by the month's last
@@ -83,7 +81,7 @@
 
 use std::fmt;
 
-use minzheng_kit::aggregate::DomainError;
+use minzheng_kit::aggregate::{Aggregate, DomainError};
 use minzheng_types::{
     BoundedText, Fen, RegionCode, RegionLevel, Rounding, add_days, add_years, age_on, format_date,
 };
@@ -375,9 +373,6 @@ pub struct AllowancePolicy {
 }
 
 impl AllowancePolicy {
-    /// The stream category, for the `Aggregate` impl to come.
-    pub const CATEGORY: &'static str = "allowance_policy";
-
     /// The city, once a version is recorded.
     pub fn city(&self) -> Option<RegionCode> {
         self.city
@@ -455,16 +450,21 @@ impl AllowancePolicy {
             standard: record.standard(version),
         })
     }
+}
 
-    /// The aggregate's `handle`.
-    pub fn handle(&self, command: &Command) -> Result<Vec<Event>, Refusal> {
+impl Aggregate for AllowancePolicy {
+    const CATEGORY: &'static str = "allowance_policy";
+    type Command = Command;
+    type Event = Event;
+    type Error = Refusal;
+
+    fn handle(&self, command: &Command) -> Result<Vec<Event>, Refusal> {
         let Command::Record(record) = command;
         Ok(vec![Event::StandardRecorded(self.record(record)?)])
     }
 
-    /// The aggregate's `apply`: recorded events are history, never re-checked.
-    #[must_use]
-    pub fn apply(mut self, event: &Event) -> Self {
+    /// Recorded events are history, never re-checked.
+    fn apply(mut self, event: &Event) -> Self {
         let Event::StandardRecorded(recorded) = event;
         self.city.get_or_insert(recorded.city);
         self.versions.push(recorded.standard.clone());
@@ -567,6 +567,8 @@ pub struct Child<'a> {
     pub care: &'a [CareFrom],
     pub adopted_on: Option<Date>,
     pub died_on: Option<Date>,
+    /// The day the coverage ended because the facts no longer make a basis.
+    pub ceased_on: Option<Date>,
 }
 
 impl fmt::Debug for Child<'_> {
@@ -578,6 +580,7 @@ impl fmt::Debug for Child<'_> {
             .field("care", &self.care)
             .field("adopted_on", &self.adopted_on)
             .field("died_on", &self.died_on)
+            .field("ceased_on", &self.ceased_on)
             .finish()
     }
 }
@@ -641,7 +644,11 @@ pub fn monthly(child: &Child<'_>, policy: &AllowancePolicy, month: Date) -> Line
         );
     }
     let mut ending = Vec::new();
-    for (event, day) in [("died", child.died_on), ("was adopted", child.adopted_on)] {
+    for (event, day) in [
+        ("died", child.died_on),
+        ("was adopted", child.adopted_on),
+        ("was no longer covered", child.ceased_on),
+    ] {
         match day {
             Some(day) if day < first => {
                 let facts = format!(
@@ -1092,6 +1099,7 @@ mod tests {
             care: &FAMILY_FROM_MARCH,
             adopted_on: None,
             died_on: None,
+            ceased_on: None,
         }
     }
 
@@ -1327,6 +1335,37 @@ mod tests {
         assert!(line.explanation.contains(
             "was adopted on 2026-06-03, so this is the last month paid, turns 18 this month"
         ));
+    }
+
+    #[test]
+    fn a_cessation_ends_the_allowance_after_its_month() {
+        let policy = one_standard();
+        let ceased = Child {
+            ceased_on: Some(date!(2025 - 06 - 10)),
+            ..child(date!(2015 - 06 - 01))
+        };
+        for (month, expected, says) in [
+            (
+                date!(2025 - 05 - 01),
+                1200,
+                "family care (社会散居) from 2025-03-10, standard v1",
+            ),
+            (
+                date!(2025 - 06 - 01),
+                1200,
+                "was no longer covered on 2025-06-10, so this is the last month paid",
+            ),
+            (
+                date!(2025 - 07 - 01),
+                0,
+                "was no longer covered on 2025-06-10, before this month, and the allowance ends \
+                 with that month",
+            ),
+        ] {
+            let line = monthly(&ceased, &policy, month);
+            assert_eq!(line.amount, yuan(expected), "{}", line.explanation);
+            assert!(line.explanation.contains(says), "{}", line.explanation);
+        }
     }
 
     #[test]

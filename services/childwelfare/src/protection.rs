@@ -25,17 +25,18 @@
 //!   that day, or already escalated for that due day, records nothing.
 //!
 //! The reporter of a mandatory report is personal data whose confidentiality the 2020 opinion
-//! on mandatory reporting requires: it is kept in the opening event, never printed by `Debug`,
-//! and read only through [`ProtectionCase::reporter_for_need_to_know`].
+//! on mandatory reporting requires: the case holds it only sealed ([`SealedReporter`],
+//! encrypted by [`crate::sealing`] before the command is decided), never prints it, and hands
+//! the sealed bytes out only through [`ProtectionCase::reporter_for_need_to_know`].
 //!
-//! `handle` and `apply` have the shapes of [`minzheng_kit::aggregate::Aggregate`]'s methods;
-//! the trait impl comes with the event codec (the trait requires `Event: EventCodec`). Stored
-//! events are history: `apply` never re-checks a rule.
+//! Stored events are history: `apply` never re-checks a rule.
 
 use std::fmt;
 
-use minzheng_kit::aggregate::{DomainError, RefusalKind};
+use minzheng_kit::aggregate::{Aggregate, DomainError, RefusalKind};
 use minzheng_types::{BoundedText, CitizenId, RegionCode, RegionLevel};
+
+use crate::ids::CaseId;
 use time::Date;
 
 /// The age from which a person is no longer a minor.
@@ -144,12 +145,33 @@ impl fmt::Debug for Reporter {
     }
 }
 
+/// A [`Reporter`] encrypted under the service's reporter key ([`crate::sealing`]): what the
+/// case, its events and the bus carry. Opaque here; `Debug` prints only its length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedReporter(Vec<u8>);
+
+impl SealedReporter {
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SealedReporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SealedReporter({} bytes)", self.0.len())
+    }
+}
+
 /// Where a case came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// 强制报告 (or a voluntary report, by [`ReporterKind::Public`]).
     MandatoryReport {
-        reporter: Reporter,
+        reporter: SealedReporter,
         reporter_kind: ReporterKind,
     },
     /// A data-sharing alert, e.g. a minor whose guardians have all died.
@@ -265,7 +287,7 @@ impl ProtectionCase {
     /// that the principal's role has a need to know it (the handling caseworker, the police or
     /// procuratorate on a case) and must audit every access (who, when, which case, why)
     /// before returning it; no list, search or export returns it. The gRPC edge does both.
-    pub fn reporter_for_need_to_know(&self) -> Option<&Reporter> {
+    pub fn reporter_for_need_to_know(&self) -> Option<&SealedReporter> {
         match &self.opening.as_ref()?.source {
             Source::MandatoryReport { reporter, .. } => Some(reporter),
             Source::Alert { .. } => None,
@@ -413,6 +435,8 @@ pub enum Command {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Open {
+    /// The case's id (the stream's key), carried so the opening event names its case.
+    pub case: CaseId,
     pub child: CitizenId,
     /// The child's township or village.
     pub division: RegionCode,
@@ -426,27 +450,51 @@ pub struct Open {
 /// What happened to a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// Carries the reporter (in `source`): the payload is confidential.
+    /// Carries the reporter only sealed (in `source`).
     Opened(Open),
-    CaseworkerAssigned {
-        caseworker: BoundedText,
-        on: Date,
-    },
-    EmergencyHandled(StepRecord),
-    Assessed(StepRecord),
-    PlanAgreed(StepRecord),
+    CaseworkerAssigned(Assignment),
+    EmergencyHandled(EmergencyHandling),
+    Assessed(Assessment),
+    PlanAgreed(PlanAgreement),
     GuardianshipIntervened(Intervention),
-    Escalated {
-        step: Step,
-        due_on: Date,
-        division: RegionCode,
-        county: RegionCode,
-        on: Date,
-    },
-    Closed {
-        reason: BoundedText,
-        on: Date,
-    },
+    Escalated(Escalation),
+    Closed(Closure),
+}
+
+/// A caseworker assigned (or reassigned) to the case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub caseworker: BoundedText,
+    pub on: Date,
+}
+
+/// Emergency handling (应急处置): the measures taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmergencyHandling(pub StepRecord);
+
+/// The assessment (评估): the findings, with the needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment(pub StepRecord);
+
+/// The assistance plan (帮扶方案): the measures agreed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanAgreement(pub StepRecord);
+
+/// An overdue step escalated to the county.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    pub step: Step,
+    pub due_on: Date,
+    pub division: RegionCode,
+    pub county: RegionCode,
+    pub on: Date,
+}
+
+/// The case closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closure {
+    pub reason: BoundedText,
+    pub on: Date,
 }
 
 /// A rule that refused a command about a case. Messages carry no personal data.
@@ -503,9 +551,14 @@ fn minor_on(birth: Date, day: Date) -> bool {
     minzheng_types::age_on(birth, day) < ADULT_AGE
 }
 
-impl ProtectionCase {
+impl Aggregate for ProtectionCase {
+    const CATEGORY: &'static str = "protection_case";
+    type Command = Command;
+    type Event = Event;
+    type Error = Error;
+
     /// Decides: the events the command causes, or the rule that refuses it.
-    pub fn handle(&self, command: &Command) -> Result<Vec<Event>, Error> {
+    fn handle(&self, command: &Command) -> Result<Vec<Event>, Error> {
         if let Command::Open(open) = command {
             return self.open(open);
         }
@@ -523,13 +576,13 @@ impl ProtectionCase {
             if !due || self.escalated.contains(&(*step, *due_on)) {
                 return Ok(vec![]);
             }
-            return Ok(vec![Event::Escalated {
+            return Ok(vec![Event::Escalated(Escalation {
                 step: *step,
                 due_on: *due_on,
                 division: opening.division,
                 county: *county,
                 on: *on,
-            }]);
+            })]);
         }
         if self.closed.is_some() {
             return Err(Error::CaseClosed);
@@ -560,32 +613,32 @@ impl ProtectionCase {
         }
         let by = || self.caseworker.clone().ok_or(Error::NotAssigned);
         let event = match command {
-            Command::AssignCaseworker { caseworker, .. } => Event::CaseworkerAssigned {
+            Command::AssignCaseworker { caseworker, .. } => Event::CaseworkerAssigned(Assignment {
                 caseworker: caseworker.clone(),
                 on,
-            },
+            }),
             Command::RecordEmergencyHandling { measures, .. } => {
-                Event::EmergencyHandled(StepRecord {
+                Event::EmergencyHandled(EmergencyHandling(StepRecord {
                     on,
                     caseworker: by()?,
                     text: measures.clone(),
                     needs: None,
-                })
+                }))
             }
             Command::RecordAssessment {
                 findings, needs, ..
-            } => Event::Assessed(StepRecord {
+            } => Event::Assessed(Assessment(StepRecord {
                 on,
                 caseworker: by()?,
                 text: findings.clone(),
                 needs: Some(needs.clone()),
-            }),
-            Command::AgreePlan { measures, .. } => Event::PlanAgreed(StepRecord {
+            })),
+            Command::AgreePlan { measures, .. } => Event::PlanAgreed(PlanAgreement(StepRecord {
                 on,
                 caseworker: by()?,
                 text: measures.clone(),
                 needs: None,
-            }),
+            })),
             Command::RecordGuardianshipIntervention {
                 kind,
                 court_referral,
@@ -602,10 +655,10 @@ impl ProtectionCase {
                     caseworker,
                 })
             }
-            Command::Close { reason, .. } => Event::Closed {
+            Command::Close { reason, .. } => Event::Closed(Closure {
                 reason: reason.clone(),
                 on,
-            },
+            }),
             Command::Open(_) | Command::Escalate { .. } => return Ok(vec![]),
         };
         if self.last_on().is_some_and(|last| on < last) {
@@ -614,6 +667,34 @@ impl ProtectionCase {
         Ok(vec![event])
     }
 
+    fn apply(mut self, event: &Event) -> Self {
+        match event {
+            Event::Opened(e) => {
+                self.opening = Some(Opening {
+                    child: e.child.clone(),
+                    division: e.division,
+                    risk: e.risk,
+                    source: e.source.clone(),
+                    concern: e.concern.clone(),
+                    reported_on: e.reported_on,
+                });
+            }
+            Event::CaseworkerAssigned(a) => {
+                self.caseworker = Some(a.caseworker.clone());
+                self.assigned_on = Some(a.on);
+            }
+            Event::EmergencyHandled(EmergencyHandling(r)) => self.emergency = Some(r.clone()),
+            Event::Assessed(Assessment(r)) => self.assessment = Some(r.clone()),
+            Event::PlanAgreed(PlanAgreement(r)) => self.plan = Some(r.clone()),
+            Event::GuardianshipIntervened(i) => self.interventions.push(i.clone()),
+            Event::Escalated(e) => self.escalated.push((e.step, e.due_on)),
+            Event::Closed(c) => self.closed = Some((c.on, c.reason.clone())),
+        }
+        self
+    }
+}
+
+impl ProtectionCase {
     fn open(&self, open: &Open) -> Result<Vec<Event>, Error> {
         if let Some(opening) = &self.opening {
             // An alert delivered again for the case it opened.
@@ -634,33 +715,6 @@ impl ProtectionCase {
             return Err(Error::DivisionNotLocal);
         }
         Ok(vec![Event::Opened(open.clone())])
-    }
-
-    /// Folds one event into the state; no logic beyond that.
-    pub fn apply(mut self, event: &Event) -> Self {
-        match event {
-            Event::Opened(e) => {
-                self.opening = Some(Opening {
-                    child: e.child.clone(),
-                    division: e.division,
-                    risk: e.risk,
-                    source: e.source.clone(),
-                    concern: e.concern.clone(),
-                    reported_on: e.reported_on,
-                });
-            }
-            Event::CaseworkerAssigned { caseworker, on } => {
-                self.caseworker = Some(caseworker.clone());
-                self.assigned_on = Some(*on);
-            }
-            Event::EmergencyHandled(r) => self.emergency = Some(r.clone()),
-            Event::Assessed(r) => self.assessment = Some(r.clone()),
-            Event::PlanAgreed(r) => self.plan = Some(r.clone()),
-            Event::GuardianshipIntervened(i) => self.interventions.push(i.clone()),
-            Event::Escalated { step, due_on, .. } => self.escalated.push((*step, *due_on)),
-            Event::Closed { reason, on } => self.closed = Some((*on, reason.clone())),
-        }
-        self
     }
 }
 
@@ -698,13 +752,19 @@ mod tests {
         }
     }
 
+    /// Stands for the reporter as sealed (the sealing itself is tested in `crate::sealing`).
+    fn sealed() -> SealedReporter {
+        SealedReporter::from_bytes(format!("{NAME}{PHONE}班主任").into_bytes())
+    }
+
     fn open_report(risk: RiskLevel, on: Date) -> Open {
         Open {
+            case: CaseId::parse(&"c".repeat(32)).expect("valid"),
             child: child(),
             division: village(),
             risk,
             source: Source::MandatoryReport {
-                reporter: reporter(),
+                reporter: sealed(),
                 reporter_kind: ReporterKind::Education,
             },
             concern: text("身上多处伤痕"),
@@ -728,10 +788,10 @@ mod tests {
     }
 
     fn assigned(on: Date) -> Event {
-        Event::CaseworkerAssigned {
+        Event::CaseworkerAssigned(Assignment {
             caseworker: text("社工 李"),
             on,
-        }
+        })
     }
 
     fn record(on: Date, needs: Option<&str>) -> StepRecord {
@@ -744,15 +804,15 @@ mod tests {
     }
 
     fn handled(on: Date) -> Event {
-        Event::EmergencyHandled(record(on, None))
+        Event::EmergencyHandled(EmergencyHandling(record(on, None)))
     }
 
     fn assessed(on: Date) -> Event {
-        Event::Assessed(record(on, Some("需求")))
+        Event::Assessed(Assessment(record(on, Some("需求"))))
     }
 
     fn planned(on: Date) -> Event {
-        Event::PlanAgreed(record(on, None))
+        Event::PlanAgreed(PlanAgreement(record(on, None)))
     }
 
     fn handle_cmd(on: Date) -> Command {
@@ -788,13 +848,13 @@ mod tests {
     }
 
     fn escalated(step: Step, due_on: Date, on: Date) -> Event {
-        Event::Escalated {
+        Event::Escalated(Escalation {
             step,
             due_on,
             division: village(),
             county: county(),
             on,
-        }
+        })
     }
 
     /// The case the events produce.
@@ -1151,9 +1211,11 @@ mod tests {
             reason: text("转介其他部门"),
             on,
         };
-        let closed = |on| Event::Closed {
-            reason: text("转介其他部门"),
-            on,
+        let closed = |on| {
+            Event::Closed(Closure {
+                reason: text("转介其他部门"),
+                on,
+            })
         };
         then(
             given([reported(RiskLevel::Normal, D0)]),
@@ -1197,6 +1259,6 @@ mod tests {
         }
         assert_eq!(format!("{:?}", reporter()), "Reporter(<confidential>)");
         // Kept in the state, for the need-to-know read only.
-        assert_eq!(case.reporter_for_need_to_know(), Some(&reporter()));
+        assert_eq!(case.reporter_for_need_to_know(), Some(&sealed()));
     }
 }

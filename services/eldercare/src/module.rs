@@ -18,7 +18,7 @@ use secrecy::SecretString;
 
 use crate::{
     app::{DEFAULT_ESCALATE_AFTER_DAYS, ElderCare},
-    divisions::{self, Divisions, DivisionsProjection},
+    divisions,
     feeds::{self, AlertsFeed, CasesFeed, DEFAULT_ALERT_INTERVAL_DAYS, DeathsFeed},
     grpc::ElderCareApi,
     seed,
@@ -111,7 +111,11 @@ impl ServiceModule for Module {
     }
 
     fn migrations(&self) -> Vec<ServiceMigration> {
-        vec![divisions::MIGRATION, feeds::MIGRATION]
+        vec![
+            divisions::MIGRATION,
+            feeds::MIGRATION,
+            divisions::ADJUSTMENTS,
+        ]
     }
 
     async fn start(
@@ -129,7 +133,7 @@ impl ServiceModule for Module {
         };
         let pseudonyms =
             Pseudonymizer::new(&key).context("the pseudonym key (MZ_ELDERCARE__PSEUDONYM_KEY)")?;
-        let divisions = Divisions::new(context.db().clone());
+        let divisions = divisions::open(context.db().clone());
         let app = ElderCare::new(
             context.store().clone(),
             pseudonyms,
@@ -147,7 +151,7 @@ impl ServiceModule for Module {
         context
             .spawn_consumer(
                 PLACENAMES,
-                Arc::new(Typed::new(DivisionsProjection::new(divisions))),
+                Arc::new(Typed::new(divisions::projection(divisions))),
             )
             .context("following the place-names service")?;
         let optional: [(&str, Arc<dyn minzheng_bus::Projection>, &str); 3] = [

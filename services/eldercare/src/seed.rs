@@ -39,7 +39,7 @@
 //! service knows, so the seed first waits for them (polling every second, for at most ten
 //! minutes). The registration days lie in 2015–2020 and the baseline shows as of
 //! 2020-12-31 too: a division is named under today's code whatever day the place-names service
-//! first recorded it (see [`crate::divisions`]).
+//! first recorded it (see [`minzheng_host::divisions`]).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -47,6 +47,7 @@ use std::{
 };
 
 use anyhow::Context as _;
+use minzheng_host::divisions::Known;
 use minzheng_kit::aggregate::{CommandContext, Committed};
 use minzheng_types::{BoundedText, Fen, RegionCode, RegionLevel};
 use time::{Date, macros::date};
@@ -55,7 +56,6 @@ use tokio::time::Instant;
 use crate::{
     app::ElderCare,
     assessment::Level,
-    divisions::Known,
     ids::{InstitutionId, ServicePointId},
     institution::{self, Beds, LicenceKind, Ownership},
     population::{self, Reported},
@@ -785,6 +785,7 @@ mod tests {
             valid_from: date!(2023 - 06 - 30),
             valid_to,
             successor: None,
+            created_by_adjustment: false,
         };
         let mut divisions: HashMap<_, _> = COUNTIES
             .iter()

@@ -9,16 +9,13 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use minzheng_eventstore::Cursor;
+use minzheng_host::divisions::{self, KnownDivisions};
 use minzheng_kit::{Error, aggregate::RunError};
 use minzheng_types::RegionCode;
 use time::Date;
 
 use super::ElderCare;
-use crate::{
-    divisions::{self, KnownDivisions},
-    institution::MAX_GRADE,
-    service_point::Kind,
-};
+use crate::{institution::MAX_GRADE, service_point::Kind};
 
 /// The binding target: nursing-type beds per thousand institution beds.
 pub const NURSING_SHARE_TARGET_PERMILLE: u32 = 550;

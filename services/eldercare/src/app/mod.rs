@@ -33,6 +33,7 @@ pub mod institutions;
 use std::{collections::HashMap, sync::Arc};
 
 use minzheng_eventstore::SharedStore;
+use minzheng_host::divisions::Divisions;
 use minzheng_kit::{
     Error,
     aggregate::{Committed, DEFAULT_CONFLICT_RETRIES, Repository},
@@ -44,7 +45,6 @@ use minzheng_types::{CitizenId, RegionCode};
 use tokio::sync::Mutex;
 
 use crate::{
-    divisions::Divisions,
     elder::Elder,
     ids::{ElderId, PERSON_DOMAIN},
     institution::Institution,

@@ -4,8 +4,9 @@
 //! the message's full protobuf name). The only part of the domain crate that sees prost types,
 //! with [`crate::grpc`].
 //!
-//! It also holds this service's view of other services' public contracts: [`placenames`] (the
-//! divisions) and [`others`] (deaths, assistance cases, the "now alone" alert); and [`OwnStore`], the contract the
+//! It also holds this service's view of other services' public contracts: [`others`] (deaths,
+//! assistance cases, the "now alone" alert; the place-names divisions are read through the
+//! shared [`minzheng_host::divisions::placenames`]); and [`OwnStore`], the contract the
 //! [`crate::overview`] reads the service's own store through.
 //!
 //! Encoding cannot fail. Decoding checks shape only, through
@@ -15,7 +16,6 @@
 pub mod elder;
 pub mod institution;
 pub mod others;
-pub mod placenames;
 pub mod service_point;
 pub mod subsidy;
 
