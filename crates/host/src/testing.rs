@@ -40,9 +40,11 @@ use crate::{Host, Mode, RunningHost, ServiceModule};
 
 mod database_cut;
 mod place_names;
+mod producer;
 
 pub use database_cut::{CutAnswer, DatabaseCut, assert_every_rpc_unavailable_while_database_cut};
 pub use place_names::{PlaceNamesStandIn, StandInDivision};
+pub use producer::ProducerStandIn;
 
 /// The HS256 secret test tokens are signed with.
 pub const TOKEN_SECRET: &str = "minzheng-test-host-token-secret-32-bytes+";
@@ -400,6 +402,34 @@ impl TestHost {
             .data_dir
             .as_deref()
             .expect("only an embedded test host has a data directory")
+    }
+
+    /// Every event in `service`'s own store, in order (its read audit included): what it
+    /// recorded, read the way an auditor would, from its database.
+    pub async fn recorded(&self, service: &str) -> Vec<minzheng_eventstore::RecordedEvent> {
+        let url = match self.mode() {
+            Mode::Embedded => format!(
+                "sqlite://{}",
+                self.data_dir().join(format!("{service}.db")).display()
+            ),
+            Mode::Distributed => self.database_url(service).to_owned(),
+        };
+        let store = minzheng_eventstore::connect(&url, minzheng_eventstore::Upcasters::default())
+            .await
+            .expect("the service's store opens");
+        let mut events = Vec::new();
+        let mut cursor = minzheng_eventstore::Cursor::START;
+        loop {
+            let batch = store
+                .read_all(cursor, 1_000)
+                .await
+                .expect("the store is read");
+            if batch.events.is_empty() {
+                return events;
+            }
+            cursor = batch.next;
+            events.extend(batch.events);
+        }
     }
 
     /// Waits until every relay has published and every consumer has applied everything so far,

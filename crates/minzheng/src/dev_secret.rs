@@ -4,7 +4,9 @@
 //!   `minzheng token` keep working across restarts of `minzheng dev`;
 //! - the civil registry's pseudonym key (`MZ_CIVILREGISTRY__PSEUDONYM_KEY`,
 //!   `<data_dir>/pseudonym-key`), so persons' streams are
-//!   found again after a restart.
+//!   found again after a restart;
+//! - the child-welfare service's reporter key (`MZ_CHILDWELFARE__REPORTER_KEY`,
+//!   `<data_dir>/childwelfare-reporter-key`), so sealed reporters open after a restart.
 
 use std::{fs, io::Write as _};
 
@@ -14,6 +16,7 @@ use secrecy::SecretString;
 
 const FILE_NAME: &str = "dev-secret";
 const PSEUDONYM_KEY_FILE: &str = "pseudonym-key";
+const REPORTER_KEY_FILE: &str = "childwelfare-reporter-key";
 
 /// The token secret.
 pub fn load_or_create(settings: &PlatformSettings) -> anyhow::Result<SecretString> {
@@ -26,6 +29,15 @@ pub fn pseudonym_key(
     configured: Option<&SecretString>,
 ) -> anyhow::Result<SecretString> {
     configured_or_file(settings, configured, PSEUDONYM_KEY_FILE)
+}
+
+/// The child-welfare service's reporter key: `configured`, or the one kept under the data
+/// directory (a key of its own: sealed reporters must not open with the pseudonym key).
+pub fn reporter_key(
+    settings: &PlatformSettings,
+    configured: Option<&SecretString>,
+) -> anyhow::Result<SecretString> {
+    configured_or_file(settings, configured, REPORTER_KEY_FILE)
 }
 
 fn configured_or_file(

@@ -78,6 +78,24 @@ pub const SERVICES: &[Service] = &[
         tools: None,
         add: add_eldercare,
     },
+    Service {
+        name: "childwelfare",
+        about: "Child welfare: allowances, protection cases, child directors, adoption (儿童福利)",
+        env: &[
+            (
+                "MZ_CHILDWELFARE__PSEUDONYM_KEY",
+                "key of the pseudonyms that key children's records, at least 32 bytes; set \
+                 once, never changed [required]",
+            ),
+            (
+                "MZ_CHILDWELFARE__REPORTER_KEY",
+                "key that seals the identities of persons who report a child at risk, at least \
+                 32 bytes, distinct from every other key; set once, never changed [required]",
+            ),
+        ],
+        tools: None,
+        add: add_childwelfare,
+    },
 ];
 
 /// The service called `name`.
@@ -179,6 +197,31 @@ fn add_eldercare(host: Host, mode: Mode, settings: &PlatformSettings) -> anyhow:
                 .with_pseudonym_key(dev_secret::pseudonym_key(
                     settings,
                     configured.pseudonym_key.as_ref(),
+                )?)
+        }
+    }))
+}
+
+fn add_childwelfare(host: Host, mode: Mode, settings: &PlatformSettings) -> anyhow::Result<Host> {
+    let module = minzheng_childwelfare::Module::default();
+    Ok(host.module(match mode {
+        Mode::Distributed => module,
+        // `minzheng dev` seeds Benxi's child directors and supervisors at the 2020 coverage and
+        // the allowance standards, and keeps its keys under its data directory unless they are
+        // configured.
+        Mode::Embedded => {
+            let configured: minzheng_childwelfare::Settings =
+                minzheng_kit::settings::load_section("childwelfare")
+                    .context("the childwelfare settings (MZ_CHILDWELFARE__…)")?;
+            module
+                .with_benxi_seed()
+                .with_pseudonym_key(dev_secret::pseudonym_key(
+                    settings,
+                    configured.pseudonym_key.as_ref(),
+                )?)
+                .with_reporter_key(dev_secret::reporter_key(
+                    settings,
+                    configured.reporter_key.as_ref(),
                 )?)
         }
     }))

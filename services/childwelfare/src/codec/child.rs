@@ -127,7 +127,7 @@ fn parent_to_pb(parent: Parent) -> pb::ParentRole {
     }
 }
 
-fn parent_from_pb(value: i32) -> Option<Parent> {
+pub(crate) fn parent_from_pb(value: i32) -> Option<Parent> {
     match pb::ParentRole::try_from(value).ok()? {
         pb::ParentRole::Father => Some(Parent::Father),
         pb::ParentRole::Mother => Some(Parent::Mother),
@@ -158,7 +158,7 @@ fn category_to_pb(category: ChildCategory) -> pb::AdoptionChildCategory {
     }
 }
 
-fn category_from_pb(value: i32) -> Option<ChildCategory> {
+pub(crate) fn category_from_pb(value: i32) -> Option<ChildCategory> {
     match pb::AdoptionChildCategory::try_from(value).ok()? {
         pb::AdoptionChildCategory::Orphan => Some(ChildCategory::Orphan),
         pb::AdoptionChildCategory::ParentsNotFound => Some(ChildCategory::ParentsNotFound),
@@ -218,7 +218,7 @@ fn consent_to_pb(consents: Option<bool>) -> pb::AdoptionChildConsent {
 }
 
 /// `Some(None)` for the unspecified value (not asked), `None` for an unknown one.
-fn consent_from_pb(value: i32) -> Option<Option<bool>> {
+pub(crate) fn consent_from_pb(value: i32) -> Option<Option<bool>> {
     Some(match pb::AdoptionChildConsent::try_from(value).ok()? {
         pb::AdoptionChildConsent::Unspecified => None,
         pb::AdoptionChildConsent::Given => Some(true),

@@ -10,11 +10,24 @@
 
 pub mod allowance;
 pub mod child;
+pub mod others;
 pub mod post;
 pub mod protection;
 
 use minzheng_host::decode::Decoder;
 use minzheng_kit::aggregate::CodecError;
+
+minzheng_host::own_store! {
+    /// An event of the service's own store, decoded by its stream's aggregate (the read audit
+    /// is not listed).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Recorded for OwnStore {
+        Policy(crate::allowance::AllowancePolicy),
+        Child(crate::child::ChildRecord),
+        Case(crate::protection::ProtectionCase),
+        Post(crate::post::Post),
+    }
+}
 
 /// The schema version every event of this service is written in.
 pub const SCHEMA_VERSION: u32 = 1;

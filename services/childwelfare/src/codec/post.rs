@@ -24,7 +24,7 @@ minzheng_host::event_codec! {
     Trained(Trained) <=> pb::ChildPostHolderTrained,
 }
 
-fn role_to_pb(role: Role) -> i32 {
+pub(crate) fn role_to_pb(role: Role) -> i32 {
     match role {
         Role::Director => pb::PostRole::ChildDirector,
         Role::Supervisor => pb::PostRole::ChildSupervisor,

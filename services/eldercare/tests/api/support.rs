@@ -4,17 +4,14 @@
 //! tokens, persons, request builders, the steps several tests go through, and a look into the
 //! service's own store (what it recorded).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use minzheng_eldercare::Module;
-use minzheng_eventstore::{
-    AppendRequest, Cursor, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SharedStore,
-    StreamId, Upcasters,
-};
+use minzheng_eventstore::RecordedEvent;
 use minzheng_host::{
-    Mode, ServiceContext, ServiceModule,
-    testing::{PlaceNamesStandIn, TestHost, TestHostBuilder, token, with_token},
+    ServiceContext, ServiceModule,
+    testing::{PlaceNamesStandIn, ProducerStandIn, TestHost, TestHostBuilder, token, with_token},
 };
 use minzheng_kit::{auth::Role, clock::FixedClock, server::ServerBuilder};
 use minzheng_proto::{
@@ -105,59 +102,8 @@ pub fn place_names() -> PlaceNamesStandIn {
     PlaceNamesStandIn::new(&DIVISIONS, date!(2020 - 01 - 01))
 }
 
-/// Plays another service whose public events this one follows: it records nothing at start,
-/// and a test has it record an event of its contract when the story needs it
-/// ([`Producer::record`]) — published by its relay (distributed) or fed in process (embedded).
-#[derive(Debug, Clone)]
-pub struct Producer {
-    name: &'static str,
-    store: Arc<Mutex<Option<SharedStore>>>,
-}
-
-impl Producer {
-    fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            store: Arc::default(),
-        }
-    }
-
-    /// Appends `event` (of type `event_type`, schema 1) to stream `category-key` of the
-    /// producer's store.
-    pub async fn record(&self, category: &str, key: &str, event_type: &str, event: Vec<u8>) {
-        let store = self
-            .store
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-            .unwrap_or_else(|| panic!("the {} stand-in has not started", self.name));
-        store
-            .append(AppendRequest {
-                stream: StreamId::new(category, key).expect("a valid stream id"),
-                expected: ExpectedVersion::Any,
-                events: vec![NewEvent::new(event_type, 1, event)],
-                metadata: Metadata::default(),
-            })
-            .await
-            .unwrap_or_else(|e| panic!("the {} stand-in records {event_type}: {e}", self.name));
-    }
-}
-
-#[async_trait]
-impl ServiceModule for Producer {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    async fn start(
-        &self,
-        context: &ServiceContext,
-        server: ServerBuilder,
-    ) -> anyhow::Result<ServerBuilder> {
-        *self.store.lock().unwrap_or_else(PoisonError::into_inner) = Some(context.store().clone());
-        Ok(server)
-    }
-}
+/// Plays another service whose public events this one follows.
+pub type Producer = ProducerStandIn;
 
 /// Plays the civil registry: records deaths (`minzheng.civilregistry.v1.DeathRecorded`).
 #[derive(Debug, Clone)]
@@ -165,7 +111,7 @@ pub struct CivilRegistryStandIn(pub Producer);
 
 impl Default for CivilRegistryStandIn {
     fn default() -> Self {
-        Self(Producer::new("civilregistry"))
+        Self(ProducerStandIn::new("civilregistry"))
     }
 }
 
@@ -200,7 +146,7 @@ pub struct AssistanceStandIn(pub Producer);
 
 impl Default for AssistanceStandIn {
     fn default() -> Self {
-        Self(Producer::new("assistance"))
+        Self(ProducerStandIn::new("assistance"))
     }
 }
 
@@ -252,7 +198,7 @@ pub struct DataSharingStandIn(pub Producer);
 
 impl Default for DataSharingStandIn {
     fn default() -> Self {
-        Self(Producer::new("datasharing"))
+        Self(ProducerStandIn::new("datasharing"))
     }
 }
 
@@ -498,29 +444,7 @@ pub fn refusal_rule(status: &tonic::Status) -> String {
 
 /// Every event in the service's own store, in order (audit records included).
 pub async fn recorded(host: &TestHost) -> Vec<RecordedEvent> {
-    let url = match host.mode() {
-        Mode::Embedded => format!(
-            "sqlite://{}",
-            host.data_dir().join("eldercare.db").display()
-        ),
-        Mode::Distributed => host.database_url("eldercare").to_owned(),
-    };
-    let store = minzheng_eventstore::connect(&url, Upcasters::default())
-        .await
-        .expect("the service's store opens");
-    let mut events = Vec::new();
-    let mut cursor = Cursor::START;
-    loop {
-        let batch = store
-            .read_all(cursor, 1_000)
-            .await
-            .expect("the store is read");
-        if batch.events.is_empty() {
-            return events;
-        }
-        cursor = batch.next;
-        events.extend(batch.events);
-    }
+    host.recorded("eldercare").await
 }
 
 /// The types of the events the service recorded, in order, without the read audit's.
