@@ -17,7 +17,7 @@
 use std::fmt::Display;
 
 use minzheng_proto::{common::v1 as common, convert};
-use minzheng_types::{BoundedText, CitizenId, FieldViolation, RegionCode, Violations};
+use minzheng_types::{BoundedText, CitizenId, FieldViolation, RegionCode, RegionLevel, Violations};
 use time::Date;
 
 /// The field parsers; `use minzheng_host::fields::Fields as _` to call them on [`Violations`].
@@ -49,6 +49,34 @@ pub trait Fields {
         value: &str,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T>;
+
+    /// A required division code of one of `levels`; a violation names the levels and gives
+    /// `example`.
+    fn region_at(
+        &mut self,
+        field: &str,
+        value: &Option<common::RegionCode>,
+        levels: &[RegionLevel],
+        example: &str,
+    ) -> Option<RegionCode>;
+
+    /// The date of a fact: given, and not after `today`.
+    fn past_date(&mut self, field: &str, value: &Option<common::Date>, today: Date)
+    -> Option<Date>;
+
+    /// A known value of an enum field (`parsed`), or a violation naming the `values` allowed.
+    fn known<T>(&mut self, field: &str, parsed: Option<T>, values: &str) -> Option<T>;
+}
+
+/// "township-level", as the violations name a level.
+pub fn level_name(level: RegionLevel) -> &'static str {
+    match level {
+        RegionLevel::Province => "province-level",
+        RegionLevel::City => "city-level",
+        RegionLevel::County => "county-level",
+        RegionLevel::Township => "township-level",
+        RegionLevel::Village => "village-level",
+    }
 }
 
 impl Fields for Violations {
@@ -99,6 +127,46 @@ impl Fields for Violations {
             return None;
         }
         self.check(field, parse(value))
+    }
+
+    fn region_at(
+        &mut self,
+        field: &str,
+        value: &Option<common::RegionCode>,
+        levels: &[RegionLevel],
+        example: &str,
+    ) -> Option<RegionCode> {
+        let code = self.region(field, value)?;
+        if levels.contains(&code.level()) {
+            return Some(code);
+        }
+        let names: Vec<&str> = levels.iter().map(|l| level_name(*l)).collect();
+        self.add(FieldViolation::new(
+            minzheng_types::field_path(field, "code"),
+            format!("must be a {} division, e.g. {example}", names.join(" or ")),
+        ));
+        None
+    }
+
+    fn past_date(
+        &mut self,
+        field: &str,
+        value: &Option<common::Date>,
+        today: Date,
+    ) -> Option<Date> {
+        let day = self.date(field, value)?;
+        if day > today {
+            self.push(field, format!("must not be after today ({today})"));
+            return None;
+        }
+        Some(day)
+    }
+
+    fn known<T>(&mut self, field: &str, parsed: Option<T>, values: &str) -> Option<T> {
+        if parsed.is_none() {
+            self.push(field, format!("must be {values}"));
+        }
+        parsed
     }
 }
 

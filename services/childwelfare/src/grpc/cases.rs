@@ -15,7 +15,7 @@ use minzheng_proto::{childwelfare::v1 as pb, common::v1 as common, convert};
 use minzheng_types::{FieldViolation, RegionCode, RegionLevel, Violations};
 use time::Date;
 
-use super::{ChildWelfareApi, known, local_division, past_date, region_at};
+use super::{ChildWelfareApi, local_division};
 use crate::{
     app::cases::Report,
     codec::protection::{
@@ -103,14 +103,14 @@ fn region_filter(
     match value {
         None => Some(None),
         Some(code) if code.code.is_empty() => Some(None),
-        Some(_) => region_at(
-            "region",
-            value,
-            &[RegionLevel::County, RegionLevel::Township],
-            "210502001000",
-            violations,
-        )
-        .map(Some),
+        Some(_) => violations
+            .region_at(
+                "region",
+                value,
+                &[RegionLevel::County, RegionLevel::Township],
+                "210502001000",
+            )
+            .map(Some),
     }
 }
 
@@ -119,7 +119,9 @@ fn step_filter(value: i32, violations: &mut Violations) -> Option<Option<Step>> 
     if value == i32::from(pb::ProtectionStep::Unspecified) {
         return Some(None);
     }
-    known("step", step_from_pb(value), STEPS, violations).map(Some)
+    violations
+        .known("step", step_from_pb(value), STEPS)
+        .map(Some)
 }
 
 /// The day the step after one recorded on `on` is due, `days` later.
@@ -189,26 +191,15 @@ impl ChildWelfareApi {
         let context = call.command_context(&body.metadata, &mut violations);
         let child = violations.citizen("child", &body.child);
         let division = local_division("division", &body.division, &mut violations);
-        let risk = known(
-            "risk",
-            risk_from_pb(body.risk),
-            RISK_LEVELS,
-            &mut violations,
-        );
-        let reporter_kind = known(
+        let risk = violations.known("risk", risk_from_pb(body.risk), RISK_LEVELS);
+        let reporter_kind = violations.known(
             "reporter_kind",
             reporter_kind_from_pb(body.reporter_kind),
             REPORTER_KINDS,
-            &mut violations,
         );
         let reporter = reporter(&body.reporter, &mut violations);
         let concern = violations.text("concern", &body.concern, TEXT_MAX_CHARS);
-        let reported_on = past_date(
-            "reported_on",
-            &body.reported_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let reported_on = violations.past_date("reported_on", &body.reported_on, self.app.today());
         let (child, division, risk, reporter_kind, reporter, concern, reported_on) = violations
             .finish((
                 child,
@@ -251,12 +242,7 @@ impl ChildWelfareApi {
         let context = call.command_context(&body.metadata, &mut violations);
         let id = case_id(&body.case_id, &mut violations);
         let caseworker = violations.text("caseworker", &body.caseworker, NOTE_MAX_CHARS);
-        let on = past_date(
-            "assigned_on",
-            &body.assigned_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("assigned_on", &body.assigned_on, self.app.today());
         let (id, caseworker, on) = violations.finish((id, caseworker, on))?;
         let result = self
             .run_on_case(
@@ -280,12 +266,7 @@ impl ChildWelfareApi {
         let context = call.command_context(&body.metadata, &mut violations);
         let id = case_id(&body.case_id, &mut violations);
         let measures = violations.text("measures", &body.measures, TEXT_MAX_CHARS);
-        let on = past_date(
-            "handled_on",
-            &body.handled_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("handled_on", &body.handled_on, self.app.today());
         let (id, measures, on) = violations.finish((id, measures, on))?;
         let result = self
             .run_on_case(
@@ -311,12 +292,7 @@ impl ChildWelfareApi {
         let id = case_id(&body.case_id, &mut violations);
         let findings = violations.text("findings", &body.findings, TEXT_MAX_CHARS);
         let needs = violations.text("needs", &body.needs, TEXT_MAX_CHARS);
-        let on = past_date(
-            "assessed_on",
-            &body.assessed_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("assessed_on", &body.assessed_on, self.app.today());
         let (id, findings, needs, on) = violations.finish((id, findings, needs, on))?;
         let result = self
             .run_on_case(
@@ -345,12 +321,7 @@ impl ChildWelfareApi {
         let context = call.command_context(&body.metadata, &mut violations);
         let id = case_id(&body.case_id, &mut violations);
         let measures = violations.text("measures", &body.measures, TEXT_MAX_CHARS);
-        let on = past_date(
-            "agreed_on",
-            &body.agreed_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("agreed_on", &body.agreed_on, self.app.today());
         let (id, measures, on) = violations.finish((id, measures, on))?;
         let result = self
             .run_on_case(
@@ -373,19 +344,9 @@ impl ChildWelfareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let id = case_id(&body.case_id, &mut violations);
-        let kind = known(
-            "kind",
-            intervention_from_pb(body.kind),
-            INTERVENTION_KINDS,
-            &mut violations,
-        );
+        let kind = violations.known("kind", intervention_from_pb(body.kind), INTERVENTION_KINDS);
         let court_referral = court_referral(&body.court_referral, &mut violations);
-        let on = past_date(
-            "intervened_on",
-            &body.intervened_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("intervened_on", &body.intervened_on, self.app.today());
         let (id, kind, court_referral, on) = violations.finish((id, kind, court_referral, on))?;
         let result = self
             .run_on_case(
@@ -413,12 +374,7 @@ impl ChildWelfareApi {
         let context = call.command_context(&body.metadata, &mut violations);
         let id = case_id(&body.case_id, &mut violations);
         let reason = violations.text("reason", &body.reason, NOTE_MAX_CHARS);
-        let on = past_date(
-            "closed_on",
-            &body.closed_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("closed_on", &body.closed_on, self.app.today());
         let (id, reason, on) = violations.finish((id, reason, on))?;
         let result = self
             .run_on_case(

@@ -10,7 +10,7 @@ use minzheng_proto::{childwelfare::v1 as pb, common::v1 as common, convert};
 use minzheng_types::{BoundedText, CitizenId, Fen, RegionCode, RegionLevel, Violations, add_years};
 use time::Date;
 
-use super::{ChildWelfareApi, known, local_division, past_date, region_at};
+use super::{ChildWelfareApi, local_division};
 use crate::{
     adoption::{self, CERTIFICATE_MAX_CHARS, Registration},
     allowance::{
@@ -42,13 +42,7 @@ fn city(
     value: &Option<common::RegionCode>,
     violations: &mut Violations,
 ) -> Option<RegionCode> {
-    region_at(
-        field,
-        value,
-        &[RegionLevel::City],
-        "210500000000",
-        violations,
-    )
+    violations.region_at(field, value, &[RegionLevel::City], "210500000000")
 }
 
 /// Optional free text: empty is `None`.
@@ -72,20 +66,18 @@ fn parent_fact(
         violations.push(field, "is required");
         return None;
     };
-    let situation = known(
+    let situation = violations.known(
         &format!("{field}.situation"),
         situation_from_pb(fact.situation),
         SITUATIONS,
-        violations,
     );
     let source = match &fact.source {
         None => Some(None),
         Some(source) => {
-            let kind = known(
+            let kind = violations.known(
                 &format!("{field}.source.kind"),
                 source_kind_from_pb(source.kind),
                 SOURCE_KINDS,
-                violations,
             );
             let reference = violations.text(
                 &format!("{field}.source.reference"),
@@ -323,12 +315,7 @@ impl ChildWelfareApi {
         let division = local_division("division", &body.division, &mut violations);
         let father = parent_fact("father", &body.father, &mut violations);
         let mother = parent_fact("mother", &body.mother, &mut violations);
-        let on = past_date(
-            "identified_on",
-            &body.identified_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("identified_on", &body.identified_on, self.app.today());
         let institution = institution(&body.institution, &mut violations);
         // Unspecified care: no arrangement yet.
         let care = match body.care {
@@ -338,7 +325,9 @@ impl ChildWelfareApi {
                 }
                 Some(None)
             }
-            value => known("care", care_from_pb(value), CARE_SETTINGS, &mut violations).map(Some),
+            value => violations
+                .known("care", care_from_pb(value), CARE_SETTINGS)
+                .map(Some),
         };
         // The arrangement is run after the identification: a mismatch the domain would refuse
         // then (`institution_required`, `institution_for_family_care`) is refused here first,
@@ -384,13 +373,8 @@ impl ChildWelfareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let child = violations.citizen("child", &body.child);
-        let care = known(
-            "care",
-            care_from_pb(body.care),
-            CARE_SETTINGS,
-            &mut violations,
-        );
-        let from = past_date("from", &body.from, self.app.today(), &mut violations);
+        let care = violations.known("care", care_from_pb(body.care), CARE_SETTINGS);
+        let from = violations.past_date("from", &body.from, self.app.today());
         let institution = institution(&body.institution, &mut violations);
         let (child, care, from, institution) =
             violations.finish((child, care, from, institution))?;
@@ -420,19 +404,9 @@ impl ChildWelfareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let child = violations.citizen("child", &body.child);
-        let parent = known(
-            "parent",
-            parent_from_pb(body.parent),
-            "FATHER or MOTHER",
-            &mut violations,
-        );
+        let parent = violations.known("parent", parent_from_pb(body.parent), "FATHER or MOTHER");
         let fact = parent_fact("fact", &body.fact, &mut violations);
-        let on = past_date(
-            "revised_on",
-            &body.revised_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("revised_on", &body.revised_on, self.app.today());
         let (child, parent, fact, on) = violations.finish((child, parent, fact, on))?;
         self.child_in_scope(&call, &child).await?;
         let (_, committed) = self
@@ -489,24 +463,17 @@ impl ChildWelfareApi {
                 _ => adopters = None,
             }
         }
-        let category = known(
+        let category = violations.known(
             "child_category",
             category_from_pb(body.child_category),
             "ORPHAN, PARENTS_NOT_FOUND or PARENTS_IN_SPECIAL_DIFFICULTY",
-            &mut violations,
         );
-        let consent = known(
+        let consent = violations.known(
             "child_consent",
             consent_from_pb(body.child_consent),
             "GIVEN, REFUSED or unspecified (not asked, under 8)",
-            &mut violations,
         );
-        let on = past_date(
-            "registered_on",
-            &body.registered_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("registered_on", &body.registered_on, self.app.today());
         let (child, certificate, registry, adopters, category, consent, on) =
             violations.finish((
                 child,

@@ -20,8 +20,7 @@ use minzheng_proto::{
     },
     common::v1 as common,
 };
-use minzheng_types::{FieldViolation, RegionCode, RegionLevel, Violations};
-use time::Date;
+use minzheng_types::{RegionCode, RegionLevel, Violations};
 
 use crate::app::ChildWelfare;
 
@@ -54,78 +53,18 @@ const REPORTER_READERS: &[Role] = &[Role::Auditor, Role::Approver];
 const CHILD_DIVISION: &str = "the child's division";
 const CASE_DIVISION: &str = "the case's division";
 
-/// A required division of one of `levels`.
-pub(super) fn region_at(
-    field: &str,
-    value: &Option<common::RegionCode>,
-    levels: &[RegionLevel],
-    example: &str,
-    violations: &mut Violations,
-) -> Option<RegionCode> {
-    let code = violations.region(field, value)?;
-    if levels.contains(&code.level()) {
-        Some(code)
-    } else {
-        let names: Vec<&str> = levels.iter().map(|l| level_name(*l)).collect();
-        violations.add(FieldViolation::new(
-            minzheng_types::field_path(field, "code"),
-            format!("must be a {} division, e.g. {example}", names.join(" or ")),
-        ));
-        None
-    }
-}
-
-fn level_name(level: RegionLevel) -> &'static str {
-    match level {
-        RegionLevel::Province => "province-level",
-        RegionLevel::City => "city-level",
-        RegionLevel::County => "county-level",
-        RegionLevel::Township => "township-level",
-        RegionLevel::Village => "village-level",
-    }
-}
-
 /// A township- or village-level division.
 pub(super) fn local_division(
     field: &str,
     value: &Option<common::RegionCode>,
     violations: &mut Violations,
 ) -> Option<RegionCode> {
-    region_at(
+    violations.region_at(
         field,
         value,
         &[RegionLevel::Township, RegionLevel::Village],
         "210502001000",
-        violations,
     )
-}
-
-/// A date of a fact: given, and not after `today`.
-pub(super) fn past_date(
-    field: &str,
-    value: &Option<common::Date>,
-    today: Date,
-    violations: &mut Violations,
-) -> Option<Date> {
-    let day = violations.date(field, value)?;
-    if day > today {
-        violations.push(field, format!("must not be after today ({today})"));
-        return None;
-    }
-    Some(day)
-}
-
-/// A known value of an enum field, or a violation naming the values.
-pub(super) fn known<T>(
-    field: &str,
-    parsed: Option<T>,
-    values: &str,
-    violations: &mut Violations,
-) -> Option<T> {
-    if parsed.is_none() {
-        violations.push(field, format!("must be {values}"));
-    }
-    parsed
 }
 
 // The RPCs and their access rules, declared once. Every caller acts only within its token's

@@ -9,7 +9,7 @@ use minzheng_kit::{Error, aggregate::RunError};
 use minzheng_proto::{childwelfare::v1 as pb, common::v1 as common, convert};
 use minzheng_types::{RegionCode, RegionLevel, Violations};
 
-use super::{ChildWelfareApi, children::standard_message, past_date, region_at};
+use super::{ChildWelfareApi, children::standard_message};
 use crate::{
     app::indicators::{Indicators, Report, permille},
     codec::post::role_to_pb,
@@ -23,12 +23,11 @@ fn post_division(
     value: &Option<common::RegionCode>,
     violations: &mut Violations,
 ) -> Option<RegionCode> {
-    region_at(
+    violations.region_at(
         "division",
         value,
         &[RegionLevel::Township, RegionLevel::Village],
         "210502001001",
-        violations,
     )
 }
 
@@ -70,14 +69,14 @@ fn region_filter(
     match value {
         None => Some(None),
         Some(code) if code.code.is_empty() => Some(None),
-        Some(_) => region_at(
-            "region",
-            value,
-            &[RegionLevel::County, RegionLevel::Township],
-            "210502000000",
-            violations,
-        )
-        .map(Some),
+        Some(_) => violations
+            .region_at(
+                "region",
+                value,
+                &[RegionLevel::County, RegionLevel::Township],
+                "210502000000",
+            )
+            .map(Some),
     }
 }
 
@@ -111,12 +110,7 @@ impl ChildWelfareApi {
         let context = call.command_context(&body.metadata, &mut violations);
         let division = post_division(&body.division, &mut violations);
         let holder = holder(&body.holder, &mut violations);
-        let on = past_date(
-            "appointed_on",
-            &body.appointed_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("appointed_on", &body.appointed_on, self.app.today());
         let (division, holder, on) = violations.finish((division, holder, on))?;
         call.require_region(division)?;
         let committed = self
@@ -145,12 +139,7 @@ impl ChildWelfareApi {
         let context = call.command_context(&body.metadata, &mut violations);
         let division = post_division(&body.division, &mut violations);
         let holder = holder(&body.holder, &mut violations);
-        let on = past_date(
-            "replaced_on",
-            &body.replaced_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("replaced_on", &body.replaced_on, self.app.today());
         let reason = reason(&body.reason, &mut violations);
         let (division, holder, on, reason) = violations.finish((division, holder, on, reason))?;
         call.require_region(division)?;
@@ -179,12 +168,7 @@ impl ChildWelfareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let division = post_division(&body.division, &mut violations);
-        let on = past_date(
-            "vacated_on",
-            &body.vacated_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("vacated_on", &body.vacated_on, self.app.today());
         let reason = reason(&body.reason, &mut violations);
         let (division, on, reason) = violations.finish((division, on, reason))?;
         call.require_region(division)?;
@@ -220,12 +204,7 @@ impl ChildWelfareApi {
                 None
             }
         };
-        let on = past_date(
-            "trained_on",
-            &body.trained_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("trained_on", &body.trained_on, self.app.today());
         let (division, course, hours, on) = violations.finish((division, course, hours, on))?;
         call.require_region(division)?;
         let committed = self

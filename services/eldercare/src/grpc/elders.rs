@@ -10,7 +10,7 @@ use minzheng_proto::{convert, eldercare::v1 as pb};
 use minzheng_types::{BoundedText, CitizenId, Fen, FieldViolation, RegionLevel, Violations};
 use time::Date;
 
-use super::{ElderCareApi, county, known, local_division, past_date, person_region, region_at};
+use super::{ElderCareApi, county, local_division, person_region};
 use crate::{
     app::elders::{Assessment, PlanRequest},
     assessment,
@@ -121,11 +121,10 @@ fn amounts(
     let mut nursing = Vec::with_capacity(body.nursing.len());
     for (i, amount) in body.nursing.iter().enumerate() {
         let at = format!("nursing[{i}]");
-        let level = known(
+        let level = violations.known(
             &format!("{at}.level"),
             level_from_pb(amount.level),
             "INTACT, MILD, MODERATE, SEVERE or COMPLETE",
-            violations,
         );
         let monthly = violations.record(convert::money_non_negative(
             &format!("{at}.monthly"),
@@ -198,12 +197,7 @@ impl ElderCareApi {
             }
         });
         let assessor = violations.text("assessor", &body.assessor, ASSESSOR_MAX_CHARS);
-        let on = past_date(
-            "assessed_on",
-            &body.assessed_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("assessed_on", &body.assessed_on, self.app.today());
         let division = local_division("division", &body.division, &mut violations);
         let due = violations.optional_date("reassessment_due_on", &body.reassessment_due_on);
         if let (Some(on), Some(Some(due))) = (on, due)
@@ -287,13 +281,7 @@ impl ElderCareApi {
         let body = call.body();
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
-        let city = region_at(
-            "city",
-            &body.city,
-            &[RegionLevel::City],
-            "210500000000",
-            &mut violations,
-        );
+        let city = violations.region_at("city", &body.city, &[RegionLevel::City], "210500000000");
         let effective_from = violations.date("effective_from", &body.effective_from);
         let amounts = amounts(body, &mut violations);
         let decided_by = violations.text(
@@ -347,13 +335,7 @@ impl ElderCareApi {
     ) -> Result<pb::ListSubsidyStandardsResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let city = region_at(
-            "city",
-            &body.city,
-            &[RegionLevel::City],
-            "210500000000",
-            &mut violations,
-        );
+        let city = violations.region_at("city", &body.city, &[RegionLevel::City], "210500000000");
         let city = violations.finish(city)?;
         self.app
             .view()
@@ -415,19 +397,13 @@ impl ElderCareApi {
                 format!("must be 1 to {}", elder::MAX_VISIT_INTERVAL_DAYS),
             );
         }
-        let township = region_at(
+        let township = violations.region_at(
             "township",
             &body.township,
             &[RegionLevel::Township],
             "210502001000",
-            &mut violations,
         );
-        let on = past_date(
-            "opened_on",
-            &body.opened_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("opened_on", &body.opened_on, self.app.today());
         let (person, difficulties, interval_days, township, on) =
             violations.finish((person, difficulties, interval, township, on))?;
         call.require_region(township)?;
@@ -473,12 +449,7 @@ impl ElderCareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let person = violations.citizen("person", &body.person);
-        let on = past_date(
-            "visited_on",
-            &body.visited_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("visited_on", &body.visited_on, self.app.today());
         let visitor = violations.text("visitor", &body.visitor, VISITOR_MAX_CHARS);
         let findings = violations.text("findings", &body.findings, FINDINGS_MAX_CHARS);
         let follow_up = violations.record(convert::optional_text(
@@ -516,12 +487,7 @@ impl ElderCareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let person = violations.citizen("person", &body.person);
-        let on = past_date(
-            "closed_on",
-            &body.closed_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("closed_on", &body.closed_on, self.app.today());
         let reason = violations.text("reason", &body.reason, NOTE_MAX_CHARS);
         let (person, on, reason) = violations.finish((person, on, reason))?;
         self.plan_in_scope(&call, &person).await?;
@@ -544,12 +510,11 @@ impl ElderCareApi {
     ) -> Result<pb::ListOverdueVisitsResponse, Error> {
         let body = call.body();
         let mut violations = Violations::new();
-        let region = region_at(
+        let region = violations.region_at(
             "region",
             &body.region,
             &[RegionLevel::County, RegionLevel::Township],
             "210502001000",
-            &mut violations,
         );
         let day = violations.date_or("as_of", &body.as_of, self.app.today());
         let (region, day) = violations.finish((region, day))?;
@@ -591,7 +556,7 @@ impl ElderCareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let county = county("county", &body.county, &mut violations);
-        let as_of = past_date("as_of", &body.as_of, self.app.today(), &mut violations);
+        let as_of = violations.past_date("as_of", &body.as_of, self.app.today());
         let source = violations.text("source", &body.source, SOURCE_MAX_CHARS);
         let (county, as_of, source) = violations.finish((county, as_of, source))?;
         call.require_region(county)?;

@@ -9,7 +9,7 @@ use minzheng_proto::eldercare::v1 as pb;
 use minzheng_types::{RegionCode, RegionLevel, Violations};
 use time::Date;
 
-use super::{ElderCareApi, county, known, local_division, past_date};
+use super::{ElderCareApi, county, local_division};
 use crate::{
     app::{
         indicators::{Indicators, Report},
@@ -181,19 +181,14 @@ impl ElderCareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let name = violations.text("name", &body.name, NAME_MAX_CHARS);
-        let ownership = known(
+        let ownership = violations.known(
             "ownership",
             ownership_from_pb(body.ownership),
             "PUBLIC, PRIVATE or PUBLIC_BUILT_PRIVATELY_RUN",
-            &mut violations,
         );
         let place = placed(&body.county, &body.division, &mut violations);
-        let registered_on = past_date(
-            "registered_on",
-            &body.registered_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let registered_on =
+            violations.past_date("registered_on", &body.registered_on, self.app.today());
         let (name, ownership, (county, division), registered_on) =
             violations.finish((name, ownership, place, registered_on))?;
         call.require_region(county)?;
@@ -230,19 +225,9 @@ impl ElderCareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let id = institution_id("institution_id", &body.institution_id, &mut violations);
-        let kind = known(
-            "kind",
-            licence_kind_from_pb(body.kind),
-            "LICENCE or FILING",
-            &mut violations,
-        );
+        let kind = violations.known("kind", licence_kind_from_pb(body.kind), "LICENCE or FILING");
         let number = violations.text("number", &body.number, LICENCE_NUMBER_MAX_CHARS);
-        let issued_on = past_date(
-            "issued_on",
-            &body.issued_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let issued_on = violations.past_date("issued_on", &body.issued_on, self.app.today());
         let (id, kind, number, issued_on) = violations.finish((id, kind, number, issued_on))?;
         self.institution_in_scope(&call, &id).await?;
         let committed = self
@@ -270,12 +255,7 @@ impl ElderCareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let id = institution_id("institution_id", &body.institution_id, &mut violations);
-        let on = past_date(
-            "effective_on",
-            &body.effective_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("effective_on", &body.effective_on, self.app.today());
         let reason = violations.text("reason", &body.reason, NOTE_MAX_CHARS);
         let (id, on, reason) = violations.finish((id, on, reason))?;
         self.institution_in_scope(&call, &id).await?;
@@ -308,18 +288,8 @@ impl ElderCareApi {
         let context = call.command_context(&body.metadata, &mut violations);
         let id = institution_id("institution_id", &body.institution_id, &mut violations);
         let resident = violations.citizen("resident", &body.resident);
-        let bed_type = known(
-            "bed_type",
-            bed_type_from_pb(body.bed_type),
-            BED_TYPES,
-            &mut violations,
-        );
-        let on = past_date(
-            "admitted_on",
-            &body.admitted_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let bed_type = violations.known("bed_type", bed_type_from_pb(body.bed_type), BED_TYPES);
+        let on = violations.past_date("admitted_on", &body.admitted_on, self.app.today());
         let (id, resident, bed_type, on) = violations.finish((id, resident, bed_type, on))?;
         self.institution_in_scope(&call, &id).await?;
         let (elder, committed) = self
@@ -341,12 +311,7 @@ impl ElderCareApi {
         let context = call.command_context(&body.metadata, &mut violations);
         let id = institution_id("institution_id", &body.institution_id, &mut violations);
         let resident = violations.citizen("resident", &body.resident);
-        let on = past_date(
-            "discharged_on",
-            &body.discharged_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("discharged_on", &body.discharged_on, self.app.today());
         let leaving = if body.to_institution_id.is_empty() {
             match discharge_reason_from_pb(body.reason) {
                 Some(DischargeReason::Discharged) => Some(Leaving::Discharged),
@@ -365,12 +330,8 @@ impl ElderCareApi {
                 &body.to_institution_id,
                 &mut violations,
             );
-            let bed_type = known(
-                "to_bed_type",
-                bed_type_from_pb(body.to_bed_type),
-                BED_TYPES,
-                &mut violations,
-            );
+            let bed_type =
+                violations.known("to_bed_type", bed_type_from_pb(body.to_bed_type), BED_TYPES);
             if !matches!(
                 discharge_reason_from_pb(body.reason),
                 None | Some(DischargeReason::Transferred)
@@ -403,18 +364,8 @@ impl ElderCareApi {
         let context = call.command_context(&body.metadata, &mut violations);
         let id = institution_id("institution_id", &body.institution_id, &mut violations);
         let resident = violations.citizen("resident", &body.resident);
-        let bed_type = known(
-            "bed_type",
-            bed_type_from_pb(body.bed_type),
-            BED_TYPES,
-            &mut violations,
-        );
-        let on = past_date(
-            "moved_on",
-            &body.moved_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let bed_type = violations.known("bed_type", bed_type_from_pb(body.bed_type), BED_TYPES);
+        let on = violations.past_date("moved_on", &body.moved_on, self.app.today());
         let (id, resident, bed_type, on) = violations.finish((id, resident, bed_type, on))?;
         self.institution_in_scope(&call, &id).await?;
         let committed = self
@@ -440,12 +391,7 @@ impl ElderCareApi {
         if grade.is_none() {
             violations.push("grade", "must be 1 to 5, or 0 to withdraw the grade");
         }
-        let on = past_date(
-            "graded_on",
-            &body.graded_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("graded_on", &body.graded_on, self.app.today());
         let assessor = violations.text("assessor", &body.assessor, NOTE_MAX_CHARS);
         let (id, grade, on, assessor) = violations.finish((id, grade, on, assessor))?;
         self.institution_in_scope(&call, &id).await?;
@@ -474,19 +420,13 @@ impl ElderCareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let id = institution_id("institution_id", &body.institution_id, &mut violations);
-        let kind = known(
+        let kind = violations.known(
             "kind",
             credit_kind_from_pb(body.kind),
             "VIOLATION, PENALTY, JOINT_PUNISHMENT_LISTED, JOINT_PUNISHMENT_LIFTED, \
              FUNDRAISING_RISK_FLAGGED or FUNDRAISING_RISK_CLEARED",
-            &mut violations,
         );
-        let on = past_date(
-            "recorded_on",
-            &body.recorded_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("recorded_on", &body.recorded_on, self.app.today());
         let description = violations.text("description", &body.description, DESCRIPTION_MAX_CHARS);
         let source = violations.text("source", &body.source, NOTE_MAX_CHARS);
         let (id, kind, on, description, source) =
@@ -518,12 +458,7 @@ impl ElderCareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let id = institution_id("institution_id", &body.institution_id, &mut violations);
-        let on = past_date(
-            "effective_on",
-            &body.effective_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("effective_on", &body.effective_on, self.app.today());
         let (id, on) = violations.finish((id, on))?;
         self.institution_in_scope(&call, &id).await?;
         let committed = self
@@ -624,11 +559,10 @@ impl ElderCareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let name = violations.text("name", &body.name, service_point::NAME_MAX_CHARS);
-        let kind = known(
+        let kind = violations.known(
             "kind",
             kind_from_pb(body.kind),
             "URBAN_CENTRE, RURAL_CENTRE or HOME_CARE_BEDS",
-            &mut violations,
         );
         let place = placed(&body.county, &body.division, &mut violations);
         if !(1..=service_point::MAX_CAPACITY).contains(&body.capacity) {
@@ -637,12 +571,7 @@ impl ElderCareApi {
                 format!("must be 1 to {}", service_point::MAX_CAPACITY),
             );
         }
-        let on = past_date(
-            "opened_on",
-            &body.opened_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("opened_on", &body.opened_on, self.app.today());
         let (name, kind, (county, division), on) = violations.finish((name, kind, place, on))?;
         call.require_region(county)?;
         let opened = service_point::Opened {
@@ -694,12 +623,7 @@ impl ElderCareApi {
                 format!("must be 1 to {}", service_point::MAX_CAPACITY),
             );
         }
-        let on = past_date(
-            "effective_on",
-            &body.effective_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("effective_on", &body.effective_on, self.app.today());
         let (id, on) = violations.finish((id, on))?;
         self.point_command(
             &call,
@@ -721,12 +645,7 @@ impl ElderCareApi {
         let mut violations = Violations::new();
         let context = call.command_context(&body.metadata, &mut violations);
         let id = point_id(&body.service_point_id, &mut violations);
-        let on = past_date(
-            "closed_on",
-            &body.closed_on,
-            self.app.today(),
-            &mut violations,
-        );
+        let on = violations.past_date("closed_on", &body.closed_on, self.app.today());
         let (id, on) = violations.finish((id, on))?;
         let answer = self
             .point_command(&call, id, service_point::Command::Close { on }, &context)

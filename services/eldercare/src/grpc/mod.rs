@@ -18,8 +18,7 @@ use minzheng_proto::{
         elder_care_service_server::{ElderCareService, ElderCareServiceServer},
     },
 };
-use minzheng_types::{FieldViolation, RegionCode, RegionLevel, Violations};
-use time::Date;
+use minzheng_types::{RegionCode, RegionLevel, Violations};
 
 use crate::{app::ElderCare, elder::Elder, ids::InstitutionId};
 
@@ -74,49 +73,12 @@ const INSTITUTION_COUNTY: &str = "the institution's county";
 const POINT_COUNTY: &str = "the service point's county";
 const PERSON_DIVISION: &str = "the person's division";
 
-/// A required division of `level`.
-fn region_at(
-    field: &str,
-    value: &Option<common::RegionCode>,
-    levels: &[RegionLevel],
-    example: &str,
-    violations: &mut Violations,
-) -> Option<RegionCode> {
-    let code = violations.region(field, value)?;
-    if levels.contains(&code.level()) {
-        Some(code)
-    } else {
-        let names: Vec<&str> = levels.iter().map(|l| level_name(*l)).collect();
-        violations.add(FieldViolation::new(
-            minzheng_types::field_path(field, "code"),
-            format!("must be a {} division, e.g. {example}", names.join(" or ")),
-        ));
-        None
-    }
-}
-
-fn level_name(level: RegionLevel) -> &'static str {
-    match level {
-        RegionLevel::Province => "province-level",
-        RegionLevel::City => "city-level",
-        RegionLevel::County => "county-level",
-        RegionLevel::Township => "township-level",
-        RegionLevel::Village => "village-level",
-    }
-}
-
 fn county(
     field: &str,
     value: &Option<common::RegionCode>,
     violations: &mut Violations,
 ) -> Option<RegionCode> {
-    region_at(
-        field,
-        value,
-        &[RegionLevel::County],
-        "210502000000",
-        violations,
-    )
+    violations.region_at(field, value, &[RegionLevel::County], "210502000000")
 }
 
 /// A township- or village-level division.
@@ -125,41 +87,12 @@ fn local_division(
     value: &Option<common::RegionCode>,
     violations: &mut Violations,
 ) -> Option<RegionCode> {
-    region_at(
+    violations.region_at(
         field,
         value,
         &[RegionLevel::Township, RegionLevel::Village],
         "210502001000",
-        violations,
     )
-}
-
-/// A date of a fact: given, and not after `today`.
-fn past_date(
-    field: &str,
-    value: &Option<common::Date>,
-    today: Date,
-    violations: &mut Violations,
-) -> Option<Date> {
-    let day = violations.date(field, value)?;
-    if day > today {
-        violations.push(field, format!("must not be after today ({today})"));
-        return None;
-    }
-    Some(day)
-}
-
-/// A known value of an enum field, or a violation naming the values.
-fn known<T>(
-    field: &str,
-    parsed: Option<T>,
-    values: &str,
-    violations: &mut Violations,
-) -> Option<T> {
-    if parsed.is_none() {
-        violations.push(field, format!("must be {values}"));
-    }
-    parsed
 }
 
 /// Where a person lives, for scoping a read of their record: the division of their latest
