@@ -1,15 +1,16 @@
 //! No personal data leaves the payloads: a citizen id number typed into every free-text field
 //! of every command (names, references, notes, addresses, reasons), and the parties' own id
-//! numbers (and the assistance households' bank account), must appear in no stream key, no NATS
-//! subject, no message header (CloudEvents `ce-subject` included), no log line and no span
-//! field. The payloads may hold them: they are the record.
+//! numbers (and the assistance households' bank account, the name and phone of a person who
+//! reported a child and of a child director), must appear in no stream key, no NATS subject, no
+//! message header (CloudEvents `ce-subject` included), no log line and no span field. The
+//! payloads may hold them: they are the record (a reporter's identity only sealed).
 //!
 //! The services run as Kubernetes runs them (distributed: PostgreSQL and JetStream): the
-//! place-names service, the civil registry, the social-assistance service and the data-sharing
-//! stand-in that answers its verification requests through the bus. The test captures every
-//! stream id in their stores, every message on the hosts' bus prefix, and every event and span
-//! field formatted by a tracing layer installed for the whole test binary (one test, so the
-//! global subscriber sees only it).
+//! place-names service, the civil registry, the social-assistance service, the data-sharing
+//! stand-in that answers its verification requests through the bus, the elderly-care and the
+//! child-welfare services. The test captures every stream id in their stores, every message on
+//! the hosts' bus prefix, and every event and span field formatted by a tracing layer installed
+//! for the whole test binary (one test, so the global subscriber sees only it).
 //!
 //! The free-text fields are found in the request descriptors (every `string` field of a
 //! command's request, nested messages included, that is not an id, a code, a token or another
@@ -28,12 +29,16 @@ use bytes::{BufMut as _, Bytes};
 use futures::StreamExt as _;
 use minzheng_assistance::stand_in::{DataSharingStandIn, Verifications};
 use minzheng_eventstore::{Cursor, Upcasters};
-use minzheng_host::testing::{PROVINCE, RawCodec, TestHost, token, with_token};
+use minzheng_host::{
+    edge::PURPOSE_HEADER,
+    testing::{PROVINCE, RawCodec, TestHost, token, with_token},
+};
 use minzheng_kit::{auth::Role, clock::FixedClock};
 use minzheng_placenames::BENXI;
 use minzheng_proto::{
     FILE_DESCRIPTOR_SET,
     assistance::v1::{self as aid, assistance_service_client::AssistanceServiceClient},
+    childwelfare::v1::{self as child, child_welfare_service_client::ChildWelfareServiceClient},
     civilregistry::v1::{self as pb, civil_registry_service_client::CivilRegistryServiceClient},
     common::v1 as common,
     datasharing::v1 as datasharing,
@@ -80,7 +85,21 @@ const ACCIDENT_TRANSFERRED: &str = "210502198009090088";
 const ALERTED: &str = "210502197511110094";
 /// The assistance households' bank account (PERSONAL DATA too: it is in the bank file).
 const ACCOUNT: &str = "6217000012345678";
-const PERSONAL: [&str; 13] = [
+/// The child-welfare service's people, all of 南地街道: a boy born 2015-06-01, orphaned,
+/// identified and cared for in an institution, and the subject of two reports; a girl born
+/// 2020-03-01 adopted by a married couple (a man born 1985, a woman born 1987); the teacher who
+/// reported the boy, by name and phone; the child director of 南地社区, by name, phone and id
+/// number.
+const ORPHAN: &str = "210502201506010119";
+const ADOPTED: &str = "210502202003010218";
+const ADOPTER: &str = "210502198503010311";
+const ADOPTER_WIFE: &str = "210502198705050426";
+const REPORTER_NAME: &str = "李报告";
+const REPORTER_PHONE: &str = "13900001111";
+const DIRECTOR_NAME: &str = "赵主任";
+const DIRECTOR_PHONE: &str = "13800002222";
+const DIRECTOR: &str = "210502198001010514";
+const PERSONAL: [&str; 22] = [
     TYPED,
     HUSBAND,
     WIFE,
@@ -94,18 +113,33 @@ const PERSONAL: [&str; 13] = [
     ACCIDENT_TRANSFERRED,
     ALERTED,
     ACCOUNT,
+    ORPHAN,
+    ADOPTED,
+    ADOPTER,
+    ADOPTER_WIFE,
+    REPORTER_NAME,
+    REPORTER_PHONE,
+    DIRECTOR_NAME,
+    DIRECTOR_PHONE,
+    DIRECTOR,
 ];
 
 const PINGSHAN: &str = "210502000000";
 const XIHU: &str = "210503000000";
 /// 南地街道, a township of 平山区.
 const NANDI: &str = "210502001000";
+/// 南地社区, a community of 南地街道.
+const NANDI_COMMUNITY: &str = "210502001002";
+const BENXI_CITY: &str = "210500000000";
 const PSEUDONYM_KEY: &str = "personal-data-test-pseudonym-key-32-bytes";
-const SERVICES: [&str; 4] = [
+/// The child-welfare service's key that seals reporters' identities (distinct from every other).
+const REPORTER_KEY: &str = "personal-data-test-reporter-key-of-32-bytes";
+const SERVICES: [&str; 5] = [
     "minzheng.placenames.v1.PlaceNamesService",
     "minzheng.civilregistry.v1.CivilRegistryService",
     "minzheng.assistance.v1.AssistanceService",
     "minzheng.eldercare.v1.ElderCareService",
+    "minzheng.childwelfare.v1.ChildWelfareService",
 ];
 
 /// String fields that are not free text: ids and codes (checked forms the services parse),
@@ -1473,8 +1507,6 @@ async fn assistance_commands(
     );
 }
 
-/// Calls every RPC of [`SERVICES`] once with every string field set to [`TYPED`], as a caller
-/// with every role in the whole province; whatever the answer (most are refusals).
 /// Every elderly-care command, the typed number in every free-text field: an institution with
 /// its licence, beds, grade, credit record and staff, a resident (the pensioner) admitted and
 /// moved, a service point, an assessment, a subsidy standard, a visit plan with a visit, closed,
@@ -1725,6 +1757,360 @@ async fn elder_care_commands(client: &mut ElderCareServiceClient<Channel>, sent:
     );
 }
 
+/// Every child-welfare command, the typed number in every free-text field: two versions of
+/// the allowance standard (the second below the 6% growth, with its override reason); the
+/// orphan identified (both parents dead) in an institution's care, the care arranged again, a
+/// parent's fact revised; the girl adopted by the couple; a protection case of the orphan
+/// reported by the teacher (named as people are) and taken through every step to its closure,
+/// another reported by someone naming themselves with the number; the child director of
+/// 南地社区 appointed (named as people are), replaced, trained, the post vacated, and 南地街道's
+/// child supervisor appointed. Then the reads: the orphan's record, the case, and the reporter
+/// as an auditor who says why.
+async fn child_welfare_commands(client: &mut ChildWelfareServiceClient<Channel>, sent: &mut Sent) {
+    let staff = token(&[Role::Caseworker], &[PINGSHAN]);
+    let city = token(&[Role::Approver], &[BENXI_CITY]);
+    let auditor = token(&[Role::Auditor], &[BENXI_CITY]);
+    let standard = |effective_from| child::RecordAllowanceStandardRequest {
+        metadata: metadata(),
+        city: region(BENXI_CITY),
+        effective_from: day(effective_from),
+        centralized: Some(common::Money { fen: 150_000 }),
+        family: Some(common::Money { fen: 120_000 }),
+        decided_by: text(),
+        override_reason: text(),
+    };
+    command!(
+        sent,
+        client,
+        record_allowance_standard,
+        &city,
+        standard(date!(2025 - 01 - 01))
+    );
+    let frozen = command!(
+        sent,
+        client,
+        record_allowance_standard,
+        &city,
+        standard(date!(2026 - 01 - 01))
+    );
+    assert!(frozen.below_growth_target, "{frozen:?}");
+
+    let fact = |situation: child::ParentSituation, source: child::FactSourceKind| {
+        Some(child::ParentFact {
+            situation: situation.into(),
+            source: Some(child::FactSource {
+                kind: source.into(),
+                reference: text(),
+            }),
+        })
+    };
+    let dead = || {
+        fact(
+            child::ParentSituation::Dead,
+            child::FactSourceKind::CivilRegistrationDeath,
+        )
+    };
+    command!(
+        sent,
+        client,
+        identify_child,
+        &staff,
+        child::IdentifyChildRequest {
+            metadata: metadata(),
+            child: citizen(ORPHAN),
+            division: region(NANDI),
+            father: dead(),
+            mother: dead(),
+            identified_on: day(date!(2025 - 02 - 03)),
+            care: child::ChildCareSetting::Centralized.into(),
+            institution: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        arrange_care,
+        &staff,
+        child::ArrangeCareRequest {
+            metadata: metadata(),
+            child: citizen(ORPHAN),
+            care: child::ChildCareSetting::Centralized.into(),
+            from: day(date!(2025 - 04 - 01)),
+            institution: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        revise_parent_fact,
+        &staff,
+        child::ReviseParentFactRequest {
+            metadata: metadata(),
+            child: citizen(ORPHAN),
+            parent: child::ParentRole::Father.into(),
+            fact: fact(
+                child::ParentSituation::NotFound,
+                child::FactSourceKind::PoliceRecord,
+            ),
+            revised_on: day(date!(2025 - 05 - 01)),
+        }
+    );
+    let adopter = |number: &str| child::Adopter {
+        adopter: citizen(number),
+        children: 0,
+        married: true,
+        can_raise: true,
+        no_disqualifying_illness: true,
+        no_criminal_record: true,
+    };
+    command!(
+        sent,
+        client,
+        register_adoption,
+        &staff,
+        child::RegisterAdoptionRequest {
+            metadata: metadata(),
+            child: citizen(ADOPTED),
+            certificate: text(),
+            registry: region(PINGSHAN),
+            adopters: vec![adopter(ADOPTER), adopter(ADOPTER_WIFE)],
+            child_category: child::AdoptionChildCategory::ParentsNotFound.into(),
+            child_disabled: false,
+            in_welfare_institution: true,
+            child_consent: child::AdoptionChildConsent::Unspecified.into(),
+            registered_on: day(date!(2025 - 06 - 02)),
+        }
+    );
+
+    let report = |reporter: child::Reporter| child::FileReportRequest {
+        metadata: metadata(),
+        child: citizen(ORPHAN),
+        division: region(NANDI),
+        risk: child::RiskLevel::High.into(),
+        reporter_kind: child::ReporterKind::Education.into(),
+        reporter: Some(reporter),
+        concern: text(),
+        reported_on: day(date!(2025 - 09 - 01)),
+    };
+    let case_id = command!(
+        sent,
+        client,
+        file_report,
+        &staff,
+        report(child::Reporter {
+            name: REPORTER_NAME.into(),
+            phone: REPORTER_PHONE.into(),
+            organisation: text(),
+            role: text(),
+        })
+    )
+    .case_id;
+    command!(
+        sent,
+        client,
+        file_report,
+        &staff,
+        report(child::Reporter {
+            name: text(),
+            phone: text(),
+            organisation: text(),
+            role: text(),
+        })
+    );
+    command!(
+        sent,
+        client,
+        assign_caseworker,
+        &staff,
+        child::AssignCaseworkerRequest {
+            metadata: metadata(),
+            case_id: case_id.clone(),
+            caseworker: text(),
+            assigned_on: day(date!(2025 - 09 - 01)),
+        }
+    );
+    command!(
+        sent,
+        client,
+        record_emergency_handling,
+        &staff,
+        child::RecordEmergencyHandlingRequest {
+            metadata: metadata(),
+            case_id: case_id.clone(),
+            measures: text(),
+            handled_on: day(date!(2025 - 09 - 02)),
+        }
+    );
+    command!(
+        sent,
+        client,
+        record_case_assessment,
+        &staff,
+        child::RecordCaseAssessmentRequest {
+            metadata: metadata(),
+            case_id: case_id.clone(),
+            findings: text(),
+            needs: text(),
+            assessed_on: day(date!(2025 - 09 - 05)),
+        }
+    );
+    command!(
+        sent,
+        client,
+        agree_assistance_plan,
+        &staff,
+        child::AgreeAssistancePlanRequest {
+            metadata: metadata(),
+            case_id: case_id.clone(),
+            measures: text(),
+            agreed_on: day(date!(2025 - 09 - 15)),
+        }
+    );
+    command!(
+        sent,
+        client,
+        record_guardianship_intervention,
+        &staff,
+        child::RecordGuardianshipInterventionRequest {
+            metadata: metadata(),
+            case_id: case_id.clone(),
+            kind: child::InterventionKind::CourtRevocation.into(),
+            court_referral: Some(child::CourtReferral {
+                reference: text(),
+                court: text(),
+            }),
+            intervened_on: day(date!(2025 - 10 - 08)),
+        }
+    );
+    command!(
+        sent,
+        client,
+        close_case,
+        &staff,
+        child::CloseCaseRequest {
+            metadata: metadata(),
+            case_id: case_id.clone(),
+            reason: text(),
+            closed_on: day(date!(2025 - 12 - 01)),
+        }
+    );
+
+    let holder = |name: String, phone: String, number: &str| child::ChildPostHolder {
+        name,
+        phone,
+        citizen: citizen(number),
+    };
+    command!(
+        sent,
+        client,
+        appoint_post_holder,
+        &staff,
+        child::AppointPostHolderRequest {
+            metadata: metadata(),
+            division: region(NANDI_COMMUNITY),
+            holder: Some(holder(
+                DIRECTOR_NAME.into(),
+                DIRECTOR_PHONE.into(),
+                DIRECTOR
+            )),
+            appointed_on: day(date!(2025 - 03 - 01)),
+        }
+    );
+    command!(
+        sent,
+        client,
+        record_post_training,
+        &staff,
+        child::RecordPostTrainingRequest {
+            metadata: metadata(),
+            division: region(NANDI_COMMUNITY),
+            course: text(),
+            hours: 16,
+            trained_on: day(date!(2025 - 04 - 10)),
+        }
+    );
+    command!(
+        sent,
+        client,
+        replace_post_holder,
+        &staff,
+        child::ReplacePostHolderRequest {
+            metadata: metadata(),
+            division: region(NANDI_COMMUNITY),
+            holder: Some(holder(text(), text(), ADOPTER_WIFE)),
+            replaced_on: day(date!(2025 - 08 - 01)),
+            reason: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        vacate_post,
+        &staff,
+        child::VacatePostRequest {
+            metadata: metadata(),
+            division: region(NANDI_COMMUNITY),
+            vacated_on: day(date!(2025 - 11 - 01)),
+            reason: text(),
+        }
+    );
+    command!(
+        sent,
+        client,
+        appoint_post_holder,
+        &staff,
+        child::AppointPostHolderRequest {
+            metadata: metadata(),
+            division: region(NANDI),
+            holder: Some(holder(
+                DIRECTOR_NAME.into(),
+                DIRECTOR_PHONE.into(),
+                DIRECTOR
+            )),
+            appointed_on: day(date!(2025 - 03 - 01)),
+        }
+    );
+
+    let record = client
+        .get_child(with_token(
+            child::GetChildRequest {
+                child: citizen(ORPHAN),
+                read: None,
+            },
+            &staff,
+        ))
+        .await
+        .expect("the orphan's record is read")
+        .into_inner();
+    assert!(record.covered, "{record:?}");
+    client
+        .get_case(with_token(
+            child::GetCaseRequest {
+                case_id: case_id.clone(),
+                read: None,
+            },
+            &staff,
+        ))
+        .await
+        .expect("the case is read");
+    let mut ask = with_token(child::GetCaseReporterRequest { case_id }, &auditor);
+    ask.metadata_mut()
+        .insert(PURPOSE_HEADER, "court-order-2026-3".parse().expect("ascii"));
+    let reporter = client
+        .get_case_reporter(ask)
+        .await
+        .expect("the auditor reads the reporter")
+        .into_inner()
+        .reporter
+        .expect("a reporter");
+    assert_eq!(
+        (reporter.name.as_str(), reporter.phone.as_str()),
+        (REPORTER_NAME, REPORTER_PHONE)
+    );
+}
+
+/// Calls every RPC of [`SERVICES`] once with every string field set to [`TYPED`], as a caller
+/// with every role in the whole province; whatever the answer (most are refusals).
 async fn every_rpc_with_the_number_everywhere(host: &TestHost, descriptors: &Descriptors) {
     let all_roles = token(&Role::ALL, &[PROVINCE]);
     for (path, input) in &descriptors.rpcs {
@@ -1734,6 +2120,8 @@ async fn every_rpc_with_the_number_everywhere(host: &TestHost, descriptors: &Des
             "assistance"
         } else if path.contains("ElderCare") {
             "eldercare"
+        } else if path.contains("ChildWelfare") {
+            "childwelfare"
         } else {
             "civilregistry"
         };
@@ -1811,6 +2199,14 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
             minzheng_eldercare::Module::new(SecretString::from(PSEUDONYM_KEY))
                 .with_clock(Arc::new(clock.clone())),
         )
+        // It follows the divisions, the deaths and the data-sharing alerts.
+        .service(
+            minzheng_childwelfare::Module::new(
+                SecretString::from(PSEUDONYM_KEY),
+                SecretString::from(REPORTER_KEY),
+            )
+            .with_clock(Arc::new(clock.clone())),
+        )
         .start()
         .await;
     let mut messages = host
@@ -1860,6 +2256,8 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
     .await;
     let mut elder_care = ElderCareServiceClient::new(host.channel("eldercare").await);
     elder_care_commands(&mut elder_care, &mut sent).await;
+    let mut child_welfare = ChildWelfareServiceClient::new(host.channel("childwelfare").await);
+    child_welfare_commands(&mut child_welfare, &mut sent).await;
     every_rpc_with_the_number_everywhere(&host, &descriptors).await;
     host.settle().await;
 
@@ -1904,6 +2302,12 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
             .any(|m| m.contains(".assistance.referral.acted_on")),
         "the referral acted on was published: {on_the_bus:#?}"
     );
+    assert!(
+        on_the_bus
+            .iter()
+            .any(|m| m.contains(".childwelfare.protection_case.")),
+        "the protection cases were published: {on_the_bus:#?}"
+    );
     let mut streams = stream_ids(&host, "civilregistry").await;
     streams.extend(stream_ids(&host, "placenames").await);
     assert!(
@@ -1925,6 +2329,15 @@ async fn no_personal_data_in_stream_keys_subjects_headers_logs_or_spans() {
         "the elderly persons were stored: {elder_streams:#?}"
     );
     streams.extend(elder_streams);
+    let child_streams = stream_ids(&host, "childwelfare").await;
+    assert!(
+        child_streams.iter().any(|s| s.starts_with("child-"))
+            && child_streams
+                .iter()
+                .any(|s| s.starts_with("protection_case-")),
+        "the children and the cases were stored: {child_streams:#?}"
+    );
+    streams.extend(child_streams);
     let logs = captured.lines();
     host.shutdown().await;
 

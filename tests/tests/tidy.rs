@@ -182,6 +182,19 @@ const ADAPTERS: &[(&str, &[&str])] = &[
             "seed.rs",      // the dev seed, through the application
         ],
     ),
+    (
+        "childwelfare",
+        &[
+            "codec/",      // the protobuf event messages, its own and those it follows
+            "grpc/",       // the gRPC service
+            "app/",        // commands with today's date, commits across streams, indicators
+            "module.rs",   // the ServiceModule: consumers, the escalation sweep
+            "overview.rs", // the read model of its own events (LiveView projection)
+            "feeds.rs",    // the other services' events, applied as commands
+            "seed.rs",     // the dev seed, through the application
+            "sealing.rs",  // reporters' identities encrypted under the key, nonces from the OS
+        ],
+    ),
 ];
 
 /// What a domain module must not use, with what it would mean.

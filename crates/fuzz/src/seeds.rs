@@ -7,7 +7,7 @@ use bytes::Bytes;
 use minzheng_eventstore::{Cursor, Metadata, RecordedEvent, StreamId};
 use minzheng_kit::aggregate::EventCodec;
 use minzheng_placenames::{directory::Directory, division, ids::AdjustmentId, import};
-use minzheng_types::CitizenId;
+use minzheng_types::{BoundedText, CitizenId, Fen, RegionCode};
 use serde_json::json;
 use time::macros::{date, datetime};
 use uuid::Uuid;
@@ -132,8 +132,9 @@ fn citizen_ids() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Every event type with an empty payload (an event with every field missing), and division
-/// events as the place-names codec encodes them from real Benxi rows.
+/// Every event type with an empty payload (an event with every field missing), division
+/// events as the place-names codec encodes them from real Benxi rows, and one event of every
+/// child-welfare type as its codec encodes it.
 fn stored_events() -> Vec<(&'static str, Vec<u8>)> {
     let mut events: Vec<(&'static str, Vec<u8>)> = stored_event::event_types()
         .into_iter()
@@ -170,6 +171,216 @@ fn stored_events() -> Vec<(&'static str, Vec<u8>)> {
             .iter()
             .map(|event| (event.event_type(), event.encode().to_vec())),
     );
+    events.extend(child_welfare_events());
+    events
+}
+
+/// One event of every child-welfare type, made of real values: 平山区's orphan identified,
+/// cared for, a parent's situation revised, coverage ceased, adopted, dead; a protection case
+/// reported (the reporter sealed: opaque bytes), taken through its steps and escalated; a
+/// community's child director appointed, replaced, trained, the post vacated; the city's
+/// allowance standard.
+fn child_welfare_events() -> Vec<(&'static str, Vec<u8>)> {
+    use minzheng_childwelfare::{
+        adoption, allowance, child, ids::CaseId, post, protection as case,
+    };
+    let citizen =
+        |birth, sequence| CitizenId::from_parts("210502", birth, sequence).expect("valid parts");
+    let code = |digits: &str| RegionCode::parse(digits).expect("a valid code");
+    let text = |text: &str| BoundedText::parse(text, 200).expect("a short text");
+    let the_child = citizen(date!(2015 - 06 - 01), 11);
+    let township = code("210502001000");
+    let community = code("210502001002");
+    let dead = child::ParentFact {
+        situation: allowance::ParentSituation::Dead,
+        source: Some(child::FactSource {
+            kind: child::FactSourceKind::CivilRegistrationDeath,
+            reference: text("平山区民政局 死亡登记 2024-0113"),
+        }),
+    };
+    let step = |on, what: &str, needs: Option<&str>| case::StepRecord {
+        on,
+        caseworker: text("平山区未保站 社工 0042"),
+        text: text(what),
+        needs: needs.map(text),
+    };
+    let holder = |name: &str, sequence| post::Holder {
+        name: text(name),
+        phone: Some(text("13800002222")),
+        citizen: Some(citizen(date!(1980 - 01 - 01), sequence)),
+    };
+    let adopter = |birth, sequence| adoption::Adopter {
+        citizen: citizen(birth, sequence),
+        children: 0,
+        married: true,
+        can_raise: true,
+        no_disqualifying_illness: true,
+        no_criminal_record: true,
+    };
+    let facts = |age| adoption::AdopterFacts {
+        age,
+        children_rule: adoption::ChildrenRule::Exempted,
+        age_gap: None,
+    };
+    let allowance = [allowance::Event::StandardRecorded(
+        allowance::StandardRecorded {
+            city: code("210500000000"),
+            standard: allowance::Standard {
+                version: 2,
+                effective_from: date!(2026 - 01 - 01),
+                centralized: Fen::new(150_000),
+                family: Fen::new(120_000),
+                decided_by: text("本溪市民政局 本溪市财政局"),
+                override_reason: Some(text("市政府常务会议决定 2026 年维持原标准")),
+                recorded_on: date!(2025 - 12 - 20),
+            },
+        },
+    )];
+    let children = [
+        child::Event::Identified(child::Identified {
+            child: the_child.clone(),
+            division: township,
+            basis: allowance::Basis::Orphan,
+            father: dead.clone(),
+            mother: dead,
+            on: date!(2025 - 02 - 03),
+        }),
+        child::Event::CareArranged(child::CareArrangement {
+            care: allowance::Care::Centralized,
+            from: date!(2025 - 04 - 01),
+            institution: Some(text("本溪市儿童福利院")),
+        }),
+        child::Event::ParentFactRevised(child::ParentFactRevised {
+            parent: child::Parent::Father,
+            fact: child::ParentFact {
+                situation: allowance::ParentSituation::Able,
+                source: None,
+            },
+            basis: None,
+            on: date!(2025 - 05 - 01),
+        }),
+        child::Event::CoverageCeased(child::CoverageCeased {
+            on: date!(2025 - 05 - 01),
+            reason: child::CessationReason::NoBasis,
+        }),
+        child::Event::Adopted(adoption::Registered {
+            registration: adoption::Registration {
+                child: the_child.clone(),
+                certificate: text("辽本平收字 2025-0007"),
+                registry: code("210502000000"),
+                adopters: vec![
+                    adopter(date!(1985 - 03 - 01), 31),
+                    adopter(date!(1987 - 05 - 05), 42),
+                ],
+                child_category: adoption::ChildCategory::Orphan,
+                child_disabled: false,
+                in_welfare_institution: true,
+                child_consents: Some(true),
+                on: date!(2025 - 06 - 02),
+            },
+            child_age: 10,
+            adopters: vec![facts(40), facts(38)],
+            exemption: Some(adoption::Exemption::Orphan),
+        }),
+        child::Event::DeathNoted(child::Death {
+            on: date!(2025 - 08 - 01),
+            registration: text("0a1b2c3d4e5f60718293a4b5c6d7e8f9"),
+        }),
+    ];
+    let cases = [
+        case::Event::Opened(case::Open {
+            case: CaseId::parse("9b1e0c4f2a6d48e3b5c7d9f1a3e5c7b9").expect("a valid id"),
+            child: the_child,
+            division: community,
+            risk: case::RiskLevel::High,
+            source: case::Source::MandatoryReport {
+                reporter: case::SealedReporter::from_bytes(vec![1; 48]),
+                reporter_kind: case::ReporterKind::Education,
+            },
+            concern: text("孩子身上多处伤痕"),
+            reported_on: date!(2025 - 09 - 01),
+        }),
+        case::Event::CaseworkerAssigned(case::Assignment {
+            caseworker: text("平山区未保站 社工 0042"),
+            on: date!(2025 - 09 - 01),
+        }),
+        case::Event::EmergencyHandled(case::EmergencyHandling(step(
+            date!(2025 - 09 - 02),
+            "临时安置于儿童福利院",
+            None,
+        ))),
+        case::Event::Assessed(case::Assessment(step(
+            date!(2025 - 09 - 05),
+            "监护人长期殴打",
+            Some("心理疏导 就学安排"),
+        ))),
+        case::Event::PlanAgreed(case::PlanAgreement(step(
+            date!(2025 - 09 - 15),
+            "转介心理咨询 每周家访",
+            None,
+        ))),
+        case::Event::GuardianshipIntervened(case::Intervention {
+            kind: case::InterventionKind::CourtRevocation,
+            court_referral: Some(case::CourtReferral {
+                reference: text("(2025) 辽0502民特12号"),
+                court: text("本溪市平山区人民法院"),
+            }),
+            on: date!(2025 - 10 - 08),
+            caseworker: text("平山区未保站 社工 0042"),
+        }),
+        case::Event::Escalated(case::Escalation {
+            step: case::Step::Assessed,
+            due_on: date!(2025 - 09 - 09),
+            division: community,
+            county: code("210502000000"),
+            on: date!(2025 - 09 - 10),
+        }),
+        case::Event::Closed(case::Closure {
+            reason: text("监护人资格已撤销 长期监护"),
+            on: date!(2025 - 12 - 01),
+        }),
+    ];
+    let posts = [
+        post::Event::Appointed(post::Appointed {
+            division: community,
+            role: post::Role::Director,
+            holder: holder("赵主任", 51),
+            on: date!(2025 - 03 - 01),
+        }),
+        post::Event::Replaced(post::Replaced {
+            division: community,
+            role: post::Role::Director,
+            holder: holder("钱主任", 61),
+            on: date!(2025 - 08 - 01),
+            reason: text("调任街道"),
+        }),
+        post::Event::Trained(post::Trained {
+            division: community,
+            role: post::Role::Director,
+            on: date!(2025 - 04 - 10),
+            course: text("儿童主任能力提升培训"),
+            hours: 16,
+        }),
+        post::Event::Vacated(post::Vacated {
+            division: community,
+            role: post::Role::Director,
+            on: date!(2025 - 11 - 01),
+            reason: text("辞职"),
+        }),
+    ];
+    let mut events: Vec<(&'static str, Vec<u8>)> = Vec::new();
+    events.extend(
+        allowance
+            .iter()
+            .map(|e| (e.event_type(), e.encode().to_vec())),
+    );
+    events.extend(
+        children
+            .iter()
+            .map(|e| (e.event_type(), e.encode().to_vec())),
+    );
+    events.extend(cases.iter().map(|e| (e.event_type(), e.encode().to_vec())));
+    events.extend(posts.iter().map(|e| (e.event_type(), e.encode().to_vec())));
     events
 }
 

@@ -11,6 +11,9 @@ use minzheng_assistance::codec::{
     civilregistry::CivilRegistryEvents, datasharing::DataSharingEvents,
     placenames::PlaceNamesDivisions as AssistanceDivisions,
 };
+use minzheng_childwelfare::codec::others::{
+    CivilRegistryDeaths as ChildWelfareDeaths, DataSharingAlerts as ChildWelfareAlerts,
+};
 use minzheng_civilregistry::codec::{
     assistance::AssistanceEvents, placenames::PlaceNamesDivisions,
 };
@@ -28,13 +31,15 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// encodes back to an event that decodes to itself, under the type it was read as; a division
 /// event the place-names codec accepts is read by the civil registry's and the assistance
 /// service's views of it too, and an assistance event the civil registry follows by the civil
-/// registry's view (a reader never refuses what its producer writes).
+/// registry's view, a death by the elderly-care and the child-welfare services' views (a reader
+/// never refuses what its producer writes).
 pub fn run(data: &[u8]) {
     let (event_type, payload) = split(data);
     let Ok(event_type) = std::str::from_utf8(event_type) else {
         return;
     };
     use minzheng_assistance as asst;
+    use minzheng_childwelfare as cw;
     use minzheng_civilregistry as cr;
     use minzheng_datasharing as ds;
     use minzheng_eldercare as ec;
@@ -115,12 +120,22 @@ pub fn run(data: &[u8]) {
             decoded.is_ok(),
             "the elderly-care service reads the death event {event:?}: {decoded:?}"
         );
+        let decoded =
+            ChildWelfareDeaths::decode_payload(event_type, SCHEMA_VERSION, &event.encode());
+        assert!(
+            decoded.is_ok(),
+            "the child-welfare service reads the death event {event:?}: {decoded:?}"
+        );
     }
     round_trip::<ec::institution::Event>(event_type, payload);
     round_trip::<ec::service_point::Event>(event_type, payload);
     round_trip::<ec::elder::Event>(event_type, payload);
     round_trip::<ec::subsidy::Event>(event_type, payload);
     round_trip::<ec::population::Event>(event_type, payload);
+    round_trip::<cw::allowance::Event>(event_type, payload);
+    round_trip::<cw::child::Event>(event_type, payload);
+    round_trip::<cw::protection::Event>(event_type, payload);
+    round_trip::<cw::post::Event>(event_type, payload);
     let _ = PlaceNamesDivisions::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = AssistanceEvents::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = AssistanceDivisions::decode_payload(event_type, SCHEMA_VERSION, payload);
@@ -131,11 +146,14 @@ pub fn run(data: &[u8]) {
     let _ = AssistanceCases::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = CivilRegistryDeaths::decode_payload(event_type, SCHEMA_VERSION, payload);
     let _ = DataSharingAlerts::decode_payload(event_type, SCHEMA_VERSION, payload);
+    let _ = ChildWelfareDeaths::decode_payload(event_type, SCHEMA_VERSION, payload);
+    let _ = ChildWelfareAlerts::decode_payload(event_type, SCHEMA_VERSION, payload);
 }
 
 /// Every event type some decoder reads, for seeding the corpus and checking coverage.
 pub fn event_types() -> Vec<&'static str> {
     use minzheng_assistance as asst;
+    use minzheng_childwelfare as cw;
     use minzheng_civilregistry as cr;
     use minzheng_datasharing as ds;
     use minzheng_eldercare as ec;
@@ -176,6 +194,12 @@ pub fn event_types() -> Vec<&'static str> {
         AssistanceCases::EVENT_TYPES,
         CivilRegistryDeaths::EVENT_TYPES,
         DataSharingAlerts::EVENT_TYPES,
+        cw::allowance::Event::EVENT_TYPES,
+        cw::child::Event::EVENT_TYPES,
+        cw::protection::Event::EVENT_TYPES,
+        cw::post::Event::EVENT_TYPES,
+        ChildWelfareDeaths::EVENT_TYPES,
+        ChildWelfareAlerts::EVENT_TYPES,
     ]
     .concat();
     types.sort_unstable();

@@ -5,13 +5,10 @@
 //!
 //! The key is derived with HKDF-SHA256 from the `reporter_key` setting
 //! (`MZ_CHILDWELFARE__REPORTER_KEY`, at least 32 bytes). The identity is encoded as
-//! `minzheng.childwelfare.v1.ReporterIdentity` and sealed with AES-256-GCM under a random
+//! `minzheng.childwelfare.v1.ReporterIdentity` ([`crate::codec::protection`]) and sealed with AES-256-GCM under a random
 //! 96-bit nonce, with the case id as associated data, so a sealed identity copied into another
 //! case does not open. Layout: one format byte (1), the nonce, the ciphertext and its tag.
 
-use minzheng_proto::childwelfare::v1 as pb;
-use minzheng_types::BoundedText;
-use prost::Message as _;
 use ring::{
     aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey},
     hkdf,
@@ -20,8 +17,9 @@ use ring::{
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::{
+    codec::protection::{reporter_from_bytes, reporter_to_bytes},
     ids::CaseId,
-    protection::{NOTE_MAX_CHARS, Reporter, SealedReporter},
+    protection::{Reporter, SealedReporter},
 };
 
 /// The shortest reporter key accepted, in bytes.
@@ -92,7 +90,7 @@ impl ReporterSealer {
         self.random
             .fill(&mut nonce)
             .map_err(|_| SealError::Random)?;
-        let mut in_out = to_message(reporter).encode_to_vec();
+        let mut in_out = reporter_to_bytes(reporter);
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
@@ -121,41 +119,16 @@ impl ReporterSealer {
             .key
             .open_in_place(nonce, Aad::from(case.as_str().as_bytes()), &mut in_out)
             .map_err(|_| SealError::DoesNotOpen)?;
-        let message = pb::ReporterIdentity::decode(&*plain).map_err(|_| SealError::Malformed)?;
-        from_message(message).ok_or(SealError::Malformed)
+        reporter_from_bytes(plain).ok_or(SealError::Malformed)
     }
-}
-
-fn to_message(reporter: &Reporter) -> pb::ReporterIdentity {
-    let text = |t: &Option<BoundedText>| t.as_ref().map(|t| t.as_str().to_owned());
-    pb::ReporterIdentity {
-        name: reporter.name.as_str().to_owned(),
-        phone: text(&reporter.phone).unwrap_or_default(),
-        organisation: text(&reporter.organisation).unwrap_or_default(),
-        role: reporter.role.as_str().to_owned(),
-    }
-}
-
-fn from_message(m: pb::ReporterIdentity) -> Option<Reporter> {
-    let text = |s: &str| BoundedText::parse(s, NOTE_MAX_CHARS).ok();
-    let optional = |s: &str| {
-        if s.is_empty() {
-            Some(None)
-        } else {
-            text(s).map(Some)
-        }
-    };
-    Some(Reporter {
-        name: text(&m.name)?,
-        phone: optional(&m.phone)?,
-        organisation: optional(&m.organisation)?,
-        role: text(&m.role)?,
-    })
 }
 
 #[cfg(test)]
 mod tests {
+    use minzheng_types::BoundedText;
+
     use super::*;
+    use crate::protection::NOTE_MAX_CHARS;
 
     fn sealer(key: &str) -> ReporterSealer {
         ReporterSealer::new(&SecretString::from(key.to_owned())).expect("long enough")

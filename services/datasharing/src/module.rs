@@ -42,13 +42,15 @@ const ASSISTANCE: &str = "assistance";
 const CIVILREGISTRY: &str = "civilregistry";
 /// The place-names service: its supersessions, for the division lineage.
 const PLACENAMES: &str = "placenames";
-/// The services whose read audits make the citizens' trails (this one's own included).
-pub const AUDITED: [&str; 5] = [
+/// The services followed for sharing out (their events, under the agencies' agreements) and for
+/// the citizens' trails (their read audits), this one's own included.
+pub const AUDITED: [&str; 6] = [
     "placenames",
     "civilregistry",
     "assistance",
     "datasharing",
     "eldercare",
+    "childwelfare",
 ];
 /// This service: its own threshold versions are followed into the knowledge clock.
 const DATASHARING: &str = "datasharing";

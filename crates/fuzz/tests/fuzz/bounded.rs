@@ -268,4 +268,32 @@ fn every_listed_type_is_read_in_the_fuzzed_version() {
     check::<minzheng_datasharing::authorization::Event>();
     check::<minzheng_datasharing::thresholds::Event>();
     check::<minzheng_datasharing::load::Event>();
+    check::<minzheng_eldercare::institution::Event>();
+    check::<minzheng_eldercare::service_point::Event>();
+    check::<minzheng_eldercare::elder::Event>();
+    check::<minzheng_eldercare::subsidy::Event>();
+    check::<minzheng_eldercare::population::Event>();
+    check::<minzheng_childwelfare::allowance::Event>();
+    check::<minzheng_childwelfare::child::Event>();
+    check::<minzheng_childwelfare::protection::Event>();
+    check::<minzheng_childwelfare::post::Event>();
+    // A contract reads another service's events; its listed types likewise.
+    macro_rules! check_contract {
+        ($($contract:ty),+ $(,)?) => {$(
+            for event_type in <$contract>::EVENT_TYPES {
+                let result =
+                    <$contract>::decode_payload(event_type, stored_event::SCHEMA_VERSION, &[]);
+                assert!(
+                    !matches!(result, Err(CodecError::UnsupportedVersion { .. })),
+                    "{event_type} is no longer read by {} in schema version {}",
+                    stringify!($contract),
+                    stored_event::SCHEMA_VERSION
+                );
+            }
+        )+};
+    }
+    check_contract!(
+        minzheng_childwelfare::codec::others::CivilRegistryDeaths,
+        minzheng_childwelfare::codec::others::DataSharingAlerts,
+    );
 }

@@ -7,14 +7,16 @@ use minzheng_host::{
 };
 use minzheng_kit::aggregate::CodecError;
 use minzheng_proto::childwelfare::v1 as pb;
+use minzheng_types::BoundedText;
+use prost::Message as _;
 
 use super::{SCHEMA_VERSION, known};
 use crate::{
     ids::CaseId,
     protection::{
         self, Assessment, Assignment, Closure, CourtReferral, EmergencyHandling, Escalation,
-        Intervention, InterventionKind, Open, PlanAgreement, ReporterKind, RiskLevel,
-        SealedReporter, Source, Step, StepRecord,
+        Intervention, InterventionKind, NOTE_MAX_CHARS, Open, PlanAgreement, Reporter,
+        ReporterKind, RiskLevel, SealedReporter, Source, Step, StepRecord,
     },
 };
 
@@ -377,4 +379,36 @@ impl FromMessage<pb::ProtectionCaseClosed> for Closure {
             on: d.date("closed_on", &m.closed_on)?,
         })
     }
+}
+
+/// A reporter's identity as `minzheng.childwelfare.v1.ReporterIdentity` bytes: what
+/// [`crate::sealing`] seals.
+pub(crate) fn reporter_to_bytes(reporter: &Reporter) -> Vec<u8> {
+    let text = |t: &Option<BoundedText>| t.as_ref().map(|t| t.as_str().to_owned());
+    pb::ReporterIdentity {
+        name: reporter.name.as_str().to_owned(),
+        phone: text(&reporter.phone).unwrap_or_default(),
+        organisation: text(&reporter.organisation).unwrap_or_default(),
+        role: reporter.role.as_str().to_owned(),
+    }
+    .encode_to_vec()
+}
+
+/// The identity in `bytes`, `None` when they are not a well-formed one.
+pub(crate) fn reporter_from_bytes(bytes: &[u8]) -> Option<Reporter> {
+    let m = pb::ReporterIdentity::decode(bytes).ok()?;
+    let text = |s: &str| BoundedText::parse(s, NOTE_MAX_CHARS).ok();
+    let optional = |s: &str| {
+        if s.is_empty() {
+            Some(None)
+        } else {
+            text(s).map(Some)
+        }
+    };
+    Some(Reporter {
+        name: text(&m.name)?,
+        phone: optional(&m.phone)?,
+        organisation: optional(&m.organisation)?,
+        role: text(&m.role)?,
+    })
 }
