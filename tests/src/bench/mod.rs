@@ -2,6 +2,7 @@
 //! by side.
 
 pub mod assistance;
+pub mod childwelfare;
 pub mod civilregistry;
 pub mod datasharing;
 pub mod eldercare;

@@ -4,11 +4,12 @@
 //! a fresh database and fresh streams, removed afterwards.
 //!
 //! `bench [SECTION]`: with no argument every section runs; with one of `platform`,
-//! `placenames`, `civilregistry`, `assistance`, `datasharing` or `eldercare`, only that one
-//! (`cargo run --release -p minzheng-tests --bin bench -- civilregistry`). The assistance
-//! section's sizes come from `MZ_BENCH_ASSISTANCE_*` (see
+//! `placenames`, `civilregistry`, `assistance`, `datasharing`, `eldercare` or `childwelfare`,
+//! only that one (`cargo run --release -p minzheng-tests --bin bench -- civilregistry`). The
+//! assistance section's sizes come from `MZ_BENCH_ASSISTANCE_*` (see
 //! `minzheng_tests::bench::assistance::Sizes`), the elderly-care section's from
-//! `MZ_BENCH_ELDERCARE_*` (see `minzheng_tests::bench::eldercare::Sizes`).
+//! `MZ_BENCH_ELDERCARE_*` (see `minzheng_tests::bench::eldercare::Sizes`), the child-welfare
+//! section's from `MZ_BENCH_CHILDWELFARE_*` (see `minzheng_tests::bench::childwelfare::Sizes`).
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
@@ -19,8 +20,8 @@ use minzheng_eventstore::{
 };
 use minzheng_testkit::{TestDatabase, nats, unique_name};
 use minzheng_tests::bench::{
-    assistance, civilregistry, datasharing, eldercare, nats_baseline, placenames, platform,
-    postgres_baseline,
+    assistance, childwelfare, civilregistry, datasharing, eldercare, nats_baseline, placenames,
+    platform, postgres_baseline,
     report::{Figure, Measurement, render},
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -49,13 +50,14 @@ const QUERY_SECONDS: u64 = 3;
 const REGISTRATION_ROUNDS: usize = 3;
 const REGISTRATIONS_PER_ROUND: usize = 1_000;
 /// The sections, in the order they run.
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "platform",
     "placenames",
     "civilregistry",
     "assistance",
     "datasharing",
     "eldercare",
+    "childwelfare",
 ];
 const VERIFY_CLIENTS: usize = 32;
 const VERIFY_P99_TARGET_MS: f64 = 20.0;
@@ -141,6 +143,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("eldercare") {
         eldercare::section(&mut figures, &mut measurements).await?;
+    }
+    if wanted("childwelfare") {
+        childwelfare::section(&mut figures, &mut measurements).await?;
     }
 
     println!("{}", render(&figures, &measurements));
