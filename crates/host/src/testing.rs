@@ -41,6 +41,7 @@ use crate::{Host, Mode, RunningHost, ServiceModule};
 mod database_cut;
 mod place_names;
 mod producer;
+pub mod values;
 
 pub use database_cut::{CutAnswer, DatabaseCut, assert_every_rpc_unavailable_while_database_cut};
 pub use place_names::{PlaceNamesStandIn, StandInDivision};

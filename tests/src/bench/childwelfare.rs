@@ -32,13 +32,12 @@ use std::{
     str::FromStr as _,
     sync::{
         Arc,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
 
 use anyhow::Context as _;
-use futures::future::try_join_all;
 use minzheng_eventstore::{
     SharedStore, Upcasters,
     postgres::{self, PostgresStore},
@@ -67,8 +66,12 @@ use uuid::Uuid;
 use super::{
     assistance::new_stream_appends,
     datasharing::resident_mib,
+    driver::{Latency, Senders, Sent, drive, latency, median, with_token},
     report::{Figure, Measurement},
 };
+
+/// The section's name, in its progress lines.
+const SECTION: &str = "childwelfare";
 
 /// The keys of the children's pseudonyms and of the reporters' sealing (at least 32 bytes
 /// each, distinct).
@@ -146,8 +149,6 @@ const FIRST_BIRTH: Date = date!(2010 - 01 - 01);
 /// Report `i` is made `i % REPORTED_OVER_DAYS` days before [`DAY`]: with the emergency-handling
 /// limits of 0, 1 and 3 days, a good share of the cases is overdue on today.
 const REPORTED_OVER_DAYS: usize = 8;
-/// How often the loads print their progress.
-const PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -212,15 +213,6 @@ fn metadata() -> Option<common::CommandMetadata> {
 fn caseworker() -> anyhow::Result<MetadataValue<Ascii>> {
     Ok(format!("Bearer {}", token(&[Role::Caseworker], &[PINGSHAN])).parse()?)
 }
-
-fn with_token<T>(message: T, token: &MetadataValue<Ascii>) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", token.clone());
-    request
-}
-
 /// Child `i`: registered in 平山区, aged 2 to 16 on [`DAY`].
 fn child(i: usize) -> anyhow::Result<common::CitizenRef> {
     let born = FIRST_BIRTH + time::Duration::days(i64::try_from(i % BIRTH_DAYS)?);
@@ -335,107 +327,21 @@ impl Service {
     }
 }
 
-/// What `load` reports.
-#[derive(Debug, Clone, Copy)]
-struct Sent {
-    /// Requests per second.
-    rate: f64,
-    /// The highest store position the answers named.
-    position: u64,
-}
-
-/// `clients` concurrent clients sending the requests `make` builds for `range` (taken from a
-/// shared counter) through `send`, as a caseworker of 平山区; printing progress as `what` when
-/// given. Every request must succeed.
-async fn load<Req, F, S, Fut>(
-    channel: &Channel,
-    range: std::ops::Range<usize>,
-    clients: usize,
-    make: F,
-    send: S,
-    progress: Option<&'static str>,
-) -> anyhow::Result<Sent>
-where
-    Req: Send + 'static,
-    F: Fn(usize) -> anyhow::Result<Req> + Send + Sync + 'static,
-    S: Fn(ChildWelfareServiceClient<Channel>, Request<Req>) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<u64>> + Send,
-{
-    let (first, count) = (range.start, range.len());
-    let token = caseworker()?;
-    let next = Arc::new(AtomicUsize::new(range.start));
-    let done = Arc::new(AtomicUsize::new(0));
-    let position = Arc::new(AtomicU64::new(0));
-    let (make, send) = (Arc::new(make), Arc::new(send));
-    let start = Arc::new(tokio::sync::Barrier::new(clients + 1));
-    let runs: Vec<_> = (0..clients)
-        .map(|_| {
-            let client = ChildWelfareServiceClient::new(channel.clone());
-            let (next, done, position, make, send, start, token) = (
-                next.clone(),
-                done.clone(),
-                position.clone(),
-                make.clone(),
-                send.clone(),
-                start.clone(),
-                token.clone(),
-            );
-            let end = range.end;
-            tokio::spawn(async move {
-                start.wait().await;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= end {
-                        return anyhow::Ok(());
-                    }
-                    let request = with_token(make(i)?, &token);
-                    let at = send(client.clone(), request)
-                        .await
-                        .with_context(|| format!("request {i}"))?;
-                    position.fetch_max(at, Ordering::Relaxed);
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    let reporter = progress.map(|what| {
-        let done = done.clone();
-        tokio::spawn(async move {
-            let began = Instant::now();
-            loop {
-                tokio::time::sleep(PROGRESS_EVERY).await;
-                let n = done.load(Ordering::Relaxed);
-                eprintln!(
-                    "bench: childwelfare: {what}: {n}/{count} ({:.0}/s, from {first})",
-                    n as f64 / began.elapsed().as_secs_f64()
-                );
-            }
-        })
-    });
-    start.wait().await;
-    let started = Instant::now();
-    let outcome = try_join_all(runs).await;
-    let elapsed = started.elapsed();
-    if let Some(reporter) = reporter {
-        reporter.abort();
-    }
-    outcome?.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Sent {
-        rate: count as f64 / elapsed.as_secs_f64(),
-        position: position.load(Ordering::Relaxed),
-    })
-}
-
 /// Identifies children `range` at `clients` clients.
 async fn identify(
     channel: &Channel,
     range: std::ops::Range<usize>,
     clients: usize,
 ) -> anyhow::Result<Sent> {
-    load(
-        channel,
+    drive(
+        Senders {
+            section: SECTION,
+            client: ChildWelfareServiceClient::new(channel.clone()),
+            clients,
+            token: caseworker()?,
+            progress: Some("IdentifyChild"),
+        },
         range,
-        clients,
         identification,
         |mut client, request| async move {
             let answer = client.identify_child(request).await?.into_inner();
@@ -445,7 +351,6 @@ async fn identify(
             );
             Ok(answer.result.map_or(0, |r| r.position))
         },
-        Some("IdentifyChild"),
     )
     .await
 }
@@ -458,17 +363,21 @@ async fn file_reports(
     clients: usize,
     progress: Option<&'static str>,
 ) -> anyhow::Result<Sent> {
-    load(
-        channel,
+    drive(
+        Senders {
+            section: SECTION,
+            client: ChildWelfareServiceClient::new(channel.clone()),
+            clients,
+            token: caseworker()?,
+            progress,
+        },
         range,
-        clients,
         move |i| report(i, children),
         |mut client, request| async move {
             let answer = client.file_report(request).await?.into_inner();
             anyhow::ensure!(!answer.case_id.is_empty(), "no case: {answer:?}");
             Ok(answer.result.map_or(0, |r| r.position))
         },
-        progress,
     )
     .await
 }
@@ -512,14 +421,6 @@ enum Call {
     OpenCases,
     /// The same, overdue cases only.
     OverdueCases,
-}
-
-/// The outcome of one run of a call.
-#[derive(Debug, Clone, Copy)]
-struct Latency {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
 }
 
 /// `clients` concurrent clients making `calls` calls of `call` between them, back to back;
@@ -590,27 +491,7 @@ async fn query(
         })
         .collect();
     start.wait().await;
-    let started = Instant::now();
-    let mut total = hdrhistogram::Histogram::<u64>::new(3)?;
-    let mut finished = started;
-    for (histogram, ended) in try_join_all(runs)
-        .await?
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?
-    {
-        total.add(&histogram)?;
-        finished = finished.max(ended);
-    }
-    Ok(Latency {
-        rate: total.len() as f64 / finished.duration_since(started).as_secs_f64(),
-        p50_ms: total.value_at_quantile(0.50) as f64 / 1000.0,
-        p99_ms: total.value_at_quantile(0.99) as f64 / 1000.0,
-    })
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    latency(Instant::now(), runs).await
 }
 
 fn measurement(name: String, value: f64, unit: &'static str) -> Measurement {

@@ -30,15 +30,11 @@
 use std::{
     collections::BTreeMap,
     str::FromStr as _,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use anyhow::Context as _;
-use futures::future::try_join_all;
 use minzheng_eldercare::assessment::{
     BASIC_MOTOR_ITEMS, Item, MENTAL_STATE_ITEMS, PERCEPTION_ITEMS, SELF_CARE_ITEMS,
 };
@@ -68,8 +64,12 @@ use uuid::Uuid;
 use super::{
     assistance::new_stream_appends,
     datasharing::resident_mib,
+    driver::{Latency, Senders, Sent, drive, latency, median, with_token},
     report::{Figure, Measurement},
 };
+
+/// The section's name, in its progress lines.
+const SECTION: &str = "eldercare";
 
 /// The key of the persons' pseudonyms (at least 32 bytes).
 const PSEUDONYM_KEY: &str = "eldercare-bench-pseudonym-key-32-bytes!!";
@@ -93,8 +93,6 @@ const OPENED_OVER_DAYS: usize = 37;
 /// to 90 on [`DAY`]), with the sequence number `1 + i / BIRTH_DAYS`.
 const BIRTH_DAYS: usize = 10_000;
 const FIRST_BIRTH: Date = date!(1936 - 01 - 01);
-/// How often the load prints its progress.
-const PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -200,15 +198,6 @@ fn metadata() -> Option<common::CommandMetadata> {
 fn bearer(roles: &[Role]) -> anyhow::Result<MetadataValue<Ascii>> {
     Ok(format!("Bearer {}", token(roles, &[BENXI_CITY])).parse()?)
 }
-
-fn with_token<T>(message: T, token: &MetadataValue<Ascii>) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", token.clone());
-    request
-}
-
 /// The generated city: who lives where.
 #[derive(Debug, Clone)]
 struct City {
@@ -339,97 +328,6 @@ impl Service {
     }
 }
 
-/// What `load` reports.
-#[derive(Debug, Clone, Copy)]
-struct Sent {
-    /// Requests per second.
-    rate: f64,
-    /// The highest store position the answers named.
-    position: u64,
-}
-
-/// `clients` concurrent clients sending the requests `make` builds for persons `range` (taken
-/// from a shared counter) through `send`, with `token`; printing progress as `what` when
-/// `progress`. Every request must succeed.
-async fn load<Req, F, S, Fut>(
-    channel: &Channel,
-    range: std::ops::Range<usize>,
-    clients: usize,
-    token: &MetadataValue<Ascii>,
-    make: F,
-    send: S,
-    progress: Option<&'static str>,
-) -> anyhow::Result<Sent>
-where
-    Req: Send + 'static,
-    F: Fn(usize) -> anyhow::Result<Req> + Send + Sync + 'static,
-    S: Fn(ElderCareServiceClient<Channel>, Request<Req>) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<u64>> + Send,
-{
-    let (first, count) = (range.start, range.len());
-    let next = Arc::new(AtomicUsize::new(range.start));
-    let done = Arc::new(AtomicUsize::new(0));
-    let position = Arc::new(AtomicU64::new(0));
-    let (make, send) = (Arc::new(make), Arc::new(send));
-    let start = Arc::new(tokio::sync::Barrier::new(clients + 1));
-    let runs: Vec<_> = (0..clients)
-        .map(|_| {
-            let client = ElderCareServiceClient::new(channel.clone());
-            let (next, done, position, make, send, start, token) = (
-                next.clone(),
-                done.clone(),
-                position.clone(),
-                make.clone(),
-                send.clone(),
-                start.clone(),
-                token.clone(),
-            );
-            let end = range.end;
-            tokio::spawn(async move {
-                start.wait().await;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= end {
-                        return anyhow::Ok(());
-                    }
-                    let request = with_token(make(i)?, &token);
-                    let at = send(client.clone(), request)
-                        .await
-                        .with_context(|| format!("person {i}"))?;
-                    position.fetch_max(at, Ordering::Relaxed);
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    let reporter = progress.map(|what| {
-        let done = done.clone();
-        tokio::spawn(async move {
-            let began = Instant::now();
-            loop {
-                tokio::time::sleep(PROGRESS_EVERY).await;
-                let n = done.load(Ordering::Relaxed);
-                eprintln!(
-                    "bench: eldercare: {what}: {n}/{count} ({:.0}/s, from person {first})",
-                    n as f64 / began.elapsed().as_secs_f64()
-                );
-            }
-        })
-    });
-    start.wait().await;
-    let started = Instant::now();
-    let outcome = try_join_all(runs).await;
-    let elapsed = started.elapsed();
-    if let Some(reporter) = reporter {
-        reporter.abort();
-    }
-    outcome?.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Sent {
-        rate: count as f64 / elapsed.as_secs_f64(),
-        position: position.load(Ordering::Relaxed),
-    })
-}
-
 /// Records the assessments of persons `range` at `clients` clients.
 async fn assess(
     channel: &Channel,
@@ -439,11 +337,15 @@ async fn assess(
     progress: Option<&'static str>,
 ) -> anyhow::Result<Sent> {
     let city = city.clone();
-    load(
-        channel,
+    drive(
+        Senders {
+            section: SECTION,
+            client: ElderCareServiceClient::new(channel.clone()),
+            clients,
+            token: bearer(&[Role::Caseworker])?,
+            progress,
+        },
         range,
-        clients,
-        &bearer(&[Role::Caseworker])?,
         move |i| city.assessment(i),
         |mut client, request| async move {
             let answer = client.record_assessment(request).await?.into_inner();
@@ -453,7 +355,6 @@ async fn assess(
             );
             Ok(answer.result.map_or(0, |r| r.position))
         },
-        progress,
     )
     .await
 }
@@ -466,17 +367,20 @@ async fn open_plans(
     clients: usize,
 ) -> anyhow::Result<Sent> {
     let city = city.clone();
-    load(
-        channel,
+    drive(
+        Senders {
+            section: SECTION,
+            client: ElderCareServiceClient::new(channel.clone()),
+            clients,
+            token: bearer(&[Role::Caseworker])?,
+            progress: Some("OpenVisitPlan"),
+        },
         range,
-        clients,
-        &bearer(&[Role::Caseworker])?,
         move |i| city.visit_plan(i),
         |mut client, request| async move {
             let answer = client.open_visit_plan(request).await?.into_inner();
             Ok(answer.result.map_or(0, |r| r.position))
         },
-        Some("OpenVisitPlan"),
     )
     .await
 }
@@ -599,14 +503,6 @@ enum Call {
     GetIndicators,
 }
 
-/// The outcome of one run of a call.
-#[derive(Debug, Clone, Copy)]
-struct Latency {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-}
-
 /// `clients` concurrent clients calling `call` back to back for `duration`.
 async fn query(
     channel: &Channel,
@@ -654,27 +550,7 @@ async fn query(
         })
         .collect();
     start.wait().await;
-    let started = Instant::now();
-    let mut total = hdrhistogram::Histogram::<u64>::new(3)?;
-    let mut finished = started;
-    for (histogram, ended) in try_join_all(runs)
-        .await?
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?
-    {
-        total.add(&histogram)?;
-        finished = finished.max(ended);
-    }
-    Ok(Latency {
-        rate: total.len() as f64 / finished.duration_since(started).as_secs_f64(),
-        p50_ms: total.value_at_quantile(0.50) as f64 / 1000.0,
-        p99_ms: total.value_at_quantile(0.99) as f64 / 1000.0,
-    })
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    latency(Instant::now(), runs).await
 }
 
 fn measurement(name: String, value: f64, unit: &'static str) -> Measurement {

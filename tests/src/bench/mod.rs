@@ -5,6 +5,7 @@ pub mod assistance;
 pub mod childwelfare;
 pub mod civilregistry;
 pub mod datasharing;
+pub mod driver;
 pub mod eldercare;
 pub mod nats_baseline;
 pub mod placenames;

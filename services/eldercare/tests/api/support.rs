@@ -340,39 +340,7 @@ pub async fn client(host: &TestHost) -> Client {
 
 // Values.
 
-pub fn region(digits: &str) -> Option<common::RegionCode> {
-    Some(common::RegionCode {
-        code: digits.to_owned(),
-    })
-}
-
-pub fn day(d: time::Date) -> Option<common::Date> {
-    Some(d.into())
-}
-
-pub fn citizen_ref(number: &str) -> Option<common::CitizenRef> {
-    Some(common::CitizenRef {
-        citizen_id: number.to_owned(),
-    })
-}
-
-pub fn yuan(yuan: i64) -> Option<common::Money> {
-    Some(common::Money { fen: yuan * 100 })
-}
-
-pub fn metadata() -> Option<common::CommandMetadata> {
-    Some(common::CommandMetadata {
-        idempotency_key: uuid::Uuid::now_v7().to_string(),
-        correlation_id: String::new(),
-    })
-}
-
-/// Read-your-writes after `result`.
-pub fn after(result: &Option<common::CommandResult>) -> Option<common::ReadOptions> {
-    result.as_ref().map(|r| common::ReadOptions {
-        min_position: r.position,
-    })
-}
+pub use minzheng_host::testing::values::{after, citizen_ref, day, metadata, region, yuan};
 
 /// The citizen id number of a person registered in 平山区, born on `birth`, with sequence
 /// number `sequence` (0 to 999).
