@@ -40,9 +40,10 @@
 //!   one already adopted. From that day the child is not covered; the allowance is paid through
 //!   the month of the registration.
 //! - **A death** is noted from the civil registry (the service's consumer of its deaths sends
-//!   [`Command::NoteDeath`]) for a child the service knows (`not_identified`, a NOT_FOUND
-//!   refusal, for one it does not); a second notice records nothing. The allowance is paid
-//!   through the month of death.
+//!   [`Command::NoteDeath`]), also for a minor the service does not know yet: a death recorded
+//!   before the identification then refuses it (`deceased`), so no allowance is ever paid after
+//!   a death whatever order the two arrive in. A second notice records nothing. The allowance
+//!   is paid through the month of death.
 //! - The allowance also ends with the month of the 18th birthday; see
 //!   [`allowance`](crate::allowance#the-months-allowance-monthly) for every month rule.
 //! - A command naming a citizen id is for the stream's own child (`wrong_child`).
@@ -328,7 +329,7 @@ pub enum Error {
     WrongChild,
     #[error("a child's division is a township or a village")]
     DivisionNotLocal,
-    #[error("the child is not a minor on that day")]
+    #[error("the child is not a minor on that day (or not yet born)")]
     NotAMinor,
     #[error("the {0}'s situation needs the record it comes from")]
     SourceRequired(Parent),
@@ -589,7 +590,7 @@ impl ChildRecord {
         ) {
             return Err(Error::DivisionNotLocal);
         }
-        if age_on(c.child.birth_date(), c.on) >= ADULT_AGE {
+        if c.on < c.child.birth_date() || age_on(c.child.birth_date(), c.on) >= ADULT_AGE {
             return Err(Error::NotAMinor);
         }
         check_fact(Parent::Father, &c.father)?;
@@ -687,9 +688,6 @@ impl ChildRecord {
     fn note_death(&self, on: Date, registration: &BoundedText) -> Result<Vec<Event>, Error> {
         if self.death.is_some() {
             return Ok(vec![]);
-        }
-        if self.child.is_none() {
-            return Err(Error::NotIdentified);
         }
         Ok(vec![Event::DeathNoted(Death {
             on,
@@ -1353,10 +1351,13 @@ pub(crate) mod tests {
         given::<ChildRecord>([identified(ON), Event::DeathNoted(death(day))])
             .when(note_death(date!(2025 - 06 - 11)))
             .then([]);
-        let refusal = given::<ChildRecord>([])
+        // A death before the identification is kept, and refuses it.
+        given::<ChildRecord>([])
             .when(note_death(day))
-            .then_refused("not_identified");
-        assert_eq!(refusal.kind(), RefusalKind::NotFound);
+            .then([Event::DeathNoted(death(day))]);
+        given::<ChildRecord>([Event::DeathNoted(death(day))])
+            .when(Command::Identify(identify(date!(2025 - 06 - 11))))
+            .then_refused("deceased");
         // An adopted child the service knows.
         given::<ChildRecord>([adopted(ON)])
             .when(note_death(day))

@@ -58,10 +58,16 @@ async fn shown(app: &ChildWelfare, position: u64) -> anyhow::Result<()> {
 }
 
 /// The division a case opened from an alert is placed at: the alert's own when it is at
-/// township or village level (a protection case is local); `None` for a county, a city, or
+/// township or village level (a protection case is local), or at county level (the county's
+/// staff then handle it, the household's township unknown); `None` for a city, a province or
 /// nothing.
 pub fn case_division(division: Option<RegionCode>) -> Option<RegionCode> {
-    division.filter(|d| matches!(d.level(), RegionLevel::Township | RegionLevel::Village))
+    division.filter(|d| {
+        matches!(
+            d.level(),
+            RegionLevel::County | RegionLevel::Township | RegionLevel::Village
+        )
+    })
 }
 
 /// The concern of a case opened from an alert.
@@ -138,13 +144,18 @@ impl TypedProjection for AlertsFeed {
 
     async fn act(&self, alert: &GuardiansDeceased, recorded: &RecordedEvent) -> anyhow::Result<()> {
         let Some(division) = case_division(alert.division) else {
-            tracing::info!(
+            // Never dropped silently: the message fails, is redelivered and, failing still,
+            // parked on the dead-letter subject, where it is counted and an operator sees it.
+            tracing::warn!(
                 alert = %alert.alert_id,
                 level = ?alert.division.map(|d| d.level()),
-                "a guardians-deceased alert names no township or village: no case is opened; \
-                 open one by hand"
+                "a guardians-deceased alert names no county, township or village: no case can \
+                 be placed; the alert is parked for a caseworker to open one by hand"
             );
-            return Ok(());
+            anyhow::bail!(
+                "guardians-deceased alert {} names no county, township or village",
+                alert.alert_id
+            );
         };
         let opened = self
             .app
@@ -181,11 +192,16 @@ mod tests {
     }
 
     #[test]
-    fn a_case_is_placed_at_a_township_or_a_village_only() {
-        for local in ["210502001000", "210502001001", "210521100203"] {
+    fn a_case_is_placed_at_a_county_a_township_or_a_village_only() {
+        for local in [
+            "210502000000",
+            "210502001000",
+            "210502001001",
+            "210521100203",
+        ] {
             assert_eq!(case_division(Some(code(local))), Some(code(local)));
         }
-        for wider in ["210502000000", "210500000000", "210000000000"] {
+        for wider in ["210500000000", "210000000000"] {
             assert_eq!(case_division(Some(code(wider))), None, "{wider}");
         }
         assert_eq!(case_division(None), None);

@@ -45,6 +45,8 @@ pub struct Overview {
 pub struct Listed<'a> {
     pub id: &'a CaseId,
     pub case: &'a ProtectionCase,
+    /// The case's division today, following adjustments.
+    pub division: RegionCode,
     /// The step awaited and its due day.
     pub due: Option<(Step, Date)>,
     /// Days overdue on the day, 0 when not.
@@ -97,11 +99,13 @@ impl Overview {
         &self.posts
     }
 
-    /// The cases `filter` asks for, newest report first.
+    /// The cases `filter` asks for, newest report first, each under the division `current`
+    /// says its division is today (following the place-names service's adjustments).
     pub fn list_cases<'a>(
         &'a self,
         filter: CaseFilter,
         deadlines: &'a Deadlines,
+        current: impl Fn(RegionCode) -> RegionCode + 'a,
     ) -> impl Iterator<Item = Listed<'a>> + 'a {
         let order = match filter.step {
             Some(Step::Closed) => &self.all_cases,
@@ -109,8 +113,10 @@ impl Overview {
         };
         order.iter().filter_map(move |(_, id)| {
             let case = self.cases.get(id)?;
-            if let Some(region) = filter.region
-                && !case.division().is_some_and(|d| region.contains(d))
+            let division = current(case.division()?);
+            if filter
+                .region
+                .is_some_and(|region| !region.contains(division))
             {
                 return None;
             }
@@ -127,6 +133,7 @@ impl Overview {
             Some(Listed {
                 id,
                 case,
+                division,
                 due,
                 days_overdue: overdue.map_or(0, |(_, _, days)| days),
                 escalated,
@@ -135,18 +142,20 @@ impl Overview {
     }
 
     /// The open cases with a step overdue on `today` not yet escalated for its due day: what
-    /// the sweep escalates, each with the step, its due day and the county it goes to.
+    /// the sweep escalates, each with the step, its due day and the county it goes to (its
+    /// division's county today, as `current` says).
     pub fn to_escalate(
         &self,
         today: Date,
         deadlines: &Deadlines,
+        current: impl Fn(RegionCode) -> RegionCode,
     ) -> Vec<(CaseId, Step, Date, RegionCode)> {
         self.open_cases
             .iter()
             .filter_map(|(_, id)| {
                 let case = self.cases.get(id)?;
                 let (step, due, _) = case.overdue_on(deadlines, today)?;
-                let county = case.division()?.county()?;
+                let county = current(case.division()?).county()?;
                 (!case.escalated().contains(&(step, due))).then(|| (id.clone(), step, due, county))
             })
             .collect()
@@ -189,5 +198,75 @@ impl LiveProjection for Overview {
             Recorded::Case(e) => self.apply_case(CaseId::parse(key)?, &e),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use minzheng_types::{BoundedText, CitizenId};
+    use time::macros::date;
+
+    use super::*;
+    use crate::protection::{Event, Open, RiskLevel, Source, TEXT_MAX_CHARS};
+
+    fn code(digits: &str) -> RegionCode {
+        RegionCode::parse(digits).expect("valid")
+    }
+
+    /// A township of a county that was merged into 平山区: its code is recoded.
+    const OLD_TOWNSHIP: &str = "210599001000";
+    const NEW_TOWNSHIP: &str = "210502009000";
+
+    fn current(c: RegionCode) -> RegionCode {
+        if c == code(OLD_TOWNSHIP) {
+            code(NEW_TOWNSHIP)
+        } else {
+            c
+        }
+    }
+
+    fn opened(case: &CaseId, division: &str, on: Date) -> Event {
+        Event::Opened(Open {
+            case: case.clone(),
+            child: CitizenId::from_parts("210502", date!(2015 - 06 - 01), 11).expect("valid"),
+            division: code(division),
+            risk: RiskLevel::Normal,
+            source: Source::Alert {
+                alert_id: format!("alert-{case}"),
+            },
+            concern: BoundedText::parse("监护人均已死亡", TEXT_MAX_CHARS).expect("valid"),
+            reported_on: on,
+        })
+    }
+
+    /// A case filed under a code that an adjustment moved to 平山区 is listed under 平山区 and
+    /// escalated to it, not to the county that no longer exists.
+    #[test]
+    fn a_case_follows_its_division_through_an_adjustment() {
+        let (moved, stayed) = (CaseId::draw(), CaseId::draw());
+        let mut overview = Overview::default();
+        let on = date!(2025 - 07 - 01);
+        overview.apply_case(moved.clone(), &opened(&moved, OLD_TOWNSHIP, on));
+        overview.apply_case(stayed.clone(), &opened(&stayed, "210503001000", on));
+        let deadlines = Deadlines::default();
+        let filter = CaseFilter {
+            region: Some(code("210502000000")),
+            step: None,
+            overdue_only: false,
+            day: on,
+        };
+        let listed: Vec<(CaseId, RegionCode)> = overview
+            .list_cases(filter, &deadlines, current)
+            .map(|l| (l.id.clone(), l.division))
+            .collect();
+        assert_eq!(listed, [(moved.clone(), code(NEW_TOWNSHIP))]);
+        let escalations = overview.to_escalate(date!(2025 - 07 - 10), &deadlines, current);
+        let to_pingshan: Vec<&CaseId> = escalations
+            .iter()
+            .filter(|(_, _, _, county)| *county == code("210502000000"))
+            .map(|(id, ..)| id)
+            .collect();
+        assert_eq!(to_pingshan, [&moved]);
+        assert_eq!(escalations.len(), 2);
     }
 }

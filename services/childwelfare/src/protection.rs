@@ -6,8 +6,9 @@
 //!
 //! Rules (refusals carry the rule id in brackets):
 //! - a case opens once (`already_opened`); an alert delivered again for the case it opened
-//!   records nothing. The child is under 18 on the report day (`not_a_minor`) and the division
-//!   is a township or a village (`division_not_local`);
+//!   records nothing. The child is born and under 18 on the report day (`not_a_minor`) and the
+//!   division is a township or a village (`division_not_local`) — or, for a case opened from an
+//!   alert that knows only the household's county, that county;
 //! - nothing is recorded on a closed case (`case_closed`) nor on one never opened
 //!   (`not_opened`);
 //! - emergency handling, assessment and plan follow in that order, each once
@@ -283,10 +284,9 @@ impl ProtectionCase {
         })
     }
 
-    /// The reporter's identity (强制报告的报告人信息), confidential. A caller must first check
-    /// that the principal's role has a need to know it (the handling caseworker, the police or
-    /// procuratorate on a case) and must audit every access (who, when, which case, why)
-    /// before returning it; no list, search or export returns it. The gRPC edge does both.
+    /// The reporter's identity (强制报告的报告人信息), sealed. Who may open it is the service's
+    /// access policy (`GetCaseReporter`: auditors and approvers, who say why), and every access
+    /// is audited before the answer; no list, search or export returns it.
     pub fn reporter_for_need_to_know(&self) -> Option<&SealedReporter> {
         match &self.opening.as_ref()?.source {
             Source::MandatoryReport { reporter, .. } => Some(reporter),
@@ -504,7 +504,7 @@ pub enum Error {
     AlreadyOpened,
     #[error("the case has not been opened")]
     NotOpened,
-    #[error("the child is not a minor on the report day")]
+    #[error("the child is not a minor on the report day (or not yet born)")]
     NotAMinor,
     #[error("a case's division is a township or a village")]
     DivisionNotLocal,
@@ -705,13 +705,19 @@ impl ProtectionCase {
                 _ => Err(Error::AlreadyOpened),
             };
         }
-        if !minor_on(open.child.birth_date(), open.reported_on) {
+        if open.reported_on < open.child.birth_date()
+            || !minor_on(open.child.birth_date(), open.reported_on)
+        {
             return Err(Error::NotAMinor);
         }
-        if !matches!(
+        // A report names where the child is; an alert may know only the county.
+        let local = matches!(
             open.division.level(),
             RegionLevel::Township | RegionLevel::Village
-        ) {
+        );
+        let alert_at_county = matches!(open.source, Source::Alert { .. })
+            && open.division.level() == RegionLevel::County;
+        if !local && !alert_at_county {
             return Err(Error::DivisionNotLocal);
         }
         Ok(vec![Event::Opened(open.clone())])
@@ -963,6 +969,20 @@ mod tests {
             ..open_report(RiskLevel::Normal, D0)
         };
         refused(&given([]), Command::Open(at_county), "division_not_local");
+        let alert_at_county = Open {
+            division: county(),
+            ..open_alert(D0)
+        };
+        then(
+            given([]),
+            Command::Open(alert_at_county.clone()),
+            vec![Event::Opened(alert_at_county)],
+        );
+        let before_birth = Open {
+            reported_on: date!(2015 - 05 - 31),
+            ..open_report(RiskLevel::Normal, D0)
+        };
+        refused(&given([]), Command::Open(before_birth), "not_a_minor");
     }
 
     #[test]

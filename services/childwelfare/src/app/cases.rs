@@ -8,7 +8,7 @@
 
 use minzheng_kit::{
     Error,
-    aggregate::{CommandContext, Committed},
+    aggregate::{CommandContext, Committed, RunError},
 };
 use minzheng_types::{BoundedText, CitizenId, RegionCode};
 use time::Date;
@@ -19,6 +19,9 @@ use crate::{
     protection::{self, Open, ProtectionCase, Reporter, ReporterKind, RiskLevel, Source},
     sealing::SealError,
 };
+
+/// The pseudonym domain of the escalation sweep's idempotency keys.
+const ESCALATION_KEY_DOMAIN: &str = "childwelfare-escalation";
 
 /// The pseudonym domain that turns a report's idempotency key into its case's id.
 const REQUEST_CASE_DOMAIN: &str = "childwelfare-report-case";
@@ -164,7 +167,14 @@ impl ChildWelfare {
     pub async fn escalate_overdue(&self) -> Result<usize, Error> {
         self.view.catch_up().await?;
         let today = self.today();
-        let due = self.view.read().await.to_escalate(today, &self.deadlines);
+        let known = self.divisions.known().await.map_err(RunError::from)?;
+        let due = self
+            .view
+            .read()
+            .await
+            .to_escalate(today, &self.deadlines, |code| {
+                minzheng_host::divisions::current(&known, code, today)
+            });
         let mut escalated = 0;
         for (case, step, due_on, county) in due {
             let command = protection::Command::Escalate {
@@ -174,8 +184,12 @@ impl ChildWelfare {
                 on: today,
                 deadlines: self.deadlines,
             };
-            let context =
-                CommandContext::new().with_idempotency_key(format!("escalate-{case}-{due_on}"));
+            // Keyed by the step and its due day, through a keyed hash a client cannot guess, so
+            // no client command can take the escalation's key before the sweep does.
+            let key = self
+                .pseudonyms
+                .of_text(ESCALATION_KEY_DOMAIN, &format!("{case}/{step:?}/{due_on}"));
+            let context = CommandContext::new().with_idempotency_key(format!("escalate-{key}"));
             let committed = self.cases.run(&case, &command, &context).await?;
             if committed.position > 0 {
                 escalated += 1;

@@ -29,8 +29,10 @@ impl ChildWelfare {
             .run(&city, &allowance::Command::Record(record), context)
             .await?;
         self.written(&committed);
+        // One event per version, so the stream version is the version this command recorded,
+        // also when a retry is answered from the store after later versions.
+        let version = u32::try_from(committed.stream_version).unwrap_or(u32::MAX);
         let policy = self.policies.load(&city).await?.state;
-        let version = policy.latest().map_or(0, |s| s.version);
         let below = policy.growth_below_target().contains(&version);
         Ok((version, below, committed))
     }
@@ -104,8 +106,9 @@ impl ChildWelfare {
         }
     }
 
-    /// Notes a death the civil registry recorded, when the child is known here: `false` when
-    /// the service has no record of them (a death of someone else). A repeat notes nothing.
+    /// Notes a death the civil registry recorded, of a child known here or of any minor (a
+    /// death that arrives before the identification then refuses it): `false` for an adult the
+    /// service has no record of, whose death is none of its business. A repeat notes nothing.
     pub async fn note_death(
         &self,
         citizen: &CitizenId,
@@ -114,7 +117,8 @@ impl ChildWelfare {
         context: &CommandContext,
     ) -> Result<bool, Error> {
         let id = self.child_id(citizen);
-        if self.children.load(&id).await?.version == 0 {
+        let minor = minzheng_types::age_on(citizen.birth_date(), on) < child::ADULT_AGE;
+        if !minor && self.children.load(&id).await?.version == 0 {
             return Ok(false);
         }
         let committed = self

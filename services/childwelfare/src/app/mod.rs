@@ -120,6 +120,24 @@ impl ChildWelfare {
         }
     }
 
+    /// The division `code` is today, following the place-names service's adjustments (a
+    /// merger, a recode); `code` itself when it was not adjusted or was split.
+    pub async fn current_division(
+        &self,
+        code: minzheng_types::RegionCode,
+    ) -> Result<minzheng_types::RegionCode, Error> {
+        let known = self
+            .divisions
+            .known()
+            .await
+            .map_err(minzheng_kit::aggregate::RunError::from)?;
+        Ok(minzheng_host::divisions::current(
+            &known,
+            code,
+            self.today(),
+        ))
+    }
+
     /// A date given for a fact: not after today.
     fn not_future(&self, field: &str, day: Date) -> Result<(), Error> {
         if day > self.today() {

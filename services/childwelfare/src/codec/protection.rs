@@ -3,7 +3,7 @@
 
 use minzheng_host::{
     codec::{FromMessage, ToMessage},
-    decode::Decoder,
+    decode::{Decoder, STORED_TEXT_MAX_CHARS},
 };
 use minzheng_kit::aggregate::CodecError;
 use minzheng_proto::childwelfare::v1 as pb;
@@ -15,8 +15,8 @@ use crate::{
     ids::CaseId,
     protection::{
         self, Assessment, Assignment, Closure, CourtReferral, EmergencyHandling, Escalation,
-        Intervention, InterventionKind, NOTE_MAX_CHARS, Open, PlanAgreement, Reporter,
-        ReporterKind, RiskLevel, SealedReporter, Source, Step, StepRecord,
+        Intervention, InterventionKind, Open, PlanAgreement, Reporter, ReporterKind, RiskLevel,
+        SealedReporter, Source, Step, StepRecord,
     },
 };
 
@@ -397,7 +397,8 @@ pub(crate) fn reporter_to_bytes(reporter: &Reporter) -> Vec<u8> {
 /// The identity in `bytes`, `None` when they are not a well-formed one.
 pub(crate) fn reporter_from_bytes(bytes: &[u8]) -> Option<Reporter> {
     let m = pb::ReporterIdentity::decode(bytes).ok()?;
-    let text = |s: &str| BoundedText::parse(s, NOTE_MAX_CHARS).ok();
+    // Stored history: the generous stored-text limit, not today's request limit.
+    let text = |s: &str| BoundedText::parse(s, STORED_TEXT_MAX_CHARS).ok();
     let optional = |s: &str| {
         if s.is_empty() {
             Some(None)

@@ -7,6 +7,7 @@
 //! error message quotes a citizen id, a reporter's name or phone.
 
 use minzheng_host::{
+    divisions,
     edge::{self, Call, PURPOSE_HEADER, result},
     fields::Fields as _,
 };
@@ -152,7 +153,7 @@ fn summary(listed: Listed<'_>) -> pb::CaseSummary {
     let case = listed.case;
     pb::CaseSummary {
         case_id: listed.id.to_string(),
-        division: case.division().map(Into::into),
+        division: Some(listed.division.into()),
         risk: case.risk().map_or(0, |r| risk_to_pb(r).into()),
         step: case.step().map_or(0, |s| step_to_pb(s).into()),
         reported_on: case.reported_on().map(Into::into),
@@ -177,7 +178,7 @@ impl ChildWelfareApi {
         context: &minzheng_kit::aggregate::CommandContext,
     ) -> Result<common::CommandResult, Error> {
         let case = self.app.case(id).await?;
-        call.require_region(division_of(&case)?)?;
+        call.require_region(self.app.current_division(division_of(&case)?).await?)?;
         let committed = self.app.case_command(id, command, context).await?;
         Ok(result(&committed))
     }
@@ -396,7 +397,7 @@ impl ChildWelfareApi {
         if let Some(child) = case.child() {
             call.audit("person", self.app.child_id(child).as_str());
         }
-        call.require_region(division_of(&case)?)?;
+        call.require_region(self.app.current_division(division_of(&case)?).await?)?;
         Ok(case)
     }
 
@@ -534,6 +535,12 @@ impl ChildWelfareApi {
             .view()
             .wait_for(edge::min_position(&body.read), call.deadline())
             .await?;
+        let known = self
+            .app
+            .divisions()
+            .known()
+            .await
+            .map_err(minzheng_kit::aggregate::RunError::from)?;
         let view = self.app.view().read().await;
         let listed = view.list_cases(
             CaseFilter {
@@ -543,6 +550,7 @@ impl ChildWelfareApi {
                 day,
             },
             self.app.deadlines(),
+            |code| divisions::current(&known, code, day),
         );
         let (cases, page) = edge::page(listed.map(summary), &page)?;
         Ok(pb::ListCasesResponse {

@@ -195,7 +195,7 @@ impl ChildWelfareApi {
         let (id, record) = self.app.child(citizen).await?;
         let region = child_region(&record)
             .ok_or_else(|| Error::NotFound("the service has no record of this child".to_owned()))?;
-        call.require_region(region)?;
+        call.require_region(self.app.current_division(region).await?)?;
         Ok((id, record))
     }
 

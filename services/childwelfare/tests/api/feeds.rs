@@ -133,3 +133,24 @@ async fn alert_opens_one_case(
     assert_eq!(case.child, citizen_ref(&boy));
     host.shutdown().await;
 }
+
+/// A child's death the civil registry records before the child is identified is kept: the
+/// identification that comes later is refused, so no allowance is ever paid after the death.
+#[tokio::test]
+async fn a_death_recorded_before_the_identification_refuses_it() {
+    let (host, mut client, _clock, producers) = support::embedded().await;
+    let boy = boy_2015();
+    producers
+        .record_death(&"3e".repeat(16), &boy, date!(2025 - 06 - 20))
+        .await;
+    host.settle().await;
+    let refused = client
+        .identify_child(with_token(
+            support::identification(&boy, FIRST_DAY),
+            &staff(PINGSHAN),
+        ))
+        .await
+        .expect_err("the child has died");
+    assert_eq!(support::refusal_rule(&refused), "deceased");
+    host.shutdown().await;
+}
