@@ -248,6 +248,8 @@ pub struct ProtectionCase {
     interventions: Vec<Intervention>,
     /// The steps escalated, with their due day.
     escalated: Vec<(Step, Date)>,
+    /// The day of each escalation in `escalated`, in the same order.
+    escalated_on: Vec<Date>,
     closed: Option<(Date, BoundedText)>,
 }
 
@@ -317,6 +319,43 @@ impl ProtectionCase {
     /// The steps escalated, with their due day.
     pub fn escalated(&self) -> &[(Step, Date)] {
         &self.escalated
+    }
+
+    /// The case as it stood at the end of `day`: only what is dated on or before it (steps,
+    /// assignment, interventions, escalations, closure); `None` when it was reported later.
+    /// For reading a past day's deadlines with what was known to have happened by then.
+    pub fn as_of(&self, day: Date) -> Option<ProtectionCase> {
+        if self.reported_on()? > day {
+            return None;
+        }
+        let by = |record: &Option<StepRecord>| record.clone().filter(|r| r.on <= day);
+        let (escalated, escalated_on) = self
+            .escalated
+            .iter()
+            .zip(&self.escalated_on)
+            .filter(|(_, on)| **on <= day)
+            .map(|(escalation, on)| (*escalation, *on))
+            .unzip();
+        Some(ProtectionCase {
+            opening: self.opening.clone(),
+            caseworker: self
+                .assigned_on
+                .filter(|on| *on <= day)
+                .and(self.caseworker.clone()),
+            assigned_on: self.assigned_on.filter(|on| *on <= day),
+            emergency: by(&self.emergency),
+            assessment: by(&self.assessment),
+            plan: by(&self.plan),
+            interventions: self
+                .interventions
+                .iter()
+                .filter(|i| i.on <= day)
+                .cloned()
+                .collect(),
+            escalated,
+            escalated_on,
+            closed: self.closed.clone().filter(|(on, _)| *on <= day),
+        })
     }
 
     pub fn closed(&self) -> Option<&(Date, BoundedText)> {
@@ -687,7 +726,10 @@ impl Aggregate for ProtectionCase {
             Event::Assessed(Assessment(r)) => self.assessment = Some(r.clone()),
             Event::PlanAgreed(PlanAgreement(r)) => self.plan = Some(r.clone()),
             Event::GuardianshipIntervened(i) => self.interventions.push(i.clone()),
-            Event::Escalated(e) => self.escalated.push((e.step, e.due_on)),
+            Event::Escalated(e) => {
+                self.escalated.push((e.step, e.due_on));
+                self.escalated_on.push(e.on);
+            }
             Event::Closed(c) => self.closed = Some((c.on, c.reason.clone())),
         }
         self
@@ -1021,6 +1063,30 @@ mod tests {
             given([reported(RiskLevel::Normal, D0)]).due(&stricter),
             Some((Step::EmergencyHandled, at(1)))
         );
+    }
+
+    /// Read as of a past day, a case shows only what had happened by then: overdue on 5 July
+    /// although handled on 10 July, escalated on 6 July only from that day.
+    #[test]
+    fn a_case_read_as_of_a_past_day_shows_what_had_happened_by_then() {
+        let deadlines = Deadlines::default();
+        let due = D0 + Duration::days(3);
+        let case = given([
+            reported(RiskLevel::Normal, D0),
+            assigned(D0),
+            escalated(Step::EmergencyHandled, due, at(5)),
+            handled(at(9)),
+        ]);
+        assert_eq!(case.overdue_on(&deadlines, at(4)), None, "handled since");
+        let then = case.as_of(at(4)).expect("reported by then");
+        assert_eq!(
+            then.overdue_on(&deadlines, at(4)),
+            Some((Step::EmergencyHandled, due, 1))
+        );
+        assert!(then.escalated().is_empty(), "escalated the day after");
+        let next = case.as_of(at(5)).expect("reported by then");
+        assert_eq!(next.escalated(), &[(Step::EmergencyHandled, due)]);
+        assert_eq!(case.as_of(D0 - Duration::days(1)), None);
     }
 
     #[test]

@@ -85,7 +85,9 @@ impl ChildWelfare {
             .execute_new(&case, &protection::Command::Open(open), context)
             .await?
             .map_err(|refusal| Error::from_refusal(&refusal))?;
-        self.written(&committed);
+        // The read model is not nudged: reports come in bursts (a school term's start, a
+        // campaign), and a catch-up per report would read the store once per report. The view
+        // follows within its poll, and a list that names this report's position waits for it.
         Ok((case, due, committed))
     }
 

@@ -142,9 +142,11 @@ impl ChildWelfare {
             entry.children_paid += u32::from(paid);
         }
         for case in view.cases().values() {
-            if case.reported_on().is_none_or(|on| on > day)
-                || case.closed().is_some_and(|(on, _)| *on <= day)
-            {
+            // The case as it stood that day: a step recorded later was still awaited.
+            let Some(case) = case.as_of(day) else {
+                continue;
+            };
+            if case.closed().is_some() {
                 continue;
             }
             let Some(county) = case.division().and_then(county_of) else {

@@ -73,7 +73,8 @@ impl ElderCare {
             .execute_new(&elder, &command, context)
             .await?
             .map_err(|refusal| Error::from_refusal(&refusal))?;
-        self.written(std::slice::from_ref(&committed));
+        // The read model is not nudged: it keeps no assessment (see `crate::overview`), and a
+        // catch-up per assessment would read the store for nothing.
         let assessed = if committed.replayed {
             // A retry: the assessment as recorded the first time.
             self.elders
