@@ -16,7 +16,7 @@ use minzheng_proto::{childwelfare::v1 as pb, common::v1 as common, convert};
 use minzheng_types::{FieldViolation, RegionCode, RegionLevel, Violations};
 use time::Date;
 
-use super::{ChildWelfareApi, local_division};
+use super::{ChildWelfareApi, cities_of, local_division};
 use crate::{
     app::cases::Report,
     codec::protection::{
@@ -523,9 +523,18 @@ impl ChildWelfareApi {
         let step = step_filter(body.step, &mut violations);
         let day = violations.date_or("as_of", &body.as_of, self.app.today());
         let (region, step, day) = violations.finish((region, step, day))?;
-        // No region is the whole city the service runs for (as in the elderly-care service):
-        // only a caller scoped to all of it may list it.
-        call.require_region(region.unwrap_or_else(crate::seed::benxi_city))?;
+        let known = self
+            .app
+            .divisions()
+            .known()
+            .await
+            .map_err(minzheng_kit::aggregate::RunError::from)?;
+        match region {
+            Some(region) => call.require_region(region)?,
+            // Every city the service knows divisions of: only a caller scoped to all of them
+            // may list every case.
+            None => call.require_regions(&cities_of(known.keys().copied()))?,
+        }
         // The edge allows larger pages than this contract does.
         let page = body.page.clone().map(|mut page| {
             page.page_size = page.page_size.min(MAX_CASES_PAGE);
@@ -535,12 +544,6 @@ impl ChildWelfareApi {
             .view()
             .wait_for(edge::min_position(&body.read), call.deadline())
             .await?;
-        let known = self
-            .app
-            .divisions()
-            .known()
-            .await
-            .map_err(minzheng_kit::aggregate::RunError::from)?;
         let view = self.app.view().read().await;
         let listed = view.list_cases(
             CaseFilter {

@@ -53,6 +53,14 @@ const REPORTER_READERS: &[Role] = &[Role::Auditor, Role::Approver];
 const CHILD_DIVISION: &str = "the child's division";
 const CASE_DIVISION: &str = "the case's division";
 
+/// The city-level divisions `codes` lie in, each once: what a list asked for without a region
+/// covers, so that only a caller scoped to all of them may ask for it.
+pub(super) fn cities_of(codes: impl IntoIterator<Item = RegionCode>) -> Vec<RegionCode> {
+    let cities: std::collections::BTreeSet<RegionCode> =
+        codes.into_iter().filter_map(RegionCode::city).collect();
+    cities.into_iter().collect()
+}
+
 /// A township- or village-level division.
 pub(super) fn local_division(
     field: &str,

@@ -9,7 +9,7 @@ use minzheng_kit::{Error, aggregate::RunError};
 use minzheng_proto::{childwelfare::v1 as pb, common::v1 as common, convert};
 use minzheng_types::{RegionCode, RegionLevel, Violations};
 
-use super::{ChildWelfareApi, children::standard_message};
+use super::{ChildWelfareApi, children::standard_message, cities_of};
 use crate::{
     app::indicators::{Indicators, Report, permille},
     codec::post::role_to_pb,
@@ -239,15 +239,7 @@ impl ChildWelfareApi {
             Some(region) => call.require_region(region)?,
             // The whole city: every city a post in force on the day lies in, so that a
             // caller scoped to less never reads a holder outside their regions.
-            None => {
-                let mut cities: Vec<RegionCode> = in_force
-                    .iter()
-                    .filter(|code| post::Role::of(**code).is_some())
-                    .filter_map(|code| code.city())
-                    .collect();
-                cities.dedup();
-                call.require_regions(&cities)?;
-            }
+            None => call.require_regions(&cities_of(in_force.iter().copied()))?,
         }
         self.app
             .view()

@@ -4,13 +4,11 @@
 use minzheng_childwelfare::grpc::ChildWelfareApi;
 use minzheng_host::testing::{self, TestHost, token, with_token};
 use minzheng_kit::{auth::Role, clock::FixedClock};
-use minzheng_proto::{audit::v1 as audit, childwelfare::v1 as pb};
-use prost::Message as _;
+use minzheng_proto::childwelfare::v1 as pb;
 use tonic::Code;
 
 use crate::support::{
     self, FIRST_DAY, PINGSHAN, XIHU, boy_2015, childwelfare, citizen_ref, identify, place_names,
-    recorded,
 };
 
 /// Every RPC called with every role and without a token: the edge admits exactly what the
@@ -64,13 +62,8 @@ async fn reading_a_child_is_scoped_and_audited_by_pseudonym() {
         .expect_err("out of scope");
     assert_eq!(refused.code(), Code::PermissionDenied);
 
-    let audits: Vec<audit::PersonalDataAccessed> = recorded(&host)
-        .await
-        .into_iter()
-        .filter(|e| e.event_type == "minzheng.audit.v1.PersonalDataAccessed")
-        .map(|e| audit::PersonalDataAccessed::decode(e.payload).expect("protobuf"))
-        .filter(|a| a.method.ends_with("GetChild"))
-        .collect();
+    // The refused read's audit is stored after its answer: wait for it.
+    let audits = support::audits_of(&host, "GetChild", 2).await;
     assert_eq!(audits.len(), 2, "{audits:?}");
     for entry in &audits {
         let printed = format!("{entry:?}");

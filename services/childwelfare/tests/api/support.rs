@@ -436,3 +436,29 @@ pub async fn case(client: &mut Client, case_id: &str) -> pb::GetCaseResponse {
         .expect("read")
         .into_inner()
 }
+
+/// The read-audit records of `method` (e.g. "GetChild") the service stored, once there are at
+/// least `n` (30 s at most: the audit of a refused read is stored after the answer).
+pub async fn audits_of(
+    host: &TestHost,
+    method: &str,
+    n: usize,
+) -> Vec<minzheng_proto::audit::v1::PersonalDataAccessed> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let found: Vec<minzheng_proto::audit::v1::PersonalDataAccessed> = recorded(host)
+            .await
+            .into_iter()
+            .filter(|e| e.event_type == "minzheng.audit.v1.PersonalDataAccessed")
+            .map(|e| {
+                minzheng_proto::audit::v1::PersonalDataAccessed::decode(e.payload)
+                    .expect("protobuf")
+            })
+            .filter(|a| a.method.ends_with(method))
+            .collect();
+        if found.len() >= n || tokio::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
