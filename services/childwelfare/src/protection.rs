@@ -399,7 +399,7 @@ impl ProtectionCase {
             ),
             Step::PlanAgreed | Step::Closed => return None,
         };
-        Some((step, add_days(from, days)))
+        Some((step, due_after(from, days)))
     }
 
     /// The step overdue on `day`: the step, its due day and by how many days.
@@ -428,7 +428,8 @@ impl ProtectionCase {
     }
 }
 
-fn add_days(from: Date, days: u16) -> Date {
+/// The day a step is due `days` after `from` (the step before it, or the report).
+pub fn due_after(from: Date, days: u16) -> Date {
     minzheng_types::add_days(from, i64::from(days)).unwrap_or(Date::MAX)
 }
 

@@ -467,12 +467,7 @@ fn client(channel: Channel) -> AssistanceServiceClient<Channel> {
 /// One HTTP/2 connection to `host`'s assistance service (shared by the clients, as in the other
 /// sections).
 async fn channel(host: &TestHost) -> anyhow::Result<Channel> {
-    Ok(
-        Channel::from_shared(format!("http://{}", host.addr("assistance")))?
-            .tcp_nodelay(true)
-            .connect()
-            .await?,
-    )
+    super::driver::channel(host, "assistance").await
 }
 
 /// The place-names stand-in and the assistance service, distributed, once the service knows

@@ -314,12 +314,7 @@ impl Service {
 
     /// One HTTP/2 connection to the service, shared by the clients (as in the other sections).
     async fn channel(&self) -> anyhow::Result<Channel> {
-        Ok(
-            Channel::from_shared(format!("http://{}", self.host.addr("childwelfare")))?
-                .tcp_nodelay(true)
-                .connect()
-                .await?,
-        )
+        super::driver::channel(&self.host, "childwelfare").await
     }
 
     pub async fn stop(self) {

@@ -196,12 +196,7 @@ impl Service {
     /// One HTTP/2 connection to the civil registry (shared by the clients, as in
     /// `placenames::load`).
     async fn channel(&self) -> anyhow::Result<Channel> {
-        Ok(
-            Channel::from_shared(format!("http://{}", self.host.addr("civilregistry")))?
-                .tcp_nodelay(true)
-                .connect()
-                .await?,
-        )
+        super::driver::channel(&self.host, "civilregistry").await
     }
 
     /// Shuts both hosts down, then removes their JetStream streams and databases.

@@ -14,9 +14,11 @@ use std::{
 
 use anyhow::Context as _;
 use futures::future::try_join_all;
+use minzheng_host::testing::TestHost;
 use tonic::{
     Request,
     metadata::{Ascii, MetadataValue},
+    transport::Channel,
 };
 
 /// How often a long load prints its progress.
@@ -29,6 +31,17 @@ pub struct Sent {
     pub rate: f64,
     /// The highest store position the answers named.
     pub position: u64,
+}
+
+/// One HTTP/2 connection to `host`'s `service`, which the section's clients share (as a
+/// deployment's callers would share a connection pool's few connections).
+pub async fn channel(host: &TestHost, service: &str) -> anyhow::Result<Channel> {
+    Ok(
+        Channel::from_shared(format!("http://{}", host.addr(service)))?
+            .tcp_nodelay(true)
+            .connect()
+            .await?,
+    )
 }
 
 /// `Bearer <token>` as request metadata, parsed once.

@@ -60,9 +60,10 @@ impl ChildWelfare {
     ) -> Result<(CaseId, Date, Committed), Error> {
         self.not_future("reported_on", report.reported_on)?;
         let case = self.case_id_for(context);
-        let days = self.deadlines.emergency_days(report.risk);
-        let due = minzheng_types::add_days(report.reported_on, i64::from(days))
-            .unwrap_or(report.reported_on);
+        let due = protection::due_after(
+            report.reported_on,
+            self.deadlines.emergency_days(report.risk),
+        );
         let sealed = self
             .sealer
             .seal(&case, &report.reporter)

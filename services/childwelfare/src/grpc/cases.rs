@@ -14,7 +14,6 @@ use minzheng_host::{
 use minzheng_kit::Error;
 use minzheng_proto::{childwelfare::v1 as pb, common::v1 as common, convert};
 use minzheng_types::{FieldViolation, RegionCode, RegionLevel, Violations};
-use time::Date;
 
 use super::{ChildWelfareApi, cities_of, local_division};
 use crate::{
@@ -126,10 +125,6 @@ fn step_filter(value: i32, violations: &mut Violations) -> Option<Option<Step>> 
 }
 
 /// The day the step after one recorded on `on` is due, `days` later.
-fn due_after(on: Date, days: u16) -> Date {
-    minzheng_types::add_days(on, i64::from(days)).unwrap_or(Date::MAX)
-}
-
 fn step_to_message(step: Step, record: &StepRecord) -> pb::CaseStep {
     pb::CaseStep {
         step: step_to_pb(step).into(),
@@ -278,7 +273,9 @@ impl ChildWelfareApi {
             )
             .await?;
         Ok(pb::RecordEmergencyHandlingResponse {
-            next_due_on: Some(due_after(on, self.app.deadlines().assessment_days).into()),
+            next_due_on: Some(
+                protection::due_after(on, self.app.deadlines().assessment_days).into(),
+            ),
             result: Some(result),
         })
     }
@@ -308,7 +305,7 @@ impl ChildWelfareApi {
             )
             .await?;
         Ok(pb::RecordCaseAssessmentResponse {
-            next_due_on: Some(due_after(on, self.app.deadlines().plan_days).into()),
+            next_due_on: Some(protection::due_after(on, self.app.deadlines().plan_days).into()),
             result: Some(result),
         })
     }
