@@ -1112,20 +1112,28 @@ async fn a_key_used_for_another_stream_is_refused(backend: &Backend) {
         keyed(&first, ExpectedVersion::Any, events(&["a"]), &key),
     )
     .await;
-    match store
-        .append(keyed(&second, ExpectedVersion::Any, events(&["b"]), &key))
-        .await
-    {
-        Err(StoreError::IdempotencyKeyReused {
-            used_for,
-            requested,
-        }) => {
-            assert_eq!(used_for, first);
-            assert_eq!(requested, second);
+    // Whatever the second append expects, and however many events it carries: the events it
+    // would insert are never kept.
+    for (expected, names) in [
+        (ExpectedVersion::Any, vec!["b"]),
+        (ExpectedVersion::NoStream, vec!["b"]),
+        (ExpectedVersion::NoStream, vec!["b", "c"]),
+    ] {
+        match store
+            .append(keyed(&second, expected, events(&names), &key))
+            .await
+        {
+            Err(StoreError::IdempotencyKeyReused {
+                used_for,
+                requested,
+            }) => {
+                assert_eq!(used_for, first);
+                assert_eq!(requested, second);
+            }
+            other => panic!("expected IdempotencyKeyReused ({expected:?}), got {other:?}"),
         }
-        other => panic!("expected IdempotencyKeyReused, got {other:?}"),
+        assert_eq!(store.stream_version(&second).await.expect("version"), 0);
     }
-    assert_eq!(store.stream_version(&second).await.expect("version"), 0);
 }
 
 async fn snapshots_keep_the_newest(backend: &Backend) {
