@@ -398,9 +398,10 @@ impl AssistanceApi {
     }
 
     /// Checks the caller's scope against the window township of a temporary-assistance case
-    /// (where the hardship happened and its fund pays).
+    /// (where the hardship happened and its fund pays), as stored: the view may not show yet a
+    /// case submitted a moment ago, and a payment made at once follows its submission at once.
     async fn case_at_window<T>(&self, call: &Call<T>, id: &CaseId) -> Result<(), Error> {
-        let (case, _) = self.app.case(id).await?;
+        let case = self.app.stored_case(id).await?;
         let window = case
             .application
             .as_ref()
