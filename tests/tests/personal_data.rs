@@ -1879,6 +1879,9 @@ async fn child_welfare_commands(client: &mut ChildWelfareServiceClient<Channel>,
             in_welfare_institution: true,
             child_consent: child::AdoptionChildConsent::Unspecified.into(),
             registered_on: day(date!(2025 - 06 - 02)),
+            relationship: child::AdoptionRelationship::Unspecified.into(),
+            overseas_chinese: false,
+            birth_parents_consent: false,
         }
     );
 

@@ -263,8 +263,7 @@ static APPEND_VALUES: LazyLock<[Vec<String>; 3]> = LazyLock::new(|| values_state
 /// So the common case (a key never used) costs about what a keyless append costs, where a
 /// look-up first cost about a third of the throughput at 32 writers when measured. The
 /// key is the last parameter, after the metadata.
-static APPEND_VALUES_KEYED: LazyLock<[Vec<String>; 3]> =
-    LazyLock::new(|| values_statements(true));
+static APPEND_VALUES_KEYED: LazyLock<[Vec<String>; 3]> = LazyLock::new(|| values_statements(true));
 
 fn values_statements(keyed: bool) -> [Vec<String>; 3] {
     [VersionCheck::New, VersionCheck::At, VersionCheck::Any].map(|check| {

@@ -46,10 +46,25 @@
 //!    民政部门, art. 1105) [`registry_below_county`]; the adoption takes effect on the day of
 //!    registration (收养关系自登记之日起成立).
 //!
+//! # Relatives' children and stepchildren ([`Relationship`])
+//!
+//! - **A relative's child** (收养三代以内旁系同辈血亲的子女, art. 1099: a sibling's or a cousin's
+//!   child — an aunt or uncle taking in an orphaned niece, say): the child need not be in one of
+//!   art. 1093's categories (art. 1093(3) is lifted; [`Registration::child_category`] may be
+//!   absent), and the age gap of rule 6 does not apply. An overseas Chinese adopter (华侨, ¶2)
+//!   is also free of the number of children of rule 5 ([`ChildrenRule::NotApplicable`]); what
+//!   art. 1100 ¶1 still limits (a parent adopts one child) is not checked, as the registration
+//!   counts an adopter's children without telling the born from the adopted.
+//! - **A stepchild** (继子女, art. 1103), adopted by the stepfather or stepmother with the consent
+//!   of the child's birth parents [`birth_parents_consent_required`]: art. 1093(3) and the whole
+//!   of art. 1098 (rules 3–5: age, conditions, children) and art. 1100 ¶1 are lifted. The
+//!   stepparent adopts alone [`stepparent_adopts_alone`], though married to the child's parent
+//!   (art. 1101's joint adoption is for a couple adopting a child of neither), and a married
+//!   stepparent is not "without a spouse" for rule 6. Rules 1, 7 and 8 hold for every adoption.
+//!
 //! Not modelled here: the person placing the child (送养人) and their conditions and consent
-//! (art. 1094–1097), the adoption of a relative's child of the same generation (art. 1099) and
-//! of a stepchild (art. 1103), which lift some of the rules above, and the dissolution of an
-//! adoption (art. 1114–1118). This check applies the general rules to every registration.
+//! (art. 1094–1097; what art. 1099 and 1103 lift of art. 1094(3) is therefore moot here), and
+//! the dissolution of an adoption (art. 1114–1118).
 //!
 //! [`not_a_minor`]: Refusal::NotAMinor
 //! [`adopters_count`]: Refusal::AdoptersCount
@@ -62,6 +77,8 @@
 //! [`age_gap_under_40`]: Refusal::AgeGapUnder40
 //! [`child_consent_required`]: Refusal::ChildConsentRequired
 //! [`registry_below_county`]: Refusal::RegistryBelowCounty
+//! [`birth_parents_consent_required`]: Refusal::BirthParentsConsentRequired
+//! [`stepparent_adopts_alone`]: Refusal::StepparentAdoptsAlone
 //!
 //! PERSONAL DATA: a registration carries the child's and the adopters' citizen ids; `Debug`
 //! prints neither, and no refusal message names a person (adopters are "adopter 1", "adopter
@@ -105,6 +122,31 @@ impl ChildCategory {
     ];
 }
 
+/// How the adopter is related to the child, where the Civil Code lifts some of the general rules
+/// (see the [module documentation](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Relationship {
+    /// None that changes the rules: the general rules apply.
+    None,
+    /// 三代以内旁系同辈血亲的子女 (art. 1099).
+    CollateralRelativesChild,
+    /// 继子女 (art. 1103).
+    Stepchild,
+}
+
+impl Relationship {
+    pub const ALL: [Relationship; 3] = [
+        Relationship::None,
+        Relationship::CollateralRelativesChild,
+        Relationship::Stepchild,
+    ];
+
+    /// Whether the child need not be in one of art. 1093's categories.
+    pub fn lifts_child_category(self) -> bool {
+        self != Relationship::None
+    }
+}
+
 /// Why the number-of-children rule does not apply (art. 1100 ¶2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Exemption {
@@ -133,13 +175,17 @@ pub enum ChildrenRule {
     OneChild,
     /// Two or more, allowed by the registration's [`Exemption`].
     Exempted,
+    /// Not applied: a stepchild's adoption (art. 1103), or an overseas Chinese adopting a
+    /// relative's child (art. 1099 ¶2).
+    NotApplicable,
 }
 
 impl ChildrenRule {
-    pub const ALL: [ChildrenRule; 3] = [
+    pub const ALL: [ChildrenRule; 4] = [
         ChildrenRule::NoChild,
         ChildrenRule::OneChild,
         ChildrenRule::Exempted,
+        ChildrenRule::NotApplicable,
     ];
 }
 
@@ -182,10 +228,16 @@ pub struct Registration {
     pub certificate: BoundedText,
     /// The civil-affairs department that registers it: a county-level division or above.
     pub registry: RegionCode,
-    /// One, or two spouses adopting jointly (art. 1101).
+    /// One, or two spouses adopting jointly (art. 1101); a stepparent alone (art. 1103).
     pub adopters: Vec<Adopter>,
-    /// Art. 1093.
-    pub child_category: ChildCategory,
+    /// Art. 1093; `None` only where the [`Relationship`] lifts it.
+    pub child_category: Option<ChildCategory>,
+    /// The adopter's relationship to the child.
+    pub relationship: Relationship,
+    /// The adopter of a relative's child is an overseas Chinese (华侨, art. 1099 ¶2).
+    pub overseas_chinese: bool,
+    /// The child's birth parents consent to a stepchild's adoption (art. 1103).
+    pub birth_parents_consent: bool,
     /// 残疾未成年人 (art. 1100 ¶2).
     pub child_disabled: bool,
     /// Raised by a child-welfare institution (儿童福利机构抚养, art. 1100 ¶2).
@@ -204,6 +256,9 @@ impl fmt::Debug for Registration {
             .field("registry", &self.registry)
             .field("adopters", &self.adopters)
             .field("child_category", &self.child_category)
+            .field("relationship", &self.relationship)
+            .field("overseas_chinese", &self.overseas_chinese)
+            .field("birth_parents_consent", &self.birth_parents_consent)
             .field("child_disabled", &self.child_disabled)
             .field("in_welfare_institution", &self.in_welfare_institution)
             .field("child_consents", &self.child_consents)
@@ -215,11 +270,11 @@ impl fmt::Debug for Registration {
 impl Registration {
     /// The exemption from the number-of-children rule the child gives, if any (art. 1100 ¶2).
     pub fn exemption(&self) -> Option<Exemption> {
-        if self.child_category == ChildCategory::Orphan {
+        if self.child_category == Some(ChildCategory::Orphan) {
             Some(Exemption::Orphan)
         } else if self.child_disabled {
             Some(Exemption::DisabledMinor)
-        } else if self.child_category == ChildCategory::ParentsNotFound
+        } else if self.child_category == Some(ChildCategory::ParentsNotFound)
             && self.in_welfare_institution
         {
             Some(Exemption::FoundlingInWelfareInstitution)
@@ -235,8 +290,8 @@ pub struct AdopterFacts {
     /// Age on the registration day.
     pub age: u32,
     pub children_rule: ChildrenRule,
-    /// The age gap to the child when art. 1102 applied (a single adopter, a child of the other
-    /// sex).
+    /// The age gap to the child when art. 1102 applied (a single adopter without a spouse, a
+    /// child of the other sex, not a relative's child).
     pub age_gap: Option<u32>,
 }
 
@@ -265,6 +320,20 @@ impl Registered {
 pub enum Refusal {
     #[error("only a minor may be adopted (Civil Code art. 1093)")]
     NotAMinor,
+    #[error(
+        "the child's category under Civil Code art. 1093 is required, unless the child is a \
+         relative's child or a stepchild (art. 1099, 1103)"
+    )]
+    ChildCategoryRequired,
+    #[error(
+        "a stepchild is adopted with the consent of the child's birth parents (Civil Code art. \
+         1103)"
+    )]
+    BirthParentsConsentRequired,
+    #[error(
+        "a stepchild is adopted by the stepfather or the stepmother alone (Civil Code art. 1103)"
+    )]
+    StepparentAdoptsAlone,
     #[error("an adoption has one adopter or two spouses adopting jointly (Civil Code art. 1101)")]
     AdoptersCount,
     #[error("two adopters must be a married couple adopting jointly (Civil Code art. 1101, 1049)")]
@@ -316,6 +385,9 @@ impl DomainError for Refusal {
     fn rule(&self) -> &str {
         match self {
             Refusal::NotAMinor => "not_a_minor",
+            Refusal::ChildCategoryRequired => "child_category_required",
+            Refusal::BirthParentsConsentRequired => "birth_parents_consent_required",
+            Refusal::StepparentAdoptsAlone => "stepparent_adopts_alone",
             Refusal::AdoptersCount => "adopters_count",
             Refusal::NotACouple => "not_a_couple",
             Refusal::JointAdoptionRequired => "joint_adoption_required",
@@ -339,12 +411,25 @@ pub fn check(registration: &Registration) -> Result<Registered, Refusal> {
     if child_age >= ADULT_AGE || on < child.birth_date() {
         return Err(Refusal::NotAMinor);
     }
+    let relationship = registration.relationship;
+    if registration.child_category.is_none() && !relationship.lifts_child_category() {
+        return Err(Refusal::ChildCategoryRequired);
+    }
     let adopters = &registration.adopters;
     if adopters.is_empty() || adopters.len() > MAX_ADOPTERS {
         return Err(Refusal::AdoptersCount);
     }
     if let Some(index) = adopters.iter().position(|a| &a.citizen == child) {
         return Err(Refusal::AdopterIsChild { adopter: index + 1 });
+    }
+    let stepchild = relationship == Relationship::Stepchild;
+    if stepchild {
+        if adopters.len() != 1 {
+            return Err(Refusal::StepparentAdoptsAlone);
+        }
+        if !registration.birth_parents_consent {
+            return Err(Refusal::BirthParentsConsentRequired);
+        }
     }
     match adopters.as_slice() {
         [one, other]
@@ -354,8 +439,15 @@ pub fn check(registration: &Registration) -> Result<Registered, Refusal> {
         {
             return Err(Refusal::NotACouple);
         }
-        [single] if single.married => return Err(Refusal::JointAdoptionRequired),
+        [single] if single.married && !stepchild => {
+            return Err(Refusal::JointAdoptionRequired);
+        }
         _ => {}
+    }
+    if stepchild {
+        // Art. 1103 lifts the whole of art. 1098 and art. 1100 ¶1: no age, conditions or
+        // children to check.
+        return finish(registration, child_age, not_applicable(registration));
     }
     for (index, adopter) in adopters.iter().enumerate() {
         let age = age_on(adopter.citizen.birth_date(), on);
@@ -393,6 +485,11 @@ pub fn check(registration: &Registration) -> Result<Registered, Refusal> {
         }
     }
     let exemption = registration.exemption();
+    let children_lifted =
+        relationship == Relationship::CollateralRelativesChild && registration.overseas_chinese;
+    if children_lifted {
+        return finish(registration, child_age, not_applicable(registration));
+    }
     let mut facts = Vec::with_capacity(adopters.len());
     for (index, adopter) in adopters.iter().enumerate() {
         let children_rule = match adopter.children {
@@ -412,7 +509,35 @@ pub fn check(registration: &Registration) -> Result<Registered, Refusal> {
             age_gap: None,
         });
     }
-    if let ([single], [fact]) = (adopters.as_slice(), facts.as_mut_slice())
+    finish(registration, child_age, facts)
+}
+
+/// Each adopter's facts where the number-of-children rule does not apply.
+fn not_applicable(registration: &Registration) -> Vec<AdopterFacts> {
+    registration
+        .adopters
+        .iter()
+        .map(|adopter| AdopterFacts {
+            age: age_on(adopter.citizen.birth_date(), registration.on),
+            children_rule: ChildrenRule::NotApplicable,
+            age_gap: None,
+        })
+        .collect()
+}
+
+/// The rules every adoption meets after the adopters' own (art. 1102, 1104, 1105), and the
+/// fact to record.
+fn finish(
+    registration: &Registration,
+    child_age: u32,
+    mut facts: Vec<AdopterFacts>,
+) -> Result<Registered, Refusal> {
+    let child = &registration.child;
+    // Art. 1102 binds an adopter without a spouse (无配偶者); art. 1099 lifts it for a relative's
+    // child.
+    if let ([single], [fact]) = (registration.adopters.as_slice(), facts.as_mut_slice())
+        && !single.married
+        && registration.relationship != Relationship::CollateralRelativesChild
         && single.citizen.sex() != child.sex()
     {
         let gap = age_on(single.citizen.birth_date(), child.birth_date());
@@ -431,7 +556,7 @@ pub fn check(registration: &Registration) -> Result<Registered, Refusal> {
         registration: registration.clone(),
         child_age,
         adopters: facts,
-        exemption,
+        exemption: registration.exemption(),
     })
 }
 
@@ -488,7 +613,10 @@ pub(crate) mod tests {
                 .expect("valid"),
             registry: RegionCode::parse("210502000000").expect("valid"),
             adopters: couple(),
-            child_category: ChildCategory::ParentsInSpecialDifficulty,
+            child_category: Some(ChildCategory::ParentsInSpecialDifficulty),
+            relationship: Relationship::None,
+            overseas_chinese: false,
+            birth_parents_consent: false,
             child_disabled: false,
             in_welfare_institution: false,
             child_consents: Some(true),
@@ -693,7 +821,7 @@ pub(crate) mod tests {
         ] {
             let registration = Registration {
                 adopters: with_children([3, 2]),
-                child_category: category,
+                child_category: Some(category),
                 child_disabled: disabled,
                 in_welfare_institution: institution,
                 ..base()
@@ -714,7 +842,7 @@ pub(crate) mod tests {
         }
         // The exemption is recorded even when no adopter needed it.
         let registered = check(&Registration {
-            child_category: ChildCategory::Orphan,
+            child_category: Some(ChildCategory::Orphan),
             ..base()
         })
         .expect("allowed");
@@ -800,6 +928,134 @@ pub(crate) mod tests {
                 ..base()
             })
             .is_ok()
+        );
+    }
+
+    /// Given an unmarried uncle of 35 and his orphaned niece of 10, when he adopts her: the
+    /// general rules refuse the age gap of 25, but as a relative's child (art. 1099) she is
+    /// registered without it, and without a category of art. 1093; an overseas Chinese uncle
+    /// with three children is free of the number of children, one at home is not.
+    #[test]
+    fn a_relatives_child_is_free_of_the_age_gap_and_the_category() {
+        let uncle = adopter(man(date!(1990 - 02 - 01)), false);
+        let general = Registration {
+            adopters: vec![uncle.clone()],
+            ..base()
+        };
+        refused(general.clone(), "age_gap_under_40");
+
+        let relative = Registration {
+            relationship: Relationship::CollateralRelativesChild,
+            child_category: None,
+            ..general.clone()
+        };
+        let registered = check(&relative).expect("a relative's child");
+        assert_eq!(registered.adopters[0].age, 35);
+        assert_eq!(registered.adopters[0].age_gap, None);
+        assert_eq!(registered.adopters[0].children_rule, ChildrenRule::NoChild);
+        refused(
+            Registration {
+                relationship: Relationship::None,
+                ..relative.clone()
+            },
+            "child_category_required",
+        );
+
+        let with_three = Registration {
+            adopters: vec![Adopter {
+                children: 3,
+                ..uncle
+            }],
+            child_category: Some(ChildCategory::ParentsInSpecialDifficulty),
+            ..relative.clone()
+        };
+        refused(with_three.clone(), "too_many_children");
+        let overseas = check(&Registration {
+            overseas_chinese: true,
+            ..with_three
+        })
+        .expect("an overseas Chinese adopting a relative's child");
+        assert_eq!(
+            overseas.adopters[0].children_rule,
+            ChildrenRule::NotApplicable
+        );
+        // The rest of art. 1098 still binds a relative: the age of 30.
+        refused(
+            Registration {
+                adopters: vec![adopter(man(date!(2000 - 01 - 01)), false)],
+                ..relative
+            },
+            "adopter_under_30",
+        );
+    }
+
+    /// Given a stepfather of 25, married to the girl's mother, with two children of his own and
+    /// no attestations of art. 1098: with the birth parents' consent he adopts her alone (art.
+    /// 1103 lifts art. 1098 and 1100 ¶1, and he is not a spouse adopting without the other);
+    /// without it, or with a second adopter, or without the girl's consent at 10, he does not.
+    #[test]
+    fn a_stepchild_is_adopted_by_the_stepparent_alone_with_the_birth_parents_consent() {
+        let stepfather = Adopter {
+            children: 2,
+            can_raise: false,
+            no_disqualifying_illness: false,
+            no_criminal_record: false,
+            ..adopter(man(date!(2000 - 01 - 01)), true)
+        };
+        let stepchild = Registration {
+            adopters: vec![stepfather.clone()],
+            relationship: Relationship::Stepchild,
+            birth_parents_consent: true,
+            child_category: None,
+            ..base()
+        };
+        let registered = check(&stepchild).expect("a stepchild");
+        assert_eq!(registered.adopters[0].age, 25);
+        assert_eq!(
+            registered.adopters[0].children_rule,
+            ChildrenRule::NotApplicable
+        );
+        assert_eq!(registered.adopters[0].age_gap, None);
+        assert_eq!(
+            registered.registration.relationship,
+            Relationship::Stepchild
+        );
+
+        refused(
+            Registration {
+                relationship: Relationship::None,
+                child_category: Some(ChildCategory::ParentsInSpecialDifficulty),
+                ..stepchild.clone()
+            },
+            "joint_adoption_required",
+        );
+        refused(
+            Registration {
+                birth_parents_consent: false,
+                ..stepchild.clone()
+            },
+            "birth_parents_consent_required",
+        );
+        refused(
+            Registration {
+                adopters: vec![stepfather, adopter(woman(date!(1987 - 09 - 02)), true)],
+                ..stepchild.clone()
+            },
+            "stepparent_adopts_alone",
+        );
+        refused(
+            Registration {
+                child_consents: None,
+                ..stepchild.clone()
+            },
+            "child_consent_required",
+        );
+        refused(
+            Registration {
+                registry: RegionCode::parse("210502001000").expect("valid"),
+                ..stepchild
+            },
+            "registry_below_county",
         );
     }
 

@@ -11,7 +11,10 @@ use minzheng_proto::childwelfare::v1 as pb;
 
 use super::{SCHEMA_VERSION, known};
 use crate::{
-    adoption::{self, Adopter, AdopterFacts, ChildCategory, ChildrenRule, Exemption, Registration},
+    adoption::{
+        self, Adopter, AdopterFacts, ChildCategory, ChildrenRule, Exemption, Registration,
+        Relationship,
+    },
     allowance::{Basis, Care, ParentSituation},
     child::{
         self, CareArrangement, CessationReason, CoverageCeased, Death, FactSource, FactSourceKind,
@@ -148,7 +151,10 @@ fn reason_from_pb(value: i32) -> Option<CessationReason> {
     }
 }
 
-fn category_to_pb(category: ChildCategory) -> pb::AdoptionChildCategory {
+fn category_to_pb(category: Option<ChildCategory>) -> pb::AdoptionChildCategory {
+    let Some(category) = category else {
+        return pb::AdoptionChildCategory::Unspecified;
+    };
     match category {
         ChildCategory::Orphan => pb::AdoptionChildCategory::Orphan,
         ChildCategory::ParentsNotFound => pb::AdoptionChildCategory::ParentsNotFound,
@@ -167,6 +173,26 @@ pub(crate) fn category_from_pb(value: i32) -> Option<ChildCategory> {
         }
         pb::AdoptionChildCategory::Unspecified => None,
     }
+}
+
+fn relationship_to_pb(relationship: Relationship) -> pb::AdoptionRelationship {
+    match relationship {
+        Relationship::None => pb::AdoptionRelationship::Unspecified,
+        Relationship::CollateralRelativesChild => {
+            pb::AdoptionRelationship::CollateralRelativesChild
+        }
+        Relationship::Stepchild => pb::AdoptionRelationship::Stepchild,
+    }
+}
+
+pub(crate) fn relationship_from_pb(value: i32) -> Option<Relationship> {
+    Some(match pb::AdoptionRelationship::try_from(value).ok()? {
+        pb::AdoptionRelationship::Unspecified => Relationship::None,
+        pb::AdoptionRelationship::CollateralRelativesChild => {
+            Relationship::CollateralRelativesChild
+        }
+        pb::AdoptionRelationship::Stepchild => Relationship::Stepchild,
+    })
 }
 
 fn exemption_to_pb(exemption: Option<Exemption>) -> pb::AdoptionExemption {
@@ -197,6 +223,7 @@ fn children_rule_to_pb(rule: ChildrenRule) -> pb::AdopterChildrenRule {
         ChildrenRule::NoChild => pb::AdopterChildrenRule::NoChild,
         ChildrenRule::OneChild => pb::AdopterChildrenRule::OneChild,
         ChildrenRule::Exempted => pb::AdopterChildrenRule::Exempted,
+        ChildrenRule::NotApplicable => pb::AdopterChildrenRule::NotApplicable,
     }
 }
 
@@ -205,6 +232,7 @@ fn children_rule_from_pb(value: i32) -> Option<ChildrenRule> {
         pb::AdopterChildrenRule::NoChild => Some(ChildrenRule::NoChild),
         pb::AdopterChildrenRule::OneChild => Some(ChildrenRule::OneChild),
         pb::AdopterChildrenRule::Exempted => Some(ChildrenRule::Exempted),
+        pb::AdopterChildrenRule::NotApplicable => Some(ChildrenRule::NotApplicable),
         pb::AdopterChildrenRule::Unspecified => None,
     }
 }
@@ -400,6 +428,9 @@ impl ToMessage for adoption::Registered {
             registered_on: Some(r.on.into()),
             child_age: self.child_age,
             exemption: exemption_to_pb(self.exemption).into(),
+            relationship: relationship_to_pb(r.relationship).into(),
+            overseas_chinese: r.overseas_chinese,
+            birth_parents_consent: r.birth_parents_consent,
         }
     }
 }
@@ -434,7 +465,18 @@ impl FromMessage<pb::ChildAdopted> for adoption::Registered {
                 certificate: d.text("certificate", &m.certificate)?,
                 registry: d.code("registry", &m.registry)?,
                 adopters,
-                child_category: known(d, "child_category", category_from_pb(m.child_category))?,
+                // Unspecified is history too (a relative's child, a stepchild); the rule that
+                // required it was checked when deciding.
+                child_category: known(
+                    d,
+                    "child_category",
+                    pb::AdoptionChildCategory::try_from(m.child_category)
+                        .ok()
+                        .map(|_| category_from_pb(m.child_category)),
+                )?,
+                relationship: known(d, "relationship", relationship_from_pb(m.relationship))?,
+                overseas_chinese: m.overseas_chinese,
+                birth_parents_consent: m.birth_parents_consent,
                 child_disabled: m.child_disabled,
                 in_welfare_institution: m.in_welfare_institution,
                 child_consents: known(d, "child_consent", consent_from_pb(m.child_consent))?,
@@ -545,11 +587,20 @@ mod tests {
                 on: ON,
             }));
         }
-        for category in ChildCategory::ALL {
+        for category in ChildCategory::ALL.map(Some).into_iter().chain([None]) {
             for consents in [None, Some(true), Some(false)] {
                 let mut registered = adopted();
                 registered.registration.child_category = category;
                 registered.registration.child_consents = consents;
+                events.push(Event::Adopted(registered));
+            }
+        }
+        for relationship in Relationship::ALL {
+            for (overseas_chinese, birth_parents_consent) in [(false, false), (true, true)] {
+                let mut registered = adopted();
+                registered.registration.relationship = relationship;
+                registered.registration.overseas_chinese = overseas_chinese;
+                registered.registration.birth_parents_consent = birth_parents_consent;
                 events.push(Event::Adopted(registered));
             }
         }

@@ -22,7 +22,7 @@ use crate::{
     },
     codec::child::{
         basis_to_pb, care_from_pb, care_to_pb, category_from_pb, consent_from_pb, fact_to_pb,
-        parent_from_pb, situation_from_pb, source_kind_from_pb,
+        parent_from_pb, relationship_from_pb, situation_from_pb, source_kind_from_pb,
     },
     ids::ChildId,
 };
@@ -463,23 +463,49 @@ impl ChildWelfareApi {
                 _ => adopters = None,
             }
         }
-        let category = violations.known(
-            "child_category",
-            category_from_pb(body.child_category),
-            "ORPHAN, PARENTS_NOT_FOUND or PARENTS_IN_SPECIAL_DIFFICULTY",
+        let relationship = violations.known(
+            "relationship",
+            relationship_from_pb(body.relationship),
+            "COLLATERAL_RELATIVES_CHILD, STEPCHILD or unspecified (neither)",
         );
+        // The category may be left out only where the relationship lifts art. 1093(3).
+        let category = match relationship {
+            Some(relationship)
+                if relationship.lifts_child_category()
+                    && body.child_category == pb::AdoptionChildCategory::Unspecified as i32 =>
+            {
+                Some(None)
+            }
+            _ => violations
+                .known(
+                    "child_category",
+                    category_from_pb(body.child_category),
+                    "ORPHAN, PARENTS_NOT_FOUND or PARENTS_IN_SPECIAL_DIFFICULTY (unspecified only \
+                     for a relative's child or a stepchild)",
+                )
+                .map(Some),
+        };
+        if body.overseas_chinese
+            && relationship.is_some_and(|r| r != adoption::Relationship::CollateralRelativesChild)
+        {
+            violations.push(
+                "overseas_chinese",
+                "applies only to the adoption of a relative's child (Civil Code art. 1099 ¶2)",
+            );
+        }
         let consent = violations.known(
             "child_consent",
             consent_from_pb(body.child_consent),
             "GIVEN, REFUSED or unspecified (not asked, under 8)",
         );
         let on = violations.past_date("registered_on", &body.registered_on, self.app.today());
-        let (child, certificate, registry, adopters, category, consent, on) =
+        let (child, certificate, registry, adopters, relationship, category, consent, on) =
             violations.finish((
                 child,
                 certificate,
                 registry,
                 adopters,
+                relationship,
                 category,
                 consent,
                 on,
@@ -495,6 +521,9 @@ impl ChildWelfareApi {
                     registry,
                     adopters,
                     child_category: category,
+                    relationship,
+                    overseas_chinese: body.overseas_chinese,
+                    birth_parents_consent: body.birth_parents_consent,
                     child_disabled: body.child_disabled,
                     in_welfare_institution: body.in_welfare_institution,
                     child_consents: consent,

@@ -157,6 +157,9 @@ fn adoption(
         in_welfare_institution: false,
         child_consent: consent.into(),
         registered_on: day(FIRST_DAY),
+        relationship: pb::AdoptionRelationship::Unspecified.into(),
+        overseas_chinese: false,
+        birth_parents_consent: false,
     }
 }
 
@@ -236,6 +239,66 @@ async fn an_adoption_is_registered_with_its_checks_and_stops_the_allowance_after
         .filter(|t| *t == "minzheng.childwelfare.v1.ChildAdopted")
         .count();
     assert_eq!(adopted, 1, "the refused registrations recorded nothing");
+    host.shutdown().await;
+}
+
+/// Given an unmarried aunt of 35 and her orphaned nephew of 10, when she registers his adoption
+/// as a relative's child (Civil Code art. 1099) without an art. 1093 category: the age gap of
+/// 25 that refuses it under the general rules does not apply, and the record says why.
+#[tokio::test]
+async fn a_relatives_child_is_adopted_without_the_age_gap() {
+    let (host, mut client, _clock, _producers) = support::embedded().await;
+    record_standard(&mut client, standard(date!(2025 - 01 - 01), 1650, 1220, ""))
+        .await
+        .expect("standard");
+    let boy = boy_2015();
+    identify(&mut client, &boy, date!(2025 - 06 - 02)).await;
+    let aunt = support::person(date!(1990 - 03 - 01), 42);
+    let alone = adoption(&boy, &[(&aunt, 0)], pb::AdoptionChildConsent::Given);
+
+    let general = client
+        .register_adoption(with_token(alone.clone(), &staff(PINGSHAN)))
+        .await
+        .expect_err("a gap of 25 under the general rules");
+    assert_eq!(refusal_rule(&general), "age_gap_under_40");
+    let no_category = client
+        .register_adoption(with_token(
+            pb::RegisterAdoptionRequest {
+                child_category: pb::AdoptionChildCategory::Unspecified.into(),
+                ..alone.clone()
+            },
+            &staff(PINGSHAN),
+        ))
+        .await
+        .expect_err("a category is required of a general adoption");
+    assert_eq!(no_category.code(), Code::InvalidArgument);
+    assert!(no_category.message().contains("child_category"));
+
+    let registered = client
+        .register_adoption(with_token(
+            pb::RegisterAdoptionRequest {
+                child_category: pb::AdoptionChildCategory::Unspecified.into(),
+                relationship: pb::AdoptionRelationship::CollateralRelativesChild.into(),
+                ..alone
+            },
+            &staff(PINGSHAN),
+        ))
+        .await
+        .expect("a relative's child")
+        .into_inner();
+    let child = client
+        .get_child(with_token(
+            pb::GetChildRequest {
+                child: citizen_ref(&boy),
+                read: after(&registered.result),
+            },
+            &staff(PINGSHAN),
+        ))
+        .await
+        .expect("read")
+        .into_inner();
+    assert!(!child.covered);
+    assert_eq!(child.adopted_on, day(FIRST_DAY));
     host.shutdown().await;
 }
 

@@ -309,6 +309,9 @@ fn valid_request(method: &str, boy: &str, case: &str) -> Option<Bytes> {
             in_welfare_institution: true,
             child_consent: pb::AdoptionChildConsent::Unspecified.into(),
             registered_on: day(FIRST_DAY),
+            relationship: pb::AdoptionRelationship::Unspecified.into(),
+            overseas_chinese: false,
+            birth_parents_consent: false,
         }
         .encode_to_vec(),
         "GetChild" => pb::GetChildRequest {

@@ -321,6 +321,9 @@ async fn every_rpc_names_each_bad_field_and_records_nothing() {
             in_welfare_institution: false,
             child_consent: 5,
             registered_on: day(TOMORROW),
+            relationship: 7,
+            overseas_chinese: false,
+            birth_parents_consent: false,
         }),
         [
             "metadata.idempotency_key",
@@ -329,6 +332,7 @@ async fn every_rpc_names_each_bad_field_and_records_nothing() {
             "registry.code",
             "adopters[0].adopter.citizen_id",
             "adopters[1].children",
+            "relationship",
             "child_category",
             "child_consent",
             "registered_on"
@@ -350,11 +354,16 @@ async fn every_rpc_names_each_bad_field_and_records_nothing() {
             in_welfare_institution: false,
             child_consent: pb::AdoptionChildConsent::Given.into(),
             registered_on: None,
+            // The overseas-Chinese exemption belongs to a relative's child alone.
+            relationship: pb::AdoptionRelationship::Stepchild.into(),
+            overseas_chinese: true,
+            birth_parents_consent: true,
         }),
         [
             "certificate",
             "registry.code",
             "adopters[0].adopter.citizen_id",
+            "overseas_chinese",
             "registered_on"
         ]
     );
