@@ -98,6 +98,25 @@ async fn monthly(
         .expect("a line")
 }
 
+/// The record of `child` once the write that answered `result` is read.
+async fn child_after(
+    client: &mut support::Client,
+    child: &str,
+    result: &Option<minzheng_proto::common::v1::CommandResult>,
+) -> pb::GetChildResponse {
+    client
+        .get_child(with_token(
+            pb::GetChildRequest {
+                child: citizen_ref(child),
+                read: after(result),
+            },
+            &staff(PINGSHAN),
+        ))
+        .await
+        .expect("read")
+        .into_inner()
+}
+
 /// A girl identified on 10 July who turns 18 on 20 August is paid the family-care amount for
 /// July and August, nothing for June (before) or September (after the month of the birthday).
 #[tokio::test]
@@ -213,17 +232,7 @@ async fn an_adoption_is_registered_with_its_checks_and_stops_the_allowance_after
         .into_inner();
 
     clock.set(date!(2025 - 08 - 10));
-    let child = client
-        .get_child(with_token(
-            pb::GetChildRequest {
-                child: citizen_ref(&boy),
-                read: after(&registered.result),
-            },
-            &staff(PINGSHAN),
-        ))
-        .await
-        .expect("read")
-        .into_inner();
+    let child = child_after(&mut client, &boy, &registered.result).await;
     assert!(!child.covered);
     assert_eq!(child.adopted_on, day(FIRST_DAY));
     assert_eq!(child.adoption_certificate, "辽本收字(2025)第0012号");
@@ -286,17 +295,7 @@ async fn a_relatives_child_is_adopted_without_the_age_gap() {
         .await
         .expect("a relative's child")
         .into_inner();
-    let child = client
-        .get_child(with_token(
-            pb::GetChildRequest {
-                child: citizen_ref(&boy),
-                read: after(&registered.result),
-            },
-            &staff(PINGSHAN),
-        ))
-        .await
-        .expect("read")
-        .into_inner();
+    let child = child_after(&mut client, &boy, &registered.result).await;
     assert!(!child.covered);
     assert_eq!(child.adopted_on, day(FIRST_DAY));
     host.shutdown().await;
