@@ -96,11 +96,20 @@ pub trait Projection: Send + Sync + 'static {
     }
 }
 
-/// The span a consumed event is processed in: a child of the span that recorded the event
-/// (through its stored W3C trace context), so one trace shows a command and its consequences.
+/// The span a consumed event is processed in: a CONSUMER span (OpenTelemetry's messaging
+/// conventions, operation `process`), a child of the span that recorded the event (through its
+/// stored W3C trace context), so one trace shows a command, the relay's publication of its
+/// events and their handling in every consumer. The messaging system is not named: the same
+/// span serves events fed from JetStream and, embedded, straight from the producer's store.
 pub fn event_span(consumer: &str, event: &RecordedEvent) -> Span {
     let span = info_span!(
         "consume",
+        otel.name = %format_args!("process {}", event.event_type),
+        otel.kind = "consumer",
+        messaging.operation.type = "process",
+        messaging.operation.name = "process",
+        messaging.consumer.group.name = consumer,
+        messaging.message.id = %event.id,
         consumer,
         event_id = %event.id,
         event_type = %event.event_type,

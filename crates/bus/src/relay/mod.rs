@@ -588,11 +588,23 @@ impl Relay {
                     payload,
                 } = self.envelope(event)?;
                 headers.insert(NATS_EXPECTED_LAST_SEQUENCE, expected_last.to_string());
-                acks.push(js.publish_with_headers(subject, headers, payload).await?);
+                let producer = publish_span(&subject, event, payload.len());
+                let sent = js
+                    .publish_with_headers(subject, headers, payload)
+                    .instrument(producer.clone())
+                    .await
+                    .inspect_err(|_| failed_span(&producer))?;
+                acks.push((sent, producer));
             }
             let mut last = after;
-            for (event, ack) in events.iter().zip(acks) {
-                let ack = ack.await?;
+            for (event, (ack, producer)) in events.iter().zip(acks) {
+                // The PRODUCER span ends when the stream acknowledged (or refused) the event.
+                let ack = ack
+                    .into_future()
+                    .instrument(producer.clone())
+                    .await
+                    .inspect_err(|_| failed_span(&producer))?;
+                drop(producer);
                 // A duplicate (the window caught a re-publish) or any other sequence means the
                 // stream did not end where this relay thought: resynchronise.
                 if ack.duplicate || ack.sequence != last + 1 {
@@ -732,4 +744,37 @@ pub(crate) async fn pause(
         () = tokio::time::sleep(delay) => true,
         () = cancel.cancelled() => false,
     }
+}
+
+/// The PRODUCER span of publishing `event` on `subject`: a child of the span that recorded the
+/// event (its stored W3C trace context), with OpenTelemetry's messaging attributes, so that one
+/// trace shows a command, its publication and every consumer's handling of it. It ends when the
+/// stream acknowledges the message. No attribute carries personal data: the subject and the
+/// stream are built from ids and codes, never from free text.
+fn publish_span(subject: &str, event: &RecordedEvent, size: usize) -> tracing::Span {
+    let span = info_span!(
+        "publish",
+        otel.name = %format_args!("publish {subject}"),
+        otel.kind = "producer",
+        otel.status_code = tracing::field::Empty,
+        messaging.system = "nats",
+        messaging.operation.type = "send",
+        messaging.operation.name = "publish",
+        messaging.destination.name = %subject,
+        messaging.message.id = %event.id,
+        messaging.message.body.size = size,
+        event_type = %event.event_type,
+        stream = %event.stream,
+    );
+    minzheng_telemetry::TraceContext {
+        traceparent: event.metadata.traceparent.clone(),
+        tracestate: event.metadata.tracestate.clone(),
+    }
+    .set_as_parent_of(&span);
+    span
+}
+
+/// Marks a PRODUCER span failed (its publish was refused or not acknowledged).
+fn failed_span(span: &tracing::Span) {
+    span.record("otel.status_code", "ERROR");
 }
