@@ -351,7 +351,21 @@ impl Health for DrainingHealth {
         &self,
         request: Request<HealthCheckRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let statuses = self.inner.watch(request).await?.into_inner();
+        let statuses = match self.inner.watch(request).await {
+            Ok(statuses) => statuses.into_inner(),
+            // The health protocol: a watch of a service the server does not know answers
+            // SERVICE_UNKNOWN and stays open (until the drain), rather than failing the call.
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                let unknown = HealthCheckResponse {
+                    status: health_check_response::ServingStatus::ServiceUnknown as i32,
+                };
+                let stream = futures::stream::once(futures::future::ready(Ok(unknown)))
+                    .chain(futures::stream::pending())
+                    .take_until(self.draining.clone().cancelled_owned());
+                return Ok(Response::new(stream.boxed()));
+            }
+            Err(status) => return Err(status),
+        };
         let last = HealthCheckResponse {
             status: health_check_response::ServingStatus::NotServing as i32,
         };

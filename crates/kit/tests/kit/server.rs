@@ -232,6 +232,52 @@ async fn incoming_traceparent_parents_the_request_span() {
     server.shutdown().await.expect("clean shutdown");
 }
 
+/// The health protocol's Watch of a service the server does not serve: one SERVICE_UNKNOWN,
+/// and the call stays open (a client waits for it to appear) until the server shuts down;
+/// Check of it is NOT_FOUND.
+#[tokio::test]
+async fn watching_an_unknown_service_answers_service_unknown_and_stays_open() {
+    let server = start(Arc::new(Gate::default()), WAIT).await;
+    let channel = channel(server.local_addr()).await;
+    let mut health = HealthClient::new(channel);
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: "minzheng.nosuch.v1.NoSuchService".to_owned(),
+        })
+        .await
+        .expect("a watch of an unknown service is not refused")
+        .into_inner();
+    let first = watch
+        .message()
+        .await
+        .expect("first status")
+        .expect("a status");
+    assert_eq!(first.status, ServingStatus::ServiceUnknown as i32);
+    assert!(
+        timeout(Duration::from_millis(200), watch.message())
+            .await
+            .is_err(),
+        "the watch stays open"
+    );
+    let checked = health
+        .check(HealthCheckRequest {
+            service: "minzheng.nosuch.v1.NoSuchService".to_owned(),
+        })
+        .await
+        .expect_err("Check of an unknown service");
+    assert_eq!(checked.code(), Code::NotFound);
+
+    server.shutdown_token().cancel();
+    let ended = timeout(WAIT, watch.message())
+        .await
+        .expect("the watch ends on shutdown");
+    assert!(matches!(ended, Ok(None)), "{ended:?}");
+    timeout(WAIT, server.wait())
+        .await
+        .expect("the server stops")
+        .expect("clean shutdown");
+}
+
 #[tokio::test]
 async fn shutdown_reports_not_serving_and_finishes_in_flight_calls() {
     let gate = Arc::new(Gate::default());
