@@ -113,6 +113,7 @@ async fn a_command_its_publication_and_a_consumers_handling_share_one_trace() {
         otlp_endpoint: Some(format!("http://{addr}")),
         log_format: LogFormat::Text,
         default_filter: "info".to_owned(),
+        metrics_listen: None,
     })
     .expect("telemetry");
 

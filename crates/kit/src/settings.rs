@@ -205,6 +205,10 @@ pub struct PlatformSettings {
     /// OTLP/gRPC collector (`MZ_OTLP_ENDPOINT`); `None` exports no telemetry.
     #[serde(deserialize_with = "optional_text")]
     pub otlp_endpoint: Option<String>,
+    /// Where the Prometheus scrape endpoint (`GET /metrics`) listens (`MZ_METRICS_LISTEN`, e.g.
+    /// `0.0.0.0:9464`); empty or unset serves none.
+    #[serde(deserialize_with = "optional_socket_addr")]
+    pub metrics_listen: Option<SocketAddr>,
     /// `text` or `json` (`MZ_LOG_FORMAT`).
     #[serde(deserialize_with = "log_format")]
     pub log_format: LogFormat,
@@ -243,6 +247,7 @@ impl Default for PlatformSettings {
             nats_user: None,
             nats_password: None,
             otlp_endpoint: None,
+            metrics_listen: None,
             log_format: LogFormat::Text,
             log_filter: "info".to_owned(),
             data_dir: PathBuf::from("./data"),
@@ -296,6 +301,7 @@ impl PlatformSettings {
             otlp_endpoint: self.otlp_endpoint.clone(),
             log_format: self.log_format,
             default_filter: self.log_filter.clone(),
+            metrics_listen: self.metrics_listen,
         }
     }
 }
@@ -440,6 +446,19 @@ where
 {
     let text: Option<String> = Option::deserialize(d)?;
     Ok(text.filter(|t| !t.trim().is_empty()).map(T::from))
+}
+
+fn optional_socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    text.filter(|t| !t.trim().is_empty())
+        .map(|t| {
+            t.trim().parse().map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "{t:?} is not a socket address (host:port, e.g. 0.0.0.0:9464)"
+                ))
+            })
+        })
+        .transpose()
 }
 
 fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {

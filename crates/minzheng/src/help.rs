@@ -106,6 +106,11 @@ fn environment(service: &Service) -> String {
             "MZ_OTLP_ENDPOINT",
             "OTLP/gRPC collector for traces and metrics [default: none]".to_owned(),
         ),
+        (
+            "MZ_METRICS_LISTEN",
+            "Prometheus scrape endpoint (GET /metrics), e.g. 0.0.0.0:9464 [default: none]"
+                .to_owned(),
+        ),
         ("MZ_LOG_FORMAT", "text or json [default: text]".to_owned()),
         (
             "MZ_LOG_FILTER",

@@ -34,10 +34,16 @@
 //! processor), `OTEL_METRIC_EXPORT_INTERVAL`/`_TIMEOUT`, `OTEL_SPAN_*_LIMIT`, and
 //! `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]{HEADERS,TIMEOUT,COMPRESSION}`.
 //!
+//! - **Prometheus scrape endpoint:** [`TelemetryConfig::metrics_listen`] (`MZ_METRICS_LISTEN`)
+//!   serves every metric at `GET /metrics` on that address ([`prometheus`]), whether or not an
+//!   OTLP endpoint is configured as well.
+//!
 //! Architecture invariant: knows nothing of gRPC, NATS or the event store; it deals in
 //! `traceparent`/`tracestate` strings and the current `tracing` span.
 
-use std::collections::HashMap;
+pub mod prometheus;
+
+use std::{collections::HashMap, net::SocketAddr};
 
 use opentelemetry::{
     KeyValue, global,
@@ -86,6 +92,9 @@ pub struct TelemetryConfig {
     pub log_format: LogFormat,
     /// Default filter when `RUST_LOG` is unset, e.g. `info`.
     pub default_filter: String,
+    /// Where to serve the Prometheus scrape endpoint (`GET /metrics`), e.g. `0.0.0.0:9464`;
+    /// `None` serves none. Port 0 picks a free one ([`TelemetryGuard::metrics_addr`]).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Keeps the exporters alive; dropping it flushes and shuts them down.
@@ -93,10 +102,22 @@ pub struct TelemetryConfig {
 pub struct TelemetryGuard {
     tracer_provider: SdkTracerProvider,
     meter_provider: Option<SdkMeterProvider>,
+    /// The scrape endpoint's address and task, when one is served.
+    scrape: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
+}
+
+impl TelemetryGuard {
+    /// The address the Prometheus scrape endpoint listens on, when one is served.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.scrape.as_ref().map(|(addr, _)| *addr)
+    }
 }
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
+        if let Some((_, task)) = &self.scrape {
+            task.abort();
+        }
         // Errors here mean a collector that is gone at exit; nothing useful is left to do.
         let _ = self.tracer_provider.shutdown();
         if let Some(meters) = &self.meter_provider {
@@ -120,15 +141,26 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
         tracer_builder = tracer_builder.with_batch_exporter(spans);
     }
     let mut meter_provider = None;
-    if let Some(endpoint) = &plan.metrics_endpoint {
-        let metrics = opentelemetry_otlp::MetricExporter::builder()
-            .with_tonic()
-            .with_endpoint(endpoint.clone())
-            .build()?;
-        let meters = SdkMeterProvider::builder()
-            .with_resource(plan.resource.clone())
-            .with_periodic_exporter(metrics)
-            .build();
+    let mut scrape = None;
+    if plan.metrics_endpoint.is_some() || config.metrics_listen.is_some() {
+        let mut meters = SdkMeterProvider::builder().with_resource(plan.resource.clone());
+        if let Some(endpoint) = &plan.metrics_endpoint {
+            let metrics = opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint.clone())
+                .build()?;
+            meters = meters.with_periodic_exporter(metrics);
+        }
+        if let Some(listen) = config.metrics_listen {
+            let reader = prometheus::ScrapeReader::default();
+            let listener = prometheus::bind(listen).map_err(|error| {
+                anyhow::anyhow!("cannot serve the metrics endpoint on {listen}: {error}")
+            })?;
+            let addr = listener.local_addr()?;
+            meters = meters.with_reader(reader.clone());
+            scrape = Some((addr, tokio::spawn(prometheus::serve(listener, reader))));
+        }
+        let meters = meters.build();
         global::set_meter_provider(meters.clone());
         meter_provider = Some(meters);
     }
@@ -166,6 +198,7 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
     Ok(TelemetryGuard {
         tracer_provider,
         meter_provider,
+        scrape,
     })
 }
 
