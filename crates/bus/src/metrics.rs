@@ -24,10 +24,12 @@ impl RelayMetrics {
         Self {
             published: meter
                 .u64_counter("minzheng.relay.events_published")
+                .with_unit("{event}")
                 .with_description("events the relay published and JetStream acknowledged")
                 .build(),
             resyncs: meter
                 .u64_counter("minzheng.relay.resyncs")
+                .with_unit("{resync}")
                 .with_description(
                     "times the relay found the stream ending elsewhere than its checkpoint and \
                      continued from the stream's end",
@@ -35,10 +37,12 @@ impl RelayMetrics {
                 .build(),
             batches: meter
                 .u64_counter("minzheng.relay.batches")
+                .with_unit("{batch}")
                 .with_description("batches the relay published and checkpointed")
                 .build(),
             errors: meter
                 .u64_counter("minzheng.relay.errors")
+                .with_unit("{error}")
                 .with_description("relay failures, by kind (store, nats, encode, lease)")
                 .build(),
             lag: meter
@@ -76,22 +80,27 @@ impl ConsumerMetrics {
         Self {
             applied: meter
                 .u64_counter("minzheng.consumer.events_applied")
+                .with_unit("{event}")
                 .with_description("events a consumer's projection applied")
                 .build(),
             redelivered: meter
                 .u64_counter("minzheng.consumer.events_redelivered")
+                .with_unit("{event}")
                 .with_description("events skipped because the inbox had them already")
                 .build(),
             parked: meter
                 .u64_counter("minzheng.consumer.events_parked")
+                .with_unit("{event}")
                 .with_description("events that kept failing and were parked (dead-lettered)")
                 .build(),
             batches: meter
                 .u64_counter("minzheng.consumer.batches")
+                .with_unit("{batch}")
                 .with_description("batches a consumer committed")
                 .build(),
             errors: meter
                 .u64_counter("minzheng.consumer.errors")
+                .with_unit("{error}")
                 .with_description("consumer failures, by kind (handler, database, source)")
                 .build(),
             consumer: KeyValue::new("consumer", consumer.to_owned()),
