@@ -1,7 +1,8 @@
 //! The Prometheus scrape endpoint as an SRE's Prometheus sees it: a running service (the
 //! place-names service, embedded, with Benxi's divisions) answers one `GetDivision`, and a
 //! scrape of `GET /metrics`, parsed by a stock Prometheus text-format parser, holds the RPC
-//! duration histogram of that call, by service, method and status.
+//! duration histogram of that call, by service, method and status, and the event store's append
+//! latency of the seed recorded at start.
 //!
 //! Its own test binary: `minzheng_telemetry::init` installs the process-wide meter provider.
 
@@ -100,6 +101,25 @@ async fn a_scrape_holds_the_rpc_histogram_of_a_call_just_made() {
             .get("rpc_server_duration_milliseconds")
             .is_some_and(|help| !help.is_empty()),
         "the instrument's description is the family's HELP"
+    );
+
+    // The seed's divisions were appended at start: the store's append latency is there too.
+    let appends = scrape
+        .samples
+        .iter()
+        .find(|s| {
+            s.metric == "minzheng_store_append_duration_milliseconds"
+                && s.labels.get("service") == Some("placenames")
+                && s.labels.get("outcome") == Some("ok")
+        })
+        .unwrap_or_else(|| panic!("the place-names append histogram in:\n{body}"));
+    let Value::Histogram(buckets) = &appends.value else {
+        panic!("a histogram: {:?}", appends.value);
+    };
+    assert!(
+        buckets
+            .iter()
+            .any(|b| b.less_than.is_infinite() && b.count >= 1.0)
     );
 
     let (missing, _) = get(addr, "/nothing").await;

@@ -13,6 +13,8 @@ use minzheng_bus::{
     StreamSettings, connect_any,
 };
 use minzheng_eventstore::{SharedStore, postgres::PostgresStore, sqlite::SqliteStore};
+
+use crate::metered_store::metered;
 use minzheng_kit::{
     auth::Authenticator,
     server::{RunningServer, ServerBuilder},
@@ -304,14 +306,14 @@ async fn open(
             )
             .await
             .with_context(|| format!("opening the {name} event store"))?;
-            (Arc::new(store.clone()), Some(store))
+            (metered(Arc::new(store.clone()), name), Some(store))
         }
         Backend::Sqlite => {
             let store =
                 SqliteStore::connect_with_acquire_timeout(url, module.upcasters(), acquire_timeout)
                     .await
                     .with_context(|| format!("opening the {name} event store"))?;
-            (Arc::new(store), None)
+            (metered(Arc::new(store), name), None)
         }
     };
     let db = connect_any(url, acquire_timeout)

@@ -26,6 +26,7 @@ pub mod divisions;
 pub mod edge;
 pub mod fields;
 mod host;
+mod metered_store;
 mod platform;
 mod readiness;
 mod settle;
