@@ -12,7 +12,7 @@ DATA_DIR ?= ./data
 help:
 	@echo "make run           the whole suite in one process (embedded SQLite store, Benxi reference data)"
 	@echo "make test          every test, against real PostgreSQL and NATS (started if needed)"
-	@echo "make lint          rustfmt, clippy -D warnings, buf lint of the protos"
+	@echo "make lint          rustfmt, clippy -D warnings, buf lint, format and breaking (against the last release)"
 	@echo "make bench         the benchmark report (figures beside same-run baselines)"
 	@echo "make chaos         the fault-injection report (CHAOS_ARGS='--duration 10m --seed N')"
 	@echo "make fuzz          the deep fuzz run (nightly + cargo-fuzz; FUZZ_SECONDS per target)"
@@ -47,6 +47,7 @@ lint-rust:
 lint-proto:
 	npx --yes @bufbuild/buf@1.75.0 lint
 	npx --yes @bufbuild/buf@1.75.0 format -d --exit-code
+	bash scripts/buf-breaking.sh
 
 fmt:
 	$(CARGO) fmt --all
