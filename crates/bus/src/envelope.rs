@@ -32,7 +32,9 @@ pub const CE_TYPE: &str = "ce-type";
 pub const CE_TIME: &str = "ce-time";
 /// CloudEvents `subject`: the stream id, `category-key`.
 pub const CE_SUBJECT: &str = "ce-subject";
-/// CloudEvents `dataschema`: `urn:minzheng:schema:<type>:v<schema version>`.
+/// CloudEvents `dataschema`: `urn:minzheng:schema:<type>:v<schema version>`. It resolves through
+/// the producing service's gRPC reflection: `FileContainingSymbol(<type>)` serves the descriptor
+/// of the file that defines the message (`tests/tests/dataschema.rs`).
 pub const CE_DATASCHEMA: &str = "ce-dataschema";
 /// Extension: the payload's schema version.
 pub const CE_SCHEMAVERSION: &str = "ce-schemaversion";
