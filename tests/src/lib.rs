@@ -8,4 +8,5 @@
 
 pub mod bench;
 pub mod chaos;
+pub mod divisions;
 pub mod scenario;

@@ -5,13 +5,11 @@
 
 use std::sync::Arc;
 
-use minzheng_host::testing::{TestHost, token, with_token};
-use minzheng_kit::{auth::Role, clock::FixedClock};
+use minzheng_host::testing::TestHost;
+use minzheng_kit::clock::FixedClock;
 use minzheng_placenames::BENXI;
-use minzheng_proto::{
-    civilregistry::v1::{self as pb, civil_registry_service_client::CivilRegistryServiceClient},
-    common::v1 as common,
-    placenames::v1::{self as placenames, place_names_service_client::PlaceNamesServiceClient},
+use minzheng_proto::civilregistry::v1::{
+    self as pb, civil_registry_service_client::CivilRegistryServiceClient,
 };
 use secrecy::SecretString;
 use time::macros::date;
@@ -58,20 +56,7 @@ async fn distributed_the_civil_registry_learns_its_registries_from_the_imported_
         .service(civil_registry())
         .start()
         .await;
-    PlaceNamesServiceClient::new(host.channel("placenames").await)
-        .import_divisions(with_token(
-            placenames::ImportDivisionsRequest {
-                metadata: Some(common::CommandMetadata {
-                    idempotency_key: uuid::Uuid::now_v7().to_string(),
-                    correlation_id: String::new(),
-                }),
-                csv: BENXI.csv.as_bytes().to_vec(),
-                valid_from: Some(BENXI.valid_from.into()),
-            },
-            &token(&[Role::Operator], &["210000000000"]),
-        ))
-        .await
-        .expect("imported");
+    minzheng_tests::divisions::import(&host, BENXI.csv, BENXI.valid_from).await;
     assert_eq!(registries(&host).await, BENXI_COUNTIES);
     host.shutdown().await;
 }

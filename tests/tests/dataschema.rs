@@ -6,12 +6,7 @@
 use async_nats::jetstream;
 use futures::StreamExt as _;
 use minzheng_bus::BusNaming;
-use minzheng_host::testing::{TestHost, token, with_token};
-use minzheng_kit::auth::Role;
-use minzheng_proto::{
-    common::v1 as common,
-    placenames::v1::{self as placenames, place_names_service_client::PlaceNamesServiceClient},
-};
+use minzheng_host::testing::TestHost;
 use prost::Message as _;
 use prost_types::FileDescriptorProto;
 use time::macros::date;
@@ -30,20 +25,7 @@ async fn a_published_events_dataschema_resolves_through_reflection() {
         .service(minzheng_placenames::Module::default())
         .start()
         .await;
-    PlaceNamesServiceClient::new(host.channel("placenames").await)
-        .import_divisions(with_token(
-            placenames::ImportDivisionsRequest {
-                metadata: Some(common::CommandMetadata {
-                    idempotency_key: uuid::Uuid::now_v7().to_string(),
-                    correlation_id: String::new(),
-                }),
-                csv: DIVISIONS.as_bytes().to_vec(),
-                valid_from: Some(date!(2023 - 06 - 30).into()),
-            },
-            &token(&[Role::Operator], &["210000000000"]),
-        ))
-        .await
-        .expect("imported");
+    minzheng_tests::divisions::import(&host, DIVISIONS, date!(2023 - 06 - 30)).await;
     host.settle().await;
 
     let naming = BusNaming::with_prefix(host.bus_prefix(), "placenames").expect("valid names");

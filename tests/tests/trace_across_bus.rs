@@ -12,12 +12,8 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use minzheng_host::testing::{TestHost, token, with_token};
-use minzheng_kit::{auth::Role, clock::FixedClock};
-use minzheng_proto::{
-    common::v1 as common,
-    placenames::v1::{self as placenames, place_names_service_client::PlaceNamesServiceClient},
-};
+use minzheng_host::testing::TestHost;
+use minzheng_kit::clock::FixedClock;
 use minzheng_telemetry::{LogFormat, TelemetryConfig};
 use opentelemetry_proto::tonic::{
     collector::trace::v1::{
@@ -127,20 +123,7 @@ async fn a_command_its_publication_and_a_consumers_handling_share_one_trace() {
         )
         .start()
         .await;
-    PlaceNamesServiceClient::new(host.channel("placenames").await)
-        .import_divisions(with_token(
-            placenames::ImportDivisionsRequest {
-                metadata: Some(common::CommandMetadata {
-                    idempotency_key: uuid::Uuid::now_v7().to_string(),
-                    correlation_id: String::new(),
-                }),
-                csv: DIVISIONS.as_bytes().to_vec(),
-                valid_from: Some(date!(2023 - 06 - 30).into()),
-            },
-            &token(&[Role::Operator], &["210000000000"]),
-        ))
-        .await
-        .expect("imported");
+    minzheng_tests::divisions::import(&host, DIVISIONS, date!(2023 - 06 - 30)).await;
     // Every event published and applied; then every span ended and exported.
     host.settle().await;
     host.shutdown().await;

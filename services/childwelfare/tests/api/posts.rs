@@ -180,7 +180,7 @@ async fn a_post_is_appointed_replaced_vacated_and_its_holder_trained() {
     .await
     .expect_err("held");
     assert_eq!(refusal_rule(&twice), "post_occupied");
-    client
+    let training = client
         .record_post_training(with_token(
             pb::RecordPostTrainingRequest {
                 metadata: metadata(),
@@ -192,8 +192,10 @@ async fn a_post_is_appointed_replaced_vacated_and_its_holder_trained() {
             &city_approver(),
         ))
         .await
-        .expect("trained");
-    let trained = indicators(&mut client, date!(2025 - 03 - 02), None).await;
+        .expect("trained")
+        .into_inner();
+    // Read after the training's write: without its position the read model may not have it yet.
+    let trained = indicators(&mut client, date!(2025 - 03 - 02), after(&training.result)).await;
     assert_eq!(trained.city.expect("city").directors_trained, 1);
 
     client
