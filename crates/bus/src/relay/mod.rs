@@ -604,10 +604,10 @@ impl Relay {
                     .instrument(producer.clone())
                     .await
                     .inspect_err(|_| failed_span(&producer))?;
-                drop(producer);
                 // A duplicate (the window caught a re-publish) or any other sequence means the
                 // stream did not end where this relay thought: resynchronise.
                 if ack.duplicate || ack.sequence != last + 1 {
+                    failed_span(&producer);
                     return Err(BatchError::OutOfLine {
                         event_id: event.id,
                         expected: last + 1,
