@@ -28,4 +28,11 @@ for overlay in deploy/k8s/overlays/*/; do
     status=1
   fi
 done
+# The Prometheus Operator's resources: rendered, and checked for what can be checked without
+# their CRD schemas (scripts/check-monitoring.py).
+kubectl kustomize deploy/k8s/monitoring > target/deploy-monitoring.yaml
+if ! "$venv/bin/python" scripts/check-monitoring.py target/deploy-monitoring.yaml; then
+  echo "deploy-check: monitoring FAILED" >&2
+  status=1
+fi
 exit $status
