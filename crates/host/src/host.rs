@@ -383,6 +383,13 @@ fn start_relays(
         );
         let relay = relay.with_config(relay_config(settings));
         states.push(relay.watch());
+        let backlog = store_watch::watch_relay_backlog(
+            o.store.clone(),
+            relay.watch(),
+            what.clone(),
+            background.clone(),
+        );
+        spawn_task(tasks, name, format!("{what} backlog"), backlog);
         let token = background.clone();
         spawn_task(tasks, name, what, async move {
             relay.run(token).await.map_err(anyhow::Error::from)
