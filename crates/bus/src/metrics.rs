@@ -5,7 +5,7 @@
 
 use opentelemetry::{
     KeyValue,
-    metrics::{Counter, Histogram},
+    metrics::{Counter, Gauge, Histogram},
 };
 
 #[derive(Debug, Clone)]
@@ -71,6 +71,8 @@ pub(crate) struct ConsumerMetrics {
     pub parked: Counter<u64>,
     pub batches: Counter<u64>,
     pub errors: Counter<u64>,
+    /// Messages of the JetStream consumer not yet delivered, as its last delivery said.
+    pending: Gauge<u64>,
     consumer: KeyValue,
 }
 
@@ -103,12 +105,25 @@ impl ConsumerMetrics {
                 .with_unit("{error}")
                 .with_description("consumer failures, by kind (handler, database, source)")
                 .build(),
+            pending: meter
+                .u64_gauge("minzheng.consumer.pending")
+                .with_unit("{message}")
+                .with_description(
+                    "messages of a consumer's JetStream stream not yet delivered to it, as of its \
+                     last delivery",
+                )
+                .build(),
             consumer: KeyValue::new("consumer", consumer.to_owned()),
         }
     }
 
     pub fn attrs(&self) -> [KeyValue; 1] {
         [self.consumer.clone()]
+    }
+
+    /// Records how many messages wait behind the last one delivered.
+    pub fn pending(&self, messages: u64) {
+        self.pending.record(messages, &self.attrs());
     }
 
     pub fn error(&self, kind: &'static str) {

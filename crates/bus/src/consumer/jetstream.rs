@@ -264,6 +264,10 @@ impl JetStreamSource {
         keeper: &mut Keeper<'_>,
         cancel: &CancellationToken,
     ) -> Result<bool, ConsumerError> {
+        // Each delivery says how many messages wait behind it: no extra round trip.
+        if let Some(info) = batch.last().and_then(|message| message.info().ok()) {
+            core.metrics.pending(info.pending);
+        }
         let mut items: Vec<(Message, RecordedEvent)> = Vec::with_capacity(batch.len());
         let mut undecodable = Vec::new();
         for message in batch {
