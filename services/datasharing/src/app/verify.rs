@@ -4,6 +4,8 @@
 //! `verification-<request_id>`, once: `HouseholdVerificationCompleted`, or
 //! `HouseholdVerificationRefused` when a member's authorizations do not open what it reads.
 
+use std::{sync::LazyLock, time::Instant};
+
 use minzheng_eventstore::{
     AppendRequest, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId,
 };
@@ -34,6 +36,21 @@ pub struct Question {
     pub as_known_at: Option<OffsetDateTime>,
 }
 
+/// How long a verification takes, asked over gRPC, by the bus or by proactive discovery: the
+/// facts read as known at its time and the computation (`minzheng.datasharing.verification.
+/// duration`, milliseconds, by outcome). Made on first use, after telemetry is set up.
+static VERIFICATION_DURATION: LazyLock<opentelemetry::metrics::Histogram<f64>> =
+    LazyLock::new(|| {
+        minzheng_telemetry::meter()
+            .f64_histogram("minzheng.datasharing.verification.duration")
+            .with_unit("ms")
+            .with_description(
+                "time to verify a household's economic status: the facts as known at its time, \
+                 then the computation, by outcome",
+            )
+            .build()
+    });
+
 /// The purpose recorded with the authorizations a request carries.
 const CARRIED_PURPOSE: &str = "社会救助家庭经济状况核对（随申请签署）";
 
@@ -41,6 +58,17 @@ impl DataSharing {
     /// Verifies, reading the facts as known at the question's time. Checks no authorization:
     /// the caller does (see [`DataSharing::missing_authorizations`]).
     pub async fn verify(&self, question: &Question) -> Result<Report, Error> {
+        let started = Instant::now();
+        let verified = self.verify_now(question).await;
+        let outcome = if verified.is_ok() { "ok" } else { "error" };
+        VERIFICATION_DURATION.record(
+            started.elapsed().as_secs_f64() * 1_000.0,
+            &[opentelemetry::KeyValue::new("outcome", outcome)],
+        );
+        verified
+    }
+
+    async fn verify_now(&self, question: &Question) -> Result<Report, Error> {
         let db = self.records.db();
         let known = match question.as_known_at {
             Some(at) => knowledge::as_known_at(db, at).await,
