@@ -26,7 +26,7 @@ use std::{
 
 use http_body_util::Full;
 use hyper::{Method, Request, Response, StatusCode, body::Bytes, service::service_fn};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::{
     error::OTelSdkResult,
@@ -37,6 +37,9 @@ use opentelemetry_sdk::{
     },
 };
 use tokio::net::TcpListener;
+
+/// How long a scraper may take to send its request's head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The content type of the text exposition format.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -98,7 +101,10 @@ pub async fn serve(listener: TcpListener, reader: ScrapeReader) {
         let reader = reader.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| answer(request, reader.clone()));
+            // A client that never finishes its request head is dropped, not kept forever.
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service);
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "metrics endpoint: connection ended with an error");
