@@ -37,9 +37,8 @@ def main(rendered):
                 if not name:
                     continue
                 alerts.append(name)
-                for field in ("expr",):
-                    if not str(rule.get(field, "")).strip():
-                        problems.append(f"{name}: no {field}")
+                if not str(rule.get("expr", "")).strip():
+                    problems.append(f"{name}: no expr")
                 link = rule.get("annotations", {}).get("runbook", "")
                 target = link.split("#", 1)[1] if "#" in link else ""
                 if target not in sections:

@@ -26,6 +26,7 @@ use opentelemetry_proto::tonic::{
 use secrecy::SecretString;
 use time::macros::date;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
 
 /// A few of Benxi's divisions, in the import's CSV shape.
 const DIVISIONS: &str = "code,name,level,parent_code
@@ -68,21 +69,11 @@ async fn collector(stop: CancellationToken) -> (SocketAddr, Collector) {
     let collector = Collector::default();
     let server = tonic::transport::Server::builder()
         .add_service(TraceServiceServer::new(collector.clone()))
-        .serve_with_incoming_shutdown(
-            tokio_stream_of(listener),
-            async move { stop.cancelled().await },
-        );
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
+            stop.cancelled().await
+        });
     tokio::spawn(server);
     (addr, collector)
-}
-
-fn tokio_stream_of(
-    listener: tokio::net::TcpListener,
-) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    futures::stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| stream);
-        Some((accepted, listener))
-    })
 }
 
 fn attribute<'s>(span: &'s Span, key: &str) -> Option<&'s Value> {

@@ -13,8 +13,6 @@ use minzheng_bus::{
     StreamSettings, connect_any,
 };
 use minzheng_eventstore::{SharedStore, postgres::PostgresStore, sqlite::SqliteStore};
-
-use crate::metered_store::metered;
 use minzheng_kit::{
     auth::Authenticator,
     server::{RunningServer, ServerBuilder},
@@ -27,6 +25,7 @@ use tracing::{info, warn};
 use crate::{
     ServiceModule,
     context::{ServiceContext, Sources, Tasks, spawn_task},
+    metered_store::metered,
     platform::{HostedService, PlatformApi},
     readiness::{self, NotReady},
     settle::{self, Probe, Probes},
