@@ -636,6 +636,35 @@ pub fn tekun_amount(
     })
 }
 
+/// `calculation` again, with the same method and figures, under `standards` (a standard that
+/// took effect from an earlier day: the months between were computed with the figures they
+/// had then, and only the standard changes). One-off amounts are decided, not computed from a
+/// standard: returned as they are. Single-person coverage was granted to a seriously ill or
+/// severely disabled member, which it assumes.
+pub fn reapply(calculation: &Calculation, standards: &Standards) -> Result<Calculation, Refusal> {
+    let inputs = &calculation.inputs;
+    let household = || {
+        Ok::<_, Refusal>(Household {
+            size: HouseholdSize::new(inputs.size).ok_or(Refusal::NoPersons)?,
+            total_monthly_income: inputs.total_monthly_income,
+        })
+    };
+    match calculation.method {
+        Method::Difference | Method::Tier => dibao(standards, &household()?),
+        Method::SinglePerson => single_person(
+            standards,
+            &SinglePersonApplicant {
+                household: household()?,
+                member_monthly_income: inputs.member_monthly_income.unwrap_or(Fen::ZERO),
+                seriously_ill_or_severely_disabled: true,
+            },
+        ),
+        Method::LowIncome => low_income(standards, &household()?),
+        Method::ExtremePoverty => tekun(standards, &inputs.self_care),
+        Method::Temporary | Method::Heating => Ok(calculation.clone()),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use minzheng_kit::testing::given;
@@ -699,6 +728,43 @@ pub(crate) mod tests {
 
     fn rule<T: std::fmt::Debug>(result: Result<T, Refusal>) -> String {
         result.expect_err("refused").rule().to_owned()
+    }
+
+    // A standard back-dated over months already computed: each month keeps its own figures
+    // (household, income, self-care) and only the standard changes.
+    #[test]
+    fn reapplying_a_calculation_keeps_its_figures_and_takes_the_new_standard() {
+        let old = standards(66_500, 1500);
+        let new = standards(70_000, 1500);
+        let dibao_then = dibao(&old, &household(3, 63_000)).expect("eligible");
+        let dibao_now = reapply(&dibao_then, &new).expect("still eligible");
+        assert_eq!(dibao_now.monthly_amount, fen(147_000)); // (700 − 210) × 3
+        assert_eq!(dibao_now.inputs, dibao_then.inputs);
+        let member = SinglePersonApplicant {
+            household: household(2, 150_000),
+            member_monthly_income: fen(20_000),
+            seriously_ill_or_severely_disabled: true,
+        };
+        let single_then = single_person(&old, &member).expect("eligible");
+        assert_eq!(
+            reapply(&single_then, &new)
+                .expect("still on the margin")
+                .monthly_amount,
+            fen(50_000) // 700 − 200
+        );
+        let persons = [SelfCare::Able, SelfCare::FullyUnable];
+        let tekun_then = tekun(&old, &persons).expect("supported");
+        assert_eq!(
+            reapply(&tekun_then, &new).expect("supported"),
+            tekun_then,
+            "the dibao standard does not move the extreme-poverty one"
+        );
+        // A household the new standard would cover itself is refused single-person coverage:
+        // the caller keeps the month as it was.
+        assert_eq!(
+            rule(reapply(&single_then, &standards(76_000, 1500))),
+            "household_qualifies_itself"
+        );
     }
 
     // The one rounding rule: to the nearest fen, halves up (四舍五入).

@@ -20,6 +20,8 @@
 //! [`crate::benefit`] from the standards in force, and the deadlines from the working-day
 //! calendar.
 
+use std::borrow::Cow;
+
 use minzheng_kit::aggregate::{Aggregate, DomainError, RefusalKind};
 use minzheng_types::{BoundedText, CitizenId, Fen, RegionCode, add_days};
 use time::Date;
@@ -106,6 +108,35 @@ impl Application {
             Particulars::Tekun { .. } => vec![self.household.applicant.clone()],
             _ => self.household.citizens(),
         }
+    }
+
+    /// The application and its verification without `removed` (members who died or left):
+    /// their entries in the household and their verified incomes dropped, the verified total
+    /// less those incomes (never below zero).
+    pub fn without_members(
+        &self,
+        verification: &Verification,
+        removed: &[CitizenId],
+    ) -> (Application, Verification) {
+        let mut application = self.clone();
+        application
+            .household
+            .members
+            .retain(|m| !removed.contains(&m.citizen));
+        application
+            .household
+            .incomes
+            .retain(|i| !removed.contains(&i.member));
+        let mut verification = verification.clone();
+        let removed_income = verification
+            .incomes
+            .iter()
+            .filter(|(m, _)| removed.contains(m))
+            .fold(Fen::ZERO, |sum, (_, f)| sum.checked_add(*f).unwrap_or(sum));
+        verification.incomes.retain(|(m, _)| !removed.contains(m));
+        verification.total_monthly_income =
+            Fen::new((verification.total_monthly_income.fen() - removed_income.fen()).max(0));
+        (application, verification)
     }
 }
 
@@ -520,10 +551,13 @@ pub enum Command {
     Transfer {
         on: Date,
     },
-    Recalculate {
-        calculation: Calculation,
-        effective_on: Date,
-        cause: RecalculationCause,
+    /// Restates the monthly amounts from the first segment's day on, each segment's calculation
+    /// from its day (a standard that took effect before the case's last change, or before
+    /// months already listed for payment): one `Recalculated` per segment, in order; the
+    /// amounts before the first day are kept. Also on an ended case, for the months it was in
+    /// force. Nothing is recorded when the amounts would stay as they are.
+    Restate {
+        segments: Vec<(Date, Calculation)>,
     },
     /// A member died (or left) on `on`: the case covers the others from the next month, or
     /// ends then when nobody is left. `calculation` is the amount for the remaining members.
@@ -575,6 +609,8 @@ pub enum CaseError {
     AlreadySubmitted,
     #[error("the case is {0:?}; this step is not open now")]
     WrongStage(Stage),
+    #[error("a restatement's amounts must start on or after the first, in increasing order")]
+    RestatementOutOfOrder,
     #[error("the household's economic status has not been verified yet")]
     NotVerified,
     #[error("verification request {0} is not the one the case awaits")]
@@ -629,6 +665,7 @@ impl DomainError for CaseError {
             CaseError::NotFound => "case_not_found",
             CaseError::AlreadySubmitted => "case_exists",
             CaseError::WrongStage(_) => "wrong_stage",
+            CaseError::RestatementOutOfOrder => "restatement_out_of_order",
             CaseError::NotVerified => "not_verified",
             CaseError::UnknownRequest(_) => "unknown_verification_request",
             CaseError::NotReviewed => "township_review_missing",
@@ -683,6 +720,46 @@ impl Case {
             .rev()
             .find(|a| a.from <= day)
             .map_or(Fen::ZERO, |a| a.amount)
+    }
+
+    /// The household as it is now, for a new calculation: the application and the latest
+    /// verification without the covered members who died or left since (those no longer in
+    /// `members`). `None` before a verification. Borrowed when nobody left.
+    pub fn current_household(&self) -> Option<(Cow<'_, Application>, Cow<'_, Verification>)> {
+        let application = self.application.as_deref()?;
+        let verification = self.verification.as_ref()?;
+        // Before the grant nobody is covered yet, and nobody has left.
+        let removed: Vec<CitizenId> = if self.members.is_empty() {
+            Vec::new()
+        } else {
+            application
+                .covered_members()
+                .into_iter()
+                .filter(|m| !self.members.contains(m))
+                .collect()
+        };
+        if removed.is_empty() {
+            return Some((Cow::Borrowed(application), Cow::Borrowed(verification)));
+        }
+        let (application, verification) = application.without_members(verification, &removed);
+        Some((Cow::Owned(application), Cow::Owned(verification)))
+    }
+
+    /// Whether [`Command::Restate`] with `segments` (ordered, from the first segment's day)
+    /// would change the case's calculations on any day (a segment repeating the calculation
+    /// already in force before it changes nothing).
+    pub fn restatement_changes(&self, segments: &[(Date, Calculation)]) -> bool {
+        let Some((start, _)) = segments.first() else {
+            return false;
+        };
+        let now = self.amounts.iter().map(|a| (a.from, &a.calculation));
+        let restated = self
+            .amounts
+            .iter()
+            .filter(|a| a.from < *start)
+            .map(|a| (a.from, &a.calculation))
+            .chain(segments.iter().map(|(day, c)| (*day, c)));
+        !merged(now).eq(merged(restated))
     }
 
     /// The calculation behind the amount in force on `day`.
@@ -951,6 +1028,40 @@ impl Case {
         Ok(events)
     }
 
+    fn restate(&self, segments: &[(Date, Calculation)]) -> Result<Vec<Event>, CaseError> {
+        let id = self.id()?;
+        let (Some(first_amount), Some((start, _))) = (self.amounts.first(), segments.first())
+        else {
+            return Err(CaseError::WrongStage(self.stage));
+        };
+        let in_force_then = match self.stage {
+            Stage::Active | Stage::Suspended => true,
+            Stage::Ended => self.ends_on.is_some_and(|end| *start < end),
+            _ => false,
+        };
+        if !in_force_then {
+            return Err(CaseError::WrongStage(self.stage));
+        }
+        if *start < first_amount.from || segments.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return Err(CaseError::RestatementOutOfOrder);
+        }
+        if !self.restatement_changes(segments) {
+            return Ok(Vec::new());
+        }
+        Ok(segments
+            .iter()
+            .map(|(day, calculation)| {
+                Event::Recalculated(Recalculated {
+                    case_id: id,
+                    effective_on: *day,
+                    previous_amount: self.calculation_on(*day).map_or(Fen::ZERO, |a| a.amount),
+                    calculation: calculation.clone(),
+                    cause: RecalculationCause::StandardChanged,
+                })
+            })
+            .collect())
+    }
+
     fn pays_monthly(&self) -> bool {
         self.category().is_some_and(Category::is_monthly)
     }
@@ -1016,6 +1127,19 @@ fn one_off_ended(case_id: CaseId, on: Date) -> Event {
         effective_on: add_days(on, 1).expect("dates stay within range"),
         reason: "临时救助一次性发放".to_owned(),
         cause: EndCause::OneOffPaid,
+    })
+}
+
+/// A timeline of calculations from their days, with each one equal to the one before it
+/// dropped (it changes nothing).
+fn merged<'a>(
+    timeline: impl Iterator<Item = (Date, &'a Calculation)>,
+) -> impl Iterator<Item = (Date, &'a Calculation)> {
+    let mut previous: Option<&Calculation> = None;
+    timeline.filter(move |(_, c)| {
+        let repeats = previous == Some(*c);
+        previous = Some(*c);
+        !repeats
     })
 }
 
@@ -1156,31 +1280,7 @@ impl Aggregate for Case {
                     transferred_on: *on,
                 })])
             }
-            Command::Recalculate {
-                calculation,
-                effective_on,
-                cause,
-            } => {
-                let id = self.expect_stage(&[Stage::Active, Stage::Suspended])?;
-                // A change before the last one applies from the last one (nothing decided later
-                // is undone; back pay is not modelled), and one before the benefit started from
-                // its start.
-                let effective_on = self
-                    .amounts
-                    .last()
-                    .map_or(*effective_on, |last| last.from.max(*effective_on));
-                let in_force = self.calculation_on(effective_on);
-                if in_force.is_some_and(|a| a.calculation == *calculation) {
-                    return Ok(vec![]);
-                }
-                Ok(vec![Event::Recalculated(Recalculated {
-                    case_id: id,
-                    effective_on,
-                    previous_amount: in_force.map_or(Fen::ZERO, |a| a.amount),
-                    calculation: calculation.clone(),
-                    cause: *cause,
-                })])
-            }
+            Command::Restate { segments } => self.restate(segments),
             Command::RemoveMember {
                 member,
                 on,

@@ -471,10 +471,16 @@ fn remove(member: CitizenId, on: Date, amount: Option<i64>) -> Command {
 }
 
 fn recalculate(amount: i64, effective_on: Date) -> Command {
-    Command::Recalculate {
-        calculation: calc(amount),
-        effective_on,
-        cause: RecalculationCause::StandardChanged,
+    restate(&[(effective_on, amount)])
+}
+
+/// Restates the amounts: each `(day, amount)` from its day.
+fn restate(segments: &[(Date, i64)]) -> Command {
+    Command::Restate {
+        segments: segments
+            .iter()
+            .map(|(day, amount)| (*day, calc(*amount)))
+            .collect(),
     }
 }
 
@@ -1264,6 +1270,38 @@ fn a_member_is_removed_only_from_a_case_in_force() {
         .then_refused("wrong_stage");
 }
 
+/// What a later calculation (a new standard, a review) starts from after a death: the household
+/// and the verified income without the deceased, not the application as filed.
+#[test]
+fn after_a_death_the_household_now_leaves_the_deceased_and_their_income_out() {
+    let after_death = with(
+        active(Category::Dibao),
+        [Event::MembersChanged(MembersChanged {
+            case_id: id(Category::Dibao),
+            members: vec![spouse(), grandchild()],
+            effective_on: date!(2026 - 06 - 01),
+        })],
+    );
+    let given_case = given::<Case>(after_death);
+    let (application, verification) = given_case.state().current_household().expect("verified");
+    let citizens: Vec<CitizenId> = application
+        .household
+        .members
+        .iter()
+        .map(|m| m.citizen.clone())
+        .collect();
+    assert_eq!(citizens, [spouse(), grandchild()]);
+    assert!(application.household.incomes.is_empty());
+    assert_eq!(verification.total_monthly_income, Fen::ZERO);
+    assert!(verification.incomes.is_empty());
+    // Nobody left: the application as filed, borrowed.
+    let given_case = given::<Case>(active(Category::Dibao));
+    let (application, verification) = given_case.state().current_household().expect("verified");
+    assert!(matches!(application, Cow::Borrowed(_)));
+    assert_eq!(application.household.members.len(), 3);
+    assert_eq!(verification.total_monthly_income, Fen::new(90_000));
+}
+
 // ==== recalculation (标准调整) ====
 
 /// A new standard in force from a day: the amount before it is unchanged, the new one applies
@@ -1303,12 +1341,21 @@ fn the_same_calculation_again_is_no_event() {
     .then([]);
 }
 
-/// A standard raised from a day before the benefit started applies from its start: the
-/// decision's amount is replaced, nothing is paid for before the start.
+/// A restatement starts on or after the benefit's start (the application layer computes from
+/// the later of the two): nothing is paid for before the start.
 #[test]
-fn a_change_dated_before_the_benefit_started_applies_from_its_start() {
-    let state = given::<Case>(active(Category::Dibao))
+fn a_restatement_starts_no_earlier_than_the_benefit_and_goes_forward() {
+    given::<Case>(active(Category::Dibao))
         .when(recalculate(140_000, date!(2026 - 01 - 01)))
+        .then_refused("restatement_out_of_order");
+    given::<Case>(active(Category::Dibao))
+        .when(restate(&[
+            (date!(2026 - 08 - 01), 140_000),
+            (date!(2026 - 07 - 01), 150_000),
+        ]))
+        .then_refused("restatement_out_of_order");
+    let state = given::<Case>(active(Category::Dibao))
+        .when(recalculate(140_000, STARTS))
         .then([recalculated(
             Category::Dibao,
             STARTS,
@@ -1317,7 +1364,6 @@ fn a_change_dated_before_the_benefit_started_applies_from_its_start() {
             RecalculationCause::StandardChanged,
         )]);
     assert_eq!(state.amount_on(date!(2026 - 03 - 31)), Fen::ZERO);
-    assert_eq!(state.amount_on(STARTS), Fen::new(140_000));
     assert_eq!(state.amounts.len(), 1);
 }
 
@@ -1325,6 +1371,101 @@ fn a_change_dated_before_the_benefit_started_applies_from_its_start() {
 fn only_a_case_in_force_is_recalculated() {
     given::<Case>(in_notice(Category::Dibao))
         .when(recalculate(140_000, date!(2026 - 07 - 01)))
+        .then_refused("wrong_stage");
+}
+
+/// A standard raised from May, decided in September, after a member's death changed the amount
+/// from August: May to July are restated, and so is the amount from August — one event per
+/// segment, in order, each naming the amount it replaces.
+#[test]
+fn a_back_dated_standard_restates_every_amount_since_its_day() {
+    let after_death = with(
+        active(Category::Dibao),
+        [recalculated(
+            Category::Dibao,
+            date!(2026 - 08 - 01),
+            AMOUNT,
+            90_000,
+            RecalculationCause::MembersChanged,
+        )],
+    );
+    let state = given::<Case>(after_death.clone())
+        .when(restate(&[
+            (date!(2026 - 05 - 01), 130_000),
+            (date!(2026 - 08 - 01), 95_000),
+        ]))
+        .then([
+            recalculated(
+                Category::Dibao,
+                date!(2026 - 05 - 01),
+                AMOUNT,
+                130_000,
+                RecalculationCause::StandardChanged,
+            ),
+            recalculated(
+                Category::Dibao,
+                date!(2026 - 08 - 01),
+                90_000,
+                95_000,
+                RecalculationCause::StandardChanged,
+            ),
+        ]);
+    assert_eq!(state.amount_on(date!(2026 - 04 - 30)), Fen::new(AMOUNT));
+    assert_eq!(state.amount_on(date!(2026 - 07 - 31)), Fen::new(130_000));
+    assert_eq!(state.amount_on(date!(2026 - 08 - 01)), Fen::new(95_000));
+    // The same restatement again changes nothing.
+    given::<Case>(with(after_death, state_events(&state)))
+        .when(restate(&[
+            (date!(2026 - 05 - 01), 130_000),
+            (date!(2026 - 08 - 01), 95_000),
+        ]))
+        .then([]);
+}
+
+/// The events a restated [`Case`] was restated with, to give them again.
+fn state_events(state: &Case) -> Vec<Event> {
+    state
+        .amounts
+        .iter()
+        .filter(|a| a.from >= date!(2026 - 05 - 01))
+        .map(|a| {
+            Event::Recalculated(Recalculated {
+                case_id: id(Category::Dibao),
+                effective_on: a.from,
+                previous_amount: Fen::ZERO,
+                calculation: a.calculation.clone(),
+                cause: RecalculationCause::StandardChanged,
+            })
+        })
+        .collect()
+}
+
+/// A case that ended is restated for the months it was in force (their back pay is owed), and
+/// not from its end on.
+#[test]
+fn an_ended_case_is_restated_only_for_the_months_it_was_in_force() {
+    let ended_in_june = with(
+        active(Category::Dibao),
+        [ended(
+            Category::Dibao,
+            date!(2026 - 06 - 01),
+            "户籍迁出本县",
+            EndCause::Terminated,
+        )],
+    );
+    let state = given::<Case>(ended_in_june.clone())
+        .when(recalculate(130_000, date!(2026 - 05 - 01)))
+        .then([recalculated(
+            Category::Dibao,
+            date!(2026 - 05 - 01),
+            AMOUNT,
+            130_000,
+            RecalculationCause::StandardChanged,
+        )]);
+    assert_eq!(state.amount_on(date!(2026 - 05 - 01)), Fen::new(130_000));
+    assert_eq!(state.amount_on(date!(2026 - 06 - 01)), Fen::ZERO);
+    given::<Case>(ended_in_june)
+        .when(recalculate(130_000, date!(2026 - 06 - 01)))
         .then_refused("wrong_stage");
 }
 

@@ -512,6 +512,11 @@ fn check_lines(cycle: CycleId, lines: &[PaymentLine]) -> Result<(), Error> {
             (LineKind::Regular, Period::Month(month)) if month != cycle.month() => {
                 return Err(Error::LineForAnotherMonth { line_no });
             }
+            (LineKind::Regular, Period::BackPay { month, listed_in })
+                if listed_in != cycle.month() || month >= cycle.month() =>
+            {
+                return Err(Error::LineForAnotherMonth { line_no });
+            }
             (
                 LineKind::Reissue {
                     cycle: original, ..
@@ -1181,6 +1186,13 @@ pub(crate) mod tests {
         let mut lines = june_lines();
         lines[0].period = Period::Month(JULY);
         refused(lines, "line_for_another_month");
+
+        // Back pay is for an earlier month, listed in this cycle's.
+        for (month, listed_in) in [(JUNE, JUNE), (date!(2026 - 05 - 01), JULY)] {
+            let mut lines = june_lines();
+            lines[0].period = Period::BackPay { month, listed_in };
+            refused(lines, "line_for_another_month");
+        }
 
         let mut lines = june_lines();
         lines[0].kind = LineKind::Reissue {

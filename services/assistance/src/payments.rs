@@ -19,6 +19,13 @@
 //!   取暖救助) are paid once, in the first cycle of a month they cover.
 //! - A line the bank could not pay is issued again in a later cycle ([`LineKind::Reissue`],
 //!   naming the original), once.
+//! - Back pay (补发): when the amount now in force for a month an earlier cycle listed is more
+//!   than everything listed for it — a standard decided after the month's list went out, with
+//!   effect from before it (`crate::policy`) — the next cycle pays the difference
+//!   ([`Period::BackPay`], [`BackPay`]). It is computed against what was *listed*, paid or not:
+//!   a failed line is re-issued at its own amount, so counting it as owed again would pay it
+//!   twice. An amount now lower than what was listed is not recovered here (追回 is a
+//!   caseworker's decision, not a bank transfer).
 //! - Nothing is paid twice: a case's month (or one-off) already issued and not failed is never
 //!   planned again (proved by a property test below).
 //!
@@ -194,6 +201,20 @@ pub enum Period {
     Month(Date),
     /// The one-off decided at this version of the case stream.
     OneOff { decision_version: u64 },
+    /// Back pay (补发) for the month starting on `month`, first listed in the cycle of the month
+    /// starting on `listed_in` (a county has one cycle a month, so a case's back pay for a
+    /// month is listed at most once a cycle; a later restatement gives another key).
+    BackPay { month: Date, listed_in: Date },
+}
+
+impl Period {
+    /// The month a monthly payment or back pay is for; `None` for a one-off.
+    pub fn month(&self) -> Option<Date> {
+        match self {
+            Period::Month(month) | Period::BackPay { month, .. } => Some(*month),
+            Period::OneOff { .. } => None,
+        }
+    }
 }
 
 /// What is never paid twice: a case's month or one-off.
@@ -307,6 +328,25 @@ impl Outcome {
     }
 }
 
+/// What [`plan_with_back_pay`] may owe a case for a month an earlier cycle listed: the
+/// case's entitlement for that month (its amount is what is in force for it now, computed the
+/// way a regular line's is) and the sum of the regular and back-pay lines earlier cycles listed
+/// for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackPay {
+    pub month: Date,
+    pub entitlement: Entitlement,
+    pub listed: Fen,
+}
+
+impl BackPay {
+    /// The difference owed, when positive.
+    pub fn owed(&self) -> Option<Fen> {
+        let owed = self.entitlement.amount.checked_sub(self.listed)?;
+        (owed > Fen::ZERO && self.entitlement.schedule == Schedule::Monthly).then_some(owed)
+    }
+}
+
 /// The totals of `lines`; `None` on overflow.
 pub fn totals<'a>(lines: impl IntoIterator<Item = &'a PaymentLine>) -> Option<Totals> {
     Totals::of(lines.into_iter().map(|l| l.amount))
@@ -325,6 +365,19 @@ pub fn plan(
     month: Date,
     county: RegionCode,
     entitlements: impl IntoIterator<Item = Entitlement>,
+    issued: &HashSet<PaymentKey>,
+    failed: impl IntoIterator<Item = FailedLine>,
+) -> Vec<PaymentLine> {
+    plan_with_back_pay(month, county, entitlements, [], issued, failed)
+}
+
+/// [`plan`], with a back-pay line for each of `back_pay` that owes a positive difference for
+/// a month before `month` (keyed [`Period::BackPay`] with this month, so issued once).
+pub fn plan_with_back_pay(
+    month: Date,
+    county: RegionCode,
+    entitlements: impl IntoIterator<Item = Entitlement>,
+    back_pay: impl IntoIterator<Item = BackPay>,
     issued: &HashSet<PaymentKey>,
     failed: impl IntoIterator<Item = FailedLine>,
 ) -> Vec<PaymentLine> {
@@ -350,6 +403,24 @@ pub fn plan(
             continue;
         }
         let line = regular_line(entitlement, month);
+        if !issued.contains(&line.key()) {
+            lines.push(line);
+        }
+    }
+    for owed in back_pay {
+        let owed_month = first_of_month(owed.month);
+        let Some(amount) = owed.owed() else { continue };
+        if owed.entitlement.case.county() != county || owed_month >= month {
+            continue;
+        }
+        let line = PaymentLine {
+            period: Period::BackPay {
+                month: owed_month,
+                listed_in: month,
+            },
+            amount,
+            ..regular_line(owed.entitlement, owed_month)
+        };
         if !issued.contains(&line.key()) {
             lines.push(line);
         }
@@ -644,6 +715,70 @@ pub(crate) mod tests {
                 []
             )
             .is_empty()
+        );
+    }
+
+    // 补发: a standard decided in July with effect from June raised case 1's June amount from
+    // 665.00 to 700.00 after June's list went out at 665.00: July's cycle pays July at 700.00
+    // and the 35.00 June still owes, keyed by the month and the cycle that lists it.
+    #[test]
+    fn back_pay_lists_the_difference_a_month_still_owes_once() {
+        let june_owed = |listed: i64| BackPay {
+            month: JUNE,
+            entitlement: monthly(1, 70_000),
+            listed: Fen::new(listed),
+        };
+        let july = plan_with_back_pay(
+            JULY,
+            county(),
+            [monthly(1, 70_000)],
+            [june_owed(66_500)],
+            &none(),
+            [],
+        );
+        let periods: Vec<_> = july.iter().map(|l| (l.period, l.amount)).collect();
+        assert_eq!(
+            periods,
+            [
+                (Period::Month(JULY), Fen::new(70_000)),
+                (
+                    Period::BackPay {
+                        month: JUNE,
+                        listed_in: JULY
+                    },
+                    Fen::new(3_500)
+                ),
+            ]
+        );
+        assert_eq!(july[1].kind, LineKind::Regular);
+        assert_eq!(july[1].standard, Some(standard()));
+        // Once listed, June owes nothing more: what earlier cycles listed for it now covers it.
+        let august = plan_with_back_pay(
+            date!(2026 - 08 - 01),
+            county(),
+            [],
+            [june_owed(70_000), june_owed(80_000)],
+            &none(),
+            [],
+        );
+        assert!(august.is_empty(), "{august:?}");
+        // Not for this month or a later one, nor in another county, nor when already issued.
+        let issued = HashSet::from([july[1].key()]);
+        assert!(
+            plan_with_back_pay(JULY, county(), [], [june_owed(66_500)], &issued, []).is_empty()
+        );
+        let mut this_month = june_owed(66_500);
+        this_month.month = JULY;
+        let mut elsewhere = june_owed(66_500);
+        elsewhere.entitlement.case = CaseId::new(
+            RegionCode::parse("210503000000").expect("valid"),
+            Category::Dibao,
+            2026,
+            1,
+        )
+        .expect("valid");
+        assert!(
+            plan_with_back_pay(JULY, county(), [], [this_month, elsewhere], &none(), []).is_empty()
         );
     }
 

@@ -29,8 +29,15 @@
 //! day on, never before it: [`StandardRecorded::recomputation`] tells the case layer from which
 //! day and for which areas and categories to re-compute the benefits in force.
 //!
-//! Deliberate limit: no standard takes effect before the first day of the month in which it is
-//! recorded (no back-dating), because back pay for months already paid is not modelled yet.
+//! Back-dating (追溯执行): a raised dibao or extreme-poverty standard is often decided after the
+//! day it applies from (a government raises the standard "自1月1日起执行" in March). Such a
+//! standard may take effect up to [`BACK_DATING_MAX_MONTHS`] months before the month it is
+//! recorded in, if it is not lower than the standard it replaces on that day: benefits are
+//! re-computed from its day, and the months already listed for payment get the difference as
+//! back pay (补发) in the next cycle ([`crate::payments`]). Nothing else is back-dated: a benefit
+//! mode or multiplier changes who qualifies and how, which a past month's decisions did not
+//! weigh; a lower standard would claw back what was paid, which is a decision about a household,
+//! not a standard; the one-off amounts are paid when decided.
 
 use minzheng_kit::aggregate::{Aggregate, DomainError};
 use minzheng_types::{BoundedText, Fen, RegionCode, RegionLevel};
@@ -44,6 +51,9 @@ use crate::{
 
 /// Lowest value of the low-income multiplier k, in permille (1.5).
 pub const MIN_LOW_INCOME_PERMILLE: u32 = 1500;
+/// How many months before the month it is recorded in a raised dibao or extreme-poverty
+/// standard may take effect (a year's back pay at most).
+pub const BACK_DATING_MAX_MONTHS: u32 = 12;
 /// Highest value of the low-income multiplier k, in permille (2.0).
 pub const MAX_LOW_INCOME_PERMILLE: u32 = 2000;
 /// The extreme-poverty basic living standard is at least `TEKUN_RATIO_TENTHS / 10` times the
@@ -244,7 +254,8 @@ pub struct RecordStandard {
     pub county: RegionCode,
     pub standard: Standard,
     /// The first day it applies. Monthly standards: the first day of a month. Not before the
-    /// first day of the month of `recorded_on` (no back-dating: back pay is not modelled yet).
+    /// first day of the month of `recorded_on`, except a raised dibao or extreme-poverty
+    /// standard, up to [`BACK_DATING_MAX_MONTHS`] months before it (see the module).
     pub effective_from: Date,
     /// The decision's document reference (文号), e.g. 本政发〔2020〕12号.
     pub decided_by: BoundedText,
@@ -351,9 +362,16 @@ pub enum Error {
     NotFirstOfMonth,
     #[error(
         "a standard cannot take effect before the first day of the month in which it is \
-         recorded (back pay is not modelled)"
+         recorded, except a dibao or extreme-poverty standard, at most {BACK_DATING_MAX_MONTHS} \
+         months before it"
     )]
     BackDated,
+    #[error(
+        "a standard taking effect before the month in which it is recorded may not be lower \
+         than the standard it replaces on that day (back pay only pays more; recovering an \
+         overpayment is a decision about a household)"
+    )]
+    BackDatedDecrease,
     #[error("amounts of a standard must be positive (care standards: zero or more)")]
     AmountNotPositive,
     #[error("the low-income multiplier must be between 1.5 and 2.0 (1500 to 2000 permille)")]
@@ -385,6 +403,7 @@ impl DomainError for Error {
             Error::OtherCounty => "other_county",
             Error::NotFirstOfMonth => "not_first_of_month",
             Error::BackDated => "back_dated",
+            Error::BackDatedDecrease => "back_dated_decrease",
             Error::AmountNotPositive => "amount_not_positive",
             Error::MultiplierOutOfRange => "multiplier_out_of_range",
             Error::TierTableEmpty => "tier_table_empty",
@@ -576,15 +595,37 @@ fn check_values(county: RegionCode, standard: &Standard) -> Result<(), Error> {
 }
 
 /// When a standard may take effect: monthly ones on a first of a month; none before the first
-/// day of the month it is recorded in.
+/// day of the month it is recorded in, but a dibao or extreme-poverty standard up to
+/// [`BACK_DATING_MAX_MONTHS`] months before it.
 fn check_effective_day(c: &RecordStandard) -> Result<(), Error> {
     if c.standard.is_monthly() && c.effective_from.day() != 1 {
         return Err(Error::NotFirstOfMonth);
     }
-    if c.effective_from < first_of_month(c.recorded_on) {
-        return Err(Error::BackDated);
+    if c.effective_from >= first_of_month(c.recorded_on) {
+        return Ok(());
     }
-    Ok(())
+    let earliest = (0..BACK_DATING_MAX_MONTHS).fold(first_of_month(c.recorded_on), |day, _| {
+        first_of_month(day.previous_day().unwrap_or(day))
+    });
+    match c.standard {
+        Standard::Dibao(_) | Standard::Tekun(_) if c.effective_from >= earliest => Ok(()),
+        _ => Err(Error::BackDated),
+    }
+}
+
+/// Whether `new` is at least `old`, amount by amount: a dibao standard per month, an
+/// extreme-poverty standard's basic and each care amount. Other kinds are never compared.
+fn not_lower(new: &Standard, old: &Standard) -> bool {
+    match (new, old) {
+        (Standard::Dibao(new), Standard::Dibao(old)) => new.monthly() >= old.monthly(),
+        (Standard::Tekun(new), Standard::Tekun(old)) => {
+            new.basic >= old.basic
+                && new.care.able >= old.care.able
+                && new.care.partially_unable >= old.care.partially_unable
+                && new.care.fully_unable >= old.care.fully_unable
+        }
+        _ => false,
+    }
 }
 
 impl Aggregate for Policy {
@@ -601,6 +642,12 @@ impl Aggregate for Policy {
         }
         check_effective_day(c)?;
         check_values(c.county, &c.standard)?;
+        if c.effective_from < first_of_month(c.recorded_on)
+            && let Some(replaced) = self.in_force(c.standard.kind(), c.effective_from)
+            && !not_lower(&c.standard, &replaced.standard)
+        {
+            return Err(Error::BackDatedDecrease);
+        }
         if let Standard::Tekun(t) = &c.standard {
             self.check_tekun_ratio(t, c.effective_from)?;
         }
@@ -907,34 +954,159 @@ pub(crate) mod tests {
             )]);
     }
 
-    // Deliberate limit: back pay is not modelled, so no standard starts before the month it is
-    // recorded in.
+    // Back-dating (追溯执行): a government often raises the standard after the day it applies
+    // from. A raised dibao or extreme-poverty standard may take effect up to 12 months before
+    // the month it is recorded in; the months already paid get the difference (补发).
     #[test]
-    fn no_standard_is_back_dated_before_the_month_it_is_recorded_in() {
+    fn a_raised_dibao_or_tekun_standard_may_take_effect_up_to_a_year_before_it_is_recorded() {
         given::<Policy>(seed_events())
+            .when(record(
+                urban_dibao(70_000),
+                date!(2021 - 03 - 01),
+                date!(2021 - 07 - 20),
+            ))
+            .then([recorded(
+                7,
+                urban_dibao(70_000),
+                date!(2021 - 03 - 01),
+                date!(2021 - 07 - 20),
+            )]);
+        // Twelve months before July 2022 is July 2021; June 2021 is a month too far.
+        let seed_and_raise = || {
+            let mut events = seed_events();
+            events.push(recorded(
+                7,
+                urban_dibao(68_000),
+                date!(2021 - 06 - 01),
+                date!(2021 - 06 - 01),
+            ));
+            events
+        };
+        given::<Policy>(seed_and_raise())
+            .when(record(
+                urban_dibao(70_000),
+                date!(2021 - 07 - 01),
+                date!(2022 - 07 - 31),
+            ))
+            .then([recorded(
+                8,
+                urban_dibao(70_000),
+                date!(2021 - 07 - 01),
+                date!(2022 - 07 - 31),
+            )]);
+        given::<Policy>(seed_and_raise())
             .when(record(
                 urban_dibao(70_000),
                 date!(2021 - 06 - 01),
-                date!(2021 - 07 - 01),
+                date!(2022 - 07 - 31),
             ))
             .then_refused("back_dated");
         given::<Policy>(seed_events())
             .when(record(
-                Standard::Heating(heating(2021, 50_000)),
-                date!(2021 - 06 - 30),
-                date!(2021 - 07 - 01),
+                tekun_standard(Area::Urban, 90_000),
+                date!(2021 - 05 - 01),
+                date!(2021 - 07 - 02),
             ))
-            .then_refused("back_dated");
-        // The first of the month of recording is allowed.
+            .then([recorded(
+                7,
+                tekun_standard(Area::Urban, 90_000),
+                date!(2021 - 05 - 01),
+                date!(2021 - 07 - 02),
+            )]);
+    }
+
+    // Back pay only pays more: a back-dated standard lower than the one it replaces on its day
+    // would claw back what was paid, which is a decision about a household, not a standard.
+    #[test]
+    fn a_back_dated_standard_is_not_lower_than_the_one_it_replaces_on_its_day() {
         given::<Policy>(seed_events())
             .when(record(
-                urban_dibao(70_000),
+                urban_dibao(66_000),
+                date!(2021 - 06 - 01),
+                date!(2021 - 07 - 01),
+            ))
+            .then_refused("back_dated_decrease");
+        let mut lower_care = tekun_standard(Area::Urban, 90_000);
+        if let Standard::Tekun(t) = &mut lower_care {
+            t.care.fully_unable = fen(29_999);
+        }
+        let mut with_care = seed_events();
+        with_care.push(recorded(
+            7,
+            tekun_standard(Area::Urban, 90_000),
+            date!(2021 - 02 - 01),
+            date!(2021 - 02 - 01),
+        ));
+        given::<Policy>(with_care)
+            .when(record(
+                lower_care,
+                date!(2021 - 06 - 01),
+                date!(2021 - 07 - 01),
+            ))
+            .then_refused("back_dated_decrease");
+        // Compared with the version in force on its own day, not with a later one: a raise to
+        // 680 from March, recorded after one to 690 from June, replaces 665 from March to May.
+        let mut events = seed_events();
+        events.push(recorded(
+            7,
+            urban_dibao(69_000),
+            date!(2021 - 06 - 01),
+            date!(2021 - 06 - 01),
+        ));
+        given::<Policy>(events)
+            .when(record(
+                urban_dibao(68_000),
+                date!(2021 - 03 - 01),
+                date!(2021 - 06 - 15),
+            ))
+            .then([recorded(
+                8,
+                urban_dibao(68_000),
+                date!(2021 - 03 - 01),
+                date!(2021 - 06 - 15),
+            )]);
+        // The same figure again from its own day is not a decrease (and records nothing new).
+        given::<Policy>(seed_events())
+            .when(record(
+                urban_dibao(66_500),
+                date!(2021 - 01 - 01),
+                date!(2021 - 07 - 01),
+            ))
+            .then([]);
+    }
+
+    // What changes who qualifies and how (the benefit mode, the multiplier k) and the one-off
+    // amounts are never back-dated.
+    #[test]
+    fn only_dibao_and_tekun_standards_are_back_dated() {
+        for standard in [
+            Standard::Heating(heating(2021, 50_000)),
+            Standard::Mode(BenefitMode::Difference),
+            Standard::LowIncomeMultiplier(LowIncomeMultiplier { permille: 1800 }),
+            Standard::TemporaryAidLimit(TemporaryAidLimit {
+                township: None,
+                amount: fen(100_000),
+            }),
+        ] {
+            let effective = if standard.is_monthly() {
+                date!(2021 - 06 - 01)
+            } else {
+                date!(2021 - 06 - 30)
+            };
+            given::<Policy>(seed_events())
+                .when(record(standard, effective, date!(2021 - 07 - 01)))
+                .then_refused("back_dated");
+        }
+        // The first of the month of recording is not back-dated.
+        given::<Policy>(seed_events())
+            .when(record(
+                Standard::LowIncomeMultiplier(LowIncomeMultiplier { permille: 1800 }),
                 date!(2021 - 07 - 01),
                 date!(2021 - 07 - 31),
             ))
             .then([recorded(
                 7,
-                urban_dibao(70_000),
+                Standard::LowIncomeMultiplier(LowIncomeMultiplier { permille: 1800 }),
                 date!(2021 - 07 - 01),
                 date!(2021 - 07 - 31),
             )]);

@@ -7,7 +7,7 @@ use minzheng_kit::{
     Error,
     aggregate::{CommandContext, Committed},
 };
-use minzheng_types::{CitizenId, Fen, RegionCode};
+use minzheng_types::{CitizenId, RegionCode};
 use time::Date;
 
 use super::{Assistance, steps::household_calculation};
@@ -52,32 +52,18 @@ impl Assistance {
                 .map(Some);
         }
         let calculation = {
-            let mut remaining = application.clone();
-            remaining
-                .household
-                .members
-                .retain(|m| &m.citizen != citizen);
-            remaining.household.incomes.retain(|i| &i.member != citizen);
             let from = next_month(died_on);
             let view = self.view.read().await;
             let standards = view
                 .policy(case.county.unwrap_or(application.county))
                 .and_then(|p| p.standards(from, application.area));
-            match (case.verification.as_ref(), standards) {
-                (Some(verification), Some(standards))
-                    if !remaining.household.members.is_empty() =>
-                {
-                    let mut verification = verification.clone();
-                    let income: Fen = verification
-                        .incomes
-                        .iter()
-                        .filter(|(m, _)| m == citizen)
-                        .map(|(_, f)| *f)
-                        .fold(Fen::ZERO, |a, b| Fen::checked_sum([a, b]).unwrap_or(a));
-                    verification.incomes.retain(|(m, _)| m != citizen);
-                    verification.total_monthly_income =
-                        Fen::new((verification.total_monthly_income.fen() - income.fen()).max(0));
-                    household_calculation(&remaining, &verification, &standards).ok()
+            match (case.current_household(), standards) {
+                (Some((now, verification)), Some(standards)) => {
+                    let (remaining, verification) =
+                        now.without_members(&verification, std::slice::from_ref(citizen));
+                    (!remaining.household.members.is_empty())
+                        .then(|| household_calculation(&remaining, &verification, &standards).ok())
+                        .flatten()
                 }
                 _ => None,
             }
@@ -223,12 +209,11 @@ impl Assistance {
     ) -> Result<(Committed, Option<crate::benefit::Calculation>), Error> {
         let today = self.today();
         let case = self.cases.load(id).await?.state;
-        let application = case
-            .application
-            .as_deref()
-            .ok_or_else(|| Error::NotFound(format!("no case {id}")))?;
-        let (calculation, reason) = match case.verification.as_ref() {
-            Some(verification) if case.open_request.is_none() => {
+        if case.application.is_none() {
+            return Err(Error::NotFound(format!("no case {id}")));
+        }
+        let (calculation, reason) = match case.current_household() {
+            Some((application, verification)) if case.open_request.is_none() => {
                 let from = next_month(today);
                 let view = self.view.read().await;
                 let standards = view
@@ -237,7 +222,7 @@ impl Assistance {
                     .ok_or_else(|| {
                         Error::refused("standard_not_in_force", format!("no standards on {from}"))
                     })?;
-                match household_calculation(application, verification, &standards) {
+                match household_calculation(&application, &verification, &standards) {
                     Ok(calculation) => (Some(calculation), String::new()),
                     Err(Error::FailedPrecondition { rule, message }) => {
                         (None, format!("{message} ({rule})"))

@@ -6,14 +6,22 @@
 //! Nothing is paid twice: the plan leaves out every (case, month) and one-off that an earlier
 //! cycle of the county listed and the bank did not fail. Temporary assistance paid at once from
 //! a township's reserve fund is already paid, and is never listed.
+//!
+//! Back pay (补发): each earlier cycle's regular lines are compared with the amount now in force
+//! for their month; where it is more than everything listed for that month (the regular line
+//! and earlier back pay), the new cycle pays the difference. Amounts change for a listed month
+//! when a standard is decided after the month's list went out with effect from before it.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use minzheng_kit::{
     Error,
     aggregate::{CommandContext, Committed},
 };
-use minzheng_types::{FieldViolation, RegionCode};
+use minzheng_types::{Fen, FieldViolation, RegionCode};
 use time::Date;
 
 use super::Assistance;
@@ -22,8 +30,12 @@ use crate::{
     case::Stage,
     category::Category,
     cycle::{self, CycleTotals, PaymentCycle},
+    ids::CaseId,
     ids::{CycleId, first_of_month},
-    payments::{self, DecisionRef, Entitlement, FailedLine, Months, PaymentKey, Period, Schedule},
+    payments::{
+        self, BackPay, DecisionRef, Entitlement, FailedLine, LineKind, Months, PaymentKey, Period,
+        Schedule,
+    },
     projections::overview::Decided,
 };
 
@@ -68,18 +80,20 @@ impl Assistance {
                 matches!(key.period, Period::OneOff { .. }) || periods.contains(&key.period)
             })
             .collect();
-        drop(earlier);
         let lines = {
             let view = self.view.read().await;
             let decided: Vec<Decided<'_>> = view.decided_cases_of(county).collect();
-            payments::plan(
+            let back_pay = back_pay(&decided, &earlier, month);
+            payments::plan_with_back_pay(
                 month,
                 county,
                 entitlements(&decided, month),
+                back_pay,
                 &issued,
                 failed,
             )
         };
+        drop(earlier);
         // The bank file depends only on the lines: written while the database stores them.
         let lines = Arc::new(lines);
         let bank_file = tokio::task::spawn_blocking({
@@ -174,6 +188,60 @@ impl Assistance {
         }
         Ok(cycle)
     }
+}
+
+/// What `decided` cases may be owed for months before `month` that `earlier` cycles listed: for
+/// each regular line of an earlier month, the case's entitlement for that month now, beside
+/// everything listed for it (that line and the back pay earlier cycles listed for the month,
+/// paid, pending or failed: a failed line is re-issued at its own amount). Only where the
+/// amount in force now is more than that; cases no longer decided in this county (re-homed
+/// elsewhere) are left to their county.
+fn back_pay(decided: &[Decided<'_>], earlier: &[PaymentCycle], month: Date) -> Vec<BackPay> {
+    let earlier: Vec<&PaymentCycle> = earlier
+        .iter()
+        .filter(|cycle| cycle.id().is_some_and(|id| id.month() < month))
+        .collect();
+    if earlier.is_empty() {
+        return Vec::new();
+    }
+    let mut back_paid: HashMap<(CaseId, Date), Fen> = HashMap::new();
+    for line in earlier.iter().flat_map(|cycle| cycle.lines()) {
+        if let (LineKind::Regular, Period::BackPay { month, .. }) =
+            (line.line.kind, line.line.period)
+        {
+            let sum = back_paid
+                .entry((line.line.case, month))
+                .or_insert(Fen::ZERO);
+            *sum = sum.checked_add(line.line.amount).unwrap_or(*sum);
+        }
+    }
+    let by_id: HashMap<&CaseId, &Decided<'_>> = decided.iter().map(|d| (d.id, d)).collect();
+    let mut owed = Vec::new();
+    for line in earlier.iter().flat_map(|cycle| cycle.lines()) {
+        let line = &line.line;
+        let (LineKind::Regular, Period::Month(listed_month)) = (line.kind, line.period) else {
+            continue;
+        };
+        let Some(decided) = by_id.get(&line.case) else {
+            continue;
+        };
+        let listed = back_paid
+            .get(&(line.case, listed_month))
+            .map_or(Some(line.amount), |more| line.amount.checked_add(*more));
+        let Some(listed) = listed else { continue };
+        // Cheap test first: most months owe nothing.
+        if decided.case.amount_on(listed_month) <= listed {
+            continue;
+        }
+        if let Some(entitlement) = entitlement(**decided, listed_month) {
+            owed.push(BackPay {
+                month: listed_month,
+                entitlement,
+                listed,
+            });
+        }
+    }
+    owed
 }
 
 /// Fewest decided cases worth sharing out between threads.

@@ -1,9 +1,15 @@
 //! Recording standards as effective-dated versions, and re-computing the benefits a new version
 //! changes; loading the holiday calendar.
 //!
-//! A new version re-computes every active case it affects (its county, areas and categories)
-//! from its effective day (or the case's start, when later): each case whose amount changes gets
-//! a `BenefitRecalculated` naming the old and the new amount and the version used. The cases
+//! A new version re-computes every case it affects (its county, areas and categories) in force
+//! on or after its effective day (or the case's start, when later), from that day: each case
+//! whose amount changes gets a `BenefitRecalculated` naming the old and the new amount and the
+//! version used. A version taking effect before the case's last change (a back-dated standard,
+//! `crate::policy`) restates every amount since: the months before the last change keep the
+//! figures they were computed with (`benefit::reapply`), the amount in force is computed from
+//! the household as it is now; the months already listed for payment get the difference as
+//! back pay in the next cycle (`super::payments`). An ended case is restated for the months it
+//! was in force. The cases
 //! are appended in batches of [`BATCH`], each batch in one transaction; a batch that meets a
 //! concurrent change is done again case by case. The re-computation is idempotent (a case
 //! already at the new calculation records nothing), so it is simply run again: after each
@@ -15,13 +21,16 @@ use minzheng_kit::{
     Error,
     aggregate::{Aggregate as _, CommandContext, Committed, commit_together},
 };
+use std::collections::BTreeSet;
+
 use minzheng_types::{BoundedText, RegionCode};
 use time::Date;
 
 use super::{Assistance, steps::household_calculation};
 use crate::{
+    benefit::{self, Calculation},
     calendar::{self, LoadYear},
-    case::{self, RecalculationCause},
+    case::{self, Stage},
     ids::{CalendarYear, CaseId},
     policy::{self, Policy, RecordStandard, Standard, StandardRecorded},
 };
@@ -47,7 +56,6 @@ impl Assistance {
             decided_by,
             recorded_on: self.today(),
         };
-        self.check_months_unpaid(&record).await?;
         let command = policy::Command::Record(record);
         let committed = self.policies.run(&county, &command, context).await?;
         let policy = self.policies.load(&county).await?.state;
@@ -66,42 +74,8 @@ impl Assistance {
         Ok((committed, version, changed))
     }
 
-    /// Refuses a new monthly standard from a month whose payment cycle the county has already
-    /// generated: its lines were computed with the old standard, and back pay (补发) of the
-    /// difference is not modelled, so the difference would silently never be paid. (A standard
-    /// may start on the first of the month it is recorded in; this catches the month whose list
-    /// went out before the decision.) Recording the same standard again is answered as before.
-    async fn check_months_unpaid(&self, record: &RecordStandard) -> Result<(), Error> {
-        if !record.standard.is_monthly() {
-            return Ok(());
-        }
-        // Every cycle generated so far, whichever replica generated it.
-        self.view.catch_up().await?;
-        let view = self.view.read().await;
-        if view
-            .policy(record.county)
-            .is_some_and(|policy| policy.already_in_force(record))
-        {
-            return Ok(());
-        }
-        match view
-            .cycles_of(record.county)
-            .find(|cycle| cycle.month() >= record.effective_from)
-        {
-            Some(cycle) => Err(Error::refused(
-                "month_already_paid",
-                format!(
-                    "payment cycle {cycle} was generated with the standards in force before; a \
-                     standard cannot take effect from a month already listed for payment (back \
-                     pay is not modelled): take effect from a later month"
-                ),
-            )),
-            None => Ok(()),
-        }
-    }
-
-    /// Re-computes, from `version`'s effective day, every active case it affects; answers how
-    /// many changed.
+    /// Re-computes, from `version`'s effective day, every case it affects; answers how many
+    /// changed.
     pub async fn recompute(&self, version: &StandardRecorded) -> Result<u32, Error> {
         let Some(recomputation) = version.recomputation() else {
             return Ok(0);
@@ -111,37 +85,25 @@ impl Assistance {
             let view = self.view.read().await;
             let empty = Policy::default();
             let policy = view.policy(county).unwrap_or(&empty);
+            // The days a monthly standard changes: a restatement re-computes from each.
+            let change_days: BTreeSet<Date> = policy
+                .versions()
+                .iter()
+                .filter(|v| v.standard.is_monthly())
+                .map(|v| v.effective_from)
+                .collect();
             view.cases_of(county)
                 .into_iter()
                 .filter_map(|(id, case)| {
                     let application = case.application.as_deref()?;
-                    if !case.in_force()
-                        || !recomputation.categories.contains(&application.category)
+                    if !recomputation.categories.contains(&application.category)
                         || !recomputation.areas.contains(&application.area)
                     {
                         return None;
                     }
-                    let start = case.amounts.last().map(|a| a.from)?;
-                    let from = recomputation.from.max(start);
-                    let standards = policy.standards(from, application.area)?;
-                    let verification = case.verification.as_ref()?;
-                    let calculation =
-                        household_calculation(application, verification, &standards).ok()?;
-                    let unchanged = case
-                        .calculation_on(from)
-                        .is_some_and(|a| a.calculation == calculation);
+                    let segments = restatement(case, policy, &change_days, recomputation.from)?;
                     let (_, version) = view.case(id)?;
-                    (!unchanged).then_some({
-                        (
-                            *id,
-                            version,
-                            case::Command::Recalculate {
-                                calculation,
-                                effective_on: from,
-                                cause: RecalculationCause::StandardChanged,
-                            },
-                        )
-                    })
+                    Some((*id, version, case::Command::Restate { segments }))
                 })
                 .collect()
         };
@@ -240,4 +202,58 @@ impl Assistance {
         self.view.nudge();
         Ok(committed)
     }
+}
+
+/// The amounts of `case` from `from` on under `policy` (in which the new version is recorded),
+/// when they change: one segment from `from` (or the case's start, when later), then one from
+/// each later day its amount or a monthly standard changed, consecutive equal ones merged.
+/// Months before the case's last change are re-computed with their own figures
+/// ([`benefit::reapply`]); from the last change on, from the household as it is now. A month
+/// that cannot be re-computed (a standard missing, a household the new standard would cover
+/// itself under single-person coverage) keeps its calculation. `None` when nothing changes or
+/// the case was not in force on or after `from`.
+fn restatement(
+    case: &case::Case,
+    policy: &Policy,
+    change_days: &BTreeSet<Date>,
+    from: Date,
+) -> Option<Vec<(Date, Calculation)>> {
+    let application = case.application.as_deref()?;
+    let first = case.amounts.first()?.from;
+    let last = case.amounts.last()?.from;
+    let from = from.max(first);
+    let end = match case.stage {
+        Stage::Active | Stage::Suspended => None,
+        Stage::Ended => Some(case.ends_on.filter(|end| from < *end)?),
+        _ => return None,
+    };
+    let mut days: BTreeSet<Date> = case
+        .amounts
+        .iter()
+        .map(|a| a.from)
+        .chain(change_days.iter().copied())
+        .filter(|day| *day > from)
+        .collect();
+    days.insert(from);
+    let now = end.is_none().then(|| case.current_household()).flatten();
+    let mut segments: Vec<(Date, Calculation)> = Vec::new();
+    for day in days
+        .into_iter()
+        .take_while(|day| end.is_none_or(|end| *day < end))
+    {
+        let standards = policy.standards(day, application.area)?;
+        let existing = &case.calculation_on(day)?.calculation;
+        let computed = match &now {
+            Some((application, verification)) if day >= last => {
+                household_calculation(application, verification, &standards).ok()
+            }
+            _ => None,
+        }
+        .or_else(|| benefit::reapply(existing, &standards).ok())
+        .unwrap_or_else(|| existing.clone());
+        if segments.last().is_none_or(|(_, c)| *c != computed) {
+            segments.push((day, computed));
+        }
+    }
+    case.restatement_changes(&segments).then_some(segments)
 }

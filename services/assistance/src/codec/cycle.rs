@@ -220,7 +220,7 @@ mod lines_wire {
 
     use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
-    use super::{LineKind, PaymentLine, Period, cycle};
+    use super::{LineKind, PaymentLine, cycle, period_fields};
 
     pub(super) fn encode(event: &cycle::LinesAdded) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 + event.lines.len() * 160);
@@ -237,10 +237,7 @@ mod lines_wire {
     }
 
     fn put_line(out: &mut Vec<u8>, text: &mut String, line: &PaymentLine) {
-        let (month, decision_version) = match line.period {
-            Period::Month(month) => (Some(month), line.decision.version),
-            Period::OneOff { decision_version } => (None, decision_version),
-        };
+        let (month, decision_version, back_pay_listed_in) = period_fields(line);
         put_varint(out, 1, u64::from(line.line_no));
         text.clear();
         write!(text, "{}", line.case).expect("writing to a string");
@@ -277,6 +274,9 @@ mod lines_wire {
             head(out, 12, str_len(text) + varint_len(u64::from(line_no)));
             put_str(out, 1, text);
             put_varint(out, 2, u64::from(line_no));
+        }
+        if let Some(listed_in) = back_pay_listed_in {
+            put_date(out, 13, listed_in);
         }
     }
 
@@ -355,11 +355,20 @@ mod lines_wire {
     }
 }
 
+/// A line's period as its message's fields: the month, the decision version and the month
+/// its back pay was first listed in.
+fn period_fields(line: &PaymentLine) -> (Option<Date>, u64, Option<Date>) {
+    match line.period {
+        Period::Month(month) => (Some(month), line.decision.version, None),
+        Period::OneOff { decision_version } => (None, decision_version, None),
+        Period::BackPay { month, listed_in } => {
+            (Some(month), line.decision.version, Some(listed_in))
+        }
+    }
+}
+
 fn line_to_pb(line: &PaymentLine) -> pb::PaymentLine {
-    let (month, decision_version) = match line.period {
-        Period::Month(month) => (Some(month.into()), line.decision.version),
-        Period::OneOff { decision_version } => (None, decision_version),
-    };
+    let (month, decision_version, back_pay_listed_in) = period_fields(line);
     pb::PaymentLine {
         line_no: line.line_no,
         case_id: line.case.to_string(),
@@ -371,7 +380,8 @@ fn line_to_pb(line: &PaymentLine) -> pb::PaymentLine {
         payee: Some((&line.payee.citizen).into()),
         payee_name: line.payee.name.as_str().to_owned(),
         account: line.payee.account.expose().to_owned(),
-        month,
+        month: month.map(Into::into),
+        back_pay_listed_in: back_pay_listed_in.map(Into::into),
         reissue_of: match line.kind {
             LineKind::Regular => None,
             LineKind::Reissue { cycle, line_no } => Some(pb::PaymentLineRef {
@@ -387,11 +397,15 @@ fn line_from_pb(d: &Decoder<'_>, m: pb::PaymentLine) -> Result<PaymentLine, Code
         version: m.decision_version,
         decided_on: d.date("lines.decided_on", &m.decided_on)?,
     };
-    let period = match &m.month {
-        None => Period::OneOff {
+    let period = match (&m.month, &m.back_pay_listed_in) {
+        (None, None) => Period::OneOff {
             decision_version: m.decision_version,
         },
-        Some(_) => Period::Month(month(d, "lines.month", &m.month)?),
+        (Some(_), None) => Period::Month(month(d, "lines.month", &m.month)?),
+        (_, Some(_)) => Period::BackPay {
+            month: month(d, "lines.month", &m.month)?,
+            listed_in: month(d, "lines.back_pay_listed_in", &m.back_pay_listed_in)?,
+        },
     };
     Ok(PaymentLine {
         line_no: line_no(d, "lines.line_no", m.line_no)?,
@@ -494,12 +508,12 @@ mod tests {
     use crate::{
         cycle::tests::{approved_event, generated_events, june, june_lines},
         payments::{
-            FailedLine, plan,
+            BackPay, FailedLine, plan, plan_with_back_pay,
             tests::{county, monthly, one_off_from},
         },
     };
 
-    /// Lines of every shape: monthly with a standard, a one-off without, a re-issue.
+    /// Lines of every shape: monthly with a standard, a one-off without, a re-issue, back pay.
     fn varied_lines() -> Vec<PaymentLine> {
         let may = CycleId::new(county(), date!(2026 - 05 - 01)).expect("county");
         let failed = FailedLine {
@@ -512,7 +526,12 @@ mod tests {
         };
         let mut single = monthly(5, 30_000);
         single.category = crate::category::Category::SinglePerson;
-        plan(
+        let back_pay = BackPay {
+            month: date!(2026 - 05 - 01),
+            entitlement: monthly(2, 47_000),
+            listed: Fen::new(45_050),
+        };
+        plan_with_back_pay(
             date!(2026 - 06 - 01),
             county(),
             [
@@ -520,6 +539,7 @@ mod tests {
                 one_off_from(3, 120_000, date!(2026 - 06 - 01)),
                 single,
             ],
+            [back_pay],
             &HashSet::new(),
             [failed],
         )

@@ -5,7 +5,8 @@
 //! imported (once: a repeat changes nothing), and the failed line re-issued once by the next
 //! month's cycle. A malformed result file and an export before approval are refused; temporary
 //! assistance paid at once from a reserve fund is never in a cycle; a terminated case stops
-//! being paid from the month after.
+//! being paid from the month after; a standard back-dated over a listed month pays the
+//! difference in the next cycle (补发).
 
 use minzheng_host::testing::with_token;
 use minzheng_proto::{assistance::v1 as pb, common::v1 as common};
@@ -481,42 +482,84 @@ async fn aid_paid_at_once_is_never_in_a_cycle_and_a_terminated_case_stops_the_mo
     hosted.host.shutdown().await;
 }
 
+/// Back pay (补发): a raise decided in December with effect from November, whose list went out
+/// at the old standard, re-computes November and December; December's cycle pays December at
+/// the new amount and, beside it, each household's November difference; January's owes nothing
+/// more for November. A back-dated standard lower than the one it replaces is refused and
+/// changes nothing.
 #[tokio::test]
-async fn a_standard_cannot_start_in_a_month_whose_cycle_is_generated() {
+async fn a_standard_back_dated_over_a_listed_month_pays_the_difference_in_the_next_cycle() {
     let hosted = support::embedded_verified().await;
     let mut client = hosted.client.clone();
     let cases = approved(&hosted, &mut client, three_households(&hosted.answers)).await;
     hosted.clock.set(date!(2025 - 10 - 27));
-    let before = due(&mut client, &cases[0], NOVEMBER).await;
-    generate(&mut client, NOVEMBER).await;
+    let mut listed = Vec::new();
+    for id in &cases {
+        listed.push(due(&mut client, id, NOVEMBER).await);
+    }
+    let (november_cycle, _) = exported(&mut client, NOVEMBER).await;
+    assert_eq!(november_cycle, "210502-202511");
 
-    // Decided mid-November from the 1st: November's list went out with the old standard, and
-    // the difference has no line to be paid by (back pay is not modelled), so it is refused and
-    // nothing changes.
-    hosted.clock.set(date!(2025 - 11 - 15));
+    hosted.clock.set(date!(2025 - 12 - 10));
+    let mut lower = support::urban_700(NOVEMBER);
+    if let Some(pb::record_standard_request::Standard::Dibao(d)) = &mut lower.standard {
+        d.amount = yuan(60_000);
+    }
     let refused = client
+        .record_standard(with_token(lower, &approver(PINGSHAN)))
+        .await
+        .expect_err("lower than 665.00 on its day");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(refusal_rule(&refused), "back_dated_decrease");
+    hosted.host.settle().await;
+    assert_eq!(due(&mut client, &cases[0], NOVEMBER).await, listed[0]);
+
+    let recorded = client
         .record_standard(with_token(
             support::urban_700(NOVEMBER),
             &approver(PINGSHAN),
         ))
         .await
-        .expect_err("November is listed for payment");
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    assert_eq!(refusal_rule(&refused), "month_already_paid");
-    hosted.host.settle().await;
-    assert_eq!(due(&mut client, &cases[0], NOVEMBER).await, before);
-
-    // From December, whose cycle is not generated: recorded, and December's amount changes.
-    let recorded = client
-        .record_standard(with_token(
-            support::urban_700(DECEMBER),
-            &approver(PINGSHAN),
-        ))
-        .await
-        .expect("December is not listed yet")
+        .expect("a raise may be back-dated")
         .into_inner();
-    assert!(recorded.recalculated_cases > 0, "{recorded:?}");
+    assert_eq!(recorded.recalculated_cases, 3, "{recorded:?}");
     hosted.host.settle().await;
-    assert_eq!(due(&mut client, &cases[0], NOVEMBER).await, before);
-    assert!(due(&mut client, &cases[0], DECEMBER).await > before);
+    let mut owed = Vec::new();
+    let mut december = Vec::new();
+    for (id, before) in cases.iter().zip(&listed) {
+        let november = due(&mut client, id, NOVEMBER).await;
+        assert!(november > *before, "{id}: {before} → {november}");
+        owed.push(november - before);
+        december.push(due(&mut client, id, DECEMBER).await);
+    }
+    let explained = explain(&mut client, &cases[0], NOVEMBER).await;
+    let formula = explained.calculation.map(|c| c.formula).unwrap_or_default();
+    assert!(formula.contains("700.00"), "{formula}");
+
+    // December: each case's month, then its November back pay (by case id, then period).
+    let (december_cycle, file) = exported(&mut client, DECEMBER).await;
+    let total = december.iter().sum::<i64>() + owed.iter().sum::<i64>();
+    let rows = payment_rows(&file.file, &december_cycle, total);
+    let paid: Vec<(&str, String)> = rows.iter().map(|l| (l[2].as_str(), l[5].clone())).collect();
+    let expected: Vec<(&str, String)> = cases
+        .iter()
+        .zip(december.iter().zip(&owed))
+        .flat_map(|(id, (month, back_pay))| {
+            [
+                (id.as_str(), yuan_text(*month)),
+                (id.as_str(), yuan_text(*back_pay)),
+            ]
+        })
+        .collect();
+    assert_eq!(paid, expected);
+
+    // January: November is paid in full; only January's amounts.
+    let (january_cycle, file) = exported(&mut client, JANUARY).await;
+    let mut january = Vec::new();
+    for id in &cases {
+        january.push(due(&mut client, id, JANUARY).await);
+    }
+    let rows = payment_rows(&file.file, &january_cycle, january.iter().sum());
+    assert_eq!(rows.len(), cases.len(), "{rows:?}");
+    hosted.host.shutdown().await;
 }

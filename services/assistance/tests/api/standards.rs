@@ -172,8 +172,9 @@ async fn a_raised_standard_recomputes_the_countys_urban_cases_from_its_first_day
     hosted.host.shutdown().await;
 }
 
-/// 民发〔2021〕57号 第二十二条: a monthly standard applies from the first day of a month, not
-/// before the current month; the standard itself is required.
+/// 民发〔2021〕57号 第二十二条: a monthly standard applies from the first day of a month, and a
+/// raised one at most a year before the current month (back pay of a year at most); the
+/// standard itself is required.
 #[tokio::test]
 async fn a_standard_mid_month_back_dated_or_missing_is_refused() {
     let support::Hosted {
@@ -187,9 +188,9 @@ async fn a_standard_mid_month_back_dated_or_missing_is_refused() {
         .await
         .expect_err("mid-month");
     assert_eq!(refusal_rule(&mid_month), "not_first_of_month");
-    let back_dated = record(&mut client, support::urban_700(date!(2025 - 09 - 01)))
+    let back_dated = record(&mut client, support::urban_700(date!(2024 - 09 - 01)))
         .await
-        .expect_err("before the current month");
+        .expect_err("13 months before the current month");
     assert_eq!(refusal_rule(&back_dated), "back_dated");
     let empty = record(&mut client, pb::RecordStandardRequest::default())
         .await
