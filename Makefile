@@ -29,7 +29,7 @@ services:
 
 # Tests run under cargo-nextest when it is installed (one process per test, parallel), and under
 # plain cargo test otherwise. Formatting and clippy are part of `test` so CI holds the line.
-test: services lint-rust nextest
+test: services deploy-check lint-rust nextest
 
 nextest:
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
@@ -69,6 +69,7 @@ fuzz:
 
 deploy-check:
 	bash scripts/deploy-check.sh
+	bash scripts/deploy-check.sh --self-test
 
 clean-data:
 	rm -rf $(DATA_DIR)

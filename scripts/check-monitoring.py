@@ -1,7 +1,8 @@
-"""Checks deploy/k8s/monitoring as rendered (the file named on the command line): the kinds it
-must hold, every alert's runbook link naming a section of deploy/RUNBOOK.md, a dashboard panel
-per alert, and the dashboard's JSON. The Prometheus Operator's CRD schemas are not reachable
-from here, so this is what can be checked of those resources without them."""
+"""Checks deploy/k8s/monitoring as rendered (the file named on the command line) for what its
+schemas cannot tell: the kinds it must hold, every alert's runbook link naming a section of
+deploy/RUNBOOK.md, a dashboard panel per alert, and the dashboard's JSON. The resources
+themselves are validated against the Prometheus Operator's CRD schemas by
+scripts/deploy/validate-crds.mjs (scripts/deploy-check.sh runs both)."""
 
 import json
 import re
@@ -21,7 +22,7 @@ def main(rendered):
     docs = [d for d in yaml.safe_load_all(open(rendered, encoding="utf-8")) if d]
     kinds = {d["kind"] for d in docs}
     problems = []
-    for kind in ("ServiceMonitor", "PrometheusRule", "ConfigMap"):
+    for kind in ("ServiceMonitor", "PodMonitor", "PrometheusRule", "ConfigMap"):
         if kind not in kinds:
             problems.append(f"no {kind}")
 
