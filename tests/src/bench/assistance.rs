@@ -4,7 +4,9 @@
 //! 1. `SubmitApplication` at 32 concurrent gRPC clients (dibao applications of small households,
 //!    one current authorization per adult, at the township windows, registered in townships the
 //!    place-names divisions know), beside the event store's own 32-writer append rate (one
-//!    event to a new stream per append: a submission opens a new case stream);
+//!    event to a new stream per append: a submission opens a new case stream), and, for
+//!    information, beside the store's append of what a submission writes (two events and the
+//!    command's idempotency key);
 //! 2. the re-computation of every active case of a county after its urban dibao standard is
 //!    raised (`RecordStandard`, whose answer counts the cases re-computed), in cases per second,
 //!    beside the store's batched append (one `append_all` of one event to each of 100 streams
@@ -591,19 +593,51 @@ pub async fn new_stream_appends(
     writers: usize,
     per_writer: usize,
 ) -> anyhow::Result<f64> {
+    appends_to_new_streams(store, tag, writers, per_writer, 1, false).await
+}
+
+/// [`new_stream_appends`] of what a submission writes: its two events (the application and the
+/// verification request) with the command's idempotency key; appends per second.
+pub async fn submission_shaped_appends(
+    store: &SharedStore,
+    tag: &str,
+    writers: usize,
+    per_writer: usize,
+) -> anyhow::Result<f64> {
+    appends_to_new_streams(store, tag, writers, per_writer, 2, true).await
+}
+
+/// `writers` concurrent writers, each making `per_writer` appends of `events` events to a new
+/// stream, with a fresh idempotency key each when `keyed`; appends per second.
+async fn appends_to_new_streams(
+    store: &SharedStore,
+    tag: &str,
+    writers: usize,
+    per_writer: usize,
+    events: usize,
+    keyed: bool,
+) -> anyhow::Result<f64> {
     timed(|| async {
         try_join_all((0..writers).map(|w| async move {
             for a in 0..per_writer {
+                let mut metadata = bench_metadata();
+                if keyed {
+                    metadata.idempotency_key = Some(Uuid::now_v7().to_string());
+                }
                 store
                     .append(AppendRequest {
                         stream: StreamId::new("thing", format!("{tag}w{w}a{a}"))?,
                         expected: ExpectedVersion::NoStream,
-                        events: vec![NewEvent::new(
-                            "minzheng.bench.v1.ThingHappened",
-                            1,
-                            payload(a as u64),
-                        )],
-                        metadata: bench_metadata(),
+                        events: (0..events)
+                            .map(|e| {
+                                NewEvent::new(
+                                    "minzheng.bench.v1.ThingHappened",
+                                    1,
+                                    payload((a * events + e) as u64),
+                                )
+                            })
+                            .collect(),
+                        metadata,
                     })
                     .await?;
             }

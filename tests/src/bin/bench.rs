@@ -627,11 +627,21 @@ async fn assistance_section(
     let small_store: SharedStore =
         Arc::new(PostgresStore::from_pool(small_pool.clone(), Upcasters::new()).await?);
     let per_writer = sizes.submissions.div_ceil(WRITERS);
-    let (mut base, mut small, mut ours) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut base, mut small, mut shaped, mut ours) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..sizes.rounds {
         base.push(
             assistance::new_stream_appends(&store, &format!("as{round}x"), WRITERS, per_writer)
                 .await?,
+        );
+        shaped.push(
+            assistance::submission_shaped_appends(
+                &store,
+                &format!("ass{round}x"),
+                WRITERS,
+                per_writer,
+            )
+            .await?,
         );
         small.push(
             assistance::new_stream_appends(
@@ -664,6 +674,14 @@ async fn assistance_section(
             postgres::DEFAULT_MAX_CONNECTIONS
         ),
         baseline: median(small),
+        target_ratio: None,
+    });
+    figures.push(Figure {
+        name: "  (same, beside the store's append of what a submission writes)".to_owned(),
+        value: ours,
+        unit: "/s",
+        baseline_name: format!("store append, {WRITERS} wr., 2 events + key"),
+        baseline: median(shaped),
         target_ratio: None,
     });
 
