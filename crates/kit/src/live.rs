@@ -84,6 +84,10 @@ struct Inner<P> {
     /// the database down, callers queued on [`Inner::catching_up`] would otherwise each wait a
     /// full connection timeout in turn, and the last would answer long after the first.
     unavailable: AtomicU64,
+    /// How many catch-up passes have begun (each numbered by this count when it begins).
+    passes_begun: AtomicU64,
+    /// The number of the last pass that read the store to its end without failing.
+    last_pass_done: AtomicU64,
 }
 
 impl<P: LiveProjection> LiveView<P> {
@@ -98,6 +102,8 @@ impl<P: LiveProjection> LiveView<P> {
                 nudge: Notify::new(),
                 catching_up: Mutex::new(()),
                 unavailable: AtomicU64::new(0),
+                passes_begun: AtomicU64::new(0),
+                last_pass_done: AtomicU64::new(0),
             }),
         }
     }
@@ -113,17 +119,31 @@ impl<P: LiveProjection> LiveView<P> {
     }
 
     /// Applies everything visible in the store now; returns how many events it applied.
+    ///
+    /// Callers that arrive while a catch-up runs share the next one: a pass that began after a
+    /// caller arrived, and read the store to its end, has seen everything committed before the
+    /// caller arrived, so the caller returns without reading again (applying nothing itself).
+    /// Thirty-two concurrent look-ups make about two reads of the store, not thirty-two in turn.
     pub async fn catch_up(&self) -> Result<usize, Error> {
+        let arrived_after = self.inner.passes_begun.load(Ordering::SeqCst);
         let unavailable_before = self.inner.unavailable.load(Ordering::SeqCst);
         let _only_one = self.inner.catching_up.lock().await;
+        if self.inner.last_pass_done.load(Ordering::SeqCst) > arrived_after {
+            return Ok(0);
+        }
         if self.inner.unavailable.load(Ordering::SeqCst) != unavailable_before {
             return Err(Error::Unavailable(
                 "the event store is unavailable; retry later".to_owned(),
             ));
         }
+        let pass = self.inner.passes_begun.fetch_add(1, Ordering::SeqCst) + 1;
         let caught_up = self.catch_up_locked().await;
-        if let Err(Error::Unavailable(_)) = &caught_up {
-            self.inner.unavailable.fetch_add(1, Ordering::SeqCst);
+        match &caught_up {
+            Ok(_) => self.inner.last_pass_done.store(pass, Ordering::SeqCst),
+            Err(Error::Unavailable(_)) => {
+                self.inner.unavailable.fetch_add(1, Ordering::SeqCst);
+            }
+            Err(_) => {}
         }
         caught_up
     }
@@ -363,6 +383,50 @@ mod tests {
             "every event applied by exactly one of the callers"
         );
         assert_eq!(view.read().await.0, (1..=3_000).collect::<Vec<u64>>());
+    }
+
+    // Callers queued behind a catch-up share the next pass: it began after they all arrived,
+    // so it covers each of them, and only one of them reads the store.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_queued_behind_a_catch_up_share_the_next_pass() {
+        let db = TestSqlite::create();
+        let store = store(&db).await;
+        append(&store, 10).await;
+        let view = LiveView::new(store.clone(), Count::default());
+        view.catch_up().await.unwrap();
+        let begun = view.inner.passes_begun.load(Ordering::SeqCst);
+        append(&store, 5).await;
+        let held = view.inner.catching_up.lock().await;
+        let callers: Vec<_> = (0..8)
+            .map(|_| {
+                let view = view.clone();
+                tokio::spawn(async move {
+                    let applied = view.catch_up().await.unwrap();
+                    (applied, view.read().await.0.len())
+                })
+            })
+            .collect();
+        // Let every caller arrive and queue on the lock.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(held);
+        let answers: Vec<(usize, usize)> = futures::future::join_all(callers)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            answers.iter().all(|(_, seen)| *seen == 15),
+            "every caller sees what was committed before it arrived: {answers:?}"
+        );
+        assert_eq!(answers.iter().map(|(applied, _)| applied).sum::<usize>(), 5);
+        assert_eq!(
+            view.inner.passes_begun.load(Ordering::SeqCst),
+            begun + 1,
+            "one pass for the eight callers"
+        );
+        // A caller arriving after that pass reads again (and finds nothing new).
+        append(&store, 1).await;
+        assert_eq!(view.catch_up().await.unwrap(), 1);
     }
 
     #[tokio::test]
