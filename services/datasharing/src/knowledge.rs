@@ -138,7 +138,8 @@ pub async fn as_known_at(db: &AnyPool, at: OffsetDateTime) -> Result<Knowledge, 
     row.map_or(Ok(Knowledge::NOTHING), |row| read(&row))
 }
 
-fn read(row: &sqlx::any::AnyRow) -> Result<Knowledge, StoreError> {
+/// The knowledge of a row with columns `version` and `at_micros` (of the clock or the history).
+pub(crate) fn read(row: &sqlx::any::AnyRow) -> Result<Knowledge, StoreError> {
     Ok(Knowledge {
         version: read_version(row.try_get("version").map_err(StoreError::from_sqlx)?),
         at_micros: row.try_get("at_micros").map_err(StoreError::from_sqlx)?,

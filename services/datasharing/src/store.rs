@@ -249,6 +249,45 @@ impl RecordStore {
         rows.iter().map(read_kept).collect()
     }
 
+    /// What the service knows now (the knowledge clock) and every record of `citizens` known
+    /// by then, read in one statement: one round trip, and the clock and the records from one
+    /// snapshot.
+    pub async fn records_known_now(
+        &self,
+        citizens: &[CitizenId],
+    ) -> Result<(Knowledge, Vec<Kept>), StoreError> {
+        // With no citizen the IN list would be empty, which SQL does not allow.
+        if citizens.is_empty() {
+            return Ok((knowledge::current(&self.db).await?, Vec::new()));
+        }
+        let placeholders: Vec<String> = (1..=citizens.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT k.version, k.at_micros, r.agency, r.reference, r.kind, r.citizen, r.as_of, \
+                 r.amount, r.ended, r.details, r.known_version \
+             FROM ds_knowledge_clock k LEFT JOIN ds_records r \
+                 ON r.known_version <= k.version AND r.citizen IN ({}) \
+             WHERE k.id = 1 \
+             ORDER BY r.known_version, r.reference",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for citizen in citizens {
+            query = query.bind(citizen.expose().to_owned());
+        }
+        let rows = query
+            .fetch_all(&self.db)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let known = knowledge::read(rows.first().ok_or_else(|| corrupt("knowledge clock"))?)?;
+        // No record: the clock's row alone, its record columns NULL.
+        let records = rows
+            .iter()
+            .filter(|row| matches!(row.try_get::<Option<i64>, _>("agency"), Ok(Some(_))))
+            .map(read_kept)
+            .collect::<Result<_, _>>()?;
+        Ok((known, records))
+    }
+
     /// Every household-registration record of the households `citizen` was ever registered in
     /// (its own included), as known at `knowledge`.
     pub async fn registrations_around(

@@ -158,6 +158,27 @@ async fn a_reloaded_batch_records_nothing_and_a_correction_is_new_knowledge() {
         assert_eq!(wages(&known_first), [Fen::new(180_000)], "{backend}");
         assert_eq!(wages(&current_now), [Fen::new(190_000)], "{backend}");
         assert_eq!(current_now.len(), 2, "{backend}: nothing is overwritten");
+        // Now, in one statement: the clock and the same records.
+        let (known, in_one) = store
+            .records_known_now(&[citizen(CITIZEN), citizen(OTHER)])
+            .await
+            .expect("read");
+        assert_eq!(known, v2, "{backend}");
+        let both = store
+            .records_of(&[citizen(CITIZEN), citizen(OTHER)], v2)
+            .await
+            .expect("read");
+        assert_eq!(in_one, both, "{backend}");
+        assert_eq!(in_one.len(), 3, "{backend}");
+        let (known, none) = store
+            .records_known_now(&[citizen("110101199003070417")])
+            .await
+            .expect("read");
+        assert_eq!(
+            (known, none.len()),
+            (v2, 0),
+            "{backend}: the clock without records"
+        );
 
         let extracts = store.latest_extracts(v2).await.expect("read");
         assert_eq!(

@@ -70,11 +70,23 @@ impl DataSharing {
 
     async fn verify_now(&self, question: &Question) -> Result<Report, Error> {
         let db = self.records.db();
-        let known = match question.as_known_at {
-            Some(at) => knowledge::as_known_at(db, at).await,
-            None => knowledge::current(db).await,
-        }
-        .map_err(store_error)?;
+        let (known, records) = match question.as_known_at {
+            Some(at) => {
+                let known = knowledge::as_known_at(db, at).await.map_err(store_error)?;
+                let records = self
+                    .records
+                    .records_of(&question.members, known)
+                    .await
+                    .map_err(store_error)?;
+                (known, records)
+            }
+            // Now: the clock and the records in one round trip.
+            None => self
+                .records
+                .records_known_now(&question.members)
+                .await
+                .map_err(store_error)?,
+        };
         let day = question.verify_on;
         let county = self
             .facts
@@ -82,11 +94,6 @@ impl DataSharing {
             .await
             .map_err(store_error)?;
         let (lines, thresholds) = &*county;
-        let records = self
-            .records
-            .records_of(&question.members, known)
-            .await
-            .map_err(store_error)?;
         let latest_extracts = self
             .facts
             .extracts(&self.records, known)
