@@ -210,10 +210,11 @@ self_test() {
   rm -rf "$dir"
   mkdir -p "$dir"
   if ! check_overlay_file production "$out/production.yaml" >/dev/null 2>&1 ||
+    ! check_overlay_file dev "$out/dev.yaml" >/dev/null 2>&1 ||
     ! check_monitoring_file "$out/monitoring.yaml" >/dev/null 2>&1; then
     die "self-test: the unbroken manifests do not pass; run scripts/deploy-check.sh first"
   fi
-  say "self-test: the unbroken production and monitoring manifests pass; now each fault:"
+  say "self-test: the unbroken production, dev and monitoring manifests pass; now each fault:"
   while IFS=$'\t' read -r name source expected; do
     cases=$((cases + 1))
     broken="$dir/$name.yaml"
@@ -221,7 +222,7 @@ self_test() {
     if [ "$source" = monitoring ]; then
       output=$(check_monitoring_file "$broken" 2>&1) && status=0 || status=$?
     else
-      output=$(check_overlay_file production "$broken" 2>&1) && status=0 || status=$?
+      output=$(check_overlay_file "$source" "$broken" 2>&1) && status=0 || status=$?
     fi
     line=$(grep -F -- "$expected" <<<"$output" | head -n1 || true)
     if [ "$status" = 0 ]; then

@@ -4,7 +4,7 @@ the rejection must contain, so that a pass proves the right check caught it.
 
 Usage: break-manifest.py --list                  (CASE SOURCE EXPECTED, tab-separated)
        break-manifest.py CASE IN.yaml OUT.yaml
-SOURCE is the rendered file the case breaks: `production` or `monitoring`.
+SOURCE is the rendered file the case breaks: `production`, `dev` or `monitoring`.
 """
 
 import sys
@@ -74,6 +74,27 @@ def open_database_egress(docs):
             del rule["to"]
 
 
+def unhashed_role_secret(docs):
+    # A dev role's password Secret named as written, not as generated (kustomize left the
+    # Cluster's reference alone): the operator would wait for a Secret that never exists.
+    cluster = first(docs, "Cluster")
+    role = next(r for r in cluster["spec"]["managed"]["roles"] if r["name"] == "placenames")
+    role["passwordSecret"]["name"] = "placenames-db-credentials"
+
+
+def single_instance_pdb(docs):
+    # dev's one-instance Cluster with the operator's PodDisruptionBudgets back on.
+    first(docs, "Cluster")["spec"]["enablePDB"] = True
+
+
+def dev_open_nats_egress(docs):
+    # dev's NATS rule of a service's NetworkPolicy to every pod of the namespace.
+    policy = first(docs, "NetworkPolicy")
+    for rule in policy["spec"]["egress"]:
+        if any(p.get("port") == 4222 for p in rule.get("ports", [])):
+            rule["to"] = [{"podSelector": {}}]
+
+
 # name: (function, source, text the rejection must contain)
 CASES = {
     "deployment-field-type": (
@@ -111,6 +132,26 @@ CASES = {
         open_database_egress,
         "production",
         "egress to ports [5432] at every address",
+    ),
+    "dev-open-database-egress": (
+        open_database_egress,
+        "dev",
+        "egress to ports [5432] at every address",
+    ),
+    "dev-role-secret-unhashed": (
+        unhashed_role_secret,
+        "dev",
+        "role placenames's password is not from Secret placenames-db-credentials-",
+    ),
+    "dev-single-instance-pdb": (
+        single_instance_pdb,
+        "dev",
+        "one instance with enablePDB, which blocks every node drain",
+    ),
+    "dev-open-nats-egress": (
+        dev_open_nats_egress,
+        "dev",
+        "port 4222 goes to [{}], not the pods of StatefulSet nats",
     ),
 }
 

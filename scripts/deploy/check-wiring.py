@@ -5,18 +5,23 @@ NetworkPolicy admits exactly those pods.
 - Environment: every `$(NAME)` in a Deployment's env values (Kubernetes' dependent variable
   expansion) names a variable set before it, or a key of a ConfigMap the container takes whole.
 - Database: MZ_DATABASE_URL is the service's own database, reached as the role of its basic-auth
-  Secret `<service>-db-credentials`. production: DB_HOST is a CloudNativePG Cluster's read-write
-  Service; the Cluster manages the role (login, password from that Secret) and a Database of that
-  name owned by it exists; no two services share a database. dev: DB_HOST is the postgres
-  Service; its init script creates the role and the database owned by it; the Secret's username
-  is the role.
+  Secret `<service>-db-credentials`. Both overlays: DB_HOST is a CloudNativePG Cluster's
+  read-write Service; the Cluster manages the role (login, password from that same Secret) and a
+  Database of that name owned by it exists; no two services share a database. production: the
+  Secret is named exactly so (SREs create it). dev: the Secret is the overlay's own (generated:
+  the name may carry kustomize's hash, the same in the Deployment and the Cluster), basic-auth,
+  its username the role.
 - NATS: production: MZ_NATS_URL is the Helm release's client Service, each service logs in as a
   user of deploy/nats/accounts.conf with that user's password key of the Secret; new streams get
   as many replicas as NATS has nodes. dev: MZ_NATS_URL is the nats Service.
 - NetworkPolicy: every egress rule names its destination pods (no rule opens a port to every
-  address); the database and NATS rules select exactly the overlay's database and NATS pods.
-- Stateful pieces: dev has its NATS and postgres StatefulSets, production has neither (the Helm
-  chart and the operator run them) and keeps CloudNativePG's PodDisruptionBudgets enabled.
+  address); the database and NATS rules select exactly the overlay's database and NATS pods (in
+  both overlays the database rule selects the Cluster's pods, `cnpg.io/cluster: <name>`).
+- Stateful pieces: dev has its NATS StatefulSet and no hand-written postgres one, production has
+  neither (the Helm chart and the operator run them). Every Cluster sets its instances and
+  storage; one of a single instance has CloudNativePG's PodDisruptionBudgets disabled (they would
+  block every node drain); production's has at least 3 instances, the budgets enabled, and
+  backups. Every ScheduledBackup is of a Cluster here that has backups.
 
 Usage: check-wiring.py dev|production RENDERED.yaml
 """
@@ -77,6 +82,12 @@ def platform(rendered):
     return rendered.one("ConfigMap", "minzheng-platform")["data"]
 
 
+def db_cluster_name(rendered):
+    """The Cluster whose read-write Service DB_HOST names (`<cluster>-rw:5432`)."""
+    host = platform(rendered).get("DB_HOST", "")
+    return host.removesuffix(":5432").removesuffix("-rw")
+
+
 def secret_ref(env, var):
     for item in env:
         if item["name"] == var:
@@ -103,41 +114,12 @@ def check_database(overlay, rendered, deployment, problems):
             problems.append(
                 f"{service}: its role's Secret is {secret!r}, not {service}-db-credentials"
             )
-        clusters = {c["metadata"]["name"]: c for c in rendered.of("Cluster")}
-        cluster_name = host.removesuffix(":5432").removesuffix("-rw")
-        cluster = clusters.get(cluster_name)
-        if not host.endswith("-rw:5432") or cluster is None:
-            problems.append(f"DB_HOST {host!r} is not the read-write Service of a Cluster here")
-            return
-        roles = {r["name"]: r for r in cluster["spec"].get("managed", {}).get("roles", [])}
-        role = roles.get(service)
-        if not role:
-            problems.append(f"{service}: Cluster {cluster_name} manages no role {service}")
-        else:
-            if not role.get("login") or role.get("ensure", "present") != "present":
-                problems.append(f"{service}: role {service} cannot log in")
-            if (role.get("passwordSecret") or {}).get("name") != secret:
-                problems.append(f"{service}: role {service}'s password is not from Secret {secret}")
-        databases = [
-            d
-            for d in rendered.of("Database")
-            if d["spec"]["name"] == service and d["spec"]["cluster"]["name"] == cluster_name
-        ]
-        if len(databases) != 1 or databases[0]["spec"].get("owner") != service:
-            problems.append(
-                f"{service}: no single Database {service} owned by {service} in {cluster_name}"
-            )
     else:
-        if host != "postgres:5432" or not rendered.one("Service", "postgres"):
-            problems.append(f"DB_HOST {host!r} is not the dev postgres Service")
-        init = rendered.one("ConfigMap", "postgres-init")
-        sql = "\n".join((init or {}).get("data", {}).values())
-        if not re.search(rf"CREATE ROLE {service} LOGIN\b", sql):
+        # Generated by the overlay: kustomize appends a hash of the content to the name.
+        if not re.fullmatch(rf"{service}-db-credentials(-[a-z0-9]{{10}})?", secret):
             problems.append(
-                f"{service}: postgres.yaml's init script creates no login role {service}"
+                f"{service}: its role's Secret is {secret!r}, not {service}-db-credentials"
             )
-        if not re.search(rf"CREATE DATABASE {service} OWNER {service};", sql):
-            problems.append(f"{service}: postgres.yaml's init script creates no database {service}")
         rendered_secret = rendered.one("Secret", secret)
         data = (rendered_secret or {}).get("data", {})
         username = base64.b64decode(data.get("username", "")).decode() if data else None
@@ -147,6 +129,30 @@ def check_database(overlay, rendered, deployment, problems):
             )
         elif username != service:
             problems.append(f"{service}: Secret {secret}'s username is {username!r}, not {service}")
+    clusters = {c["metadata"]["name"]: c for c in rendered.of("Cluster")}
+    cluster_name = db_cluster_name(rendered)
+    cluster = clusters.get(cluster_name)
+    if not host.endswith("-rw:5432") or cluster is None:
+        problems.append(f"DB_HOST {host!r} is not the read-write Service of a Cluster here")
+        return
+    roles = {r["name"]: r for r in cluster["spec"].get("managed", {}).get("roles", [])}
+    role = roles.get(service)
+    if not role:
+        problems.append(f"{service}: Cluster {cluster_name} manages no role {service}")
+    else:
+        if not role.get("login") or role.get("ensure", "present") != "present":
+            problems.append(f"{service}: role {service} cannot log in")
+        if (role.get("passwordSecret") or {}).get("name") != secret:
+            problems.append(f"{service}: role {service}'s password is not from Secret {secret}")
+    databases = [
+        d
+        for d in rendered.of("Database")
+        if d["spec"]["name"] == service and d["spec"]["cluster"]["name"] == cluster_name
+    ]
+    if len(databases) != 1 or databases[0]["spec"].get("owner") != service:
+        problems.append(
+            f"{service}: no single Database {service} owned by {service} in {cluster_name}"
+        )
 
 
 def nats_users():
@@ -193,45 +199,69 @@ def check_network_policy(overlay, rendered, policy, problems):
         port: [peer.get("podSelector", {}).get("matchLabels", {}) for peer in by_port.get(port, [])]
         for port in (4222, 5432)
     }
+    cluster = db_cluster_name(rendered)
+    if not any(c["metadata"]["name"] == cluster for c in rendered.of("Cluster")):
+        cluster = None
+    want = {"cnpg.io/cluster": cluster}
+    if selectors[5432] != [want]:
+        problems.append(f"NetworkPolicy {name}: port 5432 goes to {selectors[5432]}, not {[want]}")
     if overlay == "production":
-        cluster = rendered.of("Cluster")[0]["metadata"]["name"] if rendered.of("Cluster") else None
-        wants = {4222: NATS_CHART_SELECTOR, 5432: {"cnpg.io/cluster": cluster}}
-        for port, want in wants.items():
-            if selectors[port] != [want]:
-                problems.append(
-                    f"NetworkPolicy {name}: port {port} goes to {selectors[port]}, not {[want]}"
-                )
+        if selectors[4222] != [NATS_CHART_SELECTOR]:
+            problems.append(
+                f"NetworkPolicy {name}: port 4222 goes to {selectors[4222]}, "
+                f"not {[NATS_CHART_SELECTOR]}"
+            )
     else:
-        targets = {4222: ("StatefulSet", "nats"), 5432: ("StatefulSet", "postgres")}
-        for port, (kind, workload) in targets.items():
-            labels = pod_labels(rendered, kind, workload) or {}
-            matched = [s for s in selectors[port] if s and s.items() <= labels.items()]
-            if len(selectors[port]) != 1 or not matched:
-                problems.append(
-                    f"NetworkPolicy {name}: port {port} goes to {selectors[port]}, "
-                    f"not the pods of {kind} {workload} ({labels})"
-                )
+        kind, workload = "StatefulSet", "nats"
+        labels = pod_labels(rendered, kind, workload) or {}
+        matched = [s for s in selectors[4222] if s and s.items() <= labels.items()]
+        if len(selectors[4222]) != 1 or not matched:
+            problems.append(
+                f"NetworkPolicy {name}: port 4222 goes to {selectors[4222]}, "
+                f"not the pods of {kind} {workload} ({labels})"
+            )
 
 
 def check_stateful(overlay, rendered, problems):
     statefulsets = {s["metadata"]["name"] for s in rendered.of("StatefulSet")}
+    clusters = rendered.of("Cluster")
+    for cluster in clusters:
+        name, spec = cluster["metadata"]["name"], cluster["spec"]
+        if "instances" not in spec or not (spec.get("storage") or {}).get("size"):
+            problems.append(f"Cluster {name}: instances or storage size not set")
+        if spec.get("instances", 1) == 1 and spec.get("enablePDB", True) is not False:
+            problems.append(
+                f"Cluster {name}: one instance with enablePDB, which blocks every node drain"
+            )
+    backed_up = {c["metadata"]["name"] for c in clusters if c["spec"].get("backup")}
+    for scheduled in rendered.of("ScheduledBackup"):
+        target = scheduled["spec"]["cluster"]["name"]
+        if target not in backed_up:
+            problems.append(
+                f"ScheduledBackup {scheduled['metadata']['name']}: Cluster {target} is not here "
+                "or has no backups"
+            )
     if overlay == "production":
         if statefulsets & {"nats", "postgres"}:
             problems.append(f"production renders the dev StatefulSets {sorted(statefulsets)}")
-        for cluster in rendered.of("Cluster"):
+        for cluster in clusters:
+            name = cluster["metadata"]["name"]
             if cluster["spec"].get("enablePDB") is False:
-                problems.append(f"Cluster {cluster['metadata']['name']}: enablePDB is false")
+                problems.append(f"Cluster {name}: enablePDB is false")
             if cluster["spec"].get("instances", 1) < 3:
-                problems.append(f"Cluster {cluster['metadata']['name']}: fewer than 3 instances")
+                problems.append(f"Cluster {name}: fewer than 3 instances")
+            if name not in backed_up:
+                problems.append(f"Cluster {name}: no backups")
         values = yaml.safe_load(open(NATS_VALUES, encoding="utf-8"))
         nodes = values["config"]["cluster"]["replicas"]
         replicas = int(platform(rendered).get("MZ_STREAM__REPLICAS", "1"))
         if replicas != nodes:
             problems.append(f"MZ_STREAM__REPLICAS is {replicas}, NATS has {nodes} nodes")
-    elif not {"nats", "postgres"} <= statefulsets:
-        problems.append(
-            f"dev lacks its nats and postgres StatefulSets (has {sorted(statefulsets)})"
-        )
+    else:
+        if "nats" not in statefulsets:
+            problems.append(f"dev lacks its nats StatefulSet (has {sorted(statefulsets)})")
+        if "postgres" in statefulsets:
+            problems.append("dev renders a hand-written postgres StatefulSet beside its Cluster")
 
 
 def main():
