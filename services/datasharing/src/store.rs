@@ -231,21 +231,14 @@ impl RecordStore {
         if citizens.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (2..citizens.len() + 2).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT agency, reference, kind, citizen, as_of, amount, ended, details, known_version \
              FROM ds_records WHERE known_version <= $1 AND citizen IN ({}) \
              ORDER BY known_version, reference",
-            placeholders.join(", ")
+            placeholders(2, citizens.len())
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(version_i64(knowledge.version));
-        for citizen in citizens {
-            query = query.bind(citizen.expose().to_owned());
-        }
-        let rows = query
-            .fetch_all(&self.db)
-            .await
-            .map_err(StoreError::from_sqlx)?;
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(version_i64(knowledge.version));
+        let rows = self.fetch_with_citizens(query, citizens).await?;
         rows.iter().map(read_kept).collect()
     }
 
@@ -260,7 +253,6 @@ impl RecordStore {
         if citizens.is_empty() {
             return Ok((knowledge::current(&self.db).await?, Vec::new()));
         }
-        let placeholders: Vec<String> = (1..=citizens.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT k.version, k.at_micros, r.agency, r.reference, r.kind, r.citizen, r.as_of, \
                  r.amount, r.ended, r.details, r.known_version \
@@ -268,16 +260,11 @@ impl RecordStore {
                  ON r.known_version <= k.version AND r.citizen IN ({}) \
              WHERE k.id = 1 \
              ORDER BY r.known_version, r.reference",
-            placeholders.join(", ")
+            placeholders(1, citizens.len())
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for citizen in citizens {
-            query = query.bind(citizen.expose().to_owned());
-        }
-        let rows = query
-            .fetch_all(&self.db)
-            .await
-            .map_err(StoreError::from_sqlx)?;
+        let rows = self
+            .fetch_with_citizens(sqlx::query(sqlx::AssertSqlSafe(sql)), citizens)
+            .await?;
         let known = knowledge::read(rows.first().ok_or_else(|| corrupt("knowledge clock"))?)?;
         // No record: the clock's row alone, its record columns NULL.
         let records = rows
@@ -286,6 +273,21 @@ impl RecordStore {
             .map(read_kept)
             .collect::<Result<_, _>>()?;
         Ok((known, records))
+    }
+
+    /// The rows of `query` with each of `citizens`' ids bound after its other parameters.
+    async fn fetch_with_citizens(
+        &self,
+        mut query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+        citizens: &[CitizenId],
+    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        for citizen in citizens {
+            query = query.bind(citizen.expose().to_owned());
+        }
+        query
+            .fetch_all(&self.db)
+            .await
+            .map_err(StoreError::from_sqlx)
     }
 
     /// Every household-registration record of the households `citizen` was ever registered in
@@ -572,10 +574,9 @@ async fn unknown_portable(
     citizens.dedup();
     let mut known = std::collections::HashSet::new();
     for chunk in citizens.chunks(SQLITE_ROWS_PER_STATEMENT) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT citizen FROM ds_persons WHERE citizen IN ({})",
-            placeholders.join(", ")
+            placeholders(1, chunk.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for citizen in chunk {
@@ -598,6 +599,14 @@ where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
     row.try_get(column).map_err(StoreError::from_sqlx)
+}
+
+/// `$first, $first+1, …`: `count` numbered parameters.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn corrupt(column: &str) -> StoreError {
