@@ -8,7 +8,7 @@
 //! | `postgres-down` | stops PostgreSQL for a few seconds | RPCs answer UNAVAILABLE/DEADLINE_EXCEEDED promptly, never INTERNAL (the ledger judges) |
 //! | `relay-stall` | kills a service right after its relay published and before it saved its checkpoint, restarts it after the stream's duplicate window | no event twice in the stream (reconciliation) |
 //! | `held-transaction` | holds a transaction with a write open in another database of the cluster | the relays keep publishing meanwhile |
-//! | `consumer-kill` | kills the civil registry (the consumer of the division events) while events are pending for it, restarts it | its projection equals a rebuild (reconciliation) |
+//! | `consumer-kill` | kills a consuming service (one of the suite's [`CONSUMERS`], drawn: a divisions projection or a deaths feed) while events are pending for that consumer, restarts it | projections equal their rebuilds, feeds applied every event once, effects once (reconciliation) |
 //! | `stream-settings` | an operator changes a stream's `max_bytes` and `deny_delete`; the service restarts | the operator's settings are still there |
 //! | `nats-restart` | stops nats-server (gracefully) for a moment | nothing lost or twice (reconciliation) |
 //! | `process-kill` | kills a random service at a random moment, restarts it | nothing lost or twice (reconciliation) |
@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use super::{
     ledger::{Ledger, PROMPT},
     rng::Rng,
-    suite::{OTHER_DATABASE, SERVICES, Suite},
+    suite::{CONSUMERS, OTHER_DATABASE, SERVICES, Suite},
 };
 
 /// One kind of fault.
@@ -356,33 +356,24 @@ async fn held_transaction(
     Ok(())
 }
 
-/// Kills the civil registry while its divisions consumer has messages pending or unacknowledged
-/// (mid-batch, as far as can be seen from outside), restarts it after a moment.
+/// Kills the service of a consumer drawn from [`CONSUMERS`] while that consumer has messages
+/// pending or unacknowledged (mid-batch, as far as can be seen from outside), restarts it after
+/// a moment.
 async fn consumer_kill(suite: &mut Suite, rng: &mut Rng) -> anyhow::Result<()> {
+    let consumer = *rng.pick(&CONSUMERS);
     let js = jetstream::new(suite.nats_client().await?);
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        let busy = async {
-            let stream = js
-                .get_stream(Suite::naming("placenames").stream_name())
-                .await
-                .ok()?;
-            let mut consumer: jetstream::consumer::PullConsumer = stream
-                .get_consumer(minzheng_civilregistry::divisions::CONSUMER)
-                .await
-                .ok()?;
-            let info = consumer.info().await.ok()?;
-            Some(info.num_pending > 0 || info.num_ack_pending > 0)
-        }
-        .await
-        .unwrap_or(false);
+        let busy = Suite::consumer_backlog(&js, &consumer)
+            .await
+            .is_some_and(|(pending, unacknowledged)| pending > 0 || unacknowledged > 0);
         if busy {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let down = rng.duration(Duration::from_millis(200), Duration::from_secs(3));
-    let process = suite.process("civilregistry");
+    let process = suite.process(consumer.service);
     process.kill();
     tokio::time::sleep(down).await;
     process.start().await

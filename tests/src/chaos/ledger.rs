@@ -1,6 +1,7 @@
 //! What the load did, call by call: per operation the attempts, acknowledgements, retries and
 //! errors by gRPC code; every acknowledged command with its idempotency key and the store
-//! position it returned (reconciliation looks for each in the store); the violations the load
+//! position it returned (reconciliation looks for each in the store); the effects a consumer
+//! must have had exactly once because of acknowledged commands (an [`Effect`]); the violations the load
 //! saw as it went (INTERNAL answers, stale reads after `min_position`, slow answers while
 //! PostgreSQL was down); and the citizen ids the load put into free-text fields, which must
 //! never show up in a subject.
@@ -54,6 +55,21 @@ pub struct Acknowledged {
     pub record: Option<String>,
 }
 
+/// An event a consumer must have recorded exactly once because of acknowledged commands: e.g. a
+/// death the civil registry acknowledged, of a person the elderly-care service had assessed, is
+/// noted once on that person's record.
+#[derive(Debug, Clone)]
+pub struct Effect {
+    /// The service whose store must hold it.
+    pub service: &'static str,
+    /// The key of the stream (the record the consumer changes), as the service's answer named it.
+    pub record: String,
+    /// The stored event type.
+    pub event_type: &'static str,
+    /// The command that caused it (operation and idempotency key: no personal data).
+    pub cause: String,
+}
+
 /// Answers while PostgreSQL was down.
 #[derive(Debug, Clone, Default)]
 pub struct OutageAnswers {
@@ -65,6 +81,7 @@ pub struct OutageAnswers {
 struct Inner {
     operations: BTreeMap<&'static str, OperationStats>,
     acknowledged: Vec<Acknowledged>,
+    effects: Vec<Effect>,
     violations: Vec<String>,
     outage: OutageAnswers,
     citizen_ids: HashSet<String>,
@@ -138,6 +155,15 @@ impl Ledger {
 
     pub fn acknowledged(&self, command: Acknowledged) {
         self.with(|inner| inner.acknowledged.push(command));
+    }
+
+    /// An effect that must be found once in its service's store at the end.
+    pub fn expect_effect(&self, effect: Effect) {
+        self.with(|inner| inner.effects.push(effect));
+    }
+
+    pub fn expected_effects(&self) -> Vec<Effect> {
+        self.with(|inner| inner.effects.clone())
     }
 
     pub fn violation(&self, violation: String) {

@@ -7,13 +7,22 @@
 //!   and register their marriage, and the marital status is read back with `min_position`; when
 //!   the day is full, appointments are booked on the days after;
 //! - civil registry: deaths notified by a hospital, whose free-text document reference holds
-//!   the deceased's citizen id (it must never reach a subject or key).
+//!   the deceased's citizen id (it must never reach a subject or key);
+//! - elderly care ([`eldercare`]): institutions registered across Benxi's counties, capacity
+//!   assessments of elderly persons read back with `min_position`, and the deaths of some of
+//!   them notified to the civil registry, which the elderly-care service must note once;
+//! - child welfare ([`childwelfare`]): mandatory reports filed by schools (the case read back
+//!   with `min_position`), orphans identified, and the deaths of some of them notified to the
+//!   civil registry, which the child-welfare service must note once.
 //!
 //! Every command carries an idempotency key; a command that got an error that may be passing
 //! (UNAVAILABLE, DEADLINE_EXCEEDED, a cut connection, INTERNAL too) is sent again with the same
 //! key until it is acknowledged — ambiguous outcomes are the interesting case — or the run gives
 //! up on it. What was acknowledged goes to the [`Ledger`], which reconciliation checks against
-//! the stores.
+//! the stores, with the effects a consumer must have had once (an expected [`Effect`]).
+
+mod childwelfare;
+mod eldercare;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -33,7 +42,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Response, Status, transport::Channel};
 
-use super::ledger::{Acknowledged, Ledger};
+use super::ledger::{Acknowledged, Effect, Ledger};
 
 /// Each call's deadline.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,6 +62,16 @@ const LIAONING: &str = "210000000000";
 /// ordinal of an appointment id has three digits.
 const SLOTS: u32 = 10;
 const APPOINTMENTS_PER_DAY: u32 = 999;
+/// One township of each of Benxi's county-level divisions (`(county, township)`), where the
+/// elderly-care and child-welfare records of the load are placed.
+const BENXI_TOWNSHIPS: [(&str, &str); 6] = [
+    ("210502000000", "210502003000"),
+    ("210503000000", "210503003000"),
+    ("210504000000", "210504005000"),
+    ("210505000000", "210505001000"),
+    ("210521000000", "210521100000"),
+    ("210522000000", "210522001000"),
+];
 
 /// When the load stops: `finish` stops new work (commands under way still get their retries);
 /// `give_up` abandons retries (their commands count as unresolved).
@@ -69,6 +88,8 @@ pub struct Load {
     stop: Stop,
     placenames: Channel,
     civilregistry: Channel,
+    eldercare: Channel,
+    childwelfare: Channel,
     authorization: Arc<str>,
     today: Date,
     /// The pause between two units of work of one worker: a steady load, not a benchmark.
@@ -76,13 +97,12 @@ pub struct Load {
 }
 
 impl Load {
-    /// Clients of the services at these addresses, with a token for every role over Liaoning
-    /// signed with `token_secret` (valid for the whole run).
+    /// Clients of the services at the addresses `addr` gives, with a token for every role over
+    /// Liaoning signed with `token_secret` (valid for the whole run).
     pub fn new(
         ledger: Ledger,
         stop: Stop,
-        placenames: SocketAddr,
-        civilregistry: SocketAddr,
+        addr: impl Fn(&'static str) -> SocketAddr,
         token_secret: &str,
         run_for: Duration,
         pace: Duration,
@@ -95,16 +115,18 @@ impl Load {
         )
         .with_agency("chaos-portal");
         let token = mint_hs256(&SecretString::from(token_secret.to_owned()), &claims)?;
-        let channel = |addr: SocketAddr| -> anyhow::Result<Channel> {
-            Ok(Channel::from_shared(format!("http://{addr}"))?
+        let channel = |service: &'static str| -> anyhow::Result<Channel> {
+            Ok(Channel::from_shared(format!("http://{}", addr(service)))?
                 .connect_timeout(Duration::from_secs(2))
                 .connect_lazy())
         };
         Ok(Self {
             ledger,
             stop,
-            placenames: channel(placenames)?,
-            civilregistry: channel(civilregistry)?,
+            placenames: channel("placenames")?,
+            civilregistry: channel("civilregistry")?,
+            eldercare: channel("eldercare")?,
+            childwelfare: channel("childwelfare")?,
             authorization: format!("Bearer {token}").into(),
             today: today_in_china(),
             pace,
@@ -162,6 +184,10 @@ impl Load {
             workers.spawn(self.clone().marriages(registry));
         }
         workers.spawn(self.clone().deaths());
+        workers.spawn(self.clone().institutions());
+        workers.spawn(self.clone().elders());
+        workers.spawn(self.clone().reports());
+        workers.spawn(self.clone().orphans());
         while workers.join_next().await.is_some() {}
     }
 
@@ -533,32 +559,67 @@ impl Load {
             }
             let deceased = citizen("210502", date!(1930 - 01 - 01), j, 5);
             self.ledger.citizen_id(&deceased);
-            self.command(
-                "civilregistry",
-                "civilregistry.RecordDeath",
-                format!("chaos-death-{j}"),
-                |answer: &cr::RecordDeathResponse| {
-                    (
-                        answer.result.as_ref().map_or(0, |r| r.position),
-                        Some(answer.death_id.clone()),
-                    )
-                },
-                |metadata| {
-                    let mut client = self.civilregistry();
-                    let request = self.request(cr::RecordDeathRequest {
-                        metadata,
-                        citizen: citizen_ref(&deceased),
-                        name: "王五".into(),
-                        died_on: Some((self.today - time::Duration::days(1)).into()),
-                        county: Some(region(BENXI_REGISTRIES[0])),
-                        source: cr::DeathSource::Hospital.into(),
-                        source_reference: format!("死亡医学证明 {deceased}"),
-                    });
-                    async move { client.record_death(request).await }
-                },
-            )
-            .await;
+            self.record_death(format!("chaos-death-{j}"), &deceased)
+                .await;
             tokio::time::sleep(self.pace * 3).await;
+        }
+    }
+
+    /// A hospital notifies the death of `deceased` (a citizen id the ledger knows) yesterday,
+    /// under `idempotency_key`; the answer when acknowledged.
+    async fn record_death(
+        &self,
+        idempotency_key: String,
+        deceased: &str,
+    ) -> Option<cr::RecordDeathResponse> {
+        self.command(
+            "civilregistry",
+            "civilregistry.RecordDeath",
+            idempotency_key,
+            |answer: &cr::RecordDeathResponse| {
+                (
+                    answer.result.as_ref().map_or(0, |r| r.position),
+                    Some(answer.death_id.clone()),
+                )
+            },
+            |metadata| {
+                let mut client = self.civilregistry();
+                let request = self.request(cr::RecordDeathRequest {
+                    metadata,
+                    citizen: citizen_ref(deceased),
+                    name: "王五".into(),
+                    died_on: Some((self.today - time::Duration::days(1)).into()),
+                    county: Some(region(BENXI_REGISTRIES[0])),
+                    source: cr::DeathSource::Hospital.into(),
+                    source_reference: format!("死亡医学证明 {deceased}"),
+                });
+                async move { client.record_death(request).await }
+            },
+        )
+        .await
+    }
+
+    /// Notifies the death of `deceased`, whose record `record` in `service` must then note it
+    /// once (`event_type` on that stream): the consumer's effect the ledger expects.
+    async fn death_noted_by(
+        &self,
+        idempotency_key: String,
+        deceased: &str,
+        service: &'static str,
+        record: &str,
+        event_type: &'static str,
+    ) {
+        if self
+            .record_death(idempotency_key.clone(), deceased)
+            .await
+            .is_some()
+        {
+            self.ledger.expect_effect(Effect {
+                service,
+                record: record.to_owned(),
+                event_type,
+                cause: format!("civilregistry.RecordDeath {idempotency_key}"),
+            });
         }
     }
 }
@@ -601,6 +662,21 @@ fn citizen(county: &str, born_from: Date, index: u32, sequence: u16) -> String {
     CitizenId::from_parts(county, born, sequence)
         .map(|id| id.expose().to_owned())
         .expect("a citizen id from valid parts")
+}
+
+/// The `n`th of a series of persons of `county` born within `days` days of `born_from`: the
+/// series wraps onto further sequence numbers (from `first_sequence`, of one sex), so a long run
+/// never runs out of ids nor leaves the age it needs.
+fn person_of_series(
+    county: &str,
+    born_from: Date,
+    days: u32,
+    first_sequence: u16,
+    n: u32,
+) -> String {
+    let sequence = u32::from(first_sequence) + 10 * (n / days);
+    let sequence = u16::try_from(sequence).expect("fewer than a hundred rounds of a series");
+    citizen(county, born_from, n % days, sequence)
 }
 
 /// For each party an ID document check, a face comparison and an e-signature, all passed.

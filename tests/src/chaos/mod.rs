@@ -32,8 +32,11 @@ use self::{
     report::Report,
     rng::Rng,
     scan::Scanner,
-    suite::{SERVICES, Suite},
+    suite::{CONSUMERS, Follows, SERVICES, Suite},
 };
+
+/// How long the services that follow the place-names divisions may take to know Benxi's.
+const DIVISIONS_KNOWN_WITHIN: Duration = Duration::from_secs(60);
 
 /// How long commands still under way at the end may keep retrying.
 const GRACE: Duration = Duration::from_secs(60);
@@ -47,7 +50,8 @@ pub struct Options {
     /// The fault kinds to inject.
     pub faults: Vec<FaultKind>,
     pub pacing: Pacing,
-    /// The pause between two units of work of each load worker (7 workers).
+    /// The pause between two units of work of each load worker (11 workers; those of the
+    /// elderly-care and child-welfare services and the deaths pause a few times longer).
     pub load_pace: Duration,
     /// The duplicate window the services' streams are asked for; relay stalls last longer.
     pub duplicate_window: Duration,
@@ -92,13 +96,15 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
     let load = Load::new(
         ledger.clone(),
         stop.clone(),
-        suite.addr("placenames"),
-        suite.addr("civilregistry"),
+        |service| suite.addr(service),
         minzheng_host::testing::TOKEN_SECRET,
         options.duration,
         options.load_pace,
     )?;
     load.seed().await.context("seeding Benxi's divisions")?;
+    divisions_known(&suite)
+        .await
+        .context("waiting for Benxi's divisions")?;
     let load = tokio::spawn(load.run());
 
     let until = Instant::now() + options.duration;
@@ -124,7 +130,13 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
     give_up.abort();
     faults::recover(&mut suite, &ledger).await?;
 
-    let reconciliation = reconcile::reconcile(&suite, &ledger.acknowledged_commands()).await?;
+    let reconciliation = reconcile::reconcile(
+        &suite,
+        &ledger.acknowledged_commands(),
+        &ledger.expected_effects(),
+        &ledger.operations(),
+    )
+    .await?;
     let citizen_ids = ledger.citizen_ids();
     let bus_messages_scanned = scanner.messages.load(std::sync::atomic::Ordering::Relaxed);
     let sightings = scanner.finish(&citizen_ids);
@@ -158,6 +170,12 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
     for repeated in r.repeated_commands.iter().take(20) {
         violations.push(format!("command executed twice: {repeated}"));
     }
+    for c in r.creations.iter().filter(|c| !c.once()) {
+        violations.push(format!(
+            "{}: {} records created for {} commands acknowledged and {} given up",
+            c.operation, c.stored, c.acknowledged, c.unresolved
+        ));
+    }
     for s in &r.streams {
         for (count, what) in [
             (s.lost, "lost (in the store, not in the stream)"),
@@ -170,13 +188,7 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
             }
         }
     }
-    if !r.projection.equal() {
-        violations.push(format!(
-            "projection cr_divisions differs from its rebuild: {} rows differ, {} events never \
-             applied, {} applied that the rebuild did not",
-            r.projection.differing_rows, r.projection.inbox_missing, r.projection.inbox_extra
-        ));
-    }
+    violations.extend(consumer_violations(r));
     for sighting in sightings {
         violations.push(format!(
             "a citizen id used by the load appears in a bus {}",
@@ -214,4 +226,60 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
         reconciliation,
         violations,
     })
+}
+
+/// Waits until every service that follows the place-names divisions has applied all of them
+/// (Benxi's import), so that the load's first records are placed at known divisions.
+async fn divisions_known(suite: &Suite) -> anyhow::Result<()> {
+    let js = async_nats::jetstream::new(suite.nats_client().await?);
+    let deadline = Instant::now() + DIVISIONS_KNOWN_WITHIN;
+    for consumer in CONSUMERS
+        .iter()
+        .filter(|c| matches!(c.follows, Follows::Divisions { .. }))
+    {
+        while !Suite::consumer_caught_up(&js, consumer).await {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{}'s consumer {} has not applied Benxi's divisions within {:?}",
+                consumer.service,
+                consumer.name,
+                DIVISIONS_KNOWN_WITHIN
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
+}
+
+/// The violations of "applied once": projections unlike their rebuild, feeds with events
+/// missing from or unknown to their inbox, expected effects missing or repeated.
+fn consumer_violations(r: &reconcile::Reconciliation) -> Vec<String> {
+    let mut violations = Vec::new();
+    for p in r.projections.iter().filter(|p| !p.equal()) {
+        violations.push(format!(
+            "projection {} differs from its rebuild: {} rows differ, {} events never applied, \
+             {} applied that the rebuild did not",
+            p.table, p.differing_rows, p.inbox_missing, p.inbox_extra
+        ));
+    }
+    for i in r.inboxes.iter().filter(|i| !i.complete()) {
+        violations.push(format!(
+            "consumer {}: {} events of its producer never applied ({} parked), {} applied \
+             that its producer never stored",
+            i.consumer, i.missing, i.parked, i.unknown
+        ));
+    }
+    for missing in r.effects.missing.iter().take(20) {
+        violations.push(format!("effect never applied: {missing}"));
+    }
+    if r.effects.missing.len() > 20 {
+        violations.push(format!(
+            "… {} expected effects never applied in all",
+            r.effects.missing.len()
+        ));
+    }
+    for repeated in r.effects.repeated.iter().take(20) {
+        violations.push(format!("effect applied twice: {repeated}"));
+    }
+    violations
 }

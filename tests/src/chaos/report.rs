@@ -106,6 +106,17 @@ impl fmt::Display for Report {
             r.repeated_commands.len(),
             r.answered_without_result.len()
         )?;
+        for c in &r.creations {
+            writeln!(
+                f,
+                "  {:<32} created once per command: {} ({} created, {} acknowledged, {} given up)",
+                c.operation,
+                yes(c.once()),
+                c.stored,
+                c.acknowledged,
+                c.unresolved
+            )?;
+        }
         for s in &r.streams {
             writeln!(
                 f,
@@ -113,19 +124,41 @@ impl fmt::Display for Report {
                 s.stream, s.stored, s.published, s.lost, s.duplicated, s.unknown, s.out_of_order
             )?;
         }
-        let p = &r.projection;
+        for p in &r.projections {
+            writeln!(
+                f,
+                "  projection {} equal to a rebuild from zero: {} ({} rows, rebuilt {}, {} differ; inbox {}, rebuilt {}, {} missing, {} extra; {} parked)",
+                p.table,
+                yes(p.equal()),
+                p.rows,
+                p.rebuilt_rows,
+                p.differing_rows,
+                p.inbox,
+                p.rebuilt_inbox,
+                p.inbox_missing,
+                p.inbox_extra,
+                p.parked
+            )?;
+        }
+        for i in &r.inboxes {
+            writeln!(
+                f,
+                "  consumer {} applied every event of its producer once: {} ({} produced, {} in the inbox, {} missing, {} unknown; {} parked)",
+                i.consumer,
+                yes(i.complete()),
+                i.produced,
+                i.applied,
+                i.missing,
+                i.unknown,
+                i.parked
+            )?;
+        }
         writeln!(
             f,
-            "  projection cr_divisions equal to a rebuild from zero: {} ({} rows, rebuilt {}, {} differ; inbox {}, rebuilt {}, {} missing, {} extra; {} parked)",
-            yes(p.equal()),
-            p.rows,
-            p.rebuilt_rows,
-            p.differing_rows,
-            p.inbox,
-            p.rebuilt_inbox,
-            p.inbox_missing,
-            p.inbox_extra,
-            p.parked
+            "  consumers' effects (deaths noted): {} expected, {} missing, {} records with one twice",
+            r.effects.expected,
+            r.effects.missing.len(),
+            r.effects.repeated.len()
         )?;
         writeln!(
             f,

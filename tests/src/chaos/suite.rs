@@ -1,11 +1,13 @@
 //! The suite under test, as production runs it: each hosted service its own `minzheng
 //! <service>` process, on a PostgreSQL cluster and a `nats-server` the run owns (so its faults
-//! touch nothing else on the machine), plus a third database in the same cluster for the
-//! transaction held open elsewhere.
+//! touch nothing else on the machine), plus one more database in the same cluster for the
+//! transaction held open elsewhere. [`CONSUMERS`] lists what each service follows of another's
+//! events, as in production.
 
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
+use async_nats::jetstream;
 use minzheng_bus::BusNaming;
 use minzheng_eventstore::{Upcasters, postgres::PostgresStore};
 use minzheng_testkit::nats_server::{NatsServer, free_port};
@@ -17,12 +19,98 @@ use super::{
     processes::{ServiceProcess, minzheng_bin},
 };
 
-/// The services, producer first.
-pub const SERVICES: [&str; 2] = ["placenames", "civilregistry"];
+/// The services, producers first.
+pub const SERVICES: [&str; 4] = ["placenames", "civilregistry", "eldercare", "childwelfare"];
 /// The database of the transaction held open beside the services' databases.
 pub const OTHER_DATABASE: &str = "elsewhere";
-/// The civil registry's pseudonym key for this run.
-const PSEUDONYM_KEY: &str = "chaos-harness-pseudonym-key-at-least-32-bytes";
+
+/// What a consumer does with the events it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follows {
+    /// Projects the place-names divisions into this table of the service's database (rebuilt
+    /// from zero at reconciliation).
+    Divisions { table: &'static str },
+    /// Acts on some events by commands on the service's own store (not rebuildable: its inbox
+    /// is checked against the producer's store, its effects against the ledger).
+    Feed,
+}
+
+/// A durable consumer of the suite: `service` follows `producer`'s stream as `name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerOf {
+    pub service: &'static str,
+    pub producer: &'static str,
+    pub name: &'static str,
+    pub follows: Follows,
+}
+
+/// Every consumer of a stream of the suite (a service's consumers of services the suite does
+/// not run — assistance, data sharing — wait for their streams and are not judged).
+pub const CONSUMERS: [ConsumerOf; 5] = [
+    ConsumerOf {
+        service: "civilregistry",
+        producer: "placenames",
+        name: minzheng_civilregistry::divisions::CONSUMER,
+        follows: Follows::Divisions {
+            table: "cr_divisions",
+        },
+    },
+    ConsumerOf {
+        service: "eldercare",
+        producer: "placenames",
+        name: minzheng_eldercare::divisions::CONSUMER,
+        follows: Follows::Divisions {
+            table: minzheng_eldercare::divisions::TABLE,
+        },
+    },
+    ConsumerOf {
+        service: "childwelfare",
+        producer: "placenames",
+        name: minzheng_childwelfare::module::DIVISIONS_CONSUMER,
+        follows: Follows::Divisions {
+            table: minzheng_childwelfare::module::DIVISIONS_TABLE,
+        },
+    },
+    ConsumerOf {
+        service: "eldercare",
+        producer: "civilregistry",
+        name: minzheng_eldercare::feeds::DEATHS,
+        follows: Follows::Feed,
+    },
+    ConsumerOf {
+        service: "childwelfare",
+        producer: "civilregistry",
+        name: minzheng_childwelfare::feeds::DEATHS,
+        follows: Follows::Feed,
+    },
+];
+
+/// The settings a service needs beyond the platform's: its keys for this run (each distinct, as
+/// in production).
+fn own_settings(service: &str) -> Vec<(String, String)> {
+    let key = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+    match service {
+        "civilregistry" => vec![key(
+            "MZ_CIVILREGISTRY__PSEUDONYM_KEY",
+            "chaos-harness-pseudonym-key-at-least-32-bytes",
+        )],
+        "eldercare" => vec![key(
+            "MZ_ELDERCARE__PSEUDONYM_KEY",
+            "chaos-harness-eldercare-pseudonym-key-32-bytes",
+        )],
+        "childwelfare" => vec![
+            key(
+                "MZ_CHILDWELFARE__PSEUDONYM_KEY",
+                "chaos-harness-childwelfare-pseudonym-key-32-bytes",
+            ),
+            key(
+                "MZ_CHILDWELFARE__REPORTER_KEY",
+                "chaos-harness-childwelfare-reporter-key-32-bytes",
+            ),
+        ],
+        _ => Vec::new(),
+    }
+}
 
 /// Everything the run started; dropping it stops it all.
 #[derive(Debug)]
@@ -74,12 +162,7 @@ impl Suite {
                 ),
                 ("OTEL_SDK_DISABLED".to_owned(), "true".to_owned()),
             ];
-            if service == "civilregistry" {
-                environment.push((
-                    "MZ_CIVILREGISTRY__PSEUDONYM_KEY".to_owned(),
-                    PSEUDONYM_KEY.to_owned(),
-                ));
-            }
+            environment.extend(own_settings(service));
             let addr = environment[2].1.parse()?;
             let mut process = ServiceProcess::new(service, &bin, addr, environment, &log_dir);
             process.start().await?;
@@ -123,6 +206,27 @@ impl Suite {
     /// The bus names of `service` (the binary's production prefix).
     pub fn naming(service: &str) -> BusNaming {
         BusNaming::new(service).expect("a valid service name")
+    }
+
+    /// How far `consumer` is behind: messages pending and unacknowledged; `None` while it (or
+    /// its stream) does not exist or NATS does not answer.
+    pub async fn consumer_backlog(
+        js: &jetstream::Context,
+        consumer: &ConsumerOf,
+    ) -> Option<(u64, usize)> {
+        let stream = js
+            .get_stream(Self::naming(consumer.producer).stream_name())
+            .await
+            .ok()?;
+        let mut durable: jetstream::consumer::PullConsumer =
+            stream.get_consumer(consumer.name).await.ok()?;
+        let info = durable.info().await.ok()?;
+        Some((info.num_pending, info.num_ack_pending))
+    }
+
+    /// Whether `consumer` exists and has applied everything its stream holds.
+    pub async fn consumer_caught_up(js: &jetstream::Context, consumer: &ConsumerOf) -> bool {
+        Self::consumer_backlog(js, consumer).await == Some((0, 0))
     }
 
     /// Restarts every process that exited on its own; the exits are recorded on the process.
