@@ -746,19 +746,25 @@ impl Case {
     }
 
     /// Whether [`Command::Restate`] with `segments` (ordered, from the first segment's day)
-    /// would change the case's calculations on any day (a segment repeating the calculation
-    /// already in force before it changes nothing).
+    /// would change the case's calculations on any day it is in force (a segment repeating the
+    /// calculation already in force before it changes nothing; nothing counts from its end on).
     pub fn restatement_changes(&self, segments: &[(Date, Calculation)]) -> bool {
         let Some((start, _)) = segments.first() else {
             return false;
         };
-        let now = self.amounts.iter().map(|a| (a.from, &a.calculation));
+        let in_force = |day: &Date| self.ends_on.is_none_or(|end| *day < end);
+        let now = self
+            .amounts
+            .iter()
+            .map(|a| (a.from, &a.calculation))
+            .filter(|(day, _)| in_force(day));
         let restated = self
             .amounts
             .iter()
             .filter(|a| a.from < *start)
             .map(|a| (a.from, &a.calculation))
-            .chain(segments.iter().map(|(day, c)| (*day, c)));
+            .chain(segments.iter().map(|(day, c)| (*day, c)))
+            .filter(|(day, _)| in_force(day));
         !merged(now).eq(merged(restated))
     }
 

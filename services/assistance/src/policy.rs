@@ -501,6 +501,17 @@ impl Policy {
         }
     }
 
+    /// Whether `c` raises (or keeps) a dibao or extreme-poverty standard over the one in force
+    /// on its day: what may reach back over months already listed for payment, whose difference
+    /// is then paid as back pay. Every other change (a lower standard, a mode, a multiplier)
+    /// would leave those months overpaid or decided on rules they were not decided on.
+    pub fn raises(&self, c: &RecordStandard) -> bool {
+        matches!(c.standard, Standard::Dibao(_) | Standard::Tekun(_))
+            && self
+                .in_force(c.standard.kind(), c.effective_from)
+                .is_none_or(|replaced| not_lower(&c.standard, &replaced.standard))
+    }
+
     /// Whether `c` records exactly what is already in force of its kind from the same day.
     pub fn already_in_force(&self, c: &RecordStandard) -> bool {
         self.in_force(c.standard.kind(), c.effective_from)

@@ -267,11 +267,13 @@ impl RecordStore {
             .await?;
         let known = knowledge::read(rows.first().ok_or_else(|| corrupt("knowledge clock"))?)?;
         // No record: the clock's row alone, its record columns NULL.
-        let records = rows
-            .iter()
-            .filter(|row| matches!(row.try_get::<Option<i64>, _>("agency"), Ok(Some(_))))
-            .map(read_kept)
-            .collect::<Result<_, _>>()?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let agency: Option<i64> = get(row, "agency")?;
+            if agency.is_some() {
+                records.push(read_kept(row)?);
+            }
+        }
         Ok((known, records))
     }
 

@@ -51,8 +51,9 @@ impl Assistance {
             Error::invalid_field("county.code", "must be a county-level division")
         })?;
         let month = first_of_month(month);
-        // The county's earlier cycles, through their repository: exact (read from the store)
-        // and, once loaded, kept (see `CYCLES_CACHED`).
+        // The county's other cycles, through their repository: exact (read from the store)
+        // and, once loaded, kept (see `CYCLES_CACHED`); every one committed before this call.
+        self.view.catch_up().await?;
         let earlier_ids: Vec<CycleId> = {
             let view = self.view.read().await;
             view.cycles_of(county)
@@ -190,14 +191,15 @@ impl Assistance {
     }
 }
 
-/// What `decided` cases may be owed for months before `month` that `earlier` cycles listed: for
-/// each regular line of an earlier month, the case's entitlement for that month now, beside
-/// everything listed for it (that line and the back pay earlier cycles listed for the month,
-/// paid, pending or failed: a failed line is re-issued at its own amount). Only where the
-/// amount in force now is more than that; cases no longer decided in this county (re-homed
-/// elsewhere) are left to their county.
-fn back_pay(decided: &[Decided<'_>], earlier: &[PaymentCycle], month: Date) -> Vec<BackPay> {
-    let earlier: Vec<&PaymentCycle> = earlier
+/// What `decided` cases may be owed for months before `month` that the county's `other` cycles
+/// listed: for each regular line of an earlier month, the case's entitlement for that month
+/// now, beside everything listed for it (that line and the back pay any other cycle listed for
+/// the month — a later month's too, should an earlier month's cycle be generated late —, paid,
+/// pending or failed: a failed line is re-issued at its own amount). Only where the amount in
+/// force now is more than that; cases no longer decided in this county (re-homed elsewhere)
+/// are left to their county.
+fn back_pay(decided: &[Decided<'_>], others: &[PaymentCycle], month: Date) -> Vec<BackPay> {
+    let earlier: Vec<&PaymentCycle> = others
         .iter()
         .filter(|cycle| cycle.id().is_some_and(|id| id.month() < month))
         .collect();
@@ -205,7 +207,7 @@ fn back_pay(decided: &[Decided<'_>], earlier: &[PaymentCycle], month: Date) -> V
         return Vec::new();
     }
     let mut back_paid: HashMap<(CaseId, Date), Fen> = HashMap::new();
-    for line in earlier.iter().flat_map(|cycle| cycle.lines()) {
+    for line in others.iter().flat_map(|cycle| cycle.lines()) {
         if let (LineKind::Regular, Period::BackPay { month, .. }) =
             (line.line.kind, line.line.period)
         {

@@ -4,12 +4,12 @@
 //! A new version re-computes every case it affects (its county, areas and categories) in force
 //! on or after its effective day (or the case's start, when later), from that day: each case
 //! whose amount changes gets a `BenefitRecalculated` naming the old and the new amount and the
-//! version used. A version taking effect before the case's last change (a back-dated standard,
-//! `crate::policy`) restates every amount since: the months before the last change keep the
-//! figures they were computed with (`benefit::reapply`), the amount in force is computed from
-//! the household as it is now; the months already listed for payment get the difference as
-//! back pay in the next cycle (`super::payments`). An ended case is restated for the months it
-//! was in force. The cases
+//! version used. Every amount from that day is restated with the figures it was computed with
+//! and only the standard changed (`benefit::reapply`): household changes are the business of
+//! reviews and of members' deaths, which decide them; a version taking effect before the case's
+//! last change (a back-dated standard, `crate::policy`) restates the months since as well, and
+//! the months already listed for payment get the difference as back pay in the next cycle
+//! (`super::payments`). An ended case is restated for the months it was in force. The cases
 //! are appended in batches of [`BATCH`], each batch in one transaction; a batch that meets a
 //! concurrent change is done again case by case. The re-computation is idempotent (a case
 //! already at the new calculation records nothing), so it is simply run again: after each
@@ -19,24 +19,26 @@
 use minzheng_eventstore::StoreError;
 use minzheng_kit::{
     Error,
-    aggregate::{Aggregate as _, CommandContext, Committed, commit_together},
+    aggregate::{Aggregate as _, CommandContext, Committed, Loaded, commit_together},
 };
 use std::collections::BTreeSet;
 
 use minzheng_types::{BoundedText, RegionCode};
 use time::Date;
 
-use super::{Assistance, steps::household_calculation};
+use super::Assistance;
 use crate::{
     benefit::{self, Calculation},
     calendar::{self, LoadYear},
     case::{self, Stage},
     ids::{CalendarYear, CaseId},
-    policy::{self, Policy, RecordStandard, Standard, StandardRecorded},
+    policy::{self, Policy, Recomputation, RecordStandard, Standard, StandardRecorded},
 };
 
 /// Cases appended per transaction when re-computing.
 pub const BATCH: usize = 100;
+/// Times a case that keeps moving is computed again before giving up until the next start.
+const RESTATE_ATTEMPTS: usize = 5;
 
 impl Assistance {
     /// Records `standard` for `county` from `effective_from`, then re-computes the benefits it
@@ -56,6 +58,7 @@ impl Assistance {
             decided_by,
             recorded_on: self.today(),
         };
+        self.check_months_listed(&record).await?;
         let command = policy::Command::Record(record);
         let committed = self.policies.run(&county, &command, context).await?;
         let policy = self.policies.load(&county).await?.state;
@@ -74,6 +77,44 @@ impl Assistance {
         Ok((committed, version, changed))
     }
 
+    /// Refuses a monthly standard from a month whose payment cycle the county has already
+    /// generated, unless it raises a dibao or extreme-poverty standard ([`Policy::raises`]):
+    /// that month's lines were computed with the old standard, and only a raise is settled
+    /// afterwards (back pay); a lower standard, a mode or a multiplier would leave the month
+    /// overpaid or paid on rules it was not decided on, with no record of it. Recording the same
+    /// standard again is answered as before.
+    async fn check_months_listed(&self, record: &RecordStandard) -> Result<(), Error> {
+        // A back-dated standard is the policy's to refuse or allow (a raise only).
+        if !record.standard.is_monthly()
+            || record.effective_from < crate::ids::first_of_month(record.recorded_on)
+        {
+            return Ok(());
+        }
+        // Every cycle generated so far, whichever replica generated it.
+        self.view.catch_up().await?;
+        let view = self.view.read().await;
+        let empty = Policy::default();
+        let policy = view.policy(record.county).unwrap_or(&empty);
+        if policy.already_in_force(record) || policy.raises(record) {
+            return Ok(());
+        }
+        match view
+            .cycles_of(record.county)
+            .find(|cycle| cycle.month() >= record.effective_from)
+        {
+            Some(cycle) => Err(Error::refused(
+                "month_already_paid",
+                format!(
+                    "payment cycle {cycle} was generated with the standards in force before; only \
+                     a raised dibao or extreme-poverty standard may take effect from a month \
+                     already listed for payment (the difference is paid as back pay): take effect \
+                     from a later month"
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Re-computes, from `version`'s effective day, every case it affects; answers how many
     /// changed.
     pub async fn recompute(&self, version: &StandardRecorded) -> Result<u32, Error> {
@@ -85,13 +126,7 @@ impl Assistance {
             let view = self.view.read().await;
             let empty = Policy::default();
             let policy = view.policy(county).unwrap_or(&empty);
-            // The days a monthly standard changes: a restatement re-computes from each.
-            let change_days: BTreeSet<Date> = policy
-                .versions()
-                .iter()
-                .filter(|v| v.standard.is_monthly())
-                .map(|v| v.effective_from)
-                .collect();
+            let change_days = change_days(policy);
             view.cases_of(county)
                 .into_iter()
                 .filter_map(|(id, case)| {
@@ -109,20 +144,18 @@ impl Assistance {
         };
         let mut changed = 0;
         for batch in decisions.chunks(BATCH) {
-            changed += self
-                .recalculate_batch(batch, &recomputation.version)
-                .await?;
+            changed += self.recalculate_batch(batch, &recomputation).await?;
         }
         self.view.nudge();
         Ok(changed)
     }
 
-    /// Appends one batch of re-computations in one transaction, or case by case when a case
-    /// moved since the view saw it.
+    /// Appends one batch of re-computations in one transaction, or, when a case moved since the
+    /// view saw it, case by case from the store ([`Assistance::restate_one`]).
     async fn recalculate_batch(
         &self,
         batch: &[(CaseId, u64, case::Command)],
-        version: &crate::ids::StandardVersion,
+        recomputation: &Recomputation,
     ) -> Result<u32, Error> {
         let view = self.view.read().await;
         let mut decided = Vec::with_capacity(batch.len());
@@ -142,18 +175,48 @@ impl Assistance {
             Ok(committed) => Ok(u32::try_from(committed.len()).unwrap_or(u32::MAX)),
             Err(StoreError::Conflict { .. }) => {
                 let mut changed = 0;
-                for (id, _, command) in batch {
-                    let context = CommandContext::new()
-                        .with_idempotency_key(format!("recompute-{version}-{id}"));
-                    match self.cases.execute(id, command, &context).await? {
-                        Ok(c) if c.position > 0 && !c.replayed => changed += 1,
-                        _ => {}
+                for (id, _, _) in batch {
+                    if self.restate_one(id, recomputation).await? {
+                        changed += 1;
                     }
                 }
                 Ok(changed)
             }
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Restates case `id` computed from its state in the store, not the view's, appended only if
+    /// the case has not moved since (else computed again): a change committed meanwhile — a
+    /// member's death re-computed by the civil registry's consumer — is restated too, never
+    /// overwritten. Whether it changed.
+    async fn restate_one(&self, id: &CaseId, recomputation: &Recomputation) -> Result<bool, Error> {
+        for _ in 0..RESTATE_ATTEMPTS {
+            let Loaded { state, version } = self.cases.load(id).await?;
+            let segments = {
+                let view = self.view.read().await;
+                let empty = Policy::default();
+                let policy = view.policy(recomputation.version.county).unwrap_or(&empty);
+                restatement(&state, policy, &change_days(policy), recomputation.from)
+            };
+            let Some(segments) = segments else {
+                return Ok(false);
+            };
+            let events = match state.handle(&case::Command::Restate { segments }) {
+                Ok(events) if !events.is_empty() => events,
+                _ => return Ok(false),
+            };
+            let decided = self.cases.decided(id, version, &events)?;
+            match commit_together(&self.store, vec![decided], &CommandContext::new()).await {
+                Ok(_) => return Ok(true),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(Error::Unavailable(format!(
+            "case {id} kept changing while it was re-computed; it is re-computed again at the next \
+             start"
+        )))
     }
 
     /// Re-runs the re-computation of every county's latest monthly version (at start: a
@@ -204,14 +267,23 @@ impl Assistance {
     }
 }
 
+/// The days a monthly standard of `policy` changes: a restatement re-computes from each.
+fn change_days(policy: &Policy) -> BTreeSet<Date> {
+    policy
+        .versions()
+        .iter()
+        .filter(|v| v.standard.is_monthly())
+        .map(|v| v.effective_from)
+        .collect()
+}
+
 /// The amounts of `case` from `from` on under `policy` (in which the new version is recorded),
 /// when they change: one segment from `from` (or the case's start, when later), then one from
-/// each later day its amount or a monthly standard changed, consecutive equal ones merged.
-/// Months before the case's last change are re-computed with their own figures
-/// ([`benefit::reapply`]); from the last change on, from the household as it is now. A month
-/// that cannot be re-computed (a standard missing, a household the new standard would cover
-/// itself under single-person coverage) keeps its calculation. `None` when nothing changes or
-/// the case was not in force on or after `from`.
+/// each later day its amount or a monthly standard changed, consecutive equal ones merged. Each
+/// month keeps the figures it was computed with and takes the standards in force then
+/// ([`benefit::reapply`]); a month that cannot be re-computed (a standard missing, a household
+/// the new standard would cover itself under single-person coverage) keeps its calculation.
+/// `None` when nothing changes or the case was not in force on or after `from`.
 fn restatement(
     case: &case::Case,
     policy: &Policy,
@@ -219,9 +291,7 @@ fn restatement(
     from: Date,
 ) -> Option<Vec<(Date, Calculation)>> {
     let application = case.application.as_deref()?;
-    let first = case.amounts.first()?.from;
-    let last = case.amounts.last()?.from;
-    let from = from.max(first);
+    let from = from.max(case.amounts.first()?.from);
     let end = match case.stage {
         Stage::Active | Stage::Suspended => None,
         Stage::Ended => Some(case.ends_on.filter(|end| from < *end)?),
@@ -235,7 +305,6 @@ fn restatement(
         .filter(|day| *day > from)
         .collect();
     days.insert(from);
-    let now = end.is_none().then(|| case.current_household()).flatten();
     let mut segments: Vec<(Date, Calculation)> = Vec::new();
     for day in days
         .into_iter()
@@ -243,14 +312,7 @@ fn restatement(
     {
         let standards = policy.standards(day, application.area)?;
         let existing = &case.calculation_on(day)?.calculation;
-        let computed = match &now {
-            Some((application, verification)) if day >= last => {
-                household_calculation(application, verification, &standards).ok()
-            }
-            _ => None,
-        }
-        .or_else(|| benefit::reapply(existing, &standards).ok())
-        .unwrap_or_else(|| existing.clone());
+        let computed = benefit::reapply(existing, &standards).unwrap_or_else(|_| existing.clone());
         if segments.last().is_none_or(|(_, c)| *c != computed) {
             segments.push((day, computed));
         }

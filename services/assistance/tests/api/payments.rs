@@ -500,11 +500,20 @@ async fn a_standard_back_dated_over_a_listed_month_pays_the_difference_in_the_ne
     let (november_cycle, _) = exported(&mut client, NOVEMBER).await;
     assert_eq!(november_cycle, "210502-202511");
 
-    hosted.clock.set(date!(2025 - 12 - 10));
     let mut lower = support::urban_700(NOVEMBER);
     if let Some(pb::record_standard_request::Standard::Dibao(d)) = &mut lower.standard {
         d.amount = yuan(60_000);
     }
+    // Mid-November, from the 1st: not back-dated, but November is listed; only a raise may
+    // reach a listed month (a lower standard would leave it overpaid, unrecorded).
+    hosted.clock.set(date!(2025 - 11 - 15));
+    let refused = client
+        .record_standard(with_token(lower.clone(), &approver(PINGSHAN)))
+        .await
+        .expect_err("November is listed");
+    assert_eq!(refusal_rule(&refused), "month_already_paid");
+
+    hosted.clock.set(date!(2025 - 12 - 10));
     let refused = client
         .record_standard(with_token(lower, &approver(PINGSHAN)))
         .await

@@ -121,12 +121,13 @@ impl DataSharing {
 
     /// What the members' authorizations do not open of `needed` on each of `days`.
     ///
-    /// The members' authorizations (and `also`, ids known to the caller, such as those a request
-    /// carries) as the view holds them once caught up with everything committed before this
-    /// call: the view folds the same events with the same aggregate, so a withdrawal or an
-    /// expiry a moment ago always counts, and an authorization recorded before the call (the
-    /// carried ones included) opens what it opens. (A catch-up shared with concurrent callers
-    /// costs about one read of the store, not one read per authorization.)
+    /// Which authorizations a member signed comes from the view (plus `also`, ids known to the
+    /// caller, such as those a request carries); each is then read from the store, exactly, so a
+    /// withdrawal or an expiry a moment ago always counts. An authorization recorded a moment
+    /// ago that the view has not caught up with yet opens nothing until it has: a look-up may be
+    /// refused for an instant, never granted wrongly. (The view alone is not enough: it reads
+    /// the store up to the oldest writing transaction still open in the database, and a large
+    /// load of agency records holds one for minutes; a stream's own read is not held back.)
     pub async fn missing_authorizations(
         &self,
         members: &[CitizenId],
@@ -135,20 +136,21 @@ impl DataSharing {
         also: &[AuthorizationId],
     ) -> Result<Missing, Error> {
         self.view.catch_up().await?;
-        let held: Vec<AuthorizationState> = {
+        let mut ids: Vec<AuthorizationId> = {
             let view = self.view.read().await;
-            let mut ids: Vec<&AuthorizationId> = members
+            members
                 .iter()
                 .flat_map(|m| view.authorizations_of(m))
-                .filter_map(|s| s.authorization.as_ref().map(|a| &a.id))
-                .chain(also)
-                .collect();
-            ids.sort();
-            ids.dedup();
-            ids.into_iter()
-                .filter_map(|id| view.authorization(id).cloned())
+                .filter_map(|s| s.authorization.as_ref().map(|a| a.id.clone()))
                 .collect()
         };
+        ids.extend(also.iter().cloned());
+        ids.sort();
+        ids.dedup();
+        let mut held: Vec<AuthorizationState> = Vec::with_capacity(ids.len());
+        for id in &ids {
+            held.push(self.authorizations.load(id).await?.state);
+        }
         let mut missing = Missing::new();
         for member in members {
             let signed = held.iter().filter_map(|s| {
