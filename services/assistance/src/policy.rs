@@ -653,10 +653,8 @@ impl Aggregate for Policy {
         }
         check_effective_day(c)?;
         check_values(c.county, &c.standard)?;
-        if c.effective_from < first_of_month(c.recorded_on)
-            && let Some(replaced) = self.in_force(c.standard.kind(), c.effective_from)
-            && !not_lower(&c.standard, &replaced.standard)
-        {
+        // Only dibao and extreme-poverty standards get this far back-dated (check_effective_day).
+        if c.effective_from < first_of_month(c.recorded_on) && !self.raises(c) {
             return Err(Error::BackDatedDecrease);
         }
         if let Standard::Tekun(t) = &c.standard {

@@ -16,13 +16,13 @@
 //! recording, and at start for every county's latest version — a crash half-way leaves nothing
 //! undone for long.
 
+use std::collections::BTreeSet;
+
 use minzheng_eventstore::StoreError;
 use minzheng_kit::{
     Error,
     aggregate::{Aggregate as _, CommandContext, Committed, Loaded, commit_together},
 };
-use std::collections::BTreeSet;
-
 use minzheng_types::{BoundedText, RegionCode};
 use time::Date;
 
@@ -31,7 +31,7 @@ use crate::{
     benefit::{self, Calculation},
     calendar::{self, LoadYear},
     case::{self, Stage},
-    ids::{CalendarYear, CaseId},
+    ids::{CalendarYear, CaseId, first_of_month},
     policy::{self, Policy, Recomputation, RecordStandard, Standard, StandardRecorded},
 };
 
@@ -86,7 +86,7 @@ impl Assistance {
     async fn check_months_listed(&self, record: &RecordStandard) -> Result<(), Error> {
         // A back-dated standard is the policy's to refuse or allow (a raise only).
         if !record.standard.is_monthly()
-            || record.effective_from < crate::ids::first_of_month(record.recorded_on)
+            || record.effective_from < first_of_month(record.recorded_on)
         {
             return Ok(());
         }
