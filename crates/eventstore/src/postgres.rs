@@ -824,7 +824,7 @@ impl PostgresStore {
     ///    whatever a previous holder committed, and an `Any` request does not lose to it.
     /// 3. Insert each request's events with the statement [`PostgresStore::append`] uses,
     ///    requiring exactly the version read in step 2, in request order (so positions rise
-    ///    from request to request).
+    ///    from request to request); a request of a megabyte or more is copied in (`copy`).
     ///
     /// Why the version is not simply read by each insert, as a single append does: the
     /// transaction takes its id at its first insert, and every later insert has a new
@@ -888,6 +888,21 @@ impl PostgresStore {
         let mut outcomes = Vec::with_capacity(requests.len());
         for (index, (request, version)) in requests.iter().zip(versions).enumerate() {
             let ids: Vec<Uuid> = request.events.iter().map(|e| e.id).collect();
+            if copy::is_large(request) {
+                // A payment cycle's megabytes of lines, beside a small request (its ledger).
+                match copy::copy_rows(&mut *conn, request, to_db(version)).await {
+                    Ok((first, last)) => outcomes.push(AppendOutcome {
+                        stream: request.stream.clone(),
+                        stream_version: version + request.events.len() as u64,
+                        first_position: from_db(first, "position")?,
+                        last_position: from_db(last, "position")?,
+                        event_ids: ids,
+                        replayed: false,
+                    }),
+                    Err(error) => return Ok(Err(Stopped::Failed { index, error })),
+                }
+                continue;
+            }
             let statement = append_statement(request, ExpectedVersion::Exact(version), &ids);
             match statement.fetch_all(&mut *conn).await {
                 Ok(rows) if rows.is_empty() => return Ok(Err(Stopped::Moved { index })),

@@ -118,6 +118,7 @@ contract!(
     large_appends_keep_order_versions_keys_and_metadata,
     large_appends_check_the_expected_version,
     concurrent_large_appends_under_one_key_write_once,
+    a_large_request_of_a_multi_stream_append_commits_with_the_others_or_not_at_all,
     appends_of_every_size_keep_their_order,
     expected_versions_are_enforced_with_the_actual_version,
     an_empty_append_is_refused,
@@ -420,6 +421,56 @@ async fn large_appends_check_the_expected_version(backend: &Backend) {
     assert_eq!((expected, actual), (ExpectedVersion::NoStream, 12));
     // A refused append leaves nothing.
     assert_eq!(events_in(&store, &stream).await, 12);
+}
+
+/// A payment cycle's megabytes beside its county's ledger entry: one transaction (PostgreSQL
+/// copies the large request in), positions rising from request to request, and nothing of
+/// either when the small one's version no longer holds.
+async fn a_large_request_of_a_multi_stream_append_commits_with_the_others_or_not_at_all(
+    backend: &Backend,
+) {
+    let store = backend.store().await;
+    let (cycle, ledger) = (new_stream("cycle"), new_stream("ledger"));
+    append(
+        &store,
+        request(&ledger, ExpectedVersion::NoStream, events(&["listed"])),
+    )
+    .await;
+    let both = |ledger_version| {
+        vec![
+            request(&cycle, ExpectedVersion::NoStream, large_events(16)),
+            request(
+                &ledger,
+                ExpectedVersion::Exact(ledger_version),
+                events(&["listed"]),
+            ),
+        ]
+    };
+    let refused = store.append_all(both(0)).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict { stream, .. }) if *stream == ledger),
+        "{refused:?}"
+    );
+    assert_eq!(
+        events_in(&store, &cycle).await,
+        0,
+        "nothing of the large request"
+    );
+
+    let outcomes = store.append_all(both(1)).await.expect("appended");
+    assert_eq!(outcomes[0].stream_version, 16);
+    assert_eq!(outcomes[1].stream_version, 2);
+    assert!(outcomes[0].first_position < outcomes[0].last_position);
+    assert!(outcomes[0].last_position < outcomes[1].first_position);
+    let read = store.read_stream(&cycle, 1, 100).await.expect("read");
+    assert_eq!(read.len(), 16);
+    for (i, event) in read.iter().enumerate() {
+        assert_eq!(event.stream_version, 1 + i as u64);
+        assert_eq!(event.id, outcomes[0].event_ids[i]);
+        assert_eq!((event.payload[0], event.payload[1]), (i as u8, 0xff));
+    }
+    assert_eq!(read[0].position, outcomes[0].first_position);
+    assert_eq!(read[15].position, outcomes[0].last_position);
 }
 
 async fn appended_events_read_back_by_stream_and_by_position(backend: &Backend) {

@@ -103,6 +103,7 @@ pub fn run(data: &[u8]) {
     round_trip::<asst::calendar::Event>(event_type, payload);
     round_trip::<asst::fund::Event>(event_type, payload);
     round_trip::<asst::cycle::Event>(event_type, payload);
+    round_trip::<asst::ledger::Event>(event_type, payload);
     round_trip::<asst::referral::Event>(event_type, payload);
     round_trip::<pn::adjustment::Event>(event_type, payload);
     round_trip::<pn::placename::Event>(event_type, payload);
@@ -164,6 +165,7 @@ pub fn event_types() -> Vec<&'static str> {
         asst::calendar::Event::EVENT_TYPES,
         asst::fund::Event::EVENT_TYPES,
         asst::cycle::Event::EVENT_TYPES,
+        asst::ledger::Event::EVENT_TYPES,
         asst::referral::Event::EVENT_TYPES,
         CivilRegistryEvents::EVENT_TYPES,
         DataSharingEvents::EVENT_TYPES,

@@ -286,6 +286,36 @@ impl Decided {
     pub fn stream(&self) -> &StreamId {
         &self.stream
     }
+
+    /// Gives the events ids derived from the command's idempotency key (when it has one; see
+    /// [`event_id_from_key`]) instead of fresh ones. A multi-stream append stores no key, so
+    /// this is how a command that spans streams recognises its own earlier append: a retry
+    /// finds its first event's id already on the stream.
+    pub fn with_event_ids_from_key(mut self, context: &CommandContext) -> Self {
+        if let Some(key) = context.idempotency_key.as_deref() {
+            for (index, event) in self.events.iter_mut().enumerate() {
+                event.id = event_id_from_key(key, &self.stream, index);
+            }
+        }
+        self
+    }
+}
+
+/// The id of event `index` of the append to `stream` by a command with idempotency key `key`:
+/// the first 16 bytes of SHA-256 over the three, shaped as a version 8 (custom) UUID. The same
+/// key and stream always give the same ids; different ones collide only by chance (2^-122).
+pub fn event_id_from_key(key: &str, stream: &StreamId, index: usize) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in [key.as_bytes(), stream.to_string().as_bytes()] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hash.update((index as u64).to_be_bytes());
+    let digest = hash.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 /// Appends the decisions of several aggregates in one transaction: all of them, or none when
@@ -550,6 +580,28 @@ impl<A: Aggregate> Repository<A> {
         })
     }
 
+    /// Tells the repository that [`commit_together`] appended `events` to instance `key` as
+    /// `loaded`, reaching `committed`: the state they lead to is cached and snapshotted as
+    /// after [`Repository::execute`], so the next load reads nothing it already holds.
+    pub async fn committed_together(
+        &self,
+        key: &(impl StreamKey + ?Sized),
+        loaded: Loaded<A>,
+        events: &[A::Event],
+        committed: &Committed,
+    ) -> Result<(), StoreError> {
+        let stream = self.stream_id(key)?;
+        self.after_append(
+            &stream,
+            loaded.state,
+            loaded.version,
+            events,
+            committed.stream_version,
+        )
+        .await;
+        Ok(())
+    }
+
     /// The current state of instance `key` (the default state for a new one).
     pub async fn load(&self, key: &(impl StreamKey + ?Sized)) -> Result<Loaded<A>, RunError> {
         let stream = self.stream_id(key)?;
@@ -615,7 +667,7 @@ impl<A: Aggregate> Repository<A> {
             match self.store.append(request).await {
                 Ok(outcome) => {
                     if !outcome.replayed {
-                        self.after_append(&stream, state, version, &events, &outcome)
+                        self.after_append(&stream, state, version, &events, outcome.stream_version)
                             .await;
                     }
                     return Ok(Ok(outcome.into()));
@@ -761,29 +813,30 @@ impl<A: Aggregate> Repository<A> {
         state: A,
         loaded_version: u64,
         events: &[A::Event],
-        outcome: &AppendOutcome,
+        new_version: u64,
     ) {
         let snapshot = self.snapshots.as_ref().filter(|policy| {
             let every = policy.every.get();
-            loaded_version / every != outcome.stream_version / every
+            loaded_version / every != new_version / every
         });
         // The appended events follow the loaded state directly (the append checked the
         // version), so folding them gives the state at the outcome's version.
-        let follows = outcome.stream_version == loaded_version + events.len() as u64;
+        let follows = new_version == loaded_version + events.len() as u64;
         let cache = self.cache.as_ref().filter(|_| follows);
         if snapshot.is_none() && cache.is_none() {
             return;
         }
         let state = events.iter().fold(state, |state, event| state.apply(event));
         if let Some(policy) = snapshot {
-            self.save_snapshot(policy, stream, &state, outcome).await;
+            self.save_snapshot(policy, stream, &state, new_version)
+                .await;
         }
         if let Some(cache) = cache {
             cache.put_owned(
                 stream,
                 Loaded {
                     state,
-                    version: outcome.stream_version,
+                    version: new_version,
                 },
             );
         }
@@ -794,17 +847,38 @@ impl<A: Aggregate> Repository<A> {
         policy: &SnapshotPolicy<A>,
         stream: &StreamId,
         state: &A,
-        outcome: &AppendOutcome,
+        version: u64,
     ) {
         let snapshot = Snapshot {
             stream: stream.clone(),
-            stream_version: outcome.stream_version,
+            stream_version: version,
             schema_version: policy.schema_version,
             payload: (policy.encode)(state),
         };
         // The command has committed; a failed snapshot only makes later loads slower.
         if let Err(error) = self.store.save_snapshot(snapshot).await {
             tracing::warn!(stream = %stream, %error, "saving snapshot failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_from_a_key_are_the_same_for_a_retry_and_differ_otherwise() {
+        let stream = StreamId::new("cycle", "210502-202512").expect("stream");
+        let other = StreamId::new("cycle", "210502-202601").expect("stream");
+        let id = event_id_from_key("k-1", &stream, 0);
+        assert_eq!(id, event_id_from_key("k-1", &stream, 0));
+        assert_eq!(id.get_version_num(), 8);
+        for different in [
+            event_id_from_key("k-2", &stream, 0),
+            event_id_from_key("k-1", &other, 0),
+            event_id_from_key("k-1", &stream, 1),
+        ] {
+            assert_ne!(id, different);
         }
     }
 }

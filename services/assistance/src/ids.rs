@@ -205,6 +205,24 @@ impl StreamKey for CycleId {
     }
 }
 
+/// A county's payment ledger (`ledger-<county 6 digits>`, see [`crate::ledger`]): the order in
+/// which its payment cycles were generated.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct LedgerId(RegionCode);
+
+impl LedgerId {
+    /// The ledger of `cycle`'s county.
+    pub fn of(cycle: CycleId) -> Self {
+        Self(cycle.county)
+    }
+}
+
+impl StreamKey for LedgerId {
+    fn stream_key(&self) -> String {
+        self.0.to_string()[..6].to_owned()
+    }
+}
+
 /// One recorded version of a county's standards (`policy-<county code>`, version `number`):
 /// what every computed amount names, shown as `210502/7`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -20,6 +20,8 @@
 //! - [`benefit`]: the benefit formulas, pure and table-tested, each answering its calculation.
 //! - [`payments`]: planning a month's payment lines from the entitlements in force (资金发放).
 //! - [`cycle`]: a county's monthly payment cycle: generated, approved, exported, settled.
+//! - [`ledger`]: a county's payment ledger, the order its cycles were generated in, which
+//!   serialises generation (`ledger-<county code>`).
 //! - [`bank_file`]: the CSV files exchanged with the paying bank (`docs/bank-file.md`).
 //! - [`referral`]: a proactive-discovery referral from a household alert (主动发现线索, stream
 //!   `referral-<alert_id>`), and what the township's caseworker did.
@@ -49,6 +51,7 @@ pub mod fund;
 pub mod household;
 pub mod ids;
 pub mod indicators;
+pub mod ledger;
 pub mod monitoring;
 pub mod payments;
 pub mod policy;

@@ -13,7 +13,7 @@
 //! as for any append; so does a concurrent append under the same idempotency key.
 
 use bytes::{BufMut, BytesMut};
-use sqlx::{Postgres, Row, Transaction, error::ErrorKind};
+use sqlx::{PgConnection, Postgres, Row, Transaction, error::ErrorKind};
 use uuid::Uuid;
 
 use super::{Attempt, PostgresStore, STREAM_LOCK};
@@ -135,7 +135,48 @@ async fn copy_in<'r>(
         });
     }
 
-    let mut copy = tx.copy_in_raw(COPY_EVENTS).await?;
+    let (first, last) = copy_rows(tx, request, current).await?;
+    let stream_version = current + i64::try_from(ids.len()).unwrap_or(i64::MAX);
+    if let Some(key) = request.metadata.idempotency_key.as_deref() {
+        sqlx::query(
+            "INSERT INTO mz_idempotency (key, stream_id, stream_version, first_position, \
+             last_position, event_ids) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key)
+        .bind(&stream)
+        .bind(stream_version)
+        .bind(first)
+        .bind(last)
+        .bind(ids)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let decoded = || -> Result<AppendOutcome> {
+        Ok(AppendOutcome {
+            stream: request.stream.clone(),
+            stream_version: from_db(stream_version, "stream_version")?,
+            first_position: from_db(first, "position")?,
+            last_position: from_db(last, "position")?,
+            event_ids: ids.to_vec(),
+            replayed: false,
+        })
+    };
+    decoded()
+        .map(Copied::Done)
+        .map_err(|error| sqlx::Error::Protocol(error.to_string()))
+}
+
+/// Copies `request`'s events into the stream after version `current`, in the caller's
+/// transaction, which holds the stream's lock and has checked the version; returns the first
+/// and last positions they were given. Also the large requests of a multi-stream append
+/// ([`super::PostgresStore::append_all_in`]) take this path.
+pub(super) async fn copy_rows(
+    conn: &mut PgConnection,
+    request: &AppendRequest,
+    current: i64,
+) -> std::result::Result<(i64, i64), sqlx::Error> {
+    let stream = request.stream.to_string();
+    let mut copy = conn.copy_in_raw(COPY_EVENTS).await?;
     let mut buffer = BytesMut::with_capacity(CHUNK_BYTES + 1024);
     buffer.put_slice(BINARY_HEADER);
     let metadata = &request.metadata;
@@ -189,7 +230,7 @@ async fn copy_in<'r>(
     )
     .bind(&stream)
     .bind(current)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?
     .iter()
     .map(|row| row.try_get("position"))
@@ -199,34 +240,7 @@ async fn copy_in<'r>(
             "the copied events are not there".into(),
         ));
     };
-    let stream_version = current + i64::try_from(ids.len()).unwrap_or(i64::MAX);
-    if let Some(key) = metadata.idempotency_key.as_deref() {
-        sqlx::query(
-            "INSERT INTO mz_idempotency (key, stream_id, stream_version, first_position, \
-             last_position, event_ids) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(key)
-        .bind(&stream)
-        .bind(stream_version)
-        .bind(first)
-        .bind(last)
-        .bind(ids)
-        .execute(&mut **tx)
-        .await?;
-    }
-    let decoded = || -> Result<AppendOutcome> {
-        Ok(AppendOutcome {
-            stream: request.stream.clone(),
-            stream_version: from_db(stream_version, "stream_version")?,
-            first_position: from_db(first, "position")?,
-            last_position: from_db(last, "position")?,
-            event_ids: ids.to_vec(),
-            replayed: false,
-        })
-    };
-    decoded()
-        .map(Copied::Done)
-        .map_err(|error| sqlx::Error::Protocol(error.to_string()))
+    Ok((first, last))
 }
 
 /// One field of a binary COPY row: its length and bytes, or -1 for NULL.

@@ -263,6 +263,7 @@ fn every_listed_type_is_read_in_the_fuzzed_version() {
     check::<minzheng_assistance::calendar::Event>();
     check::<minzheng_assistance::fund::Event>();
     check::<minzheng_assistance::cycle::Event>();
+    check::<minzheng_assistance::ledger::Event>();
     check::<minzheng_assistance::referral::Event>();
     check::<minzheng_datasharing::agreement::Event>();
     check::<minzheng_datasharing::authorization::Event>();

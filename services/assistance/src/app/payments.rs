@@ -5,7 +5,9 @@
 //!
 //! Nothing is paid twice: the plan leaves out every (case, month) and one-off that an earlier
 //! cycle of the county listed and the bank did not fail. Temporary assistance paid at once from
-//! a township's reserve fund is already paid, and is never listed.
+//! a township's reserve fund is already paid, and is never listed. That holds for cycles
+//! generated at the same moment too: generation is serialised per county through its payment
+//! ledger ([`crate::ledger`]).
 //!
 //! Back pay (补发): each earlier cycle's regular lines are compared with the amount now in force
 //! for their month; where it is more than everything listed for that month (the regular line
@@ -17,9 +19,10 @@ use std::{
     sync::Arc,
 };
 
+use minzheng_eventstore::StoreError;
 use minzheng_kit::{
     Error,
-    aggregate::{CommandContext, Committed},
+    aggregate::{Aggregate as _, CommandContext, Committed, commit_together, event_id_from_key},
 };
 use minzheng_types::{Fen, FieldViolation, RegionCode};
 use time::Date;
@@ -31,16 +34,26 @@ use crate::{
     category::Category,
     cycle::{self, CycleTotals, PaymentCycle},
     ids::CaseId,
-    ids::{CycleId, first_of_month},
+    ids::{CycleId, LedgerId, first_of_month},
+    ledger,
     payments::{
-        self, BackPay, DecisionRef, Entitlement, FailedLine, LineKind, Months, PaymentKey, Period,
-        Schedule,
+        self, BackPay, DecisionRef, Entitlement, FailedLine, LineKind, Months, PaymentKey,
+        PaymentLine, Period, Schedule,
     },
     projections::overview::Decided,
 };
 
+/// How often a generation plans again after a concurrent generation of the county committed
+/// first (each time it then sees that cycle).
+const GENERATE_ATTEMPTS: u32 = 5;
+
 impl Assistance {
     /// Generates `county`'s cycle for the month containing `month`.
+    ///
+    /// The plan depends on every other cycle of the county, so generations of one county are
+    /// serialised through its payment ledger ([`crate::ledger`]): the ledger's version is read
+    /// before anything else, and the new cycle is appended together with its ledger entry
+    /// expecting that version. A generation that lost to a concurrent one plans again.
     pub async fn generate_cycle(
         &self,
         county: RegionCode,
@@ -51,6 +64,100 @@ impl Assistance {
             Error::invalid_field("county.code", "must be a county-level division")
         })?;
         let month = first_of_month(month);
+        let ledger_id = LedgerId::of(id);
+        let mut attempt = 1;
+        loop {
+            if let Some(replayed) = self.generated_before(&id, context).await? {
+                let cycle = self.cycles.load(&id).await?.state;
+                return Ok((replayed, id, cycle.totals()));
+            }
+            // Read before the other cycles are: a generation committed after this read moves
+            // the ledger, and the append below then conflicts.
+            let ledger = self.ledgers.load(&ledger_id).await?;
+            let loaded = self.cycles.load(&id).await?;
+            if loaded.version > 0 {
+                // Generated already, by another command: refused before anything is planned.
+                return Err(Error::from_refusal(&cycle::Error::AlreadyGenerated));
+            }
+            let lines = Arc::new(self.plan_cycle(id, month).await?);
+            // The bank file depends only on the lines: written while the database stores them.
+            let bank_file = tokio::task::spawn_blocking({
+                let lines = lines.clone();
+                move || bank_file::export(id, lines.iter())
+            });
+            let generated_on = self.today();
+            let command = cycle::Command::Generate(cycle::Generate {
+                cycle: id,
+                lines,
+                generated_on,
+            });
+            let events = loaded
+                .state
+                .handle(&command)
+                .map_err(|refusal| Error::from_refusal(&refusal))?;
+            let listed = ledger
+                .state
+                .handle(&ledger::Command::List(ledger::CycleListed {
+                    cycle: id,
+                    generated_on,
+                }))
+                .map_err(|refusal| Error::from_refusal(&refusal))?;
+            let decided = vec![
+                self.cycles
+                    .decided(&id, loaded.version, &events)?
+                    .with_event_ids_from_key(context),
+                self.ledgers.decided(&ledger_id, ledger.version, &listed)?,
+            ];
+            let committed = match commit_together(&self.store, decided, context).await {
+                Ok(mut committed) if !committed.is_empty() => committed.swap_remove(0),
+                Ok(_) => return Err(Error::internal(anyhow::anyhow!("nothing was generated"))),
+                Err(StoreError::Conflict { .. }) if attempt < GENERATE_ATTEMPTS => {
+                    attempt += 1;
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
+            self.view.nudge();
+            self.cycles
+                .committed_together(&id, loaded, &events, &committed)
+                .await?;
+            let cycle = self.cycles.load(&id).await?.state;
+            if let Ok(Ok(file)) = bank_file.await {
+                cycle.prime_bank_file(Arc::new(file));
+            }
+            return Ok((committed, id, cycle.totals()));
+        }
+    }
+
+    /// What this command's first attempt committed, when the cycle's first event carries the id
+    /// its idempotency key derives (a multi-stream append stores no key; see
+    /// [`minzheng_kit::aggregate::Decided::with_event_ids_from_key`]).
+    async fn generated_before(
+        &self,
+        id: &CycleId,
+        context: &CommandContext,
+    ) -> Result<Option<Committed>, Error> {
+        let Some(key) = context.idempotency_key.as_deref() else {
+            return Ok(None);
+        };
+        let stream = self.cycles.stream_id(id)?;
+        let first = self.store.read_stream(&stream, 1, 1).await?;
+        let Some(first) = first.first() else {
+            return Ok(None);
+        };
+        if first.id != event_id_from_key(key, &stream, 0) {
+            return Ok(None);
+        }
+        // The generation's events: the cycle's first event and a chunk per 1,000 lines.
+        let generated = self.cycles.load(id).await?.state.totals().generated.count;
+        let events = 1 + (generated as usize).div_ceil(cycle::LINES_PER_EVENT);
+        Ok(Some(self.cycles.recorded(id, events as u64).await?))
+    }
+
+    /// The lines of cycle `id` (for `month`): the benefits in force, the one-offs not listed,
+    /// the failed lines of the county's earlier cycles and the back pay owed.
+    async fn plan_cycle(&self, id: CycleId, month: Date) -> Result<Vec<PaymentLine>, Error> {
+        let county = id.county();
         // The county's other cycles, through their repository: exact (read from the store)
         // and, once loaded, kept (see `CYCLES_CACHED`); every one committed before this call.
         self.view.catch_up().await?;
@@ -81,41 +188,17 @@ impl Assistance {
                 matches!(key.period, Period::OneOff { .. }) || periods.contains(&key.period)
             })
             .collect();
-        let lines = {
-            let view = self.view.read().await;
-            let decided: Vec<Decided<'_>> = view.decided_cases_of(county).collect();
-            let back_pay = back_pay(&decided, &earlier, month);
-            payments::plan_with_back_pay(
-                month,
-                county,
-                entitlements(&decided, month),
-                back_pay,
-                &issued,
-                failed,
-            )
-        };
-        drop(earlier);
-        // The bank file depends only on the lines: written while the database stores them.
-        let lines = Arc::new(lines);
-        let bank_file = tokio::task::spawn_blocking({
-            let lines = lines.clone();
-            move || bank_file::export(id, lines.iter())
-        });
-        let command = cycle::Command::Generate(cycle::Generate {
-            cycle: id,
-            lines,
-            generated_on: self.today(),
-        });
-        let committed = self.cycles.run(&id, &command, context).await?;
-        self.view.nudge();
-        let cycle = self.cycles.load(&id).await?.state;
-        // A retry answered from the store may have stored other lines than these.
-        if !committed.replayed
-            && let Ok(Ok(file)) = bank_file.await
-        {
-            cycle.prime_bank_file(Arc::new(file));
-        }
-        Ok((committed, id, cycle.totals()))
+        let view = self.view.read().await;
+        let decided: Vec<Decided<'_>> = view.decided_cases_of(county).collect();
+        let back_pay = back_pay(&decided, &earlier, month);
+        Ok(payments::plan_with_back_pay(
+            month,
+            county,
+            entitlements(&decided, month),
+            back_pay,
+            &issued,
+            failed,
+        ))
     }
 
     /// The county approves cycle `id` today.

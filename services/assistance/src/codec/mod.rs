@@ -12,6 +12,7 @@ pub mod civilregistry;
 pub mod cycle;
 pub mod datasharing;
 pub mod fund;
+pub mod ledger;
 pub mod placenames;
 pub mod policy;
 pub mod referral;
@@ -54,6 +55,7 @@ minzheng_host::own_store! {
         Calendar(crate::calendar::HolidayCalendar),
         Fund(crate::fund::ReserveFund),
         Cycle(crate::cycle::PaymentCycle),
+        Ledger(crate::ledger::PaymentLedger),
         Referral(crate::referral::Referral),
     }
 }

@@ -572,3 +572,91 @@ async fn a_standard_back_dated_over_a_listed_month_pays_the_difference_in_the_ne
     assert_eq!(rows.len(), cases.len(), "{rows:?}");
     hosted.host.shutdown().await;
 }
+
+/// Generates `month`'s cycle under idempotency key `key`.
+async fn generate_keyed(
+    client: &mut Client,
+    month: time::Date,
+    key: &str,
+) -> Result<pb::GeneratePaymentCycleResponse, tonic::Status> {
+    client
+        .generate_payment_cycle(with_token(
+            pb::GeneratePaymentCycleRequest {
+                metadata: Some(common::CommandMetadata {
+                    idempotency_key: key.to_owned(),
+                    ..metadata().unwrap_or_default()
+                }),
+                county: support::region(PINGSHAN),
+                month: support::day(month),
+            },
+            &approver(PINGSHAN),
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Two months' cycles of one county generated at the same moment (two operators, two
+/// replicas): each plan depends on the other cycles, so generation is serialised through the
+/// county's payment ledger and the failed November line is re-issued by exactly one of them.
+/// A retried generation answers its first outcome; another command for a generated month is
+/// refused.
+#[tokio::test]
+async fn cycles_generated_at_the_same_moment_reissue_a_failed_line_once() {
+    let hosted = support::embedded_verified().await;
+    let mut client = hosted.client.clone();
+    let cases = approved(&hosted, &mut client, three_households(&hosted.answers)).await;
+    hosted.clock.set(date!(2025 - 10 - 27));
+    let mut november = Vec::new();
+    for id in &cases {
+        november.push(due(&mut client, id, NOVEMBER).await);
+    }
+    let (november_id, _) = exported(&mut client, NOVEMBER).await;
+    let results = format!(
+        "{RESULT_HEADER}\r\n1,{},{},PAID,\r\n2,{},{},FAILED,账户已销户\r\n3,{},{},PAID,\r\n",
+        cases[0],
+        yuan_text(november[0]),
+        cases[1],
+        yuan_text(november[1]),
+        cases[2],
+        yuan_text(november[2])
+    );
+    import(&mut client, &november_id, &results)
+        .await
+        .expect("imported");
+
+    hosted.clock.set(date!(2025 - 12 - 22));
+    let mut other = hosted.client.clone();
+    let (december, january) = tokio::join!(
+        generate_keyed(&mut client, DECEMBER, "generate-december"),
+        generate_keyed(&mut other, JANUARY, "generate-january"),
+    );
+    let (december, january) = (
+        december.expect("December generated"),
+        january.expect("January generated"),
+    );
+    let counts = [
+        totals(december.totals).generated_count,
+        totals(january.totals).generated_count,
+    ];
+    assert_eq!(
+        counts.iter().sum::<u32>(),
+        3 + 3 + 1,
+        "each case in each month, and the failed November line once: {counts:?}"
+    );
+    assert!(counts.contains(&4), "{counts:?}");
+
+    // The retry of either answers what it generated; another command is refused.
+    let retried = generate_keyed(&mut client, JANUARY, "generate-january")
+        .await
+        .expect("a retry answers");
+    assert_eq!(retried.cycle_id, january.cycle_id);
+    assert_eq!(retried.totals, january.totals);
+    let first = january.result.expect("a result");
+    let again = retried.result.expect("a result");
+    assert_eq!(again, first, "where the first attempt recorded it");
+    let refused = generate_keyed(&mut client, JANUARY, "another-command")
+        .await
+        .expect_err("generated already");
+    assert_eq!(refusal_rule(&refused), "cycle_already_generated");
+    hosted.host.shutdown().await;
+}
