@@ -8,10 +8,12 @@
 //! the same back pay (补发). Every generation therefore appends to the ledger, expecting the
 //! version it read before it looked at the other cycles, in the same transaction as the new
 //! cycle. Of two concurrent generations one conflicts and plans again, now seeing the other's
-//! cycle. Nothing here depends on a timeout or a lease.
+//! cycle — the plan reads the cycles the ledger lists, exactly, whatever the read model has
+//! reached. Nothing here depends on a timeout or a lease.
 //!
 //! The ledger starts with the first cycle generated after it was introduced; cycles generated
-//! before are still found through the read model, and the guard holds from the first entry.
+//! before are still found through the read model. During a rolling upgrade, replicas of the
+//! earlier version generate without the ledger: generate no cycle until the upgrade is done.
 
 use minzheng_kit::aggregate::{Aggregate, DomainError};
 use time::Date;

@@ -39,7 +39,8 @@ const COLUMNS: i16 = 13;
 /// The signature, flags and header extension of PostgreSQL's binary COPY format.
 const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
-/// Whether `request` is appended by [`PostgresStore::append_by_copy`].
+/// Whether `request` is copied in: by [`PostgresStore::append_by_copy`], or by [`copy_rows`]
+/// within a multi-stream append.
 pub(super) fn is_large(request: &AppendRequest) -> bool {
     request
         .events

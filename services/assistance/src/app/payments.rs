@@ -15,7 +15,7 @@
 //! when a standard is decided after the month's list went out with effect from before it.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeSet, HashMap, HashSet},
     sync::Arc,
 };
 
@@ -43,8 +43,8 @@ use crate::{
     projections::overview::Decided,
 };
 
-/// How often a generation plans again after a concurrent generation of the county committed
-/// first (each time it then sees that cycle).
+/// How many times a generation plans and tries to commit before a concurrent generation of the
+/// county that keeps committing first makes it give up (each new plan sees those cycles).
 const GENERATE_ATTEMPTS: u32 = 5;
 
 impl Assistance {
@@ -79,7 +79,7 @@ impl Assistance {
                 // Generated already, by another command: refused before anything is planned.
                 return Err(Error::from_refusal(&cycle::Error::AlreadyGenerated));
             }
-            let lines = Arc::new(self.plan_cycle(id, month).await?);
+            let lines = Arc::new(self.plan_cycle(id, month, ledger.state.cycles()).await?);
             // The bank file depends only on the lines: written while the database stores them.
             let bank_file = tokio::task::spawn_blocking({
                 let lines = lines.clone();
@@ -131,7 +131,9 @@ impl Assistance {
 
     /// What this command's first attempt committed, when the cycle's first event carries the id
     /// its idempotency key derives (a multi-stream append stores no key; see
-    /// [`minzheng_kit::aggregate::Decided::with_event_ids_from_key`]).
+    /// [`minzheng_kit::aggregate::Decided::with_event_ids_from_key`]). A key the store recorded
+    /// (a cycle generated before the ledger existed, or another keyed command) answers as for
+    /// any command: its outcome on this stream, or refused when it was used for another.
     async fn generated_before(
         &self,
         id: &CycleId,
@@ -141,6 +143,19 @@ impl Assistance {
             return Ok(None);
         };
         let stream = self.cycles.stream_id(id)?;
+        if let Some(outcome) = self.store.find_idempotent(key).await? {
+            if outcome.stream != stream {
+                return Err(StoreError::IdempotencyKeyReused {
+                    used_for: outcome.stream,
+                    requested: stream,
+                }
+                .into());
+            }
+            return Ok(Some(Committed {
+                replayed: true,
+                ..outcome.into()
+            }));
+        }
         let first = self.store.read_stream(&stream, 1, 1).await?;
         let Some(first) = first.first() else {
             return Ok(None);
@@ -156,14 +171,25 @@ impl Assistance {
 
     /// The lines of cycle `id` (for `month`): the benefits in force, the one-offs not listed,
     /// the failed lines of the county's earlier cycles and the back pay owed.
-    async fn plan_cycle(&self, id: CycleId, month: Date) -> Result<Vec<PaymentLine>, Error> {
+    ///
+    /// The county's other cycles are those of its ledger as read (`listed`: exact, whatever the
+    /// read model has reached — its horizon waits for any long transaction of the database,
+    /// another county's cycle being copied in, say) and those the read model knows (the cycles
+    /// generated before the ledger existed, and any listed since, which the commit's expected
+    /// ledger version makes this plan conflict with anyway). Each is loaded through its
+    /// repository: exact, and once loaded kept (see `CYCLES_CACHED`).
+    async fn plan_cycle(
+        &self,
+        id: CycleId,
+        month: Date,
+        listed: &[CycleId],
+    ) -> Result<Vec<PaymentLine>, Error> {
         let county = id.county();
-        // The county's other cycles, through their repository: exact (read from the store)
-        // and, once loaded, kept (see `CYCLES_CACHED`); every one committed before this call.
         self.view.catch_up().await?;
-        let earlier_ids: Vec<CycleId> = {
+        let earlier_ids: BTreeSet<CycleId> = {
             let view = self.view.read().await;
             view.cycles_of(county)
+                .chain(listed)
                 .filter(|c| **c != id)
                 .copied()
                 .collect()

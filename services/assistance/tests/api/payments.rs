@@ -11,6 +11,7 @@
 use minzheng_host::testing::with_token;
 use minzheng_proto::{assistance::v1 as pb, common::v1 as common};
 use sha2::{Digest as _, Sha256};
+use sqlx::{Connection as _, PgConnection};
 use time::macros::date;
 
 use crate::support::{
@@ -604,26 +605,7 @@ async fn generate_keyed(
 async fn cycles_generated_at_the_same_moment_reissue_a_failed_line_once() {
     let hosted = support::embedded_verified().await;
     let mut client = hosted.client.clone();
-    let cases = approved(&hosted, &mut client, three_households(&hosted.answers)).await;
-    hosted.clock.set(date!(2025 - 10 - 27));
-    let mut november = Vec::new();
-    for id in &cases {
-        november.push(due(&mut client, id, NOVEMBER).await);
-    }
-    let (november_id, _) = exported(&mut client, NOVEMBER).await;
-    let results = format!(
-        "{RESULT_HEADER}\r\n1,{},{},PAID,\r\n2,{},{},FAILED,账户已销户\r\n3,{},{},PAID,\r\n",
-        cases[0],
-        yuan_text(november[0]),
-        cases[1],
-        yuan_text(november[1]),
-        cases[2],
-        yuan_text(november[2])
-    );
-    import(&mut client, &november_id, &results)
-        .await
-        .expect("imported");
-
+    november_with_a_failed_line(&hosted, &mut client).await;
     hosted.clock.set(date!(2025 - 12 - 22));
     let mut other = hosted.client.clone();
     let (december, january) = tokio::join!(
@@ -659,4 +641,66 @@ async fn cycles_generated_at_the_same_moment_reissue_a_failed_line_once() {
         .expect_err("generated already");
     assert_eq!(refusal_rule(&refused), "cycle_already_generated");
     hosted.host.shutdown().await;
+}
+
+/// On PostgreSQL the read model stops short of any transaction still open in the database (an
+/// other county's cycle being copied in, say): a cycle generated meanwhile still plans from the
+/// county's last cycle, which its ledger names, and re-issues the failed line once.
+#[tokio::test]
+async fn a_cycle_generated_behind_a_long_transaction_sees_the_county_s_last_cycle() {
+    let hosted = support::distributed().await;
+    let mut client = hosted.client.clone();
+    november_with_a_failed_line(&hosted, &mut client).await;
+    hosted.clock.set(date!(2025 - 12 - 22));
+    let mut held = PgConnection::connect(hosted.host.database_url("assistance"))
+        .await
+        .expect("connect");
+    sqlx::query("BEGIN")
+        .execute(&mut held)
+        .await
+        .expect("begin");
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut held)
+        .await
+        .expect("a transaction id, older than what follows");
+    let december = generate(&mut client, DECEMBER).await;
+    assert_eq!(
+        totals(december.totals).generated_count,
+        4,
+        "re-issued in December"
+    );
+    let january = generate(&mut client, JANUARY).await;
+    assert_eq!(
+        totals(january.totals).generated_count,
+        3,
+        "not again in January"
+    );
+    sqlx::query("ROLLBACK")
+        .execute(&mut held)
+        .await
+        .expect("rollback");
+    hosted.host.shutdown().await;
+}
+
+/// The three households' November cycle exported and its results imported: line 2 failed.
+async fn november_with_a_failed_line(hosted: &support::Hosted, client: &mut Client) {
+    let cases = approved(hosted, client, three_households(&hosted.answers)).await;
+    hosted.clock.set(date!(2025 - 10 - 27));
+    let mut november = Vec::new();
+    for id in &cases {
+        november.push(due(client, id, NOVEMBER).await);
+    }
+    let (november_id, _) = exported(client, NOVEMBER).await;
+    let results = format!(
+        "{RESULT_HEADER}\r\n1,{},{},PAID,\r\n2,{},{},FAILED,账户已销户\r\n3,{},{},PAID,\r\n",
+        cases[0],
+        yuan_text(november[0]),
+        cases[1],
+        yuan_text(november[1]),
+        cases[2],
+        yuan_text(november[2])
+    );
+    import(client, &november_id, &results)
+        .await
+        .expect("imported");
 }
