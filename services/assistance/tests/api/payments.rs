@@ -177,6 +177,19 @@ async fn exported(
     (generated.cycle_id, file)
 }
 
+/// The bank's result file for a cycle of three lines (`cases` paid `amounts`): line 2 failed.
+fn second_line_failed(cases: &[String], amounts: &[i64]) -> String {
+    format!(
+        "{RESULT_HEADER}\r\n1,{},{},PAID,\r\n2,{},{},FAILED,账户已销户\r\n3,{},{},PAID,\r\n",
+        cases[0],
+        yuan_text(amounts[0]),
+        cases[1],
+        yuan_text(amounts[1]),
+        cases[2],
+        yuan_text(amounts[2])
+    )
+}
+
 /// `fen` as the bank file writes yuan: two decimals, no separators.
 fn yuan_text(fen: i64) -> String {
     format!("{}.{:02}", fen / 100, fen % 100)
@@ -297,15 +310,7 @@ async fn a_payment_cycle_pays_the_benefits_in_force_and_reissues_a_failed_line_n
     assert_eq!(totals(untouched.totals).pending_count, 3);
 
     // The bank's results: line 2 failed.
-    let results = format!(
-        "{RESULT_HEADER}\r\n1,{},{},PAID,\r\n2,{},{},FAILED,账户已销户\r\n3,{},{},PAID,\r\n",
-        cases[0],
-        yuan_text(november[0]),
-        cases[1],
-        yuan_text(november[1]),
-        cases[2],
-        yuan_text(november[2])
-    );
+    let results = second_line_failed(&cases, &november);
     let imported = import(&mut client, &cycle_id, &results)
         .await
         .expect("imported");
@@ -691,15 +696,7 @@ async fn november_with_a_failed_line(hosted: &support::Hosted, client: &mut Clie
         november.push(due(client, id, NOVEMBER).await);
     }
     let (november_id, _) = exported(client, NOVEMBER).await;
-    let results = format!(
-        "{RESULT_HEADER}\r\n1,{},{},PAID,\r\n2,{},{},FAILED,账户已销户\r\n3,{},{},PAID,\r\n",
-        cases[0],
-        yuan_text(november[0]),
-        cases[1],
-        yuan_text(november[1]),
-        cases[2],
-        yuan_text(november[2])
-    );
+    let results = second_line_failed(&cases, &november);
     import(client, &november_id, &results)
         .await
         .expect("imported");
