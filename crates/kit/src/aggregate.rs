@@ -602,6 +602,43 @@ impl<A: Aggregate> Repository<A> {
         Ok(())
     }
 
+    /// The recorded outcome of the context's idempotency key when it was used before, on
+    /// instance `key`: what a retried command answers. A key used for another stream is
+    /// [`StoreError::IdempotencyKeyReused`].
+    pub async fn replayed(
+        &self,
+        key: &(impl StreamKey + ?Sized),
+        context: &CommandContext,
+    ) -> Result<Option<Committed>, RunError> {
+        let stream = self.stream_id(key)?;
+        self.answered_before(&stream, context).await
+    }
+
+    async fn answered_before(
+        &self,
+        stream: &StreamId,
+        context: &CommandContext,
+    ) -> Result<Option<Committed>, RunError> {
+        let Some(key) = &context.idempotency_key else {
+            return Ok(None);
+        };
+        let Some(outcome) = self.store.find_idempotent(key).await? else {
+            return Ok(None);
+        };
+        if outcome.stream != *stream {
+            return Err(StoreError::IdempotencyKeyReused {
+                used_for: outcome.stream,
+                requested: stream.clone(),
+            }
+            .into());
+        }
+        tracing::debug!(stream = %stream, "idempotent retry answered from the store");
+        Ok(Some(Committed {
+            replayed: true,
+            ..outcome.into()
+        }))
+    }
+
     /// The current state of instance `key` (the default state for a new one).
     pub async fn load(&self, key: &(impl StreamKey + ?Sized)) -> Result<Loaded<A>, RunError> {
         let stream = self.stream_id(key)?;
@@ -622,21 +659,8 @@ impl<A: Aggregate> Repository<A> {
         let metadata = context.metadata();
         let mut attempt = 0;
         loop {
-            if let Some(key) = &context.idempotency_key
-                && let Some(outcome) = self.store.find_idempotent(key).await?
-            {
-                if outcome.stream != stream {
-                    return Err(StoreError::IdempotencyKeyReused {
-                        used_for: outcome.stream,
-                        requested: stream,
-                    }
-                    .into());
-                }
-                tracing::debug!(stream = %stream, "idempotent retry answered from the store");
-                return Ok(Ok(Committed {
-                    replayed: true,
-                    ..outcome.into()
-                }));
+            if let Some(replayed) = self.answered_before(&stream, context).await? {
+                return Ok(Ok(replayed));
             }
 
             let Loaded { state, version } = self.load_stream(&stream).await?;

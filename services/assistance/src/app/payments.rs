@@ -67,8 +67,7 @@ impl Assistance {
         let ledger_id = LedgerId::of(id);
         let mut attempt = 1;
         loop {
-            if let Some(replayed) = self.generated_before(&id, context).await? {
-                let cycle = self.cycles.load(&id).await?.state;
+            if let Some((replayed, cycle)) = self.generated_before(&id, context).await? {
                 return Ok((replayed, id, cycle.totals()));
             }
             // Read before the other cycles are: a generation committed after this read moves
@@ -138,35 +137,27 @@ impl Assistance {
         &self,
         id: &CycleId,
         context: &CommandContext,
-    ) -> Result<Option<Committed>, Error> {
+    ) -> Result<Option<(Committed, PaymentCycle)>, Error> {
         let Some(key) = context.idempotency_key.as_deref() else {
             return Ok(None);
         };
-        let stream = self.cycles.stream_id(id)?;
-        if let Some(outcome) = self.store.find_idempotent(key).await? {
-            if outcome.stream != stream {
-                return Err(StoreError::IdempotencyKeyReused {
-                    used_for: outcome.stream,
-                    requested: stream,
-                }
-                .into());
-            }
-            return Ok(Some(Committed {
-                replayed: true,
-                ..outcome.into()
-            }));
+        if let Some(replayed) = self.cycles.replayed(id, context).await? {
+            return Ok(Some((replayed, self.cycles.load(id).await?.state)));
         }
+        let stream = self.cycles.stream_id(id)?;
         let first = self.store.read_stream(&stream, 1, 1).await?;
-        let Some(first) = first.first() else {
-            return Ok(None);
-        };
-        if first.id != event_id_from_key(key, &stream, 0) {
+        if first
+            .first()
+            .is_none_or(|e| e.id != event_id_from_key(key, &stream, 0))
+        {
             return Ok(None);
         }
         // The generation's events: the cycle's first event and a chunk per 1,000 lines.
-        let generated = self.cycles.load(id).await?.state.totals().generated.count;
-        let events = 1 + (generated as usize).div_ceil(cycle::LINES_PER_EVENT);
-        Ok(Some(self.cycles.recorded(id, events as u64).await?))
+        let generated = self.cycles.load(id).await?.state;
+        let events =
+            1 + (generated.totals().generated.count as usize).div_ceil(cycle::LINES_PER_EVENT);
+        let replayed = self.cycles.recorded(id, events as u64).await?;
+        Ok(Some((replayed, generated)))
     }
 
     /// The lines of cycle `id` (for `month`): the benefits in force, the one-offs not listed,
