@@ -2,14 +2,19 @@
 //! loads, appends and retries.
 //!
 //! For one command the repository
-//! 1. answers a command whose idempotency key was already used with the recorded outcome,
-//!    without running it again;
-//! 2. loads the aggregate: its latest snapshot (when snapshots are on) and the events after it;
-//! 3. calls [`Aggregate::handle`], which either refuses (a domain rule) or returns new events;
-//! 4. appends them expecting the version it loaded, with metadata: correlation and causation
+//! 1. loads the aggregate: its latest snapshot (when snapshots are on) and the events after it;
+//! 2. calls [`Aggregate::handle`], which either refuses (a domain rule) or returns new events;
+//! 3. appends them expecting the version it loaded, with metadata: correlation and causation
 //!    ids, the actor (the principal's `sub`), the idempotency key and the current trace context;
-//! 5. on a version conflict reloads and decides again, a bounded number of times;
-//! 6. returns the new stream version and store position.
+//! 4. on a version conflict reloads and decides again, a bounded number of times;
+//! 5. returns the new stream version and store position.
+//!
+//! A command whose idempotency key was used before answers the recorded outcome, whatever the
+//! state says now. The keyed append finds the key itself (the store answers the first outcome
+//! instead of appending), so the key is looked up separately only when the decision appends
+//! nothing: a refusal or a no-op may be the retry of a command that succeeded, and the state it
+//! left. A look-up before every command cost a third of the store's work for a command on a
+//! new instance (a read beside the load and the append), for keys almost never used before.
 //!
 //! Two kinds of failure stay apart (STYLE.md 4): [`Repository::execute`] returns
 //! `Ok(Err(refusal))` when a rule refuses and `Err(RunError)` when the store or stored data
@@ -659,12 +664,16 @@ impl<A: Aggregate> Repository<A> {
         let metadata = context.metadata();
         let mut attempt = 0;
         loop {
-            if let Some(replayed) = self.answered_before(&stream, context).await? {
+            let Loaded { state, version } = self.load_stream(&stream).await?;
+            let decided = state.handle(command);
+            // Appending nothing, the store cannot find the key: the retry of a command that
+            // succeeded would be refused by, or be a no-op on, the state it left.
+            if !matches!(&decided, Ok(events) if !events.is_empty())
+                && let Some(replayed) = self.answered_before(&stream, context).await?
+            {
                 return Ok(Ok(replayed));
             }
-
-            let Loaded { state, version } = self.load_stream(&stream).await?;
-            let events = match state.handle(command) {
+            let events = match decided {
                 Ok(events) => events,
                 Err(refusal) => return Ok(Err(refusal)),
             };

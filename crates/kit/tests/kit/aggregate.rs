@@ -369,6 +369,56 @@ async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
     assert_eq!(Error::from(error).code(), Code::InvalidArgument);
 }
 
+async fn a_retry_the_state_now_refuses_answers_the_first_outcome(store: SharedStore) {
+    let repo = counter(&store);
+    repo.run(&Key("c1"), &Command::Add(5), &ctx())
+        .await
+        .expect("fill");
+    let keyed = ctx().with_idempotency_key("take-5");
+    let first = repo
+        .run(&Key("c1"), &Command::Subtract(5), &keyed)
+        .await
+        .expect("first");
+    // At zero, subtracting 5 again is refused; the retry is answered, not decided again.
+    let retry = repo
+        .execute(&Key("c1"), &Command::Subtract(5), &keyed)
+        .await
+        .expect("store works")
+        .expect("the first outcome, not a refusal");
+    assert!(retry.replayed);
+    assert_eq!(
+        (retry.stream_version, retry.position, &retry.event_ids),
+        (first.stream_version, first.position, &first.event_ids)
+    );
+    // A command without the key is refused as before.
+    let refused = repo
+        .execute(&Key("c1"), &Command::Subtract(5), &ctx())
+        .await
+        .expect("store works");
+    assert!(matches!(refused, Err(Refusal::BelowZero)), "{refused:?}");
+    // The key on another stream, where the state refuses too, is a client error.
+    let error = repo
+        .execute(&Key("c2"), &Command::Subtract(5), &keyed)
+        .await
+        .expect_err("key reused for another stream");
+    assert!(
+        matches!(
+            error,
+            RunError::Store(StoreError::IdempotencyKeyReused { .. })
+        ),
+        "{error:?}"
+    );
+    // Deciding nothing under a used key answers the key's outcome too.
+    let touched = repo
+        .execute(&Key("c1"), &Command::Touch, &keyed)
+        .await
+        .expect("store works")
+        .expect("the first outcome");
+    assert!(touched.replayed);
+    assert_eq!(touched.event_ids, first.event_ids);
+    assert_eq!(repo.load(&Key("c1")).await.expect("load").state.value, 0);
+}
+
 async fn a_keyed_creation_is_answered_once_in_one_append(store: SharedStore) {
     let repo = counter(&store);
     let keyed = ctx().with_idempotency_key("create-1");
@@ -876,6 +926,7 @@ on_both_backends!(
     a_refusal_appends_nothing,
     a_command_that_decides_nothing_appends_nothing,
     an_idempotent_retry_returns_the_first_outcome,
+    a_retry_the_state_now_refuses_answers_the_first_outcome,
     a_keyed_creation_is_answered_once_in_one_append,
     events_carry_the_command_metadata,
     a_conflict_reloads_and_decides_again,
