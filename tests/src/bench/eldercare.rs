@@ -117,7 +117,10 @@ pub struct Sizes {
     /// `MZ_BENCH_ELDERCARE_NURSING_BEDS` (default 3,725, 30.8% of the beds): of them,
     /// nursing-type.
     pub nursing_beds: usize,
-    /// `MZ_BENCH_ELDERCARE_ASSESSMENTS` (default 2,000): assessments per round of figure 1.
+    /// `MZ_BENCH_ELDERCARE_ASSESSMENTS` (default 20,000): assessments per round of figure 1,
+    /// and as many appends per round of its baselines. Seconds a side, so that a round measures
+    /// the steady rate: rounds of 2,000 lasted a fifth of a second for the baseline, whose rate
+    /// then moved between 6,200 and 12,000/s from run to run.
     pub assessments: usize,
     /// `MZ_BENCH_ELDERCARE_ROUNDS` (default 3): interleaved rounds of figure 1 and of figure 2's
     /// calls.
@@ -139,7 +142,7 @@ impl Sizes {
             beds,
             nursing_beds: env_usize("MZ_BENCH_ELDERCARE_NURSING_BEDS", 3_725).min(beds),
             // The rounds' assessments are among the persons.
-            assessments: env_usize("MZ_BENCH_ELDERCARE_ASSESSMENTS", 2_000)
+            assessments: env_usize("MZ_BENCH_ELDERCARE_ASSESSMENTS", 20_000)
                 .clamp(CLIENTS, (persons / rounds).max(CLIENTS)),
             rounds,
             query_seconds: env_usize("MZ_BENCH_ELDERCARE_QUERY_SECONDS", 5).max(1) as u64,
