@@ -156,6 +156,11 @@ const POSTGRES: &[Embedded] = &[
         "redrivable parked events",
         include_str!("../migrations/postgres/0004_redrivable_parked_events.sql"),
     ),
+    (
+        5,
+        "append keys",
+        include_str!("../migrations/postgres/0005_append_keys.sql"),
+    ),
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -178,6 +183,11 @@ const SQLITE: &[Embedded] = &[
         4,
         "redrivable parked events",
         include_str!("../migrations/sqlite/0004_redrivable_parked_events.sql"),
+    ),
+    (
+        5,
+        "append keys",
+        include_str!("../migrations/sqlite/0005_append_keys.sql"),
     ),
 ];
 

@@ -5,8 +5,10 @@
 //! events go in as a multi-row `VALUES` list checked as cheaply as the expected version allows:
 //! a new stream is inserted directly, an exact version is probed, only `Any` reads the current
 //! version (`APPEND_VALUES`); larger appends insert from `unnest` arrays. With a key, the same
-//! statement also records the key and the outcome (a CTE) without looking the key up first: a
-//! key used before trips a unique key, and only then is the first outcome read. A lost
+//! statement also records the key on the append's first event (`append_key`, under a unique
+//! index) without looking it up first: a key used before trips a unique key (or, for a key
+//! recorded in `mz_idempotency` before migration 5, makes the statement insert nothing), and
+//! only then is the first outcome read, from the events themselves. A lost
 //! race surfaces as a unique violation on `(stream_id, stream_version)` — a
 //! [`StoreError::Conflict`], or for [`ExpectedVersion::Any`] a retry that queues on a
 //! per-stream advisory lock — or on the idempotency key, and then the first append's outcome is
@@ -99,6 +101,7 @@ const TRANSIENT_ABORTS: [&str; 2] = ["40P01", "40001"];
 const STREAM_VERSION_KEY: &str = "mz_events_stream_version_key";
 const EVENT_ID_KEY: &str = "mz_events_event_id_key";
 const IDEMPOTENCY_KEY: &str = "mz_idempotency_pkey";
+const APPEND_KEY: &str = "mz_events_append_key";
 
 /// The CTEs every keyed append shares: the prior use of the key, and the current version.
 macro_rules! keyed_append_head {
@@ -171,9 +174,9 @@ const APPEND_KEYED: &str = concat!(
     r#"ins AS (
     INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, event_type,
         schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate,
-        idempotency_key)
+        idempotency_key, append_key)
     SELECT e.event_id, $1, $2, cur.version + e.n, e.event_type, e.schema_version, e.payload,
-        $8, $9, $10, $11, $12, $13
+        $8, $9, $10, $11, $12, $13, CASE WHEN e.n = 1 THEN $13 END
     FROM cur,
         unnest($4::uuid[], $5::text[], $6::int4[], $7::bytea[])
             WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, n)
@@ -256,13 +259,16 @@ impl VersionCheck {
 static APPEND_VALUES: LazyLock<[Vec<String>; 3]> = LazyLock::new(|| values_statements(false));
 
 /// [`APPEND_VALUES`] for an append with an idempotency key, which records the key with the
-/// events and the outcome in `mz_idempotency`, in the same statement (a data-modifying CTE).
-/// It does not look the key up first: a key used before makes the statement fail on a unique
-/// key — the key's own, or, for a retry of the same append, the stream/version key its events
-/// took — and only then is the first outcome read ([`PostgresStore::after_unique_violation`]).
-/// So the common case (a key never used) costs about what a keyless append costs, where a
-/// look-up first cost about a third of the throughput at 32 writers when measured. The
-/// key is the last parameter, after the metadata.
+/// events: on every event's `idempotency_key`, and as the append's key on its first event
+/// (`append_key`, under a unique index). It does not look the key up first: a key used before
+/// makes the statement fail on a unique key — the append key's, or, for a retry of the same
+/// append, the stream/version key its events took — or insert nothing (a key in
+/// `mz_idempotency`, recorded before the append keys or by a large append), and only then is
+/// the first outcome read ([`PostgresStore::after_unique_violation`],
+/// [`PostgresStore::values_outcome`]). So the common case (a key never used) costs about what a
+/// keyless append costs, where a look-up first cost about a third of the throughput at 32
+/// writers, and a row of its own in `mz_idempotency` about a sixth, when measured. The key is
+/// the last parameter, after the metadata.
 static APPEND_VALUES_KEYED: LazyLock<[Vec<String>; 3]> = LazyLock::new(|| values_statements(true));
 
 fn values_statements(keyed: bool) -> [Vec<String>; 3] {
@@ -274,46 +280,45 @@ fn values_statements(keyed: bool) -> [Vec<String>; 3] {
 }
 
 fn append_values_sql(events: usize, check: VersionCheck, keyed: bool) -> String {
-    let insert = insert_values_sql(events, check, keyed);
-    if !keyed {
-        return insert;
-    }
-    let key = 4 + 4 * events + 5;
-    format!(
-        "WITH ins AS ({insert}, event_id), \
-         idem AS ( \
-             INSERT INTO mz_idempotency (key, stream_id, stream_version, first_position, \
-                 last_position, event_ids) \
-             SELECT ${key}, $1, max(stream_version), min(position), max(position), \
-                 array_agg(event_id ORDER BY position) \
-             FROM ins \
-             HAVING count(*) > 0 \
-         ) \
-         SELECT position, stream_version FROM ins"
-    )
+    insert_values_sql(events, check, keyed)
 }
 
-/// The `INSERT` of [`append_values_sql`], ending in `RETURNING position, stream_version`.
+/// The `INSERT` of [`append_values_sql`], ending in `RETURNING position, stream_version`. A
+/// keyed one writes the key on every event (`idempotency_key`, part of the metadata) and as the
+/// append's key on its first (`append_key`, unique), and inserts nothing if `mz_idempotency`
+/// holds the key (recorded before the append keys, or by a large append).
 fn insert_values_sql(events: usize, check: VersionCheck, keyed: bool) -> String {
     let m = 4 + 4 * events;
-    let (key_column, key) = if keyed {
-        (", idempotency_key", format!(", ${}", m + 5))
+    let (key_columns, key) = if keyed {
+        (", idempotency_key, append_key", format!("${}::text", m + 5))
     } else {
         ("", String::new())
     };
-    let metadata = format!("${m}, ${}, ${}, ${}, ${}{key}", m + 1, m + 2, m + 3, m + 4);
+    let metadata = format!("${m}, ${}, ${}, ${}, ${}", m + 1, m + 2, m + 3, m + 4);
+    // The key columns of event `i`: the key, and the append's key on the first event only.
+    let key_values = |i: usize| match (keyed, i) {
+        (false, _) => String::new(),
+        (true, 0) => format!(", {key}, {key}"),
+        (true, _) => format!(", {key}, NULL::text"),
+    };
+    let unused_key = if keyed {
+        format!(" AND NOT EXISTS (SELECT 1 FROM mz_idempotency WHERE key = {key})")
+    } else {
+        String::new()
+    };
     let columns = format!(
         "INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, \
          event_type, schema_version, payload, correlation_id, causation_id, actor, \
-         traceparent, tracestate{key_column})"
+         traceparent, tracestate{key_columns})"
     );
     let row = |i: usize, version: String| {
         let p = 4 + 4 * i;
         format!(
-            "(${p}::uuid, $1, $2, {version}, ${}::text, ${}::int4, ${}::bytea, {metadata})",
+            "(${p}::uuid, $1, $2, {version}, ${}::text, ${}::int4, ${}::bytea, {metadata}{})",
             p + 1,
             p + 2,
-            p + 3
+            p + 3,
+            key_values(i)
         )
     };
     match check {
@@ -321,10 +326,18 @@ fn insert_values_sql(events: usize, check: VersionCheck, keyed: bool) -> String 
             let rows: Vec<String> = (0..events)
                 .map(|i| row(i, format!("{}::bigint", i + 1)))
                 .collect();
-            format!(
-                "{columns} VALUES {} RETURNING position, stream_version",
-                rows.join(", ")
-            )
+            if keyed {
+                format!(
+                    "{columns} SELECT * FROM (VALUES {}) AS v WHERE true{unused_key} \
+                     RETURNING position, stream_version",
+                    rows.join(", ")
+                )
+            } else {
+                format!(
+                    "{columns} VALUES {} RETURNING position, stream_version",
+                    rows.join(", ")
+                )
+            }
         }
         VersionCheck::At => {
             let rows: Vec<String> = (0..events)
@@ -334,7 +347,7 @@ fn insert_values_sql(events: usize, check: VersionCheck, keyed: bool) -> String 
                 "{columns} SELECT * FROM (VALUES {}) AS v \
                  WHERE EXISTS ( \
                      SELECT 1 FROM mz_events WHERE stream_id = $1 AND stream_version = $3::bigint \
-                 ) \
+                 ){unused_key} \
                  RETURNING position, stream_version",
                 rows.join(", ")
             )
@@ -352,17 +365,22 @@ fn insert_values_sql(events: usize, check: VersionCheck, keyed: bool) -> String 
                     )
                 })
                 .collect();
+            let key_select = if keyed {
+                format!(", {key}, CASE WHEN v.n = 1 THEN {key} END")
+            } else {
+                String::new()
+            };
             format!(
                 "{columns} \
                  SELECT v.event_id, $1, $2, cur.version + v.n, v.event_type, v.schema_version, \
-                     v.payload, {metadata} \
+                     v.payload, {metadata}{key_select} \
                  FROM ( \
                          SELECT coalesce(max(stream_version), 0)::bigint AS version \
                          FROM mz_events \
                          WHERE stream_id = $1 \
                      ) AS cur, \
                      (VALUES {}) AS v(event_id, event_type, schema_version, payload, n) \
-                 WHERE $3::bigint IS NULL OR cur.version = $3::bigint \
+                 WHERE ($3::bigint IS NULL OR cur.version = $3::bigint){unused_key} \
                  RETURNING position, stream_version",
                 rows.join(", ")
             )
@@ -468,6 +486,18 @@ fn append_statement(
         None => query,
     }
 }
+
+/// The events of the append whose key is $1, in order: the event carrying it as `append_key` and
+/// those its transaction appended after it to the same stream. A keyed append is the only
+/// append to its stream in its transaction (one statement, or a copy under the stream's lock;
+/// a multi-stream append takes no key), so these are exactly its events.
+const APPENDED_UNDER_KEY: &str = "\
+SELECT e.stream_id, e.stream_version, e.position, e.event_id
+FROM mz_events AS f
+JOIN mz_events AS e
+    ON e.stream_id = f.stream_id AND e.tx_id = f.tx_id AND e.stream_version >= f.stream_version
+WHERE f.append_key = $1
+ORDER BY e.stream_version";
 
 /// The columns every event read selects, in the order [`event_from_row`] expects by name.
 macro_rules! event_columns {
@@ -990,8 +1020,9 @@ impl PostgresStore {
                 Some(event_id) => Err(StoreError::DuplicateEventId { event_id }),
                 None => Err(StoreError::Database(sqlx::Error::Database(db))),
             },
-            // The competing append's key row is gone again; a fresh attempt decides anew.
-            Some(IDEMPOTENCY_KEY) => Ok(Attempt::Retry),
+            // The competing append's key is gone again (it rolled back); a fresh attempt
+            // decides anew.
+            Some(IDEMPOTENCY_KEY | APPEND_KEY) => Ok(Attempt::Retry),
             _ => Err(StoreError::Database(sqlx::Error::Database(db))),
         }
     }
@@ -1104,6 +1135,25 @@ impl EventStore for PostgresStore {
     }
 
     async fn find_idempotent(&self, key: &str) -> Result<Option<AppendOutcome>> {
+        let rows = sqlx::query(APPENDED_UNDER_KEY)
+            .bind(key)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+            return Ok(Some(AppendOutcome {
+                stream: stream_from_db(&get::<String>(first, "stream_id")?)?,
+                stream_version: from_db(get(last, "stream_version")?, "stream_version")?,
+                first_position: from_db(get(first, "position")?, "position")?,
+                last_position: from_db(get(last, "position")?, "position")?,
+                event_ids: rows
+                    .iter()
+                    .map(|row| get(row, "event_id"))
+                    .collect::<Result<_>>()?,
+                replayed: true,
+            }));
+        }
+        // Recorded before the append keys, or by a large append.
         let row = sqlx::query(
             "SELECT stream_id, stream_version, first_position, last_position, event_ids \
              FROM mz_idempotency WHERE key = $1",

@@ -127,6 +127,7 @@ contract!(
     concurrent_any_appends_to_one_stream_are_read_in_version_order,
     many_streams_written_concurrently_are_read_exactly_once_in_order,
     a_repeated_idempotency_key_replays_the_first_outcome,
+    a_key_is_recognised_by_every_form_of_append,
     concurrent_appends_with_one_key_write_once,
     a_key_used_for_another_stream_is_refused,
     snapshots_keep_the_newest,
@@ -1031,6 +1032,97 @@ async fn many_streams_written_concurrently_are_read_exactly_once_in_order(backen
     assert_each_once_in_stream_order(&after);
 }
 
+/// A key is one command's whatever the form of the append that used it and of the one that
+/// repeats it: a few events, more than a `VALUES` statement takes, a megabyte copied in, an
+/// exact version or any.
+async fn a_key_is_recognised_by_every_form_of_append(backend: &Backend) {
+    let store = backend.store().await;
+    let many = || {
+        (0..130)
+            .map(|i| event(&format!("e{i}")))
+            .collect::<Vec<_>>()
+    };
+
+    // First a small append; then every other form under its key.
+    let stream = new_stream("order");
+    let key = unique_name("small-first");
+    let first = append(
+        &store,
+        keyed(
+            &stream,
+            ExpectedVersion::NoStream,
+            events(&["a", "b"]),
+            &key,
+        ),
+    )
+    .await;
+    for (form, again) in [
+        (
+            "exact",
+            keyed(&stream, ExpectedVersion::Exact(2), events(&["c"]), &key),
+        ),
+        (
+            "any",
+            keyed(&stream, ExpectedVersion::Any, events(&["c"]), &key),
+        ),
+        (
+            "many events",
+            keyed(&stream, ExpectedVersion::Exact(2), many(), &key),
+        ),
+        (
+            "copied in",
+            keyed(&stream, ExpectedVersion::Any, large_events(12), &key),
+        ),
+    ] {
+        let outcome = append(&store, again).await;
+        assert_eq!(
+            outcome,
+            AppendOutcome {
+                replayed: true,
+                ..first.clone()
+            },
+            "{form}"
+        );
+    }
+    assert_eq!(store.stream_version(&stream).await.expect("version"), 2);
+
+    // First the large forms; then a small append under each key.
+    for (form, original) in [("many events", many()), ("copied in", large_events(12))] {
+        let stream = new_stream("order");
+        let key = unique_name("large-first");
+        let count = original.len() as u64;
+        let first = append(
+            &store,
+            keyed(&stream, ExpectedVersion::NoStream, original, &key),
+        )
+        .await;
+        assert_eq!(first.stream_version, count, "{form}");
+        let again = append(
+            &store,
+            keyed(&stream, ExpectedVersion::Exact(count), events(&["z"]), &key),
+        )
+        .await;
+        assert_eq!(
+            again,
+            AppendOutcome {
+                replayed: true,
+                ..first.clone()
+            },
+            "{form}"
+        );
+        assert_eq!(
+            store.find_idempotent(&key).await.expect("find"),
+            Some(again),
+            "{form}"
+        );
+        assert_eq!(
+            store.stream_version(&stream).await.expect("version"),
+            count,
+            "{form}"
+        );
+    }
+}
+
 async fn a_repeated_idempotency_key_replays_the_first_outcome(backend: &Backend) {
     let store = backend.store().await;
     let stream = new_stream("order");
@@ -1545,7 +1637,7 @@ async fn service_migrations_apply_once_across_restarts(backend: &Backend) {
         backend.run_service_migrations().await;
     }
     let pool = backend.any_pool().await;
-    assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 4, 1000, 1001]);
+    assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 4, 5, 1000, 1001]);
     // The table is there, with its index, and usable with portable SQL.
     sqlx::query("INSERT INTO svc_things (id, name) VALUES ($1, $2)")
         .bind(1_i64)
@@ -1568,7 +1660,7 @@ async fn service_migrations_apply_once_across_restarts(backend: &Backend) {
         "CREATE TABLE t (x BIGINT)",
     )];
     assert!(migrations::run_service(&pool, &platform).await.is_err());
-    assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 4, 1000, 1001]);
+    assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 4, 5, 1000, 1001]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2182,7 +2274,71 @@ mod postgres_only {
             started.expect("no panic").expect("every replica starts");
         }
         let pool = backend.any_pool().await;
-        assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 4, 1000, 1001]);
+        assert_eq!(recorded_versions(&pool).await, [1, 2, 3, 4, 5, 1000, 1001]);
+    }
+
+    /// A key recorded before the append keys (migration 5), in `mz_idempotency` only, still
+    /// answers: a repeat replays what it recorded, another stream is refused, and a look-up
+    /// finds it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_recorded_before_the_append_keys_still_answers() {
+        let db = TestDatabase::create().await;
+        let store = PostgresStore::connect(&db.url, Upcasters::new())
+            .await
+            .expect("connect");
+        let shared: SharedStore = Arc::new(store.clone());
+        let stream = new_stream("order");
+        let written = append(
+            &shared,
+            request(&stream, ExpectedVersion::NoStream, events(&["a", "b"])),
+        )
+        .await;
+        // What an append with a key recorded before: the outcome in `mz_idempotency`.
+        let key = unique_name("before");
+        sqlx::query(
+            "INSERT INTO mz_idempotency (key, stream_id, stream_version, first_position, \
+             last_position, event_ids) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key)
+        .bind(stream.to_string())
+        .bind(2_i64)
+        .bind(i64::try_from(written.first_position).expect("position"))
+        .bind(i64::try_from(written.last_position).expect("position"))
+        .bind(&written.event_ids)
+        .execute(store.pool())
+        .await
+        .expect("record the key as before");
+        let recorded = AppendOutcome {
+            replayed: true,
+            ..written
+        };
+
+        for (form, again) in [
+            ("new stream", ExpectedVersion::NoStream),
+            ("exact", ExpectedVersion::Exact(2)),
+            ("any", ExpectedVersion::Any),
+        ] {
+            let outcome = append(&shared, keyed(&stream, again, events(&["c"]), &key)).await;
+            assert_eq!(outcome, recorded, "{form}");
+        }
+        assert_eq!(shared.stream_version(&stream).await.expect("version"), 2);
+        let error = shared
+            .append(keyed(
+                &new_stream("order"),
+                ExpectedVersion::NoStream,
+                events(&["x"]),
+                &key,
+            ))
+            .await
+            .expect_err("the key names another stream");
+        assert!(
+            matches!(error, StoreError::IdempotencyKeyReused { .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            shared.find_idempotent(&key).await.expect("find"),
+            Some(recorded)
+        );
     }
 
     /// A transaction that commits after later ones is delivered in its place, not skipped:

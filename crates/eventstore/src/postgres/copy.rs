@@ -31,10 +31,10 @@ const CHUNK_BYTES: usize = 1 << 20;
 
 const COPY_EVENTS: &str = "COPY mz_events (event_id, stream_id, stream_category, \
     stream_version, event_type, schema_version, payload, correlation_id, causation_id, actor, \
-    traceparent, tracestate, idempotency_key) FROM STDIN (FORMAT binary)";
+    traceparent, tracestate, idempotency_key, append_key) FROM STDIN (FORMAT binary)";
 
 /// The columns [`COPY_EVENTS`] lists.
-const COLUMNS: i16 = 13;
+const COLUMNS: i16 = 14;
 
 /// The signature, flags and header extension of PostgreSQL's binary COPY format.
 const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
@@ -109,11 +109,13 @@ async fn copy_in<'r>(
         .execute(&mut **tx)
         .await?;
     if let Some(key) = request.metadata.idempotency_key.as_deref() {
-        let used: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM mz_idempotency WHERE key = $1)")
-                .bind(key)
-                .fetch_one(&mut **tx)
-                .await?;
+        let used: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM mz_events WHERE append_key = $1) \
+                     OR EXISTS (SELECT 1 FROM mz_idempotency WHERE key = $1)",
+        )
+        .bind(key)
+        .fetch_one(&mut **tx)
+        .await?;
         if used {
             return Ok(Copied::KeyUsed(key));
         }
@@ -213,10 +215,10 @@ pub(super) async fn copy_rows(
             &mut buffer,
             metadata.tracestate.as_deref().map(str::as_bytes),
         );
-        put_field(
-            &mut buffer,
-            metadata.idempotency_key.as_deref().map(str::as_bytes),
-        );
+        let key = metadata.idempotency_key.as_deref().map(str::as_bytes);
+        put_field(&mut buffer, key);
+        // The append's key, on its first event (see `APPEND_VALUES_KEYED`).
+        put_field(&mut buffer, key.filter(|_| n == 1));
         if buffer.len() >= CHUNK_BYTES {
             copy.send(buffer.split()).await?;
         }
