@@ -17,8 +17,8 @@ use minzheng_eventstore::{
 use minzheng_kit::{
     Error,
     aggregate::{
-        Aggregate, CodecError, CommandContext, DomainError, EventCodec, Repository, RunError,
-        Snapshotting, commit_together, with_conflict_retries,
+        Aggregate, CodecError, CommandContext, Committed, DomainError, EventCodec, Repository,
+        RunError, Snapshotting, commit_together, with_conflict_retries,
     },
     auth::{Principal, Role},
     testing::{assert_codec_round_trips, given},
@@ -327,6 +327,16 @@ async fn a_command_that_decides_nothing_appends_nothing(store: SharedStore) {
     assert_eq!(store.stream_version(&stream).await.expect("version"), 1);
 }
 
+/// `retry` answers the recorded outcome of `first`, not a new one.
+fn assert_replays(retry: &Committed, first: &Committed) {
+    assert!(retry.replayed);
+    assert_eq!(
+        (retry.stream_version, retry.position, &retry.event_ids),
+        (first.stream_version, first.position, &first.event_ids),
+        "the recorded outcome, not a new one"
+    );
+}
+
 async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
     let repo = counter(&store);
     let keyed = ctx().with_idempotency_key("request-1");
@@ -342,12 +352,7 @@ async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
         .run(&Key("c1"), &Command::Add(5), &keyed.clone())
         .await
         .expect("retry");
-    assert!(retry.replayed);
-    assert_eq!(
-        (retry.stream_version, retry.position, &retry.event_ids),
-        (first.stream_version, first.position, &first.event_ids),
-        "the recorded outcome, not a new one"
-    );
+    assert_replays(&retry, &first);
     assert_eq!(
         repo.load(&Key("c1")).await.expect("load").state.value,
         6,
@@ -385,11 +390,7 @@ async fn a_retry_the_state_now_refuses_answers_the_first_outcome(store: SharedSt
         .await
         .expect("store works")
         .expect("the first outcome, not a refusal");
-    assert!(retry.replayed);
-    assert_eq!(
-        (retry.stream_version, retry.position, &retry.event_ids),
-        (first.stream_version, first.position, &first.event_ids)
-    );
+    assert_replays(&retry, &first);
     // A command without the key is refused as before.
     let refused = repo
         .execute(&Key("c1"), &Command::Subtract(5), &ctx())
@@ -437,11 +438,7 @@ async fn a_keyed_creation_is_answered_once_in_one_append(store: SharedStore) {
         .await
         .expect("store works")
         .expect("accepted");
-    assert!(retry.replayed);
-    assert_eq!(
-        (retry.stream_version, retry.position, &retry.event_ids),
-        (first.stream_version, first.position, &first.event_ids)
-    );
+    assert_replays(&retry, &first);
     assert_eq!(
         repo.load(&Key("c1")).await.expect("load").state.value,
         6,
