@@ -156,10 +156,11 @@ fn env_usize(name: &str, default: usize) -> usize {
 /// The sizes of the section, each from an environment variable.
 #[derive(Debug, Clone, Copy)]
 pub struct Sizes {
-    /// `MZ_BENCH_ASSISTANCE_SUBMISSIONS` (default 10,000): submissions per round of figure 1,
-    /// and as many appends per round of its baselines: seconds a side, so that a round measures
-    /// the steady rate (rounds of 1,000 lasted about a tenth of a second for the baseline, whose
-    /// rate then moved between 6,000 and 9,300/s from run to run).
+    /// `MZ_BENCH_ASSISTANCE_SUBMISSIONS` (default 1,000): submissions per round of figure 1,
+    /// and as many appends per round of its baselines. Rounds of a tenth of a second a side
+    /// are noisy (the baseline moved between 6,000 and 9,300/s from run to run), but with rounds
+    /// of 10,000 figure 4, which follows, stalled: its p99 went from 17 ms to 185–219 ms at a
+    /// p50 of 2 ms, in two runs. Figure 1 at 10,000 measured 0.42 and 0.45.
     pub submissions: usize,
     /// `MZ_BENCH_ASSISTANCE_ROUNDS` (default 3): interleaved rounds of figures 1 and 3's
     /// baselines and of figure 3 (one month's cycle each).
@@ -175,7 +176,7 @@ pub struct Sizes {
 impl Sizes {
     pub fn from_env() -> Self {
         Self {
-            submissions: env_usize("MZ_BENCH_ASSISTANCE_SUBMISSIONS", 10_000),
+            submissions: env_usize("MZ_BENCH_ASSISTANCE_SUBMISSIONS", 1_000),
             rounds: env_usize("MZ_BENCH_ASSISTANCE_ROUNDS", 3).max(1),
             cases: env_usize("MZ_BENCH_ASSISTANCE_CASES", 100_000).max(1),
             latency_rate: env_usize("MZ_BENCH_ASSISTANCE_RATE", 200).max(1),
