@@ -100,54 +100,7 @@ const TRANSIENT_ABORTS: [&str; 2] = ["40P01", "40001"];
 /// Names of the unique constraints an append can violate (see the migrations).
 const STREAM_VERSION_KEY: &str = "mz_events_stream_version_key";
 const EVENT_ID_KEY: &str = "mz_events_event_id_key";
-const IDEMPOTENCY_KEY: &str = "mz_idempotency_pkey";
 const APPEND_KEY: &str = "mz_events_append_key";
-
-/// The CTEs every keyed append shares: the prior use of the key, and the current version.
-macro_rules! keyed_append_head {
-    () => {
-        r#"
-WITH prior AS (
-    SELECT stream_id, stream_version, first_position, last_position, event_ids
-    FROM mz_idempotency
-    WHERE key = $13
-),
-cur AS (
-    SELECT coalesce(max(stream_version), 0)::bigint AS version
-    FROM mz_events
-    WHERE stream_id = $1
-),
-"#
-    };
-}
-
-/// The rest of every keyed append: record the key, and report what happened.
-macro_rules! keyed_append_tail {
-    () => {
-        r#"idem AS (
-    INSERT INTO mz_idempotency (key, stream_id, stream_version, first_position, last_position,
-        event_ids)
-    SELECT $13, $1, max(stream_version), min(position), max(position),
-        array_agg(event_id ORDER BY position)
-    FROM ins
-    WHERE $13::text IS NOT NULL
-    HAVING count(*) > 0
-)
-SELECT cur.version AS current_version,
-    agg.inserted, agg.first_position, agg.last_position, agg.stream_version,
-    prior.stream_id AS prior_stream, prior.stream_version AS prior_version,
-    prior.first_position AS prior_first, prior.last_position AS prior_last,
-    prior.event_ids AS prior_event_ids
-FROM cur
-CROSS JOIN (
-    SELECT count(*) AS inserted, min(position) AS first_position,
-        max(position) AS last_position, max(stream_version) AS stream_version
-    FROM ins
-) AS agg
-LEFT JOIN prior ON true
-"#
-    };
-}
 
 /// The whole append in one statement.
 ///
@@ -164,14 +117,24 @@ LEFT JOIN prior ON true
 /// 6. Keep the version read in this statement, and nothing that assigns an id before it (the
 /// contract test `concurrent_any_appends_to_one_stream_are_read_in_version_order` catches it).
 ///
-/// This form checks and records an idempotency key, for a keyed append of more events than
-/// [`APPEND_VALUES_KEYED`] takes; [`APPEND`] is the same without one (a smaller plan, and most
+/// This form checks an idempotency key recorded before the append keys (`prior`, from
+/// `mz_idempotency`) and records the key as the append's (`append_key`; a key used since trips
+/// its unique index), for a keyed append of more events than [`APPEND_VALUES_KEYED`] takes; [`APPEND`] is the same without one (a smaller plan, and most
 /// appends carry no key). Parameters: $1 stream id, $2 category, $3
 /// required version (NULL for Any), $4..$7 the events' ids, types, schema versions and
 /// payloads, $8..$12 correlation, causation, actor, traceparent, tracestate, $13 the key.
-const APPEND_KEYED: &str = concat!(
-    keyed_append_head!(),
-    r#"ins AS (
+const APPEND_KEYED: &str = r#"
+WITH prior AS (
+    SELECT stream_id, stream_version, first_position, last_position, event_ids
+    FROM mz_idempotency
+    WHERE key = $13
+),
+cur AS (
+    SELECT coalesce(max(stream_version), 0)::bigint AS version
+    FROM mz_events
+    WHERE stream_id = $1
+),
+ins AS (
     INSERT INTO mz_events (event_id, stream_id, stream_category, stream_version, event_type,
         schema_version, payload, correlation_id, causation_id, actor, traceparent, tracestate,
         idempotency_key, append_key)
@@ -183,11 +146,21 @@ const APPEND_KEYED: &str = concat!(
     WHERE NOT EXISTS (SELECT 1 FROM prior)
         AND ($3::bigint IS NULL OR cur.version = $3::bigint)
     ORDER BY e.n
-    RETURNING position, stream_version, event_id
-),
-"#,
-    keyed_append_tail!()
-);
+    RETURNING position, stream_version
+)
+SELECT cur.version AS current_version,
+    agg.inserted, agg.first_position, agg.last_position, agg.stream_version,
+    prior.stream_id AS prior_stream, prior.stream_version AS prior_version,
+    prior.first_position AS prior_first, prior.last_position AS prior_last,
+    prior.event_ids AS prior_event_ids
+FROM cur
+CROSS JOIN (
+    SELECT count(*) AS inserted, min(position) AS first_position,
+        max(position) AS last_position, max(stream_version) AS stream_version
+    FROM ins
+) AS agg
+LEFT JOIN prior ON true
+"#;
 
 /// [`APPEND_KEYED`] without an idempotency key, and so without the CTEs: one `INSERT … SELECT`
 /// that reads the version in a subquery (the same ordering argument holds: one statement, one
@@ -263,7 +236,7 @@ static APPEND_VALUES: LazyLock<[Vec<String>; 3]> = LazyLock::new(|| values_state
 /// (`append_key`, under a unique index). It does not look the key up first: a key used before
 /// makes the statement fail on a unique key — the append key's, or, for a retry of the same
 /// append, the stream/version key its events took — or insert nothing (a key in
-/// `mz_idempotency`, recorded before the append keys or by a large append), and only then is
+/// `mz_idempotency`, recorded before the append keys), and only then is
 /// the first outcome read ([`PostgresStore::after_unique_violation`],
 /// [`PostgresStore::values_outcome`]). So the common case (a key never used) costs about what a
 /// keyless append costs, where a look-up first cost about a third of the throughput at 32
@@ -279,15 +252,11 @@ fn values_statements(keyed: bool) -> [Vec<String>; 3] {
     })
 }
 
+/// The `INSERT` of an [`APPEND_VALUES`] or [`APPEND_VALUES_KEYED`] statement, ending in
+/// `RETURNING position, stream_version`. A keyed one writes the key on every event
+/// (`idempotency_key`) and as the append's key on its first (`append_key`, unique), and inserts
+/// nothing if `mz_idempotency` holds the key (recorded before the append keys).
 fn append_values_sql(events: usize, check: VersionCheck, keyed: bool) -> String {
-    insert_values_sql(events, check, keyed)
-}
-
-/// The `INSERT` of [`append_values_sql`], ending in `RETURNING position, stream_version`. A
-/// keyed one writes the key on every event (`idempotency_key`, part of the metadata) and as the
-/// append's key on its first (`append_key`, unique), and inserts nothing if `mz_idempotency`
-/// holds the key (recorded before the append keys, or by a large append).
-fn insert_values_sql(events: usize, check: VersionCheck, keyed: bool) -> String {
     let m = 4 + 4 * events;
     let (key_columns, key) = if keyed {
         (", idempotency_key, append_key", format!("${}::text", m + 5))
@@ -1022,7 +991,7 @@ impl PostgresStore {
             },
             // The competing append's key is gone again (it rolled back); a fresh attempt
             // decides anew.
-            Some(IDEMPOTENCY_KEY | APPEND_KEY) => Ok(Attempt::Retry),
+            Some(APPEND_KEY) => Ok(Attempt::Retry),
             _ => Err(StoreError::Database(sqlx::Error::Database(db))),
         }
     }
@@ -1153,7 +1122,7 @@ impl EventStore for PostgresStore {
                 replayed: true,
             }));
         }
-        // Recorded before the append keys, or by a large append.
+        // Recorded before the append keys.
         let row = sqlx::query(
             "SELECT stream_id, stream_version, first_position, last_position, event_ids \
              FROM mz_idempotency WHERE key = $1",

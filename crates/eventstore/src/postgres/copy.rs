@@ -5,8 +5,9 @@
 //! payloads are copied once on each side.
 //!
 //! One transaction: the stream's lock ([`STREAM_LOCK`], as a retried append takes it), then the
-//! stream's version read and checked, then the rows copied with their versions, then their
-//! positions read back and, with an idempotency key, the key recorded. The ordering argument of
+//! stream's version read and checked, then the rows copied with their versions (with an
+//! idempotency key, the first carrying it as the append's key), then their positions read back.
+//! The ordering argument of
 //! [`super::APPEND_KEYED`] holds: the advisory lock and the reads assign no transaction id, so
 //! the id is assigned at the first copied row, after the version was read. A rival append of the
 //! same version (one that did not take the lock) trips the stream/version key, which is handled
@@ -97,7 +98,7 @@ enum Copied<'a> {
 
 /// The append inside its transaction, under the stream's lock: the key checked (a concurrent
 /// append under the same key that held the lock first has committed by now), the version
-/// checked, the rows copied, the key recorded.
+/// checked, the rows copied (the first carrying the key).
 async fn copy_in<'r>(
     tx: &mut Transaction<'static, Postgres>,
     request: &'r AppendRequest,
@@ -140,20 +141,6 @@ async fn copy_in<'r>(
 
     let (first, last) = copy_rows(tx, request, current).await?;
     let stream_version = current + i64::try_from(ids.len()).unwrap_or(i64::MAX);
-    if let Some(key) = request.metadata.idempotency_key.as_deref() {
-        sqlx::query(
-            "INSERT INTO mz_idempotency (key, stream_id, stream_version, first_position, \
-             last_position, event_ids) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(key)
-        .bind(&stream)
-        .bind(stream_version)
-        .bind(first)
-        .bind(last)
-        .bind(ids)
-        .execute(&mut **tx)
-        .await?;
-    }
     let decoded = || -> Result<AppendOutcome> {
         Ok(AppendOutcome {
             stream: request.stream.clone(),

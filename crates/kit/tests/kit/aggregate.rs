@@ -337,6 +337,17 @@ fn assert_replays(retry: &Committed, first: &Committed) {
     );
 }
 
+/// `error` refuses a key used before for another stream.
+fn assert_key_reused(error: &RunError) {
+    assert!(
+        matches!(
+            error,
+            RunError::Store(StoreError::IdempotencyKeyReused { .. })
+        ),
+        "{error:?}"
+    );
+}
+
 async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
     let repo = counter(&store);
     let keyed = ctx().with_idempotency_key("request-1");
@@ -364,13 +375,7 @@ async fn an_idempotent_retry_returns_the_first_outcome(store: SharedStore) {
         .execute(&Key("c2"), &Command::Add(5), &keyed)
         .await
         .expect_err("key reused for another stream");
-    assert!(
-        matches!(
-            error,
-            RunError::Store(StoreError::IdempotencyKeyReused { .. })
-        ),
-        "{error:?}"
-    );
+    assert_key_reused(&error);
     assert_eq!(Error::from(error).code(), Code::InvalidArgument);
 }
 
@@ -402,13 +407,7 @@ async fn a_retry_the_state_now_refuses_answers_the_first_outcome(store: SharedSt
         .execute(&Key("c2"), &Command::Subtract(5), &keyed)
         .await
         .expect_err("key reused for another stream");
-    assert!(
-        matches!(
-            error,
-            RunError::Store(StoreError::IdempotencyKeyReused { .. })
-        ),
-        "{error:?}"
-    );
+    assert_key_reused(&error);
     // Deciding nothing under a used key answers the key's outcome too.
     let touched = repo
         .execute(&Key("c1"), &Command::Touch, &keyed)
