@@ -296,10 +296,25 @@ impl Decided {
     /// [`event_id_from_key`]) instead of fresh ones. A multi-stream append stores no key, so
     /// this is how a command that spans streams recognises its own earlier append: a retry
     /// finds its first event's id already on the stream.
-    pub fn with_event_ids_from_key(mut self, context: &CommandContext) -> Self {
+    pub fn with_event_ids_from_key(self, context: &CommandContext) -> Self {
+        let stream = self.stream.clone();
+        self.with_event_ids_from_key_in(context, &stream)
+    }
+
+    /// Gives the events ids derived from the command's idempotency key and `scope` (not this
+    /// stream): every command that names the same `scope` derives the same ids from one key,
+    /// whatever stream it appends to. So a key that already served one such command on another
+    /// stream makes the append fail with [`StoreError::DuplicateEventId`]: how a command that
+    /// spans streams (its key stored nowhere) tells a key used for another target from a new
+    /// one.
+    pub fn with_event_ids_from_key_in(
+        mut self,
+        context: &CommandContext,
+        scope: &StreamId,
+    ) -> Self {
         if let Some(key) = context.idempotency_key.as_deref() {
             for (index, event) in self.events.iter_mut().enumerate() {
-                event.id = event_id_from_key(key, &self.stream, index);
+                event.id = event_id_from_key(key, scope, index);
             }
         }
         self

@@ -37,7 +37,7 @@ use crate::{
     payments::{BankAccount, Payee},
 };
 
-/// Days a public notice runs (公示期为7天, 民发〔2021〕57号 第二十一条).
+/// Days a public notice runs (公示期为7天, 民发〔2021〕57号 第二十条).
 pub const NOTICE_DAYS: i64 = 7;
 
 /// Where a person in extreme poverty is cared for (供养方式).
@@ -1182,8 +1182,9 @@ impl Aggregate for Case {
             Command::PostNotice { on } => {
                 let id = self.expect_stage(&[Stage::AwaitingNotice])?;
                 self.not_before_last_step(*on)?;
-                // Only an application the township proposes to approve (拟确认) is posted
-                // (民发〔2021〕57号); one it proposes to refuse goes to the county to reject.
+                // The township posts its review (民发〔2021〕57号 第二十条: 提出初审意见，并……进行
+                // 公示); as local rules have it, only an application it proposes to approve
+                // (拟确认) is posted, one it proposes to refuse goes to the county to reject.
                 if self.township_recommends != Some(true) {
                     return Err(CaseError::NotRecommended);
                 }

@@ -501,7 +501,7 @@ const HOUSEHOLD_CATEGORIES: [Category; 4] = [
 
 // ==== submission (申请和受理) ====
 
-/// 57号 第十一条: the household's members apply together and sign the authorization for the
+/// 57号 第四条、第九条: the household's members apply together and sign the authorization for the
 /// verification of its economic status (家庭经济状况核对); the township requests it.
 #[test]
 fn a_household_application_is_recorded_and_its_verification_requested() {
@@ -630,7 +630,7 @@ fn no_step_is_dated_before_the_one_it_follows() {
         .then_refused("before_last_step");
 }
 
-/// 57号 第二十一条: 公示期为7天 — the notice is posted after the township's review and runs
+/// 57号 第二十条: 公示期为7天 — the notice is posted after the township's review and runs
 /// seven days.
 #[test]
 fn the_notice_is_posted_only_after_the_township_review_and_runs_seven_days() {
@@ -1215,7 +1215,8 @@ fn a_member_removed_without_a_new_amount_changes_only_the_members() {
 }
 
 /// The last covered member died: nothing is left to pay, and the case ends from the next
-/// month (《特困人员认定办法》(民发〔2021〕43号) ends support on death: 终止救助供养).
+/// month (《社会救助暂行办法》第十三条: 停发 when the household changes; for extreme-poverty
+/// support 《特困人员认定办法》(民发〔2021〕43号): 死亡……应当及时终止救助供养).
 #[test]
 fn the_case_ends_when_nobody_is_left() {
     let died = date!(2026 - 05 - 20);

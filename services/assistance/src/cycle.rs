@@ -11,7 +11,7 @@
 //!    lines stay well under it. A cycle with no lines is allowed.
 //! 2. **approve** ([`Approve`]): the county's approver (审批) approves the list, once. The
 //!    county civil-affairs department decides and pays assistance: 《社会救助暂行办法》(State
-//!    Council decree 649) art. 11 and art. 12 (dibao "由县级人民政府民政部门...按月发给").
+//!    Council decree 649) art. 11 and art. 12 (dibao: "县级人民政府民政部门……按月发给").
 //! 3. **export** ([`Export`]): the bank file ([`crate::bank_file::export`]) is written from the
 //!    lines; the first export records [`Exported`] with the file's SHA-256 and totals. The file
 //!    is a pure function of the lines, so exporting again (a bank re-downloading it) gives

@@ -2,7 +2,8 @@
 //! `fund-<township code>`.
 //!
 //! Temporary assistance (临时救助) is for sudden hardship and is applied for where the hardship
-//! happens. 《社会救助暂行办法》(国务院令第649号) 第四十八条: "申请临时救助的，应当向乡镇人民政府、
+//! happens. 《社会救助暂行办法》(国务院令第649号, as amended by 国务院令第709号, 2019) 第四十八条:
+//! "申请临时救助的，应当向乡镇人民政府、
 //! 街道办事处提出，经审核，由县级人民政府民政部门审批；救助金额较小的，县级人民政府民政部门可以
 //! 委托乡镇人民政府、街道办事处审批。情况紧急的，可以按照规定简化审批手续。" — the county
 //! approves, but may entrust small amounts to the township, and urgent cases follow a simplified

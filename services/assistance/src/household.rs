@@ -3,7 +3,7 @@
 //! to. Everything here is personal data: it travels in event payloads only, and nothing here
 //! prints a number or an amount in `Debug` except through the masked [`CitizenId`].
 //!
-//! Rule (《最低生活保障审核确认办法》(民发〔2021〕57号) 第十条, 第十一条): the household's members
+//! Rule (《最低生活保障审核确认办法》(民发〔2021〕57号) 第四条, 第九条): the household's members
 //! who live together apply together and each adult member signs the authorization for the
 //! verification of the household's economic status.
 
@@ -103,8 +103,8 @@ pub enum DataClass {
 }
 
 impl DataClass {
-    /// What a verification for assistance reads (民发〔2021〕57号 第十一条: income, property and
-    /// the like): every class.
+    /// What a verification for assistance reads (民发〔2021〕57号 chapter 3, 家庭经济状况调查:
+    /// income, property and the like): every class.
     pub const ALL: [DataClass; 9] = [
         DataClass::Income,
         DataClass::BankDeposits,

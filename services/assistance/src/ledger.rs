@@ -11,6 +11,10 @@
 //! cycle — the plan reads the cycles the ledger lists, exactly, whatever the read model has
 //! reached. Nothing here depends on a timeout or a lease.
 //!
+//! An entry's event id derives from the generation's idempotency key, the same for every county
+//! and month: a key that generated one cycle and is sent again for another month or county finds
+//! its id stored and is refused (INVALID_ARGUMENT on `idempotency_key`), generating nothing.
+//!
 //! The ledger starts with the first cycle generated after it was introduced; cycles generated
 //! before are still found through the read model. During a rolling upgrade, replicas of the
 //! earlier version generate without the ledger: generate no cycle until the upgrade is done.

@@ -7,7 +7,7 @@
 //! The rules:
 //!
 //! - Benefits are paid monthly through a bank (社会化发放): 《社会救助暂行办法》(State Council
-//!   decree 649) art. 12 (dibao "按月发给") and art. 21 (extreme-poverty support), and
+//!   decree 649) art. 12 (dibao "按月发给") and art. 15 (extreme-poverty support), and
 //!   《最低生活保障审核确认办法》(民发〔2021〕57号), which has the allowance paid to the household's
 //!   bank account each month.
 //! - A monthly benefit is paid from the month after the approval (审批之月的次月) unless the

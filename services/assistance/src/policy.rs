@@ -15,10 +15,11 @@
 //! | [`HeatingAmounts`] | heating assistance (取暖救助) for a winter | household |
 //!
 //! The legal ground: 《社会救助暂行办法》(国务院令第649号) 第十条 — the dibao standard is set and
-//! published by the province or the city (区的市级) government and adjusted to the economy and
+//! published by the province or the city (设区的市级) government and adjusted to the economy and
 //! prices; 《国务院关于进一步健全特困人员救助供养制度的意见》(国发〔2016〕14号) — the extreme-poverty
-//! basic living standard is set by the province or city, in principle not below 1.3 times the
-//! local dibao standard, and the care standard by the person's self-care ability; the plan
+//! basic living standard is set by the province or city (the provinces' rules put it at no less
+//! than 1.3 times the local dibao standard: Henan's, Anhui's, Guizhou's), and the care standard
+//! by the person's self-care ability; the plan
 //! (本民发〔2022〕8号, chapter 2) — the low-income standard is 1.5 to 2 times the dibao standard,
 //! and standards move with prices and incomes.
 //!
@@ -57,7 +58,8 @@ pub const BACK_DATING_MAX_MONTHS: u32 = 12;
 /// Highest value of the low-income multiplier k, in permille (2.0).
 pub const MAX_LOW_INCOME_PERMILLE: u32 = 2000;
 /// The extreme-poverty basic living standard is at least `TEKUN_RATIO_TENTHS / 10` times the
-/// dibao standard (1.3, 国发〔2016〕14号).
+/// dibao standard (1.3: the provinces' rules under 国发〔2016〕14号, which leaves the standard to
+/// the province or city; Henan's, Anhui's and Guizhou's say 1.3倍).
 pub const TEKUN_RATIO_TENTHS: i64 = 13;
 
 /// Whether an amount is decided per month or per year.
@@ -518,7 +520,8 @@ impl Policy {
             .is_some_and(|v| v.effective_from == c.effective_from && v.standard == c.standard)
     }
 
-    /// The 国发〔2016〕14号 rule: basic ≥ 1.3 × the dibao standard in force on `day`, exactly:
+    /// The provincial rule under 国发〔2016〕14号 ([`TEKUN_RATIO_TENTHS`]): basic ≥ 1.3 × the
+    /// dibao standard in force on `day`, exactly:
     /// `basic × 10 ≥ dibao × 13` in whole fen.
     fn check_tekun_ratio(&self, t: &TekunStandard, day: Date) -> Result<(), Error> {
         let dibao = self
@@ -685,7 +688,7 @@ impl Aggregate for Policy {
 
 /// The document reference the seed records as its decision: the standards are Benxi's end-2020
 /// figures as the plan reports them (`DOMAIN.md` §1, from ../shared/plan: 本溪市民政局、市发展改革委
-/// 《本溪市民政事业发展第十四个五年规划》(本民发〔2022〕8号), 第二章).
+/// 《本溪市民政事业发展第十四个五年规划》(本民发〔2022〕8号), 第一章 第二节).
 pub const BENXI_2020_SEED_SOURCE: &str =
     "本民发〔2022〕8号《本溪市民政事业发展第十四个五年规划》所载2020年末标准（初始数据）";
 
@@ -854,7 +857,7 @@ pub(crate) mod tests {
         }
     }
 
-    // DOMAIN.md §1 and the plan (本民发〔2022〕8号, 第二章): urban 665 元/person/month, rural 5,400
+    // DOMAIN.md §1 and the plan (本民发〔2022〕8号, 第一章 第二节): urban 665 元/person/month, rural 5,400
     // 元/person/year at the end of 2020; placeholders k = 1.5, tekun basic = 1.3 × dibao.
     #[test]
     fn the_seed_records_benxis_end_2020_standards() {
@@ -1213,7 +1216,8 @@ pub(crate) mod tests {
             .then([recorded(7, good, day, day)]);
     }
 
-    // 国发〔2016〕14号: 特困人员基本生活标准 ... 原则上不低于当地最低生活保障标准的1.3倍, checked exactly:
+    // The provinces' rule under 国发〔2016〕14号 (特困人员基本生活标准……不低于当地最低生活保障标准的
+    // 1.3倍), checked exactly:
     // basic × 10 ≥ dibao × 13.
     #[test]
     fn the_tekun_basic_standard_is_at_least_1_3_times_dibao_on_its_effective_day() {

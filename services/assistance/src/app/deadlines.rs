@@ -2,7 +2,7 @@
 //! weekends only), and the steps past it.
 //!
 //! The county decides within `decision` working days of a complete application (民发〔2021〕57号
-//! 第二十二条: 自收到审核意见之日起……; the plan: 30 个工作日 from the application, configurable);
+//! 第二十四条: 自受理之日起30个工作日之内完成，特殊情况下可以延长至45个工作日; configurable);
 //! the steps before it have their own, shorter deadlines, never later than the decision's. The
 //! report after temporary assistance paid at once is due on the day recorded with the payment.
 //! Deadlines are computed when asked, from the calendar as loaded then: a calendar loaded later

@@ -19,7 +19,7 @@ use std::{
     sync::Arc,
 };
 
-use minzheng_eventstore::StoreError;
+use minzheng_eventstore::{StoreError, StreamId};
 use minzheng_kit::{
     Error,
     aggregate::{Aggregate as _, CommandContext, Committed, commit_together, event_id_from_key},
@@ -46,6 +46,14 @@ use crate::{
 /// How many times a generation plans and tries to commit before a concurrent generation of the
 /// county that keeps committing first makes it give up (each new plan sees those cycles).
 const GENERATE_ATTEMPTS: u32 = 5;
+
+/// The scope a generation's idempotency key derives its ledger entry's event id from (see
+/// [`minzheng_kit::aggregate::Decided::with_event_ids_from_key_in`]): the same for every county
+/// and month, so a key that generated one cycle cannot generate another — the store refuses the
+/// second ledger entry's id. (A multi-stream append stores no key the store could check.)
+fn generation_keys() -> StreamId {
+    StreamId::new("ledger", "generations").expect("a valid stream id")
+}
 
 impl Assistance {
     /// Generates `county`'s cycle for the month containing `month`.
@@ -105,7 +113,9 @@ impl Assistance {
                 self.cycles
                     .decided(&id, loaded.version, &events)?
                     .with_event_ids_from_key(context),
-                self.ledgers.decided(&ledger_id, ledger.version, &listed)?,
+                self.ledgers
+                    .decided(&ledger_id, ledger.version, &listed)?
+                    .with_event_ids_from_key_in(context, &generation_keys()),
             ];
             let committed = match commit_together(&self.store, decided, context).await {
                 Ok(mut committed) if !committed.is_empty() => committed.swap_remove(0),
@@ -113,6 +123,19 @@ impl Assistance {
                 Err(StoreError::Conflict { .. }) if attempt < GENERATE_ATTEMPTS => {
                     attempt += 1;
                     continue;
+                }
+                // An id the key derives is stored: this very generation, committed by a
+                // concurrent attempt, or another generation (another month or county) under
+                // the same key.
+                Err(StoreError::DuplicateEventId { .. }) => {
+                    return match self.generated_before(&id, context).await? {
+                        Some((replayed, cycle)) => Ok((replayed, id, cycle.totals())),
+                        None => Err(StoreError::IdempotencyKeyReused {
+                            used_for: generation_keys(),
+                            requested: self.cycles.stream_id(&id)?,
+                        }
+                        .into()),
+                    };
                 }
                 Err(error) => return Err(error.into()),
             };

@@ -240,7 +240,9 @@ pub(crate) fn household_calculation(
                 *care,
                 care_at_home_reason.is_some(),
             )?;
-            // 《特困人员认定办法》第六条: income below the local dibao standard.
+            // 《特困人员认定办法》第六条: income below the local dibao standard (its property
+            // condition, as every category's, the county judges from the verification's assets
+            // and flags when it decides: the service computes, it does not refuse on them).
             let dibao = standards.dibao.as_ref().ok_or_else(|| {
                 Error::refused("standard_not_in_force", "no dibao standard in force")
             })?;
@@ -288,8 +290,8 @@ fn member_income(verification: &Verification, member: &CitizenId) -> Fen {
 
 /// The criteria of extreme poverty beyond income (《特困人员认定办法》(民发〔2021〕43号) 第四条:
 /// 无劳动能力、无生活来源、无法定赡养抚养扶养义务人或者其法定义务人无履行义务能力), and the
-/// preference for institutional care of those who cannot look after themselves (第十九条:
-/// 对生活不能自理的特困人员，优先提供集中供养服务).
+/// preference for institutional care of those who cannot look after themselves (国发〔2016〕14号:
+/// 对生活不能自理的，要优先提供集中供养服务).
 fn check_tekun(
     application: &Application,
     has_able_supporter: bool,

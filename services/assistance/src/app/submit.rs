@@ -4,7 +4,8 @@
 //! - The county is that of the household's registered township (户籍地), followed through the
 //!   place-names adjustments: an application filed under a merged township's old code lands at
 //!   its successor's county. Temporary assistance is decided where the hardship happened
-//!   (《社会救助暂行办法》第四十八条: 向所在地乡镇人民政府、街道办事处申请), the window's county.
+//!   (国发〔2014〕47号: 向所在地乡镇人民政府（街道办事处）提出; the plan: 探索由急难发生地实施临时救助),
+//!   the window's county.
 //! - Heating assistance rests on the household's case in force (dibao, single-person coverage,
 //!   extreme poverty or low income), whose county decides it.
 //! - Case ids are issued per county, category and year in order. This process remembers the last
@@ -309,7 +310,7 @@ fn county_of(township: RegionCode) -> Result<RegionCode, Error> {
         })
 }
 
-/// The household rules that need no other data (民发〔2021〕57号 第十条、第十一条): every adult
+/// The household rules that need no other data (民发〔2021〕57号 第四条、第九条): every adult
 /// member has signed an authorization for the verification that covers every data class and is
 /// current today.
 fn check_household(household: &Household, today: Date) -> Result<(), Error> {

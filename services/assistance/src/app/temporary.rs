@@ -1,6 +1,7 @@
 //! Temporary assistance decided at the window where the hardship happened: a township's reserve
-//! fund (临时救助备用金), paying at once up to the township's limit (先行救助, 国发〔2014〕47号:
-//! 对急难型救助对象……先行救助，事后补充说明情况), the report that follows, and the transfer of
+//! fund (临时救助备用金), paying at once up to the township's limit (先行救助, 民发〔2018〕23号:
+//! 急难型临时救助重在"先行救助"; 国发〔2014〕47号: 紧急情况解除之后，应按规定补齐审核审批手续), the
+//! report that follows, and the transfer of
 //! what is above the limit to the county.
 //!
 //! A payment at once changes two streams, the township's fund and the case, in one transaction

@@ -127,7 +127,8 @@ async fn approval_waits_for_the_notice_then_grants_the_difference_to_the_standar
         active.calculation.as_ref().map(|c| c.formula.as_str()),
         Some("(665.00 − 210.00) × 3 = 1365.00 元")
     );
-    // Paid from the month after the decision (民发〔2021〕57号 第二十四条).
+    // Paid from the month after the decision (民发〔2021〕57号 第二十二条: 从作出确认同意决定之日
+    // 下月起发放).
     assert_eq!(active.amount, Some(common::Money { fen: 0 }));
     clock.set(date!(2025 - 11 - 03));
     let paying = get_case(&mut client, &case_id, PINGSHAN_STREET, None).await;

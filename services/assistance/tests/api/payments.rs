@@ -16,8 +16,8 @@ use time::macros::date;
 
 use crate::support::{
     self, Client, DONGMING_STREET, OLD_MAN, OLD_WOMAN, PINGSHAN, PINGSHAN_STREET, XIHU_MAN,
-    XIHU_WOMAN, approve_in, approver, caseworker, in_notice, metadata, refusal_rule, submit,
-    violations_of, yuan,
+    XIHU_WOMAN, approve_in, approver, bad_fields, caseworker, in_notice, metadata, refusal_rule,
+    submit, violations_of, yuan,
 };
 
 /// The day the households' notices (posted on [`support::FIRST_DAY`]) are over and the county
@@ -26,6 +26,7 @@ const DECIDED_ON: time::Date = date!(2025 - 10 - 09);
 const NOVEMBER: time::Date = date!(2025 - 11 - 01);
 const DECEMBER: time::Date = date!(2025 - 12 - 01);
 const JANUARY: time::Date = date!(2026 - 01 - 01);
+const FEBRUARY: time::Date = date!(2026 - 02 - 01);
 const HEADER: &str = "record_type,line_no,case_id,payee_name,account,amount_yuan";
 const RESULT_HEADER: &str = "line_no,case_id,amount_yuan,status,reason";
 
@@ -387,9 +388,10 @@ async fn a_payment_cycle_pays_the_benefits_in_force_and_reissues_a_failed_line_n
     hosted.host.shutdown().await;
 }
 
-/// 《社会救助暂行办法》第五十条 and 国发〔2014〕47号: temporary assistance a township paid at once
-/// from its reserve fund is paid already, never listed by a cycle; a case ended by the county
-/// (终止, 民发〔2021〕57号 第三十条) is paid for the month it was ended in, not after.
+/// 《社会救助暂行办法》第四十八条 (情况紧急的，可以按照规定简化审批手续) and 民发〔2018〕23号 (先行救助):
+/// temporary assistance a township paid at once from its reserve fund is paid already, never
+/// listed by a cycle; a case the county stopped (停发, 《社会救助暂行办法》第十三条) is paid for the
+/// month it was stopped in, not after.
 #[tokio::test]
 async fn aid_paid_at_once_is_never_in_a_cycle_and_a_terminated_case_stops_the_month_after() {
     let hosted = support::embedded_verified().await;
@@ -645,6 +647,18 @@ async fn cycles_generated_at_the_same_moment_reissue_a_failed_line_once() {
         .await
         .expect_err("generated already");
     assert_eq!(refusal_rule(&refused), "cycle_already_generated");
+
+    // January's key reused for another month generates nothing: the month is then generated
+    // under a key of its own.
+    let reused = generate_keyed(&mut client, FEBRUARY, "generate-january")
+        .await
+        .expect_err("the key served January");
+    assert_eq!(bad_fields(&reused), ["idempotency_key"], "{reused:?}");
+    let february = generate_keyed(&mut client, FEBRUARY, "generate-february")
+        .await
+        .expect("February generated under its own key");
+    assert_ne!(february.cycle_id, january.cycle_id);
+    assert_eq!(totals(february.totals).generated_count, 3);
     hosted.host.shutdown().await;
 }
 

@@ -82,8 +82,9 @@ async fn an_application_under_an_unknown_township_is_refused() {
     host.shutdown().await;
 }
 
-/// 《社会救助暂行办法》第四十八条: temporary assistance is applied for where the hardship
-/// happened; a household of 平山区 struck in 溪湖区 is decided by 溪湖区.
+/// The plan (探索由急难发生地实施临时救助) and 国发〔2014〕47号 (向所在地乡镇人民政府（街道办事处）
+/// 提出): temporary assistance is applied for where the hardship happened; a household of 平山区
+/// struck in 溪湖区 is decided by 溪湖区.
 #[tokio::test]
 async fn a_temporary_assistance_application_is_routed_to_the_windows_county() {
     let support::Hosted {
@@ -117,7 +118,7 @@ async fn a_temporary_assistance_application_is_routed_to_the_windows_county() {
     host.shutdown().await;
 }
 
-/// 民发〔2021〕57号 第十条: every adult member authorizes the verification.
+/// 民发〔2021〕57号 第九条: every adult member authorizes the verification.
 #[tokio::test]
 async fn an_application_without_every_adults_authorization_is_refused() {
     let support::Hosted {

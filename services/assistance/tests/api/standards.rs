@@ -76,7 +76,7 @@ fn version_numbers(explained: &pb::ExplainBenefitResponse) -> Vec<u32> {
         .unwrap_or_default()
 }
 
-/// 民发〔2021〕57号 第二十二条 (the standard adjusted, the benefits follow): the urban dibao
+/// 《社会救助暂行办法》第十条 (the standard 适时调整) and 第十三条 (the benefits follow): the urban dibao
 /// standard of 平山区 raised from 2025-12-01 re-computes 平山区's two urban dibao cases from
 /// December, not its rural case nor a case of 溪湖区; November keeps the old amount and version.
 #[tokio::test]
@@ -172,9 +172,10 @@ async fn a_raised_standard_recomputes_the_countys_urban_cases_from_its_first_day
     hosted.host.shutdown().await;
 }
 
-/// 民发〔2021〕57号 第二十二条: a monthly standard applies from the first day of a month, and a
-/// raised one at most a year before the current month (back pay of a year at most); the
-/// standard itself is required.
+/// The service's rules for recording a standard (《社会救助暂行办法》第十条 leaves the adjustment to
+/// the city; these are this service's choices, not the regulation's): a monthly standard applies
+/// from the first day of a month, and a raised one at most a year before the current month (back
+/// pay of a year at most); the standard itself is required.
 #[tokio::test]
 async fn a_standard_mid_month_back_dated_or_missing_is_refused() {
     let support::Hosted {

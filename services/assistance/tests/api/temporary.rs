@@ -30,7 +30,8 @@ async fn pay_at_once(
         .map(tonic::Response::into_inner)
 }
 
-/// 国发〔2014〕47号 (乡镇（街道）可设立临时救助备用金……先行救助) and 《社会救助暂行办法》第五十条:
+/// The township's reserve fund (临时救助备用金, 民发〔2018〕23号) paying first (先行救助), under
+/// 《社会救助暂行办法》第四十八条 (情况紧急的，可以按照规定简化审批手续):
 /// ten payments of 300.00 元 racing for a fund of 1,000.00 元 pay three; the others are refused
 /// `reserve_fund_insufficient` and the fund keeps 100.00 元.
 #[tokio::test]
