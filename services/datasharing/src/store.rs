@@ -182,12 +182,19 @@ impl RecordStore {
     }
 
     /// Records one batch of `agency`'s checked records, brought by `load_id`, at `now`.
+    ///
+    /// `expect_new`: whether the batch likely brings only new records (a load's first batch, or
+    /// one after a batch that brought nothing already known). On PostgreSQL such a batch is
+    /// copied straight into `ds_records`, and merged through a temporary table only when one of
+    /// its records turns out to be known (see [`store_postgres`]); the outcome is the same
+    /// either way.
     pub async fn store(
         &self,
         agency: Agency,
         load_id: &str,
         records: &[AgencyRecord],
         now: OffsetDateTime,
+        expect_new: bool,
     ) -> Result<Stored, StoreError> {
         if records.is_empty() {
             return Ok(Stored {
@@ -197,12 +204,25 @@ impl RecordStore {
                 knowledge: None,
             });
         }
-        let rows: Vec<Row<'_>> = records.iter().map(|r| Row::new(agency, r)).collect();
+        let mut rows: Vec<Row<'_>> = records.iter().map(|r| Row::new(agency, r)).collect();
+        // In key order: the inserts then walk the records' index instead of jumping about it.
+        rows.sort_unstable_by(|a, b| (a.citizen, a.digest).cmp(&(b.citizen, b.digest)));
         let latest_as_of = records.iter().map(|r| r.as_of).max().unwrap_or(Date::MIN);
         let what = format!("load {load_id}: {} records", agency.code());
         match &self.postgres {
             Some(pool) => {
-                store_postgres(pool, agency, load_id, &rows, latest_as_of, now, &what).await
+                let batch = Batch {
+                    agency,
+                    load_id,
+                    rows: &rows,
+                    latest_as_of,
+                    now,
+                    what: &what,
+                };
+                if expect_new && let Some(stored) = store_postgres_new(pool, &batch).await? {
+                    return Ok(stored);
+                }
+                store_postgres(pool, &batch).await
             }
             None => {
                 store_portable(&self.db, agency, load_id, &rows, latest_as_of, now, &what).await
@@ -380,17 +400,127 @@ fn version_i64(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
 }
 
-/// PostgreSQL: the rows copied into a temporary table, then the new ones moved in under one
-/// knowledge version.
-async fn store_postgres(
-    pool: &PgPool,
+/// One batch of a load, as PostgreSQL stores it.
+struct Batch<'a> {
     agency: Agency,
-    load_id: &str,
-    rows: &[Row<'_>],
+    load_id: &'a str,
+    /// In key order (citizen, digest).
+    rows: &'a [Row<'a>],
     latest_as_of: Date,
     now: OffsetDateTime,
-    what: &str,
-) -> Result<Stored, StoreError> {
+    what: &'a str,
+}
+
+/// PostgreSQL, for a batch expected to bring only new records: its rows copied straight into
+/// `ds_records` under one knowledge version, as fast as the table's keys allow. `None` (and
+/// nothing recorded, the clock not moved) when a record is already kept or appears twice in the
+/// batch: the key refuses the copy, and the batch is then merged by [`store_postgres`].
+async fn store_postgres_new(
+    pool: &PgPool,
+    batch: &Batch<'_>,
+) -> Result<Option<Stored>, StoreError> {
+    let Batch {
+        agency,
+        load_id,
+        rows,
+        latest_as_of,
+        now,
+        what,
+    } = *batch;
+    let mut tx = pool.begin().await.map_err(StoreError::from_sqlx)?;
+    let knowledge = knowledge::advance_postgres(&mut tx, now, what).await?;
+    let mut constants = String::new();
+    {
+        use std::fmt::Write as _;
+        let _ = write!(
+            constants,
+            "\t{}\t{}\t",
+            agency.number(),
+            version_i64(knowledge.version)
+        );
+        escape_copy(&mut constants, load_id);
+    }
+    let copied = copy_rows(
+        &mut tx,
+        "COPY ds_records (digest, citizen, reference, kind, as_of, amount, ended, details, \
+            household, agency, known_version, load_id) FROM STDIN",
+        rows,
+        &constants,
+    )
+    .await;
+    match copied {
+        Ok(()) => {}
+        Err(sqlx::Error::Database(db)) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+            tx.rollback().await.map_err(StoreError::from_sqlx)?;
+            return Ok(None);
+        }
+        Err(error) => return Err(StoreError::from_sqlx(error)),
+    }
+    let unknown = unknown_postgres(&mut tx, rows).await?;
+    let stored: Result<Stored, StoreError> = finish_batch!(
+        tx,
+        agency,
+        load_id,
+        rows.len() as u64,
+        rows.len() as u64,
+        unknown,
+        latest_as_of,
+        knowledge
+    );
+    stored.map(Some)
+}
+
+/// `rows` sent through `copy` (a `COPY … FROM STDIN` of the rows' columns, then `constants`'
+/// columns), a megabyte at a time.
+async fn copy_rows(
+    tx: &mut sqlx::PgConnection,
+    copy: &'static str,
+    rows: &[Row<'_>],
+    constants: &str,
+) -> Result<(), sqlx::Error> {
+    let mut copy = tx.copy_in_raw(copy).await?;
+    let mut buffer = String::with_capacity(rows.len().min(10_000) * 120);
+    for row in rows {
+        copy_text_row(&mut buffer, row, constants);
+        if buffer.len() > 1 << 20 {
+            copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+        }
+    }
+    if !buffer.is_empty() {
+        copy.send(buffer.into_bytes()).await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+/// How many of `rows` are about citizens `ds_persons` does not list (PostgreSQL).
+async fn unknown_postgres(
+    tx: &mut sqlx::PgConnection,
+    rows: &[Row<'_>],
+) -> Result<u64, StoreError> {
+    let citizens: Vec<&str> = rows.iter().map(|r| r.citizen).collect();
+    let unknown: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM unnest($1::text[]) AS l(citizen) \
+         WHERE NOT EXISTS (SELECT 1 FROM ds_persons p WHERE p.citizen = l.citizen)",
+    )
+    .bind(citizens)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(u64::try_from(unknown).unwrap_or(0))
+}
+
+/// PostgreSQL: the rows copied into a temporary table, then the new ones moved in under one
+/// knowledge version.
+async fn store_postgres(pool: &PgPool, batch: &Batch<'_>) -> Result<Stored, StoreError> {
+    let Batch {
+        agency,
+        load_id,
+        rows,
+        latest_as_of,
+        now,
+        what,
+    } = *batch;
     let mut tx = pool.begin().await.map_err(StoreError::from_sqlx)?;
     sqlx::query(
         "CREATE TEMPORARY TABLE ds_load (\
@@ -400,36 +530,16 @@ async fn store_postgres(
     .execute(&mut *tx)
     .await
     .map_err(StoreError::from_sqlx)?;
-    let mut copy = tx
-        .copy_in_raw(
-            "COPY ds_load (digest, citizen, reference, kind, as_of, amount, ended, details, \
-                household) FROM STDIN",
-        )
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    let mut buffer = String::with_capacity(rows.len() * 120);
-    for row in rows {
-        copy_text_row(&mut buffer, row);
-        if buffer.len() > 1 << 20 {
-            copy.send(std::mem::take(&mut buffer).into_bytes())
-                .await
-                .map_err(StoreError::from_sqlx)?;
-        }
-    }
-    if !buffer.is_empty() {
-        copy.send(buffer.into_bytes())
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    }
-    copy.finish().await.map_err(StoreError::from_sqlx)?;
-    let unknown: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM ds_load l \
-         WHERE NOT EXISTS (SELECT 1 FROM ds_persons p WHERE p.citizen = l.citizen)",
+    copy_rows(
+        &mut tx,
+        "COPY ds_load (digest, citizen, reference, kind, as_of, amount, ended, details, \
+            household) FROM STDIN",
+        rows,
+        "",
     )
-    .fetch_one(&mut *tx)
     .await
     .map_err(StoreError::from_sqlx)?;
-    let unknown = u64::try_from(unknown).unwrap_or(0);
+    let unknown = unknown_postgres(&mut tx, rows).await?;
     let knowledge = knowledge::advance_postgres(&mut tx, now, what).await?;
     let recorded = sqlx::query(
         "INSERT INTO ds_records (digest, citizen, agency, reference, kind, as_of, amount, ended, \
@@ -458,8 +568,9 @@ async fn store_postgres(
 }
 
 /// One row in `COPY`'s text format: tab-separated, `\N`-free, with backslash, tab, newline and
-/// carriage return escaped.
-fn copy_text_row(out: &mut String, row: &Row<'_>) {
+/// carriage return escaped; `constants` (columns the same for every row, escaped, each after a
+/// tab) before its end.
+fn copy_text_row(out: &mut String, row: &Row<'_>, constants: &str) {
     use std::fmt::Write as _;
     out.push_str("\\\\x");
     for byte in row.digest {
@@ -477,6 +588,7 @@ fn copy_text_row(out: &mut String, row: &Row<'_>) {
     escape_copy(out, &row.details);
     out.push('\t');
     escape_copy(out, &row.household);
+    out.push_str(constants);
     out.push('\n');
 }
 

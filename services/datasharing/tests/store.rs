@@ -109,12 +109,12 @@ async fn a_reloaded_batch_records_nothing_and_a_correction_is_new_knowledge() {
             ),
         ];
         let first = store
-            .store(Agency::HumanResources, "L1", &batch, now)
+            .store(Agency::HumanResources, "L1", &batch, now, true)
             .await
             .expect("stored");
         assert_eq!((first.recorded, first.already_known), (2, 0), "{backend}");
         let again = store
-            .store(Agency::HumanResources, "L2", &batch, now)
+            .store(Agency::HumanResources, "L2", &batch, now, true)
             .await
             .expect("stored");
         assert_eq!((again.recorded, again.already_known), (0, 2), "{backend}");
@@ -128,7 +128,7 @@ async fn a_reloaded_batch_records_nothing_and_a_correction_is_new_knowledge() {
             190_000,
         )];
         let second = store
-            .store(Agency::HumanResources, "L3", &corrected, now)
+            .store(Agency::HumanResources, "L3", &corrected, now, true)
             .await
             .expect("stored");
         let (v1, v2) = (
@@ -190,6 +190,62 @@ async fn a_reloaded_batch_records_nothing_and_a_correction_is_new_knowledge() {
     }
 }
 
+/// A batch that brings known records, new ones and one twice is stored alike whether it was
+/// expected to bring only new ones (on PostgreSQL: copied straight in, refused by the key, then
+/// merged) or not (merged at once): the new record once, the others recognised, and the clock
+/// one version on, the refused attempt leaving no gap.
+#[tokio::test]
+async fn a_batch_with_known_and_repeated_records_is_stored_alike_however_it_is_tried() {
+    for expect_new in [true, false] {
+        for Backend {
+            name: backend,
+            store,
+            ..
+        } in backends().await
+        {
+            let now = OffsetDateTime::now_utc();
+            let known = record(
+                "D-1",
+                RecordKind::Deposits,
+                CITIZEN,
+                date!(2026 - 03 - 31),
+                1,
+            );
+            let new = record("D-2", RecordKind::Deposits, OTHER, date!(2026 - 03 - 31), 2);
+            let first = store
+                .store(Agency::Banks, "L1", std::slice::from_ref(&known), now, true)
+                .await
+                .expect("stored");
+            let v1 = first.knowledge.expect("new");
+            let mixed = [new.clone(), known, new];
+            let second = store
+                .store(Agency::Banks, "L2", &mixed, now, expect_new)
+                .await
+                .expect("stored");
+            let case = format!("{backend}, expect_new {expect_new}");
+            assert_eq!((second.recorded, second.already_known), (1, 2), "{case}");
+            let v2 = second.knowledge.expect("a version");
+            assert_eq!(v2.version, v1.version + 1, "{case}");
+            let kept = store
+                .records_of(&[citizen(CITIZEN), citizen(OTHER)], v2)
+                .await
+                .expect("read");
+            let versions: Vec<(String, u64)> = kept
+                .iter()
+                .map(|k| (k.record.reference.as_str().to_owned(), k.known_version))
+                .collect();
+            assert_eq!(
+                versions,
+                [
+                    ("D-1".to_owned(), v1.version),
+                    ("D-2".to_owned(), v2.version)
+                ],
+                "{case}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_clock_answers_what_was_known_at_a_time() {
     for Backend {
@@ -211,6 +267,7 @@ async fn the_clock_answers_what_was_known_at_a_time() {
                     1,
                 )],
                 t0,
+                true,
             )
             .await
             .expect("stored")
@@ -228,6 +285,7 @@ async fn the_clock_answers_what_was_known_at_a_time() {
                     2,
                 )],
                 t0 + time::Duration::seconds(10),
+                true,
             )
             .await
             .expect("stored")

@@ -1,6 +1,7 @@
 //! Loads of an agency's records: each batch checked record by record (a malformed one reported
 //! with its line, field and rule, the others kept), stored under one knowledge version, and the
-//! load recorded once it ends (stream `load-<load_id>`).
+//! load recorded once it ends (stream `load-<load_id>`). A batch is stored in the background
+//! while the next is received and checked; batches are stored one after the other, in order.
 
 use minzheng_eventstore::StoreError;
 use minzheng_kit::{
@@ -14,6 +15,7 @@ use crate::{
     knowledge::micros,
     load::{self, LoadId, LoadSummary},
     records::{self, Agency, AgencyRecord, RawRecord},
+    store::Stored,
 };
 
 /// Records stored per transaction.
@@ -49,6 +51,20 @@ pub struct Loading {
     /// Cases in assistance covering someone the load is about: their incomes are looked at
     /// again once it ends.
     cases_to_review: std::collections::BTreeSet<String>,
+    /// Whether the next batch likely brings only new records: none of the last batch's was
+    /// known (see [`crate::store::RecordStore::store`]).
+    expect_new: bool,
+    /// The batch being stored while the next one is received and checked: a load's time is
+    /// then the database's or the checks', whichever is longer, not both added up.
+    storing: Option<tokio::task::JoinHandle<Result<BatchStored, Error>>>,
+}
+
+/// What storing one batch found.
+#[derive(Debug)]
+struct BatchStored {
+    stored: Stored,
+    /// Cases in assistance covering someone the batch is about.
+    cases: Vec<String>,
 }
 
 impl Loading {
@@ -103,47 +119,46 @@ impl DataSharing {
             first_known_version: 0,
             last_known_version: 0,
             cases_to_review: std::collections::BTreeSet::new(),
+            expect_new: true,
+            storing: None,
         }
     }
 
-    /// Stores the records the load holds (one transaction, one knowledge version).
+    /// Stores the records the load holds (one transaction, one knowledge version), once the
+    /// batch before them is stored: in the background, so that the load goes on receiving and
+    /// checking records meanwhile. Its outcome (or its error) is taken in by the next call, or
+    /// by [`Self::finish_load`].
     pub async fn store_pending(&self, loading: &mut Loading) -> Result<(), Error> {
+        stored_so_far(loading).await?;
         if loading.pending.is_empty() {
             return Ok(());
         }
-        if loading
+        let records = std::mem::replace(&mut loading.pending, Vec::with_capacity(BATCH));
+        let economic = loading
             .agency
             .kinds()
-            .any(|k| crate::records::DataClass::ECONOMIC.contains(&k.data_class()))
-        {
-            let citizens: Vec<&minzheng_types::CitizenId> =
-                loading.pending.iter().map(|r| &r.citizen).collect();
-            let cases =
-                crate::projections::people::active_cases_among(self.records.db(), &citizens)
-                    .await
-                    .map_err(store_error)?;
-            loading.cases_to_review.extend(cases);
-        }
-        let stored = self
-            .records
-            .store(
-                loading.agency,
-                loading.id.as_str(),
-                &loading.pending,
-                self.now(),
-            )
-            .await
-            .map_err(store_error)?;
-        loading.pending.clear();
-        loading.recorded += stored.recorded;
-        loading.already_known += stored.already_known;
-        loading.unknown_citizens += stored.unknown_citizens;
-        if let Some(knowledge) = stored.knowledge {
-            if loading.first_known_version == 0 {
-                loading.first_known_version = knowledge.version;
-            }
-            loading.last_known_version = knowledge.version;
-        }
+            .any(|k| crate::records::DataClass::ECONOMIC.contains(&k.data_class()));
+        let store = self.records.clone();
+        let (agency, load_id, now, expect_new) = (
+            loading.agency,
+            loading.id.as_str().to_owned(),
+            self.now(),
+            loading.expect_new,
+        );
+        loading.storing = Some(tokio::spawn(async move {
+            // The cases are looked up on another connection while the batch is stored.
+            let cases = async {
+                if !economic {
+                    return Ok(Vec::new());
+                }
+                let citizens: Vec<&minzheng_types::CitizenId> =
+                    records.iter().map(|r| &r.citizen).collect();
+                crate::projections::people::active_cases_among(store.db(), &citizens).await
+            };
+            let stored = store.store(agency, &load_id, &records, now, expect_new);
+            let (cases, stored) = tokio::try_join!(cases, stored).map_err(store_error)?;
+            Ok(BatchStored { stored, cases })
+        }));
         Ok(())
     }
 
@@ -155,6 +170,7 @@ impl DataSharing {
         context: &CommandContext,
     ) -> Result<(LoadSummary, Vec<Rejected>, Committed), Error> {
         self.store_pending(&mut loading).await?;
+        stored_so_far(&mut loading).await?;
         if loading.recorded >= REFRESH_STATISTICS_AFTER
             && let Err(error) = self.records.refresh_statistics().await
         {
@@ -212,4 +228,24 @@ impl DataSharing {
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// Waits for the batch being stored, if any, and counts what it stored.
+async fn stored_so_far(loading: &mut Loading) -> Result<(), Error> {
+    let Some(storing) = loading.storing.take() else {
+        return Ok(());
+    };
+    let BatchStored { stored, cases } = storing.await.map_err(Error::internal)??;
+    loading.cases_to_review.extend(cases);
+    loading.recorded += stored.recorded;
+    loading.already_known += stored.already_known;
+    loading.unknown_citizens += stored.unknown_citizens;
+    loading.expect_new = stored.already_known == 0;
+    if let Some(knowledge) = stored.knowledge {
+        if loading.first_known_version == 0 {
+            loading.first_known_version = knowledge.version;
+        }
+        loading.last_known_version = knowledge.version;
+    }
+    Ok(())
 }

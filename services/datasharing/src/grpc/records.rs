@@ -57,7 +57,37 @@ fn raw_record(record: &pb::AgencyRecord) -> Result<RawRecord, FieldViolation> {
     })
 }
 
+/// Messages of a load read ahead of the checks (2,000 records each, as `minzheng datasharing
+/// load` sends them).
+const READ_AHEAD_MESSAGES: usize = 8;
+
 impl DataSharingApi {
+    /// Takes one message's records into `loading`: each checked, a batch stored once full.
+    async fn take_message(
+        &self,
+        loading: &mut crate::app::loads::Loading,
+        message: &pb::LoadAgencyRecordsRequest,
+    ) -> Result<(), Error> {
+        let agency = loading.agency;
+        let other_agency = message.agency != 0 && agency_from_pb(message.agency) != Some(agency);
+        let missing = pb::AgencyRecord::default();
+        for loaded in &message.records {
+            let line = loaded.line;
+            if other_agency {
+                loading.reject(line, "agency", "a load carries one agency's records".into());
+                continue;
+            }
+            match raw_record(loaded.record.as_ref().unwrap_or(&missing)) {
+                Ok(raw) => loading.take(line, &raw),
+                Err(violation) => loading.reject(line, "as_of", violation.description),
+            }
+            if loading.batch_ready() {
+                self.app.store_pending(loading).await?;
+            }
+        }
+        Ok(())
+    }
+
     pub(super) async fn load_agency_records(
         &self,
         mut call: Call<Streaming<pb::LoadAgencyRecordsRequest>>,
@@ -93,26 +123,29 @@ impl DataSharingApi {
         own_records_only(&call, agency)?;
 
         let mut loading = self.app.start_load(agency, extract);
-        let mut message = Some(first);
-        while let Some(m) = message {
-            let other_agency = m.agency != 0 && agency_from_pb(m.agency) != Some(agency);
-            for loaded in &m.records {
-                let line = loaded.line;
-                let record = loaded.record.clone().unwrap_or_default();
-                if other_agency {
-                    loading.reject(line, "agency", "a load carries one agency's records".into());
-                    continue;
-                }
-                match raw_record(&record) {
-                    Ok(raw) => loading.take(line, &raw),
-                    Err(violation) => loading.reject(line, "as_of", violation.description),
-                }
-                if loading.batch_ready() {
-                    self.app.store_pending(&mut loading).await?;
+        self.take_message(&mut loading, &first).await?;
+        // The stream is read ahead while records are checked and batches stored, so that the
+        // caller keeps sending meanwhile.
+        let (sender, mut received) = tokio::sync::mpsc::channel(READ_AHEAD_MESSAGES);
+        let body = call.body_mut();
+        let read = async move {
+            while let Some(message) = body.message().await.map_err(stream_error)? {
+                if sender.send(message).await.is_err() {
+                    break;
                 }
             }
-            message = call.body_mut().message().await.map_err(stream_error)?;
-        }
+            Ok::<_, Error>(())
+        };
+        let take = async {
+            while let Some(message) = received.recv().await {
+                self.take_message(&mut loading, &message).await?;
+            }
+            Ok::<_, Error>(())
+        };
+        let (read, taken) = tokio::join!(read, take);
+        // A stream that broke off ends nothing: only a whole stream is a load.
+        read?;
+        taken?;
         let (summary, rejected, committed) = self.app.finish_load(loading, &context).await?;
         Ok(pb::LoadAgencyRecordsResponse {
             load: Some(summary_to_pb(&summary)),
