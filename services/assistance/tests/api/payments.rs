@@ -43,10 +43,26 @@ async fn approved(
         ids.push(in_notice(client, &hosted.host, request).await);
     }
     hosted.clock.set(DECIDED_ON);
+    let mut last = None;
     for id in &ids {
-        approve_in(client, id, PINGSHAN).await;
+        last = Some(approve_in(client, id, PINGSHAN).await);
     }
     hosted.host.settle().await;
+    // The service's read model has applied the approvals (the last one, so every one): the
+    // amounts the tests read back (`ExplainBenefit`) are the approved ones.
+    if let (Some(id), Some(last)) = (ids.last(), last) {
+        client
+            .explain_benefit(with_token(
+                pb::ExplainBenefitRequest {
+                    case_id: id.clone(),
+                    month: support::day(DECIDED_ON),
+                    read: support::after(&last.result),
+                },
+                &approver(PINGSHAN),
+            ))
+            .await
+            .expect("the approvals applied");
+    }
     ids
 }
 
