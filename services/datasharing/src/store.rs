@@ -19,6 +19,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::{
     knowledge::{self, Knowledge},
+    projections::numbered,
     records::{self, Agency, AgencyRecord, RecordKind, Reference},
 };
 
@@ -255,7 +256,7 @@ impl RecordStore {
             "SELECT agency, reference, kind, citizen, as_of, amount, ended, details, known_version \
              FROM ds_records WHERE known_version <= $1 AND citizen IN ({}) \
              ORDER BY known_version, reference",
-            placeholders(2, citizens.len())
+            numbered(2, citizens.len())
         );
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(version_i64(knowledge.version));
         let rows = self.fetch_with_citizens(query, citizens).await?;
@@ -280,7 +281,7 @@ impl RecordStore {
                  ON r.known_version <= k.version AND r.citizen IN ({}) \
              WHERE k.id = 1 \
              ORDER BY r.known_version, r.reference",
-            placeholders(1, citizens.len())
+            numbered(1, citizens.len())
         );
         let rows = self
             .fetch_with_citizens(sqlx::query(sqlx::AssertSqlSafe(sql)), citizens)
@@ -690,7 +691,7 @@ async fn unknown_portable(
     for chunk in citizens.chunks(SQLITE_ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT citizen FROM ds_persons WHERE citizen IN ({})",
-            placeholders(1, chunk.len())
+            numbered(1, chunk.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for citizen in chunk {
@@ -713,14 +714,6 @@ where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
     row.try_get(column).map_err(StoreError::from_sqlx)
-}
-
-/// `$first, $first+1, …`: `count` numbered parameters.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn corrupt(column: &str) -> StoreError {

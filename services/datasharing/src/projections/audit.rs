@@ -66,30 +66,58 @@ impl TypedProjection for AuditProjection {
         access: &Access,
         recorded: &RecordedEvent,
     ) -> anyhow::Result<()> {
-        for person in &access.persons {
-            sqlx::query(
+        self.apply_all(tx, &[(access.clone(), recorded)]).await
+    }
+
+    /// A batch's rows (one per read and person read) in multi-row statements: a verification
+    /// reads a household, so a batch of reads is many rows, and one statement each made the
+    /// trail cost a round trip per person read.
+    async fn apply_all(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[(Access, &RecordedEvent)],
+    ) -> anyhow::Result<()> {
+        let rows: Vec<(&Access, String, &String)> = events
+            .iter()
+            .flat_map(|(access, recorded)| {
+                let event_id = recorded.id.to_string();
+                access
+                    .persons
+                    .iter()
+                    .map(move |person| (access, event_id.clone(), person))
+            })
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
                 "INSERT INTO ds_audit (event_id, person, service, method, actor, roles, agency, \
-                    purpose, outcome, accessed_at_micros, trace_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                    purpose, outcome, accessed_at_micros, trace_id) VALUES {} \
                  ON CONFLICT (event_id, person) DO NOTHING",
-            )
-            .bind(recorded.id.to_string())
-            .bind(person.clone())
-            .bind(self.service)
-            .bind(access.method.clone())
-            .bind(access.actor.clone())
-            .bind(access.roles.join(","))
-            .bind(access.agency.clone())
-            .bind(access.purpose.clone())
-            .bind(access.outcome.code())
-            .bind(access.accessed_at_micros)
-            .bind(access.trace_id.clone())
-            .execute(&mut *tx)
-            .await?;
+                super::placeholders(chunk.len(), 11)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (access, event_id, person) in chunk {
+                query = query
+                    .bind(event_id.clone())
+                    .bind((*person).clone())
+                    .bind(self.service)
+                    .bind(access.method.clone())
+                    .bind(access.actor.clone())
+                    .bind(access.roles.join(","))
+                    .bind(access.agency.clone())
+                    .bind(access.purpose.clone())
+                    .bind(access.outcome.code())
+                    .bind(access.accessed_at_micros)
+                    .bind(access.trace_id.clone());
+            }
+            query.execute(&mut *tx).await?;
         }
         Ok(())
     }
 }
+
+/// Rows per multi-row statement (11 parameters each: well under SQLite's and PostgreSQL's
+/// limits).
+const ROWS_PER_STATEMENT: usize = 200;
 
 /// One read of a person's data, as the trail shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

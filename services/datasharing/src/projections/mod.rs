@@ -43,3 +43,19 @@ pub const MIGRATION: ServiceMigration = ServiceMigration::portable(
         known_version BIGINT NOT NULL, \
         PRIMARY KEY (county, number))",
 );
+
+/// `count` numbered placeholders from `$first`: `$1, $2, $3`.
+pub(crate) fn numbered(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `rows` groups of `columns` numbered placeholders: `($1, $2, $3), ($4, $5, $6)`.
+pub(crate) fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", numbered(row * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

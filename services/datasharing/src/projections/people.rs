@@ -17,6 +17,7 @@ use minzheng_types::{CitizenId, RegionCode};
 use sqlx::{AnyConnection, AnyPool, Row as _};
 use time::Date;
 
+use super::{numbered, placeholders};
 use crate::{
     app::DataSharing,
     assistance::Event as AssistanceEvent,
@@ -262,22 +263,6 @@ impl TypedProjection for PersonsProjection {
 
 /// Rows per multi-row statement (3 parameters each), and citizens per `IN` list.
 const ROWS_PER_STATEMENT: usize = 500;
-
-/// `count` numbered placeholders from `$first`: `$1, $2, $3`.
-fn numbered(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `rows` groups of `columns` numbered placeholders: `($1, $2, $3), ($4, $5, $6)`.
-fn placeholders(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|row| format!("({})", numbered(row * columns + 1, columns)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// Those of `citizens` who belong to a household this service knows: an assistance
 /// application's, or one a household-registration record names.
