@@ -420,32 +420,19 @@ async fn store_postgres_new(
     pool: &PgPool,
     batch: &Batch<'_>,
 ) -> Result<Option<Stored>, StoreError> {
-    let Batch {
-        agency,
-        load_id,
-        rows,
-        latest_as_of,
-        now,
-        what,
-    } = *batch;
     let mut tx = pool.begin().await.map_err(StoreError::from_sqlx)?;
-    let knowledge = knowledge::advance_postgres(&mut tx, now, what).await?;
-    let mut constants = String::new();
-    {
-        use std::fmt::Write as _;
-        let _ = write!(
-            constants,
-            "\t{}\t{}\t",
-            agency.number(),
-            version_i64(knowledge.version)
-        );
-        escape_copy(&mut constants, load_id);
-    }
+    let knowledge = knowledge::advance_postgres(&mut tx, batch.now, batch.what).await?;
+    let mut constants = format!(
+        "\t{}\t{}\t",
+        batch.agency.number(),
+        version_i64(knowledge.version)
+    );
+    escape_copy(&mut constants, batch.load_id);
     let copied = copy_rows(
         &mut tx,
         "COPY ds_records (digest, citizen, reference, kind, as_of, amount, ended, details, \
             household, agency, known_version, load_id) FROM STDIN",
-        rows,
+        batch.rows,
         &constants,
     )
     .await;
@@ -457,18 +444,31 @@ async fn store_postgres_new(
         }
         Err(error) => return Err(StoreError::from_sqlx(error)),
     }
-    let unknown = unknown_postgres(&mut tx, rows).await?;
-    let stored: Result<Stored, StoreError> = finish_batch!(
+    let unknown = unknown_postgres(&mut tx, batch.rows).await?;
+    let recorded = batch.rows.len() as u64;
+    finish_postgres(tx, batch, recorded, unknown, knowledge)
+        .await
+        .map(Some)
+}
+
+/// [`finish_batch!`] on PostgreSQL.
+async fn finish_postgres(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    batch: &Batch<'_>,
+    recorded: u64,
+    unknown: u64,
+    knowledge: Knowledge,
+) -> Result<Stored, StoreError> {
+    finish_batch!(
         tx,
-        agency,
-        load_id,
-        rows.len() as u64,
-        rows.len() as u64,
+        batch.agency,
+        batch.load_id,
+        batch.rows.len() as u64,
+        recorded,
         unknown,
-        latest_as_of,
+        batch.latest_as_of,
         knowledge
-    );
-    stored.map(Some)
+    )
 }
 
 /// `rows` sent through `copy` (a `COPY … FROM STDIN` of the rows' columns, then `constants`'
@@ -514,14 +514,6 @@ async fn unknown_postgres(
 /// PostgreSQL: the rows copied into a temporary table, then the new ones moved in under one
 /// knowledge version.
 async fn store_postgres(pool: &PgPool, batch: &Batch<'_>) -> Result<Stored, StoreError> {
-    let Batch {
-        agency,
-        load_id,
-        rows,
-        latest_as_of,
-        now,
-        what,
-    } = *batch;
     let mut tx = pool.begin().await.map_err(StoreError::from_sqlx)?;
     sqlx::query(
         "CREATE TEMPORARY TABLE ds_load (\
@@ -535,13 +527,13 @@ async fn store_postgres(pool: &PgPool, batch: &Batch<'_>) -> Result<Stored, Stor
         &mut tx,
         "COPY ds_load (digest, citizen, reference, kind, as_of, amount, ended, details, \
             household) FROM STDIN",
-        rows,
+        batch.rows,
         "",
     )
     .await
     .map_err(StoreError::from_sqlx)?;
-    let unknown = unknown_postgres(&mut tx, rows).await?;
-    let knowledge = knowledge::advance_postgres(&mut tx, now, what).await?;
+    let unknown = unknown_postgres(&mut tx, batch.rows).await?;
+    let knowledge = knowledge::advance_postgres(&mut tx, batch.now, batch.what).await?;
     let recorded = sqlx::query(
         "INSERT INTO ds_records (digest, citizen, agency, reference, kind, as_of, amount, ended, \
             details, known_version, load_id, household) \
@@ -549,23 +541,14 @@ async fn store_postgres(pool: &PgPool, batch: &Batch<'_>) -> Result<Stored, Stor
             amount, ended, details, $2, $3, household FROM ds_load ORDER BY citizen, digest \
          ON CONFLICT (citizen, digest) DO NOTHING",
     )
-    .bind(agency.number())
+    .bind(batch.agency.number())
     .bind(version_i64(knowledge.version))
-    .bind(load_id)
+    .bind(batch.load_id)
     .execute(&mut *tx)
     .await
     .map_err(StoreError::from_sqlx)?
     .rows_affected();
-    finish_batch!(
-        tx,
-        agency,
-        load_id,
-        rows.len() as u64,
-        recorded,
-        unknown,
-        latest_as_of,
-        knowledge
-    )
+    finish_postgres(tx, batch, recorded, unknown, knowledge).await
 }
 
 /// One row in `COPY`'s text format: tab-separated, `\N`-free, with backslash, tab, newline and

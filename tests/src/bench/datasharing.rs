@@ -392,39 +392,23 @@ pub async fn plain_copy(pool: &PgPool, city: &City) -> anyhow::Result<f64> {
     )
     .execute(pool)
     .await?;
-    let started = Instant::now();
-    let mut rows = 0;
-    for agency in Agency::ALL {
-        let mut connection = pool.acquire().await?;
-        let mut copy = connection
-            .copy_in_raw(
-                "COPY bench_records (agency, reference, kind, citizen, as_of, amount, details) \
-                 FROM STDIN",
-            )
-            .await?;
-        let mut buffer = String::with_capacity(1 << 20);
-        for record in city.records(agency) {
-            rows += 1;
-            let citizen = record.citizen.map(|c| c.citizen_id).unwrap_or_default();
-            let details = record.household_number;
-            buffer.push_str(&format!(
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+    copy_city(
+        pool,
+        city,
+        "COPY bench_records (agency, reference, kind, citizen, as_of, amount, details) FROM STDIN",
+        |agency, record, citizen, out| {
+            out.push_str(&format!(
+                "{}\t{}\t{}\t{citizen}\t{}\t{}\t{}\n",
                 agency.number(),
                 record.reference,
                 record.kind,
-                citizen,
                 AS_OF.to_julian_day(),
                 record.amount.map_or(0, |m| m.fen),
-                details
+                record.household_number
             ));
-            if buffer.len() > 1 << 20 {
-                copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
-            }
-        }
-        copy.send(buffer.into_bytes()).await?;
-        copy.finish().await?;
-    }
-    Ok(super::rate(rows, started.elapsed()))
+        },
+    )
+    .await
 }
 
 /// The same rows, COPY'd into a table keyed and indexed as the service's records are
@@ -434,34 +418,30 @@ pub async fn plain_copy(pool: &PgPool, city: &City) -> anyhow::Result<f64> {
 pub async fn indexed_copy(pool: &PgPool, city: &City) -> anyhow::Result<f64> {
     use std::hash::{BuildHasher as _, BuildHasherDefault, DefaultHasher};
     sqlx::raw_sql(
-        "CREATE TABLE bench_indexed_records (digest BYTEA NOT NULL, citizen TEXT NOT NULL,             agency SMALLINT NOT NULL, reference TEXT NOT NULL, kind SMALLINT NOT NULL,             as_of INTEGER NOT NULL, amount BIGINT NOT NULL, ended SMALLINT NOT NULL,             details TEXT NOT NULL, known_version BIGINT NOT NULL, load_id TEXT NOT NULL,             household TEXT NOT NULL, PRIMARY KEY (citizen, digest));          CREATE INDEX bench_indexed_records_household ON bench_indexed_records (household)             WHERE household <> ''",
+        "CREATE TABLE bench_indexed_records (digest BYTEA NOT NULL, citizen TEXT NOT NULL, \
+            agency SMALLINT NOT NULL, reference TEXT NOT NULL, kind SMALLINT NOT NULL, \
+            as_of INTEGER NOT NULL, amount BIGINT NOT NULL, ended SMALLINT NOT NULL, \
+            details TEXT NOT NULL, known_version BIGINT NOT NULL, load_id TEXT NOT NULL, \
+            household TEXT NOT NULL, PRIMARY KEY (citizen, digest)); \
+         CREATE INDEX bench_indexed_records_household ON bench_indexed_records (household) \
+            WHERE household <> ''",
     )
     .execute(pool)
     .await?;
     // A digest of the record (not the service's SHA-256: hashing is the service's work).
     let hasher = BuildHasherDefault::<DefaultHasher>::default();
-    let started = Instant::now();
-    let mut rows = 0;
-    for agency in Agency::ALL {
-        let mut connection = pool.acquire().await?;
-        let mut copy = connection
-            .copy_in_raw(
-                "COPY bench_indexed_records (digest, citizen, agency, reference, kind, as_of,                     amount, ended, details, known_version, load_id, household) FROM STDIN",
-            )
-            .await?;
-        let mut buffer = String::with_capacity(1 << 20);
-        for record in city.records(agency) {
-            rows += 1;
-            let citizen = record.citizen.map(|c| c.citizen_id).unwrap_or_default();
-            let digest = [
-                hasher.hash_one((agency.number(), &record.reference, &citizen, 1)),
-                hasher.hash_one((agency.number(), &record.reference, &citizen, 2)),
-            ];
+    copy_city(
+        pool,
+        city,
+        "COPY bench_indexed_records (digest, citizen, agency, reference, kind, as_of, amount, \
+            ended, details, known_version, load_id, household) FROM STDIN",
+        |agency, record, citizen, out| {
+            let digest = [1, 2].map(|n| hasher.hash_one((agency.number(), &record.reference, citizen, n)));
             let household = match &record.division {
                 Some(division) => format!("{}/{}", division.code, record.household_number),
                 None => String::new(),
             };
-            buffer.push_str(&format!(
+            out.push_str(&format!(
                 "\\\\x{:016x}{:016x}\t{citizen}\t{}\t{}\t{}\t{}\t{}\t0\t{}\t1\tbench\t{household}\n",
                 digest[0],
                 digest[1],
@@ -472,12 +452,41 @@ pub async fn indexed_copy(pool: &PgPool, city: &City) -> anyhow::Result<f64> {
                 record.amount.map_or(0, |m| m.fen),
                 record.relation_to_head,
             ));
+        },
+    )
+    .await
+}
+
+/// Every agency's rows of the city sent through `copy` (a `COPY … FROM STDIN`), each written
+/// by `row` (the agency, the record, its citizen, the buffer); rows per second.
+async fn copy_city(
+    pool: &PgPool,
+    city: &City,
+    copy: &'static str,
+    mut row: impl FnMut(Agency, &pb::AgencyRecord, &str, &mut String),
+) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let mut rows = 0;
+    for agency in Agency::ALL {
+        let mut connection = pool.acquire().await?;
+        let mut sending = connection.copy_in_raw(copy).await?;
+        let mut buffer = String::with_capacity(1 << 20);
+        for record in city.records(agency) {
+            rows += 1;
+            let citizen = record
+                .citizen
+                .as_ref()
+                .map(|c| c.citizen_id.as_str())
+                .unwrap_or_default();
+            row(agency, &record, citizen, &mut buffer);
             if buffer.len() > 1 << 20 {
-                copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+                sending
+                    .send(std::mem::take(&mut buffer).into_bytes())
+                    .await?;
             }
         }
-        copy.send(buffer.into_bytes()).await?;
-        copy.finish().await?;
+        sending.send(buffer.into_bytes()).await?;
+        sending.finish().await?;
     }
     Ok(super::rate(rows, started.elapsed()))
 }
