@@ -14,6 +14,7 @@
 //! An entry's event id derives from the generation's idempotency key, the same for every county
 //! and month: a key that generated one cycle and is sent again for another month or county finds
 //! its id stored and is refused (INVALID_ARGUMENT on `idempotency_key`), generating nothing.
+//! (Entries listed before this rule carry random ids: keys used then are not recognised.)
 //!
 //! The ledger starts with the first cycle generated after it was introduced; cycles generated
 //! before are still found through the read model. During a rolling upgrade, replicas of the

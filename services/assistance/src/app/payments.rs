@@ -50,7 +50,9 @@ const GENERATE_ATTEMPTS: u32 = 5;
 /// The scope a generation's idempotency key derives its ledger entry's event id from (see
 /// [`minzheng_kit::aggregate::Decided::with_event_ids_from_key_in`]): the same for every county
 /// and month, so a key that generated one cycle cannot generate another — the store refuses the
-/// second ledger entry's id. (A multi-stream append stores no key the store could check.)
+/// second ledger entry's id. (A multi-stream append stores no key the store could check.) Keys
+/// are the caller's, and global as every command's: two counties' approvers must not share one.
+/// Entries listed before this rule carry random ids, so their keys are not recognised here.
 fn generation_keys() -> StreamId {
     StreamId::new("ledger", "generations").expect("a valid stream id")
 }
@@ -123,6 +125,13 @@ impl Assistance {
                 Err(StoreError::Conflict { .. }) if attempt < GENERATE_ATTEMPTS => {
                     attempt += 1;
                     continue;
+                }
+                // The last attempt lost too: perhaps to this very command's retry.
+                Err(error @ StoreError::Conflict { .. }) => {
+                    return match self.generated_before(&id, context).await? {
+                        Some((replayed, cycle)) => Ok((replayed, id, cycle.totals())),
+                        None => Err(error.into()),
+                    };
                 }
                 // An id the key derives is stored: this very generation, committed by a
                 // concurrent attempt, or another generation (another month or county) under

@@ -59,6 +59,16 @@ pub struct Loading {
     storing: Option<tokio::task::JoinHandle<Result<BatchStored, Error>>>,
 }
 
+/// A load given up (its stream broke off, a batch failed, the call was cancelled) abandons the
+/// batch it was storing: its transaction rolls back, as any batch's did before it committed.
+impl Drop for Loading {
+    fn drop(&mut self) {
+        if let Some(storing) = self.storing.take() {
+            storing.abort();
+        }
+    }
+}
+
 /// What storing one batch found.
 #[derive(Debug)]
 struct BatchStored {
@@ -195,7 +205,7 @@ impl DataSharing {
         };
         let command = load::Command::Record(summary.clone());
         match self.loads.execute_new(&summary.id, &command, context).await {
-            Ok(Ok(committed)) => Ok((summary, loading.rejected, committed)),
+            Ok(Ok(committed)) => Ok((summary, std::mem::take(&mut loading.rejected), committed)),
             Ok(Err(refusal)) => Err(Error::from_refusal(&refusal)),
             // A retry of an earlier load: its record answers.
             Err(RunError::Store(StoreError::IdempotencyKeyReused { .. })) => {
@@ -223,7 +233,7 @@ impl DataSharing {
                     replayed: true,
                     ..earlier.into()
                 };
-                Ok((first, loading.rejected, committed))
+                Ok((first, std::mem::take(&mut loading.rejected), committed))
             }
             Err(error) => Err(error.into()),
         }

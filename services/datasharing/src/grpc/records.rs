@@ -142,10 +142,10 @@ impl DataSharingApi {
             }
             Ok::<_, Error>(())
         };
-        let (read, taken) = tokio::join!(read, take);
-        // A stream that broke off ends nothing: only a whole stream is a load.
-        read?;
-        taken?;
+        // Either side's error stops the other at once (a batch being stored is abandoned with
+        // the load, see `Loading`), and a stream that broke off ends nothing: only a whole
+        // stream is a load.
+        tokio::try_join!(read, take)?;
         let (summary, rejected, committed) = self.app.finish_load(loading, &context).await?;
         Ok(pb::LoadAgencyRecordsResponse {
             load: Some(summary_to_pb(&summary)),

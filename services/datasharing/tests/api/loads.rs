@@ -124,3 +124,61 @@ async fn an_agency_loads_only_its_own_records() {
     assert_eq!(unnamed.code(), Code::InvalidArgument, "{unnamed:?}");
     hosted.host.shutdown().await;
 }
+
+/// A batch that cannot be stored ends the load with an error at once, while the agency is still
+/// sending (the stream read ahead stops with it), and the load records nothing.
+#[tokio::test]
+async fn a_load_whose_batch_cannot_be_stored_fails_without_waiting_for_the_rest() {
+    use sqlx::{Connection as _, PgConnection};
+    let hosted = support::distributed().await;
+    let mut client = hosted.client.clone();
+    let mut db = PgConnection::connect(hosted.host.database_url("datasharing"))
+        .await
+        .expect("connect");
+    // The database loses the records' table (an operator's mistake, a failed restore).
+    sqlx::query("ALTER TABLE ds_records RENAME TO ds_records_away")
+        .execute(&mut db)
+        .await
+        .expect("renamed");
+    // Forty messages of a thousand: far more than the service reads ahead.
+    let records: Vec<pb::LoadedRecord> = (1..=40_000u64)
+        .map(|n| {
+            record(
+                n,
+                &format!("W-{n}"),
+                RecordKind::Wages,
+                HUSBAND,
+                date!(2026 - 03 - 31),
+                180_000,
+            )
+        })
+        .collect();
+    let loading = load_as(
+        &mut client,
+        "human_resources",
+        pb::Agency::HumanResources,
+        records,
+        1_000,
+    );
+    let refused = tokio::time::timeout(std::time::Duration::from_secs(60), loading)
+        .await
+        .expect("the load ends instead of hanging")
+        .expect_err("the batch could not be stored");
+    assert_ne!(refused.code(), Code::Ok);
+    sqlx::query("ALTER TABLE ds_records_away RENAME TO ds_records")
+        .execute(&mut db)
+        .await
+        .expect("renamed back");
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ds_records")
+        .fetch_one(&mut db)
+        .await
+        .expect("counted");
+    assert_eq!(kept, 0, "nothing of the failed load is kept");
+    let loads: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM mz_events WHERE stream_category = 'load'")
+            .fetch_one(&mut db)
+            .await
+            .expect("counted");
+    assert_eq!(loads, 0, "no load is recorded");
+    hosted.host.shutdown().await;
+}
