@@ -203,7 +203,7 @@ async fn a_batch_with_known_and_repeated_records_is_stored_alike_however_it_is_t
             ..
         } in backends().await
         {
-            let now = OffsetDateTime::now_utc();
+            let now = time::macros::datetime!(2026-04-01 09:00 UTC);
             let known = record(
                 "D-1",
                 RecordKind::Deposits,

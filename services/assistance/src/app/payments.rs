@@ -128,23 +128,17 @@ impl Assistance {
                 }
                 // The last attempt lost too: perhaps to this very command's retry.
                 Err(error @ StoreError::Conflict { .. }) => {
-                    return match self.generated_before(&id, context).await? {
-                        Some((replayed, cycle)) => Ok((replayed, id, cycle.totals())),
-                        None => Err(error.into()),
-                    };
+                    return self.generated_before_or(&id, context, error).await;
                 }
                 // An id the key derives is stored: this very generation, committed by a
                 // concurrent attempt, or another generation (another month or county) under
                 // the same key.
                 Err(StoreError::DuplicateEventId { .. }) => {
-                    return match self.generated_before(&id, context).await? {
-                        Some((replayed, cycle)) => Ok((replayed, id, cycle.totals())),
-                        None => Err(StoreError::IdempotencyKeyReused {
-                            used_for: generation_keys(),
-                            requested: self.cycles.stream_id(&id)?,
-                        }
-                        .into()),
+                    let reused = StoreError::IdempotencyKeyReused {
+                        used_for: generation_keys(),
+                        requested: self.cycles.stream_id(&id)?,
                     };
+                    return self.generated_before_or(&id, context, reused).await;
                 }
                 Err(error) => return Err(error.into()),
             };
@@ -157,6 +151,20 @@ impl Assistance {
                 cycle.prime_bank_file(Arc::new(file));
             }
             return Ok((committed, id, cycle.totals()));
+        }
+    }
+
+    /// This command's first outcome when an attempt of it committed (a concurrent retry won),
+    /// else `otherwise`.
+    async fn generated_before_or(
+        &self,
+        id: &CycleId,
+        context: &CommandContext,
+        otherwise: StoreError,
+    ) -> Result<(Committed, CycleId, CycleTotals), Error> {
+        match self.generated_before(id, context).await? {
+            Some((replayed, cycle)) => Ok((replayed, *id, cycle.totals())),
+            None => Err(otherwise.into()),
         }
     }
 
