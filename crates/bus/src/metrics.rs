@@ -68,6 +68,7 @@ impl RelayMetrics {
 pub(crate) struct ConsumerMetrics {
     pub applied: Counter<u64>,
     pub redelivered: Counter<u64>,
+    pub ignored: Counter<u64>,
     pub parked: Counter<u64>,
     pub batches: Counter<u64>,
     pub errors: Counter<u64>,
@@ -89,6 +90,13 @@ impl ConsumerMetrics {
                 .u64_counter("minzheng.consumer.events_redelivered")
                 .with_unit("{event}")
                 .with_description("events skipped because the inbox had them already")
+                .build(),
+            ignored: meter
+                .u64_counter("minzheng.consumer.events_ignored")
+                .with_unit("{event}")
+                .with_description(
+                    "events a consumer's projection does not handle, acknowledged untouched",
+                )
                 .build(),
             parked: meter
                 .u64_counter("minzheng.consumer.events_parked")

@@ -398,6 +398,30 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>>;
 
+    /// Events of several streams at once: of each `(stream, from_version)`, those with version
+    /// ≥ `from_version`, at most `limit` in all, each stream's together and in version order,
+    /// upcast.
+    /// One round trip where the store can (a caller loading a handful of short streams); by
+    /// default one [`EventStore::read_stream`] after the other. A caller that gets `limit`
+    /// events back cannot tell which streams are complete.
+    async fn read_streams(
+        &self,
+        streams: &[(StreamId, u64)],
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let mut sorted: Vec<&(StreamId, u64)> = streams.iter().collect();
+        sorted.sort_by_key(|(stream, _)| stream.to_string());
+        let mut events = Vec::new();
+        for (stream, from_version) in sorted {
+            let left = limit - events.len();
+            if left == 0 {
+                break;
+            }
+            events.extend(self.read_stream(stream, *from_version, left).await?);
+        }
+        Ok(events)
+    }
+
     /// Up to `limit` committed events after `after`, in commit order, upcast. Never skips an
     /// event that commits late: it stops before any event whose transaction might still be
     /// followed by an earlier one.

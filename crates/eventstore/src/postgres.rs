@@ -484,6 +484,19 @@ const READ_STREAM: &str = concat!(
      ORDER BY stream_version LIMIT $3"
 );
 
+/// The events of several streams from a version each (`$1` the stream ids, `$2` the versions,
+/// in pairs), ordered by stream and version: one index scan per stream. The lateral join keeps
+/// it so in the generic plan of the prepared statement, which knows nothing of the arrays; a
+/// plain join there merge-joins the whole `(stream_id, stream_version)` index.
+const READ_STREAMS: &str = concat!(
+    "SELECT e.* FROM unnest($1::text[], $2::bigint[]) AS wanted (wanted_stream, wanted_from) \
+     CROSS JOIN LATERAL (SELECT ",
+    event_columns!(),
+    " FROM mz_events WHERE stream_id = wanted_stream AND stream_version >= wanted_from \
+       ORDER BY stream_version LIMIT $3) AS e \
+     ORDER BY e.stream_id, e.stream_version LIMIT $3"
+);
+
 /// The read horizon, an `xid8`: every transaction below it that could have written to this
 /// database has ended (see the module docs). It is the oldest transaction still running in the
 /// statement's snapshot, skipping those known to run in another database of the cluster (a
@@ -1167,6 +1180,28 @@ impl EventStore for PostgresStore {
         let rows = sqlx::query(READ_STREAM)
             .bind(stream.to_string())
             .bind(to_db(from_version))
+            .bind(limit_to_db(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        self.upcast_all(&rows)
+    }
+
+    async fn read_streams(
+        &self,
+        streams: &[(StreamId, u64)],
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        if limit == 0 || streams.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, versions): (Vec<String>, Vec<i64>) = streams
+            .iter()
+            .map(|(stream, from)| (stream.to_string(), to_db(*from)))
+            .unzip();
+        let rows = sqlx::query(READ_STREAMS)
+            .bind(ids)
+            .bind(versions)
             .bind(limit_to_db(limit))
             .fetch_all(&self.pool)
             .await

@@ -115,6 +115,7 @@ macro_rules! contract {
 
 contract!(
     appended_events_read_back_by_stream_and_by_position,
+    several_streams_read_at_once_each_from_its_version,
     large_appends_keep_order_versions_keys_and_metadata,
     large_appends_check_the_expected_version,
     concurrent_large_appends_under_one_key_write_once,
@@ -557,6 +558,87 @@ async fn appended_events_read_back_by_stream_and_by_position(backend: &Backend) 
         .await
         .expect("read_stream");
     assert_eq!(all, by_stream);
+}
+
+/// `read_streams`: each stream's events from its own version, each stream's together in version
+/// order, nothing of streams not asked for, the limit counted over all of them.
+async fn several_streams_read_at_once_each_from_its_version(backend: &Backend) {
+    let store = backend.store().await;
+    let (a, b, c) = (new_stream("auth"), new_stream("auth"), new_stream("auth"));
+    append(
+        &store,
+        request(&a, ExpectedVersion::NoStream, events(&["a1", "a2", "a3"])),
+    )
+    .await;
+    append(
+        &store,
+        request(&b, ExpectedVersion::NoStream, events(&["b1", "b2"])),
+    )
+    .await;
+    append(
+        &store,
+        request(&c, ExpectedVersion::NoStream, events(&["c1"])),
+    )
+    .await;
+    let never_written = new_stream("auth");
+
+    let read = store
+        .read_streams(
+            &[(b.clone(), 1), (a.clone(), 2), (never_written.clone(), 1)],
+            100,
+        )
+        .await
+        .expect("read_streams");
+    let mut by_stream: HashMap<StreamId, Vec<(u64, String)>> = HashMap::new();
+    let mut order: Vec<StreamId> = Vec::new();
+    for e in &read {
+        if order.last() != Some(&e.stream) {
+            assert!(
+                !order.contains(&e.stream),
+                "{}'s events are together",
+                e.stream
+            );
+            order.push(e.stream.clone());
+        }
+        by_stream.entry(e.stream.clone()).or_default().push((
+            e.stream_version,
+            String::from_utf8_lossy(&e.payload).into_owned(),
+        ));
+    }
+    assert_eq!(
+        by_stream.len(),
+        2,
+        "only the streams asked for, and only written ones"
+    );
+    assert_eq!(
+        by_stream[&a],
+        [(2, "a2".to_owned()), (3, "a3".to_owned())],
+        "a from version 2"
+    );
+    assert_eq!(by_stream[&b], [(1, "b1".to_owned()), (2, "b2".to_owned())]);
+    assert_eq!(
+        store
+            .read_streams(&[(a.clone(), 1), (b.clone(), 1), (c.clone(), 1)], 4)
+            .await
+            .expect("read_streams")
+            .len(),
+        4,
+        "at most the limit in all"
+    );
+    assert!(
+        store
+            .read_streams(&[(a.clone(), 4)], 10)
+            .await
+            .expect("read_streams")
+            .is_empty()
+    );
+    assert!(
+        store
+            .read_streams(&[], 10)
+            .await
+            .expect("read_streams")
+            .is_empty()
+    );
 }
 
 /// Appends of sizes around the store's statement forms (one event, a short list, the largest

@@ -124,7 +124,7 @@ pub trait TypedProjection: Send + Sync + 'static {
 }
 
 /// A [`TypedProjection`] as the bus's raw projection: events the contract does not list are
-/// skipped; a listed event that does not decode fails, so the consumer retries and parks it.
+/// skipped (acknowledged without a transaction); a listed event that does not decode fails, so the consumer retries and parks it.
 #[derive(Debug)]
 pub struct Typed<P> {
     projection: P,
@@ -140,6 +140,10 @@ impl<P: TypedProjection> Typed<P> {
 impl<P: TypedProjection> minzheng_bus::Projection for Typed<P> {
     fn name(&self) -> &str {
         self.projection.name()
+    }
+
+    fn handles(&self, event: &RecordedEvent) -> bool {
+        P::Contract::lists(event)
     }
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()> {
@@ -350,6 +354,10 @@ macro_rules! contract {
             > {
                 Self::decode_payload(&event.event_type, event.schema_version, &event.payload)
             }
+
+            fn lists(event: &$crate::codec::__private::RecordedEvent) -> bool {
+                Self::EVENT_TYPES.contains(&event.event_type.as_str())
+            }
         }
     };
 }
@@ -406,6 +414,11 @@ macro_rules! own_store {
                     }
                 )+
                 ::std::result::Result::Ok(::std::option::Option::None)
+            }
+
+            fn lists(event: &$crate::codec::__private::RecordedEvent) -> bool {
+                let category = event.stream.category();
+                false $( || category == <$aggregate as $crate::codec::__private::Aggregate>::CATEGORY )+
             }
         }
     };

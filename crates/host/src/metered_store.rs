@@ -119,6 +119,14 @@ impl EventStore for MeteredStore {
         self.inner.read_stream(stream, from_version, limit).await
     }
 
+    async fn read_streams(
+        &self,
+        streams: &[(StreamId, u64)],
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        self.inner.read_streams(streams, limit).await
+    }
+
     async fn read_all(&self, after: Cursor, limit: usize) -> Result<ReadBatch> {
         self.inner.read_all(after, limit).await
     }

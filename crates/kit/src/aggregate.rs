@@ -117,6 +117,14 @@ pub trait Contract: Send + Sync + 'static {
     /// Decodes `event`: `Ok(None)` for an event the contract does not list (the reader has no
     /// use for it), an error for a listed one whose payload does not decode.
     fn decode(event: &RecordedEvent) -> Result<Option<Self::Event>, CodecError>;
+
+    /// Whether the contract lists `event` (its type, or its stream's category), without decoding
+    /// it: false only where [`Contract::decode`] would answer `Ok(None)`. A consumer leaves the
+    /// events its contract does not list out of its transaction. True by default.
+    fn lists(event: &RecordedEvent) -> bool {
+        let _ = event;
+        true
+    }
 }
 
 /// Decodes a recorded event of `A`'s stream with `A`'s codec: the building block of a contract
@@ -663,6 +671,77 @@ impl<A: Aggregate> Repository<A> {
     pub async fn load(&self, key: &(impl StreamKey + ?Sized)) -> Result<Loaded<A>, RunError> {
         let stream = self.stream_id(key)?;
         self.load_stream(&stream).await
+    }
+
+    /// The current states of instances `keys`, in their order: [`Repository::load`] of each,
+    /// in one read of the store for short streams without snapshots (a household's
+    /// authorizations, say), so a look-up at several costs one round trip, not one each.
+    pub async fn load_each<K: StreamKey + ?Sized>(
+        &self,
+        keys: &[&K],
+    ) -> Result<Vec<Loaded<A>>, RunError> {
+        let streams = keys
+            .iter()
+            .map(|key| self.stream_id(*key))
+            .collect::<Result<Vec<_>, _>>()?;
+        if streams.len() < 2 || self.snapshots.is_some() {
+            let mut loaded = Vec::with_capacity(streams.len());
+            for stream in &streams {
+                loaded.push(self.load_stream(stream).await?);
+            }
+            return Ok(loaded);
+        }
+        let mut states: Vec<Loaded<A>> = streams
+            .iter()
+            .map(|stream| {
+                self.cache
+                    .as_ref()
+                    .and_then(|cache| cache.get(stream))
+                    .unwrap_or(Loaded {
+                        state: A::default(),
+                        version: 0,
+                    })
+            })
+            .collect();
+        let wanted: Vec<(StreamId, u64)> = streams
+            .iter()
+            .zip(&states)
+            .map(|(stream, loaded)| (stream.clone(), loaded.version + 1))
+            .collect();
+        let events = self.store.read_streams(&wanted, LOAD_PAGE).await?;
+        if events.len() == LOAD_PAGE {
+            // Some stream may go on: each is read to its end on its own.
+            let mut loaded = Vec::with_capacity(streams.len());
+            for stream in &streams {
+                loaded.push(self.load_stream(stream).await?);
+            }
+            return Ok(loaded);
+        }
+        for recorded in events {
+            let event = A::Event::decode(
+                &recorded.event_type,
+                recorded.schema_version,
+                &recorded.payload,
+            )
+            .map_err(|source| RunError::Decode {
+                stream: recorded.stream.clone(),
+                version: recorded.stream_version,
+                source,
+            })?;
+            // A key given twice is the same instance twice.
+            for (stream, loaded) in streams.iter().zip(states.iter_mut()) {
+                if *stream == recorded.stream && recorded.stream_version == loaded.version + 1 {
+                    loaded.state = std::mem::take(&mut loaded.state).apply(&event);
+                    loaded.version = recorded.stream_version;
+                }
+            }
+        }
+        if let Some(cache) = &self.cache {
+            for (stream, loaded) in streams.iter().zip(&states) {
+                cache.put(stream, loaded);
+            }
+        }
+        Ok(states)
     }
 
     /// Runs `command` against instance `key`: `Ok(Ok(committed))`, `Ok(Err(refusal))` when a

@@ -113,7 +113,7 @@ impl ProjectionCheck {
 pub struct InboxCheck {
     /// The consumer, as `<service>/<consumer name>`.
     pub consumer: String,
-    /// Events in the producer's store.
+    /// Events in the producer's store that the consumer handles.
     pub produced: usize,
     /// Events in the consumer's inbox.
     pub applied: usize,
@@ -444,7 +444,8 @@ fn check_creations(
         .collect()
 }
 
-/// The inbox of the feed `consumer` against every event of its producer's store, `produced`.
+/// The inbox of the feed `consumer` against every event of its producer's store, `produced`,
+/// that it handles.
 async fn check_inbox(
     suite: &Suite,
     consumer: &ConsumerOf,
@@ -458,7 +459,11 @@ async fn check_inbox(
     let applied = inbox(&pool, consumer.name).await?;
     let parked = parked(&pool, consumer.name).await?;
     pool.close().await;
-    let produced: HashSet<String> = produced.iter().map(|e| e.id.to_string()).collect();
+    let produced: HashSet<String> = produced
+        .iter()
+        .filter(|e| (consumer.handles)(e))
+        .map(|e| e.id.to_string())
+        .collect();
     Ok(InboxCheck {
         consumer: format!("{}/{}", consumer.service, consumer.name),
         produced: produced.len(),

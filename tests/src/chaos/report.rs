@@ -143,7 +143,7 @@ impl fmt::Display for Report {
         for i in &r.inboxes {
             writeln!(
                 f,
-                "  consumer {} applied every event of its producer once: {} ({} produced, {} in the inbox, {} missing, {} unknown; {} parked)",
+                "  consumer {} applied every event of its producer it handles once: {} ({} produced, {} in the inbox, {} missing, {} unknown; {} parked)",
                 i.consumer,
                 yes(i.complete()),
                 i.produced,

@@ -9,7 +9,8 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::Context as _;
 use async_nats::jetstream;
 use minzheng_bus::BusNaming;
-use minzheng_eventstore::{Upcasters, postgres::PostgresStore};
+use minzheng_eventstore::{RecordedEvent, Upcasters, postgres::PostgresStore};
+use minzheng_kit::aggregate::Contract;
 use minzheng_testkit::nats_server::{NatsServer, free_port};
 use sqlx::{Connection as _, PgConnection};
 
@@ -42,6 +43,9 @@ pub struct ConsumerOf {
     pub producer: &'static str,
     pub name: &'static str,
     pub follows: Follows,
+    /// Whether the consumer handles an event of its producer (its contract lists it): the
+    /// others leave no trace in its inbox.
+    pub handles: fn(&RecordedEvent) -> bool,
 }
 
 /// Every consumer of a stream of the suite (a service's consumers of services the suite does
@@ -54,6 +58,7 @@ pub const CONSUMERS: [ConsumerOf; 5] = [
         follows: Follows::Divisions {
             table: "cr_divisions",
         },
+        handles: <minzheng_host::divisions::PlaceNamesDivisions as Contract>::lists,
     },
     ConsumerOf {
         service: "eldercare",
@@ -62,6 +67,7 @@ pub const CONSUMERS: [ConsumerOf; 5] = [
         follows: Follows::Divisions {
             table: minzheng_eldercare::divisions::TABLE,
         },
+        handles: <minzheng_host::divisions::PlaceNamesDivisions as Contract>::lists,
     },
     ConsumerOf {
         service: "childwelfare",
@@ -70,18 +76,21 @@ pub const CONSUMERS: [ConsumerOf; 5] = [
         follows: Follows::Divisions {
             table: minzheng_childwelfare::module::DIVISIONS_TABLE,
         },
+        handles: <minzheng_host::divisions::PlaceNamesDivisions as Contract>::lists,
     },
     ConsumerOf {
         service: "eldercare",
         producer: "civilregistry",
         name: minzheng_eldercare::feeds::DEATHS,
         follows: Follows::Feed,
+        handles: <minzheng_eldercare::codec::others::CivilRegistryDeaths as Contract>::lists,
     },
     ConsumerOf {
         service: "childwelfare",
         producer: "civilregistry",
         name: minzheng_childwelfare::feeds::DEATHS,
         follows: Follows::Feed,
+        handles: <minzheng_childwelfare::codec::others::CivilRegistryDeaths as Contract>::lists,
     },
 ];
 

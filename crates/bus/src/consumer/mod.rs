@@ -24,7 +24,7 @@ pub(crate) mod inbox;
 mod jetstream;
 pub mod reset;
 
-use std::{sync::Arc, time::Duration};
+use std::{borrow::Cow, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -54,6 +54,17 @@ pub trait Projection: Send + Sync + 'static {
     /// The durable consumer name: lowercase letters, digits, `_` and `-`, unique per database
     /// (it keys the inbox) and per producing stream (it names the JetStream consumer).
     fn name(&self) -> &str;
+
+    /// Whether the projection does anything with `event`. Those it does not are acknowledged
+    /// without entering the consumer's transaction: no inbox row, no [`Projection::act`] or
+    /// [`Projection::apply`] (doing nothing twice is harmless), and a batch of nothing else
+    /// commits nothing (the feed's cursor aside). A projection of one aggregate type on a stream
+    /// busy with others (the read audit's, say) is spared most of its writes. Every event by
+    /// default.
+    fn handles(&self, event: &RecordedEvent) -> bool {
+        let _ = event;
+        true
+    }
 
     /// Applies one event inside `tx`, a transaction the consumer commits. An error rolls the
     /// whole transaction back.
@@ -251,6 +262,8 @@ pub struct ConsumerState {
     pub applied: u64,
     /// Events skipped because the inbox had them already.
     pub redelivered: u64,
+    /// Events the projection does not handle ([`Projection::handles`]), acknowledged untouched.
+    pub ignored: u64,
     /// Events parked after repeated failures.
     pub parked: u64,
 }
@@ -365,6 +378,7 @@ impl Consumer {
 struct Applied {
     applied: u64,
     redelivered: u64,
+    ignored: u64,
 }
 
 /// Why applying a batch failed.
@@ -405,12 +419,36 @@ impl std::fmt::Debug for dyn Projection {
 
 impl Core {
     /// Applies `events` in one transaction: inbox first, then the projection with the new
-    /// events only, then `cursor` (the feed's) when given, then commit.
+    /// events only, then `cursor` (the feed's) when given, then commit. Events the projection
+    /// does not handle stay out of it; with nothing else and no cursor there is no transaction.
     async fn apply_once(
         &self,
         events: &[RecordedEvent],
         cursor: Option<(&str, Cursor)>,
     ) -> Result<Applied, ApplyError> {
+        let handled: Cow<'_, [RecordedEvent]> = if events.iter().all(|e| self.projection.handles(e))
+        {
+            Cow::Borrowed(events)
+        } else {
+            Cow::Owned(
+                events
+                    .iter()
+                    .filter(|e| self.projection.handles(e))
+                    .cloned()
+                    .collect(),
+            )
+        };
+        let ignored = (events.len() - handled.len()) as u64;
+        if handled.is_empty() && cursor.is_none() {
+            self.metrics.ignored.add(ignored, &self.metrics.attrs());
+            self.state.send_modify(|s| s.ignored += ignored);
+            return Ok(Applied {
+                applied: 0,
+                redelivered: 0,
+                ignored,
+            });
+        }
+        let events = &*handled;
         self.projection.act(events).await.map_err(|error| {
             if is_transient(&error) {
                 ApplyError::Unavailable(error)
@@ -454,14 +492,17 @@ impl Core {
         let applied = Applied {
             applied: fresh.len() as u64,
             redelivered: (events.len() - fresh.len()) as u64,
+            ignored,
         };
         let attrs = self.metrics.attrs();
         self.metrics.applied.add(applied.applied, &attrs);
         self.metrics.redelivered.add(applied.redelivered, &attrs);
+        self.metrics.ignored.add(applied.ignored, &attrs);
         self.metrics.batches.add(1, &attrs);
         self.state.send_modify(|s| {
             s.applied += applied.applied;
             s.redelivered += applied.redelivered;
+            s.ignored += applied.ignored;
         });
         Ok(applied)
     }

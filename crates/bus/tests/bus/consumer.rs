@@ -151,6 +151,54 @@ async fn a_handler_failure_mid_batch_applies_every_event_exactly_once() {
     pipeline.stop().await;
 }
 
+/// The inbox rows of consumer `name`.
+async fn inbox_rows(pool: &AnyPool, name: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM mz_inbox WHERE consumer = $1")
+        .bind(name)
+        .fetch_one(pool)
+        .await
+        .expect("count the inbox")
+}
+
+#[tokio::test]
+async fn events_a_projection_does_not_handle_are_acknowledged_without_a_trace() {
+    let pipeline = Pipeline::start().await;
+    // Thirty events over streams w0, w1 and w2: the projection handles w1's ten.
+    append_many(&*pipeline.store, 30).await;
+    let consumer = pipeline.consumer(Recorder::only("one_key", "w1"));
+    let state = consumer.watch();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(cancel.clone()));
+    eventually("every event to be settled", WAIT, || async {
+        let s = state.borrow().clone();
+        s.applied + s.ignored == 30
+    })
+    .await;
+    // And later ones, once more.
+    append_many(&*pipeline.store, 6).await;
+    eventually("the later events to be settled", WAIT, || async {
+        let s = state.borrow().clone();
+        s.applied + s.ignored == 36
+    })
+    .await;
+    cancel.cancel();
+    task.await.expect("consumer task").expect("graceful stop");
+
+    let rows = projected(&pipeline.pool).await;
+    assert_each_once(&rows, 12);
+    assert_eq!(state.borrow().applied, 12);
+    assert_eq!(state.borrow().ignored, 24);
+    assert_eq!(
+        inbox_rows(&pipeline.pool, "one_key").await,
+        12,
+        "only the handled events are in the inbox"
+    );
+    let info = pipeline.consumer_info("one_key").await;
+    assert_eq!(info.num_ack_pending, 0, "every message acknowledged");
+    assert_eq!(info.num_pending, 0);
+    pipeline.stop().await;
+}
+
 #[tokio::test]
 async fn a_crash_between_commit_and_ack_reapplies_nothing() {
     let pipeline = Pipeline::start().await;

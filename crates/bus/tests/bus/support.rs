@@ -257,6 +257,8 @@ pub struct Recorder {
     fail_once_on_call: Option<usize>,
     /// Set by [`Recorder::cure`]: the fix deployed, poison is applied like anything else.
     cured: std::sync::atomic::AtomicBool,
+    /// The one stream key whose events it handles ([`Projection::handles`]); every one if none.
+    only_key: Option<String>,
 }
 
 impl Recorder {
@@ -266,6 +268,18 @@ impl Recorder {
             calls: AtomicUsize::new(0),
             fail_once_on_call: None,
             cured: std::sync::atomic::AtomicBool::new(false),
+            only_key: None,
+        })
+    }
+
+    /// Handles only the events of streams keyed `key`, leaving the others to the consumer.
+    pub fn only(name: &str, key: &str) -> Arc<Self> {
+        Arc::new(Self {
+            name: name.to_owned(),
+            calls: AtomicUsize::new(0),
+            fail_once_on_call: None,
+            cured: std::sync::atomic::AtomicBool::new(false),
+            only_key: Some(key.to_owned()),
         })
     }
 
@@ -281,6 +295,7 @@ impl Recorder {
             calls: AtomicUsize::new(0),
             fail_once_on_call: Some(n),
             cured: std::sync::atomic::AtomicBool::new(false),
+            only_key: None,
         })
     }
 }
@@ -291,7 +306,14 @@ impl Projection for Recorder {
         &self.name
     }
 
+    fn handles(&self, event: &RecordedEvent) -> bool {
+        self.only_key
+            .as_deref()
+            .is_none_or(|key| event.stream.key() == key)
+    }
+
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> anyhow::Result<()> {
+        assert!(self.handles(event), "applied an event it does not handle");
         if event.payload.as_ref() == POISON && !self.cured.load(Ordering::SeqCst) {
             bail!("this projection refuses poison");
         }

@@ -240,6 +240,43 @@ async fn commands_append_and_reload(store: SharedStore) {
     assert_eq!((fresh.state, fresh.version), (Counter::default(), 0));
 }
 
+/// `load_each` answers what `load` answers for each key, in the keys' order, a key given twice
+/// included, with or without a state cache (one that knows an older version reads on from it).
+async fn several_instances_load_at_once_as_each_alone(store: SharedStore) {
+    let repo = counter(&store);
+    for (key, adds) in [("e1", [1, 2, 3].as_slice()), ("e2", &[10]), ("e3", &[5, 5])] {
+        for add in adds {
+            repo.execute(&Key(key), &Command::Add(*add), &ctx())
+                .await
+                .expect("store works")
+                .expect("accepted");
+        }
+    }
+    let cached = counter(&store).with_cache(8);
+    cached
+        .load(&Key("e1"))
+        .await
+        .expect("cached e1 at version 3");
+    repo.execute(&Key("e1"), &Command::Add(4), &ctx())
+        .await
+        .expect("store works")
+        .expect("accepted");
+    let keys = [Key("e3"), Key("none"), Key("e1"), Key("e2"), Key("e1")];
+    let keys: Vec<&Key> = keys.iter().collect();
+    for repository in [&repo, &cached] {
+        let loaded = repository.load_each(&keys).await.expect("load_each");
+        let got: Vec<(u64, u64)> = loaded.iter().map(|l| (l.state.value, l.version)).collect();
+        assert_eq!(got, [(10, 2), (0, 0), (10, 4), (10, 1), (10, 4)]);
+        for (key, one) in keys.iter().zip(&loaded) {
+            let alone = repository.load(*key).await.expect("load");
+            assert_eq!(
+                (alone.state.value, alone.version),
+                (one.state.value, one.version)
+            );
+        }
+    }
+}
+
 async fn many_events_are_stored_in_the_order_decided(store: SharedStore) {
     // Enough events for their encoding to be shared out between threads.
     let committed = counter(&store)
@@ -917,6 +954,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     commands_append_and_reload,
+    several_instances_load_at_once_as_each_alone,
     many_events_are_stored_in_the_order_decided,
     creating_a_new_instance_skips_the_load_but_not_the_rules,
     a_refusal_appends_nothing,

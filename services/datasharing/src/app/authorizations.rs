@@ -1,7 +1,10 @@
 //! Recording and withdrawing authorizations (授权书), and what a household's members' do not
 //! open on a day.
 
-use std::collections::BTreeSet;
+use std::{
+    collections::BTreeSet,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use minzheng_kit::{
     Error,
@@ -30,6 +33,22 @@ pub struct NewAuthorization {
 /// Per member lacking something, the classes none of their authorizations opens.
 pub type Missing = Vec<(CitizenId, Vec<DataClass>)>;
 
+/// The authorizations this process recorded, counted, and how many of them the view has surely
+/// read: a look-up catches the view up only when it may lack one (see
+/// [`DataSharing::missing_authorizations`]).
+#[derive(Debug, Default)]
+pub(super) struct RecordedHere {
+    recorded: AtomicU64,
+    read: AtomicU64,
+}
+
+impl RecordedHere {
+    /// One more recorded (committed) by this process.
+    fn count(&self) {
+        self.recorded.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 impl DataSharing {
     /// Records an authorization under a new id.
     pub async fn record_authorization(
@@ -53,6 +72,7 @@ impl DataSharing {
             today: self.today(),
         };
         let committed = self.authorizations.run(&id, &command, context).await?;
+        self.recorded_here.count();
         self.view.nudge();
         // A retry answers the id the first attempt recorded.
         let id = AuthorizationId::parse(committed.stream.key()).unwrap_or(id);
@@ -72,6 +92,9 @@ impl DataSharing {
             today: self.today(),
         };
         let outcome = self.authorizations.execute(&id, &command, context).await?;
+        if outcome.is_ok() {
+            self.recorded_here.count();
+        }
         self.view.nudge();
         Ok(outcome)
     }
@@ -122,12 +145,19 @@ impl DataSharing {
     /// What the members' authorizations do not open of `needed` on each of `days`.
     ///
     /// Which authorizations a member signed comes from the view (plus `also`, ids known to the
-    /// caller, such as those a request carries); each is then read from the store, exactly, so a
-    /// withdrawal or an expiry a moment ago always counts. An authorization recorded a moment
-    /// ago that the view has not caught up with yet opens nothing until it has: a look-up may be
-    /// refused for an instant, never granted wrongly. (The view alone is not enough: it reads
-    /// the store up to the oldest writing transaction still open in the database, and a large
-    /// load of agency records holds one for minutes; a stream's own read is not held back.)
+    /// caller, such as those a request carries); they are then read from the store, exactly, all
+    /// in one round trip, so a withdrawal or an expiry a moment ago always counts. (The view
+    /// alone is not enough: it reads the store up to the oldest writing transaction still open
+    /// in the database, and a large load of agency records holds one for minutes; a stream's own
+    /// read is not held back.)
+    ///
+    /// The view is caught up first when this process has recorded an authorization it may not
+    /// have read yet, so a look-up right after a recording here sees it. One recorded by another
+    /// replica a moment ago opens nothing until this replica's view has read it (its follower
+    /// reads the store every 50 ms, and at once when nudged): a look-up may be refused for an
+    /// instant, never granted wrongly. Catching up on every look-up instead cost each one a read
+    /// of everything the store took since the last (mostly the read audit), in turn with the
+    /// other look-ups.
     pub async fn missing_authorizations(
         &self,
         members: &[CitizenId],
@@ -135,7 +165,14 @@ impl DataSharing {
         days: &[Date],
         also: &[AuthorizationId],
     ) -> Result<Missing, Error> {
-        self.view.catch_up().await?;
+        let recorded = self.recorded_here.recorded.load(Ordering::SeqCst);
+        if recorded > self.recorded_here.read.load(Ordering::SeqCst) {
+            // A pass begun after this call has seen every commit before it.
+            self.view.catch_up().await?;
+            self.recorded_here
+                .read
+                .fetch_max(recorded, Ordering::SeqCst);
+        }
         let mut ids: Vec<AuthorizationId> = {
             let view = self.view.read().await;
             members
@@ -147,10 +184,14 @@ impl DataSharing {
         ids.extend(also.iter().cloned());
         ids.sort();
         ids.dedup();
-        let mut held: Vec<AuthorizationState> = Vec::with_capacity(ids.len());
-        for id in &ids {
-            held.push(self.authorizations.load(id).await?.state);
-        }
+        let keys: Vec<&AuthorizationId> = ids.iter().collect();
+        let held: Vec<AuthorizationState> = self
+            .authorizations
+            .load_each(&keys)
+            .await?
+            .into_iter()
+            .map(|loaded| loaded.state)
+            .collect();
         let mut missing = Missing::new();
         for member in members {
             let signed = held.iter().filter_map(|s| {

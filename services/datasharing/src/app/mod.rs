@@ -60,6 +60,8 @@ pub struct DataSharing {
     audit: AuditLog,
     /// The facts verifications of one knowledge version share.
     facts: facts::Facts,
+    /// Authorizations recorded by this process, and how many of them the view has read.
+    recorded_here: Arc<authorizations::RecordedHere>,
 }
 
 impl DataSharing {
@@ -82,6 +84,7 @@ impl DataSharing {
             pseudonyms,
             audit,
             facts: facts::Facts::default(),
+            recorded_here: Arc::default(),
         }
     }
 

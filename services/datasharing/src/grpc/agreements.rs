@@ -1,5 +1,5 @@
-//! Data-sharing agreements: recorded (every event type one of the platform's messages, every
-//! field one of its fields), ended, listed.
+//! Data-sharing agreements: recorded (every event type one of the platform's messages but the
+//! read audit's, every field one of its fields), ended, listed.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +21,8 @@ use crate::{
 
 /// Most event types one agreement shares.
 const MAX_EVENT_TYPES: usize = 100;
+/// The read audit's messages, which no agreement shares (see `projections::share`).
+const READ_AUDIT_PACKAGE: &str = "minzheng.audit.";
 
 fn view(state: &AgreementState, today: time::Date) -> Option<pb::AgreementView> {
     Some(pb::AgreementView {
@@ -44,6 +46,14 @@ impl DataSharingApi {
         }
         let mut events = BTreeMap::new();
         for (n, shared) in body.events.iter().enumerate() {
+            if shared.event_type.starts_with(READ_AUDIT_PACKAGE) {
+                violations.push(
+                    format!("events[{n}].event_type"),
+                    "must not be the read audit: who looked at a person's data is for the \
+                     citizen and the auditors (AuditTrail), never shared with an agency",
+                );
+                continue;
+            }
             let Some(known) = self
                 .descriptors
                 .fields(&shared.event_type)

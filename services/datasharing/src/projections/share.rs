@@ -4,6 +4,11 @@
 //! `share-<agency>` in this service's store — whence it is published and read back by
 //! `Subscribe`. In `act`, once per event and agreement (an idempotency key from both), so a
 //! redelivered event shares nothing twice.
+//!
+//! Never shared: what was shared already (the agencies' streams) and the read audit (streams
+//! of category `audit`). The audit says who looked at whose data; it is for the citizens and the
+//! auditors (`AuditTrail`), and sharing it would itself be audited, an audit event per audit
+//! event without end. Agreements cannot grant its type.
 
 use std::sync::Arc;
 
@@ -17,6 +22,12 @@ use crate::{app::DataSharing, codec::share::Descriptors};
 
 /// The category of the agencies' streams.
 pub const SHARE_CATEGORY: &str = "share";
+
+/// Whether `event` may be shared at all (see the [module documentation](self)).
+fn shareable(event: &RecordedEvent) -> bool {
+    let category = event.stream.category();
+    category != SHARE_CATEGORY && category != minzheng_host::audit::CATEGORY
+}
 
 /// Shares one producer's events.
 #[derive(Debug, Clone)]
@@ -42,6 +53,10 @@ impl minzheng_bus::Projection for ShareProjection {
         &self.name
     }
 
+    fn handles(&self, event: &RecordedEvent) -> bool {
+        shareable(event)
+    }
+
     async fn apply(&self, _tx: &mut AnyConnection, _event: &RecordedEvent) -> anyhow::Result<()> {
         Ok(())
     }
@@ -53,11 +68,7 @@ impl minzheng_bus::Projection for ShareProjection {
             .agreements(None)
             .await
             .map_err(|e| anyhow::anyhow!("reading the agreements: {e}"))?;
-        for event in events {
-            // What is shared is not shared again.
-            if event.stream.category() == SHARE_CATEGORY {
-                continue;
-            }
+        for event in events.iter().filter(|e| shareable(e)) {
             for state in &agreements {
                 let (Some(agreement), Some(fields)) = (
                     state.agreement.as_ref(),

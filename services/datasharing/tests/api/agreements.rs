@@ -1,5 +1,5 @@
 //! Data-sharing agreements (数据共享协议): recorded for the platform's real events and fields
-//! only, ended, listed.
+//! only (never the read audit), ended, listed.
 
 use minzheng_host::testing::{token, with_token};
 use minzheng_kit::auth::Role;
@@ -45,17 +45,29 @@ async fn an_agreement_names_only_real_events_and_fields_and_ends_once() {
                     event_type: "minzheng.assistance.v1.Nothing".into(),
                     fields: vec!["x".into()],
                 },
+                // A real message, but the read audit: sharing it would be audited in turn.
+                pb::SharedEventType {
+                    event_type: "minzheng.audit.v1.PersonalDataAccessed".into(),
+                    fields: vec!["records".into()],
+                },
             ]),
             &operator(),
         ))
         .await
-        .expect_err("an unknown field and event");
+        .expect_err("an unknown field and event, and the read audit");
     assert_eq!(refused.code(), Code::InvalidArgument);
     let fields: Vec<String> = refused
         .get_details_bad_request()
         .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
         .unwrap_or_default();
-    assert_eq!(fields, ["events[0].fields[1]", "events[1].event_type"]);
+    assert_eq!(
+        fields,
+        [
+            "events[0].fields[1]",
+            "events[1].event_type",
+            "events[2].event_type"
+        ]
+    );
 
     let recorded = client
         .record_agreement(with_token(
