@@ -37,7 +37,7 @@ pub enum Follows {
 }
 
 /// A durable consumer of the suite: `service` follows `producer`'s stream as `name`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct ConsumerOf {
     pub service: &'static str,
     pub producer: &'static str,
