@@ -127,6 +127,15 @@ pub trait Contract: Send + Sync + 'static {
     }
 }
 
+/// A stored event of one of `A`'s streams, decoded; a failure names the stream and version.
+fn decode_stored<A: Aggregate>(recorded: &RecordedEvent) -> Result<A::Event, RunError> {
+    decode_recorded::<A>(recorded).map_err(|source| RunError::Decode {
+        stream: recorded.stream.clone(),
+        version: recorded.stream_version,
+        source,
+    })
+}
+
 /// Decodes a recorded event of `A`'s stream with `A`'s codec: the building block of a contract
 /// over a service's own store.
 pub fn decode_recorded<A: Aggregate>(event: &RecordedEvent) -> Result<A::Event, CodecError> {
@@ -685,11 +694,7 @@ impl<A: Aggregate> Repository<A> {
             .map(|key| self.stream_id(*key))
             .collect::<Result<Vec<_>, _>>()?;
         if streams.len() < 2 || self.snapshots.is_some() {
-            let mut loaded = Vec::with_capacity(streams.len());
-            for stream in &streams {
-                loaded.push(self.load_stream(stream).await?);
-            }
-            return Ok(loaded);
+            return self.load_one_by_one(&streams).await;
         }
         let mut states: Vec<Loaded<A>> = streams
             .iter()
@@ -711,23 +716,10 @@ impl<A: Aggregate> Repository<A> {
         let events = self.store.read_streams(&wanted, LOAD_PAGE).await?;
         if events.len() == LOAD_PAGE {
             // Some stream may go on: each is read to its end on its own.
-            let mut loaded = Vec::with_capacity(streams.len());
-            for stream in &streams {
-                loaded.push(self.load_stream(stream).await?);
-            }
-            return Ok(loaded);
+            return self.load_one_by_one(&streams).await;
         }
         for recorded in events {
-            let event = A::Event::decode(
-                &recorded.event_type,
-                recorded.schema_version,
-                &recorded.payload,
-            )
-            .map_err(|source| RunError::Decode {
-                stream: recorded.stream.clone(),
-                version: recorded.stream_version,
-                source,
-            })?;
+            let event = decode_stored::<A>(&recorded)?;
             // A key given twice is the same instance twice.
             for (stream, loaded) in streams.iter().zip(states.iter_mut()) {
                 if *stream == recorded.stream && recorded.stream_version == loaded.version + 1 {
@@ -872,6 +864,14 @@ impl<A: Aggregate> Repository<A> {
             .map_err(|refusal| Error::from_refusal(&refusal))
     }
 
+    async fn load_one_by_one(&self, streams: &[StreamId]) -> Result<Vec<Loaded<A>>, RunError> {
+        let mut loaded = Vec::with_capacity(streams.len());
+        for stream in streams {
+            loaded.push(self.load_stream(stream).await?);
+        }
+        Ok(loaded)
+    }
+
     async fn load_stream(&self, stream: &StreamId) -> Result<Loaded<A>, RunError> {
         let cached = self.cache.as_ref().and_then(|cache| cache.get(stream));
         let from_cache = cached.is_some();
@@ -908,16 +908,7 @@ impl<A: Aggregate> Repository<A> {
                 .await?;
             let full = page.len() == LOAD_PAGE;
             for recorded in page {
-                let event = A::Event::decode(
-                    &recorded.event_type,
-                    recorded.schema_version,
-                    &recorded.payload,
-                )
-                .map_err(|source| RunError::Decode {
-                    stream: stream.clone(),
-                    version: recorded.stream_version,
-                    source,
-                })?;
+                let event = decode_stored::<A>(&recorded)?;
                 state = state.apply(&event);
                 version = recorded.stream_version;
             }
