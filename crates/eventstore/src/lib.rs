@@ -400,8 +400,7 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
 
     /// Events of several streams at once: of each `(stream, from_version)`, those with version
     /// ≥ `from_version`, at most `limit` in all, each stream's together and in version order,
-    /// upcast.
-    /// One round trip where the store can (a caller loading a handful of short streams); by
+    /// upcast. One round trip where the store can (a caller loading a handful of short streams); by
     /// default one [`EventStore::read_stream`] after the other. A caller that gets `limit`
     /// events back cannot tell which streams are complete.
     async fn read_streams(
@@ -409,10 +408,8 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
         streams: &[(StreamId, u64)],
         limit: usize,
     ) -> Result<Vec<RecordedEvent>> {
-        let mut sorted: Vec<&(StreamId, u64)> = streams.iter().collect();
-        sorted.sort_by_key(|(stream, _)| stream.to_string());
         let mut events = Vec::new();
-        for (stream, from_version) in sorted {
+        for (stream, from_version) in streams {
             let left = limit - events.len();
             if left == 0 {
                 break;

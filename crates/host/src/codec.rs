@@ -124,7 +124,8 @@ pub trait TypedProjection: Send + Sync + 'static {
 }
 
 /// A [`TypedProjection`] as the bus's raw projection: events the contract does not list are
-/// skipped (acknowledged without a transaction); a listed event that does not decode fails, so the consumer retries and parks it.
+/// skipped (acknowledged without a transaction); a listed event that does not decode fails, so
+/// the consumer retries and parks it.
 #[derive(Debug)]
 pub struct Typed<P> {
     projection: P,

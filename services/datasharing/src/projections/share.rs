@@ -68,7 +68,8 @@ impl minzheng_bus::Projection for ShareProjection {
             .agreements(None)
             .await
             .map_err(|e| anyhow::anyhow!("reading the agreements: {e}"))?;
-        for event in events.iter().filter(|e| shareable(e)) {
+        // Only what `handles` let through: never a shared copy or the read audit.
+        for event in events {
             for state in &agreements {
                 let (Some(agreement), Some(fields)) = (
                     state.agreement.as_ref(),
